@@ -1,0 +1,53 @@
+// swift-tools-version:6.0
+// flyvis-swift: a distributed ensemble trainer for connectome-constrained models of the
+// fly visual system. Modules follow the data flow:
+// connectome → network → task → solver → ensemble → CLI.
+import PackageDescription
+
+let package = Package(
+    name: "flyvis-swift",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "flyvis-ensemble", targets: ["FlyvisCLI"]),
+        .executable(name: "flyvis-mpi-selftest", targets: ["FlyvisMPISelfTest"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+    ],
+    targets: [
+        // C libraries, found through pkg-config.
+        .systemLibrary(name: "COpenMPI", pkgConfig: "ompi-c",
+                       providers: [.apt(["libopenmpi-dev"])]),
+        .systemLibrary(name: "CHDF5", pkgConfig: "hdf5-openmpi",
+                       providers: [.apt(["libhdf5-openmpi-dev"])]),
+        .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas",
+                       providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CLibPNG", pkgConfig: "libpng",
+                       providers: [.apt(["libpng-dev"])]),
+        // The one C shim: macros Swift cannot import.
+        .target(name: "CFlyvisShim", dependencies: ["COpenMPI", "CHDF5"]),
+
+        // Safe Swift layers over the C libraries; nothing else calls the C APIs.
+        .target(name: "FlyvisMPI", dependencies: ["COpenMPI", "CFlyvisShim"]),
+        .target(name: "FlyvisHDF5", dependencies: ["CHDF5", "CFlyvisShim", "FlyvisMPI"]),
+        .target(name: "FlyvisBLAS", dependencies: ["COpenBLAS"]),
+
+        // Numerics and domain modules.
+        .target(name: "FlyvisHex"),
+
+        // Executables.
+        .executableTarget(
+            name: "FlyvisCLI",
+            dependencies: [
+                "FlyvisMPI", "FlyvisHDF5", "FlyvisBLAS",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]),
+        .executableTarget(name: "FlyvisMPISelfTest",
+                          dependencies: ["FlyvisMPI", "FlyvisHDF5"]),
+
+        // Tests.
+        .testTarget(name: "FoundationTests",
+                    dependencies: ["FlyvisMPI", "FlyvisHDF5", "FlyvisBLAS", "FlyvisHex"]),
+    ]
+)
