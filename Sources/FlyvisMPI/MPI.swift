@@ -1,1 +1,365 @@
 import CFlyvisShim
+import COpenMPI
+
+/// An MPI failure, carrying the library's own error string so users see what MPI said.
+public enum MPIError: Error, CustomStringConvertible, Equatable {
+    case call(function: String, code: Int32, message: String)
+    case notInitialized
+    case invalidArgument(String)
+
+    public var description: String {
+        switch self {
+        case let .call(function, code, message):
+            return "MPI error in \(function) (code \(code)): \(message)"
+        case .notInitialized:
+            return "MPI is not initialised: call MPI.initialize() before using a communicator"
+        case let .invalidArgument(why):
+            return "invalid MPI argument: \(why)"
+        }
+    }
+}
+
+/// Scalar types with a matching MPI datatype.
+public protocol MPIScalar: Sendable {
+    static var mpiDatatype: MPI_Datatype { get }
+}
+extension Float: MPIScalar { public static var mpiDatatype: MPI_Datatype { fv_mpi_float() } }
+extension Double: MPIScalar { public static var mpiDatatype: MPI_Datatype { fv_mpi_double() } }
+extension Int32: MPIScalar { public static var mpiDatatype: MPI_Datatype { fv_mpi_int32() } }
+extension Int64: MPIScalar { public static var mpiDatatype: MPI_Datatype { fv_mpi_int64() } }
+extension UInt8: MPIScalar { public static var mpiDatatype: MPI_Datatype { fv_mpi_uint8() } }
+
+/// Reduction operators.
+public enum MPIReduction: Sendable {
+    case sum, min, max
+    var handle: MPI_Op {
+        switch self {
+        case .sum: return fv_mpi_sum()
+        case .min: return fv_mpi_min()
+        case .max: return fv_mpi_max()
+        }
+    }
+}
+
+/// Turns an MPI return code into a Swift error with MPI's own message.
+@usableFromInline
+func check(_ code: Int32, _ function: String) throws(MPIError) {
+    guard code != fv_mpi_success() else { return }
+    var buffer = [CChar](repeating: 0, count: Int(fv_mpi_max_error_string()) + 1)
+    var length: Int32 = 0
+    MPI_Error_string(code, &buffer, &length)
+    let message = String(decoding: buffer.prefix(Int(length)).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    throw MPIError.call(function: function, code: code, message: message)
+}
+
+/// Process-wide MPI lifecycle. MPI may be initialised and finalised exactly once per process,
+/// so the state lives here rather than in any object.
+public enum MPI {
+    /// Initialises MPI once (later calls return the same world communicator). Works both under
+    /// `mpirun`/`srun` and as a singleton started directly from a shell.
+    @discardableResult
+    public static func initialize() throws(MPIError) -> Communicator {
+        var flag: Int32 = 0
+        MPI_Initialized(&flag)
+        if flag == 0 {
+            var provided: Int32 = 0
+            try check(MPI_Init_thread(nil, nil, fv_mpi_thread_funneled(), &provided), "MPI_Init_thread")
+        }
+        // Errors come back as codes (and then Swift errors) instead of aborting the job.
+        MPI_Comm_set_errhandler(fv_mpi_comm_world(), fv_mpi_errors_return())
+        return try Communicator.world()
+    }
+
+    /// Whether MPI_Init has run and MPI_Finalize has not.
+    public static var isInitialized: Bool {
+        var initialized: Int32 = 0, finalized: Int32 = 0
+        MPI_Initialized(&initialized)
+        MPI_Finalized(&finalized)
+        return initialized != 0 && finalized == 0
+    }
+
+    /// Finalises MPI if it is running; safe to call more than once.
+    public static func finalize() {
+        if isInitialized { MPI_Finalize() }
+    }
+
+    /// The MPI library's version string (e.g. "Open MPI v4.1.4 ...").
+    public static var libraryVersion: String {
+        var buffer = [CChar](repeating: 0, count: Int(fv_mpi_max_library_version_string()) + 1)
+        var length: Int32 = 0
+        MPI_Get_library_version(&buffer, &length)
+        let bytes = buffer.prefix(Int(length)).map { UInt8(bitPattern: $0) }
+        return String(decoding: bytes, as: UTF8.self)
+            .trimmingCharacters(in: { $0 == "\n" || $0 == "\0" || $0 == " " })
+    }
+
+    /// Seconds since an arbitrary point, from MPI_Wtime.
+    public static var wallTime: Double { MPI_Wtime() }
+}
+
+extension String {
+    fileprivate func trimmingCharacters(in predicate: (Character) -> Bool) -> String {
+        var s = Substring(self)
+        while let f = s.first, predicate(f) { s.removeFirst() }
+        while let l = s.last, predicate(l) { s.removeLast() }
+        return String(s)
+    }
+}
+
+/// Information about a message waiting to be received.
+public struct MessageInfo: Sendable, Equatable {
+    public let source: Int
+    public let tag: Int
+    /// Element count in units of the datatype it was probed with (bytes for byte messages).
+    public let count: Int
+}
+
+/// A communicator. Handles are plain values owned by the MPI library; the world communicator
+/// lives until finalisation.
+public struct Communicator: @unchecked Sendable {
+    @usableFromInline let handle: MPI_Comm
+    public let rank: Int
+    public let size: Int
+
+    public static let anySource = Int(fv_mpi_any_source())
+    public static let anyTag = Int(fv_mpi_any_tag())
+
+    /// MPI_COMM_WORLD.
+    public static func world() throws(MPIError) -> Communicator {
+        guard MPI.isInitialized else { throw .notInitialized }
+        return try Communicator(handle: fv_mpi_comm_world())
+    }
+
+    init(handle: MPI_Comm) throws(MPIError) {
+        self.handle = handle
+        var r: Int32 = 0, s: Int32 = 0
+        try check(MPI_Comm_rank(handle, &r), "MPI_Comm_rank")
+        try check(MPI_Comm_size(handle, &s), "MPI_Comm_size")
+        rank = Int(r)
+        size = Int(s)
+    }
+
+    public var isRoot: Bool { rank == 0 }
+
+    /// Exposes the raw handle to sibling wrapper layers (parallel HDF5 needs it for MPI-IO).
+    public var rawHandle: MPI_Comm { handle }
+
+    // MARK: Collectives
+
+    public func barrier() throws(MPIError) {
+        try check(MPI_Barrier(handle), "MPI_Barrier")
+    }
+
+    /// Broadcasts `values` from `root`; on other ranks the array is replaced. The count is
+    /// broadcast first, so receivers need not know it.
+    public func broadcast<T: MPIScalar>(_ values: inout [T], root: Int = 0) throws(MPIError) {
+        var count = Int64(values.count)
+        try check(MPI_Bcast(&count, 1, Int64.mpiDatatype, Int32(root), handle), "MPI_Bcast")
+        if rank != root { values = [T](repeating: zero(T.self), count: Int(count)) }
+        guard count > 0 else { return }
+        let code = values.withUnsafeMutableBytes { buf in
+            MPI_Bcast(buf.baseAddress, Int32(count), T.mpiDatatype, Int32(root), handle)
+        }
+        try check(code, "MPI_Bcast")
+    }
+
+    /// Broadcasts a string (UTF-8) from `root`.
+    public func broadcast(_ text: inout String, root: Int = 0) throws(MPIError) {
+        var bytes = Array(text.utf8)
+        try broadcast(&bytes, root: root)
+        text = String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// Element-wise reduction across ranks; every rank receives the result.
+    public func allreduce<T: MPIScalar>(_ values: [T], _ op: MPIReduction) throws(MPIError) -> [T] {
+        var result = values
+        let code = values.withUnsafeBytes { src in
+            result.withUnsafeMutableBytes { dst in
+                MPI_Allreduce(src.baseAddress, dst.baseAddress, Int32(values.count),
+                              T.mpiDatatype, op.handle, handle)
+            }
+        }
+        try check(code, "MPI_Allreduce")
+        return result
+    }
+
+    /// Concatenates equal-length contributions in rank order on `root` (empty elsewhere).
+    public func gather<T: MPIScalar>(_ values: [T], root: Int = 0) throws(MPIError) -> [T] {
+        var result = rank == root ? [T](repeating: zero(T.self), count: values.count * size) : []
+        let code = values.withUnsafeBytes { src in
+            result.withUnsafeMutableBytes { dst in
+                MPI_Gather(src.baseAddress, Int32(values.count), T.mpiDatatype,
+                           dst.baseAddress, Int32(values.count), T.mpiDatatype, Int32(root), handle)
+            }
+        }
+        try check(code, "MPI_Gather")
+        return result
+    }
+
+    /// Concatenates equal-length contributions in rank order on every rank.
+    public func allgather<T: MPIScalar>(_ values: [T]) throws(MPIError) -> [T] {
+        var result = [T](repeating: zero(T.self), count: values.count * size)
+        let code = values.withUnsafeBytes { src in
+            result.withUnsafeMutableBytes { dst in
+                MPI_Allgather(src.baseAddress, Int32(values.count), T.mpiDatatype,
+                              dst.baseAddress, Int32(values.count), T.mpiDatatype, handle)
+            }
+        }
+        try check(code, "MPI_Allgather")
+        return result
+    }
+
+    // MARK: Point to point
+
+    public func send<T: MPIScalar>(_ values: [T], to dest: Int, tag: Int) throws(MPIError) {
+        let code = values.withUnsafeBytes { buf in
+            MPI_Send(buf.baseAddress, Int32(values.count), T.mpiDatatype, Int32(dest), Int32(tag), handle)
+        }
+        try check(code, "MPI_Send")
+    }
+
+    /// Receives exactly `count` elements (fewer if the sender sent fewer; the array is trimmed).
+    public func receive<T: MPIScalar>(_ type: T.Type = T.self, count: Int, from source: Int = anySource,
+                                      tag: Int = anyTag) throws(MPIError) -> (values: [T], source: Int, tag: Int) {
+        var values = [T](repeating: zero(T.self), count: count)
+        var status = MPI_Status()
+        let code = values.withUnsafeMutableBytes { buf in
+            MPI_Recv(buf.baseAddress, Int32(count), T.mpiDatatype, Int32(source), Int32(tag), handle, &status)
+        }
+        try check(code, "MPI_Recv")
+        var received: Int32 = 0
+        MPI_Get_count(&status, T.mpiDatatype, &received)
+        if Int(received) < count { values.removeLast(count - Int(received)) }
+        return (values, Int(fv_mpi_status_source(&status)), Int(fv_mpi_status_tag(&status)))
+    }
+
+    /// Sends a small byte message (e.g. a JSON-encoded progress report).
+    public func sendBytes(_ bytes: [UInt8], to dest: Int, tag: Int) throws(MPIError) {
+        try send(bytes, to: dest, tag: tag)
+    }
+
+    /// Receives a byte message of any length: probes for its size first.
+    public func receiveBytes(from source: Int = anySource, tag: Int = anyTag)
+        throws(MPIError) -> (bytes: [UInt8], source: Int, tag: Int) {
+        let info = try probe(UInt8.self, from: source, tag: tag)
+        let message = try receive(UInt8.self, count: info.count, from: info.source, tag: info.tag)
+        return (message.values, message.source, message.tag)
+    }
+
+    /// Blocks until a matching message is available and describes it.
+    public func probe<T: MPIScalar>(_ type: T.Type = UInt8.self, from source: Int = anySource,
+                                    tag: Int = anyTag) throws(MPIError) -> MessageInfo {
+        var status = MPI_Status()
+        try check(MPI_Probe(Int32(source), Int32(tag), handle, &status), "MPI_Probe")
+        return info(status: &status, T.self)
+    }
+
+    /// Describes a matching message if one is waiting, without blocking.
+    public func iprobe<T: MPIScalar>(_ type: T.Type = UInt8.self, from source: Int = anySource,
+                                     tag: Int = anyTag) throws(MPIError) -> MessageInfo? {
+        var status = MPI_Status()
+        var flag: Int32 = 0
+        try check(MPI_Iprobe(Int32(source), Int32(tag), handle, &flag, &status), "MPI_Iprobe")
+        return flag != 0 ? info(status: &status, T.self) : nil
+    }
+
+    private func info<T: MPIScalar>(status: inout MPI_Status, _: T.Type) -> MessageInfo {
+        var count: Int32 = 0
+        MPI_Get_count(&status, T.mpiDatatype, &count)
+        return MessageInfo(source: Int(fv_mpi_status_source(&status)),
+                           tag: Int(fv_mpi_status_tag(&status)), count: Int(count))
+    }
+
+    /// Starts a non-blocking send. The data is copied, so the caller's array may change.
+    public func isend<T: MPIScalar>(_ values: [T], to dest: Int, tag: Int) throws(MPIError) -> Request<T> {
+        let request = Request<T>(count: values.count)
+        values.withUnsafeBytes { src in
+            if let base = src.baseAddress { request.storage.copyMemory(from: base, byteCount: src.count) }
+        }
+        try check(MPI_Isend(request.storage, Int32(values.count), T.mpiDatatype, Int32(dest),
+                            Int32(tag), handle, &request.handle), "MPI_Isend")
+        return request
+    }
+
+    /// Starts a non-blocking receive of up to `count` elements; read them from `wait()`/`test()`.
+    public func ireceive<T: MPIScalar>(_ type: T.Type = T.self, count: Int, from source: Int = anySource,
+                                       tag: Int = anyTag) throws(MPIError) -> Request<T> {
+        let request = Request<T>(count: count)
+        try check(MPI_Irecv(request.storage, Int32(count), T.mpiDatatype, Int32(source),
+                            Int32(tag), handle, &request.handle), "MPI_Irecv")
+        return request
+    }
+
+    /// Terminates every process of the job. Use only when continuing would corrupt results.
+    public func abort(code: Int32 = 1) -> Never {
+        MPI_Abort(handle, code)
+        fatalError("MPI_Abort returned")
+    }
+}
+
+/// A pending non-blocking operation. It owns its message buffer, so the buffer outlives the
+/// operation no matter what the caller does with its own arrays.
+public final class Request<T: MPIScalar>: @unchecked Sendable {
+    var handle: MPI_Request? = fv_mpi_request_null()
+    let storage: UnsafeMutableRawPointer
+    let capacity: Int
+    public private(set) var isComplete = false
+    private var received: [T] = []
+    public private(set) var source: Int = -1
+    public private(set) var tag: Int = -1
+
+    init(count: Int) {
+        capacity = count
+        storage = UnsafeMutableRawPointer.allocate(
+            byteCount: max(1, count * MemoryLayout<T>.stride), alignment: MemoryLayout<T>.alignment)
+    }
+
+    deinit {
+        if !isComplete { MPI_Cancel(&handle); MPI_Request_free(&handle) }
+        storage.deallocate()
+    }
+
+    /// Completes the operation if it has finished; returns whether it has.
+    public func test() throws(MPIError) -> Bool {
+        if isComplete { return true }
+        var flag: Int32 = 0
+        var status = MPI_Status()
+        try check(MPI_Test(&handle, &flag, &status), "MPI_Test")
+        if flag != 0 { finish(&status) }
+        return isComplete
+    }
+
+    /// Blocks until the operation finishes; returns the received values (the sent ones for sends).
+    @discardableResult
+    public func wait() throws(MPIError) -> [T] {
+        if !isComplete {
+            var status = MPI_Status()
+            try check(MPI_Wait(&handle, &status), "MPI_Wait")
+            finish(&status)
+        }
+        return received
+    }
+
+    /// The values, once complete.
+    public var values: [T] { received }
+
+    private func finish(_ status: inout MPI_Status) {
+        isComplete = true
+        var count: Int32 = Int32(capacity)
+        var c: Int32 = 0
+        if MPI_Get_count(&status, T.mpiDatatype, &c) == fv_mpi_success(), c >= 0, c <= count { count = c }
+        source = Int(fv_mpi_status_source(&status))
+        tag = Int(fv_mpi_status_tag(&status))
+        let typed = storage.bindMemory(to: T.self, capacity: capacity)
+        received = Array(UnsafeBufferPointer(start: typed, count: Int(count)))
+    }
+}
+
+@usableFromInline
+func zero<T: MPIScalar>(_: T.Type) -> T {
+    withUnsafeTemporaryAllocation(of: T.self, capacity: 1) { buf in
+        UnsafeMutableRawPointer(buf.baseAddress!).initializeMemory(as: UInt8.self, repeating: 0,
+                                                                   count: MemoryLayout<T>.stride)
+        return buf[0]
+    }
+}
