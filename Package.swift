@@ -48,6 +48,7 @@ let package = Package(
 
         // Tests.
         .testTarget(name: "FoundationTests",
-                    dependencies: ["FlyvisMPI", "FlyvisHDF5", "FlyvisBLAS", "FlyvisHex"]),
+                    dependencies: ["FlyvisMPI", "FlyvisHDF5", "FlyvisBLAS", "FlyvisHex",
+                                   "FlyvisMPISelfTest", "FlyvisCLI"]),
     ]
 )

@@ -416,11 +416,14 @@ public final class HDF5File {
 
     // MARK: Strings
 
-    /// Writes a 1-D dataset of variable-length UTF-8 strings (what h5py writes for str lists).
+    /// Writes a 1-D dataset of UTF-8 strings: variable-length (what h5py writes for str lists)
+    /// in serial files, fixed-length in parallel files, because MPI-IO cannot write
+    /// variable-length data.
     public func writeStrings(_ datasetPath: String, _ values: [String]) throws(HDF5Error) {
         hdf5Lock.lock(); defer { hdf5Lock.unlock() }
         try ensureOpen()
         if exists(datasetPath) { try remove(datasetPath) }
+        if isParallel { return try writeFixedStrings(datasetPath, values) }
         let t = stringType()
         defer { H5Tclose(t) }
         var dims = [hsize_t(values.count)]
@@ -436,6 +439,31 @@ public final class HDF5File {
         let status = withCStrings(values) { ptrs in
             H5Dwrite(d, t, fv_h5s_all(), fv_h5s_all(), dxpl, ptrs)
         }
+        if status < 0 { throw fail("write", datasetPath) }
+    }
+
+    private func writeFixedStrings(_ datasetPath: String, _ values: [String]) throws(HDF5Error) {
+        let width = max(1, values.map { $0.utf8.count }.max() ?? 1)
+        let t = H5Tcopy(fv_h5t_c_s1())
+        defer { H5Tclose(t) }
+        H5Tset_size(t, width)
+        H5Tset_strpad(t, H5T_STR_NULLPAD)
+        H5Tset_cset(t, H5T_CSET_UTF8)
+        var dims = [hsize_t(values.count)]
+        let space = H5Screate_simple(1, &dims, nil)
+        defer { H5Sclose(space) }
+        let lcpl = linkCreationList()
+        defer { H5Pclose(lcpl) }
+        let d = H5Dcreate2(id, datasetPath, t, space, lcpl, fv_h5p_default(), fv_h5p_default())
+        if d < 0 { throw fail("create", datasetPath) }
+        defer { H5Dclose(d) }
+        var buffer = [UInt8](repeating: 0, count: width * max(values.count, 1))
+        for (i, v) in values.enumerated() {
+            for (j, byte) in v.utf8.enumerated() { buffer[i * width + j] = byte }
+        }
+        let dxpl = try transferList()
+        defer { if isParallel { H5Pclose(dxpl) } }
+        let status = buffer.withUnsafeBytes { H5Dwrite(d, t, fv_h5s_all(), fv_h5s_all(), dxpl, $0.baseAddress) }
         if status < 0 { throw fail("write", datasetPath) }
     }
 
@@ -619,9 +647,10 @@ public final class HDF5File {
             H5Pset_chunk(dcpl, Int32(chunk.count), &chunk)
             if let level = compression { H5Pset_deflate(dcpl, UInt32(level)) }
         }
-        if let fill {
-            _ = [fill].withUnsafeBytes { H5Pset_fill_value(dcpl, T.nativeType, $0.baseAddress) }
-        }
+        // Unwritten elements must read back as the fill value, also under MPI-IO where space is
+        // allocated early; so the fill is always explicit and written at allocation.
+        _ = [fill ?? T.zero].withUnsafeBytes { H5Pset_fill_value(dcpl, T.nativeType, $0.baseAddress) }
+        H5Pset_fill_time(dcpl, H5D_FILL_TIME_ALLOC)
         let lcpl = linkCreationList()
         defer { H5Pclose(lcpl) }
         let d = H5Dcreate2(id, datasetPath, T.nativeType, space, lcpl, dcpl, fv_h5p_default())
@@ -727,6 +756,7 @@ public final class HDF5File {
         if count == 0 { return [] }
         if H5Tis_variable_str(ftype) > 0 {
             let mtype = stringType()
+            H5Tset_cset(mtype, H5Tget_cset(ftype))
             defer { H5Tclose(mtype) }
             var ptrs = [UnsafeMutablePointer<CChar>?](repeating: nil, count: count)
             let status = ptrs.withUnsafeMutableBytes { readInto(mtype, $0.baseAddress!) }
@@ -739,6 +769,8 @@ public final class HDF5File {
         let mtype = H5Tcopy(fv_h5t_c_s1())
         defer { H5Tclose(mtype) }
         H5Tset_size(mtype, size)
+        H5Tset_cset(mtype, H5Tget_cset(ftype))
+        H5Tset_strpad(mtype, H5Tget_strpad(ftype))
         var buf = [UInt8](repeating: 0, count: size * count)
         let status = buf.withUnsafeMutableBytes { readInto(mtype, $0.baseAddress!) }
         if status < 0 { throw fail("read", object) }
