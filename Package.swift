@@ -35,6 +35,8 @@ let package = Package(
 
         // Numerics and domain modules.
         .target(name: "FlyvisHex"),
+        // flyvis-compatible results directories and atomic, checksummed checkpoints.
+        .target(name: "FlyvisResults", dependencies: ["FlyvisHDF5"]),
 
         // Executables.
         .executableTarget(
@@ -48,7 +50,7 @@ let package = Package(
 
         // Tests.
         .testTarget(name: "FoundationTests",
-                    dependencies: ["FlyvisMPI", "FlyvisHDF5", "FlyvisBLAS", "FlyvisHex",
+                    dependencies: ["FlyvisMPI", "FlyvisHDF5", "FlyvisBLAS", "FlyvisHex", "FlyvisResults",
                                    "FlyvisMPISelfTest", "FlyvisCLI"]),
     ]
 )

@@ -269,6 +269,23 @@ public final class HDF5File {
         return try dims(of: d, datasetPath)
     }
 
+    /// The stored element type of a dataset: "float32", "float64", "int8"..."int64",
+    /// "uint8"..."uint64", "string" or "other".
+    public func elementType(_ datasetPath: String) throws(HDF5Error) -> String {
+        hdf5Lock.lock(); defer { hdf5Lock.unlock() }
+        let d = try openDataset(datasetPath)
+        defer { H5Dclose(d) }
+        let t = H5Dget_type(d)
+        defer { H5Tclose(t) }
+        let bits = H5Tget_size(t) * 8
+        switch H5Tget_class(t) {
+        case H5T_FLOAT: return "float\(bits)"
+        case H5T_INTEGER: return (H5Tget_sign(t) == H5T_SGN_NONE ? "uint" : "int") + "\(bits)"
+        case H5T_STRING: return "string"
+        default: return "other"
+        }
+    }
+
     // MARK: Numeric datasets
 
     /// Writes a dataset, replacing any existing one. `shape` [] writes a scalar. `chunkRows`
