@@ -37,6 +37,8 @@ let package = Package(
         .target(name: "FlyvisHex"),
         // flyvis-compatible results directories and atomic, checksummed checkpoints.
         .target(name: "FlyvisResults", dependencies: ["FlyvisHDF5"]),
+        // The MPI ensemble: rank-0 coordinator, live status, collective summary, ranking.
+        .target(name: "FlyvisEnsemble", dependencies: ["FlyvisMPI", "FlyvisHDF5", "FlyvisResults"]),
 
         // Executables.
         .executableTarget(

@@ -1,0 +1,326 @@
+import FlyvisHDF5
+import FlyvisMPI
+import FlyvisResults
+import Foundation
+import Synchronization
+
+/// Set from signal handlers (SIGTERM, SIGUSR1), read between training iterations.
+public enum StopSignal {
+    static let flag = Atomic<Int32>(0)
+
+    public static var isSet: Bool { flag.load(ordering: .relaxed) != 0 }
+    public static var signalNumber: Int32 { flag.load(ordering: .relaxed) }
+    public static func request(_ signal: Int32 = SIGTERM) { flag.store(signal, ordering: .relaxed) }
+    public static func reset() { flag.store(0, ordering: .relaxed) }
+
+    /// SLURM sends SIGUSR1 (`--signal`) before the time limit and SIGTERM on preemption or
+    /// scancel; both mean: finish the iteration, checkpoint, exit so a requeue can resume.
+    public static func installHandlers() {
+        for s in [SIGTERM, SIGUSR1, SIGINT] {
+            signal(s) { received in StopSignal.flag.store(received, ordering: .relaxed) }
+        }
+    }
+}
+
+/// Settings of one ensemble run.
+public struct EnsembleRun: Sendable {
+    public var ensembleID: Int
+    public var taskName: String
+    public var members: Range<Int>
+    /// `<root>/results/<task>/<EEEE>`.
+    public var ensembleDirectory: ResultsDirectory
+    public var topK: Int?
+    public var statusInterval: TimeInterval
+    /// Failed members are skipped on resume unless retried explicitly: a NaN divergence is
+    /// deterministic, so retrying would waste cluster time.
+    public var retryFailed: Bool
+
+    public init(ensembleID: Int, taskName: String, members: Range<Int>, ensembleDirectory: ResultsDirectory,
+                topK: Int? = nil, statusInterval: TimeInterval = 60, retryFailed: Bool = false) {
+        self.ensembleID = ensembleID
+        self.taskName = taskName
+        self.members = members
+        self.ensembleDirectory = ensembleDirectory
+        self.topK = topK
+        self.statusInterval = statusInterval
+        self.retryFailed = retryFailed
+    }
+
+    public func directory(_ member: Int) -> ResultsDirectory {
+        ensembleDirectory.subdirectory(String(format: "%03d", member))
+    }
+}
+
+/// How the whole job ended, as an exit status.
+public enum EnsembleExit: Int32, Sendable {
+    case success = 0
+    case memberFailed = 1
+    /// EX_TEMPFAIL: stopped by a signal after checkpointing; requeue with resume.
+    case interrupted = 75
+}
+
+/// Message tags between ranks.
+enum Tag {
+    static let progress = 101, request = 102, assign = 103, done = 104
+}
+
+/// Runs an ensemble over MPI ranks (or alone, as a singleton): every rank trains members through
+/// the same `MemberTrainer`; rank 0 also hands out members beyond the first P, keeps the live
+/// table, and writes the ranking after a collective write of the summary.
+public final class EnsembleCoordinator {
+    let run: EnsembleRun
+    let comm: Communicator
+    let trainer: any MemberTrainer
+    let output: (String) -> Void
+
+    // Rank 0 state.
+    private var table = StatusTable()
+    private var queue: [Int] = []
+    private var finishedRanks = Set<Int>()
+    private var lastPrint = Date.distantPast
+    private var pendingSends: [Request<UInt8>] = []
+
+    /// Members this rank trained (or skipped as already done), with their final status.
+    private(set) var localResults: [(MemberID, MemberStatus)] = []
+
+    public init(run: EnsembleRun, communicator: Communicator, trainer: any MemberTrainer,
+                output: @escaping (String) -> Void = { print($0) }) {
+        self.run = run
+        self.comm = communicator
+        self.trainer = trainer
+        self.output = output
+    }
+
+    /// Trains, gathers and summarises. Returns the job's exit status (identical on every rank).
+    public func execute() throws -> EnsembleExit {
+        try FileManager.default.createDirectory(at: run.ensembleDirectory.url, withIntermediateDirectories: true)
+        let first = run.members.lowerBound + comm.rank
+        if comm.isRoot {
+            queue = Array(run.members.dropFirst(comm.size))
+            table.start(members: run.members)
+        }
+        var next: Int? = first < run.members.upperBound ? first : nil
+        while let member = next {
+            let status = trainMember(member)
+            localResults.append((MemberID(ensembleID: run.ensembleID, member: member), status))
+            if status.state == .interrupted || StopSignal.isSet { break }
+            next = try requestNextMember()
+        }
+        try finishRank()
+        return try summarize()
+    }
+
+    // MARK: Members
+
+    private func trainMember(_ member: Int) -> MemberStatus {
+        let id = MemberID(ensembleID: run.ensembleID, member: member)
+        let dir = run.directory(member)
+        if let previous = MemberStatus.read(from: dir) {
+            if previous.state == .finished {
+                send(ProgressReport(member: member, rank: comm.rank, state: .finished,
+                                    iteration: previous.iteration, totalIterations: previous.iteration))
+                return previous
+            }
+            if previous.state == .failed && !run.retryFailed {
+                send(ProgressReport(member: member, rank: comm.rank, state: .failed, iteration: previous.iteration,
+                                    totalIterations: 0, error: previous.error))
+                return previous
+            }
+        }
+        var last = ProgressReport(member: member, rank: comm.rank, state: .running, iteration: 0, totalIterations: 0)
+        try? MemberStatus(state: .running, iteration: 0).write(to: dir)
+        send(last)
+        let hooks = TrainingHooks(
+            checkpoint: { [self] report in
+                last = report
+                last.member = member
+                last.rank = comm.rank
+                try? MemberStatus(state: .running, iteration: report.iteration).write(to: dir)
+                send(last)
+            },
+            iteration: { [self] in if comm.isRoot { poll() } },
+            stopRequested: { StopSignal.isSet })
+        let status: MemberStatus
+        do {
+            switch try trainer.train(id, rank: comm.rank, hooks: hooks) {
+            case .finished:
+                status = MemberStatus(state: .finished, iteration: last.iteration)
+            case .interrupted:
+                status = MemberStatus(state: .interrupted, iteration: last.iteration)
+            }
+        } catch {
+            status = MemberStatus(state: .failed, iteration: last.iteration, error: "\(error)")
+        }
+        try? status.write(to: dir)
+        var final = last
+        final.state = status.state
+        final.error = status.error
+        send(final)
+        return status
+    }
+
+    /// Sends a report to rank 0 without blocking (rank 0 records its own directly).
+    private func send(_ report: ProgressReport) {
+        if comm.isRoot {
+            record(report)
+            return
+        }
+        guard let data = try? JSONEncoder().encode(report),
+              let request = try? comm.isend(Array(data), to: 0, tag: Tag.progress) else { return }
+        pendingSends.append(request)
+        pendingSends.removeAll { (try? $0.test()) ?? true }
+    }
+
+    private func requestNextMember() throws -> Int? {
+        if comm.isRoot {
+            poll()
+            return StopSignal.isSet || queue.isEmpty ? nil : queue.removeFirst()
+        }
+        try comm.send([Int64](), to: 0, tag: Tag.request)
+        let reply = try comm.receive(Int64.self, count: 1, from: 0, tag: Tag.assign)
+        let member = reply.values.first ?? -1
+        return member >= 0 ? Int(member) : nil
+    }
+
+    // MARK: Rank 0
+
+    /// Handles every waiting message; called between rank 0's own iterations.
+    private func poll() {
+        guard comm.isRoot else { return }
+        while let info = try? comm.iprobe(UInt8.self) {
+            switch info.tag {
+            case Tag.progress:
+                if let msg = try? comm.receive(UInt8.self, count: info.count, from: info.source, tag: Tag.progress),
+                   let report = try? JSONDecoder().decode(ProgressReport.self, from: Data(msg.values)) {
+                    record(report)
+                }
+            case Tag.request:
+                _ = try? comm.receive(Int64.self, count: 0, from: info.source, tag: Tag.request)
+                let next = StopSignal.isSet || queue.isEmpty ? -1 : Int64(queue.removeFirst())
+                if let r = try? comm.isend([next], to: info.source, tag: Tag.assign) { pendingAssign.append(r) }
+            case Tag.done:
+                _ = try? comm.receive(Int64.self, count: 0, from: info.source, tag: Tag.done)
+                finishedRanks.insert(info.source)
+            default:
+                // Not ours: drain it so it cannot block the loop.
+                _ = try? comm.receive(UInt8.self, count: info.count, from: info.source, tag: info.tag)
+            }
+        }
+        pendingAssign.removeAll { (try? $0.test()) ?? true }
+        if Date().timeIntervalSince(lastPrint) >= run.statusInterval { publishStatus(print: true) }
+    }
+    private var pendingAssign: [Request<Int64>] = []
+
+    private func record(_ report: ProgressReport) {
+        let changed = table.update(report)
+        if changed && (report.state != .running || report.checkpointIndex != nil) {
+            publishStatus(print: false)
+        }
+    }
+
+    private func publishStatus(print doPrint: Bool) {
+        let text = table.markdown(title: "Ensemble \(run.taskName)/\(String(format: "%04d", run.ensembleID))")
+        try? AtomicFile.write(run.ensembleDirectory.url.appendingPathComponent("ensemble_status.md"), text: text)
+        if doPrint {
+            output(text)
+            lastPrint = Date()
+        }
+    }
+
+    private func finishRank() throws {
+        for r in pendingSends { _ = try? r.wait() }
+        pendingSends.removeAll()
+        if comm.isRoot {
+            finishedRanks.insert(0)
+            while finishedRanks.count < comm.size {
+                poll()
+                usleep(20_000)
+            }
+            for r in pendingAssign { _ = try? r.wait() }
+            publishStatus(print: true)
+        } else {
+            try comm.send([Int64](), to: 0, tag: Tag.done)
+        }
+        try comm.barrier()
+    }
+
+    // MARK: Summary
+
+    private func summarize() throws -> EnsembleExit {
+        let local = localResults.map { id, status in
+            MemberSummary.collect(run.directory(id.member), id: id, rank: comm.rank, status: status)
+        }
+        let path = run.ensembleDirectory.url.appendingPathComponent(EnsembleSummary.fileName).path
+        let rowOf: (MemberID) -> Int = { [run] in $0.member - run.members.lowerBound }
+        // Build next to the target and rename, so a crash never leaves half a summary.
+        let tmp = run.ensembleDirectory.url.appendingPathComponent(".\(EnsembleSummary.fileName).tmp").path
+        try EnsembleSummary.write(path: tmp, localMembers: local, totalRows: run.members.count,
+                                  rowOf: rowOf, communicator: comm.size > 1 ? comm : nil)
+        let codes = local.map { m -> Int32 in
+            m.state == "interrupted" ? 2 : (m.state == "failed" ? 1 : 0)
+        }
+        let worst = try comm.allreduce([codes.max() ?? 0], .max)[0]
+        if comm.isRoot {
+            // Rank 0 learns every member's row from the file the ranks just wrote together.
+            let all = try readRows(tmp)
+            let ranked = try EnsembleSummary.finalize(path: tmp, members: all, rowOf: rowOf,
+                                                      totalRows: run.members.count, taskName: run.taskName,
+                                                      topK: run.topK)
+            if rename(tmp, path) != 0 { throw ResultsError.io(path: path, reason: "rename failed") }
+            let table = EnsembleSummary.rankingTable(ranked, taskName: run.taskName, topK: run.topK)
+            try AtomicFile.write(run.ensembleDirectory.url.appendingPathComponent("ranking.txt"), text: table)
+            try AtomicFile.write(run.ensembleDirectory.url.appendingPathComponent("best_checkpoints.txt"),
+                                 text: EnsembleSummary.bestCheckpointsText(ranked, ensembleDir: run.ensembleDirectory))
+            output("Ranking by task error (minimum validation loss):\n" + table)
+            let failed = ranked.filter { $0.state == "failed" }
+            if !failed.isEmpty {
+                output("FAILED members: " + failed.map { "\(run.taskName)/\($0.id.name): \($0.error)" }.joined(separator: "; "))
+            }
+            if worst == 2 {
+                output("Stopped by signal after checkpointing; re-run the same command with --resume to continue.")
+            }
+        }
+        try comm.barrier()
+        switch worst {
+        case 2: return .interrupted
+        case 1: return .memberFailed
+        default: return .success
+        }
+    }
+
+    /// Reads the collectively written rows back (rank 0 only) and joins the per-member text
+    /// fields from the member directories.
+    private func readRows(_ path: String) throws -> [MemberSummary] {
+        let f = try SummaryColumns(path: path)
+        let n = run.members.count
+        return (0..<n).map { row in
+            let member = run.members.lowerBound + row
+            let id = MemberID(ensembleID: run.ensembleID, member: member)
+            let status = MemberStatus.read(from: run.directory(member))
+            let losses = f.valLoss[row].filter { !$0.isNaN }
+            return MemberSummary(id: id, rank: Int(f.rank[row]),
+                                 state: status?.state.rawValue ?? "missing", error: status?.error ?? "",
+                                 valLoss: losses, bestCheckpoint: Int(f.best[row]), minValLoss: f.minLoss[row],
+                                 iterations: Int(f.iterations[row]), timeTrained: f.time[row])
+        }
+    }
+}
+
+/// The numeric columns of a summary file.
+struct SummaryColumns {
+    var valLoss: [[Double]]
+    var rank: [Int64], best: [Int64], iterations: [Int64]
+    var minLoss: [Double], time: [Double]
+
+    init(path: String) throws {
+        let f = try HDF5File(path: path, mode: .readOnly)
+        let v: HDF5Array<Double> = try f.read("val_loss")
+        let width = v.shape.count == 2 ? v.shape[1] : 1
+        valLoss = stride(from: 0, to: v.values.count, by: width).map { Array(v.values[$0..<($0 + width)]) }
+        rank = try f.read("rank").values
+        best = try f.read("best_chkpt").values
+        iterations = try f.read("iterations").values
+        minLoss = try f.read("min_val_loss").values
+        time = try f.read("time_trained").values
+    }
+}
