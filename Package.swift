@@ -44,7 +44,7 @@ let package = Package(
         .executableTarget(
             name: "FlyvisCLI",
             dependencies: [
-                "FlyvisMPI", "FlyvisHDF5", "FlyvisBLAS",
+                "FlyvisMPI", "FlyvisHDF5", "FlyvisBLAS", "FlyvisResults", "FlyvisEnsemble",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .executableTarget(name: "FlyvisMPISelfTest",
@@ -52,7 +52,7 @@ let package = Package(
 
         // Tests.
         .testTarget(name: "FoundationTests",
-                    dependencies: ["FlyvisMPI", "FlyvisHDF5", "FlyvisBLAS", "FlyvisHex", "FlyvisResults",
+                    dependencies: ["FlyvisMPI", "FlyvisHDF5", "FlyvisBLAS", "FlyvisHex", "FlyvisResults", "FlyvisEnsemble",
                                    "FlyvisMPISelfTest", "FlyvisCLI"]),
     ]
 )

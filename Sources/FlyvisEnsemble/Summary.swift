@@ -215,3 +215,48 @@ public enum EnsembleSummary {
         (s.count >= n ? s : s + String(repeating: " ", count: n - s.count)) as NSString
     }
 }
+
+extension EnsembleSummary {
+    /// Rebuilds the summary of an ensemble directory from its member directories (the numeric
+    /// sub-directories), serially; works for ensembles trained elsewhere, including by flyvis.
+    /// Returns the ranked members.
+    @discardableResult
+    public static func rebuild(ensembleDirectory: ResultsDirectory, taskName: String? = nil,
+                               topK: Int? = nil) throws -> (ranked: [MemberSummary], table: String) {
+        let ensembleName = ensembleDirectory.url.lastPathComponent
+        let task = taskName ?? ensembleDirectory.url.deletingLastPathComponent().lastPathComponent
+        guard let ensembleID = Int(ensembleName) else {
+            throw ResultsError.io(path: ensembleDirectory.path,
+                                  reason: "not an ensemble directory: expected <root>/results/<task>/<EEEE> with a numeric last part")
+        }
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: ensembleDirectory.path)) ?? []
+        let members = names.compactMap { name -> Int? in
+            var isDir: ObjCBool = false
+            guard name.allSatisfy(\.isNumber),
+                  FileManager.default.fileExists(atPath: ensembleDirectory.subdirectory(name).path, isDirectory: &isDir),
+                  isDir.boolValue else { return nil }
+            return Int(name)
+        }.sorted()
+        guard let first = members.first, let last = members.last else {
+            throw ResultsError.io(path: ensembleDirectory.path, reason: "no member directories (000, 001, ...) found")
+        }
+        let summaries = members.map { m in
+            MemberSummary.collect(ensembleDirectory.subdirectory(String(format: "%03d", m)),
+                                  id: MemberID(ensembleID: ensembleID, member: m))
+        }
+        let rowOf: (MemberID) -> Int = { $0.member - first }
+        let total = last - first + 1
+        let path = ensembleDirectory.url.appendingPathComponent(fileName)
+        var ranked: [MemberSummary] = []
+        try AtomicFile.write(path) { tmp in
+            try write(path: tmp, localMembers: summaries, totalRows: total, rowOf: rowOf, communicator: nil)
+            ranked = try finalize(path: tmp, members: summaries, rowOf: rowOf, totalRows: total,
+                                  taskName: task, topK: topK)
+        }
+        let table = rankingTable(ranked, taskName: task, topK: topK)
+        try AtomicFile.write(ensembleDirectory.url.appendingPathComponent("ranking.txt"), text: table)
+        try AtomicFile.write(ensembleDirectory.url.appendingPathComponent("best_checkpoints.txt"),
+                             text: bestCheckpointsText(ranked, ensembleDir: ensembleDirectory))
+        return (ranked, table)
+    }
+}
