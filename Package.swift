@@ -35,6 +35,8 @@ let package = Package(
 
         // Numerics and domain modules.
         .target(name: "FlyvisHex"),
+        .target(name: "FlyvisConnectome", dependencies: ["FlyvisHex"],
+                resources: [.copy("Resources/fib25-fib19_v2.2.json")]),
         // flyvis-compatible results directories and atomic, checksummed checkpoints.
         .target(name: "FlyvisResults", dependencies: ["FlyvisHDF5"]),
         // The MPI ensemble: rank-0 coordinator, live status, collective summary, ranking.
@@ -54,5 +56,7 @@ let package = Package(
         .testTarget(name: "FoundationTests",
                     dependencies: ["FlyvisMPI", "FlyvisHDF5", "FlyvisBLAS", "FlyvisHex", "FlyvisResults", "FlyvisEnsemble",
                                    "FlyvisMPISelfTest", "FlyvisCLI"]),
+        .testTarget(name: "NetworkTests",
+                    dependencies: ["FlyvisConnectome", "FlyvisHDF5"]),
     ]
 )

@@ -1,0 +1,50 @@
+import Foundation
+
+/// flyvis-style log lines (`[YYYY-MM-DD HH:MM:SS] source:line message`, here `[time] rank N
+/// message`) to stderr and, when set, appended to a log file such as `<netdir>/train.log`.
+/// A class because every part of one member's training shares the same open file.
+public final class TrainingLog: @unchecked Sendable {
+    private var handles: [FileHandle] = []
+    private let lock = NSLock()
+    public let prefix: String
+    public var echoToStderr: Bool
+
+    public init(prefix: String = "", echoToStderr: Bool = true) {
+        self.prefix = prefix
+        self.echoToStderr = echoToStderr
+    }
+
+    deinit { for h in handles { try? h.close() } }
+
+    /// Also append to `url` (created if missing); earlier content is kept, so a resumed run
+    /// continues the same log.
+    public func addFile(_ url: URL) {
+        try? FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+        if !FileManager.default.fileExists(atPath: url.path) {
+            FileManager.default.createFile(atPath: url.path, contents: nil)
+        }
+        guard let h = try? FileHandle(forWritingTo: url) else { return }
+        _ = try? h.seekToEnd()
+        lock.withLock { handles.append(h) }
+    }
+
+    public func info(_ message: String) { write("INFO", message) }
+    public func warning(_ message: String) { write("WARNING", message) }
+    public func error(_ message: String) { write("ERROR", message) }
+
+    private func write(_ level: String, _ message: String) {
+        let line = "[\(Self.timestamp())] \(prefix)\(level == "INFO" ? "" : level + ": ")\(message)\n"
+        let data = Data(line.utf8)
+        lock.withLock {
+            if echoToStderr { FileHandle.standardError.write(data) }
+            for h in handles { h.write(data) }
+        }
+    }
+
+    static func timestamp() -> String {
+        let f = DateFormatter()
+        f.dateFormat = "yyyy-MM-dd HH:mm:ss"
+        f.locale = Locale(identifier: "en_US_POSIX")
+        return f.string(from: Date())
+    }
+}
