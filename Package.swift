@@ -37,6 +37,7 @@ let package = Package(
         .target(name: "FlyvisHex"),
         .target(name: "FlyvisConnectome", dependencies: ["FlyvisHex"],
                 resources: [.copy("Resources/fib25-fib19_v2.2.json")]),
+        .target(name: "FlyvisNetwork", dependencies: ["FlyvisConnectome", "FlyvisBLAS"]),
         // flyvis-compatible results directories and atomic, checksummed checkpoints.
         .target(name: "FlyvisResults", dependencies: ["FlyvisHDF5"]),
         // The MPI ensemble: rank-0 coordinator, live status, collective summary, ranking.
@@ -57,6 +58,6 @@ let package = Package(
                     dependencies: ["FlyvisMPI", "FlyvisHDF5", "FlyvisBLAS", "FlyvisHex", "FlyvisResults", "FlyvisEnsemble",
                                    "FlyvisMPISelfTest", "FlyvisCLI"]),
         .testTarget(name: "NetworkTests",
-                    dependencies: ["FlyvisConnectome", "FlyvisHDF5"]),
+                    dependencies: ["FlyvisConnectome", "FlyvisNetwork", "FlyvisHDF5"]),
     ]
 )

@@ -1,0 +1,423 @@
+import FlyvisConnectome
+import Foundation
+
+/// Float types the network core runs in: Float32 for training (like the reference), Float64
+/// for finite-difference gradient checks.
+public protocol NetworkScalar: BinaryFloatingPoint, Sendable {
+    static func exponential(_ x: Self) -> Self
+    static func logOnePlus(_ x: Self) -> Self
+    static func hyperbolicTangent(_ x: Self) -> Self
+}
+extension Float: NetworkScalar {
+    public static func exponential(_ x: Float) -> Float { Foundation.exp(x) }
+    public static func logOnePlus(_ x: Float) -> Float { Foundation.log1p(x) }
+    public static func hyperbolicTangent(_ x: Float) -> Float { Foundation.tanh(x) }
+}
+extension Double: NetworkScalar {
+    public static func exponential(_ x: Double) -> Double { Foundation.exp(x) }
+    public static func logOnePlus(_ x: Double) -> Double { Foundation.log1p(x) }
+    public static func hyperbolicTangent(_ x: Double) -> Double { Foundation.tanh(x) }
+}
+
+/// The synaptic transfer function, applied to the presynaptic voltage.
+public enum Activation: Sendable, Equatable {
+    case relu
+    case leakyRelu(slope: Double)
+    case elu(alpha: Double)
+    case softplus(beta: Double, threshold: Double)
+    case sigmoid
+    case tanh
+
+    @inline(__always)
+    func value<S: NetworkScalar>(_ x: S) -> S {
+        switch self {
+        case .relu: return x > 0 ? x : 0
+        case let .leakyRelu(slope): return x > 0 ? x : S(slope) * x
+        case let .elu(alpha): return x > 0 ? x : S(alpha) * (S.exponential(x) - 1)
+        case let .softplus(beta, threshold):
+            let bx = S(beta) * x
+            return bx > S(threshold) ? x : S.logOnePlus(S.exponential(bx)) / S(beta)
+        case .sigmoid: return 1 / (1 + S.exponential(-x))
+        case .tanh: return S.hyperbolicTangent(x)
+        }
+    }
+
+    @inline(__always)
+    func derivative<S: NetworkScalar>(_ x: S) -> S {
+        switch self {
+        case .relu: return x > 0 ? 1 : 0
+        case let .leakyRelu(slope): return x > 0 ? 1 : S(slope)
+        case let .elu(alpha): return x > 0 ? 1 : S(alpha) * S.exponential(x)
+        case let .softplus(beta, threshold):
+            let bx = S(beta) * x
+            return bx > S(threshold) ? 1 : 1 / (1 + S.exponential(-bx))
+        case .sigmoid:
+            let s = 1 / (1 + S.exponential(-x))
+            return s * (1 - s)
+        case .tanh:
+            let t = S.hyperbolicTangent(x)
+            return 1 - t * t
+        }
+    }
+}
+
+/// Gradients of a scalar loss with respect to the trainable parameters, in flyvis's group
+/// orders; `penaltyBias` is the bias gradient of the second (activity-penalty) cotangent.
+public struct NetworkGradients: Sendable, Equatable {
+    public var bias: [Double]
+    public var timeConst: [Double]
+    public var synStrength: [Double]
+    public var penaltyBias: [Double]?
+}
+
+/// The recurrent network in the padded per-type layout (see `NetworkLayout`). Owns its
+/// buffers, which are sized once per (batch, frames) and reused, so a time step allocates
+/// nothing. A class because the buffers are large and shared across calls.
+public final class NetworkEngine<S: NetworkScalar> {
+    public let layout: NetworkLayout
+    public let nodeCount: Int
+    public let activation: Activation
+    let nodeType: [Int32]
+    let inputTypes: [Int]
+    let hexCell: [Int32]           // hexal → cell within a type map
+    let groupEdgeType: [Int32]
+    let groupSourceType: [Int32], groupTargetType: [Int32]
+    let typeIsInput: [Bool]
+
+    // Parameters in S precision.
+    public private(set) var bias: [S] = []
+    public private(set) var timeConst: [S] = []
+    public private(set) var weights: [S] = []     // per group: sign·exp(count)·strength
+    private var groupScale: [S] = []              // per group: sign·exp(count) (dw/dstrength)
+
+    // Buffers.
+    public private(set) var batch = 0
+    public private(set) var capacityFrames = 0
+    public private(set) var frames = 0
+    private(set) var dt: S = 0
+    private var mapSize = 0                       // totalCells · batch
+    private var states: UnsafeMutablePointer<S>?  // (capacity + 1) maps
+    private var drive: UnsafeMutablePointer<S>?   // capacity maps: A_t = -v + b + I + x
+    private var act: UnsafeMutablePointer<S>?     // 1 map
+    private var current: UnsafeMutablePointer<S>? // 1 map
+    private var input: UnsafeMutablePointer<S>?   // one type map (cells · batch), shared by R1–R8
+    private var adj = [UnsafeMutablePointer<S>?](repeating: nil, count: 6) // λ, δ, μ for two lanes
+    public private(set) var startedFromBias = false
+
+    public init(connectome c: Connectome, activation: Activation = .relu) {
+        layout = NetworkLayout(connectome: c)
+        nodeCount = c.nodeCount
+        self.activation = activation
+        nodeType = c.nodeType
+        inputTypes = c.inputCellTypes.compactMap { c.typeIndex($0) }
+        typeIsInput = (0..<c.cellTypes.count).map { t in c.inputCellTypes.contains(c.cellTypes[t]) }
+        let l = layout
+        hexCell = (0..<c.lattice.count).map { h in
+            Int32((c.lattice.u[h] + l.extent + l.pad) * l.side + (c.lattice.v[h] + l.extent + l.pad))
+        }
+        groupEdgeType = c.groups.map { Int32($0.edgeType) }
+        groupSourceType = c.groups.map { Int32($0.sourceType) }
+        groupTargetType = c.groups.map { Int32($0.targetType) }
+    }
+
+    deinit { release() }
+
+    private func release() {
+        for p in [states, drive, act, current, input] + adj { p?.deallocate() }
+        states = nil; drive = nil; act = nil; current = nil; input = nil
+        adj = [UnsafeMutablePointer<S>?](repeating: nil, count: 6)
+    }
+
+    /// Loads parameter values (applying the clamp the reference applies at every forward).
+    public func setParameters(_ p: NetworkParameters) {
+        var p = p
+        p.clamp()
+        bias = p.bias.map { S($0) }
+        timeConst = p.timeConst.map { S($0) }
+        groupScale = (0..<groupEdgeType.count).map { g in
+            let et = Int(groupEdgeType[g])
+            // In float32, as the reference: (sign · exp(raw count)) · strength.
+            return S(p.sign[et]) * S.exponential(S(p.synCount[g]))
+        }
+        weights = (0..<groupEdgeType.count).map { g in groupScale[g] * S(p.synStrength[Int(groupEdgeType[g])]) }
+    }
+
+    /// Sizes the buffers for a batch and a number of frames (no-op if they already fit).
+    public func reserve(batch b: Int, frames t: Int) {
+        if b == batch && t <= capacityFrames && states != nil { return }
+        release()
+        batch = b
+        capacityFrames = max(t, 1)
+        mapSize = layout.totalCells * b
+        func zeroed(_ n: Int) -> UnsafeMutablePointer<S> {
+            let p = UnsafeMutablePointer<S>.allocate(capacity: n)
+            p.initialize(repeating: 0, count: n)
+            return p
+        }
+        states = zeroed(mapSize * (capacityFrames + 1))
+        drive = zeroed(mapSize * capacityFrames)
+        act = zeroed(mapSize)
+        current = zeroed(mapSize)
+        input = zeroed(layout.cellsPerType * b)
+        for i in 0..<6 { adj[i] = zeroed(mapSize) }
+    }
+
+    // MARK: Forward
+
+    /// Sets the state before frame 0 to v = bias (flyvis's default initial state).
+    public func setInitialStateToBias() {
+        let v = states!
+        forEachActiveRun { t, start, length in
+            let b = self.bias[t]
+            for i in (start * self.batch)..<((start + length) * self.batch) { v[i] = b }
+        }
+        startedFromBias = true
+    }
+
+    /// Sets the state before frame 0 from node-order values (B, N); the state is treated as
+    /// detached (no gradient flows into it), like flyvis's steady states.
+    public func setInitialState(_ nodeValues: UnsafePointer<S>) {
+        let v = states!
+        let B = batch
+        for n in 0..<nodeCount {
+            let c = Int(layout.nodeCell[n]) * B
+            for b in 0..<B { v[c + b] = nodeValues[b * nodeCount + n] }
+        }
+        startedFromBias = false
+    }
+
+    /// Runs `frameCount` Euler steps. `stimulus(t, into)` may write the luminance of frame t as
+    /// (B, hexals) into `into` and return true, or return false for no input; every input type
+    /// (R1–R8) receives the same luminance, as in flyvis.
+    @_specialize(exported: true, where S == Float)
+    @_specialize(exported: true, where S == Double)
+    public func forward(frames frameCount: Int, dt: S,
+                        stimulus: (Int, UnsafeMutablePointer<S>) -> Bool) {
+        precondition(frameCount <= capacityFrames, "reserve(batch:frames:) first")
+        frames = frameCount
+        self.dt = dt
+        let B = batch
+        let hexCount = hexCell.count
+        let lum = UnsafeMutablePointer<S>.allocate(capacity: B * hexCount)
+        defer { lum.deallocate() }
+        for t in 0..<frameCount {
+            let v = states! + t * mapSize
+            let vNext = states! + (t + 1) * mapSize
+            let a = drive! + t * mapSize
+            let hasInput = stimulus(t, lum)
+            if hasInput {
+                let x = input!
+                for h in 0..<hexCount {
+                    let c = Int(hexCell[h]) * B
+                    for b in 0..<B { x[c + b] = lum[b * hexCount + h] }
+                }
+            }
+            step(v: v, next: vNext, drive: a, hasInput: hasInput)
+        }
+    }
+
+    @inline(__always)
+    private func forEachActiveRun(_ body: (Int, Int, Int) -> Void) {
+        let runs = layout.activeRuns, types = layout.activeRunType
+        for r in 0..<runs.count { body(Int(types[r]), Int(runs[r].start), Int(runs[r].length)) }
+    }
+
+    /// One Euler step: I = W·f(v); A = -v + b + I + x; v' = v + dt·A / max(τ, dt).
+    private func step(v: UnsafeMutablePointer<S>, next: UnsafeMutablePointer<S>, drive A: UnsafeMutablePointer<S>,
+                      hasInput: Bool) {
+        let B = batch
+        let f = act!, I = current!, x = input!
+        let activation = self.activation
+        // f(v) and I = 0 on node cells (everything else stays zero).
+        forEachActiveRun { _, start, length in
+            let lo = start * B, hi = (start + length) * B
+            if case .relu = activation {
+                for i in lo..<hi { let z = v[i]; f[i] = z > 0 ? z : 0 }
+            } else {
+                for i in lo..<hi { f[i] = activation.value(v[i]) }
+            }
+            (I + lo).update(repeating: 0, count: hi - lo)
+        }
+        // I += w_g · shift(f_source) for every group, as contiguous AXPYs.
+        layout.segments.withUnsafeBufferPointer { segs in
+            layout.groupSegmentStart.withUnsafeBufferPointer { gs in
+                weights.withUnsafeBufferPointer { w in
+                    for g in 0..<w.count {
+                        let wg = w[g]
+                        for s in Int(gs[g])..<Int(gs[g + 1]) {
+                            let seg = segs[s]
+                            let dst = I + Int(seg.target) * B, src = f + Int(seg.source) * B
+                            let n = Int(seg.length) * B
+                            for i in 0..<n { dst[i] += wg * src[i] }
+                        }
+                    }
+                }
+            }
+        }
+        // Euler update with the reference's operation order.
+        let dt = self.dt
+        let cellsPerType = layout.cellsPerType
+        forEachActiveRun { t, start, length in
+            let b = self.bias[t]
+            let inv = 1 / max(self.timeConst[t], dt)
+            let lo = start * B, hi = (start + length) * B
+            if hasInput && self.typeIsInput[t] {
+                let xo = (start - t * cellsPerType) * B - lo
+                for i in lo..<hi {
+                    let drive = ((-v[i] + b) + I[i]) + x[xo + i]
+                    A[i] = drive
+                    next[i] = v[i] + (inv * drive) * dt
+                }
+            } else {
+                for i in lo..<hi {
+                    let drive = (-v[i] + b) + I[i]
+                    A[i] = drive
+                    next[i] = v[i] + (inv * drive) * dt
+                }
+            }
+        }
+    }
+
+    // MARK: Reading activity
+
+    /// The state after frame `t` (t = -1: the initial state), for node `n` and batch `b`.
+    @inline(__always)
+    public func value(frame t: Int, node n: Int, batch b: Int) -> S {
+        states![(t + 1) * mapSize + Int(layout.nodeCell[n]) * batch + b]
+    }
+
+    /// Copies the state after frame `t` (t = -1: initial) for all nodes, as (B, N).
+    public func copyState(frame t: Int, into out: UnsafeMutablePointer<S>) {
+        let v = states! + (t + 1) * mapSize
+        let B = batch
+        for n in 0..<nodeCount {
+            let c = Int(layout.nodeCell[n]) * B
+            for b in 0..<B { out[b * nodeCount + n] = v[c + b] }
+        }
+    }
+
+    /// Copies the state after frame `t` for the given nodes, as (B, nodes.count).
+    public func copyState(frame t: Int, nodes: [Int], into out: UnsafeMutablePointer<S>) {
+        let v = states! + (t + 1) * mapSize
+        let B = batch
+        for (j, n) in nodes.enumerated() {
+            let c = Int(layout.nodeCell[n]) * B
+            for b in 0..<B { out[b * nodes.count + j] = v[c + b] }
+        }
+    }
+
+    // MARK: Backward
+
+    /// Exact BPTT through the last forward. `cotangent(t, lane, add)` is called for every frame
+    /// from last to first and lane 0 (the loss) and, if `penaltyLane`, lane 1 (a second loss
+    /// whose gradient is needed for the bias only); it calls `add(node, batch, value)` for
+    /// each non-zero ∂L/∂(activity after frame t). The initial state is detached unless the
+    /// forward started from the bias (then its gradient goes to the bias, as in flyvis).
+    @_specialize(exported: true, where S == Float)
+    @_specialize(exported: true, where S == Double)
+    public func backward(penaltyLane: Bool = false,
+                         cotangent: (Int, Int, (Int, Int, S) -> Void) -> Void) -> NetworkGradients {
+        let B = batch, T = frames
+        let lanes = penaltyLane ? 2 : 1
+        let types = layout.types
+        var gb = [[Double]](repeating: [Double](repeating: 0, count: types), count: lanes)
+        var gtau = [Double](repeating: 0, count: types)
+        var gw = [Double](repeating: 0, count: weights.count)
+        let nodeCell = layout.nodeCell
+        for lane in 0..<lanes { adj[3 * lane]!.update(repeating: 0, count: mapSize) }
+        let dt = self.dt
+        let k = timeConst.map { dt / max($0, dt) }           // dt / max(τ, dt)
+        let oneMinusK = k.map { 1 - $0 }
+        // ∂v'/∂τ = -dt·A/τ² where τ > dt, half that where τ == dt (torch's max subgradient).
+        let tauCoefficient: [S] = timeConst.map { tau in
+            tau > dt ? -dt / (tau * tau) : (tau == dt ? -dt / (tau * tau) / 2 : 0)
+        }
+        let f = act!
+        let activation = self.activation
+        for t in stride(from: T - 1, through: 0, by: -1) {
+            let v = states! + t * mapSize
+            let A = drive! + t * mapSize
+            for lane in 0..<lanes {
+                let lam = adj[3 * lane]!
+                cotangent(t, lane) { n, b, g in lam[Int(nodeCell[n]) * B + b] += g }
+            }
+            // δ = k·λ, bias and time-constant gradients, f(v_t), μ = 0.
+            forEachActiveRun { type, start, length in
+                let lo = start * B, hi = (start + length) * B
+                for lane in 0..<lanes {
+                    let lam = adj[3 * lane]!, delta = adj[3 * lane + 1]!, mu = adj[3 * lane + 2]!
+                    let kt = k[type]
+                    var sum: S = 0
+                    for i in lo..<hi { let d = kt * lam[i]; delta[i] = d; sum += d }
+                    gb[lane][type] += Double(sum)
+                    (mu + lo).update(repeating: 0, count: hi - lo)
+                    if lane == 0, tauCoefficient[type] != 0 {
+                        var s: S = 0
+                        for i in lo..<hi { s += lam[i] * A[i] }
+                        gtau[type] += Double(s * tauCoefficient[type])
+                    }
+                }
+                if case .relu = activation {
+                    for i in lo..<hi { let z = v[i]; f[i] = z > 0 ? z : 0 }
+                } else {
+                    for i in lo..<hi { f[i] = activation.value(v[i]) }
+                }
+            }
+            // Weight gradients (dot products) and μ = Wᵀδ (transposed AXPYs), per group.
+            layout.segments.withUnsafeBufferPointer { segs in
+                layout.groupSegmentStart.withUnsafeBufferPointer { gs in
+                    weights.withUnsafeBufferPointer { w in
+                        let delta0 = adj[1]!, mu0 = adj[2]!
+                        let delta1 = adj[4]!, mu1 = adj[5]!
+                        for g in 0..<w.count {
+                            let wg = w[g]
+                            var dot: S = 0
+                            for s in Int(gs[g])..<Int(gs[g + 1]) {
+                                let seg = segs[s]
+                                let to = Int(seg.target) * B, from = Int(seg.source) * B
+                                let n = Int(seg.length) * B
+                                let d = delta0 + to, src = f + from, m = mu0 + from
+                                for i in 0..<n {
+                                    dot += d[i] * src[i]
+                                    m[i] += wg * d[i]
+                                }
+                                if lanes == 2 {
+                                    let d1 = delta1 + to, m1 = mu1 + from
+                                    for i in 0..<n { m1[i] += wg * d1[i] }
+                                }
+                            }
+                            gw[g] += Double(dot)
+                        }
+                    }
+                }
+            }
+            // λ ← (1 − k)·λ + f'(v_t)·μ.
+            forEachActiveRun { type, start, length in
+                let lo = start * B, hi = (start + length) * B
+                let c = oneMinusK[type]
+                for lane in 0..<lanes {
+                    let lam = adj[3 * lane]!, mu = adj[3 * lane + 2]!
+                    if case .relu = activation {
+                        for i in lo..<hi { lam[i] = c * lam[i] + (v[i] > 0 ? mu[i] : 0) }
+                    } else {
+                        for i in lo..<hi { lam[i] = c * lam[i] + activation.derivative(v[i]) * mu[i] }
+                    }
+                }
+            }
+        }
+        if startedFromBias {
+            for lane in 0..<lanes {
+                let lam = adj[3 * lane]!
+                forEachActiveRun { type, start, length in
+                    var s: S = 0
+                    for i in (start * B)..<((start + length) * B) { s += lam[i] }
+                    gb[lane][type] += Double(s)
+                }
+            }
+        }
+        var gStrength = [Double](repeating: 0, count: groupEdgeType.reduce(0) { max($0, Int($1) + 1) })
+        for g in 0..<gw.count { gStrength[Int(groupEdgeType[g])] += Double(groupScale[g]) * gw[g] }
+        return NetworkGradients(bias: gb[0], timeConst: gtau, synStrength: gStrength,
+                                penaltyBias: lanes == 2 ? gb[1] : nil)
+    }
+}

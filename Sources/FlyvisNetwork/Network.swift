@@ -1,0 +1,227 @@
+import FlyvisConnectome
+import Foundation
+
+/// Bad simulation requests, each naming the problem and the fix.
+public enum NetworkError: Error, CustomStringConvertible, Equatable {
+    case invalidTimeStep(Double)
+    case invalidDuration(name: String, value: Double)
+    case stimulusShape(expected: [Int], found: [Int])
+    case stateShape(expected: [Int], found: Int)
+    case invalidBatch(Int)
+    case unknownNodeSelection(String)
+
+    public var description: String {
+        switch self {
+        case let .invalidTimeStep(dt):
+            return "time step dt must be positive and finite (got \(dt)); flyvis uses 0.02 s"
+        case let .invalidDuration(name, value):
+            return "\(name) must be finite and non-negative (got \(value))"
+        case let .stimulusShape(expected, found):
+            return "stimulus has shape \(found), expected \(expected) = (batch, frames, 1, hexals)"
+        case let .stateShape(expected, found):
+            return "initial state has \(found) values, expected \(expected) = (batch, nodes)"
+        case let .invalidBatch(b):
+            return "batch size must be at least 1 (got \(b))"
+        case let .unknownNodeSelection(s):
+            return "unknown node selection '\(s)': use central, all, or a comma-separated list of cell types"
+        }
+    }
+}
+
+/// The flyvis network (PPNeuronIGRSynapses dynamics on the connectome) in Float32, with the
+/// reference's simulation API and exact BPTT gradients.
+public final class Network {
+    public let connectome: Connectome
+    public private(set) var parameters: NetworkParameters
+    public let engine: NetworkEngine<Float>
+
+    public init(connectome: Connectome, parameters: NetworkParameters? = nil,
+                activation: Activation = .relu) throws {
+        self.connectome = connectome
+        self.parameters = try parameters ?? NetworkParameters(connectome: connectome)
+        engine = NetworkEngine<Float>(connectome: connectome, activation: activation)
+        engine.setParameters(self.parameters)
+    }
+
+    /// Replaces the parameters (clamped, as flyvis clamps before every forward).
+    public func setParameters(_ p: NetworkParameters) {
+        var p = p
+        p.clamp()
+        parameters = p
+        engine.setParameters(p)
+    }
+
+    public var nodeCount: Int { connectome.nodeCount }
+    public var hexCount: Int { connectome.lattice.count }
+
+    static func checkDt(_ dt: Double) throws(NetworkError) {
+        guard dt > 0, dt.isFinite else { throw .invalidTimeStep(dt) }
+    }
+
+    /// Steps for a duration, as Python's int(t / dt).
+    static func steps(_ duration: Double, _ dt: Double) -> Int { Int((duration / dt).rounded(.towardZero)) }
+
+    /// The state after `tPre` seconds of uniform grey `value` on the photoreceptors, from
+    /// v = bias (or `state`): flyvis's `steady_state`. Returns (B, N) values, or `state`
+    /// unchanged when `tPre` ≤ 0.
+    public func steadyState(tPre: Double, dt: Double, batch: Int, value: Float = 0.5,
+                            state: [Float]? = nil) throws(NetworkError) -> [Float]? {
+        try Self.checkDt(dt)
+        guard batch >= 1 else { throw .invalidBatch(batch) }
+        guard tPre.isFinite else { throw .invalidDuration(name: "t_pre", value: tPre) }
+        let n = Self.steps(tPre, dt)
+        guard tPre > 0, n > 0 else { return state }
+        let grey = [Float](repeating: value, count: batch * hexCount)
+        return try run(frames: n, dt: dt, batch: batch, state: state) { _, into in
+            grey.withUnsafeBufferPointer { into.update(from: $0.baseAddress!, count: $0.count) }
+            return true
+        }
+    }
+
+    /// Fades from grey to `initialFrames` (B, 1, hexals) over `tFadeIn` seconds: flyvis's
+    /// `fade_in_state`. Returns `state` unchanged when `tFadeIn` ≤ 0.
+    public func fadeInState(tFadeIn: Double, dt: Double, initialFrames: [Float], batch: Int,
+                            state: [Float]?) throws(NetworkError) -> [Float]? {
+        try Self.checkDt(dt)
+        guard initialFrames.count == batch * hexCount else {
+            throw .stimulusShape(expected: [batch, 1, 1, hexCount], found: [initialFrames.count])
+        }
+        let n = Self.steps(tFadeIn, dt)
+        guard tFadeIn > 0, n > 0 else { return state }
+        return try run(frames: n, dt: dt, batch: batch, state: state) { k, into in
+            let w = n > 1 ? Float(Double(k) / Double(n - 1)) : 0
+            for i in 0..<initialFrames.count { into[i] = w * (initialFrames[i] - 0.5) + 0.5 }
+            return true
+        }
+    }
+
+    private func run(frames: Int, dt: Double, batch: Int, state: [Float]?,
+                     stimulus: (Int, UnsafeMutablePointer<Float>) -> Bool) throws(NetworkError) -> [Float] {
+        try prepare(batch: batch, frames: frames, state: state)
+        engine.forward(frames: frames, dt: Float(dt), stimulus: stimulus)
+        var out = [Float](repeating: 0, count: batch * nodeCount)
+        out.withUnsafeMutableBufferPointer { engine.copyState(frame: frames - 1, into: $0.baseAddress!) }
+        return out
+    }
+
+    private func prepare(batch: Int, frames: Int, state: [Float]?) throws(NetworkError) {
+        engine.reserve(batch: batch, frames: max(frames, engine.batch == batch ? engine.capacityFrames : 0))
+        if let state {
+            guard state.count == batch * nodeCount else { throw .stateShape(expected: [batch, nodeCount], found: state.count) }
+            state.withUnsafeBufferPointer { engine.setInitialState($0.baseAddress!) }
+        } else {
+            engine.setInitialStateToBias()
+        }
+    }
+
+    /// Runs a movie (B, T, 1, hexals) from `state` (nil: v = bias) and keeps every step for a
+    /// later `backward`. Read results with `engine.value`/`copyState`.
+    public func forward(movie: UnsafeBufferPointer<Float>, batch: Int, frames: Int, dt: Double,
+                        state: [Float]?) throws(NetworkError) {
+        try Self.checkDt(dt)
+        guard batch >= 1 else { throw .invalidBatch(batch) }
+        guard movie.count == batch * frames * hexCount else {
+            throw .stimulusShape(expected: [batch, frames, 1, hexCount], found: [movie.count])
+        }
+        try prepare(batch: batch, frames: frames, state: state)
+        let hexCount = self.hexCount
+        engine.forward(frames: frames, dt: Float(dt)) { t, into in
+            for b in 0..<batch {
+                let src = movie.baseAddress! + (b * frames + t) * hexCount
+                (into + b * hexCount).update(from: src, count: hexCount)
+            }
+            return true
+        }
+    }
+
+    /// How `simulate` starts: flyvis's "auto" (1 s of grey), v = bias, or a given state.
+    public enum InitialState: Sendable {
+        case auto
+        case bias
+        case given([Float])
+    }
+
+    /// Which nodes `simulate` returns.
+    public enum NodeSelection: Sendable, Equatable {
+        case all
+        case central
+        case types([String])
+        case nodes([Int])
+
+        /// Parses the CLI form: "all", "central" or "T4a,T5a".
+        public static func parse(_ s: String) -> NodeSelection {
+            switch s {
+            case "all": return .all
+            case "central": return .central
+            default: return .types(s.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) })
+            }
+        }
+    }
+
+    /// The node indices a selection stands for.
+    public func nodeIndices(_ s: NodeSelection) throws(NetworkError) -> [Int] {
+        switch s {
+        case .all: return Array(0..<nodeCount)
+        case .central: return connectome.centralCellsIndex
+        case let .nodes(n): return n
+        case let .types(names):
+            var out: [Int] = []
+            for name in names {
+                guard let t = connectome.typeIndex(name) else { throw .unknownNodeSelection(name) }
+                out += Array(connectome.layerIndex(t))
+            }
+            return out
+        }
+    }
+
+    /// Simulates a movie (B, T, 1, hexals) in chunks of at most `chunkFrames`, so memory stays
+    /// small on long stimuli, and returns the post-step activity (B, frames, nodes) of the
+    /// selected nodes at the selected frames (default all).
+    public func simulate(movie: [Float], batch: Int, frames: Int, dt: Double,
+                         initialState: InitialState = .auto, nodes: NodeSelection = .all,
+                         keepFrames: [Int]? = nil, chunkFrames: Int = 200) throws(NetworkError) -> (values: [Float], nodes: [Int], frames: [Int]) {
+        try Self.checkDt(dt)
+        guard batch >= 1 else { throw .invalidBatch(batch) }
+        guard movie.count == batch * frames * hexCount else {
+            throw .stimulusShape(expected: [batch, frames, 1, hexCount], found: [movie.count])
+        }
+        let selected = try nodeIndices(nodes)
+        let keep = keepFrames ?? Array(0..<frames)
+        let keepSet = Dictionary(uniqueKeysWithValues: keep.enumerated().map { ($1, $0) })
+        var state: [Float]?
+        switch initialState {
+        case .auto: state = try steadyState(tPre: 1.0, dt: dt, batch: batch)
+        case .bias: state = nil
+        case let .given(s): state = s
+        }
+        var out = [Float](repeating: 0, count: batch * keep.count * selected.count)
+        var buffer = [Float](repeating: 0, count: batch * selected.count)
+        var start = 0
+        let hexCount = self.hexCount
+        while start < frames {
+            let n = min(chunkFrames, frames - start)
+            try prepare(batch: batch, frames: n, state: state)
+            engine.forward(frames: n, dt: Float(dt)) { t, into in
+                for b in 0..<batch {
+                    let src = (b * frames + start + t) * hexCount
+                    movie.withUnsafeBufferPointer { (into + b * hexCount).update(from: $0.baseAddress! + src, count: hexCount) }
+                }
+                return true
+            }
+            for t in 0..<n {
+                guard let k = keepSet[start + t] else { continue }
+                buffer.withUnsafeMutableBufferPointer { engine.copyState(frame: t, nodes: selected, into: $0.baseAddress!) }
+                for b in 0..<batch {
+                    for j in 0..<selected.count {
+                        out[(b * keep.count + k) * selected.count + j] = buffer[b * selected.count + j]
+                    }
+                }
+            }
+            var last = [Float](repeating: 0, count: batch * nodeCount)
+            last.withUnsafeMutableBufferPointer { engine.copyState(frame: n - 1, into: $0.baseAddress!) }
+            state = last
+            start += n
+        }
+        return (out, selected, keep)
+    }
+}

@@ -1,0 +1,375 @@
+import FlyvisConnectome
+import Foundation
+
+/// Invalid network parameter configuration or keys.
+public enum ParameterError: Error, CustomStringConvertible, Equatable {
+    case unsupportedGroupby(parameter: String, groupby: [String], allowed: [String])
+    case invalidDistribution(parameter: String, problem: String)
+    case unknownKey(parameter: String, key: String)
+    case shapeMismatch(parameter: String, expected: Int, found: Int)
+
+    public var description: String {
+        switch self {
+        case let .unsupportedGroupby(p, g, allowed):
+            return "network parameter '\(p)': groupby \(g) is not supported; use \(allowed)"
+        case let .invalidDistribution(p, problem):
+            return "network parameter '\(p)': \(problem)"
+        case let .unknownKey(p, key):
+            return "network parameter '\(p)' has no entry '\(key)'"
+        case let .shapeMismatch(p, expected, found):
+            return "network parameter '\(p)' expects \(expected) values, got \(found)"
+        }
+    }
+}
+
+/// How a parameter's initial values are drawn.
+public enum InitialDistribution: Sendable, Equatable {
+    /// One constant (flyvis `Value`); `scale` parameters derive it from the connectome instead.
+    case value(Double)
+    /// flyvis `Normal` with `mode: sample`, seeded.
+    case normal(mean: Double, std: Double, seed: Int)
+    /// flyvis `Lognormal` with `mode: mean`: the natural log of the group's mean value.
+    case lognormalMean
+}
+
+/// Projection applied after optimizer steps and before every forward.
+public enum Clamp: Sendable, Equatable {
+    case none
+    case nonNegative
+    case range(Double, Double)
+}
+
+/// Configuration of one parameter (flyvis `node_config.*` / `edge_config.*`).
+public struct ParameterConfig: Sendable, Equatable {
+    public var initial: InitialDistribution
+    public var requiresGrad: Bool
+    public var clamp: Clamp
+    public var groupby: [String]
+    /// `SynapseCountScaling.scale`: strength = scale / mean synapse count of the edge type.
+    public var scale: Double?
+
+    public init(initial: InitialDistribution, requiresGrad: Bool, clamp: Clamp = .none,
+                groupby: [String], scale: Double? = nil) {
+        self.initial = initial
+        self.requiresGrad = requiresGrad
+        self.clamp = clamp
+        self.groupby = groupby
+        self.scale = scale
+    }
+}
+
+/// The five parameter configurations, with flyvis's defaults.
+public struct NetworkParameterConfig: Sendable, Equatable {
+    public var bias = ParameterConfig(initial: .normal(mean: 0.5, std: 0.05, seed: 0), requiresGrad: true,
+                                      groupby: ["type"])
+    public var timeConst = ParameterConfig(initial: .value(0.05), requiresGrad: true, groupby: ["type"])
+    public var sign = ParameterConfig(initial: .value(1), requiresGrad: false,
+                                      groupby: ["source_type", "target_type"])
+    public var synCount = ParameterConfig(initial: .lognormalMean, requiresGrad: false,
+                                          groupby: ["source_type", "target_type", "dv", "du"])
+    public var synStrength = ParameterConfig(initial: .value(0), requiresGrad: true, clamp: .nonNegative,
+                                             groupby: ["source_type", "target_type"], scale: 0.01)
+    public init() {}
+}
+
+/// flyvis's shared network parameters, under its state-dict names and group orders:
+/// `nodes_bias` and `nodes_time_const` per cell type, `edges_sign` and `edges_syn_strength` per
+/// (source, target) edge type, `edges_syn_count` (raw, natural log) per (source, target, du, dv).
+public struct NetworkParameters: Sendable, Equatable {
+    public static let names = ["nodes_bias", "nodes_time_const", "edges_sign", "edges_syn_count", "edges_syn_strength"]
+
+    public var bias: [Float]
+    public var timeConst: [Float]
+    public var sign: [Float]
+    public var synCount: [Float]
+    public var synStrength: [Float]
+    public let config: NetworkParameterConfig
+
+    /// Group keys, for lookup by name.
+    public let typeNames: [String]
+    public let edgeTypeKeys: [(source: String, target: String)]
+    public let synCountKeys: [(source: String, target: String, du: Int, dv: Int)]
+
+    public static func == (a: NetworkParameters, b: NetworkParameters) -> Bool {
+        a.bias == b.bias && a.timeConst == b.timeConst && a.sign == b.sign && a.synCount == b.synCount
+            && a.synStrength == b.synStrength && a.config == b.config
+    }
+
+    public init(connectome c: Connectome, config: NetworkParameterConfig = NetworkParameterConfig()) throws(ParameterError) {
+        self.config = config
+        try Self.checkGroupby("nodes_bias", config.bias.groupby, [["type"]])
+        try Self.checkGroupby("nodes_time_const", config.timeConst.groupby, [["type"]])
+        try Self.checkGroupby("edges_sign", config.sign.groupby, [["source_type", "target_type"]])
+        try Self.checkGroupby("edges_syn_strength", config.synStrength.groupby, [["source_type", "target_type"]])
+        try Self.checkGroupby("edges_syn_count", config.synCount.groupby,
+                              [["source_type", "target_type", "dv", "du"], ["source_type", "target_type", "du", "dv"]])
+        typeNames = c.cellTypes
+        edgeTypeKeys = c.edgeTypes.map { (c.cellTypes[$0.source], c.cellTypes[$0.target]) }
+        synCountKeys = c.groups.map { (c.cellTypes[$0.sourceType], c.cellTypes[$0.targetType], $0.du, $0.dv) }
+        let nTypes = c.cellTypes.count
+
+        bias = try Self.nodeValues("nodes_bias", config.bias.initial, count: nTypes, typeNames: c.cellTypes)
+        timeConst = try Self.nodeValues("nodes_time_const", config.timeConst.initial, count: nTypes, typeNames: c.cellTypes)
+
+        // Sign: the first edge's sign in each edge type (flyvis's Value mode on the edge table).
+        var firstSign = [Float](repeating: 0, count: c.edgeTypes.count)
+        var seen = [Bool](repeating: false, count: c.edgeTypes.count)
+        // Mean synapse count per edge type over all its surviving edges (float64 accumulation).
+        var nSynSum = [Double](repeating: 0, count: c.edgeTypes.count)
+        var nSynCount = [Int](repeating: 0, count: c.edgeTypes.count)
+        for g in c.groups {
+            nSynSum[g.edgeType] += Double(g.nSyn) * Double(g.edgeCount)
+            nSynCount[g.edgeType] += g.edgeCount
+        }
+        for e in 0..<c.edgeCount {
+            let t = Int(c.edgeTypeIndex[e])
+            if !seen[t] { seen[t] = true; firstSign[t] = c.edgeSign[e] }
+        }
+        switch config.sign.initial {
+        case .value: sign = firstSign
+        default: throw .invalidDistribution(parameter: "edges_sign", problem: "only initial_dist Value is supported (signs come from the connectome)")
+        }
+        switch config.synCount.initial {
+        case .lognormalMean: synCount = c.groups.map { Float(Foundation.log(Double($0.nSyn))) }
+        case let .value(v): synCount = [Float](repeating: Float(v), count: c.groups.count)
+        case .normal: throw .invalidDistribution(parameter: "edges_syn_count", problem: "use initial_dist Lognormal with mode mean")
+        }
+        switch config.synStrength.initial {
+        case let .value(v):
+            if let scale = config.synStrength.scale {
+                synStrength = (0..<c.edgeTypes.count).map { Float(scale / (nSynSum[$0] / Double(nSynCount[$0]))) }
+            } else {
+                synStrength = [Float](repeating: Float(v), count: c.edgeTypes.count)
+            }
+        case let .normal(mean, std, seed):
+            synStrength = TorchNormal.sample(count: c.edgeTypes.count, mean: mean, std: std, seed: seed)
+        case .lognormalMean:
+            throw .invalidDistribution(parameter: "edges_syn_strength", problem: "use initial_dist Value with a scale")
+        }
+        clamp()
+    }
+
+    private static func checkGroupby(_ name: String, _ g: [String], _ allowed: [[String]]) throws(ParameterError) {
+        guard allowed.contains(g) else { throw .unsupportedGroupby(parameter: name, groupby: g, allowed: allowed[0]) }
+    }
+
+    private static func nodeValues(_ name: String, _ d: InitialDistribution, count: Int,
+                                   typeNames: [String]) throws(ParameterError) -> [Float] {
+        switch d {
+        case let .value(v):
+            return [Float](repeating: Float(v), count: count)
+        case let .normal(mean, std, seed):
+            guard std >= 0 else { throw .invalidDistribution(parameter: name, problem: "std must be non-negative") }
+            // flyvis's CPU draw for seed 0, embedded exactly (our emulation of torch's generator
+            // matches it to about one float32 ulp; embedding makes the default bit-exact).
+            if seed == 0, mean == 0.5, std == 0.05, typeNames == DefaultBias.typeNames {
+                return DefaultBias.values
+            }
+            return TorchNormal.sample(count: count, mean: mean, std: std, seed: seed)
+        case .lognormalMean:
+            throw .invalidDistribution(parameter: name, problem: "Lognormal applies to edges_syn_count only")
+        }
+    }
+
+    /// Applies the clamps (flyvis `Network.clamp`): only trainable parameters are clamped.
+    public mutating func clamp() {
+        func apply(_ values: inout [Float], _ c: ParameterConfig) {
+            guard c.requiresGrad else { return }
+            switch c.clamp {
+            case .none: return
+            case .nonNegative: for i in values.indices where values[i] < 0 { values[i] = 0 }
+            case let .range(lo, hi):
+                for i in values.indices { values[i] = min(max(values[i], Float(lo)), Float(hi)) }
+            }
+        }
+        apply(&bias, config.bias)
+        apply(&timeConst, config.timeConst)
+        apply(&synStrength, config.synStrength)
+    }
+
+    /// The raw vector of a parameter by its state-dict name.
+    public subscript(name: String) -> [Float]? {
+        switch name {
+        case "nodes_bias": return bias
+        case "nodes_time_const": return timeConst
+        case "edges_sign": return sign
+        case "edges_syn_count": return synCount
+        case "edges_syn_strength": return synStrength
+        default: return nil
+        }
+    }
+
+    /// Replaces a parameter vector (e.g. from a checkpoint), checking its length.
+    public mutating func set(_ name: String, _ values: [Float]) throws(ParameterError) {
+        let current = self[name]
+        guard let current else { throw .unknownKey(parameter: name, key: "(parameter name)") }
+        guard current.count == values.count else {
+            throw .shapeMismatch(parameter: name, expected: current.count, found: values.count)
+        }
+        switch name {
+        case "nodes_bias": bias = values
+        case "nodes_time_const": timeConst = values
+        case "edges_sign": sign = values
+        case "edges_syn_count": synCount = values
+        default: synStrength = values
+        }
+    }
+
+    public func requiresGrad(_ name: String) -> Bool {
+        switch name {
+        case "nodes_bias": return config.bias.requiresGrad
+        case "nodes_time_const": return config.timeConst.requiresGrad
+        case "edges_sign": return config.sign.requiresGrad
+        case "edges_syn_count": return config.synCount.requiresGrad
+        default: return config.synStrength.requiresGrad
+        }
+    }
+
+    // MARK: Keys
+
+    public func typeIndex(_ name: String, parameter: String = "nodes_bias") throws(ParameterError) -> Int {
+        guard let i = typeNames.firstIndex(of: name) else { throw .unknownKey(parameter: parameter, key: name) }
+        return i
+    }
+
+    public func edgeTypeIndex(source: String, target: String, parameter: String = "edges_syn_strength") throws(ParameterError) -> Int {
+        guard let i = edgeTypeKeys.firstIndex(where: { $0.source == source && $0.target == target }) else {
+            throw .unknownKey(parameter: parameter, key: "(\(source), \(target))")
+        }
+        return i
+    }
+
+    public func synCountIndex(source: String, target: String, du: Int, dv: Int) throws(ParameterError) -> Int {
+        guard let i = synCountKeys.firstIndex(where: { $0 == (source, target, du, dv) }) else {
+            throw .unknownKey(parameter: "edges_syn_count", key: "(\(source), \(target), \(du), \(dv))")
+        }
+        return i
+    }
+
+    /// Reads a value by key: a type name for node parameters, (source, target) for sign and
+    /// strength, (source, target, du, dv) for syn_count.
+    public func value(_ parameter: String, _ key: String...) throws(ParameterError) -> Float {
+        let (vector, index) = try locate(parameter, key)
+        return vector[index]
+    }
+
+    public mutating func setValue(_ parameter: String, _ key: [String], _ value: Float) throws(ParameterError) {
+        let (_, index) = try locate(parameter, key)
+        switch parameter {
+        case "nodes_bias": bias[index] = value
+        case "nodes_time_const": timeConst[index] = value
+        case "edges_sign": sign[index] = value
+        case "edges_syn_count": synCount[index] = value
+        default: synStrength[index] = value
+        }
+    }
+
+    private func locate(_ parameter: String, _ key: [String]) throws(ParameterError) -> ([Float], Int) {
+        switch (parameter, key.count) {
+        case ("nodes_bias", 1): return (bias, try typeIndex(key[0], parameter: parameter))
+        case ("nodes_time_const", 1): return (timeConst, try typeIndex(key[0], parameter: parameter))
+        case ("edges_sign", 2): return (sign, try edgeTypeIndex(source: key[0], target: key[1], parameter: parameter))
+        case ("edges_syn_strength", 2): return (synStrength, try edgeTypeIndex(source: key[0], target: key[1], parameter: parameter))
+        case ("edges_syn_count", 4):
+            guard let du = Int(key[2]), let dv = Int(key[3]) else {
+                throw .unknownKey(parameter: parameter, key: key.joined(separator: ", "))
+            }
+            return (synCount, try synCountIndex(source: key[0], target: key[1], du: du, dv: dv))
+        default:
+            throw .unknownKey(parameter: parameter, key: key.joined(separator: ", "))
+        }
+    }
+}
+
+/// torch's CPU `normal_` draw (mt19937, 24-bit uniforms, Box–Muller on blocks of 16 with the
+/// tail block redrawn), emulated in double precision. Matches torch to about one float32 ulp.
+public enum TorchNormal {
+    public static func sample(count n: Int, mean: Double, std: Double, seed: Int) -> [Float] {
+        var mt = MersenneTwister(seed: UInt32(truncatingIfNeeded: seed))
+        var d = (0..<n).map { _ in Double(mt.next() & 0xFFFFFF) * 0x1p-24 }
+        func transform16(_ start: Int) {
+            for j in 0..<8 {
+                let u1 = 1 - d[start + j], u2 = d[start + j + 8]
+                let radius = (-2 * Foundation.log(u1)).squareRoot()
+                let theta = 2 * Double.pi * u2
+                d[start + j] = radius * Foundation.cos(theta)
+                d[start + j + 8] = radius * Foundation.sin(theta)
+            }
+        }
+        if n >= 16 {
+            for start in stride(from: 0, to: n - 15, by: 16) { transform16(start) }
+            if n % 16 != 0 {
+                for i in (n - 16)..<n { d[i] = Double(mt.next() & 0xFFFFFF) * 0x1p-24 }
+                transform16(n - 16)
+            }
+        } else {
+            // Fewer than 16 values: a plain scalar Box–Muller (seeded and reproducible, but not
+            // torch's exact stream for such small tensors).
+            var out: [Double] = []
+            while out.count < n {
+                let u1 = Double(mt.next() & 0xFFFFFF) * 0x1p-24, u2 = Double(mt.next() & 0xFFFFFF) * 0x1p-24
+                let radius = (-2 * Foundation.log(1 - u2)).squareRoot()
+                out.append(radius * Foundation.cos(2 * Double.pi * u1))
+            }
+            d = out
+        }
+        return d.map { Float(Float($0) * Float(std) + Float(mean)) }
+    }
+}
+
+/// The 32-bit Mersenne Twister (mt19937), as torch's CPU generator and numpy's RandomState use.
+public struct MersenneTwister: Sendable {
+    private var state = [UInt32](repeating: 0, count: 624)
+    private var index = 624
+
+    public init(seed: UInt32) {
+        state[0] = seed
+        for i in 1..<624 {
+            state[i] = 1_812_433_253 &* (state[i - 1] ^ (state[i - 1] >> 30)) &+ UInt32(i)
+        }
+    }
+
+    public mutating func next() -> UInt32 {
+        if index >= 624 { twist() }
+        var y = state[index]
+        index += 1
+        y ^= y >> 11
+        y ^= (y << 7) & 0x9D2C_5680
+        y ^= (y << 15) & 0xEFC6_0000
+        y ^= y >> 18
+        return y
+    }
+
+    private mutating func twist() {
+        for i in 0..<624 {
+            let y = (state[i] & 0x8000_0000) | (state[(i + 1) % 624] & 0x7FFF_FFFF)
+            state[i] = state[(i + 397) % 624] ^ (y >> 1) ^ ((y & 1) != 0 ? 0x9908_B0DF : 0)
+        }
+        index = 0
+    }
+}
+
+/// flyvis 1.2.0's CPU draw of `nodes_bias` with seed 0, per cell type (core.md §2.3).
+enum DefaultBias {
+    static let typeNames = [
+        "R1", "R2", "R3", "R4", "R5", "R6", "R7", "R8", "L1", "L2", "L3", "L4", "L5", "Lawf1", "Lawf2",
+        "Am", "C2", "C3", "CT1(Lo1)", "CT1(M10)", "Mi1", "Mi2", "Mi3", "Mi4", "Mi9", "Mi10", "Mi11",
+        "Mi12", "Mi13", "Mi14", "Mi15", "T1", "T2", "T2a", "T3", "T4a", "T4b", "T4c", "T4d", "T5a",
+        "T5b", "T5c", "T5d", "Tm1", "Tm2", "Tm3", "Tm4", "Tm5Y", "Tm5a", "Tm5b", "Tm5c", "Tm9",
+        "Tm16", "Tm20", "Tm28", "Tm30", "TmY3", "TmY4", "TmY5a", "TmY9", "TmY10", "TmY13", "TmY14",
+        "TmY15", "TmY18",
+    ]
+    static let values: [Float] = [
+        0.443708, 0.44238198, 0.48747107, 0.47830606, 0.5424355, 0.53460044, 0.48419937,
+        0.39423904, 0.51611376, 0.43683326, 0.51749915, 0.51540667, 0.50599205,
+        0.5618829, 0.5558389, 0.4876361, 0.43236732, 0.41520345, 0.52833253,
+        0.5396754, 0.529942, 0.42224523, 0.48293197, 0.5926503, 0.5375095,
+        0.47072512, 0.49133018, 0.50917387, 0.5694683, 0.57931674, 0.54731494,
+        0.45781615, 0.46932083, 0.50157964, 0.47536615, 0.5124207, 0.5219848,
+        0.50562054, 0.53203964, 0.52205783, 0.49488452, 0.5396222, 0.4855166,
+        0.50262535, 0.526143, 0.6151103, 0.4265553, 0.42066556, 0.4663455,
+        0.5459986, 0.5555408, 0.5644937, 0.4260913, 0.62836164, 0.47634402,
+        0.5167775, 0.5754561, 0.4725128, 0.4760083, 0.47501594, 0.44665098,
+        0.555747, 0.4929664, 0.5402877, 0.5163807,
+    ]
+}
