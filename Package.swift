@@ -48,6 +48,7 @@ let package = Package(
             name: "FlyvisCLI",
             dependencies: [
                 "FlyvisMPI", "FlyvisHDF5", "FlyvisBLAS", "FlyvisResults", "FlyvisEnsemble",
+                "FlyvisConnectome", "FlyvisNetwork",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .executableTarget(name: "FlyvisMPISelfTest",

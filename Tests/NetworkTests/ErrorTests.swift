@@ -1,0 +1,87 @@
+import Foundation
+import Testing
+import FlyvisConnectome
+@testable import FlyvisNetwork
+
+@Suite struct NetworkErrorTests {
+    func writeJSON(_ text: String) throws -> URL {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("connectome-\(UUID().uuidString).json")
+        try Data(text.utf8).write(to: url)
+        return url
+    }
+
+    @Test func malformedConnectomeNamesTheRecord() throws {
+        let bad = try writeJSON("""
+            {"nodes": [{"name": "R1", "pattern": ["stride", [1, 1]]}, {"name": "L1", "pattern": ["stride", [1]]}],
+             "edges": [], "input_units": ["R1"], "output_units": ["L1"]}
+            """)
+        defer { try? FileManager.default.removeItem(at: bad) }
+        do {
+            _ = try Connectome(file: bad, extent: 2)
+            Issue.record("a malformed pattern must be rejected")
+        } catch {
+            #expect(error.description.contains("nodes[1] (L1)"))
+            #expect(error.description.contains("stride"))
+        }
+        let unknown = try writeJSON("""
+            {"nodes": [{"name": "R1", "pattern": ["stride", [1, 1]]}],
+             "edges": [{"src": "R1", "tar": "X9", "alpha": 1, "offsets": [[[0, 0], 2]]}]}
+            """)
+        defer { try? FileManager.default.removeItem(at: unknown) }
+        #expect(throws: ConnectomeError.malformed(path: unknown.path, record: "edges[0] (R1→X9)", problem: "unknown cell type 'X9'")) {
+            _ = try Connectome(file: unknown, extent: 2)
+        }
+        let notJSON = try writeJSON("{ nodes: ")
+        defer { try? FileManager.default.removeItem(at: notJSON) }
+        #expect(throws: ConnectomeError.self) { _ = try Connectome(file: notJSON) }
+        #expect(throws: ConnectomeError.unreadable(path: "/no/such/file.json", reason: "no such file")) {
+            _ = try Connectome(file: URL(fileURLWithPath: "/no/such/file.json"))
+        }
+    }
+
+    @Test func anotherFileWithTheSameSchemaJustWorks() throws {
+        let tiny = try writeJSON("""
+            {"nodes": [{"name": "R1", "pattern": ["stride", [1, 1]]}, {"name": "T1", "pattern": ["stride", [1, 1]]}],
+             "edges": [{"src": "R1", "tar": "T1", "alpha": -1, "lambda_mult": 1.0,
+                        "offsets": [[[0, 0], 3], [[1, 0], 1.5], [[0, 1], 2], [[-1, 1], 1]]}],
+             "input_units": ["R1"], "output_units": ["T1"]}
+            """)
+        defer { try? FileManager.default.removeItem(at: tiny) }
+        let c = try Connectome(file: tiny, extent: 2)
+        #expect(c.nodeCount == 2 * 19)
+        #expect(c.groups.count >= 4)
+        let net = try Network(connectome: c)
+        let s = try net.steadyState(tPre: 0.1, dt: 0.02, batch: 1)
+        #expect(s?.count == c.nodeCount)
+    }
+
+    @Test func badTimeStepAndStimulusShape() throws {
+        let c = try Connectome(extent: 2)
+        let net = try Network(connectome: c)
+        #expect(throws: NetworkError.invalidTimeStep(-0.02)) { _ = try net.steadyState(tPre: 0.5, dt: -0.02, batch: 1) }
+        #expect(throws: NetworkError.invalidTimeStep(0)) {
+            _ = try net.simulate(movie: [], batch: 1, frames: 0, dt: 0)
+        }
+        let movie = [Float](repeating: 0.5, count: 2 * 3 * 10)
+        #expect(throws: NetworkError.stimulusShape(expected: [2, 3, 1, c.lattice.count], found: [60])) {
+            _ = try net.simulate(movie: movie, batch: 2, frames: 3, dt: 0.02)
+        }
+        #expect(throws: NetworkError.self) { _ = try net.nodeIndices(.types(["NotAType"])) }
+        #expect(throws: NetworkError.stateShape(expected: [1, c.nodeCount], found: 3)) {
+            _ = try net.steadyState(tPre: 0.1, dt: 0.02, batch: 1, state: [1, 2, 3])
+        }
+    }
+
+    @Test func simulateInChunksEqualsOneRun() throws {
+        let c = try Connectome(extent: 3)
+        let net = try Network(connectome: c)
+        let T = 11, B = 2
+        let movie = (0..<(B * T * c.lattice.count)).map { Float(($0 * 7919) % 101) / 101 }
+        let whole = try net.simulate(movie: movie, batch: B, frames: T, dt: 0.02, nodes: .central)
+        let chunked = try net.simulate(movie: movie, batch: B, frames: T, dt: 0.02, nodes: .central, chunkFrames: 4)
+        #expect(whole.values == chunked.values)
+        let some = try net.simulate(movie: movie, batch: B, frames: T, dt: 0.02, nodes: .types(["T4a"]),
+                                    keepFrames: [0, 10], chunkFrames: 3)
+        #expect(some.values.count == B * 2 * c.lattice.count)
+    }
+}
