@@ -4,6 +4,14 @@
 // connectome → network → task → solver → ensemble → CLI.
 import PackageDescription
 
+/// The hot loops are written with SIMD types; let the compiler use the vector units of the
+/// machine class we build for. Default haswell (AVX2/FMA, every x86 cluster CPU since 2013);
+/// set FLYVIS_TARGET_CPU (e.g. "native", "x86-64") before building to change it.
+let targetCPU = Context.environment["FLYVIS_TARGET_CPU"] ?? "haswell"
+let numericsSettings: [SwiftSetting] = [
+    .unsafeFlags(["-target-cpu", targetCPU], .when(platforms: [.linux])),
+]
+
 let package = Package(
     name: "flyvis-swift",
     platforms: [.macOS(.v13)],
@@ -37,7 +45,8 @@ let package = Package(
         .target(name: "FlyvisHex"),
         .target(name: "FlyvisConnectome", dependencies: ["FlyvisHex"],
                 resources: [.copy("Resources/fib25-fib19_v2.2.json")]),
-        .target(name: "FlyvisNetwork", dependencies: ["FlyvisConnectome", "FlyvisBLAS"]),
+        .target(name: "FlyvisNetwork", dependencies: ["FlyvisConnectome", "FlyvisBLAS"],
+                swiftSettings: numericsSettings),
         // flyvis-compatible results directories and atomic, checksummed checkpoints.
         .target(name: "FlyvisResults", dependencies: ["FlyvisHDF5"]),
         // The MPI ensemble: rank-0 coordinator, live status, collective summary, ranking.

@@ -13,11 +13,14 @@ struct Bench: ParsableCommand {
     @Option(help: "Movie frames with gradients.") var frames = 40
     @Option(help: "Timed repetitions (after one warm-up).") var repetitions = 5
     @Option(help: "Connectome extent.") var extent = 15
+    @Option(help: "Threads for the recurrent products.") var threads = 1
 
     func run() throws {
         BLAS.configureThreads(defaultThreads: 1, environment: ProcessInfo.processInfo.environment)
         let connectome = try Connectome(extent: extent)
         let network = try Network(connectome: connectome)
+        network.engine.threads = threads
+        print("ours threads: \(threads)")
         let r = try NetworkBenchmark.run(network: network, batch: batch, frames: frames, repetitions: repetitions)
         print("ours steady_state_25_ms: \(String(format: "%.2f", r.steadyStateMs))")
         print("ours forward_\(frames)_ms: \(String(format: "%.2f", r.forwardMs))")

@@ -61,6 +61,20 @@ public enum Activation: Sendable, Equatable {
     }
 }
 
+/// y += a·x over n elements, eight lanes at a time.
+@inline(__always)
+func axpy<S: NetworkScalar>(_ n: Int, _ a: S, _ x: UnsafeMutablePointer<S>, _ y: UnsafeMutablePointer<S>) {
+    let av = SIMD8<S>(repeating: a)
+    var i = 0
+    while i + 8 <= n {
+        let r = UnsafeRawPointer(y + i).loadUnaligned(as: SIMD8<S>.self)
+            + av * UnsafeRawPointer(x + i).loadUnaligned(as: SIMD8<S>.self)
+        UnsafeMutableRawPointer(y + i).storeBytes(of: r, as: SIMD8<S>.self)
+        i += 8
+    }
+    while i < n { y[i] += a * x[i]; i += 1 }
+}
+
 /// Σ d·x over n elements while adding w·d to m, eight lanes at a time: the backward's hot
 /// loop (the weight-gradient dot product and the transposed AXPY share the loads of d).
 @inline(__always)
@@ -132,6 +146,23 @@ public final class NetworkEngine<S: NetworkScalar> {
     private var adj = [UnsafeMutablePointer<S>?](repeating: nil, count: 6) // λ, δ, μ for two lanes
     public private(set) var startedFromBias = false
 
+    /// Worker threads for the recurrent products (1 per MPI rank by default; the benchmark
+    /// and single-process runs may use more). Work is split by target type in the forward
+    /// and by source type in the backward, so threads never write the same map.
+    public var threads = 1 {
+        didSet {
+            threads = max(1, threads)
+            forwardChunks = layout.partition(layout.groupOrder, parts: threads) { Int(self.groupTargetType[$0]) }
+            backwardChunks = layout.partition(layout.groupOrderBySource, parts: threads) { Int(self.groupSourceType[$0]) }
+        }
+    }
+    private var forwardChunks: [Range<Int>] = []
+    // Stable copies of the segment tables and weights for the kernels (arrays may move).
+    private let segmentStore: UnsafeMutablePointer<(target: Int32, source: Int32, length: Int32)>
+    private let startStore: UnsafeMutablePointer<Int32>
+    private let weightStore: UnsafeMutablePointer<S>
+    private var backwardChunks: [Range<Int>] = []
+
     public init(connectome c: Connectome, activation: Activation = .relu) {
         layout = NetworkLayout(connectome: c)
         nodeCount = c.nodeCount
@@ -146,9 +177,22 @@ public final class NetworkEngine<S: NetworkScalar> {
         groupEdgeType = c.groups.map { Int32($0.edgeType) }
         groupSourceType = c.groups.map { Int32($0.sourceType) }
         groupTargetType = c.groups.map { Int32($0.targetType) }
+        forwardChunks = [0..<c.groups.count]
+        backwardChunks = [0..<c.groups.count]
+        segmentStore = .allocate(capacity: max(1, layout.segments.count))
+        segmentStore.initialize(from: layout.segments, count: layout.segments.count)
+        startStore = .allocate(capacity: layout.groupSegmentStart.count)
+        startStore.initialize(from: layout.groupSegmentStart, count: layout.groupSegmentStart.count)
+        weightStore = .allocate(capacity: max(1, c.groups.count))
+        weightStore.initialize(repeating: 0, count: max(1, c.groups.count))
     }
 
-    deinit { release() }
+    deinit {
+        release()
+        segmentStore.deallocate()
+        startStore.deallocate()
+        weightStore.deallocate()
+    }
 
     private func release() {
         for p in [states, drive, act, current, input] + adj { p?.deallocate() }
@@ -168,6 +212,7 @@ public final class NetworkEngine<S: NetworkScalar> {
             return S(p.sign[et]) * S.exponential(S(p.synCount[g]))
         }
         weights = (0..<groupEdgeType.count).map { g in groupScale[g] * S(p.synStrength[Int(groupEdgeType[g])]) }
+        weightStore.update(from: weights, count: weights.count)
     }
 
     /// Loads parameters given in this engine's precision (used by Double gradient checks).
@@ -176,6 +221,7 @@ public final class NetworkEngine<S: NetworkScalar> {
         self.timeConst = timeConst
         groupScale = (0..<groupEdgeType.count).map { g in sign[Int(groupEdgeType[g])] * S.exponential(synCount[g]) }
         weights = (0..<groupEdgeType.count).map { g in groupScale[g] * synStrength[Int(groupEdgeType[g])] }
+        weightStore.update(from: weights, count: weights.count)
     }
 
     /// Sizes the buffers for a batch and a number of frames (no-op if they already fit).
@@ -275,20 +321,11 @@ public final class NetworkEngine<S: NetworkScalar> {
             (I + lo).update(repeating: 0, count: hi - lo)
         }
         // I += w_g · shift(f_source) for every group, as contiguous AXPYs.
-        layout.segments.withUnsafeBufferPointer { segs in
-            layout.groupSegmentStart.withUnsafeBufferPointer { gs in
-                weights.withUnsafeBufferPointer { w in
-                    for g in 0..<w.count {
-                        let wg = w[g]
-                        for s in Int(gs[g])..<Int(gs[g + 1]) {
-                            let seg = segs[s]
-                            let dst = I + Int(seg.target) * B, src = f + Int(seg.source) * B
-                            let n = Int(seg.length) * B
-                            for i in 0..<n { dst[i] += wg * src[i] }
-                        }
-                    }
-                }
-            }
+        let work = Kernel(segments: segmentStore, starts: startStore, weights: weightStore, batch: B)
+        let order = layout.groupOrder
+        let chunks = forwardChunks
+        parallel(chunks.count) { part in
+            for k in chunks[part] { work.forward(group: Int(order[k]), f: f, current: I) }
         }
         // Euler update with the reference's operation order.
         let dt = self.dt
@@ -370,6 +407,8 @@ public final class NetworkEngine<S: NetworkScalar> {
         }
         let f = act!
         let activation = self.activation
+        let kernel = Kernel(segments: segmentStore, starts: startStore, weights: weightStore, batch: B)
+        var gwStep = [S](repeating: 0, count: weights.count)
         for t in stride(from: T - 1, through: 0, by: -1) {
             let v = states! + t * mapSize
             let A = drive! + t * mapSize
@@ -400,29 +439,20 @@ public final class NetworkEngine<S: NetworkScalar> {
                 }
             }
             // Weight gradients (dot products) and μ = Wᵀδ (transposed AXPYs), per group.
-            layout.segments.withUnsafeBufferPointer { segs in
-                layout.groupSegmentStart.withUnsafeBufferPointer { gs in
-                    weights.withUnsafeBufferPointer { w in
-                        let delta0 = adj[1]!, mu0 = adj[2]!
-                        let delta1 = adj[4]!, mu1 = adj[5]!
-                        for g in 0..<w.count {
-                            let wg = w[g]
-                            var dot: S = 0
-                            for s in Int(gs[g])..<Int(gs[g + 1]) {
-                                let seg = segs[s]
-                                let to = Int(seg.target) * B, from = Int(seg.source) * B
-                                let n = Int(seg.length) * B
-                                dot += dotAndAxpy(n, wg, delta0 + to, f + from, mu0 + from)
-                                if lanes == 2 {
-                                    let d1 = delta1 + to, m1 = mu1 + from
-                                    for i in 0..<n { m1[i] += wg * d1[i] }
-                                }
-                            }
-                            gw[g] += Double(dot)
-                        }
+            let order = layout.groupOrderBySource
+            let chunks = backwardChunks
+            let delta0 = adj[1]!, mu0 = adj[2]!, delta1 = adj[4]!, mu1 = adj[5]!
+            gwStep.withUnsafeMutableBufferPointer { dots in
+                let dots = dots.baseAddress!
+                parallel(chunks.count) { part in
+                    for k in chunks[part] {
+                        let g = Int(order[k])
+                        dots[g] = kernel.backward(group: g, f: f, delta: delta0, mu: mu0,
+                                                  delta2: lanes == 2 ? delta1 : nil, mu2: mu1)
                     }
                 }
             }
+            for g in 0..<gw.count { gw[g] += Double(gwStep[g]) }
             // λ ← (1 − k)·λ + f'(v_t)·μ.
             forEachActiveRun { type, start, length in
                 let lo = start * B, hi = (start + length) * B
@@ -452,4 +482,62 @@ public final class NetworkEngine<S: NetworkScalar> {
         return NetworkGradients(bias: gb[0], timeConst: gtau, synStrength: gStrength,
                                 penaltyBias: lanes == 2 ? gb[1] : nil)
     }
+}
+
+/// The per-group inner loops over precomputed segments. A value type holding raw pointers,
+/// shared read-only by worker threads.
+struct Kernel<S: NetworkScalar>: @unchecked Sendable {
+    let segments: UnsafePointer<(target: Int32, source: Int32, length: Int32)>
+    let starts: UnsafePointer<Int32>
+    let weights: UnsafePointer<S>
+    let batch: Int
+
+    init(segments: UnsafePointer<(target: Int32, source: Int32, length: Int32)>, starts: UnsafePointer<Int32>,
+         weights: UnsafePointer<S>, batch: Int) {
+        self.segments = segments
+        self.starts = starts
+        self.weights = weights
+        self.batch = batch
+    }
+
+    @inline(__always)
+    func forward(group g: Int, f: UnsafeMutablePointer<S>, current: UnsafeMutablePointer<S>) {
+        let w = weights[g], B = batch
+        for s in Int(starts[g])..<Int(starts[g + 1]) {
+            let seg = segments[s]
+            axpy(Int(seg.length) * B, w, f + Int(seg.source) * B, current + Int(seg.target) * B)
+        }
+    }
+
+    @inline(__always)
+    func backward(group g: Int, f: UnsafeMutablePointer<S>, delta: UnsafeMutablePointer<S>, mu: UnsafeMutablePointer<S>,
+                  delta2: UnsafeMutablePointer<S>?, mu2: UnsafeMutablePointer<S>) -> S {
+        let w = weights[g], B = batch
+        var dot: S = 0
+        for s in Int(starts[g])..<Int(starts[g + 1]) {
+            let seg = segments[s]
+            let to = Int(seg.target) * B, from = Int(seg.source) * B, n = Int(seg.length) * B
+            dot += dotAndAxpy(n, w, delta + to, f + from, mu + from)
+            if let delta2 { axpy(n, w, delta2 + to, mu2 + from) }
+        }
+        return dot
+    }
+}
+
+/// Runs `body(part)` for part in 0..<parts, on worker threads when parts > 1.
+@inline(__always)
+func parallel(_ parts: Int, _ body: (Int) -> Void) {
+    if parts <= 1 {
+        body(0)
+    } else {
+        withoutActuallyEscaping(body) { body in
+            let box = UnsafeSendable(body)
+            DispatchQueue.concurrentPerform(iterations: parts) { box.value($0) }
+        }
+    }
+}
+
+struct UnsafeSendable<T>: @unchecked Sendable {
+    let value: T
+    init(_ value: T) { self.value = value }
 }

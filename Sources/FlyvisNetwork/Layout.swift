@@ -26,6 +26,8 @@ public struct NetworkLayout: Sendable {
     public let groupSegmentStart: [Int32]
     /// Groups ordered by target type, so one target map stays hot in cache.
     public let groupOrder: [Int32]
+    /// Groups ordered by source type (the backward writes into source maps).
+    public let groupOrderBySource: [Int32]
 
     public var totalCells: Int { types * cellsPerType }
 
@@ -98,6 +100,31 @@ public struct NetworkLayout: Sendable {
         groupOrder = c.groups.indices.sorted {
             (c.groups[$0].targetType, c.groups[$0].sourceType, $0) < (c.groups[$1].targetType, c.groups[$1].sourceType, $1)
         }.map(Int32.init)
+        groupOrderBySource = c.groups.indices.sorted {
+            (c.groups[$0].sourceType, c.groups[$0].targetType, $0) < (c.groups[$1].sourceType, c.groups[$1].targetType, $1)
+        }.map(Int32.init)
+    }
+
+    /// Splits an ordering of groups into `parts` contiguous chunks of similar work without
+    /// splitting a type (`typeOf`), so threads never write the same map.
+    public func partition(_ order: [Int32], parts: Int, typeOf: (Int) -> Int) -> [Range<Int>] {
+        guard parts > 1, !order.isEmpty else { return [0..<order.count] }
+        let work = order.map { g in
+            Double((Int(groupSegmentStart[Int(g)])..<Int(groupSegmentStart[Int(g) + 1])).reduce(0) { $0 + Int(segments[$1].length) + 4 })
+        }
+        let total = work.reduce(0, +)
+        var ranges: [Range<Int>] = []
+        var start = 0, acc = 0.0
+        for i in 0..<order.count {
+            acc += work[i]
+            let boundary = i + 1 == order.count || typeOf(Int(order[i])) != typeOf(Int(order[i + 1]))
+            if boundary && ranges.count < parts - 1 && acc >= total * Double(ranges.count + 1) / Double(parts) {
+                ranges.append(start..<(i + 1))
+                start = i + 1
+            }
+        }
+        ranges.append(start..<order.count)
+        return ranges.filter { !$0.isEmpty }
     }
 
     /// Edges covered by a group's segments (equals the group's edge count).

@@ -85,3 +85,27 @@ import FlyvisConnectome
         #expect(some.values.count == B * 2 * c.lattice.count)
     }
 }
+
+@Suite struct ThreadingTests {
+    /// Threads split work by type, in the same per-map order, so results are bitwise equal.
+    @Test func twoThreadsGiveBitwiseIdenticalResults() throws {
+        let c = try Connectome(extent: 4)
+        let T = 6, B = 3
+        let movie = (0..<(B * T * c.lattice.count)).map { Float(($0 * 7919) % 101) / 101 }
+        var results: [([Float], NetworkGradients)] = []
+        for threads in [1, 2] {
+            let net = try Network(connectome: c)
+            net.engine.threads = threads
+            let steady = try net.steadyState(tPre: 0.1, dt: 0.02, batch: B)
+            try movie.withUnsafeBufferPointer { try net.forward(movie: $0, batch: B, frames: T, dt: 0.02, state: steady) }
+            var last = [Float](repeating: 0, count: B * net.nodeCount)
+            last.withUnsafeMutableBufferPointer { net.engine.copyState(frame: T - 1, into: $0.baseAddress!) }
+            let g = net.engine.backward(penaltyLane: true) { t, lane, add in
+                for b in 0..<B { for n in stride(from: lane, to: net.nodeCount, by: 5) { add(n, b, net.engine.value(frame: t, node: n, batch: b)) } }
+            }
+            results.append((last, g))
+        }
+        #expect(results[0].0 == results[1].0)
+        #expect(results[0].1 == results[1].1)
+    }
+}
