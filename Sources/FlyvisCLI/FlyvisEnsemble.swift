@@ -14,6 +14,6 @@ struct FlyvisEnsemble: ParsableCommand {
             and BLAS, and that the results directory accepts collective writes.
             """,
         version: version,
-        subcommands: [Doctor.self, Summary.self, Bench.self]
+        subcommands: [Doctor.self, Summary.self, Bench.self, Simulate.self]
     )
 }

@@ -1,0 +1,51 @@
+import Foundation
+import Testing
+import FlyvisHDF5
+
+/// The golden network file (Tests/Fixtures), or FLYVIS_REFERENCE.
+var networkReferencePath: String {
+    if let p = ProcessInfo.processInfo.environment["FLYVIS_REFERENCE"], !p.isEmpty { return p }
+    return URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("Fixtures/flyvis-1.2.0-seed0.h5").path
+}
+
+@Suite struct CLITests {
+    @Test func simulateWritesReferenceActivity() throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let ref = try HDF5File(path: networkReferencePath, mode: .readOnly)
+        let params = dir.appendingPathComponent("params.h5").path
+        do {
+            let f = try HDF5File(path: params, mode: .truncate)
+            for name in try ref.children("params") {
+                let a: HDF5Array<Float> = try ref.read("params/\(name)")
+                try f.write("network/\(name)", a.values, shape: a.shape)
+            }
+            try f.close()
+        }
+        let stim = dir.appendingPathComponent("stim.h5").path
+        let lum: HDF5Array<Float> = try ref.read("simulate/lum")
+        do {
+            let f = try HDF5File(path: stim, mode: .truncate)
+            try f.write("lum", lum.values, shape: lum.shape)
+            try f.close()
+        }
+        let out = dir.appendingPathComponent("activity.h5").path
+        let tPre = try ref.attribute("t_pre", on: "simulate", as: Double.self)
+        let dt = try ref.attribute("dt", on: "simulate", as: Double.self)
+        let r = try run(productPath("flyvis-ensemble"), ["simulate", "--params", params, "--stimulus", stim, "--out", out,
+                                                         "--t-pre", "\(tPre)", "--dt", "\(dt)", "--nodes", "central"])
+        #expect(r.status == 0, "\(r.output)")
+        let got: HDF5Array<Float> = try HDF5File(path: out, mode: .readOnly).read("activity")
+        let want: HDF5Array<Float> = try ref.read("simulate/central_activity")
+        #expect(got.shape == want.shape)
+        #expect(zip(got.values, want.values).map { abs($0 - $1) }.max()! <= 1e-5)
+
+        // A wrong stimulus gets a clear message and a usage exit code, and writes nothing.
+        let bad = try run(productPath("flyvis-ensemble"), ["simulate", "--params", params, "--stimulus", params,
+                                                           "--out", dir.appendingPathComponent("x.h5").path])
+        #expect(bad.status != 0)
+        #expect(bad.output.contains("needs a dataset 'lum'"))
+        #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("x.h5").path))
+    }
+}
