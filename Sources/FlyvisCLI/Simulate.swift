@@ -51,7 +51,8 @@ struct Simulate: ParsableCommand {
         }
         let sf = try HDF5File(path: stimulus, mode: .readOnly)
         let names = try sf.children("/")
-        guard let key = names.contains("lum") ? "lum" : (names.count == 1 ? names[0] : nil) else {
+        guard let key = names.contains("lum") ? "lum" : (names.count == 1 ? names[0] : nil),
+              (try? sf.shape(key)) != nil else {
             throw ValidationError("'\(stimulus)' needs a dataset 'lum' of shape (batch, frames, 1, \(connectome.lattice.count))")
         }
         let lum: HDF5Array<Float> = try sf.read(key)
