@@ -47,6 +47,9 @@ let package = Package(
                 resources: [.copy("Resources/fib25-fib19_v2.2.json")]),
         .target(name: "FlyvisNetwork", dependencies: ["FlyvisConnectome", "FlyvisBLAS"],
                 swiftSettings: numericsSettings),
+        // Decoder, objectives, optimizers, penalties, scheduler: one training iteration.
+        .target(name: "FlyvisTraining", dependencies: ["FlyvisHex", "FlyvisBLAS", "FlyvisNetwork"],
+                swiftSettings: numericsSettings),
         // flyvis-compatible results directories and atomic, checksummed checkpoints.
         .target(name: "FlyvisResults", dependencies: ["FlyvisHDF5"]),
         // The MPI ensemble: rank-0 coordinator, live status, collective summary, ranking.
@@ -69,5 +72,7 @@ let package = Package(
                                    "FlyvisMPISelfTest", "FlyvisCLI"]),
         .testTarget(name: "NetworkTests",
                     dependencies: ["FlyvisConnectome", "FlyvisNetwork", "FlyvisHDF5"]),
+        .testTarget(name: "TrainingTests",
+                    dependencies: ["FlyvisTraining", "FlyvisNetwork", "FlyvisConnectome", "FlyvisHDF5", "FlyvisHex"]),
     ]
 )

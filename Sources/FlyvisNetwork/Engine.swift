@@ -369,6 +369,19 @@ public final class NetworkEngine<S: NetworkScalar> {
         }
     }
 
+    /// Copies the state after frame `t` of a contiguous node range (e.g. all output types) into
+    /// `out[b · batchStride + (n − nodes.lowerBound)]`.
+    public func copyState(frame t: Int, nodes: Range<Int>, into out: UnsafeMutablePointer<S>, batchStride: Int) {
+        let v = states! + (t + 1) * mapSize
+        let B = batch
+        layout.nodeCell.withUnsafeBufferPointer { cells in
+            for n in nodes {
+                let c = Int(cells[n]) * B, j = n - nodes.lowerBound
+                for b in 0..<B { out[b * batchStride + j] = v[c + b] }
+            }
+        }
+    }
+
     /// Copies the state after frame `t` for the given nodes, as (B, nodes.count).
     public func copyState(frame t: Int, nodes: [Int], into out: UnsafeMutablePointer<S>) {
         let v = states! + (t + 1) * mapSize
@@ -389,7 +402,7 @@ public final class NetworkEngine<S: NetworkScalar> {
     @_specialize(exported: true, where S == Float)
     @_specialize(exported: true, where S == Double)
     public func backward(penaltyLane: Bool = false,
-                         cotangent: (Int, Int, (Int, Int, S) -> Void) -> Void) -> NetworkGradients {
+                         cotangent: (Int, Int, CotangentSink<S>) -> Void) -> NetworkGradients {
         let B = batch, T = frames
         let lanes = penaltyLane ? 2 : 1
         let types = layout.types
@@ -412,9 +425,10 @@ public final class NetworkEngine<S: NetworkScalar> {
         for t in stride(from: T - 1, through: 0, by: -1) {
             let v = states! + t * mapSize
             let A = drive! + t * mapSize
-            for lane in 0..<lanes {
-                let lam = adj[3 * lane]!
-                cotangent(t, lane) { n, b, g in lam[Int(nodeCell[n]) * B + b] += g }
+            nodeCell.withUnsafeBufferPointer { cells in
+                for lane in 0..<lanes {
+                    cotangent(t, lane, CotangentSink(lambda: adj[3 * lane]!, nodeCell: cells.baseAddress!, batch: B))
+                }
             }
             // δ = k·λ, bias and time-constant gradients, f(v_t), μ = 0.
             forEachActiveRun { type, start, length in
@@ -540,4 +554,25 @@ func parallel(_ parts: Int, _ body: (Int) -> Void) {
 struct UnsafeSendable<T>: @unchecked Sendable {
     let value: T
     init(_ value: T) { self.value = value }
+}
+
+/// Where a backward's cotangent for one frame goes: ∂L/∂(activity after that frame).
+public struct CotangentSink<S: NetworkScalar> {
+    let lambda: UnsafeMutablePointer<S>
+    let nodeCell: UnsafePointer<Int32>
+    let batch: Int
+
+    /// Adds g to ∂L/∂v for one node and batch element.
+    @inline(__always)
+    public func callAsFunction(_ node: Int, _ b: Int, _ g: S) {
+        lambda[Int(nodeCell[node]) * batch + b] += g
+    }
+
+    /// Adds a contiguous node range at once: values[b · batchStride + (n − nodes.lowerBound)].
+    public func add(nodes: Range<Int>, values: UnsafePointer<S>, batchStride: Int) {
+        for n in nodes {
+            let c = Int(nodeCell[n]) * batch, j = n - nodes.lowerBound
+            for b in 0..<batch { lambda[c + b] += values[b * batchStride + j] }
+        }
+    }
 }

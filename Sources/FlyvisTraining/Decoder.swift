@@ -1,0 +1,656 @@
+import FlyvisBLAS
+import FlyvisHex
+import Foundation
+
+/// Invalid decoder configuration or input.
+public enum DecoderError: Error, CustomStringConvertible, Equatable {
+    case invalidConfig(key: String, problem: String)
+    case inputShape(expected: [Int], found: Int)
+
+    public var description: String {
+        switch self {
+        case let .invalidConfig(key, problem): return "task.decoder.flow.\(key): \(problem)"
+        case let .inputShape(expected, found): return "decoder input has \(found) values, expected \(expected)"
+        }
+    }
+}
+
+/// flyvis's `DecoderGAVP` configuration (task.decoder.<task>).
+public struct DecoderConfig: Sendable, Equatable {
+    public enum ActivationKind: String, Sendable, CaseIterable {
+        case softplus = "Softplus", relu = "ReLU", elu = "ELU", tanh = "Tanh", sigmoid = "Sigmoid"
+    }
+    public var shape: [Int] = [8, 2]
+    public var kernelSize = 5
+    public var constWeight: Float? = 0.001
+    public var pDropout: Double = 0.5
+    public var batchNorm = true
+    public var activation = ActivationKind.softplus
+    public var normalizeLast = true
+    public var nOutFeatures: Int?
+
+    public init() {}
+
+    func validate() throws(DecoderError) {
+        guard !shape.isEmpty, shape.allSatisfy({ $0 >= 0 }), shape.last! > 0 else {
+            throw .invalidConfig(key: "shape", problem: "needs non-negative channel counts ending in a positive one, e.g. [8, 2]")
+        }
+        guard kernelSize >= 1, kernelSize % 2 == 1 else {
+            throw .invalidConfig(key: "kernel_size", problem: "must be odd and positive (got \(kernelSize))")
+        }
+        guard (0..<1).contains(pDropout) else {
+            throw .invalidConfig(key: "p_dropout", problem: "must be in [0, 1) (got \(pDropout))")
+        }
+        if let n = nOutFeatures, n < 1 { throw .invalidConfig(key: "n_out_features", problem: "must be positive or null") }
+    }
+}
+
+/// A seeded generator with a saveable state (xoshiro256**), for dropout masks and data order.
+public struct RandomState: Sendable, Equatable, RandomNumberGenerator {
+    public var s: (UInt64, UInt64, UInt64, UInt64)
+
+    public init(seed: UInt64) {
+        var x = seed
+        func splitmix() -> UInt64 {
+            x &+= 0x9E37_79B9_7F4A_7C15
+            var z = x
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return z ^ (z >> 31)
+        }
+        s = (splitmix(), splitmix(), splitmix(), splitmix())
+    }
+
+    public init(state: [UInt64]) {
+        precondition(state.count == 4)
+        s = (state[0], state[1], state[2], state[3])
+    }
+
+    public var state: [UInt64] { [s.0, s.1, s.2, s.3] }
+
+    public static func == (a: RandomState, b: RandomState) -> Bool { a.state == b.state }
+
+    public mutating func next() -> UInt64 {
+        let result = ((s.1 &* 5) << 7 | (s.1 &* 5) >> 57) &* 9
+        let t = s.1 << 17
+        s.2 ^= s.0; s.3 ^= s.1; s.1 ^= s.2; s.0 ^= s.3
+        s.2 ^= t
+        s.3 = (s.3 << 45) | (s.3 >> 19)
+        return result
+    }
+
+    /// Uniform in [0, 1) with 24 random bits (float precision).
+    public mutating func uniformFloat() -> Float { Float(next() >> 40) * 0x1p-24 }
+
+    /// Uniform in [0, 1) with 53 random bits.
+    public mutating func uniform() -> Double { Double(next() >> 11) * 0x1p-53 }
+
+    /// Standard normal (Box–Muller).
+    public mutating func normal() -> Double {
+        let u1 = 1 - uniform(), u2 = uniform()
+        return (-2 * Foundation.log(u1)).squareRoot() * Foundation.cos(2 * Double.pi * u2)
+    }
+}
+
+/// One layer of the decoder's sequential stacks, with the buffers its backward needs.
+enum DecoderLayer {
+    case conv(HexConv)
+    case batchNorm(BatchNorm)
+    case activation(DecoderConfig.ActivationKind)
+    case dropout(Double)
+}
+
+/// Hex-masked 2-D convolution (PyTorch cross-correlation, zero padding k/2) on BLAS sgemm via
+/// im2col. Only the taps inside the hexagonal kernel are stored; the masked taps stay zero
+/// permanently (their gradient is masked), which gives the same forward as flyvis's in-place
+/// re-masking.
+final class HexConv {
+    let inChannels: Int, outChannels: Int, kernel: Int
+    let taps: [(dy: Int, dx: Int)]    // in torch's (ky, kx) row-major order, offsets from centre
+    var weight: [Float]               // (out, in · taps)
+    var bias: [Float]
+    var gradWeight: [Float]
+    var gradBias: [Float]
+
+    init(inChannels: Int, outChannels: Int, kernel: Int, constWeight: Float?, rng: inout RandomState) {
+        self.inChannels = inChannels
+        self.outChannels = outChannels
+        self.kernel = kernel
+        let r = kernel / 2
+        var taps: [(Int, Int)] = []
+        for ky in 0..<kernel {
+            for kx in 0..<kernel {
+                let u = ky - r, v = kx - r
+                if kernel == 1 || (abs(u) <= r && abs(v) <= r && abs(u + v) <= r) { taps.append((u, v)) }
+            }
+        }
+        self.taps = taps
+        let k = inChannels * taps.count
+        if let c = constWeight {
+            weight = [Float](repeating: c, count: outChannels * k)
+            bias = [Float](repeating: c, count: outChannels)
+        } else {
+            // PyTorch's default (kaiming-uniform bound 1/sqrt(fan_in)), from our seeded generator.
+            let bound = 1 / Float(inChannels * kernel * kernel).squareRoot()
+            weight = (0..<(outChannels * k)).map { _ in (rng.uniformFloat() * 2 - 1) * bound }
+            bias = (0..<outChannels).map { _ in (rng.uniformFloat() * 2 - 1) * bound }
+        }
+        gradWeight = [Float](repeating: 0, count: weight.count)
+        gradBias = [Float](repeating: 0, count: outChannels)
+    }
+
+    var columns: Int { inChannels * taps.count }
+
+    /// The weight as torch stores it: (out, in, k, k) with zeros at masked taps.
+    func torchWeight(_ compact: [Float]) -> [Float] {
+        var full = [Float](repeating: 0, count: outChannels * inChannels * kernel * kernel)
+        let r = kernel / 2
+        for o in 0..<outChannels {
+            for i in 0..<inChannels {
+                for (t, tap) in taps.enumerated() {
+                    full[((o * inChannels + i) * kernel + tap.dy + r) * kernel + tap.dx + r] = compact[o * columns + i * taps.count + t]
+                }
+            }
+        }
+        return full
+    }
+
+    func setTorchWeight(_ full: [Float]) {
+        let r = kernel / 2
+        for o in 0..<outChannels {
+            for i in 0..<inChannels {
+                for (t, tap) in taps.enumerated() {
+                    weight[o * columns + i * taps.count + t] = full[((o * inChannels + i) * kernel + tap.dy + r) * kernel + tap.dx + r]
+                }
+            }
+        }
+    }
+
+    /// Builds the im2col matrix (in · taps) × (H·W) of one image.
+    func im2col(_ input: UnsafePointer<Float>, _ h: Int, _ w: Int, _ col: UnsafeMutablePointer<Float>) {
+        let p = h * w
+        for i in 0..<inChannels {
+            let plane = input + i * p
+            for (t, tap) in taps.enumerated() {
+                let row = col + (i * taps.count + t) * p
+                for y in 0..<h {
+                    let sy = y + tap.dy
+                    let dst = row + y * w
+                    guard sy >= 0 && sy < h else { dst.update(repeating: 0, count: w); continue }
+                    let x0 = max(0, -tap.dx), x1 = min(w, w - tap.dx)
+                    if x0 > 0 { dst.update(repeating: 0, count: x0) }
+                    if x1 > x0 { (dst + x0).update(from: plane + sy * w + x0 + tap.dx, count: x1 - x0) }
+                    if x1 < w { (dst + max(x1, 0)).update(repeating: 0, count: w - max(x1, 0)) }
+                }
+            }
+        }
+    }
+
+    /// Adds an im2col-shaped gradient back onto the image planes.
+    func col2imAdd(_ col: UnsafePointer<Float>, _ h: Int, _ w: Int, _ grad: UnsafeMutablePointer<Float>) {
+        let p = h * w
+        for i in 0..<inChannels {
+            let plane = grad + i * p
+            for (t, tap) in taps.enumerated() {
+                let row = col + (i * taps.count + t) * p
+                for y in 0..<h {
+                    let sy = y + tap.dy
+                    guard sy >= 0 && sy < h else { continue }
+                    let x0 = max(0, -tap.dx), x1 = min(w, w - tap.dx)
+                    guard x1 > x0 else { continue }
+                    let src = row + y * w + x0, dst = plane + sy * w + x0 + tap.dx
+                    for x in 0..<(x1 - x0) { dst[x] += src[x] }
+                }
+            }
+        }
+    }
+}
+
+/// BatchNorm2d (eps 1e-5, momentum 0.1) with PyTorch's train/eval semantics.
+final class BatchNorm {
+    let channels: Int
+    var weight: [Float], bias: [Float]
+    var runningMean: [Float], runningVar: [Float]
+    var batchesTracked: Int64 = 0
+    var gradWeight: [Float], gradBias: [Float]
+    // Saved for backward.
+    var mean: [Float] = [], invStd: [Float] = []
+    let eps: Float = 1e-5, momentum: Float = 0.1
+
+    init(channels: Int) {
+        self.channels = channels
+        weight = [Float](repeating: 1, count: channels)
+        bias = [Float](repeating: 0, count: channels)
+        runningMean = [Float](repeating: 0, count: channels)
+        runningVar = [Float](repeating: 1, count: channels)
+        gradWeight = [Float](repeating: 0, count: channels)
+        gradBias = [Float](repeating: 0, count: channels)
+    }
+}
+
+/// flyvis's flow decoder: the rectified activity of the output cell types on the hex map,
+/// hex-masked convolutions with BatchNorm, activation and dropout, a last convolution, optional
+/// normalisation by (softplus + 1) of an extra channel, read back at the hexals.
+/// A class: it owns large reusable buffers and the running statistics.
+public final class FlowDecoder {
+    public let config: DecoderConfig
+    public let lattice: HexLattice
+    public let inChannels: Int
+    public var training = true
+    public var dropoutRNG: RandomState
+
+    let base: [DecoderLayer]
+    let head: [DecoderLayer]
+    let outChannels: Int          // channels read back (shape[-1] · n_out_features or shape[-1])
+    let convOut: Int              // channels of the last conv (+1 when normalize_last)
+    let pixels: [Int]             // hexal → pixel
+    let side: Int
+
+    // Forward caches (per layer input), reused across calls of the same size.
+    private var activations: [[Float]] = []
+    private var dropoutMasks: [Int: [Float]] = [:]
+    private var lastOut: [Float] = []
+    private var inputRelu: [Float] = []
+    private var images = 0
+
+    public init(config: DecoderConfig = DecoderConfig(), lattice: HexLattice, inChannels: Int, seed: UInt64 = 0) throws(DecoderError) {
+        try config.validate()
+        self.config = config
+        self.lattice = lattice
+        self.inChannels = inChannels
+        side = lattice.side
+        pixels = lattice.cartesianPixel
+        var rng = RandomState(seed: seed ^ 0xDEC0DE)
+        var layers: [DecoderLayer] = []
+        var c = inChannels
+        for width in config.shape.dropLast() where width != 0 {
+            layers.append(.conv(HexConv(inChannels: c, outChannels: width, kernel: config.kernelSize,
+                                        constWeight: config.constWeight, rng: &rng)))
+            if config.batchNorm { layers.append(.batchNorm(BatchNorm(channels: width))) }
+            layers.append(.activation(config.activation))
+            if config.pDropout > 0 { layers.append(.dropout(config.pDropout)) }
+            c = width
+        }
+        base = layers
+        var decoderLayers: [DecoderLayer] = []
+        if layers.isEmpty && config.batchNorm { decoderLayers.append(.batchNorm(BatchNorm(channels: c))) }
+        outChannels = config.shape.last! * (config.nOutFeatures ?? 1)
+        convOut = outChannels + (config.normalizeLast ? 1 : 0)
+        decoderLayers.append(.conv(HexConv(inChannels: c, outChannels: convOut, kernel: config.kernelSize,
+                                           constWeight: config.constWeight, rng: &rng)))
+        head = decoderLayers
+        dropoutRNG = RandomState(seed: seed ^ 0xD80F)
+    }
+
+    private var layers: [DecoderLayer] { base + head }
+
+    /// The output shape per frame: (channels, hexals), or (shape[-1], n_out_features) with the
+    /// global-average-pooling head.
+    public var outputPerFrame: Int { config.nOutFeatures != nil ? outChannels : outChannels * lattice.count }
+
+    // MARK: Parameters under torch's state-dict names
+
+    /// Parameter and buffer names in torch's state-dict order.
+    public var stateNames: [String] {
+        var names: [String] = []
+        for (prefix, stack) in [("base", base), ("decoder", head)] {
+            for (i, layer) in stack.enumerated() {
+                switch layer {
+                case .conv: names += ["\(prefix).\(i).weight", "\(prefix).\(i).bias"]
+                case .batchNorm:
+                    names += ["\(prefix).\(i).weight", "\(prefix).\(i).bias", "\(prefix).\(i).running_mean",
+                              "\(prefix).\(i).running_var", "\(prefix).\(i).num_batches_tracked"]
+                default: break
+                }
+            }
+        }
+        return names
+    }
+
+    /// Trainable parameter names (torch's `parameters()` order).
+    public var parameterNames: [String] { stateNames.filter { !$0.contains("running") && !$0.contains("num_batches") } }
+
+    private func layer(named name: String) -> (DecoderLayer, String)? {
+        let parts = name.split(separator: ".")
+        guard parts.count == 3, let i = Int(parts[1]) else { return nil }
+        let stack = parts[0] == "base" ? base : (parts[0] == "decoder" ? head : [])
+        guard i < stack.count else { return nil }
+        return (stack[i], String(parts[2]))
+    }
+
+    /// A state entry as torch stores it (conv weights as (out, in, k, k) with masked zeros),
+    /// with its shape. `num_batches_tracked` is returned as a one-element Float array.
+    public func state(_ name: String) -> (values: [Float], shape: [Int])? {
+        guard let (layer, key) = layer(named: name) else { return nil }
+        switch (layer, key) {
+        case let (.conv(c), "weight"): return (c.torchWeight(c.weight), [c.outChannels, c.inChannels, c.kernel, c.kernel])
+        case let (.conv(c), "bias"): return (c.bias, [c.outChannels])
+        case let (.batchNorm(b), "weight"): return (b.weight, [b.channels])
+        case let (.batchNorm(b), "bias"): return (b.bias, [b.channels])
+        case let (.batchNorm(b), "running_mean"): return (b.runningMean, [b.channels])
+        case let (.batchNorm(b), "running_var"): return (b.runningVar, [b.channels])
+        case let (.batchNorm(b), "num_batches_tracked"): return ([Float(b.batchesTracked)], [])
+        default: return nil
+        }
+    }
+
+    /// Sets a state entry from torch's layout; masked conv taps are ignored.
+    public func setState(_ name: String, _ values: [Float]) throws(DecoderError) {
+        guard let (layer, key) = layer(named: name), let current = state(name), current.values.count == values.count else {
+            throw .invalidConfig(key: name, problem: "unknown decoder state entry or wrong size (\(values.count) values)")
+        }
+        switch (layer, key) {
+        case let (.conv(c), "weight"): c.setTorchWeight(values)
+        case let (.conv(c), "bias"): c.bias = values
+        case let (.batchNorm(b), "weight"): b.weight = values
+        case let (.batchNorm(b), "bias"): b.bias = values
+        case let (.batchNorm(b), "running_mean"): b.runningMean = values
+        case let (.batchNorm(b), "running_var"): b.runningVar = values
+        case let (.batchNorm(b), "num_batches_tracked"): b.batchesTracked = Int64(values[0])
+        default: break
+        }
+    }
+
+    /// Gradient of a trainable parameter in torch's layout (zeros at masked taps).
+    public func gradient(_ name: String) -> [Float]? {
+        guard let (layer, key) = layer(named: name) else { return nil }
+        switch (layer, key) {
+        case let (.conv(c), "weight"): return c.torchWeight(c.gradWeight)
+        case let (.conv(c), "bias"): return c.gradBias
+        case let (.batchNorm(b), "weight"): return b.gradWeight
+        case let (.batchNorm(b), "bias"): return b.gradBias
+        default: return nil
+        }
+    }
+
+    /// Direct access to a trainable parameter's storage (compact conv weights), for optimizers.
+    public func withParameter<R>(_ name: String, _ body: (inout [Float], [Float]) -> R) -> R? {
+        guard let (layer, key) = layer(named: name) else { return nil }
+        switch (layer, key) {
+        case let (.conv(c), "weight"): return body(&c.weight, c.gradWeight)
+        case let (.conv(c), "bias"): return body(&c.bias, c.gradBias)
+        case let (.batchNorm(b), "weight"): return body(&b.weight, b.gradWeight)
+        case let (.batchNorm(b), "bias"): return body(&b.bias, b.gradBias)
+        default: return nil
+        }
+    }
+
+    /// Number of parameters as flyvis counts them (masked taps included).
+    public var parameterCount: Int { parameterNames.reduce(0) { $0 + (state($1)?.values.count ?? 0) } }
+
+    // MARK: Forward
+
+    /// Decodes `input` (B, T, inChannels, hexals) of network activity (rectified here) into
+    /// (B, T, outChannels, hexals), or (B, T, shape[-1], n_out_features) with the GAVP head.
+    public func forward(_ input: UnsafeBufferPointer<Float>, batch: Int, frames: Int) throws(DecoderError) -> [Float] {
+        let hexals = lattice.count
+        guard input.count == batch * frames * inChannels * hexals else {
+            throw .inputShape(expected: [batch, frames, inChannels, hexals], found: input.count)
+        }
+        images = batch * frames
+        let p = side * side
+        // Rectify and place on the square map (zeros off the hexagon).
+        var x = [Float](repeating: 0, count: images * inChannels * p)
+        inputRelu = [Float](repeating: 0, count: input.count)
+        for n in 0..<images {
+            for c in 0..<inChannels {
+                let src = (n * inChannels + c) * hexals, dst = (n * inChannels + c) * p
+                for h in 0..<hexals {
+                    let v = input[src + h]
+                    let r: Float = v > 0 ? v : 0
+                    inputRelu[src + h] = v > 0 ? 1 : 0
+                    x[dst + pixels[h]] = r
+                }
+            }
+        }
+        activations = []
+        dropoutMasks = [:]
+        var channels = inChannels
+        for (index, layer) in layers.enumerated() {
+            activations.append(x)
+            switch layer {
+            case let .conv(conv):
+                x = convForward(conv, x)
+                channels = conv.outChannels
+            case let .batchNorm(bn):
+                batchNormForward(bn, &x)
+            case let .activation(kind):
+                for i in x.indices { x[i] = activationValue(kind, x[i]) }
+            case let .dropout(prob):
+                guard training else { break }
+                let keep = Float(1 - prob), scale = 1 / Float(1 - prob)
+                var mask = [Float](repeating: 0, count: x.count)
+                for i in x.indices {
+                    mask[i] = dropoutRNG.uniformFloat() < keep ? scale : 0
+                    x[i] *= mask[i]
+                }
+                dropoutMasks[index] = mask
+            }
+        }
+        lastOut = x
+        _ = channels
+        // normalize_last and read back at the hexals.
+        var out = [Float](repeating: 0, count: images * outChannels * hexals)
+        for n in 0..<images {
+            for c in 0..<outChannels {
+                let plane = (n * convOut + c) * p
+                let norm = (n * convOut + outChannels) * p
+                let dst = (n * outChannels + c) * hexals
+                for h in 0..<hexals {
+                    let px = pixels[h]
+                    var y = x[plane + px]
+                    if config.normalizeLast { y /= softplus(x[norm + px]) + 1 }
+                    out[dst + h] = y
+                }
+            }
+        }
+        guard let features = config.nOutFeatures else { return out }
+        // Global average pooling over the hexals: (B, T, shape[-1], n_out_features).
+        _ = features
+        return (0..<(images * outChannels)).map { k in
+            var s: Float = 0
+            for h in 0..<hexals { s += out[k * hexals + h] }
+            return s / Float(hexals)
+        }
+    }
+
+    private func convForward(_ conv: HexConv, _ x: [Float]) -> [Float] {
+        let p = side * side, k = conv.columns
+        var out = [Float](repeating: 0, count: images * conv.outChannels * p)
+        var col = [Float](repeating: 0, count: k * p)
+        x.withUnsafeBufferPointer { xb in
+            out.withUnsafeMutableBufferPointer { ob in
+                col.withUnsafeMutableBufferPointer { cb in
+                    for n in 0..<images {
+                        conv.im2col(xb.baseAddress! + n * conv.inChannels * p, side, side, cb.baseAddress!)
+                        let o = ob.baseAddress! + n * conv.outChannels * p
+                        for c in 0..<conv.outChannels { (o + c * p).update(repeating: conv.bias[c], count: p) }
+                        BLAS.sgemm(.none, .none, m: conv.outChannels, n: p, k: k, alpha: 1, a: conv.weight,
+                                   b: cb.baseAddress!, beta: 1, c: o)
+                    }
+                }
+            }
+        }
+        return out
+    }
+
+    private func batchNormForward(_ bn: BatchNorm, _ x: inout [Float]) {
+        let p = side * side, C = bn.channels
+        let count = images * p
+        if training {
+            bn.mean = [Float](repeating: 0, count: C)
+            bn.invStd = [Float](repeating: 0, count: C)
+            for c in 0..<C {
+                var sum = 0.0
+                for n in 0..<images { let o = (n * C + c) * p; for i in 0..<p { sum += Double(x[o + i]) } }
+                let mean = sum / Double(count)
+                var sq = 0.0
+                for n in 0..<images { let o = (n * C + c) * p; for i in 0..<p { let d = Double(x[o + i]) - mean; sq += d * d } }
+                let variance = sq / Double(count)
+                bn.mean[c] = Float(mean)
+                bn.invStd[c] = Float(1 / (variance + Double(bn.eps)).squareRoot())
+                bn.runningMean[c] = (1 - bn.momentum) * bn.runningMean[c] + bn.momentum * Float(mean)
+                bn.runningVar[c] = (1 - bn.momentum) * bn.runningVar[c]
+                    + bn.momentum * Float(variance * Double(count) / Double(max(count - 1, 1)))
+            }
+            bn.batchesTracked += 1
+        } else {
+            bn.mean = bn.runningMean
+            bn.invStd = bn.runningVar.map { 1 / ($0 + bn.eps).squareRoot() }
+        }
+        for c in 0..<C {
+            let m = bn.mean[c], s = bn.invStd[c] * bn.weight[c], b = bn.bias[c]
+            for n in 0..<images { let o = (n * C + c) * p; for i in 0..<p { x[o + i] = (x[o + i] - m) * s + b } }
+        }
+    }
+
+    // MARK: Backward
+
+    /// Backpropagates ∂L/∂output (shape of `forward`'s result). Parameter gradients are
+    /// written (not accumulated) into the layers; the result is ∂L/∂input (B, T, inChannels,
+    /// hexals), including the input rectification.
+    public func backward(_ gradOutput: UnsafeBufferPointer<Float>) -> [Float] {
+        let hexals = lattice.count, p = side * side
+        var g = [Float](repeating: 0, count: lastOut.count)
+        var gradHex = [Float]()
+        if let features = config.nOutFeatures {
+            gradHex = [Float](repeating: 0, count: images * outChannels * hexals)
+            for k in 0..<(images * outChannels) {
+                let v = gradOutput[k] / Float(hexals)
+                for h in 0..<hexals { gradHex[k * hexals + h] = v }
+            }
+            _ = features
+        } else {
+            gradHex = Array(gradOutput)
+        }
+        let x = lastOut
+        for n in 0..<images {
+            for c in 0..<outChannels {
+                let plane = (n * convOut + c) * p, norm = (n * convOut + outChannels) * p
+                let src = (n * outChannels + c) * hexals
+                for h in 0..<hexals {
+                    let px = pixels[h], dy = gradHex[src + h]
+                    if config.normalizeLast {
+                        let z = x[norm + px], den = softplus(z) + 1
+                        g[plane + px] += dy / den
+                        g[norm + px] -= dy * x[plane + px] / (den * den) * softplusDerivative(z)
+                    } else {
+                        g[plane + px] += dy
+                    }
+                }
+            }
+        }
+        for (index, layer) in layers.enumerated().reversed() {
+            let input = activations[index]
+            switch layer {
+            case let .conv(conv):
+                g = convBackward(conv, input, g, needInputGradient: true)
+            case let .batchNorm(bn):
+                batchNormBackward(bn, input, &g)
+            case let .activation(kind):
+                for i in g.indices { g[i] *= activationDerivative(kind, input[i]) }
+            case .dropout:
+                if let mask = dropoutMasks[index] { for i in g.indices { g[i] *= mask[i] } }
+            }
+        }
+        // Back to (B, T, inChannels, hexals), through the input ReLU.
+        var out = [Float](repeating: 0, count: images * inChannels * hexals)
+        for n in 0..<images {
+            for c in 0..<inChannels {
+                let src = (n * inChannels + c) * p, dst = (n * inChannels + c) * hexals
+                for h in 0..<hexals { out[dst + h] = g[src + pixels[h]] * inputRelu[dst + h] }
+            }
+        }
+        return out
+    }
+
+    private func convBackward(_ conv: HexConv, _ x: [Float], _ g: [Float], needInputGradient: Bool) -> [Float] {
+        let p = side * side, k = conv.columns
+        var gradIn = [Float](repeating: 0, count: images * conv.inChannels * p)
+        var col = [Float](repeating: 0, count: k * p)
+        var dcol = [Float](repeating: 0, count: k * p)
+        conv.gradWeight = [Float](repeating: 0, count: conv.weight.count)
+        conv.gradBias = [Float](repeating: 0, count: conv.outChannels)
+        x.withUnsafeBufferPointer { xb in
+            g.withUnsafeBufferPointer { gb in
+                col.withUnsafeMutableBufferPointer { cb in
+                    dcol.withUnsafeMutableBufferPointer { db in
+                        gradIn.withUnsafeMutableBufferPointer { ib in
+                            for n in 0..<images {
+                                let go = gb.baseAddress! + n * conv.outChannels * p
+                                for c in 0..<conv.outChannels {
+                                    var s: Float = 0
+                                    for i in 0..<p { s += go[c * p + i] }
+                                    conv.gradBias[c] += s
+                                }
+                                conv.im2col(xb.baseAddress! + n * conv.inChannels * p, side, side, cb.baseAddress!)
+                                BLAS.sgemm(.none, .transpose, m: conv.outChannels, n: k, k: p, alpha: 1,
+                                           a: go, b: cb.baseAddress!, beta: 1, c: &conv.gradWeight)
+                                if needInputGradient {
+                                    BLAS.sgemm(.transpose, .none, m: k, n: p, k: conv.outChannels, alpha: 1,
+                                               a: conv.weight, b: go, beta: 0, c: db.baseAddress!)
+                                    conv.col2imAdd(db.baseAddress!, side, side, ib.baseAddress! + n * conv.inChannels * p)
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return gradIn
+    }
+
+    private func batchNormBackward(_ bn: BatchNorm, _ x: [Float], _ g: inout [Float]) {
+        let p = side * side, C = bn.channels
+        let count = Double(images * p)
+        for c in 0..<C {
+            let m = bn.mean[c], inv = bn.invStd[c]
+            var sumG = 0.0, sumGX = 0.0
+            for n in 0..<images {
+                let o = (n * C + c) * p
+                for i in 0..<p { let gi = Double(g[o + i]); sumG += gi; sumGX += gi * Double((x[o + i] - m) * inv) }
+            }
+            bn.gradBias[c] = Float(sumG)
+            bn.gradWeight[c] = Float(sumGX)
+            let scale = bn.weight[c] * inv
+            if training {
+                let meanG = Float(sumG / count), meanGX = Float(sumGX / count)
+                for n in 0..<images {
+                    let o = (n * C + c) * p
+                    for i in 0..<p { let xh = (x[o + i] - m) * inv; g[o + i] = scale * (g[o + i] - meanG - xh * meanGX) }
+                }
+            } else {
+                for n in 0..<images { let o = (n * C + c) * p; for i in 0..<p { g[o + i] *= scale } }
+            }
+        }
+    }
+}
+
+@inline(__always)
+func softplus(_ x: Float) -> Float { x > 20 ? x : Foundation.log1p(Foundation.exp(x)) }
+
+@inline(__always)
+func softplusDerivative(_ x: Float) -> Float { x > 20 ? 1 : 1 / (1 + Foundation.exp(-x)) }
+
+@inline(__always)
+func activationValue(_ kind: DecoderConfig.ActivationKind, _ x: Float) -> Float {
+    switch kind {
+    case .softplus: return softplus(x)
+    case .relu: return x > 0 ? x : 0
+    case .elu: return x > 0 ? x : Foundation.exp(x) - 1
+    case .tanh: return Foundation.tanh(x)
+    case .sigmoid: return 1 / (1 + Foundation.exp(-x))
+    }
+}
+
+@inline(__always)
+func activationDerivative(_ kind: DecoderConfig.ActivationKind, _ x: Float) -> Float {
+    switch kind {
+    case .softplus: return softplusDerivative(x)
+    case .relu: return x > 0 ? 1 : 0
+    case .elu: return x > 0 ? 1 : Foundation.exp(x)
+    case .tanh: let t = Foundation.tanh(x); return 1 - t * t
+    case .sigmoid: let s = 1 / (1 + Foundation.exp(-x)); return s * (1 - s)
+    }
+}
+
