@@ -118,7 +118,7 @@ public struct NetworkGradients: Sendable, Equatable {
 public final class NetworkEngine<S: NetworkScalar> {
     public let layout: NetworkLayout
     public let nodeCount: Int
-    public let activation: Activation
+    public var activation: Activation
     let nodeType: [Int32]
     let inputTypes: [Int]
     let hexCell: [Int32]           // hexal → cell within a type map
@@ -352,6 +352,28 @@ public final class NetworkEngine<S: NetworkScalar> {
     }
 
     // MARK: Reading activity
+
+    /// Mean, minimum and maximum of the activity over all nodes of frames 0..<frames (what the
+    /// solver logs per iteration).
+    public func activityStatistics() -> (mean: Double, min: S, max: S) {
+        var sum = 0.0
+        var lo = S.infinity, hi = -S.infinity
+        let B = batch
+        for t in 0..<frames {
+            let v = states! + (t + 1) * mapSize
+            forEachActiveRun { _, start, length in
+                var s: S = 0
+                for i in (start * B)..<((start + length) * B) {
+                    let x = v[i]
+                    s += x
+                    lo = Swift.min(lo, x)
+                    hi = Swift.max(hi, x)
+                }
+                sum += Double(s)
+            }
+        }
+        return (sum / Double(max(1, frames * nodeCount * B)), lo, hi)
+    }
 
     /// The state after frame `t` (t = -1: the initial state), for node `n` and batch `b`.
     @inline(__always)

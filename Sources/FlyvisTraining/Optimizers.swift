@@ -1,0 +1,104 @@
+import Foundation
+
+/// Per-parameter Adam moments, as torch keeps them (step, exp_avg, exp_avg_sq).
+public struct AdamMoments: Sendable, Equatable {
+    public var step: Int
+    public var expAvg: [Float]
+    public var expAvgSq: [Float]
+}
+
+/// Adam with PyTorch's semantics (torch.optim.Adam, single-tensor path): exp_avg by lerp,
+/// bias corrections in double precision, eps added after dividing √v by √(1−β2^t), step size
+/// lr/(1−β1^t). Parameter groups carry their own learning rates; a parameter only gets state
+/// once it has received a gradient, so parameters with requires_grad false are never touched.
+public struct Adam: Sendable, Equatable {
+    public var learningRates: [Double]
+    public var beta1: Double, beta2: Double, eps: Double, weightDecay: Double
+    /// Parameter names per group, in torch's id order (group 0 ids first).
+    public let groups: [[String]]
+    public private(set) var state: [String: AdamMoments] = [:]
+
+    public init(groups: [[String]], learningRates: [Double], beta1: Double = 0.9, beta2: Double = 0.999,
+                eps: Double = 1e-8, weightDecay: Double = 0) {
+        precondition(groups.count == learningRates.count)
+        self.groups = groups
+        self.learningRates = learningRates
+        self.beta1 = beta1
+        self.beta2 = beta2
+        self.eps = eps
+        self.weightDecay = weightDecay
+    }
+
+    /// torch's parameter id of a name (its position across groups).
+    public func id(of name: String) -> Int? { Array(groups.joined()).firstIndex(of: name) }
+
+    public func group(of name: String) -> Int? { groups.firstIndex { $0.contains(name) } }
+
+    /// One update of `param` with gradient `grad` (same length).
+    public mutating func step(_ name: String, _ param: inout [Float], _ grad: [Float]) {
+        guard let g = group(of: name) else { preconditionFailure("parameter \(name) is in no optimizer group") }
+        precondition(param.count == grad.count)
+        var s = state[name] ?? AdamMoments(step: 0, expAvg: [Float](repeating: 0, count: param.count),
+                                          expAvgSq: [Float](repeating: 0, count: param.count))
+        s.step += 1
+        let lr = learningRates[g]
+        let b2 = Float(beta2)
+        let oneMinusB1 = Float(1 - beta1), oneMinusB2 = Float(1 - beta2)
+        let bc1 = 1 - Foundation.pow(beta1, Double(s.step))
+        let bc2 = 1 - Foundation.pow(beta2, Double(s.step))
+        let stepSize = Float(lr / bc1)
+        let bc2Sqrt = Float(bc2.squareRoot())
+        let epsF = Float(eps), wd = Float(weightDecay)
+        for i in param.indices {
+            var gi = grad[i]
+            if wd != 0 { gi += wd * param[i] }
+            // torch: exp_avg.lerp_(grad, 1 − β1), which for weight < 0.5 is m + w·(g − m).
+            s.expAvg[i] = s.expAvg[i] + oneMinusB1 * (gi - s.expAvg[i])
+            s.expAvgSq[i] = s.expAvgSq[i] * b2 + oneMinusB2 * gi * gi
+            let denom = s.expAvgSq[i].squareRoot() / bc2Sqrt + epsF
+            param[i] = param[i] - stepSize * (s.expAvg[i] / denom)
+        }
+        state[name] = s
+    }
+
+    /// Restores moments (from a checkpoint).
+    public mutating func setState(_ name: String, _ moments: AdamMoments) { state[name] = moments }
+}
+
+/// SGD with PyTorch's semantics: weight decay, momentum with dampening (first step stores the
+/// gradient as the buffer), Nesterov.
+public struct SGD: Sendable, Equatable {
+    public var learningRate: Double
+    public var momentum: Double, dampening: Double, weightDecay: Double
+    public var nesterov: Bool
+    public private(set) var buffers: [String: [Float]] = [:]
+
+    public init(learningRate: Double, momentum: Double = 0, dampening: Double = 0, weightDecay: Double = 0,
+                nesterov: Bool = false) {
+        self.learningRate = learningRate
+        self.momentum = momentum
+        self.dampening = dampening
+        self.weightDecay = weightDecay
+        self.nesterov = nesterov
+    }
+
+    public mutating func step(_ name: String, _ param: inout [Float], _ grad: [Float]) {
+        precondition(param.count == grad.count)
+        let lr = Float(learningRate), wd = Float(weightDecay), mom = Float(momentum), damp = Float(dampening)
+        var d = grad
+        if wd != 0 { for i in d.indices { d[i] += wd * param[i] } }
+        if mom != 0 {
+            if var buf = buffers[name] {
+                for i in buf.indices { buf[i] = buf[i] * mom + (1 - damp) * d[i] }
+                buffers[name] = buf
+            } else {
+                buffers[name] = d
+            }
+            let buf = buffers[name]!
+            if nesterov { for i in d.indices { d[i] += mom * buf[i] } } else { d = buf }
+        }
+        for i in param.indices { param[i] -= lr * d[i] }
+    }
+
+    public mutating func setBuffer(_ name: String, _ values: [Float]) { buffers[name] = values }
+}

@@ -1,0 +1,130 @@
+import Foundation
+
+/// flyvis's activity penalty (penalizer.activity_penalty): pushes the temporal mean activity of
+/// each type's central cell, over frames ≥ n_frames/4, towards a baseline, with asymmetric
+/// weights below and above it.
+public struct ActivityPenalty: Sendable, Equatable {
+    public var weight: Double
+    public var baseline: Double
+    public var stopIter: Int?
+    public var belowBaselineWeight: Double
+    public var aboveBaselineWeight: Double
+
+    public init(weight: Double, baseline: Double, stopIter: Int?, belowBaselineWeight: Double, aboveBaselineWeight: Double) {
+        self.weight = weight
+        self.baseline = baseline
+        self.stopIter = stopIter
+        self.belowBaselineWeight = belowBaselineWeight
+        self.aboveBaselineWeight = aboveBaselineWeight
+    }
+
+    public func isActive(at iteration: Int) -> Bool { stopIter.map { iteration < $0 } ?? true }
+
+    /// Penalty and its gradient with respect to central activity.
+    /// `central(b, t, k)` reads the activity of type k's central cell; the gradient is
+    /// returned as a closure over (b, t, k), zero for frames before n_frames/4.
+    public func evaluate(batch B: Int, frames T: Int, types K: Int,
+                         central: (Int, Int, Int) -> Float) -> (penalty: Double, gradient: [Float]) {
+        let first = T / 4
+        let span = Float(T - first)
+        var grad = [Float](repeating: 0, count: B * T * K)
+        var total = 0.0
+        let below = Float(belowBaselineWeight), above = Float(aboveBaselineWeight)
+        let w = Float(weight), base = Float(baseline)
+        let n = Float(B * K)
+        for b in 0..<B {
+            for k in 0..<K {
+                var sum: Float = 0
+                for t in first..<T { sum += central(b, t, k) }
+                let mean = sum / span
+                let x = base - mean
+                // asymmetric_weighting: below·relu(x) − above·relu(−x)
+                let a = below * max(x, 0) - above * max(-x, 0)
+                total += Double(a * a)
+                let da: Float = x > 0 ? below : (x < 0 ? above : 0)
+                // ∂/∂mean of w·mean(a²) = w · 2a · da · (−1) / n; ∂mean/∂v = 1/span.
+                let g = w * 2 * a * da * -1 / n / span
+                for t in first..<T { grad[(b * T + t) * K + k] = g }
+            }
+        }
+        return (Double(w) * total / Double(n), grad)
+    }
+}
+
+/// A parameter penalty (node_config/edge_config `penalize.function`).
+public struct ParameterPenalty: Sendable, Equatable {
+    public enum Function: String, Sendable { case weight_decay, prior }
+    public var parameter: String
+    public var function: Function
+    public var lambda: Double
+    /// For `prior`: the value the parameter is pulled towards (its configured initial value).
+    public var prior: Double
+
+    public init(parameter: String, function: Function, lambda: Double, prior: Double = 0) {
+        self.parameter = parameter
+        self.function = function
+        self.lambda = lambda
+        self.prior = prior
+    }
+
+    /// λ·Σ w² or λ·Σ (w − prior)², and its gradient.
+    public func evaluate(_ w: [Float]) -> (penalty: Double, gradient: [Float]) {
+        let c = Float(function == .prior ? prior : 0), l = Float(lambda)
+        var total = 0.0
+        let g = w.map { x -> Float in
+            let d = x - c
+            total += Double(d * d)
+            return 2 * l * d
+        }
+        return (Double(l) * total, g)
+    }
+}
+
+/// The penalizer: the activity penalty on the bias and any parameter penalties, each with its
+/// own SGD whose learning rate is scheduled (lr_pen).
+public struct Penalizer: Sendable, Equatable {
+    public var activity: ActivityPenalty?
+    /// Parameters that take the activity penalty (flyvis: `penalize.activity: true`).
+    public var activityParameters: [String]
+    public var parameterPenalties: [ParameterPenalty]
+    public var activityOptimizer: SGD
+    public var parameterOptimizer: SGD?
+    /// Set once the activity penalty has passed its stop iteration (flyvis drops the optimizer).
+    public private(set) var activityStopped = false
+
+    public init(activity: ActivityPenalty?, activityParameters: [String], parameterPenalties: [ParameterPenalty],
+                learningRate: Double = 1e-3) throws(TrainingConfigError) {
+        if !activityParameters.isEmpty {
+            guard let a = activity,
+                  [a.weight, a.baseline, a.belowBaselineWeight, a.aboveBaselineWeight].contains(where: { $0 != 0 }) else {
+                throw .missing(key: "penalizer.activity_penalty",
+                               why: "a parameter is configured with penalize.activity: true but no activity penalty values (activity_penalty, activity_baseline, below/above_baseline_penalty_weight) are set")
+            }
+            for p in activityParameters where p != "nodes_bias" {
+                throw .invalidValue(key: "network.node_config/edge_config.\(p).penalize.activity", value: "true",
+                                    allowed: "only nodes_bias (the resting potential) takes the activity penalty")
+            }
+        }
+        self.activity = activityParameters.isEmpty ? nil : activity
+        self.activityParameters = activityParameters
+        // flyvis only creates the parameter optimizer when some penalty has a non-zero lambda.
+        self.parameterPenalties = parameterPenalties.filter { $0.lambda != 0 }
+        activityOptimizer = SGD(learningRate: learningRate)
+        parameterOptimizer = self.parameterPenalties.isEmpty ? nil : SGD(learningRate: learningRate)
+    }
+
+    public var learningRate: Double {
+        get { activityOptimizer.learningRate }
+        set {
+            activityOptimizer.learningRate = newValue
+            parameterOptimizer?.learningRate = newValue
+        }
+    }
+
+    /// Whether the activity lane is needed for this iteration (and records when it stops).
+    public mutating func activityActive(at iteration: Int) -> Bool {
+        guard let a = activity, !activityStopped else { return false }
+        if !a.isActive(at: iteration) { activityStopped = true; return false }
+        return true
+    }
+}
