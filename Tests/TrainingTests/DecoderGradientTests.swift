@@ -1,0 +1,97 @@
+import Foundation
+import Testing
+import FlyvisHex
+@testable import FlyvisTraining
+
+/// Decoder backward against central finite differences (float32, small maps, smooth loss).
+@Suite struct DecoderGradientTests {
+    struct Case {
+        let decoder: FlowDecoder
+        let input: [Float]
+        let weights: [Float]   // loss = Σ weights · output
+        let B = 2, T = 3
+    }
+
+    func make(batchNorm: Bool, normalizeLast: Bool, dropout: Double, nOut: Int? = nil) throws -> Case {
+        var config = DecoderConfig()
+        config.shape = [3, 2]
+        config.kernelSize = 3
+        config.constWeight = nil   // random init, so every tap matters
+        config.batchNorm = batchNorm
+        config.normalizeLast = normalizeLast
+        config.pDropout = dropout
+        config.nOutFeatures = nOut
+        let lattice = HexLattice(extent: 2)
+        let d = try FlowDecoder(config: config, lattice: lattice, inChannels: 4, seed: 3)
+        var rng = RandomState(seed: 11)
+        let input = (0..<(2 * 3 * 4 * lattice.count)).map { _ in Float(rng.uniform() * 2 - 0.5) }
+        let outCount = 2 * 3 * (nOut.map { 2 * $0 } ?? 2 * lattice.count)
+        let weights = (0..<outCount).map { _ in Float(rng.uniform() * 2 - 1) }
+        return Case(decoder: d, input: input, weights: weights)
+    }
+
+    func loss(_ c: Case, _ input: [Float], dropoutState: RandomState) throws -> Double {
+        c.decoder.dropoutRNG = dropoutState   // the same dropout mask on every evaluation
+        let out = try input.withUnsafeBufferPointer { try c.decoder.forward($0, batch: c.B, frames: c.T) }
+        return zip(out, c.weights).reduce(0.0) { $0 + Double($1.0 * $1.1) }
+    }
+
+    func check(_ c: Case) throws {
+        let state = c.decoder.dropoutRNG
+        _ = try loss(c, c.input, dropoutState: state)
+        let gIn = c.weights.withUnsafeBufferPointer { c.decoder.backward($0) }
+        let gParams = Dictionary(uniqueKeysWithValues: c.decoder.parameterNames.map { ($0, c.decoder.gradient($0)!) })
+        let h: Float = 1e-2
+        func close(_ a: Float, _ b: Double, _ what: String) {
+            #expect(abs(Double(a) - b) <= 2e-3 + 2e-2 * abs(b), "\(what): backward \(a) vs finite difference \(b)")
+        }
+        // Input entries (including some the input ReLU clamps).
+        for i in stride(from: 0, to: c.input.count, by: 37) where abs(c.input[i]) > 2 * h {
+            var p = c.input, m = c.input
+            p[i] += h; m[i] -= h
+            close(gIn[i], (try loss(c, p, dropoutState: state) - loss(c, m, dropoutState: state)) / Double(2 * h), "input[\(i)]")
+        }
+        // Every parameter: a few entries each (live taps for conv weights).
+        for name in c.decoder.parameterNames {
+            let full = c.decoder.state(name)!.values
+            for i in stride(from: 0, to: full.count, by: max(1, full.count / 6)) where full[i] != 0 || !name.hasSuffix("weight") {
+                var p = full, m = full
+                p[i] += h; m[i] -= h
+                try c.decoder.setState(name, p)
+                let lp = try loss(c, c.input, dropoutState: state)
+                try c.decoder.setState(name, m)
+                let lm = try loss(c, c.input, dropoutState: state)
+                try c.decoder.setState(name, full)
+                close(gParams[name]![i], (lp - lm) / Double(2 * h), "\(name)[\(i)]")
+            }
+        }
+    }
+
+    @Test func batchNormAndNormalizeLast() throws { try check(make(batchNorm: true, normalizeLast: true, dropout: 0)) }
+    @Test func withDropoutMask() throws { try check(make(batchNorm: true, normalizeLast: true, dropout: 0.5)) }
+    @Test func plainConvolutions() throws { try check(make(batchNorm: false, normalizeLast: false, dropout: 0)) }
+    @Test func globalAveragePoolingHead() throws { try check(make(batchNorm: true, normalizeLast: true, dropout: 0, nOut: 3)) }
+
+    @Test func evalModeUsesRunningStatistics() throws {
+        let c = try make(batchNorm: true, normalizeLast: true, dropout: 0.5)
+        c.decoder.training = false
+        let a = try c.input.withUnsafeBufferPointer { try c.decoder.forward($0, batch: c.B, frames: c.T) }
+        let b = try c.input.withUnsafeBufferPointer { try c.decoder.forward($0, batch: c.B, frames: c.T) }
+        #expect(a == b, "eval mode is deterministic (no dropout, fixed statistics)")
+        #expect(c.decoder.state("base.1.num_batches_tracked")!.values == [0])
+        c.decoder.training = true
+        _ = try c.input.withUnsafeBufferPointer { try c.decoder.forward($0, batch: c.B, frames: c.T) }
+        #expect(c.decoder.state("base.1.num_batches_tracked")!.values == [1])
+        #expect(c.decoder.state("base.1.running_mean")!.values != [0, 0, 0])
+    }
+
+    @Test func badConfigAndInputAreRejected() throws {
+        var config = DecoderConfig()
+        config.kernelSize = 4
+        #expect(throws: DecoderError.self) { _ = try FlowDecoder(config: config, lattice: HexLattice(extent: 2), inChannels: 3) }
+        let d = try FlowDecoder(lattice: HexLattice(extent: 2), inChannels: 3)
+        #expect(throws: DecoderError.inputShape(expected: [1, 1, 3, 19], found: 5)) {
+            _ = try [Float](repeating: 0, count: 5).withUnsafeBufferPointer { try d.forward($0, batch: 1, frames: 1) }
+        }
+    }
+}
