@@ -60,7 +60,7 @@ let package = Package(
             name: "FlyvisCLI",
             dependencies: [
                 "FlyvisMPI", "FlyvisHDF5", "FlyvisBLAS", "FlyvisResults", "FlyvisEnsemble",
-                "FlyvisConnectome", "FlyvisNetwork",
+                "FlyvisConnectome", "FlyvisNetwork", "FlyvisTraining",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .executableTarget(name: "FlyvisMPISelfTest",

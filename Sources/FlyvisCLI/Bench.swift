@@ -2,6 +2,7 @@ import ArgumentParser
 import FlyvisBLAS
 import FlyvisConnectome
 import FlyvisNetwork
+import FlyvisTraining
 import Foundation
 
 /// Prints the median time of each phase of the reference workload.
@@ -20,13 +21,47 @@ struct Bench: ParsableCommand {
         let connectome = try Connectome(extent: extent)
         let network = try Network(connectome: connectome)
         network.engine.threads = threads
+        BLAS.threadCount = threads
         print("ours threads: \(threads)")
         let r = try NetworkBenchmark.run(network: network, batch: batch, frames: frames, repetitions: repetitions)
         print("ours steady_state_25_ms: \(String(format: "%.2f", r.steadyStateMs))")
         print("ours forward_\(frames)_ms: \(String(format: "%.2f", r.forwardMs))")
         print("ours backward_\(frames)_ms: \(String(format: "%.2f", r.backwardMs))")
         print("ours network_fwd_bwd_ms: \(String(format: "%.2f", r.networkMs))")
+        try iteration(network)
         print("ours peak_rss_mb: \(String(format: "%.1f", peakResidentMB()))")
+    }
+
+    /// One whole training iteration as the solver runs it (steady state, forward, decoder with
+    /// dropout, l2norm, backward, Adam, activity penalty, clamp).
+    func iteration(_ network: Network) throws {
+        let c = network.connectome
+        let decoder = try FlowDecoder(lattice: c.lattice, inChannels: c.outputCellTypes.count)
+        let penalizer = try Penalizer(activity: ActivityPenalty(weight: 0.1, baseline: 5, stopIter: 150_000,
+                                                                belowBaselineWeight: 1, aboveBaselineWeight: 0.1),
+                                      activityParameters: ["nodes_bias"], parameterPenalties: [], learningRate: 5e-5)
+        let step = TrainingStep(network: network, decoders: ["flow": decoder], objectives: ["flow": .l2norm],
+                                weights: TaskWeights(tasks: ["flow"]), learningRates: (5e-5, 5e-5), penalizer: penalizer)
+        var rng = SystemRandomNumberGenerator()
+        let lum = (0..<(batch * frames * c.lattice.count)).map { _ in Float.random(in: 0.2...0.8, using: &rng) }
+        let target = (0..<(batch * frames * 2 * c.lattice.count)).map { _ in Float.random(in: -0.1...0.1, using: &rng) }
+        var totals: [Double] = []
+        var phases: [String: [Double]] = [:]
+        for rep in 0...repetitions {
+            let t0 = DispatchTime.now().uptimeNanoseconds
+            let steady = try network.steadyState(tPre: 0.5, dt: 0.02, batch: batch)
+            let t1 = DispatchTime.now().uptimeNanoseconds
+            _ = try step.run(iteration: rep, lum: lum, targets: ["flow": target], batch: batch, frames: frames,
+                             dt: 0.02, steadyState: steady)
+            let t2 = DispatchTime.now().uptimeNanoseconds
+            guard rep > 0 else { continue }
+            totals.append(Double(t2 - t0) / 1e6)
+            phases["steady_state", default: []].append(Double(t1 - t0) / 1e6)
+            for (k, v) in step.lastTimings { phases[k, default: []].append(v * 1e3) }
+        }
+        func median(_ x: [Double]) -> Double { let s = x.sorted(); return s[s.count / 2] }
+        for k in phases.keys.sorted() { print("ours iteration_phase_\(k)_ms: \(String(format: "%.2f", median(phases[k]!)))") }
+        print("ours iteration_ms: \(String(format: "%.2f", median(totals)))")
     }
 }
 

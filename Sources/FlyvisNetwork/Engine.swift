@@ -355,6 +355,7 @@ public final class NetworkEngine<S: NetworkScalar> {
 
     /// Mean, minimum and maximum of the activity over all nodes of frames 0..<frames (what the
     /// solver logs per iteration).
+    @_specialize(exported: true, where S == Float)
     public func activityStatistics() -> (mean: Double, min: S, max: S) {
         var sum = 0.0
         var lo = S.infinity, hi = -S.infinity
@@ -377,6 +378,7 @@ public final class NetworkEngine<S: NetworkScalar> {
 
     /// The state after frame `t` (t = -1: the initial state), for node `n` and batch `b`.
     @inline(__always)
+    @_specialize(exported: true, where S == Float)
     public func value(frame t: Int, node n: Int, batch b: Int) -> S {
         states![(t + 1) * mapSize + Int(layout.nodeCell[n]) * batch + b]
     }
@@ -393,6 +395,7 @@ public final class NetworkEngine<S: NetworkScalar> {
 
     /// Copies the state after frame `t` of a contiguous node range (e.g. all output types) into
     /// `out[b · batchStride + (n − nodes.lowerBound)]`.
+    @_specialize(exported: true, where S == Float)
     public func copyState(frame t: Int, nodes: Range<Int>, into out: UnsafeMutablePointer<S>, batchStride: Int) {
         let v = states! + (t + 1) * mapSize
         let B = batch
@@ -591,6 +594,7 @@ public struct CotangentSink<S: NetworkScalar> {
     }
 
     /// Adds a contiguous node range at once: values[b · batchStride + (n − nodes.lowerBound)].
+    @_specialize(exported: true, where S == Float)
     public func add(nodes: Range<Int>, values: UnsafePointer<S>, batchStride: Int) {
         for n in nodes {
             let c = Int(nodeCell[n]) * batch, j = n - nodes.lowerBound

@@ -28,6 +28,10 @@ public final class TrainingStep {
     let outputTypes: [Int]
     let hexCount: Int
 
+    /// Wall seconds of each phase of the last `run` (forward, decoder, backward, update), for
+    /// benchmarks and throughput logs.
+    public private(set) var lastTimings: [String: Double] = [:]
+
     /// Adam parameter names: group 0 the network (flyvis's five, in order), group 1 the decoders.
     public static func decoderParameterName(task: String, _ name: String) -> String { "decoder/\(task)/\(name)" }
 
@@ -68,7 +72,9 @@ public final class TrainingStep {
     /// Runs one training iteration. `lum` is (B, T, 1, hexals); `targets[task]` is (B, T, C, hexals).
     public func run(iteration: Int, lum: [Float], targets: [String: [Float]], batch B: Int, frames T: Int,
                     dt: Double, steadyState: [Float]?) throws -> StepResult {
+        var clock = PhaseClock()
         try lum.withUnsafeBufferPointer { try network.forward(movie: $0, batch: B, frames: T, dt: dt, state: steadyState) }
+        clock.lap("network_forward")
         let stats = network.engine.activityStatistics()
         let input = outputActivity(batch: B, frames: T)
         var total = 0.0
@@ -89,6 +95,7 @@ public final class TrainingStep {
             let gIn = scaled.withUnsafeBufferPointer { decoder.backward($0) }
             for i in gradInput.indices { gradInput[i] += gIn[i] }
         }
+        clock.lap("decoder_loss_fwd_bwd")
         // The penalty lane shares the forward and the backward sweep (bias gradient only).
         let usePenalty = penalizer.activityActive(at: iteration)
         let central = network.connectome.centralCellsIndex
@@ -118,6 +125,8 @@ public final class TrainingStep {
                 }
             }
         }
+        clock.lap("network_backward")
+        defer { clock.lap("optimizer_penalty"); lastTimings = clock.phases }
         guard total.isFinite, stats.mean.isFinite else {
             return StepResult(loss: total, taskLosses: taskLosses, activityMean: stats.mean,
                               activityMin: Double(stats.min), activityMax: Double(stats.max), penalty: penaltyValue)
@@ -180,5 +189,16 @@ public final class TrainingStep {
             losses[task] = objective.evaluate(out, target, shape: [B, T, out.count / (B * T * hexCount), hexCount]).loss * weights.factor(task)
         }
         return losses
+    }
+}
+
+/// Accumulates wall time per named phase.
+struct PhaseClock {
+    var phases: [String: Double] = [:]
+    var last = DispatchTime.now().uptimeNanoseconds
+    mutating func lap(_ name: String) {
+        let now = DispatchTime.now().uptimeNanoseconds
+        phases[name, default: 0] += Double(now - last) / 1e9
+        last = now
     }
 }
