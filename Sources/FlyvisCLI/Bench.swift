@@ -28,6 +28,11 @@ struct Bench: ParsableCommand {
         print("ours forward_\(frames)_ms: \(String(format: "%.2f", r.forwardMs))")
         print("ours backward_\(frames)_ms: \(String(format: "%.2f", r.backwardMs))")
         print("ours network_fwd_bwd_ms: \(String(format: "%.2f", r.networkMs))")
+        let d = try DecoderBenchmark.run(lattice: connectome.lattice, inChannels: connectome.outputCellTypes.count,
+                                         batch: batch, frames: frames, repetitions: repetitions)
+        print("ours decoder_forward_ms: \(String(format: "%.2f", d.forwardMs))")
+        print("ours decoder_backward_ms: \(String(format: "%.2f", d.backwardMs))")
+        print("ours decoder_fwd_bwd_ms: \(String(format: "%.2f", d.forwardMs + d.backwardMs))")
         try iteration(network)
         print("ours peak_rss_mb: \(String(format: "%.1f", peakResidentMB()))")
     }

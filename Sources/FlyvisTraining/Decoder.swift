@@ -166,13 +166,14 @@ final class HexConv {
         }
     }
 
-    /// Builds the im2col matrix (in · taps) × (H·W) of one image.
-    func im2col(_ input: UnsafePointer<Float>, _ h: Int, _ w: Int, _ col: UnsafeMutablePointer<Float>) {
-        let p = h * w
+    /// Writes one image's im2col block: row (i, tap) of `col` (row stride `colStride`) gets the
+    /// input plane i (at `input + i · channelStride`) shifted by the tap, zero outside.
+    func im2col(_ input: UnsafePointer<Float>, channelStride: Int, _ h: Int, _ w: Int,
+                _ col: UnsafeMutablePointer<Float>, colStride: Int) {
         for i in 0..<inChannels {
-            let plane = input + i * p
+            let plane = input + i * channelStride
             for (t, tap) in taps.enumerated() {
-                let row = col + (i * taps.count + t) * p
+                let row = col + (i * taps.count + t) * colStride
                 for y in 0..<h {
                     let sy = y + tap.dy
                     let dst = row + y * w
@@ -186,13 +187,13 @@ final class HexConv {
         }
     }
 
-    /// Adds an im2col-shaped gradient back onto the image planes.
-    func col2imAdd(_ col: UnsafePointer<Float>, _ h: Int, _ w: Int, _ grad: UnsafeMutablePointer<Float>) {
-        let p = h * w
+    /// Adds an im2col-shaped gradient block back onto the image planes.
+    func col2imAdd(_ col: UnsafePointer<Float>, colStride: Int, _ h: Int, _ w: Int,
+                   _ grad: UnsafeMutablePointer<Float>, channelStride: Int) {
         for i in 0..<inChannels {
-            let plane = grad + i * p
+            let plane = grad + i * channelStride
             for (t, tap) in taps.enumerated() {
-                let row = col + (i * taps.count + t) * p
+                let row = col + (i * taps.count + t) * colStride
                 for y in 0..<h {
                     let sy = y + tap.dy
                     guard sy >= 0 && sy < h else { continue }
@@ -390,11 +391,13 @@ public final class FlowDecoder {
         images = batch * frames
         let p = side * side
         // Rectify and place on the square map (zeros off the hexagon).
+        // Activations are channel-major, (channels, images, pixels): BatchNorm statistics are
+        // contiguous per channel and a chunk of images is one wide GEMM.
         var x = [Float](repeating: 0, count: images * inChannels * p)
         inputRelu = [Float](repeating: 0, count: input.count)
         for n in 0..<images {
             for c in 0..<inChannels {
-                let src = (n * inChannels + c) * hexals, dst = (n * inChannels + c) * p
+                let src = (n * inChannels + c) * hexals, dst = (c * images + n) * p
                 for h in 0..<hexals {
                     let v = input[src + h]
                     let r: Float = v > 0 ? v : 0
@@ -433,8 +436,8 @@ public final class FlowDecoder {
         var out = [Float](repeating: 0, count: images * outChannels * hexals)
         for n in 0..<images {
             for c in 0..<outChannels {
-                let plane = (n * convOut + c) * p
-                let norm = (n * convOut + outChannels) * p
+                let plane = (c * images + n) * p
+                let norm = (outChannels * images + n) * p
                 let dst = (n * outChannels + c) * hexals
                 for h in 0..<hexals {
                     let px = pixels[h]
@@ -454,53 +457,62 @@ public final class FlowDecoder {
         }
     }
 
+    /// Images per GEMM: wide enough for BLAS efficiency, small enough for the im2col buffer.
+    static let chunk = 8
+
     private func convForward(_ conv: HexConv, _ x: [Float]) -> [Float] {
-        let p = side * side, k = conv.columns
-        var out = [Float](repeating: 0, count: images * conv.outChannels * p)
-        var col = [Float](repeating: 0, count: k * p)
+        let p = side * side, k = conv.columns, N = images
+        var out = [Float](repeating: 0, count: N * conv.outChannels * p)
+        let chunk = min(Self.chunk, N)
+        if colBuffer.count < k * chunk * p { colBuffer = [Float](repeating: 0, count: k * chunk * p) }
         x.withUnsafeBufferPointer { xb in
             out.withUnsafeMutableBufferPointer { ob in
-                col.withUnsafeMutableBufferPointer { cb in
-                    for n in 0..<images {
-                        conv.im2col(xb.baseAddress! + n * conv.inChannels * p, side, side, cb.baseAddress!)
-                        let o = ob.baseAddress! + n * conv.outChannels * p
-                        for c in 0..<conv.outChannels { (o + c * p).update(repeating: conv.bias[c], count: p) }
-                        BLAS.sgemm(.none, .none, m: conv.outChannels, n: p, k: k, alpha: 1, a: conv.weight,
-                                   b: cb.baseAddress!, beta: 1, c: o)
+                colBuffer.withUnsafeMutableBufferPointer { cb in
+                    for c in 0..<conv.outChannels { (ob.baseAddress! + c * N * p).update(repeating: conv.bias[c], count: N * p) }
+                    for n0 in stride(from: 0, to: N, by: chunk) {
+                        let m = min(chunk, N - n0)
+                        for j in 0..<m {
+                            conv.im2col(xb.baseAddress! + (n0 + j) * p, channelStride: N * p, side, side,
+                                        cb.baseAddress! + j * p, colStride: m * p)
+                        }
+                        BLAS.sgemm(.none, .none, m: conv.outChannels, n: m * p, k: k, alpha: 1, a: conv.weight,
+                                   b: cb.baseAddress!, beta: 1, c: ob.baseAddress! + n0 * p, ldc: N * p)
                     }
                 }
             }
         }
         return out
     }
+    private var colBuffer: [Float] = []
+    private var dcolBuffer: [Float] = []
 
     private func batchNormForward(_ bn: BatchNorm, _ x: inout [Float]) {
         let p = side * side, C = bn.channels
         let count = images * p
-        if training {
-            bn.mean = [Float](repeating: 0, count: C)
-            bn.invStd = [Float](repeating: 0, count: C)
-            for c in 0..<C {
-                var sum = 0.0
-                for n in 0..<images { let o = (n * C + c) * p; for i in 0..<p { sum += Double(x[o + i]) } }
-                let mean = sum / Double(count)
-                var sq = 0.0
-                for n in 0..<images { let o = (n * C + c) * p; for i in 0..<p { let d = Double(x[o + i]) - mean; sq += d * d } }
-                let variance = sq / Double(count)
-                bn.mean[c] = Float(mean)
-                bn.invStd[c] = Float(1 / (variance + Double(bn.eps)).squareRoot())
-                bn.runningMean[c] = (1 - bn.momentum) * bn.runningMean[c] + bn.momentum * Float(mean)
-                bn.runningVar[c] = (1 - bn.momentum) * bn.runningVar[c]
-                    + bn.momentum * Float(variance * Double(count) / Double(max(count - 1, 1)))
+        x.withUnsafeMutableBufferPointer { xb in
+            if training {
+                bn.mean = [Float](repeating: 0, count: C)
+                bn.invStd = [Float](repeating: 0, count: C)
+                for c in 0..<C {
+                    let v = UnsafeBufferPointer(rebasing: xb[(c * count)..<((c + 1) * count)])
+                    let mean = preciseSum(v) / Double(count)
+                    let variance = preciseSquaredDeviation(v, mean) / Double(count)
+                    bn.mean[c] = Float(mean)
+                    bn.invStd[c] = Float(1 / (variance + Double(bn.eps)).squareRoot())
+                    bn.runningMean[c] = (1 - bn.momentum) * bn.runningMean[c] + bn.momentum * Float(mean)
+                    bn.runningVar[c] = (1 - bn.momentum) * bn.runningVar[c]
+                        + bn.momentum * Float(variance * Double(count) / Double(max(count - 1, 1)))
+                }
+                bn.batchesTracked += 1
+            } else {
+                bn.mean = bn.runningMean
+                bn.invStd = bn.runningVar.map { 1 / ($0 + bn.eps).squareRoot() }
             }
-            bn.batchesTracked += 1
-        } else {
-            bn.mean = bn.runningMean
-            bn.invStd = bn.runningVar.map { 1 / ($0 + bn.eps).squareRoot() }
-        }
-        for c in 0..<C {
-            let m = bn.mean[c], s = bn.invStd[c] * bn.weight[c], b = bn.bias[c]
-            for n in 0..<images { let o = (n * C + c) * p; for i in 0..<p { x[o + i] = (x[o + i] - m) * s + b } }
+            for c in 0..<C {
+                let m = bn.mean[c], s = bn.invStd[c] * bn.weight[c], b = bn.bias[c]
+                let base = xb.baseAddress! + c * count
+                for i in 0..<count { base[i] = (base[i] - m) * s + b }
+            }
         }
     }
 
@@ -526,7 +538,7 @@ public final class FlowDecoder {
         let x = lastOut
         for n in 0..<images {
             for c in 0..<outChannels {
-                let plane = (n * convOut + c) * p, norm = (n * convOut + outChannels) * p
+                let plane = (c * images + n) * p, norm = (outChannels * images + n) * p
                 let src = (n * outChannels + c) * hexals
                 for h in 0..<hexals {
                     let px = pixels[h], dy = gradHex[src + h]
@@ -557,7 +569,7 @@ public final class FlowDecoder {
         var out = [Float](repeating: 0, count: images * inChannels * hexals)
         for n in 0..<images {
             for c in 0..<inChannels {
-                let src = (n * inChannels + c) * p, dst = (n * inChannels + c) * hexals
+                let src = (c * images + n) * p, dst = (n * inChannels + c) * hexals
                 for h in 0..<hexals { out[dst + h] = g[src + pixels[h]] * inputRelu[dst + h] }
             }
         }
@@ -565,31 +577,37 @@ public final class FlowDecoder {
     }
 
     private func convBackward(_ conv: HexConv, _ x: [Float], _ g: [Float], needInputGradient: Bool) -> [Float] {
-        let p = side * side, k = conv.columns
-        var gradIn = [Float](repeating: 0, count: images * conv.inChannels * p)
-        var col = [Float](repeating: 0, count: k * p)
-        var dcol = [Float](repeating: 0, count: k * p)
+        let p = side * side, k = conv.columns, N = images
+        var gradIn = [Float](repeating: 0, count: N * conv.inChannels * p)
+        let chunk = min(Self.chunk, N)
+        if colBuffer.count < k * chunk * p { colBuffer = [Float](repeating: 0, count: k * chunk * p) }
+        if dcolBuffer.count < k * chunk * p { dcolBuffer = [Float](repeating: 0, count: k * chunk * p) }
         conv.gradWeight = [Float](repeating: 0, count: conv.weight.count)
-        conv.gradBias = [Float](repeating: 0, count: conv.outChannels)
+        conv.gradBias = (0..<conv.outChannels).map { c in
+            g.withUnsafeBufferPointer { Float(preciseSum(UnsafeBufferPointer(rebasing: $0[(c * N * p)..<((c + 1) * N * p)]))) }
+        }
         x.withUnsafeBufferPointer { xb in
             g.withUnsafeBufferPointer { gb in
-                col.withUnsafeMutableBufferPointer { cb in
-                    dcol.withUnsafeMutableBufferPointer { db in
+                colBuffer.withUnsafeMutableBufferPointer { cb in
+                    dcolBuffer.withUnsafeMutableBufferPointer { db in
                         gradIn.withUnsafeMutableBufferPointer { ib in
-                            for n in 0..<images {
-                                let go = gb.baseAddress! + n * conv.outChannels * p
-                                for c in 0..<conv.outChannels {
-                                    var s: Float = 0
-                                    for i in 0..<p { s += go[c * p + i] }
-                                    conv.gradBias[c] += s
-                                }
-                                conv.im2col(xb.baseAddress! + n * conv.inChannels * p, side, side, cb.baseAddress!)
-                                BLAS.sgemm(.none, .transpose, m: conv.outChannels, n: k, k: p, alpha: 1,
-                                           a: go, b: cb.baseAddress!, beta: 1, c: &conv.gradWeight)
-                                if needInputGradient {
-                                    BLAS.sgemm(.transpose, .none, m: k, n: p, k: conv.outChannels, alpha: 1,
-                                               a: conv.weight, b: go, beta: 0, c: db.baseAddress!)
-                                    conv.col2imAdd(db.baseAddress!, side, side, ib.baseAddress! + n * conv.inChannels * p)
+                            conv.gradWeight.withUnsafeMutableBufferPointer { gw in
+                                for n0 in stride(from: 0, to: N, by: chunk) {
+                                    let m = min(chunk, N - n0)
+                                    let go = gb.baseAddress! + n0 * p
+                                    for j in 0..<m {
+                                        conv.im2col(xb.baseAddress! + (n0 + j) * p, channelStride: N * p, side, side,
+                                                    cb.baseAddress! + j * p, colStride: m * p)
+                                    }
+                                    BLAS.sgemm(.none, .transpose, m: conv.outChannels, n: k, k: m * p, alpha: 1,
+                                               a: go, lda: N * p, b: cb.baseAddress!, ldb: m * p, beta: 1, c: gw.baseAddress!)
+                                    guard needInputGradient else { continue }
+                                    BLAS.sgemm(.transpose, .none, m: k, n: m * p, k: conv.outChannels, alpha: 1,
+                                               a: conv.weight, lda: k, b: go, ldb: N * p, beta: 0, c: db.baseAddress!)
+                                    for j in 0..<m {
+                                        conv.col2imAdd(db.baseAddress! + j * p, colStride: m * p, side, side,
+                                                       ib.baseAddress! + (n0 + j) * p, channelStride: N * p)
+                                    }
                                 }
                             }
                         }
@@ -602,28 +620,41 @@ public final class FlowDecoder {
 
     private func batchNormBackward(_ bn: BatchNorm, _ x: [Float], _ g: inout [Float]) {
         let p = side * side, C = bn.channels
-        let count = Double(images * p)
-        for c in 0..<C {
-            let m = bn.mean[c], inv = bn.invStd[c]
-            var sumG = 0.0, sumGX = 0.0
-            for n in 0..<images {
-                let o = (n * C + c) * p
-                for i in 0..<p { let gi = Double(g[o + i]); sumG += gi; sumGX += gi * Double((x[o + i] - m) * inv) }
-            }
-            bn.gradBias[c] = Float(sumG)
-            bn.gradWeight[c] = Float(sumGX)
-            let scale = bn.weight[c] * inv
-            if training {
-                let meanG = Float(sumG / count), meanGX = Float(sumGX / count)
-                for n in 0..<images {
-                    let o = (n * C + c) * p
-                    for i in 0..<p { let xh = (x[o + i] - m) * inv; g[o + i] = scale * (g[o + i] - meanG - xh * meanGX) }
+        let count = images * p
+        x.withUnsafeBufferPointer { xb in
+            g.withUnsafeMutableBufferPointer { gb in
+                for c in 0..<C {
+                    let m = bn.mean[c], inv = bn.invStd[c]
+                    let xs = xb.baseAddress! + c * count, gs = gb.baseAddress! + c * count
+                    var sumG = 0.0, sumGX = 0.0
+                    for j in 0..<count { let gj = Double(gs[j]); sumG += gj; sumGX += gj * Double((xs[j] - m) * inv) }
+                    bn.gradBias[c] = Float(sumG)
+                    bn.gradWeight[c] = Float(sumGX)
+                    let scale = bn.weight[c] * inv
+                    if training {
+                        let meanG = Float(sumG / Double(count)), meanGX = Float(sumGX / Double(count))
+                        for j in 0..<count { let xh = (xs[j] - m) * inv; gs[j] = scale * (gs[j] - meanG - xh * meanGX) }
+                    } else {
+                        for j in 0..<count { gs[j] *= scale }
+                    }
                 }
-            } else {
-                for n in 0..<images { let o = (n * C + c) * p; for i in 0..<p { g[o + i] *= scale } }
             }
         }
     }
+}
+
+/// Sum accumulated in double (BatchNorm statistics over ~10⁵ values stay accurate).
+func preciseSum(_ v: UnsafeBufferPointer<Float>) -> Double {
+    var total = 0.0
+    for x in v { total += Double(x) }
+    return total
+}
+
+/// Σ (v − mean)², accumulated in double.
+func preciseSquaredDeviation(_ v: UnsafeBufferPointer<Float>, _ mean: Double) -> Double {
+    var total = 0.0
+    for x in v { let d = Double(x) - mean; total += d * d }
+    return total
 }
 
 @inline(__always)
