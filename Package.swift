@@ -43,13 +43,17 @@ let package = Package(
 
         // Numerics and domain modules.
         .target(name: "FlyvisHex"),
+        // Seeded generators whose state is saved in checkpoints (data order, augmentation, dropout).
+        .target(name: "FlyvisRandom"),
         .target(name: "FlyvisConnectome", dependencies: ["FlyvisHex"],
                 resources: [.copy("Resources/fib25-fib19_v2.2.json")]),
         .target(name: "FlyvisNetwork", dependencies: ["FlyvisConnectome", "FlyvisBLAS"],
                 swiftSettings: numericsSettings),
         // Decoder, objectives, optimizers, penalties, scheduler: one training iteration.
-        .target(name: "FlyvisTraining", dependencies: ["FlyvisHex", "FlyvisBLAS", "FlyvisNetwork"],
+        .target(name: "FlyvisTraining", dependencies: ["FlyvisHex", "FlyvisBLAS", "FlyvisNetwork", "FlyvisRandom"],
                 swiftSettings: numericsSettings),
+        // Hex rendering, Sintel, augmentation, the built-in data set, loaders.
+        .target(name: "FlyvisData", dependencies: ["FlyvisHex", "FlyvisHDF5", "CLibPNG", "FlyvisRandom"]),
         // flyvis-compatible results directories and atomic, checksummed checkpoints.
         .target(name: "FlyvisResults", dependencies: ["FlyvisHDF5"]),
         // The MPI ensemble: rank-0 coordinator, live status, collective summary, ranking.
@@ -74,5 +78,6 @@ let package = Package(
                     dependencies: ["FlyvisConnectome", "FlyvisNetwork", "FlyvisHDF5"]),
         .testTarget(name: "TrainingTests",
                     dependencies: ["FlyvisTraining", "FlyvisNetwork", "FlyvisConnectome", "FlyvisHDF5", "FlyvisHex"]),
+        .testTarget(name: "DataTests", dependencies: ["FlyvisData", "FlyvisHDF5", "FlyvisHex"]),
     ]
 )

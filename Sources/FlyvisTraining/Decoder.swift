@@ -1,5 +1,6 @@
 import FlyvisBLAS
 import FlyvisHex
+@_exported import FlyvisRandom
 import Foundation
 
 /// Invalid decoder configuration or input.
@@ -42,53 +43,6 @@ public struct DecoderConfig: Sendable, Equatable {
             throw .invalidConfig(key: "p_dropout", problem: "must be in [0, 1) (got \(pDropout))")
         }
         if let n = nOutFeatures, n < 1 { throw .invalidConfig(key: "n_out_features", problem: "must be positive or null") }
-    }
-}
-
-/// A seeded generator with a saveable state (xoshiro256**), for dropout masks and data order.
-public struct RandomState: Sendable, Equatable, RandomNumberGenerator {
-    public var s: (UInt64, UInt64, UInt64, UInt64)
-
-    public init(seed: UInt64) {
-        var x = seed
-        func splitmix() -> UInt64 {
-            x &+= 0x9E37_79B9_7F4A_7C15
-            var z = x
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-        s = (splitmix(), splitmix(), splitmix(), splitmix())
-    }
-
-    public init(state: [UInt64]) {
-        precondition(state.count == 4)
-        s = (state[0], state[1], state[2], state[3])
-    }
-
-    public var state: [UInt64] { [s.0, s.1, s.2, s.3] }
-
-    public static func == (a: RandomState, b: RandomState) -> Bool { a.state == b.state }
-
-    public mutating func next() -> UInt64 {
-        let result = ((s.1 &* 5) << 7 | (s.1 &* 5) >> 57) &* 9
-        let t = s.1 << 17
-        s.2 ^= s.0; s.3 ^= s.1; s.1 ^= s.2; s.0 ^= s.3
-        s.2 ^= t
-        s.3 = (s.3 << 45) | (s.3 >> 19)
-        return result
-    }
-
-    /// Uniform in [0, 1) with 24 random bits (float precision).
-    public mutating func uniformFloat() -> Float { Float(next() >> 40) * 0x1p-24 }
-
-    /// Uniform in [0, 1) with 53 random bits.
-    public mutating func uniform() -> Double { Double(next() >> 11) * 0x1p-53 }
-
-    /// Standard normal (Box–Muller).
-    public mutating func normal() -> Double {
-        let u1 = 1 - uniform(), u2 = uniform()
-        return (-2 * Foundation.log(u1)).squareRoot() * Foundation.cos(2 * Double.pi * u2)
     }
 }
 

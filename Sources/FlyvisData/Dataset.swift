@@ -1,0 +1,211 @@
+import FlyvisHex
+@_exported import FlyvisRandom
+import Foundation
+
+/// flyvis's MultiTaskSintel sampling settings (task.dataset in task.yaml).
+public struct DatasetConfig: Sendable, Equatable {
+    public var tasks = ["flow"]
+    public var nFrames = 19
+    public var dt = 0.02
+    public var augment = true
+    public var randomTemporalCrop = true
+    public var allFrames = false
+    public var resampling = true
+    public var interpolate = true
+    public var pFlip = 0.5
+    public var pRot = 0.5
+    public var flipAxes = [0, 1, 2, 3]
+    public var contrastStd: Double? = 0.2
+    public var brightnessStd: Double? = 0.1
+    public var gaussianWhiteNoise: Double? = 0.08
+    public var gammaStd: Double?
+    /// Frame rate of the source movies (Sintel: 24 Hz).
+    public var originalFramerate = 24.0
+
+    public init() {}
+
+    public func validate() throws(DataError) {
+        guard dt > 0, dt.isFinite else { throw .invalidConfig(key: "dt", problem: "must be positive (got \(dt))") }
+        guard nFrames >= 1 else { throw .invalidConfig(key: "n_frames", problem: "must be at least 1 (got \(nFrames))") }
+        for (k, p) in [("p_flip", pFlip), ("p_rot", pRot)] where !(0...1).contains(p) {
+            throw .invalidConfig(key: k, problem: "must be a probability in [0, 1] (got \(p))")
+        }
+        guard flipAxes.allSatisfy({ (0...3).contains($0) }) else {
+            throw .invalidConfig(key: "flip_axes", problem: "axes must be among 0, 1, 2, 3 (got \(flipAxes))")
+        }
+        for t in tasks where !["flow", "lum", "depth"].contains(t) {
+            throw .invalidConfig(key: "tasks", problem: "unknown task '\(t)'; use flow, lum or depth")
+        }
+    }
+}
+
+/// The augmentation drawn for one sample.
+public struct AugmentationParameters: Sendable, Equatable {
+    public var nRot = 0
+    public var flipAxis = 0
+    /// nil: contrast/brightness jitter off (also when only brightness is configured, as flyvis).
+    public var contrastFactor: Float?
+    public var brightnessFactor: Float = 0
+    public var noiseStd: Float = 0
+    public var start = 0
+
+    public init(nRot: Int = 0, flipAxis: Int = 0, contrastFactor: Float? = nil, brightnessFactor: Float = 0,
+                noiseStd: Float = 0, start: Int = 0) {
+        self.nRot = nRot
+        self.flipAxis = flipAxis
+        self.contrastFactor = contrastFactor
+        self.brightnessFactor = brightnessFactor
+        self.noiseStd = noiseStd
+        self.start = start
+    }
+}
+
+/// One sample: luminance (T, 1, hexals) and targets per task (T, C, hexals).
+public struct Sample: Sendable, Equatable {
+    public var lum: [Float]
+    public var targets: [String: [Float]]
+    public var frames: Int
+}
+
+/// Random integer in lo..<hi from our generator.
+extension RandomSource {
+    mutating func int(_ lo: Int, _ hi: Int) -> Int { lo + Int(uniform() * Double(hi - lo)) }
+}
+
+/// The random generator the data side uses; the solver saves and restores its state.
+public protocol RandomSource {
+    mutating func uniform() -> Double
+    mutating func normal() -> Double
+}
+
+/// A data set of rendered hex sequences with flyvis's sampling: temporal crop, noise,
+/// contrast/brightness jitter, flip, rotation, and resampling to the integration step.
+public struct MultiTaskDataset: Sendable {
+    public let sequences: [RenderedSequence]
+    public var config: DatasetConfig
+    public let lattice: HexLattice
+    let rotations: [HexTransform]
+    let flips: [HexTransform]
+
+    public init(sequences: [RenderedSequence], config: DatasetConfig, extent: Int) throws(DataError) {
+        try config.validate()
+        guard !sequences.isEmpty else { throw .emptyDataset("no sequences were rendered") }
+        for t in config.tasks where t == "depth" && sequences.contains(where: { $0.depth == nil }) {
+            throw .invalidConfig(key: "tasks", problem: "the depth task needs depth maps; render with depth")
+        }
+        if !config.allFrames, let short = sequences.first(where: { $0.frames < config.nFrames }) {
+            throw .tooFewFrames(needed: config.nFrames, available: short.frames)
+        }
+        self.sequences = sequences
+        self.config = config
+        lattice = HexLattice(extent: extent)
+        rotations = (0..<6).map { HexTransform.rotation($0, lattice: HexLattice(extent: extent)) }
+        flips = (0...3).map { HexTransform.flip(axis: $0, lattice: HexLattice(extent: extent)) }
+    }
+
+    public var count: Int { sequences.count }
+    public var names: [String] { sequences.map(\.name) }
+    public var hexals: Int { lattice.count }
+
+    /// Target tasks (flow, depth); lum is always the input.
+    public var targetTasks: [String] { config.tasks.filter { $0 != "lum" } }
+
+    /// Frames after resampling a window of `n` source frames to 1/dt.
+    public func outputFrames(_ n: Int) -> Int {
+        Int(((1 / config.dt) / config.originalFramerate * Double(n)).rounded(.up))
+    }
+
+    /// Draws augmentation parameters in flyvis's order (rotation, flip, contrast, brightness,
+    /// gamma, crop start); with augmentation off nothing is drawn and the crop starts at 0.
+    public func drawParameters<R: RandomSource>(frames T: Int, augment: Bool, rng: inout R) -> AugmentationParameters {
+        var p = AugmentationParameters()
+        guard augment else { return p }
+        if config.pRot > 0 { p.nRot = config.pRot > rng.uniform() ? rng.int(1, 6) : 0 }
+        if config.pFlip > 0, let top = config.flipAxes.max() {
+            p.flipAxis = config.pFlip > rng.uniform() && top > 0 ? rng.int(1, top + 1) : 0
+        }
+        if let c = config.contrastStd, c != 0 { p.contrastFactor = Float(Foundation.exp(rng.normal() * c)) }
+        if let b = config.brightnessStd, b != 0 { p.brightnessFactor = Float(rng.normal() * b) }
+        // gamma_std is sampled but never applied in flyvis; we draw to keep the stream aligned.
+        if let g = config.gammaStd, g != 0 { _ = rng.normal() }
+        p.noiseStd = Float(config.gaussianWhiteNoise ?? 0)
+        if config.randomTemporalCrop && !config.allFrames {
+            p.start = rng.int(0, max(T - config.nFrames, 1))
+        }
+        return p
+    }
+
+    /// The sample at `index` with augmentation on or off (flyvis `get_item`).
+    public func sample<R: RandomSource>(_ index: Int, augment: Bool, rng: inout R) -> Sample {
+        let s = sequences[index]
+        let p = drawParameters(frames: s.frames, augment: augment, rng: &rng)
+        return sample(index, parameters: p, augment: augment, rng: &rng)
+    }
+
+    /// The sample at `index` with given augmentation parameters.
+    public func sample<R: RandomSource>(_ index: Int, parameters p: AugmentationParameters, augment: Bool = true,
+                                        rng: inout R) -> Sample {
+        let s = sequences[index]
+        let H = hexals
+        let n = config.allFrames ? s.frames : config.nFrames
+        let start = config.allFrames ? 0 : min(p.start, s.frames - n)
+        var lum = Array(s.lum[(start * H)..<((start + n) * H)])
+        if augment {
+            if p.noiseStd > 0 {
+                for i in lum.indices { lum[i] = max(0, lum[i] + p.noiseStd * Float(rng.normal())) }
+            }
+            if let c = p.contrastFactor {
+                let b = p.brightnessFactor
+                for i in lum.indices { lum[i] = max(0, c * (lum[i] - 0.5) + 0.5 + c * b) }
+            }
+            if p.flipAxis != 0 { flips[p.flipAxis].apply(&lum, frames: n, channels: 1) }
+            if p.nRot != 0 { rotations[p.nRot].apply(&lum, frames: n, channels: 1) }
+        }
+        if config.resampling { lum = resampleNearest(lum, frames: n, channels: 1, to: outputFrames(n)) }
+        var targets: [String: [Float]] = [:]
+        for task in targetTasks {
+            let (data, channels): ([Float], Int) = task == "flow" ? (s.flow!, 2) : (s.depth!, 1)
+            var x = Array(data[(start * channels * H)..<((start + n) * channels * H)])
+            if augment {
+                if p.flipAxis != 0 { flips[p.flipAxis].apply(&x, frames: n, channels: channels) }
+                if p.nRot != 0 { rotations[p.nRot].apply(&x, frames: n, channels: channels) }
+            }
+            if config.interpolate {
+                x = resampleLinear(x, frames: n, channels: channels, to: outputFrames(n))
+            } else if config.resampling {
+                x = resampleNearest(x, frames: n, channels: channels, to: outputFrames(n))
+            }
+            targets[task] = x
+        }
+        return Sample(lum: lum, targets: targets, frames: config.resampling ? outputFrames(n) : n)
+    }
+
+    /// PyTorch's nearest-exact resampling along time, in its float32 arithmetic.
+    func resampleNearest(_ x: [Float], frames tIn: Int, channels: Int, to tOut: Int) -> [Float] {
+        let block = channels * hexals
+        let s = Float(tIn) / Float(tOut)
+        var out = [Float](repeating: 0, count: tOut * block)
+        for i in 0..<tOut {
+            let src = min(Int((Float(Float(i) + 0.5) * s).rounded(.down)), tIn - 1)
+            for k in 0..<block { out[i * block + k] = x[src * block + k] }
+        }
+        return out
+    }
+
+    /// PyTorch's linear interpolation with align_corners = True along time.
+    func resampleLinear(_ x: [Float], frames tIn: Int, channels: Int, to tOut: Int) -> [Float] {
+        let block = channels * hexals
+        let s: Float = tOut > 1 ? Float(tIn - 1) / Float(tOut - 1) : 0
+        var out = [Float](repeating: 0, count: tOut * block)
+        for i in 0..<tOut {
+            let r = s * Float(i)
+            let i0 = Int(r.rounded(.down))
+            let i1 = i0 + (i0 < tIn - 1 ? 1 : 0)
+            let l = r - Float(i0)
+            for k in 0..<block { out[i * block + k] = (1 - l) * x[i0 * block + k] + l * x[i1 * block + k] }
+        }
+        return out
+    }
+}
+
+extension RandomState: RandomSource {}

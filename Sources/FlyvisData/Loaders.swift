@@ -1,0 +1,95 @@
+import Foundation
+
+/// Train/validation splits as flyvis makes them.
+public enum DataSplit {
+    public static let validationScenes = ["ambush_2", "bamboo_1", "bandage_1", "cave_4", "market_2", "mountain_1"]
+    public static let trainingScenes = ["alley_1", "alley_2", "ambush_4", "ambush_5", "ambush_6", "ambush_7", "bamboo_2",
+                                        "bandage_2", "cave_2", "market_5", "market_6", "shaman_2", "shaman_3",
+                                        "sleeping_1", "sleeping_2", "temple_2", "temple_3"]
+
+    /// The original split by scene name (substring match). flyvis then drops validation
+    /// indices 37 and 38 (two cave_4 splits); it crashes when they are absent, we only drop
+    /// them when present.
+    public static func original(names: [String]) -> (train: [Int], validation: [Int]) {
+        let train = names.indices.filter { i in trainingScenes.contains { names[i].contains($0) } }
+        var val = names.indices.filter { i in validationScenes.contains { names[i].contains($0) } }
+        val.removeAll { $0 == 37 || $0 == 38 }
+        return (train, val)
+    }
+
+    /// k-fold split: indices 0..<n, shuffled by `seed` (a seeded Fisher–Yates; flyvis's call
+    /// passes the seed as the shuffle flag by mistake, so seed 0 means unshuffled there),
+    /// contiguous folds, the first n % folds folds one larger; fold `fold` is validation.
+    public static func crossValidation(count n: Int, folds: Int, fold: Int, seed: Int) throws(DataError) -> (train: [Int], validation: [Int]) {
+        guard folds >= 2, (0..<folds).contains(fold) else {
+            throw .invalidConfig(key: "n_folds/fold", problem: "need n_folds ≥ 2 and 0 ≤ fold < n_folds (got \(folds), \(fold))")
+        }
+        var idx = Array(0..<n)
+        if seed != 0 {
+            var rng = RandomState(seed: UInt64(seed))
+            for i in stride(from: n - 1, to: 0, by: -1) { idx.swapAt(i, Int(rng.uniform() * Double(i + 1))) }
+        }
+        var start = 0
+        var folded: [[Int]] = []
+        for k in 0..<folds {
+            let size = n / folds + (k < n % folds ? 1 : 0)
+            folded.append(Array(idx[start..<(start + size)]))
+            start += size
+        }
+        let val = folded[fold]
+        return (idx.filter { !val.contains($0) }, val)
+    }
+}
+
+/// A loader: index order and batching as flyvis's DataLoaders (train_data shuffles each epoch
+/// with the member's generator and drops the last incomplete batch).
+public struct Loader: Sendable, Equatable {
+    public var indices: [Int]
+    public var batchSize: Int
+    public var shuffle: Bool
+    public var dropLast: Bool
+
+    public init(indices: [Int], batchSize: Int, shuffle: Bool = false, dropLast: Bool = false) {
+        self.indices = indices
+        self.batchSize = batchSize
+        self.shuffle = shuffle
+        self.dropLast = dropLast
+    }
+
+    /// Batches per epoch.
+    public var count: Int { dropLast ? indices.count / batchSize : (indices.count + batchSize - 1) / batchSize }
+
+    /// The batches of one epoch (a fresh permutation when shuffling).
+    public func epoch(_ rng: inout RandomState) -> [[Int]] {
+        var order = indices
+        if shuffle {
+            for i in stride(from: order.count - 1, to: 0, by: -1) { order.swapAt(i, Int(rng.uniform() * Double(i + 1))) }
+        }
+        var out: [[Int]] = []
+        var i = 0
+        while i < order.count {
+            let b = Array(order[i..<min(i + batchSize, order.count)])
+            if b.count == batchSize || !dropLast { out.append(b) }
+            i += batchSize
+        }
+        return out
+    }
+}
+
+/// A stacked batch: lum (B, T, 1, hexals) and targets (B, T, C, hexals).
+public struct Batch: Sendable {
+    public var lum: [Float]
+    public var targets: [String: [Float]]
+    public var batchSize: Int
+    public var frames: Int
+}
+
+extension MultiTaskDataset {
+    /// Samples and stacks a batch (all samples must have the same length).
+    public func batch(_ indices: [Int], augment: Bool, rng: inout RandomState) -> Batch {
+        let samples = indices.map { sample($0, augment: augment, rng: &rng) }
+        var targets: [String: [Float]] = [:]
+        for t in targetTasks { targets[t] = samples.flatMap { $0.targets[t]! } }
+        return Batch(lum: samples.flatMap(\.lum), targets: targets, batchSize: indices.count, frames: samples[0].frames)
+    }
+}
