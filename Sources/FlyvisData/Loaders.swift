@@ -11,8 +11,9 @@ public enum DataSplit {
     /// indices 37 and 38 (two cave_4 splits); it crashes when they are absent, we only drop
     /// them when present.
     public static func original(names: [String]) -> (train: [Int], validation: [Int]) {
-        let train = names.indices.filter { i in trainingScenes.contains { names[i].contains($0) } }
-        var val = names.indices.filter { i in validationScenes.contains { names[i].contains($0) } }
+        // The built-in synthetic set names its own split (synth_train_NN / synth_val_NN).
+        let train = names.indices.filter { i in (trainingScenes + ["synth_train_"]).contains { names[i].contains($0) } }
+        var val = names.indices.filter { i in (validationScenes + ["synth_val_"]).contains { names[i].contains($0) } }
         val.removeAll { $0 == 37 || $0 == 38 }
         return (train, val)
     }

@@ -57,7 +57,7 @@ func renderFrame(_ frame: [Float], height: Int, width: Int, eye: BoxEye, config:
         let w = cols.count
         var part = [Float](repeating: 0, count: height * w)
         for y in 0..<height {
-            for (x, c) in cols.enumerated() where c < width { part[y * w + x] = frame[y * width + c] }
+            for (x, c) in cols.enumerated() where c >= 0 && c < width { part[y * w + x] = frame[y * width + c] }
         }
         return eye.render(part, height: height, width: w, filter: filter)
     }
