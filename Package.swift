@@ -54,6 +54,9 @@ let package = Package(
                 swiftSettings: numericsSettings),
         // Hex rendering, Sintel, augmentation, the built-in data set, loaders.
         .target(name: "FlyvisData", dependencies: ["FlyvisHex", "FlyvisHDF5", "CLibPNG", "FlyvisRandom"]),
+        // flyvis's config tree, command-line overrides, interpolation and validation.
+        .target(name: "FlyvisConfig", dependencies: [.product(name: "Yams", package: "Yams")],
+                resources: [.copy("Resources/config")]),
         // flyvis-compatible results directories and atomic, checksummed checkpoints.
         .target(name: "FlyvisResults", dependencies: ["FlyvisHDF5"]),
         // The MPI ensemble: rank-0 coordinator, live status, collective summary, ranking.
@@ -79,5 +82,6 @@ let package = Package(
         .testTarget(name: "TrainingTests",
                     dependencies: ["FlyvisTraining", "FlyvisNetwork", "FlyvisConnectome", "FlyvisHDF5", "FlyvisHex"]),
         .testTarget(name: "DataTests", dependencies: ["FlyvisData", "FlyvisHDF5", "FlyvisHex"]),
+        .testTarget(name: "ConfigTests", dependencies: ["FlyvisConfig"]),
     ]
 )

@@ -1,0 +1,241 @@
+import Foundation
+
+/// A resolved training configuration: flyvis's config tree (solver, network, task, optim,
+/// penalizer, scheduler) composed from YAML files, with command-line overrides applied and
+/// `${...}` interpolations resolved.
+public struct Config: Equatable, Sendable {
+    public private(set) var root: ConfigMap
+
+    public init(root: ConfigMap) { self.root = root }
+
+    // MARK: Composition
+
+    /// The bundled config tree (package resources).
+    public static var bundledDirectory: URL {
+        Bundle.module.resourceURL!.appendingPathComponent("config")
+    }
+
+    /// Composes `solver.yaml` and its config groups (hydra's defaults lists), searching
+    /// `configDirs` before the bundled tree, applies `overrides` in order (last wins), resolves
+    /// interpolations and validates. Group choices (`network=myconfig`) select
+    /// `<dir>/network/myconfig.yaml`.
+    public static func load(overrides: [String] = [], configDirs: [URL] = []) throws(ConfigError) -> Config {
+        let dirs = configDirs + [bundledDirectory]
+        var parsed: [Override] = []
+        for o in overrides { parsed.append(try Override.parse(o)) }
+        // Group selections are applied while composing.
+        var choices: [String: String] = [:]
+        var rest: [Override] = []
+        for o in parsed {
+            if case let .set(path, .string(option)) = o.action, path.count == 1, isGroup(path[0], dirs: dirs),
+               !option.isEmpty {
+                choices[path[0]] = option
+            } else {
+                rest.append(o)
+            }
+        }
+        var root = try compose(group: "", option: "solver", dirs: dirs, choices: choices)
+        let schema = root
+        for o in rest { try o.apply(to: &root, schema: schema) }
+        var config = Config(root: root)
+        try config.resolveInterpolations()
+        try config.validate()
+        return config
+    }
+
+    static func isGroup(_ name: String, dirs: [URL]) -> Bool {
+        dirs.contains { d in
+            var isDir: ObjCBool = false
+            return FileManager.default.fileExists(atPath: d.appendingPathComponent(name).path, isDirectory: &isDir) && isDir.boolValue
+        }
+    }
+
+    /// Loads `<group>/<option>.yaml`, then its defaults list (`_self_` first means the file's
+    /// own keys come first and groups merge over them).
+    static func compose(group: String, option: String, dirs: [URL], choices: [String: String]) throws(ConfigError) -> ConfigMap {
+        let rel = group.isEmpty ? "\(option).yaml" : "\(group)/\(option).yaml"
+        guard let url = dirs.map({ $0.appendingPathComponent(rel) }).first(where: { FileManager.default.fileExists(atPath: $0.path) }) else {
+            throw .unknownGroupOption(group: group.isEmpty ? "(root)" : group, option: option, searched: dirs.map(\.path))
+        }
+        let text: String
+        do { text = try String(contentsOf: url, encoding: .utf8) } catch {
+            throw .yaml(file: url.path, problem: "unreadable: \(error.localizedDescription)")
+        }
+        var own = try ConfigValue.parse(yaml: text, file: url.path)
+        let defaults = own["defaults"]
+        own["defaults"] = nil
+        guard case let .list(entries)? = defaults else { return own }
+        var result = ConfigMap()
+        var selfMerged = false
+        for entry in entries {
+            switch entry {
+            case .string("_self_"):
+                result.merge(own)
+                selfMerged = true
+            case let .map(m):
+                for sub in m.keys {
+                    // hydra overrides (override hydra/...) have no meaning here.
+                    if sub.hasPrefix("override ") { continue }
+                    guard case let .string(defaultOption)? = m[sub] else { continue }
+                    let path = group.isEmpty ? sub : "\(group)/\(sub)"
+                    let key = path.replacingOccurrences(of: "/", with: ".")
+                    let chosen = choices[key] ?? defaultOption
+                    let child = try compose(group: path, option: chosen, dirs: dirs, choices: choices)
+                    var wrapper = ConfigMap()
+                    var existing = result[sub]?.mapValue ?? ConfigMap()
+                    existing.merge(child)
+                    wrapper[sub] = .map(existing)
+                    result.merge(wrapper)
+                }
+            default:
+                continue
+            }
+        }
+        if !selfMerged { result.merge(own) }
+        return result
+    }
+
+    // MARK: Access
+
+    public func value(_ path: String) -> ConfigValue? {
+        var current: ConfigValue = .map(root)
+        for part in path.split(separator: ".") {
+            guard case let .map(m) = current, let next = m[String(part)] else { return nil }
+            current = next
+        }
+        return current
+    }
+
+    public func contains(_ path: String) -> Bool { value(path) != nil }
+
+    func require(_ path: String) throws(ConfigError) -> ConfigValue {
+        guard let v = value(path) else { throw .unknownKey(key: path, hint: "it is missing from the configuration") }
+        if case .string("???") = v { throw .missingValue(key: path) }
+        return v
+    }
+
+    public func double(_ path: String) throws(ConfigError) -> Double {
+        switch try require(path) {
+        case let .double(d): return d
+        case let .int(i): return Double(i)
+        case let v: throw .wrongType(key: path, expected: "a number", found: "\(v) (\(v.typeName))")
+        }
+    }
+
+    public func optionalDouble(_ path: String) throws(ConfigError) -> Double? {
+        if case .null? = value(path) { return nil }
+        if value(path) == nil { return nil }
+        return try double(path)
+    }
+
+    public func int(_ path: String) throws(ConfigError) -> Int {
+        switch try require(path) {
+        case let .int(i): return i
+        case let .double(d) where d == d.rounded(): return Int(d)
+        case let v: throw .wrongType(key: path, expected: "an integer", found: "\(v) (\(v.typeName))")
+        }
+    }
+
+    public func optionalInt(_ path: String) throws(ConfigError) -> Int? {
+        if value(path) == nil { return nil }
+        if case .null? = value(path) { return nil }
+        return try int(path)
+    }
+
+    public func bool(_ path: String) throws(ConfigError) -> Bool {
+        switch try require(path) {
+        case let .bool(b): return b
+        case let v: throw .wrongType(key: path, expected: "true or false", found: "\(v) (\(v.typeName))")
+        }
+    }
+
+    public func string(_ path: String) throws(ConfigError) -> String {
+        switch try require(path) {
+        case let .string(s): return s
+        case let .int(i): return String(i)
+        case let v: throw .wrongType(key: path, expected: "a string", found: "\(v) (\(v.typeName))")
+        }
+    }
+
+    public func optionalString(_ path: String) throws(ConfigError) -> String? {
+        if value(path) == nil { return nil }
+        if case .null? = value(path) { return nil }
+        return try string(path)
+    }
+
+    public func list(_ path: String) throws(ConfigError) -> [ConfigValue] {
+        switch try require(path) {
+        case let .list(l): return l
+        case let v: throw .wrongType(key: path, expected: "a list", found: "\(v) (\(v.typeName))")
+        }
+    }
+
+    public func map(_ path: String) throws(ConfigError) -> ConfigMap {
+        switch try require(path) {
+        case let .map(m): return m
+        case let v: throw .wrongType(key: path, expected: "a mapping", found: "\(v) (\(v.typeName))")
+        }
+    }
+
+    /// Sets a value programmatically (e.g. the ensemble's per-member seed), adding keys as needed.
+    public mutating func set(_ path: String, _ value: ConfigValue) {
+        Override.write(&root, path.split(separator: ".").map(String.init), value)
+    }
+
+    // MARK: Interpolation
+
+    /// Replaces `${a.b}` references (whole values keep the referenced type; embedded ones are
+    /// formatted into the string), recursively, detecting cycles.
+    mutating func resolveInterpolations() throws(ConfigError) {
+        var resolving = Set<String>()
+        func resolve(_ v: ConfigValue, at key: String) throws(ConfigError) -> ConfigValue {
+            switch v {
+            case let .string(s) where s.contains("${"):
+                return try interpolate(s, at: key)
+            case let .list(l):
+                var out: [ConfigValue] = []
+                for (i, x) in l.enumerated() { out.append(try resolve(x, at: "\(key)[\(i)]")) }
+                return .list(out)
+            case let .map(m):
+                var out = m
+                for k in m.keys { out[k] = try resolve(m[k]!, at: key.isEmpty ? k : "\(key).\(k)") }
+                return .map(out)
+            default:
+                return v
+            }
+        }
+        func lookup(_ ref: String, from key: String) throws(ConfigError) -> ConfigValue {
+            guard !resolving.contains(ref) else {
+                throw .interpolation(key: key, problem: "cycle through '\(ref)'")
+            }
+            guard let target = value(ref) else {
+                throw .interpolation(key: key, problem: "'\(ref)' does not exist")
+            }
+            resolving.insert(ref)
+            defer { resolving.remove(ref) }
+            return try resolve(target, at: ref)
+        }
+        func interpolate(_ s: String, at key: String) throws(ConfigError) -> ConfigValue {
+            // A whole-value reference keeps the referenced value's type.
+            if s.hasPrefix("${"), s.hasSuffix("}"), s.filter({ $0 == "$" }).count == 1 {
+                return try lookup(String(s.dropFirst(2).dropLast()), from: key)
+            }
+            var out = ""
+            var rest = Substring(s)
+            while let start = rest.range(of: "${") {
+                out += rest[..<start.lowerBound]
+                guard let end = rest[start.upperBound...].firstIndex(of: "}") else {
+                    throw .interpolation(key: key, problem: "unterminated ${ in '\(s)'")
+                }
+                let ref = String(rest[start.upperBound..<end])
+                let v = try lookup(ref, from: key)
+                if case let .string(text) = v { out += text } else { out += v.description }
+                rest = rest[rest.index(after: end)...]
+            }
+            out += rest
+            return .string(out)
+        }
+        guard case let .map(m) = try resolve(.map(root), at: "") else { return }
+        root = m
+    }
+}

@@ -1,0 +1,169 @@
+import Foundation
+import Yams
+
+/// Configuration problems, each naming the key and what is allowed.
+public enum ConfigError: Error, CustomStringConvertible, Equatable {
+    case unknownKey(key: String, hint: String)
+    case keyExists(key: String)
+    case wrongType(key: String, expected: String, found: String)
+    case outOfRange(key: String, value: String, allowed: String)
+    case missingValue(key: String)
+    case badOverride(String, why: String)
+    case interpolation(key: String, problem: String)
+    case yaml(file: String, problem: String)
+    case unknownGroupOption(group: String, option: String, searched: [String])
+
+    public var description: String {
+        switch self {
+        case let .unknownKey(key, hint): return "unknown config key '\(key)'\(hint.isEmpty ? "" : "; \(hint)")"
+        case let .keyExists(key): return "config key '\(key)' already exists; use \(key)=value (or ++\(key)=value) to change it"
+        case let .wrongType(key, expected, found): return "config key '\(key)' must be \(expected), got \(found)"
+        case let .outOfRange(key, value, allowed): return "config key '\(key)' = \(value) is not allowed; allowed: \(allowed)"
+        case let .missingValue(key): return "config key '\(key)' is required (it is ???); pass \(key)=..."
+        case let .badOverride(text, why): return "cannot parse override '\(text)': \(why)"
+        case let .interpolation(key, problem): return "cannot resolve ${...} in '\(key)': \(problem)"
+        case let .yaml(file, problem): return "invalid YAML in '\(file)': \(problem)"
+        case let .unknownGroupOption(group, option, searched):
+            return "no config '\(option)' for group '\(group)'; looked in \(searched.joined(separator: ", "))"
+        }
+    }
+}
+
+/// A YAML-like configuration value. Maps keep insertion order (flyvis writes `_meta.yaml` in
+/// its config order).
+public indirect enum ConfigValue: Equatable, Sendable, CustomStringConvertible {
+    case null
+    case bool(Bool)
+    case int(Int)
+    case double(Double)
+    case string(String)
+    case list([ConfigValue])
+    case map(ConfigMap)
+
+    public var description: String {
+        switch self {
+        case .null: return "null"
+        case let .bool(b): return b ? "true" : "false"
+        case let .int(i): return String(i)
+        case let .double(d): return formatDouble(d)
+        case let .string(s): return s
+        case let .list(l): return "[" + l.map(\.description).joined(separator: ", ") + "]"
+        case let .map(m): return "{" + m.keys.map { "\($0): \(m[$0]!)" }.joined(separator: ", ") + "}"
+        }
+    }
+
+    var typeName: String {
+        switch self {
+        case .null: return "null"
+        case .bool: return "a boolean"
+        case .int: return "an integer"
+        case .double: return "a number"
+        case .string: return "a string"
+        case .list: return "a list"
+        case .map: return "a mapping"
+        }
+    }
+
+    public var mapValue: ConfigMap? { if case let .map(m) = self { return m } else { return nil } }
+}
+
+func formatDouble(_ d: Double) -> String {
+    if d.isNaN { return ".nan" }
+    if d.isInfinite { return d > 0 ? ".inf" : "-.inf" }
+    if d == d.rounded(), abs(d) < 1e15 { return String(format: "%.1f", d) }
+    return "\(d)"
+}
+
+/// An insertion-ordered string-keyed map.
+public struct ConfigMap: Equatable, Sendable {
+    public private(set) var keys: [String] = []
+    private var storage: [String: ConfigValue] = [:]
+
+    public init() {}
+
+    public subscript(key: String) -> ConfigValue? {
+        get { storage[key] }
+        set {
+            if let v = newValue {
+                if storage[key] == nil { keys.append(key) }
+                storage[key] = v
+            } else if storage[key] != nil {
+                storage[key] = nil
+                keys.removeAll { $0 == key }
+            }
+        }
+    }
+
+    public var isEmpty: Bool { keys.isEmpty }
+
+    /// Moves a key to the front (used for `type: NetworkDir`).
+    public mutating func moveToFront(_ key: String) {
+        guard keys.contains(key) else { return }
+        keys.removeAll { $0 == key }
+        keys.insert(key, at: 0)
+    }
+
+    /// Deep merge: values of `other` win; maps merge recursively; new keys append.
+    public mutating func merge(_ other: ConfigMap) {
+        for k in other.keys {
+            if case let .map(a)? = self[k], case let .map(b)? = other[k] {
+                var m = a
+                m.merge(b)
+                self[k] = .map(m)
+            } else {
+                self[k] = other[k]
+            }
+        }
+    }
+}
+
+extension ConfigValue {
+    /// Converts a Yams node (tags already resolved) into a value.
+    init(node: Node, file: String) throws(ConfigError) {
+        switch node {
+        case let .scalar(s):
+            self = ConfigValue.scalar(s.string, tag: node.tag.description)
+        case let .sequence(seq):
+            var items: [ConfigValue] = []
+            for n in seq { items.append(try ConfigValue(node: n, file: file)) }
+            self = .list(items)
+        case let .mapping(map):
+            var m = ConfigMap()
+            for (k, v) in map {
+                guard let key = k.string else { throw .yaml(file: file, problem: "mapping keys must be strings") }
+                m[key] = try ConfigValue(node: v, file: file)
+            }
+            self = .map(m)
+        case .alias:
+            throw .yaml(file: file, problem: "YAML aliases are not supported")
+        }
+    }
+
+    /// `tag` is the resolved YAML tag, e.g. "tag:yaml.org,2002:int".
+    static func scalar(_ text: String, tag: String) -> ConfigValue {
+        switch tag.split(separator: ":").last ?? "" {
+        case "null": return .null
+        case "bool": return .bool(["true", "True", "TRUE", "yes", "on"].contains(text))
+        case "int": return Int(text.replacingOccurrences(of: "_", with: "")).map(ConfigValue.int) ?? .string(text)
+        case "float":
+            switch text.lowercased() {
+            case ".inf", "+.inf": return .double(.infinity)
+            case "-.inf": return .double(-.infinity)
+            case ".nan": return .double(.nan)
+            default: return Double(text).map(ConfigValue.double) ?? .string(text)
+            }
+        default: return .string(text)
+        }
+    }
+
+    /// Parses a YAML document into a map.
+    public static func parse(yaml: String, file: String) throws(ConfigError) -> ConfigMap {
+        let node: Node?
+        do { node = try Yams.compose(yaml: yaml) } catch { throw .yaml(file: file, problem: "\(error)") }
+        guard let node else { return ConfigMap() }
+        guard case let .map(m) = try ConfigValue(node: node, file: file) else {
+            throw .yaml(file: file, problem: "the top level must be a mapping")
+        }
+        return m
+    }
+}

@@ -1,0 +1,197 @@
+import Foundation
+
+extension Config {
+    static let scheduleFunctions = ["linear", "stepwise", "stepwise_2ndhalf", "stepwise_half", "steponential",
+                                    "exponential", "exponential_half"]
+    static let scheduleTargets = ["lr_net", "lr_dec", "lr_pen", "dt", "relu_leak", "activity_penalty"]
+    static let activations = ["relu", "leakyrelu", "elu", "softplus", "sigmoid", "tanh"]
+    static let losses = ["l2norm", "epe"]
+
+    /// Rejects values the trainer cannot use, naming the key and the allowed values. Keys that
+    /// are still `???` are only reported when they are read.
+    func validate() throws(ConfigError) {
+        func positive(_ key: String) throws(ConfigError) {
+            guard contains(key) else { return }
+            let v = try double(key)
+            guard v > 0, v.isFinite else { throw .outOfRange(key: key, value: "\(v)", allowed: "a positive number") }
+        }
+        func atLeast(_ key: String, _ lo: Int) throws(ConfigError) {
+            guard contains(key) else { return }
+            let v = try int(key)
+            guard v >= lo else { throw .outOfRange(key: key, value: "\(v)", allowed: "an integer ≥ \(lo)") }
+        }
+        func probability(_ key: String) throws(ConfigError) {
+            guard contains(key), case .some(let x) = value(key), x != .null else { return }
+            let v = try double(key)
+            guard (0...1).contains(v) else { throw .outOfRange(key: key, value: "\(v)", allowed: "a probability in [0, 1]") }
+        }
+        func oneOf(_ key: String, _ allowed: [String]) throws(ConfigError) {
+            guard contains(key) else { return }
+            let v = try string(key)
+            guard allowed.contains(v) else { throw .outOfRange(key: key, value: v, allowed: allowed.joined(separator: ", ")) }
+        }
+        for key in ["train", "resume", "checkpoint_only", "overfit", "delete_if_exists"] where contains(key) { _ = try bool(key) }
+        try positive("task.dataset.dt")
+        try atLeast("task.n_iters", 1)
+        try atLeast("task.batch_size", 1)
+        try atLeast("task.dataset.n_frames", 1)
+        try atLeast("task.dataset.vertical_splits", 0)
+        try atLeast("task.n_folds", 2)
+        try atLeast("scheduler.chkpt_every_epoch", 1)
+        try atLeast("network.connectome.extent", 1)
+        try positive("t_pre_train")
+        try probability("task.dataset.p_flip")
+        try probability("task.dataset.p_rot")
+        try probability("task.decoder.flow.p_dropout")
+        if contains("task.dataset.tasks") {
+            for t in try list("task.dataset.tasks") {
+                guard case let .string(s) = t, ["flow", "lum", "depth"].contains(s) else {
+                    throw .outOfRange(key: "task.dataset.tasks", value: "\(t)", allowed: "flow, lum, depth")
+                }
+            }
+        }
+        try oneOf("network.dynamics.activation.type", Self.activations)
+        try oneOf("network.dynamics.type", ["PPNeuronIGRSynapses"])
+        try oneOf("network.connectome.type", ["ConnectomeFromAvgFilters"])
+        try oneOf("optim.type", ["Adam", "SGD"])
+        try oneOf("penalizer.optim", ["SGD"])
+        if let losses = value("task.loss")?.mapValue {
+            for k in losses.keys { try oneOf("task.loss.\(k)", Self.losses) }
+        }
+        if let decoders = value("task.decoder")?.mapValue {
+            for k in decoders.keys { try oneOf("task.decoder.\(k).type", ["DecoderGAVP"]) }
+        }
+        if let sched = value("scheduler")?.mapValue {
+            for k in sched.keys {
+                guard case let .map(entry)? = sched[k] else {
+                    if !["chkpt_every_epoch", "sched_stop_iter"].contains(k) {
+                        throw .unknownKey(key: "scheduler.\(k)", hint: "scheduler entries are \(Self.scheduleTargets.joined(separator: ", ")), chkpt_every_epoch and sched_stop_iter")
+                    }
+                    continue
+                }
+                guard Self.scheduleTargets.contains(k) else {
+                    throw .outOfRange(key: "scheduler.\(k)", value: k, allowed: Self.scheduleTargets.joined(separator: ", "))
+                }
+                guard case let .string(f)? = entry["function"] else {
+                    throw .missingValue(key: "scheduler.\(k).function")
+                }
+                if f == "steponential_inv" {
+                    throw .outOfRange(key: "scheduler.\(k).function", value: f,
+                                      allowed: Self.scheduleFunctions.joined(separator: ", ") + " (steponential_inv divides by zero in flyvis)")
+                }
+                try oneOf("scheduler.\(k).function", Self.scheduleFunctions)
+                try atLeast("scheduler.\(k).steps", 1)
+            }
+        }
+    }
+
+    // MARK: Output
+
+    /// The resolved config as YAML (insertion order).
+    public func yaml(_ map: ConfigMap? = nil) -> String {
+        Self.emit(.map(map ?? root), indent: 0)
+    }
+
+    /// `_meta.yaml` as datamate writes it for a NetworkDir: the config with `type: NetworkDir`
+    /// first, then the status.
+    public func metaYAML(status: String, keys: [String]? = nil) -> String {
+        var m = ConfigMap()
+        m["type"] = .string("NetworkDir")
+        for k in keys ?? root.keys { if let v = root[k] { m[k] = v } }
+        var top = ConfigMap()
+        top["config"] = .map(m)
+        top["status"] = .string(status)
+        return Self.emit(.map(top), indent: 0)
+    }
+
+    static func emit(_ v: ConfigValue, indent: Int) -> String {
+        let pad = String(repeating: " ", count: indent)
+        switch v {
+        case let .map(m):
+            if m.isEmpty { return pad + "{}\n" }
+            var out = ""
+            for k in m.keys {
+                let child = m[k]!
+                switch child {
+                case let .map(cm) where !cm.isEmpty:
+                    out += "\(pad)\(scalar(.string(k))):\n" + emit(child, indent: indent + 2)
+                case let .list(l) where !l.isEmpty:
+                    out += "\(pad)\(scalar(.string(k))):\n" + emit(child, indent: indent)
+                default:
+                    out += "\(pad)\(scalar(.string(k))): \(scalar(child))\n"
+                }
+            }
+            return out
+        case let .list(l):
+            var out = ""
+            for item in l {
+                switch item {
+                case let .map(m) where !m.isEmpty:
+                    let body = emit(item, indent: indent + 2)
+                    out += pad + "- " + body.dropFirst(indent + 2)
+                case let .list(inner) where !inner.isEmpty:
+                    out += pad + "- " + scalar(item) + "\n"
+                default:
+                    out += "\(pad)- \(scalar(item))\n"
+                }
+            }
+            return out
+        default:
+            return pad + scalar(v) + "\n"
+        }
+    }
+
+    /// A scalar in flow style, quoting strings YAML would otherwise read as something else.
+    static func scalar(_ v: ConfigValue) -> String {
+        switch v {
+        case .null: return "null"
+        case let .bool(b): return b ? "true" : "false"
+        case let .int(i): return String(i)
+        case let .double(d): return formatDouble(d)
+        case let .list(l): return "[" + l.map { scalar($0) }.joined(separator: ", ") + "]"
+        case let .map(m): return "{" + m.keys.map { "\(scalar(.string($0))): \(scalar(m[$0]!))" }.joined(separator: ", ") + "}"
+        case let .string(s):
+            let plain = s.range(of: #"^[A-Za-z_/][A-Za-z0-9_./()\- ]*$"#, options: .regularExpression) != nil
+                && !["true", "false", "null", "yes", "no", "on", "off", "~"].contains(s.lowercased())
+                && !s.hasSuffix(" ") && s != "???"
+            if plain { return s }
+            return "'" + s.replacingOccurrences(of: "'", with: "''") + "'"
+        }
+    }
+
+    // MARK: Comparison
+
+    /// Every leaf as dotted key → value.
+    public func flattened() -> [String: ConfigValue] {
+        var out: [String: ConfigValue] = [:]
+        func walk(_ v: ConfigValue, _ prefix: String) {
+            if case let .map(m) = v, !m.isEmpty {
+                for k in m.keys { walk(m[k]!, prefix.isEmpty ? k : "\(prefix).\(k)") }
+            } else {
+                out[prefix] = v
+            }
+        }
+        walk(.map(root), "")
+        return out
+    }
+
+    /// Keys whose values differ (or exist on one side only), ignoring `ignoring` and anything
+    /// below them; as "key: ours → theirs" lines, sorted.
+    public func diff(_ other: Config, ignoring: Set<String> = []) -> [String] {
+        let a = flattened(), b = other.flattened()
+        func ignored(_ k: String) -> Bool { ignoring.contains { k == $0 || k.hasPrefix($0 + ".") } }
+        return Set(a.keys).union(b.keys).filter { !ignored($0) && a[$0] != b[$0] }.sorted().map { k in
+            "\(k): \(a[k].map(\.description) ?? "(absent)") → \(b[k].map(\.description) ?? "(absent)")"
+        }
+    }
+
+    /// Parses a config back from `_meta.yaml` text (its `config` mapping, without `type`).
+    public static func fromMeta(_ text: String, file: String) throws(ConfigError) -> (config: Config, status: String?) {
+        let top = try ConfigValue.parse(yaml: text, file: file)
+        guard case var .map(m)? = top["config"] else { throw .yaml(file: file, problem: "no 'config' mapping") }
+        m["type"] = nil
+        var status: String?
+        if case let .string(s)? = top["status"] { status = s }
+        return (Config(root: m), status)
+    }
+}
