@@ -59,6 +59,9 @@ let package = Package(
                 resources: [.copy("Resources/config")]),
         // flyvis-compatible results directories and atomic, checksummed checkpoints.
         .target(name: "FlyvisResults", dependencies: ["FlyvisHDF5"]),
+        // MultiTaskSolver: training loop, checkpoints, validation, exact resume.
+        .target(name: "FlyvisSolver", dependencies: ["FlyvisConfig", "FlyvisConnectome", "FlyvisData", "FlyvisNetwork",
+                                                     "FlyvisResults", "FlyvisTraining", "FlyvisHDF5"]),
         // The MPI ensemble: rank-0 coordinator, live status, collective summary, ranking.
         .target(name: "FlyvisEnsemble", dependencies: ["FlyvisMPI", "FlyvisHDF5", "FlyvisResults"]),
 
@@ -67,7 +70,7 @@ let package = Package(
             name: "FlyvisCLI",
             dependencies: [
                 "FlyvisMPI", "FlyvisHDF5", "FlyvisBLAS", "FlyvisResults", "FlyvisEnsemble",
-                "FlyvisConnectome", "FlyvisNetwork", "FlyvisTraining",
+                "FlyvisConnectome", "FlyvisNetwork", "FlyvisTraining", "FlyvisSolver", "FlyvisConfig",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .executableTarget(name: "FlyvisMPISelfTest",

@@ -14,6 +14,7 @@ struct FlyvisEnsemble: ParsableCommand {
             and BLAS, and that the results directory accepts collective writes.
             """,
         version: version,
-        subcommands: [Doctor.self, Summary.self, Bench.self, Simulate.self]
+        subcommands: [Ensemble.self, TrainSingle.self, ValSingle.self, Summary.self, Simulate.self, Bench.self, Doctor.self],
+        defaultSubcommand: Ensemble.self
     )
 }

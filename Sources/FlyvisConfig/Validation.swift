@@ -4,7 +4,7 @@ extension Config {
     static let scheduleFunctions = ["linear", "stepwise", "stepwise_2ndhalf", "stepwise_half", "steponential",
                                     "exponential", "exponential_half"]
     static let scheduleTargets = ["lr_net", "lr_dec", "lr_pen", "dt", "relu_leak", "activity_penalty"]
-    static let activations = ["relu", "leakyrelu", "elu", "softplus", "sigmoid", "tanh"]
+    public static let activations = ["relu", "leakyrelu", "elu", "softplus", "sigmoid", "tanh"]
     static let losses = ["l2norm", "epe"]
 
     /// Rejects values the trainer cannot use, naming the key and the allowed values. Keys that
@@ -53,7 +53,7 @@ extension Config {
         try oneOf("network.dynamics.activation.type", Self.activations)
         try oneOf("network.dynamics.type", ["PPNeuronIGRSynapses"])
         try oneOf("network.connectome.type", ["ConnectomeFromAvgFilters"])
-        try oneOf("optim.type", ["Adam", "SGD"])
+        try oneOf("optim.type", ["Adam"])
         try oneOf("penalizer.optim", ["SGD"])
         if let losses = value("task.loss")?.mapValue {
             for k in losses.keys { try oneOf("task.loss.\(k)", Self.losses) }

@@ -21,7 +21,7 @@ public final class TrainingLog: @unchecked Sendable {
     public func addFile(_ url: URL) {
         try? FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
         if !FileManager.default.fileExists(atPath: url.path) {
-            FileManager.default.createFile(atPath: url.path, contents: nil)
+            _ = FileManager.default.createFile(atPath: url.path, contents: nil)
         }
         guard let h = try? FileHandle(forWritingTo: url) else { return }
         _ = try? h.seekToEnd()

@@ -330,6 +330,22 @@ public final class FlowDecoder {
         }
     }
 
+    /// Converts an array shaped like a parameter's storage (compact conv taps) to torch's layout.
+    public func torchLayout(_ name: String, _ compact: [Float]) -> [Float] {
+        guard let (layer, key) = layer(named: name), case let .conv(c) = layer, key == "weight" else { return compact }
+        return c.torchWeight(compact)
+    }
+
+    /// Converts a torch-layout array to the parameter's storage layout (drops masked taps).
+    public func storageLayout(_ name: String, _ torch: [Float]) -> [Float] {
+        guard let (layer, key) = layer(named: name), case let .conv(c) = layer, key == "weight" else { return torch }
+        let saved = c.weight
+        c.setTorchWeight(torch)
+        let compact = c.weight
+        c.weight = saved
+        return compact
+    }
+
     /// Number of parameters as flyvis counts them (masked taps included).
     public var parameterCount: Int { parameterNames.reduce(0) { $0 + (state($1)?.values.count ?? 0) } }
 

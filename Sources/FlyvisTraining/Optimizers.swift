@@ -5,6 +5,12 @@ public struct AdamMoments: Sendable, Equatable {
     public var step: Int
     public var expAvg: [Float]
     public var expAvgSq: [Float]
+
+    public init(step: Int, expAvg: [Float], expAvgSq: [Float]) {
+        self.step = step
+        self.expAvg = expAvg
+        self.expAvgSq = expAvgSq
+    }
 }
 
 /// Adam with PyTorch's semantics (torch.optim.Adam, single-tensor path): exp_avg by lerp,
@@ -60,6 +66,9 @@ public struct Adam: Sendable, Equatable {
         }
         state[name] = s
     }
+
+    /// Forgets all moments (a fresh optimizer).
+    public mutating func resetState() { state = [:] }
 
     /// Restores moments (from a checkpoint).
     public mutating func setState(_ name: String, _ moments: AdamMoments) { state[name] = moments }

@@ -1,0 +1,80 @@
+import ArgumentParser
+import FlyvisBLAS
+import FlyvisConfig
+import FlyvisEnsemble
+import FlyvisResults
+import FlyvisSolver
+import Foundation
+
+/// Options every training command shares.
+struct CommonOptions: ParsableArguments {
+    @Option(help: "Root directory for results and renderings (default: $FLYVIS_ROOT_DIR, else ./data).")
+    var root: String?
+
+    @Option(name: .customLong("config-dir"), help: "Directory of YAML files that add or replace config groups (e.g. DIR/scheduler/fast.yaml, selected by scheduler=fast).")
+    var configDir: [String] = []
+
+    @Option(help: "Threads for the network's recurrent products and BLAS (default 1 per MPI rank; FLYVIS_BLAS_THREADS also sets BLAS).")
+    var threads: Int = 1
+
+    var rootURL: URL {
+        let path = root ?? ProcessInfo.processInfo.environment["FLYVIS_ROOT_DIR"].flatMap { $0.isEmpty ? nil : $0 } ?? "./data"
+        return URL(fileURLWithPath: (path as NSString).expandingTildeInPath).standardizedFileURL
+    }
+
+    var configDirs: [URL] { configDir.map { URL(fileURLWithPath: $0).standardizedFileURL } }
+
+    func validateCommon() throws {
+        guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
+        for d in configDir {
+            var isDir: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: d, isDirectory: &isDir), isDir.boolValue else {
+                throw ValidationError("--config-dir '\(d)' is not a directory")
+            }
+        }
+    }
+
+    func applyThreads() {
+        var env = ProcessInfo.processInfo.environment
+        if env["FLYVIS_BLAS_THREADS"] == nil { env["FLYVIS_BLAS_THREADS"] = String(threads) }
+        BLAS.configureThreads(defaultThreads: threads, environment: env)
+    }
+}
+
+/// Runs one member through the shared solver core; used by `train-single` and by every rank
+/// of the ensemble, so both produce identical results.
+struct SolverMemberTrainer: MemberTrainer {
+    let overrides: [String]
+    let common: CommonOptions
+    let taskName: String
+    let ensembleDirectory: URL?
+
+    func config(for member: MemberID) throws -> Config {
+        try Config.load(overrides: overrides + ["task_name=\(taskName)", "ensemble_and_network_id=\(member.name)",
+                                                "seed=\(member.seed)"],
+                        configDirs: common.configDirs)
+    }
+
+    func train(_ member: MemberID, rank: Int, hooks: TrainingHooks) throws -> MemberOutcome {
+        let config = try config(for: member)
+        let log = TrainingLog(prefix: "rank \(rank) member \(member.name): ", echoToStderr: true)
+        if let ens = ensembleDirectory {
+            log.addFile(ens.appendingPathComponent(String(format: "%04d_train.log", member.member)))
+        }
+        // The ensemble always resumes: re-running a job never discards finished work.
+        let solver = try MultiTaskSolver(config: config, root: common.rootURL, resume: true, log: log, threads: common.threads)
+        var solverHooks = SolverHooks()
+        let total = try config.int("task.n_iters")
+        solverHooks.afterIteration = hooks.iteration
+        solverHooks.stopRequested = hooks.stopRequested
+        solverHooks.afterCheckpoint = { index, iteration, loss, best, rate in
+            hooks.checkpoint(ProgressReport(member: member.member, rank: rank, state: .running, iteration: iteration,
+                                            totalIterations: total, valLoss: loss, bestValLoss: best,
+                                            checkpointIndex: index, iterationsPerSecond: rate > 0 ? rate : nil))
+        }
+        switch try solver.train(overfit: try config.bool("overfit"), hooks: solverHooks) {
+        case .finished: return .finished
+        case .interrupted: return .interrupted
+        }
+    }
+}

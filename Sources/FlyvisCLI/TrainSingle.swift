@@ -1,0 +1,75 @@
+import ArgumentParser
+import FlyvisConfig
+import FlyvisEnsemble
+import FlyvisResults
+import FlyvisSolver
+import Foundation
+
+/// flyvis's `train-single`: one network, no MPI needed.
+struct TrainSingle: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "train-single",
+        abstract: "Train one network (flyvis train-single).",
+        discussion: """
+            Example: flyvis-ensemble train-single task_name=flow ensemble_and_network_id=0045/000 task.n_iters=1000
+            Overrides use flyvis's grammar (a.b=v, +new=v, ++a=v, ~a). resume=true continues from the last good \
+            checkpoint; train=false with checkpoint_only=true stores the untrained state; overfit=true trains on one \
+            sequence; delete_if_exists=true starts over. Exit status 75 means stopped by SIGTERM/SIGUSR1 after a \
+            checkpoint (resume to continue).
+            """)
+
+    @OptionGroup var common: CommonOptions
+    @Argument(help: "Config overrides, e.g. task_name=flow ensemble_and_network_id=0045/000.") var overrides: [String] = []
+
+    func validate() throws { try common.validateCommon() }
+
+    func run() throws {
+        common.applyThreads()
+        StopSignal.installHandlers()
+        let config = try Config.load(overrides: overrides, configDirs: common.configDirs)
+        let log = TrainingLog()
+        let solver = try MultiTaskSolver(config: config, root: common.rootURL, resume: try config.bool("resume"),
+                                         log: log, threads: common.threads)
+        var status = MemberStatus(state: .running, iteration: solver.iteration)
+        try? status.write(to: solver.directory)
+        var hooks = SolverHooks()
+        hooks.stopRequested = { StopSignal.isSet }
+        do {
+            if try config.bool("train") {
+                if try solver.train(overfit: try config.bool("overfit"), hooks: hooks) == .interrupted {
+                    status = MemberStatus(state: .interrupted, iteration: solver.iteration)
+                    try? status.write(to: solver.directory)
+                    throw ExitCode(EnsembleExit.interrupted.rawValue)
+                }
+            }
+            if try config.bool("checkpoint_only") { try solver.checkpoint() }
+        } catch let e as ExitCode {
+            throw e
+        } catch {
+            try? MemberStatus(state: .failed, iteration: solver.iteration, error: "\(error)").write(to: solver.directory)
+            throw error
+        }
+        let done = solver.iteration >= (try config.int("task.n_iters"))
+        try? MemberStatus(state: done ? .finished : .running, iteration: solver.iteration).write(to: solver.directory)
+    }
+}
+
+/// flyvis's `val-single`: l2norm and epe of every checkpoint on the validation set.
+struct ValSingle: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "val-single",
+        abstract: "Validate every checkpoint of one network with l2norm and epe (writes validation/l2norm.h5, epe.h5).")
+
+    @OptionGroup var common: CommonOptions
+    @Argument(help: "task_name=... ensemble_and_network_id=... (and the overrides used for training).") var overrides: [String] = []
+
+    func validate() throws { try common.validateCommon() }
+
+    func run() throws {
+        common.applyThreads()
+        let config = try Config.load(overrides: overrides + ["resume=true"], configDirs: common.configDirs)
+        let solver = try MultiTaskSolver(config: config, root: common.rootURL, resume: true, threads: common.threads)
+        let (l2, epe) = try solver.validateAllCheckpoints()
+        print("validated \(l2.count) checkpoints; best l2norm \(l2.min() ?? .nan), best epe \(epe.min() ?? .nan)")
+    }
+}

@@ -1,0 +1,474 @@
+import FlyvisConfig
+import FlyvisConnectome
+import FlyvisData
+import FlyvisHDF5
+import FlyvisNetwork
+import FlyvisResults
+import FlyvisTraining
+import Foundation
+
+/// Training failures the solver reports as such (everything else is a config/data/IO error).
+public enum SolverError: Error, CustomStringConvertible, Equatable {
+    /// flyvis raises OverflowError("Invalid values encountered in trace.").
+    case overflow(iteration: Int, what: String)
+    case directoryExists(path: String, checkpoints: Int)
+    case incompatibleConfig(path: String, differences: [String])
+    case invalidSplit(String)
+
+    public var description: String {
+        switch self {
+        case let .overflow(iteration, what):
+            return "OverflowError: invalid values encountered in trace (\(what) at iteration \(iteration)); every earlier checkpoint is intact — lower the learning rates or check the config"
+        case let .directoryExists(path, n):
+            return "network directory '\(path)' already holds \(n) checkpoint(s); pass resume=true to continue it or delete_if_exists=true to start over"
+        case let .incompatibleConfig(path, diffs):
+            return "cannot resume '\(path)': the config differs from the stored one in\n  " + diffs.joined(separator: "\n  ")
+                + "\n(only task.n_iters and description may change on resume; use a new ensemble_and_network_id otherwise)"
+        case let .invalidSplit(why): return "cannot split the data set: \(why)"
+        }
+    }
+}
+
+/// Hooks the solver calls while training (the ensemble coordinator uses them).
+public struct SolverHooks {
+    public var afterIteration: () -> Void = {}
+    public var afterCheckpoint: (_ index: Int, _ iteration: Int, _ valLoss: Double, _ best: Double, _ iterationsPerSecond: Double) -> Void = { _, _, _, _, _ in }
+    public var stopRequested: () -> Bool = { false }
+    public init() {}
+}
+
+/// flyvis's MultiTaskSolver: trains one network by BPTT, checkpoints and validates it in a
+/// flyvis-compatible results directory, and resumes exactly after any interruption.
+/// A class: it owns the network, decoders, optimizers, data generators and histories.
+public final class MultiTaskSolver {
+    public let config: Config
+    public let directory: ResultsDirectory
+    public let log: TrainingLog
+    public let network: Network
+    public let step: TrainingStep
+    public var dataset: MultiTaskDataset
+    public let scheduler: HyperParameterScheduler
+    public let tasks: [String]
+    let trainLoader: Loader, trainBatch: Loader, valData: Loader, valBatch: Loader, overfitLoader: Loader
+    let trainEval: Loader
+    let nIters: Int
+    let batchSize: Int
+    let chkptEveryEpoch: Int
+    let tPreTrain: Double
+    let initialParameters: NetworkParameters
+
+    /// State that checkpoints save.
+    public private(set) var iteration = 0
+    public private(set) var epochsDone = 0
+    public private(set) var checkpointIndex = -1
+    public private(set) var bestValLoss = Double.infinity
+    public private(set) var bestCheckpoint = -1
+    var dataRNG: RandomState
+    var timeTrained = 0.0
+    var histories: [String: [Double]] = [:]
+    var dt: Double
+
+    static let historyKeys = ["loss", "activity", "activity_min", "activity_max"]
+    static let resumeInvariantKeys: Set<String> = ["task.n_iters", "description", "delete_if_exists", "resume", "train",
+                                                   "checkpoint_only", "overfit", "save_environment"]
+    /// Keys stored in `_meta.yaml` (flyvis's order, plus our seed and warm-up).
+    static let metaKeys = ["network_name", "network", "task", "optim", "penalizer", "scheduler", "description", "seed", "t_pre_train"]
+
+    /// Opens (or creates) the network directory `<root>/results/<network_name>` and builds
+    /// everything. With `resume`, an existing directory continues from its last good
+    /// checkpoint; without it, an existing directory with checkpoints is refused.
+    public init(config: Config, root: URL, resume: Bool, log: TrainingLog = TrainingLog(), threads: Int = 1) throws {
+        self.config = config
+        self.log = log
+        let name = try config.string("network_name")
+        directory = ResultsDirectory(root.appendingPathComponent("results").appendingPathComponent(name))
+        let fm = FileManager.default
+        if try config.bool("delete_if_exists"), directory.exists {
+            log.warning("delete_if_exists=true: removing \(directory.path)")
+            try fm.removeItem(at: directory.url)
+        }
+        let store = CheckpointStore(networkDirectory: directory)
+        let existing = store.indices()
+        if !existing.isEmpty && !resume {
+            throw SolverError.directoryExists(path: directory.path, checkpoints: existing.count)
+        }
+        if resume, let meta = directory.readMeta() {
+            let stored = try Config.fromMeta(meta, file: directory.url.appendingPathComponent("_meta.yaml").path).config
+            let current = Config(root: { var m = ConfigMap(); for k in Self.metaKeys { if let v = config.root[k] { m[k] = v } }; return m }())
+            let diffs = stored.diff(current, ignoring: Self.resumeInvariantKeys)
+            if !diffs.isEmpty { throw SolverError.incompatibleConfig(path: directory.path, differences: diffs) }
+        }
+        try fm.createDirectory(at: directory.url, withIntermediateDirectories: true)
+        log.addFile(directory.url.appendingPathComponent("train.log"))
+        log.info("Network directory \(directory.path)")
+        try directory.writeMeta(config.metaYAML(status: "done", keys: Self.metaKeys))
+
+        // Network.
+        let connectome = try Build.connectome(config)
+        let parameters = try NetworkParameters(connectome: connectome, config: try Build.networkParameters(config))
+        initialParameters = parameters
+        network = try Network(connectome: connectome, parameters: parameters, activation: try Build.activation(config))
+        network.engine.threads = threads
+        log.info("Initialized network with \(connectome.nodeCount) nodes, \(connectome.edgeCount) edges, \(parameters.bias.count + parameters.timeConst.count + parameters.synStrength.count) trainable parameters.")
+
+        // Data.
+        let seed = try config.optionalInt("seed") ?? 0
+        dataRNG = RandomState(seed: UInt64(bitPattern: Int64(seed)) ^ 0xDA7A)
+        dataset = try MultiTaskDataset(sequences: try Build.sequences(config, root: root, log: log.info),
+                                       config: try Build.datasetConfig(config), extent: connectome.extent)
+        dt = dataset.config.dt
+        tasks = dataset.targetTasks
+        guard !tasks.isEmpty else {
+            throw ConfigError.outOfRange(key: "task.dataset.tasks", value: "\(dataset.config.tasks)", allowed: "at least one of flow, depth")
+        }
+        let split: (train: [Int], validation: [Int])
+        if try config.bool("task.original_split") {
+            split = DataSplit.original(names: dataset.names)
+            guard !split.train.isEmpty, !split.validation.isEmpty else {
+                throw SolverError.invalidSplit("task.original_split=true needs Sintel (or built-in) scene names; found \(dataset.names.prefix(3).joined(separator: ", ")), …; use task.original_split=false")
+            }
+        } else {
+            split = try DataSplit.crossValidation(count: dataset.count, folds: try config.int("task.n_folds"),
+                                                  fold: try config.int("task.fold"), seed: try config.int("task.seed"))
+        }
+        batchSize = try config.int("task.batch_size")
+        guard split.train.count >= batchSize else {
+            throw SolverError.invalidSplit("only \(split.train.count) training sequences for task.batch_size=\(batchSize)")
+        }
+        trainLoader = Loader(indices: split.train, batchSize: batchSize, shuffle: true, dropLast: true)
+        trainBatch = Loader(indices: Array(split.train.prefix(batchSize)), batchSize: batchSize)
+        valData = Loader(indices: split.validation, batchSize: 1)
+        valBatch = Loader(indices: Array(split.validation.prefix(batchSize)), batchSize: batchSize)
+        overfitLoader = Loader(indices: [0], batchSize: 1)
+        trainEval = Loader(indices: split.train, batchSize: batchSize)
+        log.info("Data: \(dataset.count) sequences, \(split.train.count) for training (\(trainLoader.count) batches per epoch), \(split.validation.count) for validation.")
+
+        // Decoders, objectives, optimizer, penalties, scheduler.
+        var decoders: [String: FlowDecoder] = [:]
+        var objectives: [String: Objective] = [:]
+        for task in tasks {
+            let d = try FlowDecoder(config: try Build.decoderConfig(config, task: task), lattice: connectome.lattice,
+                                    inChannels: connectome.outputCellTypes.count, seed: UInt64(bitPattern: Int64(seed)))
+            guard d.outputPerFrame == (task == "flow" ? 2 : 1) * connectome.lattice.count || d.config.nOutFeatures != nil else {
+                throw ConfigError.outOfRange(key: "task.decoder.\(task).shape", value: "\(d.config.shape)",
+                                             allowed: "a last entry of \(task == "flow" ? 2 : 1) channels for \(task)")
+            }
+            decoders[task] = d
+            objectives[task] = try Objective.named(try config.string("task.loss.\(task)"), key: "task.loss.\(task)")
+        }
+        var weights = TaskWeights(tasks: tasks)
+        if let m = config.value("task.task_weights")?.mapValue {
+            var w: [String: Double] = [:]
+            for k in m.keys { w[k] = try config.double("task.task_weights.\(k)") }
+            weights = TaskWeights(tasks: tasks, weights: w)
+        }
+        step = TrainingStep(network: network, decoders: decoders, objectives: objectives, weights: weights,
+                            learningRates: (try config.double("optim.optim_net.lr"), try config.double("optim.optim_dec.lr")),
+                            penalizer: try Build.penalizer(config, parameters: parameters))
+        scheduler = try Build.scheduler(config)
+        nIters = try config.int("task.n_iters")
+        chkptEveryEpoch = try config.int("scheduler.chkpt_every_epoch")
+        tPreTrain = try config.optionalDouble("t_pre_train") ?? 0.5
+        applySchedule(at: 0)
+
+        if resume && !existing.isEmpty { try recover(.last) }
+    }
+
+    // MARK: Scheduling
+
+    /// Sets every scheduled hyper-parameter for `iteration`.
+    func applySchedule(at iteration: Int) {
+        for (target, value) in scheduler.values(at: iteration) {
+            switch target {
+            case .lr_net: step.adam.learningRates[0] = value
+            case .lr_dec: step.adam.learningRates[1] = value
+            case .lr_pen: step.penalizer.learningRate = value
+            case .dt: dt = value; dataset.config.dt = value
+            case .relu_leak:
+                if case .leakyRelu = network.engine.activation { network.engine.activation = .leakyRelu(slope: value) }
+            case .activity_penalty: step.penalizer.activity?.weight = value
+            }
+        }
+    }
+
+    // MARK: Training
+
+    public enum Outcome: Equatable { case finished, interrupted }
+
+    /// Trains until task.n_iters (flyvis `train`), or until a stop is requested (then after
+    /// finishing the epoch and checkpointing).
+    @discardableResult
+    public func train(overfit: Bool = false, hooks: SolverHooks = SolverHooks()) throws -> Outcome {
+        guard iteration < nIters else {
+            log.info("Already trained \(iteration) of \(nIters) iterations.")
+            return .finished
+        }
+        if checkpointIndex < 0 { try checkpoint(hooks: hooks) }
+        let loader = overfit ? overfitLoader : trainLoader
+        let augment = !overfit && dataset.config.augment
+        let nEpochs = Int((Double(nIters - iteration) / Double(loader.count)).rounded(.up))
+        log.info("Starting training: \(nEpochs) epochs of \(loader.count) iterations from iteration \(iteration); checkpoint every \(chkptEveryEpoch) epochs.")
+        let start = Date()
+        var lastCheckpointTime = Date(), lastCheckpointIteration = iteration
+        defer { timeTrained += Date().timeIntervalSince(start); try? directory.writeScalar("time_trained", timeTrained) }
+        for epoch in 0..<nEpochs {
+            let steady = try network.steadyState(tPre: tPreTrain, dt: dt, batch: loader.batchSize)
+            for indices in loader.epoch(&dataRNG) {
+                let batch = dataset.batch(indices, augment: augment, rng: &dataRNG)
+                var targets = batch.targets
+                for t in tasks where targets[t] == nil { targets[t] = [] }
+                let r = try step.run(iteration: iteration, lum: batch.lum, targets: targets, batch: batch.batchSize,
+                                     frames: batch.frames, dt: dt, steadyState: steady)
+                guard r.loss.isFinite, r.activityMean.isFinite else {
+                    log.error("Network exploded at iteration \(iteration).")
+                    throw SolverError.overflow(iteration: iteration, what: r.loss.isFinite ? "activity" : "loss")
+                }
+                histories["loss", default: []].append(r.loss)
+                for t in tasks { histories["loss_\(t)", default: []].append(r.taskLosses[t] ?? .nan) }
+                histories["activity", default: []].append(r.activityMean)
+                histories["activity_min", default: []].append(r.activityMin)
+                histories["activity_max", default: []].append(r.activityMax)
+                iteration += 1
+                hooks.afterIteration()
+            }
+            let epochIndex = epochsDone
+            epochsDone += 1
+            let last = epoch + 1 == nEpochs
+            if !last {
+                applySchedule(at: iteration)
+            }
+            let stop = hooks.stopRequested()
+            if epochIndex % chkptEveryEpoch == 0 || last || stop {
+                let elapsed = Date().timeIntervalSince(lastCheckpointTime)
+                let rate = elapsed > 0 ? Double(iteration - lastCheckpointIteration) / elapsed : 0
+                try checkpoint(hooks: hooks, rate: rate)
+                lastCheckpointTime = Date()
+                lastCheckpointIteration = iteration
+                let remaining = Double(nIters - iteration) / max(rate, 1e-9)
+                log.info(String(format: "Iteration %d/%d, loss %.5f, %.2f it/s, ETA %.0f s", iteration, nIters,
+                                histories["loss"]?.last ?? .nan, rate, max(remaining, 0)))
+            }
+            if stop && !last {
+                log.warning("Stop requested: checkpointed at iteration \(iteration); resume to continue.")
+                return .interrupted
+            }
+        }
+        log.info("Finished training.")
+        return .finished
+    }
+
+    // MARK: Checkpoints and validation
+
+    /// Validates on the four loaders, writes the checkpoint file and the bookkeeping arrays.
+    public func checkpoint(hooks: SolverHooks = SolverHooks(), rate: Double = 0) throws {
+        checkpointIndex += 1
+        applySchedule(at: iteration)
+        var valLoss = Double.nan
+        for (loader, sub) in [(valData, "validation"), (valBatch, "validation_batch"), (trainEval, "training"), (trainBatch, "training_batch")] {
+            let losses = try test(loader)
+            let total = tasks.map { losses[$0]! }.reduce(0, +) / Double(tasks.count)
+            let d = directory.subdirectory(sub)
+            try d.extend("loss", [total])
+            for t in tasks { try d.extend("loss_\(t)", [losses[t]!]) }
+            try d.extend("iteration", [Int64(iteration)])
+            if sub == "validation" { valLoss = total }
+        }
+        // Full per-iteration histories (flyvis rewrites only the current run's part).
+        for (key, values) in histories { try directory.write(key, values) }
+        try CheckpointStore(networkDirectory: directory).write(bundle(valLoss: valLoss), index: checkpointIndex)
+        try directory.extend("chkpt_index", [Int64(checkpointIndex)])
+        try directory.extend("chkpt_iter", [Int64(iteration - 1)])
+        try directory.writeScalar("dt", dt)
+        try directory.writeScalar("time_trained", timeTrained)
+        if valLoss < bestValLoss {
+            bestValLoss = valLoss
+            bestCheckpoint = checkpointIndex
+            try directory.writeScalar("best_chkpt_index", Int64(checkpointIndex))
+        }
+        log.info(String(format: "Checkpoint %d at iteration %d: validation loss %.6f (best %.6f at checkpoint %d)",
+                        checkpointIndex, iteration, valLoss, bestValLoss, bestCheckpoint))
+        hooks.afterCheckpoint(checkpointIndex, iteration, valLoss, bestValLoss, rate)
+    }
+
+    /// Mean loss per task over a loader: eval mode, no augmentation, grey warm-up of 0.25 s.
+    public func test(_ loader: Loader, tPre: Double = 0.25, objective: Objective? = nil) throws -> [String: Double] {
+        var sums: [String: Double] = [:]
+        var n = 0
+        var rng = RandomState(seed: 0)  // unused: no augmentation draws in eval
+        for indices in loader.epoch(&rng) {
+            let b = dataset.batch(indices, augment: false, rng: &rng)
+            let steady = try network.steadyState(tPre: tPre, dt: dt, batch: b.batchSize)
+            let losses = try step.evaluate(lum: b.lum, targets: b.targets, batch: b.batchSize, frames: b.frames, dt: dt,
+                                           steadyState: steady, objective: objective)
+            for (k, v) in losses { sums[k, default: 0] += v }
+            n += 1
+        }
+        return sums.mapValues { $0 / Double(max(n, 1)) }
+    }
+
+    /// Everything a checkpoint holds, under flyvis's key names where flyvis has them.
+    func bundle(valLoss: Double) -> CheckpointBundle {
+        var b = CheckpointBundle()
+        let p = network.parameters
+        for name in NetworkParameters.names { b["network/\(name)"] = .float(p[name]!, shape: [p[name]!.count]) }
+        for task in tasks {
+            let d = step.decoders[task]!
+            for name in d.stateNames {
+                let s = d.state(name)!
+                b["decoder/\(task)/\(name)"] = name.hasSuffix("num_batches_tracked")
+                    ? .int64([Int64(s.values[0])], shape: []) : .float(s.values, shape: s.shape)
+            }
+            b["rng/dropout/\(task)"] = .int64(d.dropoutRNG.state.map { Int64(bitPattern: $0) }, shape: [4])
+        }
+        for (id, name) in step.adam.groups.joined().enumerated() {
+            guard let m = step.adam.state[name] else { continue }
+            let (expAvg, expAvgSq) = adamArraysTorchLayout(name, m)
+            b["optim/state/\(id)/step"] = .double([Double(m.step)], shape: [])
+            b["optim/state/\(id)/exp_avg"] = .float(expAvg, shape: [expAvg.count])
+            b["optim/state/\(id)/exp_avg_sq"] = .float(expAvgSq, shape: [expAvgSq.count])
+        }
+        b["optim/param_groups/lr"] = .double(step.adam.learningRates, shape: [step.adam.learningRates.count])
+        b["optim/param_groups/betas"] = .double([step.adam.beta1, step.adam.beta2], shape: [2])
+        b["optim/param_groups/eps"] = .double([step.adam.eps], shape: [])
+        b["activity_optim/param_groups/lr"] = .double([step.penalizer.activityOptimizer.learningRate], shape: [])
+        b["rng/data"] = .int64(dataRNG.state.map { Int64(bitPattern: $0) }, shape: [4])
+        b["solver/epochs_done"] = .int64([Int64(epochsDone)], shape: [])
+        b["solver/time_trained"] = .double([timeTrained], shape: [])
+        b.iteration = iteration - 1
+        b.valLoss = valLoss
+        b.dt = dt
+        b.time = Self.ctime(Date())
+        return b
+    }
+
+    func adamArraysTorchLayout(_ name: String, _ m: AdamMoments) -> ([Float], [Float]) {
+        guard name.hasPrefix("decoder/") else { return (m.expAvg, m.expAvgSq) }
+        let parts = name.split(separator: "/", maxSplits: 2).map(String.init)
+        let d = step.decoders[parts[1]]!
+        return (d.torchLayout(parts[2], m.expAvg), d.torchLayout(parts[2], m.expAvgSq))
+    }
+
+    static func ctime(_ date: Date) -> String {
+        let f = DateFormatter()
+        f.locale = Locale(identifier: "en_US_POSIX")
+        f.dateFormat = "EEE MMM d HH:mm:ss yyyy"
+        return f.string(from: date)
+    }
+
+    // MARK: Recovery
+
+    public enum CheckpointChoice: Equatable { case last, best, index(Int) }
+
+    /// Restores network, decoders, optimizer, penalty optimizer and generators from a
+    /// checkpoint, and rolls every history back to it, so training continues exactly.
+    public func recover(_ choice: CheckpointChoice, network restoreNetwork: Bool = true, decoder restoreDecoder: Bool = true,
+                        optimizer restoreOptimizer: Bool = true, rollBack: Bool = true) throws {
+        let store = CheckpointStore(networkDirectory: directory)
+        let index: Int, b: CheckpointBundle
+        switch choice {
+        case .last:
+            let r = try store.latestValid()
+            for problem in r.skipped { log.warning("\(problem); using an earlier checkpoint") }
+            (index, b) = (r.index, r.bundle)
+        case .best:
+            let losses = (try? directory.subdirectory("validation").read("loss", as: Double.self).values) ?? []
+            let indices = (try? directory.read("chkpt_index", as: Int64.self).values.map(Int.init)) ?? store.indices()
+            guard let i = losses.indices.filter({ !losses[$0].isNaN }).min(by: { losses[$0] < losses[$1] }), i < indices.count else {
+                throw ResultsError.noValidCheckpoint(directory: directory.path, problems: ["no validation losses"])
+            }
+            index = indices[i]
+            b = try store.read(index: index)
+        case let .index(k):
+            index = k
+            b = try store.read(index: k)
+        }
+        if restoreNetwork {
+            var p = network.parameters
+            for name in NetworkParameters.names {
+                guard let v = b["network/\(name)"]?.floats else { throw ResultsError.corruptCheckpoint(path: store.path(index: index).path, reason: "missing network/\(name)") }
+                try p.set(name, v)
+            }
+            network.setParameters(p)
+        }
+        if restoreDecoder {
+            for task in tasks {
+                let d = step.decoders[task]!
+                for name in d.stateNames {
+                    guard let a = b["decoder/\(task)/\(name)"] else { log.warning("checkpoint has no decoder/\(task)/\(name)"); continue }
+                    try d.setState(name, a.floats ?? a.int64s!.map(Float.init))
+                }
+                if let s = b["rng/dropout/\(task)"]?.int64s { d.dropoutRNG = RandomState(state: s.map { UInt64(bitPattern: $0) }) }
+            }
+        }
+        if restoreOptimizer {
+            step.adam.resetState()
+            for (id, name) in step.adam.groups.joined().enumerated() {
+                guard let stepCount = b["optim/state/\(id)/step"]?.doubles?.first,
+                      var m = b["optim/state/\(id)/exp_avg"]?.floats, var v = b["optim/state/\(id)/exp_avg_sq"]?.floats else { continue }
+                if name.hasPrefix("decoder/") {
+                    let parts = name.split(separator: "/", maxSplits: 2).map(String.init)
+                    let d = step.decoders[parts[1]]!
+                    m = d.storageLayout(parts[2], m)
+                    v = d.storageLayout(parts[2], v)
+                }
+                step.adam.setState(name, AdamMoments(step: Int(stepCount), expAvg: m, expAvgSq: v))
+            }
+        }
+        if let s = b["rng/data"]?.int64s { dataRNG = RandomState(state: s.map { UInt64(bitPattern: $0) }) }
+        iteration = b.iteration + 1
+        epochsDone = Int(b["solver/epochs_done"]?.int64s?.first ?? 0)
+        timeTrained = b["solver/time_trained"]?.doubles?.first ?? 0
+        checkpointIndex = index
+        applySchedule(at: iteration)
+        // Roll the bookkeeping back to this checkpoint (entries after it belong to the lost run).
+        guard rollBack else { return }
+        try truncateHistories(toCheckpoint: index, iteration: iteration)
+        log.info("Recovered checkpoint \(index) (iteration \(iteration), best validation loss \(bestValLoss) at checkpoint \(bestCheckpoint)).")
+    }
+
+    func truncateHistories(toCheckpoint index: Int, iteration: Int) throws {
+        let keep = index + 1
+        for sub in ["validation", "validation_batch", "training", "training_batch"] {
+            let d = directory.subdirectory(sub)
+            try d.truncate("loss", to: keep, as: Double.self)
+            for t in tasks { try d.truncate("loss_\(t)", to: keep, as: Double.self) }
+            try d.truncate("iteration", to: keep, as: Int64.self)
+        }
+        try directory.truncate("chkpt_index", to: keep, as: Int64.self)
+        try directory.truncate("chkpt_iter", to: keep, as: Int64.self)
+        histories = [:]
+        for key in Self.historyKeys + tasks.map({ "loss_\($0)" }) where directory.contains(key) {
+            histories[key] = Array(try directory.read(key, as: Double.self).values.prefix(iteration))
+            try directory.write(key, histories[key]!)
+        }
+        // Best = the minimum over the kept validation losses (flyvis keeps the resumed one's).
+        let losses = (try? directory.subdirectory("validation").read("loss", as: Double.self).values) ?? []
+        let chkpts = (try? directory.read("chkpt_index", as: Int64.self).values.map(Int.init)) ?? []
+        bestValLoss = .infinity
+        bestCheckpoint = -1
+        for (i, l) in losses.enumerated() where !l.isNaN && l < bestValLoss {
+            bestValLoss = l
+            bestCheckpoint = i < chkpts.count ? chkpts[i] : i
+        }
+        if bestCheckpoint >= 0 { try directory.writeScalar("best_chkpt_index", Int64(bestCheckpoint)) }
+        try directory.writeScalar("time_trained", timeTrained)
+    }
+
+    /// Validates every checkpoint with l2norm and epe (flyvis `val-single`), in eval mode from
+    /// v = bias (t_pre 0, as flyvis's validation), and writes validation/l2norm and epe.
+    public func validateAllCheckpoints() throws -> (l2norm: [Double], epe: [Double]) {
+        let store = CheckpointStore(networkDirectory: directory)
+        var l2: [Double] = [], epe: [Double] = []
+        for index in store.indices() {
+            try recover(.index(index), optimizer: false, rollBack: false)
+            let a = try test(valData, tPre: 0, objective: .l2norm)
+            let e = try test(valData, tPre: 0, objective: .epe)
+            l2.append(tasks.compactMap { a[$0] }.reduce(0, +) / Double(tasks.count))
+            epe.append(tasks.compactMap { e[$0] }.reduce(0, +) / Double(tasks.count))
+            log.info(String(format: "Checkpoint %d: l2norm %.6f, epe %.6f", index, l2.last!, epe.last!))
+        }
+        try directory.subdirectory("validation").write("l2norm", l2)
+        try directory.subdirectory("validation").write("epe", epe)
+        return (l2, epe)
+    }
+}
