@@ -45,13 +45,14 @@ struct CommonOptions: ParsableArguments {
 /// of the ensemble, so both produce identical results.
 struct SolverMemberTrainer: MemberTrainer {
     let overrides: [String]
+    var perMember: [Int: [String]] = [:]
     let common: CommonOptions
     let taskName: String
     let ensembleDirectory: URL?
 
     func config(for member: MemberID) throws -> Config {
         try Config.load(overrides: overrides + ["task_name=\(taskName)", "ensemble_and_network_id=\(member.name)",
-                                                "seed=\(member.seed)"],
+                                                "seed=\(member.seed)"] + (perMember[member.member] ?? []),
                         configDirs: common.configDirs)
     }
 

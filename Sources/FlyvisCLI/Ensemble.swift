@@ -26,8 +26,20 @@ struct Ensemble: ParsableCommand {
     @Flag(name: .customLong("retry-failed"), help: "Train members again that failed in an earlier run.") var retryFailed = false
     @Option(name: .customLong("top-k"), help: "Mark the best k members in the summary (default all).") var topK: Int?
     @Option(name: .customLong("status-interval"), help: "Seconds between status table prints.") var statusInterval = 60.0
+    @Option(name: .customLong("member-override"), help: "An override for one member only, as MEMBER:key=value (repeatable).")
+    var memberOverrides: [String] = []
     @OptionGroup var common: CommonOptions
     @Argument(help: "Config overrides applied to every member, e.g. task.n_iters=1000.") var overrides: [String] = []
+
+    /// Parsed --member-override values.
+    var perMember: [Int: [String]] {
+        var out: [Int: [String]] = [:]
+        for o in memberOverrides {
+            guard let colon = o.firstIndex(of: ":"), let m = Int(o[..<colon]) else { continue }
+            out[m, default: []].append(String(o[o.index(after: colon)...]))
+        }
+        return out
+    }
 
     func validate() throws {
         try common.validateCommon()
@@ -35,6 +47,9 @@ struct Ensemble: ParsableCommand {
         guard start >= 0 else { throw ValidationError("--start must be non-negative") }
         if let end { guard end > start else { throw ValidationError("--end (\(end)) must be greater than --start (\(start))") } }
         if let topK { guard topK >= 1 else { throw ValidationError("--top-k must be at least 1") } }
+        for o in memberOverrides where o.firstIndex(of: ":").flatMap({ Int(o[..<$0]) }) == nil {
+            throw ValidationError("--member-override '\(o)' must look like MEMBER:key=value, e.g. 3:scheduler.lr_net.start=1e4")
+        }
         for o in overrides where o.hasPrefix("task_name=") || o.hasPrefix("ensemble_and_network_id=") {
             throw ValidationError("'\(o)': use --task-name and --ensemble-id/--start/--end instead")
         }
@@ -51,7 +66,8 @@ struct Ensemble: ParsableCommand {
         if comm.isRoot {
             print("flyvis-ensemble: training members \(members.lowerBound)..<\(members.upperBound) of \(taskName)/\(String(format: "%04d", ensembleID)) on \(comm.size) rank(s); results in \(ensembleDir.path)")
         }
-        let trainer = SolverMemberTrainer(overrides: overrides, common: common, taskName: taskName, ensembleDirectory: ensembleDir.url)
+        let trainer = SolverMemberTrainer(overrides: overrides, perMember: perMember, common: common, taskName: taskName,
+                                          ensembleDirectory: ensembleDir.url)
         // Check the config once, before any rank starts, so a typo fails fast with one message.
         do { _ = try trainer.config(for: MemberID(ensembleID: ensembleID, member: members.lowerBound)) } catch {
             if comm.isRoot { FileHandle.standardError.write(Data("error: \(error)\n".utf8)) }

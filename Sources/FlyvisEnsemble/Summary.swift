@@ -97,6 +97,9 @@ public enum EnsembleSummary {
     /// finite loss (failed, missing) come last in id order.
     public static func ranking(_ members: [MemberSummary]) -> [MemberSummary] {
         members.sorted { a, b in
+            // Failed members rank last whatever their early losses were.
+            let fa = a.state == "failed", fb = b.state == "failed"
+            if fa != fb { return !fa }
             switch (a.minValLoss.isFinite, b.minValLoss.isFinite) {
             case (true, true): return a.minValLoss != b.minValLoss ? a.minValLoss < b.minValLoss : a.id < b.id
             case (true, false): return true
@@ -159,7 +162,7 @@ public enum EnsembleSummary {
         var top = [UInt8](repeating: 0, count: totalRows)
         for (i, m) in ranked.enumerated() {
             position[rowOf(m.id)] = Int64(i)
-            if i < k && m.minValLoss.isFinite { top[rowOf(m.id)] = 1 }
+            if i < k && m.minValLoss.isFinite && m.state != "failed" { top[rowOf(m.id)] = 1 }
         }
         let f = try HDF5File(path: path, mode: .readWrite)
         try f.writeStrings("names", byRow.enumerated().map { i, m in m.map { "\(taskName)/\($0.id.name)" } ?? "" })
@@ -189,7 +192,7 @@ public enum EnsembleSummary {
         var lines = ["rank  member                 task error (min val loss)  best chkpt  iterations  state        top-k"]
         for (i, m) in ranked.enumerated() {
             let loss = m.minValLoss.isFinite ? String(format: "%.6f", m.minValLoss) : "n/a"
-            let mark = i < k && m.minValLoss.isFinite ? "*" : ""
+            let mark = i < k && m.minValLoss.isFinite && m.state != "failed" ? "*" : ""
             lines.append(String(format: "%4d  %@  %26@  %10@  %10d  %@  %@",
                                 i + 1, pad("\(taskName)/\(m.id.name)", 21), loss as NSString,
                                 (m.bestCheckpoint >= 0 ? "\(m.bestCheckpoint)" : "-") as NSString,
@@ -204,7 +207,7 @@ public enum EnsembleSummary {
     /// `best_checkpoints.txt`: one line per ranked member with a finite loss:
     /// `<task>/<EEEE>/<NNN> <path of best checkpoint> <min val loss>`.
     public static func bestCheckpointsText(_ ranked: [MemberSummary], ensembleDir: ResultsDirectory) -> String {
-        ranked.filter { $0.minValLoss.isFinite && $0.bestCheckpoint >= 0 }.map { m in
+        ranked.filter { $0.minValLoss.isFinite && $0.bestCheckpoint >= 0 && $0.state != "failed" }.map { m in
             let dir = ensembleDir.subdirectory(String(format: "%03d", m.id.member))
             let path = CheckpointStore(networkDirectory: dir).path(index: m.bestCheckpoint).path
             return "\(m.id.name) \(path) \(String(format: "%.9g", m.minValLoss))"

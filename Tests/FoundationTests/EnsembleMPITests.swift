@@ -1,0 +1,157 @@
+import Foundation
+import Testing
+import FlyvisHDF5
+import FlyvisResults
+@testable import FlyvisEnsemble
+
+/// Small members for real multi-rank runs: extent 4, a small built-in data set.
+let smallEnsemble = ["network.connectome.extent=4", "task.dataset.boxfilter.extent=4", "task.dataset.builtin.scenes=8",
+                     "task.batch_size=2", "scheduler.chkpt_every_epoch=2"]
+
+func ensembleDir(_ root: URL, _ id: Int) -> ResultsDirectory {
+    ResultsDirectory(root.appendingPathComponent(String(format: "results/flow/%04d", id)))
+}
+
+/// Starts a job in the background (for signal tests).
+func launch(_ executable: String, _ arguments: [String], environment extra: [String: String] = [:]) throws -> Process {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: executable)
+    p.arguments = arguments
+    var env = ProcessInfo.processInfo.environment
+    for (k, v) in extra { env[k] = v }
+    p.environment = env
+    p.standardOutput = FileHandle.nullDevice
+    p.standardError = FileHandle.nullDevice
+    try p.run()
+    return p
+}
+
+@Suite(.serialized) struct EnsembleMPITests {
+    let mpirunPath = ["/usr/bin/mpirun", "/usr/local/bin/mpirun"].first { FileManager.default.isExecutableFile(atPath: $0) } ?? "mpirun"
+
+    @Test func threeRanksFiveMembersWithOneDivergingMember() throws {
+        let root = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: root) }
+        let r = try mpirun(ranks: 3, [productPath("flyvis-ensemble"), "--ensemble-id", "7", "--start", "0", "--end", "5",
+                                      "--root", root.path, "--status-interval", "1",
+                                      "--member-override", "3:scheduler.lr_net.start=1e4", "--member-override", "3:scheduler.lr_dec.start=1e4"]
+                                     + smallEnsemble + ["task.n_iters=36"])
+        #expect(r.status != 0, "a failed member makes the job fail")
+        #expect(r.output.contains("FAILED members: flow/0007/003"))
+        let ens = ensembleDir(root, 7)
+        // Every member directory is complete, except the diverged one, which kept its checkpoints.
+        for m in 0..<5 {
+            let d = ens.subdirectory(String(format: "%03d", m))
+            let status = try #require(MemberStatus.read(from: d))
+            #expect(status.state == (m == 3 ? .failed : .finished), "member \(m)")
+            #expect(!CheckpointStore(networkDirectory: d).indices().isEmpty)
+            if m != 3 { #expect(try d.read("loss", as: Double.self).values.count == 36) }
+        }
+        #expect(FileManager.default.fileExists(atPath: ens.url.appendingPathComponent("ensemble_status.md").path))
+        // The collectively written summary against every member's own validation/loss.h5.
+        let f = try HDF5File(path: ens.url.appendingPathComponent("ensemble_summary.h5").path, mode: .readOnly)
+        let v: HDF5Array<Double> = try f.read("val_loss")
+        let best: [Int64] = try f.read("best_chkpt").values
+        let minLoss: [Double] = try f.read("min_val_loss").values
+        let ranking: [Int64] = try f.read("ranking").values
+        var mins: [Double] = []
+        for m in 0..<5 {
+            let d = ens.subdirectory(String(format: "%03d", m))
+            let losses = try d.subdirectory("validation").read("loss", as: Double.self).values
+            let row = Array(v.values[(m * v.shape[1])..<((m + 1) * v.shape[1])])
+            #expect(Array(row.prefix(losses.count)) == losses, "member \(m) val_loss row")
+            #expect(row.dropFirst(losses.count).allSatisfy { $0.isNaN })
+            let i = losses.firstIndex(of: losses.min()!)!
+            #expect(best[m] == (try d.read("chkpt_index", as: Int64.self).values[i]))
+            #expect(minLoss[m] == losses.min()!)
+            mins.append(m == 3 ? .infinity : losses.min()!)
+        }
+        let order = (0..<5).sorted { mins[$0] < mins[$1] }
+        for (rank, m) in order.enumerated() { #expect(ranking[m] == Int64(rank), "member \(m) ranks \(rank)") }
+        #expect(try f.readStrings("state")[3] == "failed")
+        let bestText = try String(contentsOf: ens.url.appendingPathComponent("best_checkpoints.txt"), encoding: .utf8)
+        #expect(bestText.split(separator: "\n").first?.hasPrefix("0007/\(String(format: "%03d", order[0])) ") == true)
+        #expect(!bestText.contains("0007/003"))
+        // `summary` rebuilds the same numbers from the member directories alone.
+        let rebuilt = try run(productPath("flyvis-ensemble"), ["summary", ens.path])
+        #expect(rebuilt.status == 0, "\(rebuilt.output)")
+        let g = try HDF5File(path: ens.url.appendingPathComponent("ensemble_summary.h5").path, mode: .readOnly)
+        #expect(try g.read("min_val_loss", as: Double.self).values == minLoss)
+        #expect(try g.read("ranking", as: Int64.self).values == ranking)
+    }
+
+    @Test func sigtermThenResumeMatchesAnUninterruptedRun() throws {
+        let a = try temporaryDirectory(), b = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: a); try? FileManager.default.removeItem(at: b) }
+        let args = ["--ensemble-id", "8", "--start", "0", "--end", "3"] + smallEnsemble + ["task.n_iters=126"]
+        let whole = try mpirun(ranks: 3, [productPath("flyvis-ensemble"), "--root", a.path] + args)
+        #expect(whole.status == 0, "\(whole.output.suffix(2000))")
+        // Interrupt the same job once every member has checkpointed. SLURM (scancel, time
+        // limit) sends SIGTERM to every task of the step, so the ranks get it directly.
+        let job = try launch(mpirunPath, ["--allow-run-as-root", "--oversubscribe", "-n", "3", productPath("flyvis-ensemble"),
+                                          "--root", b.path] + args)
+        let ens = ensembleDir(b, 8)
+        let deadline = Date().addingTimeInterval(120)
+        while Date() < deadline {
+            let counts = (0..<3).map { CheckpointStore(networkDirectory: ens.subdirectory(String(format: "%03d", $0))).indices().count }
+            if counts.allSatisfy({ $0 >= 2 }) { break }
+            usleep(100_000)
+        }
+        let ranks = try run("/usr/bin/pgrep", ["-P", "\(job.processIdentifier)"]).output.split(separator: "\n").compactMap { Int32($0) }
+        #expect(ranks.count == 3)
+        for r in ranks { kill(r, SIGTERM) }
+        job.waitUntilExit()
+        #expect(job.terminationStatus == 75, "the job exits with EX_TEMPFAIL so a batch script can requeue it")
+        let states = (0..<3).compactMap { MemberStatus.read(from: ens.subdirectory(String(format: "%03d", $0)))?.state }
+        #expect(states.contains(.interrupted), "members stopped cleanly: \(states)")
+        let resumed = try mpirun(ranks: 3, [productPath("flyvis-ensemble"), "--root", b.path, "--resume"] + args)
+        #expect(resumed.status == 0, "\(resumed.output.suffix(2000))")
+        for m in 0..<3 {
+            let name = String(format: "%03d", m)
+            for key in ["loss", "activity"] {
+                #expect(try ensembleDir(a, 8).subdirectory(name).read(key, as: Double.self).values
+                        == ens.subdirectory(name).read(key, as: Double.self).values, "member \(m) \(key)")
+            }
+        }
+    }
+
+    @Test func sigkillOfOneRankThenResumeCompletes() throws {
+        let root = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: root) }
+        let args = ["--ensemble-id", "9", "--start", "0", "--end", "4"] + smallEnsemble + ["task.n_iters=126"]
+        let job = try launch(mpirunPath, ["--allow-run-as-root", "--oversubscribe", "-n", "2", productPath("flyvis-ensemble"),
+                                          "--root", root.path] + args)
+        let ens = ensembleDir(root, 9)
+        let deadline = Date().addingTimeInterval(120)
+        while Date() < deadline && CheckpointStore(networkDirectory: ens.subdirectory("001")).indices().count < 2 { usleep(100_000) }
+        // Kill one rank outright: the whole MPI job dies.
+        let children = try run("/usr/bin/pgrep", ["-P", "\(job.processIdentifier)"]).output
+            .split(separator: "\n").compactMap { Int32($0) }
+        #expect(!children.isEmpty)
+        if let victim = children.last { kill(victim, SIGKILL) }
+        job.waitUntilExit()
+        #expect(job.terminationStatus != 0)
+        let again = try mpirun(ranks: 2, [productPath("flyvis-ensemble"), "--root", root.path, "--resume"] + args)
+        #expect(again.status == 0, "\(again.output.suffix(2000))")
+        for m in 0..<4 {
+            let d = ens.subdirectory(String(format: "%03d", m))
+            #expect(MemberStatus.read(from: d)?.state == .finished, "member \(m)")
+            #expect(try d.read("loss", as: Double.self).values.count == 126)
+        }
+    }
+
+    @Test func singleRankRunsMembersOneAfterAnother() throws {
+        let root = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: root) }
+        let r = try run(productPath("flyvis-ensemble"), ["--ensemble-id", "10", "--start", "0", "--end", "2", "--root", root.path]
+                        + smallEnsemble + ["task.n_iters=18"])
+        #expect(r.status == 0, "\(r.output.suffix(2000))")
+        #expect(r.output.contains("Ranking by task error"))
+        let ens = ensembleDir(root, 10)
+        for m in 0..<2 { #expect(MemberStatus.read(from: ens.subdirectory(String(format: "%03d", m)))?.state == .finished) }
+        // Distinct member seeds give distinct networks.
+        let l0 = try ens.subdirectory("000").read("loss", as: Double.self).values
+        let l1 = try ens.subdirectory("001").read("loss", as: Double.self).values
+        #expect(l0 != l1)
+    }
+}
