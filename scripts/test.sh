@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs set-up, then the whole test suite in an optimised test build, including the
-# multi-rank tests that launch real `mpirun` jobs. This is exactly what CI runs.
+# multi-rank tests that launch real `mpirun` jobs, then reads a results directory with h5py.
+# This is exactly what CI runs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -13,5 +14,30 @@ export OMPI_MCA_rmaps_base_oversubscribe=1
 
 echo "test: swift test (release, testable)"
 swift test -c release -Xswiftc -enable-testing
+
+echo "test: results directory readable by h5py"
+BIN="$(swift build -c release --show-bin-path)/flyvis-ensemble"
+TMP="$(mktemp -d)"
+trap 'rm -rf "$TMP"' EXIT
+"$BIN" train-single --root "$TMP" task_name=flow ensemble_and_network_id=0001/000 network.connectome.extent=4 \
+  task.dataset.boxfilter.extent=4 task.dataset.builtin.scenes=8 task.batch_size=2 task.n_iters=9 2>/dev/null
+PY="$(command -v python3 || true)"
+if [[ -n "$PY" ]]; then
+  if ! "$PY" -c "import h5py, yaml" 2>/dev/null; then
+    "$PY" -m pip install --quiet h5py pyyaml 2>/dev/null || true
+  fi
+  if "$PY" -c "import h5py, yaml" 2>/dev/null; then
+    "$PY" scripts/check_h5py.py "$TMP/results/flow/0001/000"
+  else
+    echo "test: skipped the h5py check (h5py could not be installed)"
+  fi
+else
+  echo "test: skipped the h5py check (no python3)"
+fi
+
+if [[ -f scripts/test-slurm.sh ]]; then
+  echo "test: SLURM scripts on a one-node cluster"
+  bash scripts/test-slurm.sh
+fi
 
 echo "test: all tests passed"

@@ -47,6 +47,9 @@ public struct AugmentationParameters: Sendable, Equatable {
     public var contrastFactor: Float?
     public var brightnessFactor: Float = 0
     public var noiseStd: Float = 0
+    /// lum ← lum^gamma. flyvis samples gamma but never applies it; we apply it (it only
+    /// matters when gamma_std is set, which the default config does not do).
+    public var gamma: Float = 1
     public var start = 0
 
     public init(nRot: Int = 0, flipAxis: Int = 0, contrastFactor: Float? = nil, brightnessFactor: Float = 0,
@@ -126,8 +129,7 @@ public struct MultiTaskDataset: Sendable {
         }
         if let c = config.contrastStd, c != 0 { p.contrastFactor = Float(Foundation.exp(rng.normal() * c)) }
         if let b = config.brightnessStd, b != 0 { p.brightnessFactor = Float(rng.normal() * b) }
-        // gamma_std is sampled but never applied in flyvis; we draw to keep the stream aligned.
-        if let g = config.gammaStd, g != 0 { _ = rng.normal() }
+        if let g = config.gammaStd, g != 0 { p.gamma = Float(max(0, 1 + rng.normal() * g)) }
         p.noiseStd = Float(config.gaussianWhiteNoise ?? 0)
         if config.randomTemporalCrop && !config.allFrames {
             p.start = rng.int(0, max(T - config.nFrames, 1))
@@ -157,6 +159,9 @@ public struct MultiTaskDataset: Sendable {
             if let c = p.contrastFactor {
                 let b = p.brightnessFactor
                 for i in lum.indices { lum[i] = max(0, c * (lum[i] - 0.5) + 0.5 + c * b) }
+            }
+            if p.gamma != 1 {
+                for i in lum.indices { lum[i] = Foundation.pow(max(lum[i], 0), p.gamma) }
             }
             if p.flipAxis != 0 { flips[p.flipAxis].apply(&lum, frames: n, channels: 1) }
             if p.nRot != 0 { rotations[p.nRot].apply(&lum, frames: n, channels: 1) }
