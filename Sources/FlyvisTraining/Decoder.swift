@@ -431,24 +431,12 @@ public final class FlowDecoder {
     static let chunk = 8
 
     private func convForward(_ conv: HexConv, _ x: [Float]) -> [Float] {
-        let p = side * side, k = conv.columns, N = images
+        let p = side * side, N = images
         var out = [Float](repeating: 0, count: N * conv.outChannels * p)
-        let chunk = min(Self.chunk, N)
-        if colBuffer.count < k * chunk * p { colBuffer = [Float](repeating: 0, count: k * chunk * p) }
+        let k = DirectConv(inChannels: conv.inChannels, outChannels: conv.outChannels, taps: conv.taps, side: side, pad: conv.kernel / 2)
         x.withUnsafeBufferPointer { xb in
             out.withUnsafeMutableBufferPointer { ob in
-                colBuffer.withUnsafeMutableBufferPointer { cb in
-                    for c in 0..<conv.outChannels { (ob.baseAddress! + c * N * p).update(repeating: conv.bias[c], count: N * p) }
-                    for n0 in stride(from: 0, to: N, by: chunk) {
-                        let m = min(chunk, N - n0)
-                        for j in 0..<m {
-                            conv.im2col(xb.baseAddress! + (n0 + j) * p, channelStride: N * p, side, side,
-                                        cb.baseAddress! + j * p, colStride: m * p)
-                        }
-                        BLAS.sgemm(.none, .none, m: conv.outChannels, n: m * p, k: k, alpha: 1, a: conv.weight,
-                                   b: cb.baseAddress!, beta: 1, c: ob.baseAddress! + n0 * p, ldc: N * p)
-                    }
-                }
+                k.forward(xb.baseAddress!, images: N, weights: conv.weight, bias: conv.bias, out: ob.baseAddress!)
             }
         }
         return out
@@ -547,40 +535,18 @@ public final class FlowDecoder {
     }
 
     private func convBackward(_ conv: HexConv, _ x: [Float], _ g: [Float], needInputGradient: Bool) -> [Float] {
-        let p = side * side, k = conv.columns, N = images
+        let p = side * side, N = images
         var gradIn = [Float](repeating: 0, count: N * conv.inChannels * p)
-        let chunk = min(Self.chunk, N)
-        if colBuffer.count < k * chunk * p { colBuffer = [Float](repeating: 0, count: k * chunk * p) }
-        if dcolBuffer.count < k * chunk * p { dcolBuffer = [Float](repeating: 0, count: k * chunk * p) }
-        conv.gradWeight = [Float](repeating: 0, count: conv.weight.count)
+        let k = DirectConv(inChannels: conv.inChannels, outChannels: conv.outChannels, taps: conv.taps, side: side, pad: conv.kernel / 2)
         conv.gradBias = (0..<conv.outChannels).map { c in
             g.withUnsafeBufferPointer { Float(preciseSum(UnsafeBufferPointer(rebasing: $0[(c * N * p)..<((c + 1) * N * p)]))) }
         }
         x.withUnsafeBufferPointer { xb in
             g.withUnsafeBufferPointer { gb in
-                colBuffer.withUnsafeMutableBufferPointer { cb in
-                    dcolBuffer.withUnsafeMutableBufferPointer { db in
-                        gradIn.withUnsafeMutableBufferPointer { ib in
-                            conv.gradWeight.withUnsafeMutableBufferPointer { gw in
-                                for n0 in stride(from: 0, to: N, by: chunk) {
-                                    let m = min(chunk, N - n0)
-                                    let go = gb.baseAddress! + n0 * p
-                                    for j in 0..<m {
-                                        conv.im2col(xb.baseAddress! + (n0 + j) * p, channelStride: N * p, side, side,
-                                                    cb.baseAddress! + j * p, colStride: m * p)
-                                    }
-                                    BLAS.sgemm(.none, .transpose, m: conv.outChannels, n: k, k: m * p, alpha: 1,
-                                               a: go, lda: N * p, b: cb.baseAddress!, ldb: m * p, beta: 1, c: gw.baseAddress!)
-                                    guard needInputGradient else { continue }
-                                    BLAS.sgemm(.transpose, .none, m: k, n: m * p, k: conv.outChannels, alpha: 1,
-                                               a: conv.weight, lda: k, b: go, ldb: N * p, beta: 0, c: db.baseAddress!)
-                                    for j in 0..<m {
-                                        conv.col2imAdd(db.baseAddress! + j * p, colStride: m * p, side, side,
-                                                       ib.baseAddress! + (n0 + j) * p, channelStride: N * p)
-                                    }
-                                }
-                            }
-                        }
+                conv.gradWeight = k.backwardWeights(xb.baseAddress!, gb.baseAddress!, images: N)
+                if needInputGradient {
+                    gradIn.withUnsafeMutableBufferPointer { ib in
+                        k.backwardInput(gb.baseAddress!, images: N, weights: conv.weight, into: ib.baseAddress!)
                     }
                 }
             }

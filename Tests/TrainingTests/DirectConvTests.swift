@@ -1,0 +1,65 @@
+import Foundation
+import Testing
+import FlyvisRandom
+@testable import FlyvisTraining
+
+/// The direct convolution kernels against a plain loop in double precision, over map sizes and
+/// kernel sizes where the last 8-wide chunk overhangs the map edge by different amounts.
+@Suite struct DirectConvTests {
+    func taps(_ kernel: Int) -> [(dy: Int, dx: Int)] {
+        let r = kernel / 2
+        var t: [(dy: Int, dx: Int)] = []
+        for u in -r...r { for v in -r...r where kernel == 1 || abs(u + v) <= r { t.append((u, v)) } }
+        return t
+    }
+
+    @Test(arguments: [(3, 1), (5, 3), (7, 5), (9, 3), (13, 5), (17, 3), (31, 5)])
+    func matchesPlainLoops(side: Int, kernel: Int) {
+        let inC = 10, outC = 9, N = 3, P = side * side
+        let tp = taps(kernel), T = tp.count
+        var rng = RandomState(seed: UInt64(side * 100 + kernel))
+        let x = (0..<(inC * N * P)).map { _ in Float(rng.uniform() * 2 - 1) }
+        let g = (0..<(outC * N * P)).map { _ in Float(rng.uniform() * 2 - 1) }
+        let w = (0..<(outC * inC * T)).map { _ in Float(rng.uniform() * 2 - 1) }
+        let b = (0..<outC).map { _ in Float(rng.uniform()) }
+        let conv = DirectConv(inChannels: inC, outChannels: outC, taps: tp, side: side, pad: kernel / 2)
+
+        func at(_ a: [Float], _ c: Int, _ n: Int, _ y: Int, _ xx: Int) -> Double {
+            guard y >= 0, y < side, xx >= 0, xx < side else { return 0 }
+            return Double(a[c * N * P + n * P + y * side + xx])
+        }
+        var out = [Float](repeating: 0, count: outC * N * P)
+        var dIn = [Float](repeating: 0, count: inC * N * P)
+        x.withUnsafeBufferPointer { xb in out.withUnsafeMutableBufferPointer { ob in
+            conv.forward(xb.baseAddress!, images: N, weights: w, bias: b, out: ob.baseAddress!)
+        } }
+        g.withUnsafeBufferPointer { gb in dIn.withUnsafeMutableBufferPointer { ib in
+            conv.backwardInput(gb.baseAddress!, images: N, weights: w, into: ib.baseAddress!)
+        } }
+        let dW = x.withUnsafeBufferPointer { xb in g.withUnsafeBufferPointer { gb in
+            conv.backwardWeights(xb.baseAddress!, gb.baseAddress!, images: N)
+        } }
+
+        var worst = (fwd: 0.0, input: 0.0, weight: 0.0)
+        var refW = [Double](repeating: 0, count: w.count)
+        var refIn = [Double](repeating: 0, count: dIn.count)
+        for n in 0..<N { for y in 0..<side { for xx in 0..<side { for o in 0..<outC {
+            var s = Double(b[o])
+            let go = at(g, o, n, y, xx)
+            for i in 0..<inC { for (t, d) in tp.enumerated() {
+                let wv = Double(w[o * inC * T + i * T + t])
+                let xv = at(x, i, n, y + d.dy, xx + d.dx)
+                s += wv * xv
+                refW[o * inC * T + i * T + t] += go * xv
+                let yy = y + d.dy, xs = xx + d.dx
+                if yy >= 0, yy < side, xs >= 0, xs < side { refIn[i * N * P + n * P + yy * side + xs] += wv * go }
+            } }
+            worst.fwd = max(worst.fwd, abs(s - Double(out[o * N * P + n * P + y * side + xx])))
+        } } } }
+        for k in 0..<w.count { worst.weight = max(worst.weight, abs(refW[k] - Double(dW[k])) / max(1, abs(refW[k]))) }
+        for k in 0..<dIn.count { worst.input = max(worst.input, abs(refIn[k] - Double(dIn[k]))) }
+        #expect(worst.fwd < 1e-4, "forward max error \(worst.fwd)")
+        #expect(worst.input < 1e-4, "input gradient max error \(worst.input)")
+        #expect(worst.weight < 1e-4, "weight gradient max relative error \(worst.weight)")
+    }
+}
