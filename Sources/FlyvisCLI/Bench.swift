@@ -14,7 +14,7 @@ struct Bench: ParsableCommand {
     @Option(help: "Movie frames with gradients.") var frames = 40
     @Option(help: "Timed repetitions (after one warm-up).") var repetitions = 5
     @Option(help: "Connectome extent.") var extent = 15
-    @Option(help: "Threads for the recurrent products.") var threads = 1
+    @Option(help: "Threads for the recurrent products and the decoder convolutions.") var threads = 1
 
     func run() throws {
         BLAS.configureThreads(defaultThreads: 1, environment: ProcessInfo.processInfo.environment)
@@ -29,10 +29,11 @@ struct Bench: ParsableCommand {
         print("ours backward_\(frames)_ms: \(String(format: "%.2f", r.backwardMs))")
         print("ours network_fwd_bwd_ms: \(String(format: "%.2f", r.networkMs))")
         let d = try DecoderBenchmark.run(lattice: connectome.lattice, inChannels: connectome.outputCellTypes.count,
-                                         batch: batch, frames: frames, repetitions: repetitions)
+                                         batch: batch, frames: frames, repetitions: repetitions, threads: threads)
         print("ours decoder_forward_ms: \(String(format: "%.2f", d.forwardMs))")
         print("ours decoder_backward_ms: \(String(format: "%.2f", d.backwardMs))")
         print("ours decoder_fwd_bwd_ms: \(String(format: "%.2f", d.forwardMs + d.backwardMs))")
+        for (k, v) in d.phasesMs.sorted(by: { $0.key < $1.key }) { print("ours decoder_phase_\(k)_ms: \(String(format: "%.2f", v))") }
         try iteration(network)
         print("ours peak_rss_mb: \(String(format: "%.1f", peakResidentMB()))")
     }
@@ -42,6 +43,7 @@ struct Bench: ParsableCommand {
     func iteration(_ network: Network) throws {
         let c = network.connectome
         let decoder = try FlowDecoder(lattice: c.lattice, inChannels: c.outputCellTypes.count)
+        decoder.threads = threads
         let penalizer = try Penalizer(activity: ActivityPenalty(weight: 0.1, baseline: 5, stopIter: 150_000,
                                                                 belowBaselineWeight: 1, aboveBaselineWeight: 0.1),
                                       activityParameters: ["nodes_bias"], parameterPenalties: [], learningRate: 5e-5)

@@ -563,9 +563,10 @@ struct Kernel<S: NetworkScalar>: @unchecked Sendable {
     }
 }
 
-/// Runs `body(part)` for part in 0..<parts, on worker threads when parts > 1.
+/// Runs `body(part)` for part in 0..<parts, on worker threads when parts > 1. Shared by the
+/// decoder's convolution kernels.
 @inline(__always)
-func parallel(_ parts: Int, _ body: (Int) -> Void) {
+public func parallel(_ parts: Int, _ body: (Int) -> Void) {
     if parts <= 1 {
         body(0)
     } else {
@@ -576,9 +577,10 @@ func parallel(_ parts: Int, _ body: (Int) -> Void) {
     }
 }
 
-struct UnsafeSendable<T>: @unchecked Sendable {
-    let value: T
-    init(_ value: T) { self.value = value }
+/// Hands a pointer or closure to worker threads that only touch disjoint parts of it.
+public struct UnsafeSendable<T>: @unchecked Sendable {
+    public let value: T
+    public init(_ value: T) { self.value = value }
 }
 
 /// Where a backward's cotangent for one frame goes: ∂L/∂(activity after that frame).

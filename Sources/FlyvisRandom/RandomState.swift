@@ -25,7 +25,7 @@ public struct RandomState: Sendable, Equatable, RandomNumberGenerator {
 
     public static func == (a: RandomState, b: RandomState) -> Bool { a.state == b.state }
 
-    public mutating func next() -> UInt64 {
+    @inlinable public mutating func next() -> UInt64 {
         let result = ((s.1 &* 5) << 7 | (s.1 &* 5) >> 57) &* 9
         let t = s.1 << 17
         s.2 ^= s.0; s.3 ^= s.1; s.1 ^= s.2; s.0 ^= s.3
@@ -35,10 +35,10 @@ public struct RandomState: Sendable, Equatable, RandomNumberGenerator {
     }
 
     /// Uniform in [0, 1) with 24 random bits (float precision).
-    public mutating func uniformFloat() -> Float { Float(next() >> 40) * 0x1p-24 }
+    @inlinable public mutating func uniformFloat() -> Float { Float(next() >> 40) * 0x1p-24 }
 
     /// Uniform in [0, 1) with 53 random bits.
-    public mutating func uniform() -> Double { Double(next() >> 11) * 0x1p-53 }
+    @inlinable public mutating func uniform() -> Double { Double(next() >> 11) * 0x1p-53 }
 
     /// Standard normal (Box–Muller).
     public mutating func normal() -> Double {

@@ -149,6 +149,7 @@ public final class MultiTaskSolver {
         for task in tasks {
             let d = try FlowDecoder(config: try Build.decoderConfig(config, task: task), lattice: connectome.lattice,
                                     inChannels: connectome.outputCellTypes.count, seed: UInt64(bitPattern: Int64(seed)))
+            d.threads = threads
             guard d.outputPerFrame == (task == "flow" ? 2 : 1) * connectome.lattice.count || d.config.nOutFeatures != nil else {
                 throw ConfigError.outOfRange(key: "task.decoder.\(task).shape", value: "\(d.config.shape)",
                                              allowed: "a last entry of \(task == "flow" ? 2 : 1) channels for \(task)")

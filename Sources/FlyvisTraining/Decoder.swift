@@ -1,5 +1,6 @@
 import FlyvisBLAS
 import FlyvisHex
+import FlyvisNetwork
 @_exported import FlyvisRandom
 import Foundation
 
@@ -52,10 +53,19 @@ enum DecoderLayer {
     case batchNorm(BatchNorm)
     case activation(DecoderConfig.ActivationKind)
     case dropout(Double)
+
+    var phaseName: String {
+        switch self {
+        case .conv: "conv"
+        case .batchNorm: "batchnorm"
+        case .activation: "activation"
+        case .dropout: "dropout"
+        }
+    }
 }
 
-/// Hex-masked 2-D convolution (PyTorch cross-correlation, zero padding k/2) on BLAS sgemm via
-/// im2col. Only the taps inside the hexagonal kernel are stored; the masked taps stay zero
+/// Hex-masked 2-D convolution (PyTorch cross-correlation, zero padding k/2), computed by the
+/// direct kernels in DirectConv.swift. Only the taps inside the hexagonal kernel are stored; the masked taps stay zero
 /// permanently (their gradient is masked), which gives the same forward as flyvis's in-place
 /// re-masking.
 final class HexConv {
@@ -119,46 +129,6 @@ final class HexConv {
             }
         }
     }
-
-    /// Writes one image's im2col block: row (i, tap) of `col` (row stride `colStride`) gets the
-    /// input plane i (at `input + i · channelStride`) shifted by the tap, zero outside.
-    func im2col(_ input: UnsafePointer<Float>, channelStride: Int, _ h: Int, _ w: Int,
-                _ col: UnsafeMutablePointer<Float>, colStride: Int) {
-        for i in 0..<inChannels {
-            let plane = input + i * channelStride
-            for (t, tap) in taps.enumerated() {
-                let row = col + (i * taps.count + t) * colStride
-                for y in 0..<h {
-                    let sy = y + tap.dy
-                    let dst = row + y * w
-                    guard sy >= 0 && sy < h else { dst.update(repeating: 0, count: w); continue }
-                    let x0 = max(0, -tap.dx), x1 = min(w, w - tap.dx)
-                    if x0 > 0 { dst.update(repeating: 0, count: x0) }
-                    if x1 > x0 { (dst + x0).update(from: plane + sy * w + x0 + tap.dx, count: x1 - x0) }
-                    if x1 < w { (dst + max(x1, 0)).update(repeating: 0, count: w - max(x1, 0)) }
-                }
-            }
-        }
-    }
-
-    /// Adds an im2col-shaped gradient block back onto the image planes.
-    func col2imAdd(_ col: UnsafePointer<Float>, colStride: Int, _ h: Int, _ w: Int,
-                   _ grad: UnsafeMutablePointer<Float>, channelStride: Int) {
-        for i in 0..<inChannels {
-            let plane = grad + i * channelStride
-            for (t, tap) in taps.enumerated() {
-                let row = col + (i * taps.count + t) * colStride
-                for y in 0..<h {
-                    let sy = y + tap.dy
-                    guard sy >= 0 && sy < h else { continue }
-                    let x0 = max(0, -tap.dx), x1 = min(w, w - tap.dx)
-                    guard x1 > x0 else { continue }
-                    let src = row + y * w + x0, dst = plane + sy * w + x0 + tap.dx
-                    for x in 0..<(x1 - x0) { dst[x] += src[x] }
-                }
-            }
-        }
-    }
 }
 
 /// BatchNorm2d (eps 1e-5, momentum 0.1) with PyTorch's train/eval semantics.
@@ -205,7 +175,7 @@ public final class FlowDecoder {
     private var activations: [[Float]] = []
     private var dropoutMasks: [Int: [Float]] = [:]
     private var lastOut: [Float] = []
-    private var inputRelu: [Float] = []
+    private var inputMap: [Float] = []
     private var images = 0
 
     public init(config: DecoderConfig = DecoderConfig(), lattice: HexLattice, inChannels: Int, seed: UInt64 = 0) throws(DecoderError) {
@@ -360,27 +330,35 @@ public final class FlowDecoder {
         }
         images = batch * frames
         let p = side * side
+        var clock = PhaseClock()
+        defer { clock.lap("forward_readout"); lastTimings = clock.phases }
         // Rectify and place on the square map (zeros off the hexagon).
         // Activations are channel-major, (channels, images, pixels): BatchNorm statistics are
         // contiguous per channel and a chunk of images is one wide GEMM.
-        var x = [Float](repeating: 0, count: images * inChannels * p)
-        inputRelu = [Float](repeating: 0, count: input.count)
-        for n in 0..<images {
-            for c in 0..<inChannels {
-                let src = (n * inChannels + c) * hexals, dst = (c * images + n) * p
-                for h in 0..<hexals {
-                    let v = input[src + h]
-                    let r: Float = v > 0 ? v : 0
-                    inputRelu[src + h] = v > 0 ? 1 : 0
-                    x[dst + pixels[h]] = r
-                }
-            }
-        }
+        // The map buffer is kept between calls: off-hexagon pixels are never written, so they
+        // stay zero, and releasing the last step's activations first makes the buffer unique,
+        // so it is refilled in place instead of reallocated (21 MB at the reference size).
         activations = []
         dropoutMasks = [:]
+        let N = images, C = inChannels
+        if inputMap.count != N * C * p { inputMap = [Float](repeating: 0, count: N * C * p) }
+        inputMap.withUnsafeMutableBufferPointer { xb in pixels.withUnsafeBufferPointer { pb in
+            let xp = xb.baseAddress!, px = pb.baseAddress!, ip = input.baseAddress!
+            splitRange(N, threads) { range in
+                for n in range {
+                    for c in 0..<C {
+                        let src = ip + (n * C + c) * hexals, dst = xp + (c * N + n) * p
+                        for h in 0..<hexals { let v = src[h]; dst[px[h]] = v > 0 ? v : 0 }
+                    }
+                }
+            }
+        } }
+        var x = inputMap
         var channels = inChannels
+        clock.lap("forward_input")
         for (index, layer) in layers.enumerated() {
             activations.append(x)
+            defer { clock.lap("forward_\(layer.phaseName)") }
             switch layer {
             case let .conv(conv):
                 x = convForward(conv, x)
@@ -388,15 +366,25 @@ public final class FlowDecoder {
             case let .batchNorm(bn):
                 batchNormForward(bn, &x)
             case let .activation(kind):
-                for i in x.indices { x[i] = activationValue(kind, x[i]) }
+                x.withUnsafeMutableBufferPointer { xb in
+                    let xp = xb.baseAddress!
+                    splitRange(xb.count, threads) { range in for i in range { xp[i] = activationValue(kind, xp[i]) } }
+                }
             case let .dropout(prob):
                 guard training else { break }
+                // One generator draw per element in element order, so the mask sequence is
+                // the same for any thread count and across resume.
                 let keep = Float(1 - prob), scale = 1 / Float(1 - prob)
                 var mask = [Float](repeating: 0, count: x.count)
-                for i in x.indices {
-                    mask[i] = dropoutRNG.uniformFloat() < keep ? scale : 0
-                    x[i] *= mask[i]
-                }
+                var rng = dropoutRNG
+                x.withUnsafeMutableBufferPointer { xb in mask.withUnsafeMutableBufferPointer { mb in
+                    for i in 0..<xb.count {
+                        let m: Float = rng.uniformFloat() < keep ? scale : 0
+                        mb[i] = m
+                        xb[i] *= m
+                    }
+                } }
+                dropoutRNG = rng
                 dropoutMasks[index] = mask
             }
         }
@@ -404,19 +392,23 @@ public final class FlowDecoder {
         _ = channels
         // normalize_last and read back at the hexals.
         var out = [Float](repeating: 0, count: images * outChannels * hexals)
-        for n in 0..<images {
-            for c in 0..<outChannels {
-                let plane = (c * images + n) * p
-                let norm = (outChannels * images + n) * p
-                let dst = (n * outChannels + c) * hexals
-                for h in 0..<hexals {
-                    let px = pixels[h]
-                    var y = x[plane + px]
-                    if config.normalizeLast { y /= softplus(x[norm + px]) + 1 }
-                    out[dst + h] = y
+        let O = outChannels, normalize = config.normalizeLast
+        out.withUnsafeMutableBufferPointer { ob in x.withUnsafeBufferPointer { xb in pixels.withUnsafeBufferPointer { pb in
+            let op = ob.baseAddress!, xp = xb.baseAddress!, px = pb.baseAddress!
+            splitRange(N, threads) { range in
+                for n in range {
+                    for c in 0..<O {
+                        let plane = xp + (c * N + n) * p, norm = xp + (O * N + n) * p
+                        let dst = op + (n * O + c) * hexals
+                        for h in 0..<hexals {
+                            var y = plane[px[h]]
+                            if normalize { y /= softplus(norm[px[h]]) + 1 }
+                            dst[h] = y
+                        }
+                    }
                 }
             }
-        }
+        } } }
         guard let features = config.nOutFeatures else { return out }
         // Global average pooling over the hexals: (B, T, shape[-1], n_out_features).
         _ = features
@@ -427,13 +419,18 @@ public final class FlowDecoder {
         }
     }
 
-    /// Images per GEMM: wide enough for BLAS efficiency, small enough for the im2col buffer.
-    static let chunk = 8
+    /// Seconds per phase of the last forward and backward ("forward_conv", ...), summed over
+    /// layers of a kind, for `bench`.
+    public private(set) var lastTimings: [String: Double] = [:]
+
+    /// Worker threads for the convolutions (images are split into fixed ranges; results are
+    /// bitwise independent of the count).
+    public var threads = 1
 
     private func convForward(_ conv: HexConv, _ x: [Float]) -> [Float] {
         let p = side * side, N = images
         var out = [Float](repeating: 0, count: N * conv.outChannels * p)
-        let k = DirectConv(inChannels: conv.inChannels, outChannels: conv.outChannels, taps: conv.taps, side: side, pad: conv.kernel / 2)
+        let k = DirectConv(inChannels: conv.inChannels, outChannels: conv.outChannels, taps: conv.taps, side: side, pad: conv.kernel / 2, threads: threads)
         x.withUnsafeBufferPointer { xb in
             out.withUnsafeMutableBufferPointer { ob in
                 k.forward(xb.baseAddress!, images: N, weights: conv.weight, bias: conv.bias, out: ob.baseAddress!)
@@ -441,8 +438,6 @@ public final class FlowDecoder {
         }
         return out
     }
-    private var colBuffer: [Float] = []
-    private var dcolBuffer: [Float] = []
 
     private func batchNormForward(_ bn: BatchNorm, _ x: inout [Float]) {
         let p = side * side, C = bn.channels
@@ -481,6 +476,8 @@ public final class FlowDecoder {
     /// hexals), including the input rectification.
     public func backward(_ gradOutput: UnsafeBufferPointer<Float>) -> [Float] {
         let hexals = lattice.count, p = side * side
+        var clock = PhaseClock()
+        defer { clock.lap("backward_input"); lastTimings.merge(clock.phases) { $1 } }
         var g = [Float](repeating: 0, count: lastOut.count)
         var gradHex = [Float]()
         if let features = config.nOutFeatures {
@@ -493,57 +490,81 @@ public final class FlowDecoder {
         } else {
             gradHex = Array(gradOutput)
         }
-        let x = lastOut
-        for n in 0..<images {
-            for c in 0..<outChannels {
-                let plane = (c * images + n) * p, norm = (outChannels * images + n) * p
-                let src = (n * outChannels + c) * hexals
-                for h in 0..<hexals {
-                    let px = pixels[h], dy = gradHex[src + h]
-                    if config.normalizeLast {
-                        let z = x[norm + px], den = softplus(z) + 1
-                        g[plane + px] += dy / den
-                        g[norm + px] -= dy * x[plane + px] / (den * den) * softplusDerivative(z)
-                    } else {
-                        g[plane + px] += dy
+        let x = lastOut, N = images, O = outChannels, normalize = config.normalizeLast
+        g.withUnsafeMutableBufferPointer { gb in x.withUnsafeBufferPointer { xb in
+        gradHex.withUnsafeBufferPointer { hb in pixels.withUnsafeBufferPointer { pb in
+            let gp = gb.baseAddress!, xp = xb.baseAddress!, hp = hb.baseAddress!, px = pb.baseAddress!
+            splitRange(N, threads) { range in
+                for n in range {
+                    for c in 0..<O {
+                        let plane = (c * N + n) * p, norm = (O * N + n) * p
+                        let src = hp + (n * O + c) * hexals
+                        for h in 0..<hexals {
+                            let q = px[h], dy = src[h]
+                            if normalize {
+                                let z = xp[norm + q], den = softplus(z) + 1
+                                gp[plane + q] += dy / den
+                                gp[norm + q] -= dy * xp[plane + q] / (den * den) * softplusDerivative(z)
+                            } else {
+                                gp[plane + q] += dy
+                            }
+                        }
                     }
                 }
             }
-        }
+        } } } }
+        clock.lap("backward_readout")
         for (index, layer) in layers.enumerated().reversed() {
             let input = activations[index]
+            defer { clock.lap("backward_\(layer.phaseName)") }
             switch layer {
             case let .conv(conv):
-                g = convBackward(conv, input, g, needInputGradient: true)
+                g = convBackward(conv, input, g, needInputGradient: true, clock: &clock)
             case let .batchNorm(bn):
                 batchNormBackward(bn, input, &g)
             case let .activation(kind):
-                for i in g.indices { g[i] *= activationDerivative(kind, input[i]) }
+                g.withUnsafeMutableBufferPointer { gb in input.withUnsafeBufferPointer { ib in
+                    let gp = gb.baseAddress!, ip = ib.baseAddress!
+                    splitRange(gb.count, threads) { range in for i in range { gp[i] *= activationDerivative(kind, ip[i]) } }
+                } }
             case .dropout:
-                if let mask = dropoutMasks[index] { for i in g.indices { g[i] *= mask[i] } }
+                if let mask = dropoutMasks[index] {
+                    g.withUnsafeMutableBufferPointer { gb in mask.withUnsafeBufferPointer { mb in
+                        for i in 0..<gb.count { gb[i] *= mb[i] }
+                    } }
+                }
             }
         }
         // Back to (B, T, inChannels, hexals), through the input ReLU.
+        // The ReLU's derivative is read off the rectified input map (activations[0]).
         var out = [Float](repeating: 0, count: images * inChannels * hexals)
-        for n in 0..<images {
-            for c in 0..<inChannels {
-                let src = (c * images + n) * p, dst = (n * inChannels + c) * hexals
-                for h in 0..<hexals { out[dst + h] = g[src + pixels[h]] * inputRelu[dst + h] }
+        let C = inChannels
+        out.withUnsafeMutableBufferPointer { ob in g.withUnsafeBufferPointer { gb in
+        activations[0].withUnsafeBufferPointer { rb in pixels.withUnsafeBufferPointer { pb in
+            let op = ob.baseAddress!, gp = gb.baseAddress!, rp = rb.baseAddress!, px = pb.baseAddress!
+            splitRange(N, threads) { range in
+                for n in range {
+                    for c in 0..<C {
+                        let src = gp + (c * N + n) * p, relu = rp + (c * N + n) * p, dst = op + (n * C + c) * hexals
+                        for h in 0..<hexals { let q = px[h]; dst[h] = relu[q] > 0 ? src[q] : 0 }
+                    }
+                }
             }
-        }
+        } } } }
         return out
     }
 
-    private func convBackward(_ conv: HexConv, _ x: [Float], _ g: [Float], needInputGradient: Bool) -> [Float] {
+    private func convBackward(_ conv: HexConv, _ x: [Float], _ g: [Float], needInputGradient: Bool, clock: inout PhaseClock) -> [Float] {
         let p = side * side, N = images
         var gradIn = [Float](repeating: 0, count: N * conv.inChannels * p)
-        let k = DirectConv(inChannels: conv.inChannels, outChannels: conv.outChannels, taps: conv.taps, side: side, pad: conv.kernel / 2)
+        let k = DirectConv(inChannels: conv.inChannels, outChannels: conv.outChannels, taps: conv.taps, side: side, pad: conv.kernel / 2, threads: threads)
         conv.gradBias = (0..<conv.outChannels).map { c in
             g.withUnsafeBufferPointer { Float(preciseSum(UnsafeBufferPointer(rebasing: $0[(c * N * p)..<((c + 1) * N * p)]))) }
         }
         x.withUnsafeBufferPointer { xb in
             g.withUnsafeBufferPointer { gb in
                 conv.gradWeight = k.backwardWeights(xb.baseAddress!, gb.baseAddress!, images: N)
+                clock.lap("backward_conv_weights")
                 if needInputGradient {
                     gradIn.withUnsafeMutableBufferPointer { ib in
                         k.backwardInput(gb.baseAddress!, images: N, weights: conv.weight, into: ib.baseAddress!)
@@ -577,6 +598,12 @@ public final class FlowDecoder {
             }
         }
     }
+}
+
+/// Runs `body` on `parts` contiguous, fixed subranges of 0..<count (in parallel when
+/// parts > 1). Only for element-wise work, so the result does not depend on `parts`.
+func splitRange(_ count: Int, _ parts: Int, _ body: (Range<Int>) -> Void) {
+    parallel(max(1, parts)) { k in body((count * k / parts)..<(count * (k + 1) / parts)) }
 }
 
 /// Sum accumulated in double (BatchNorm statistics over ~10⁵ values stay accurate).

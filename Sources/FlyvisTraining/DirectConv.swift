@@ -1,19 +1,35 @@
 import Foundation
+import FlyvisNetwork
 
-/// Direct hex-masked convolution kernels on zero-padded image planes, eight lanes of x at a
-/// time and eight channels in registers. They replace im2col + GEMM for the decoder: the
-/// layers have few output channels (8 and 3), where im2col's memory traffic, not arithmetic,
-/// dominated. Channel-major activations: value (c, n, y, x) at c·N·P + n·P + y·W + x.
+/// Direct hex-masked convolution kernels on zero-padded image planes, eight pixels of a row at
+/// a time and eight channels in registers, with fused multiply-adds. They replace im2col + GEMM
+/// for the decoder: its layers have few output channels (8 and 3 by default), where im2col's
+/// memory traffic, not arithmetic, dominated (measured 1.6× slower on the reference workload).
+/// Channel-major activations: value (c, n, y, x) at c·N·P + n·P + y·W + x.
+///
+/// Images are split into `threads` fixed, contiguous ranges. Every output element is computed
+/// by one thread in a fixed order, and the weight gradient is reduced over images in image
+/// order, so results are bitwise the same for any thread count.
 struct DirectConv {
     let inChannels: Int, outChannels: Int
     let taps: [(dy: Int, dx: Int)]
     let side: Int          // W = H of the square map (31)
     let pad: Int           // kernel / 2
+    var threads = 1
+    var chunks: Int { (side + 7) / 8 }
     /// Row stride of the padded planes: wide enough that the lanes of the last 8-wide chunk
     /// that fall past the map's right edge read zero padding, never the next row.
     var stride: Int { chunks * 8 + 2 * pad }
-    var plane: Int { stride * stride }
-    var chunks: Int { (side + 7) / 8 }
+    var plane: Int { stride * (side + 2 * pad) }
+
+    init(inChannels: Int, outChannels: Int, taps: [(dy: Int, dx: Int)], side: Int, pad: Int, threads: Int = 1) {
+        self.inChannels = inChannels
+        self.outChannels = outChannels
+        self.taps = taps
+        self.side = side
+        self.pad = pad
+        self.threads = max(1, threads)
+    }
 
     typealias V = SIMD8<Float>
 
@@ -28,8 +44,7 @@ struct DirectConv {
         }
     }
 
-    /// Scratch for one image: padded input and padded gradient planes, with slack for the
-    /// vector reads that run past a row end.
+    /// Scratch for one image: padded planes, with slack for vector reads past the last row.
     func scratch(_ channels: Int) -> UnsafeMutablePointer<Float> {
         let n = channels * plane + 64
         let p = UnsafeMutablePointer<Float>.allocate(capacity: n)
@@ -37,141 +52,184 @@ struct DirectConv {
         return p
     }
 
+    /// The images of part `k` of `threads` contiguous ranges.
+    func images(_ N: Int, part k: Int) -> Range<Int> { (N * k / threads)..<(N * (k + 1) / threads) }
+
+    /// Regroups (out, in · taps) weights into blocks of eight channels of `blockOf` (the
+    /// register dimension): entry ((block · other + j) · T + t) · 8 + lane.
+    func blocked(_ weights: [Float], blockOverOutput: Bool) -> [Float] {
+        let T = taps.count
+        let blockCh = blockOverOutput ? outChannels : inChannels
+        let other = blockOverOutput ? inChannels : outChannels
+        var w = [Float](repeating: 0, count: ((blockCh + 7) / 8) * other * T * 8)
+        for o in 0..<outChannels { for i in 0..<inChannels { for t in 0..<T {
+            let (c, j) = blockOverOutput ? (o, i) : (i, o)
+            w[((c / 8 * other + j) * T + t) * 8 + c % 8] = weights[o * inChannels * T + i * T + t]
+        } } }
+        return w
+    }
+
+    /// The shared inner kernel: for each 8-pixel chunk, acc(lane c) = init(c) + Σ_{j,t}
+    /// w(c, j, t) · src(j, pixel + offset(t)); then `emit` writes the eight channel vectors.
+    @inline(__always)
+    func sweep(_ src: UnsafeMutablePointer<Float>, sourceChannels J: Int, w0: UnsafePointer<Float>,
+               offsets: UnsafePointer<Int>, initial: V, y: Int, x0: Int,
+               emit: (V, V, V, V, V, V, V, V) -> Void) {
+        let T = taps.count, S = stride
+        var a0 = V(repeating: initial[0]), a1 = V(repeating: initial[1]), a2 = V(repeating: initial[2]), a3 = V(repeating: initial[3])
+        var a4 = V(repeating: initial[4]), a5 = V(repeating: initial[5]), a6 = V(repeating: initial[6]), a7 = V(repeating: initial[7])
+        for j in 0..<J {
+            let row = src + j * plane + (y + pad) * S + x0 + pad
+            let wj = w0 + j * T * 8
+            for t in 0..<T {
+                let v = Self.load(row + offsets[t])
+                let w = wj + t * 8
+                a0.addProduct(v, w[0]); a1.addProduct(v, w[1]); a2.addProduct(v, w[2]); a3.addProduct(v, w[3])
+                a4.addProduct(v, w[4]); a5.addProduct(v, w[5]); a6.addProduct(v, w[6]); a7.addProduct(v, w[7])
+            }
+        }
+        emit(a0, a1, a2, a3, a4, a5, a6, a7)
+    }
+
     /// out(o) = bias(o) + Σ_{i,tap} W(o, i, tap) · in(i, shifted by tap).
     /// `weights` is (out, in · taps) as HexConv stores it.
     func forward(_ x: UnsafePointer<Float>, images N: Int, weights: [Float], bias: [Float], out: UnsafeMutablePointer<Float>) {
-        let P = side * side, T = taps.count, S = stride
-        let padIn = scratch(inChannels)
-        defer { padIn.deallocate() }
+        let P = side * side, T = taps.count
         let blocks = (outChannels + 7) / 8
-        // Weights per output block as (i, t) → 8 output channels.
-        var wT = [Float](repeating: 0, count: blocks * inChannels * T * 8)
-        for o in 0..<outChannels { for i in 0..<inChannels { for t in 0..<T {
-            wT[((o / 8 * inChannels + i) * T + t) * 8 + o % 8] = weights[o * inChannels * T + i * T + t]
-        } } }
-        let offsets = taps.map { $0.dy * S + $0.dx }
-        wT.withUnsafeBufferPointer { wb in
-            for n in 0..<N {
-                fillPadded(x + n * P, channels: inChannels, channelStride: N * P, into: padIn)
-                for b in 0..<blocks {
-                    let w0 = wb.baseAddress! + b * inChannels * T * 8
-                    let oCount = min(8, outChannels - b * 8)
-                    var bias8 = [Float](repeating: 0, count: 8)
-                    for k in 0..<oCount { bias8[k] = bias[b * 8 + k] }
-                    for y in 0..<side {
-                        for xc in 0..<chunks {
-                            let x0 = xc * 8
-                            var a0 = V(repeating: bias8[0]), a1 = V(repeating: bias8[1]), a2 = V(repeating: bias8[2]), a3 = V(repeating: bias8[3])
-                            var a4 = V(repeating: bias8[4]), a5 = V(repeating: bias8[5]), a6 = V(repeating: bias8[6]), a7 = V(repeating: bias8[7])
-                            for i in 0..<inChannels {
-                                let row = padIn + i * plane + (y + pad) * S + x0 + pad
-                                let wi = w0 + i * T * 8
-                                for t in 0..<T {
-                                    let v = Self.load(row + offsets[t])
-                                    let w = wi + t * 8
-                                    a0 += v * w[0]; a1 += v * w[1]; a2 += v * w[2]; a3 += v * w[3]
-                                    a4 += v * w[4]; a5 += v * w[5]; a6 += v * w[6]; a7 += v * w[7]
+        let wT = blocked(weights, blockOverOutput: true)
+        let offsets = taps.map { $0.dy * stride + $0.dx }
+        var bias8 = [V](repeating: V(), count: blocks)
+        for o in 0..<outChannels { bias8[o / 8][o % 8] = bias[o] }
+        wT.withUnsafeBufferPointer { wb in offsets.withUnsafeBufferPointer { ob in
+            let wp = UnsafeSendable(wb.baseAddress!), op = UnsafeSendable(ob.baseAddress!)
+            let xp = UnsafeSendable(x), outp = UnsafeSendable(out)
+            parallel(threads) { part in
+                let padIn = scratch(inChannels)
+                defer { padIn.deallocate() }
+                for n in images(N, part: part) {
+                    fillPadded(xp.value + n * P, channels: inChannels, channelStride: N * P, into: padIn)
+                    for b in 0..<blocks {
+                        let oCount = min(8, outChannels - b * 8)
+                        for y in 0..<side {
+                            for xc in 0..<chunks {
+                                let x0 = xc * 8, lanes = min(8, side - x0)
+                                let base = outp.value + b * 8 * N * P + n * P + y * side + x0
+                                sweep(padIn, sourceChannels: inChannels, w0: wp.value + b * inChannels * T * 8,
+                                      offsets: op.value, initial: bias8[b], y: y, x0: x0) { a0, a1, a2, a3, a4, a5, a6, a7 in
+                                    @inline(__always) func store(_ k: Int, _ a: V) {
+                                        guard k < oCount else { return }
+                                        let dst = base + k * N * P
+                                        if lanes == 8 {
+                                            UnsafeMutableRawPointer(dst).storeBytes(of: a, as: V.self)
+                                        } else {
+                                            for l in 0..<lanes { dst[l] = a[l] }
+                                        }
+                                    }
+                                    store(0, a0); store(1, a1); store(2, a2); store(3, a3)
+                                    store(4, a4); store(5, a5); store(6, a6); store(7, a7)
                                 }
                             }
-                            let lanes = min(8, side - x0)
-                            let base = out + b * 8 * N * P + n * P + y * side + x0
-                            @inline(__always) func store(_ k: Int, _ a: V) {
-                                guard k < oCount else { return }
-                                let dst = base + k * N * P
-                                for l in 0..<lanes { dst[l] = a[l] }
-                            }
-                            store(0, a0); store(1, a1); store(2, a2); store(3, a3)
-                            store(4, a4); store(5, a5); store(6, a6); store(7, a7)
                         }
                     }
                 }
             }
-        }
+        } }
     }
 
-    /// Input gradient: dIn(i) = Σ_{o,tap} W(o, i, tap) · dOut(o, shifted back by tap).
+    /// Input gradient: dIn(i) += Σ_{o,tap} W(o, i, tap) · dOut(o, shifted back by tap).
     func backwardInput(_ g: UnsafePointer<Float>, images N: Int, weights: [Float], into dIn: UnsafeMutablePointer<Float>) {
-        let P = side * side, T = taps.count, S = stride
-        let padG = scratch(outChannels)
-        defer { padG.deallocate() }
+        let P = side * side, T = taps.count
         let blocks = (inChannels + 7) / 8
-        var wX = [Float](repeating: 0, count: blocks * outChannels * T * 8)
-        for o in 0..<outChannels { for i in 0..<inChannels { for t in 0..<T {
-            wX[((i / 8 * outChannels + o) * T + t) * 8 + i % 8] = weights[o * inChannels * T + i * T + t]
-        } } }
-        let offsets = taps.map { -$0.dy * S - $0.dx }
-        wX.withUnsafeBufferPointer { wb in
-            for n in 0..<N {
-                fillPadded(g + n * P, channels: outChannels, channelStride: N * P, into: padG)
-                for b in 0..<blocks {
-                    let w0 = wb.baseAddress! + b * outChannels * T * 8
-                    let iCount = min(8, inChannels - b * 8)
-                    for y in 0..<side {
-                        for xc in 0..<chunks {
-                            let x0 = xc * 8
-                            var a0 = V(), a1 = V(), a2 = V(), a3 = V(), a4 = V(), a5 = V(), a6 = V(), a7 = V()
-                            for o in 0..<outChannels {
-                                let row = padG + o * plane + (y + pad) * S + x0 + pad
-                                let wo = w0 + o * T * 8
-                                for t in 0..<T {
-                                    let v = Self.load(row + offsets[t])
-                                    let w = wo + t * 8
-                                    a0 += v * w[0]; a1 += v * w[1]; a2 += v * w[2]; a3 += v * w[3]
-                                    a4 += v * w[4]; a5 += v * w[5]; a6 += v * w[6]; a7 += v * w[7]
+        let wX = blocked(weights, blockOverOutput: false)
+        let offsets = taps.map { -$0.dy * stride - $0.dx }
+        wX.withUnsafeBufferPointer { wb in offsets.withUnsafeBufferPointer { ob in
+            let wp = UnsafeSendable(wb.baseAddress!), op = UnsafeSendable(ob.baseAddress!)
+            let gp = UnsafeSendable(g), dp = UnsafeSendable(dIn)
+            parallel(threads) { part in
+                let padG = scratch(outChannels)
+                defer { padG.deallocate() }
+                for n in images(N, part: part) {
+                    fillPadded(gp.value + n * P, channels: outChannels, channelStride: N * P, into: padG)
+                    for b in 0..<blocks {
+                        let iCount = min(8, inChannels - b * 8)
+                        for y in 0..<side {
+                            for xc in 0..<chunks {
+                                let x0 = xc * 8, lanes = min(8, side - x0)
+                                let base = dp.value + b * 8 * N * P + n * P + y * side + x0
+                                sweep(padG, sourceChannels: outChannels, w0: wp.value + b * outChannels * T * 8,
+                                      offsets: op.value, initial: V(), y: y, x0: x0) { a0, a1, a2, a3, a4, a5, a6, a7 in
+                                    @inline(__always) func add(_ k: Int, _ a: V) {
+                                        guard k < iCount else { return }
+                                        let dst = base + k * N * P
+                                        if lanes == 8 {
+                                            let old = UnsafeRawPointer(dst).loadUnaligned(as: V.self)
+                                            UnsafeMutableRawPointer(dst).storeBytes(of: old + a, as: V.self)
+                                        } else {
+                                            for l in 0..<lanes { dst[l] += a[l] }
+                                        }
+                                    }
+                                    add(0, a0); add(1, a1); add(2, a2); add(3, a3)
+                                    add(4, a4); add(5, a5); add(6, a6); add(7, a7)
                                 }
                             }
-                            let lanes = min(8, side - x0)
-                            let base = dIn + b * 8 * N * P + n * P + y * side + x0
-                            @inline(__always) func add(_ k: Int, _ a: V) {
-                                guard k < iCount else { return }
-                                let dst = base + k * N * P
-                                for l in 0..<lanes { dst[l] += a[l] }
-                            }
-                            add(0, a0); add(1, a1); add(2, a2); add(3, a3)
-                            add(4, a4); add(5, a5); add(6, a6); add(7, a7)
                         }
                     }
                 }
             }
-        }
+        } }
     }
 
     /// Weight gradient: dW(o, i, tap) = Σ_{n,y,x} dOut(o, n, y, x) · in(i, n, (y, x) + tap),
-    /// in (out, in · taps) layout, accumulated in double per image.
+    /// in (out, in · taps) layout. Each image's sum is kept in double, and the images are added
+    /// in order afterwards, so the result does not depend on the thread count.
     func backwardWeights(_ x: UnsafePointer<Float>, _ g: UnsafePointer<Float>, images N: Int) -> [Float] {
-        let P = side * side, T = taps.count, S = stride
-        let padIn = scratch(inChannels), padG = scratch(8)
-        defer { padIn.deallocate(); padG.deallocate() }
-        var total = [Double](repeating: 0, count: outChannels * inChannels * T)
+        let P = side * side, T = taps.count, S = stride, W = outChannels * inChannels * T
+        var perImage = [Double](repeating: 0, count: N * W)
         let offsets = taps.map { $0.dy * S + $0.dx }
-        for n in 0..<N {
-            fillPadded(x + n * P, channels: inChannels, channelStride: N * P, into: padIn)
-            for b in 0..<((outChannels + 7) / 8) {
-                let oCount = min(8, outChannels - b * 8)
-                fillPadded(g + b * 8 * N * P + n * P, channels: oCount, channelStride: N * P, into: padG)
-                for i in 0..<inChannels {
-                    for t in 0..<T {
-                        var a0 = V(), a1 = V(), a2 = V(), a3 = V(), a4 = V(), a5 = V(), a6 = V(), a7 = V()
-                        let inBase = padIn + i * plane + pad * S + pad + offsets[t]
-                        for y in 0..<side {
-                            for xc in 0..<chunks {
-                                let q = y * S + xc * 8
-                                let v = Self.load(inBase + q)
-                                let gq = padG + pad * S + pad + q
-                                a0 += v * Self.load(gq); a1 += v * Self.load(gq + plane)
-                                a2 += v * Self.load(gq + 2 * plane); a3 += v * Self.load(gq + 3 * plane)
-                                a4 += v * Self.load(gq + 4 * plane); a5 += v * Self.load(gq + 5 * plane)
-                                a6 += v * Self.load(gq + 6 * plane); a7 += v * Self.load(gq + 7 * plane)
+        perImage.withUnsafeMutableBufferPointer { pb in
+            let pp = UnsafeSendable(pb.baseAddress!), xp = UnsafeSendable(x), gp = UnsafeSendable(g)
+            parallel(threads) { part in
+                let padIn = scratch(inChannels), padG = scratch(8)
+                defer { padIn.deallocate(); padG.deallocate() }
+                for n in images(N, part: part) {
+                    let total = pp.value + n * W
+                    fillPadded(xp.value + n * P, channels: inChannels, channelStride: N * P, into: padIn)
+                    for b in 0..<((outChannels + 7) / 8) {
+                        let oCount = min(8, outChannels - b * 8)
+                        fillPadded(gp.value + b * 8 * N * P + n * P, channels: oCount, channelStride: N * P, into: padG)
+                        // One flat sweep over the padded rows: the dOut planes are zero in the
+                        // padding columns, so the padding adds nothing, and a single long loop
+                        // keeps all nine streams in registers.
+                        let gBase = padG + pad * S + pad
+                        let flatChunks = ((side - 1) * S + side + 7) / 8
+                        for i in 0..<inChannels {
+                            for t in 0..<T {
+                                var a0 = V(), a1 = V(), a2 = V(), a3 = V(), a4 = V(), a5 = V(), a6 = V(), a7 = V()
+                                let inBase = padIn + i * plane + pad * S + pad + offsets[t]
+                                var vp = inBase, g0 = gBase, g1 = gBase + plane, g2 = gBase + 2 * plane, g3 = gBase + 3 * plane
+                                var g4 = gBase + 4 * plane, g5 = gBase + 5 * plane, g6 = gBase + 6 * plane, g7 = gBase + 7 * plane
+                                for _ in 0..<flatChunks {
+                                    let v = Self.load(vp)
+                                    a0.addProduct(v, Self.load(g0)); a1.addProduct(v, Self.load(g1))
+                                    a2.addProduct(v, Self.load(g2)); a3.addProduct(v, Self.load(g3))
+                                    a4.addProduct(v, Self.load(g4)); a5.addProduct(v, Self.load(g5))
+                                    a6.addProduct(v, Self.load(g6)); a7.addProduct(v, Self.load(g7))
+                                    vp += 8; g0 += 8; g1 += 8; g2 += 8; g3 += 8; g4 += 8; g5 += 8; g6 += 8; g7 += 8
+                                }
+                                @inline(__always) func put(_ k: Int, _ a: V) {
+                                    guard k < oCount else { return }
+                                    total[(b * 8 + k) * inChannels * T + i * T + t] = Double(a.sum())
+                                }
+                                put(0, a0); put(1, a1); put(2, a2); put(3, a3)
+                                put(4, a4); put(5, a5); put(6, a6); put(7, a7)
                             }
-                        }
-                        let sums = [a0.sum(), a1.sum(), a2.sum(), a3.sum(), a4.sum(), a5.sum(), a6.sum(), a7.sum()]
-                        for k in 0..<oCount {
-                            total[(b * 8 + k) * inChannels * T + i * T + t] += Double(sums[k])
                         }
                     }
                 }
             }
         }
-        return total.map { Float($0) }
+        var sum = [Double](repeating: 0, count: W)
+        for n in 0..<N { for k in 0..<W { sum[k] += perImage[n * W + k] } }
+        return sum.map { Float($0) }
     }
 }

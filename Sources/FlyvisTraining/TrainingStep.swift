@@ -79,7 +79,7 @@ public final class TrainingStep {
         let input = outputActivity(batch: B, frames: T)
         var total = 0.0
         var taskLosses: [String: Double] = [:]
-        var gradInput = [Float](repeating: 0, count: input.count)
+        var gradInput: [Float] = []
         for task in tasks {
             let decoder = decoders[task]!
             decoder.training = true
@@ -91,10 +91,17 @@ public final class TrainingStep {
             let factor = weights.factor(task)
             taskLosses[task] = loss * factor
             total += loss * factor
-            let scaled = grad.map { $0 * Float(factor) }
+            let scaled = factor == 1 ? grad : grad.map { $0 * Float(factor) }
             let gIn = scaled.withUnsafeBufferPointer { decoder.backward($0) }
-            for i in gradInput.indices { gradInput[i] += gIn[i] }
+            if gradInput.isEmpty {
+                gradInput = gIn
+            } else {
+                gradInput.withUnsafeMutableBufferPointer { a in gIn.withUnsafeBufferPointer { b in
+                    for i in 0..<a.count { a[i] += b[i] }
+                } }
+            }
         }
+        if gradInput.isEmpty { gradInput = [Float](repeating: 0, count: input.count) }
         clock.lap("decoder_loss_fwd_bwd")
         // The penalty lane shares the forward and the backward sweep (bias gradient only).
         let usePenalty = penalizer.activityActive(at: iteration)

@@ -58,6 +58,20 @@ import FlyvisRandom
         } } } }
         for k in 0..<w.count { worst.weight = max(worst.weight, abs(refW[k] - Double(dW[k])) / max(1, abs(refW[k]))) }
         for k in 0..<dIn.count { worst.input = max(worst.input, abs(refIn[k] - Double(dIn[k]))) }
+        // Any thread count gives the same bits.
+        var threaded = conv
+        threaded.threads = 2
+        var out2 = [Float](repeating: 0, count: out.count), dIn2 = [Float](repeating: 0, count: dIn.count)
+        x.withUnsafeBufferPointer { xb in out2.withUnsafeMutableBufferPointer { ob in
+            threaded.forward(xb.baseAddress!, images: N, weights: w, bias: b, out: ob.baseAddress!)
+        } }
+        g.withUnsafeBufferPointer { gb in dIn2.withUnsafeMutableBufferPointer { ib in
+            threaded.backwardInput(gb.baseAddress!, images: N, weights: w, into: ib.baseAddress!)
+        } }
+        let dW2 = x.withUnsafeBufferPointer { xb in g.withUnsafeBufferPointer { gb in
+            threaded.backwardWeights(xb.baseAddress!, gb.baseAddress!, images: N)
+        } }
+        #expect(out2 == out && dIn2 == dIn && dW2 == dW, "two threads changed the result")
         #expect(worst.fwd < 1e-4, "forward max error \(worst.fwd)")
         #expect(worst.input < 1e-4, "input gradient max error \(worst.input)")
         #expect(worst.weight < 1e-4, "weight gradient max relative error \(worst.weight)")
