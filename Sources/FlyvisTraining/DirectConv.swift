@@ -197,32 +197,44 @@ struct DirectConv {
                     for b in 0..<((outChannels + 7) / 8) {
                         let oCount = min(8, outChannels - b * 8)
                         fillPadded(gp.value + b * 8 * N * P + n * P, channels: oCount, channelStride: N * P, into: padG)
-                        // One flat sweep over the padded rows: the dOut planes are zero in the
-                        // padding columns, so the padding adds nothing, and a single long loop
-                        // keeps all nine streams in registers.
+                        // Flat sweeps over strips of padded rows: the dOut planes are zero in
+                        // the padding columns, so the padding adds nothing, one long loop keeps
+                        // all nine streams in registers, and a strip of eight dOut planes stays
+                        // in L1 while every (input channel, tap) pair passes over it. Strips
+                        // are eight whole rows, a multiple of 8 floats, so chunks never
+                        // overlap; the last strip ends at the last pixel.
                         let gBase = padG + pad * S + pad
-                        let flatChunks = ((side - 1) * S + side + 7) / 8
-                        for i in 0..<inChannels {
-                            for t in 0..<T {
-                                var a0 = V(), a1 = V(), a2 = V(), a3 = V(), a4 = V(), a5 = V(), a6 = V(), a7 = V()
-                                let inBase = padIn + i * plane + pad * S + pad + offsets[t]
-                                var vp = inBase, g0 = gBase, g1 = gBase + plane, g2 = gBase + 2 * plane, g3 = gBase + 3 * plane
-                                var g4 = gBase + 4 * plane, g5 = gBase + 5 * plane, g6 = gBase + 6 * plane, g7 = gBase + 7 * plane
-                                for _ in 0..<flatChunks {
-                                    let v = Self.load(vp)
-                                    a0.addProduct(v, Self.load(g0)); a1.addProduct(v, Self.load(g1))
-                                    a2.addProduct(v, Self.load(g2)); a3.addProduct(v, Self.load(g3))
-                                    a4.addProduct(v, Self.load(g4)); a5.addProduct(v, Self.load(g5))
-                                    a6.addProduct(v, Self.load(g6)); a7.addProduct(v, Self.load(g7))
-                                    vp += 8; g0 += 8; g1 += 8; g2 += 8; g3 += 8; g4 += 8; g5 += 8; g6 += 8; g7 += 8
+                        let rowsPerStrip = 8   // 8 · S is always a multiple of 8
+                        var y0 = 0
+                        while y0 < side {
+                            let y1 = min(side, y0 + rowsPerStrip)
+                            let start = y0 * S
+                            let end = y1 == side ? (side - 1) * S + side : y1 * S
+                            let flatChunks = (end - start + 7) / 8
+                            for i in 0..<inChannels {
+                                for t in 0..<T {
+                                    var a0 = V(), a1 = V(), a2 = V(), a3 = V(), a4 = V(), a5 = V(), a6 = V(), a7 = V()
+                                    var vp = padIn + i * plane + pad * S + pad + offsets[t] + start
+                                    let gs = gBase + start
+                                    var g0 = gs, g1 = gs + plane, g2 = gs + 2 * plane, g3 = gs + 3 * plane
+                                    var g4 = gs + 4 * plane, g5 = gs + 5 * plane, g6 = gs + 6 * plane, g7 = gs + 7 * plane
+                                    for _ in 0..<flatChunks {
+                                        let v = Self.load(vp)
+                                        a0.addProduct(v, Self.load(g0)); a1.addProduct(v, Self.load(g1))
+                                        a2.addProduct(v, Self.load(g2)); a3.addProduct(v, Self.load(g3))
+                                        a4.addProduct(v, Self.load(g4)); a5.addProduct(v, Self.load(g5))
+                                        a6.addProduct(v, Self.load(g6)); a7.addProduct(v, Self.load(g7))
+                                        vp += 8; g0 += 8; g1 += 8; g2 += 8; g3 += 8; g4 += 8; g5 += 8; g6 += 8; g7 += 8
+                                    }
+                                    @inline(__always) func put(_ k: Int, _ a: V) {
+                                        guard k < oCount else { return }
+                                        total[(b * 8 + k) * inChannels * T + i * T + t] += Double(a.sum())
+                                    }
+                                    put(0, a0); put(1, a1); put(2, a2); put(3, a3)
+                                    put(4, a4); put(5, a5); put(6, a6); put(7, a7)
                                 }
-                                @inline(__always) func put(_ k: Int, _ a: V) {
-                                    guard k < oCount else { return }
-                                    total[(b * 8 + k) * inChannels * T + i * T + t] = Double(a.sum())
-                                }
-                                put(0, a0); put(1, a1); put(2, a2); put(3, a3)
-                                put(4, a4); put(5, a5); put(6, a6); put(7, a7)
                             }
+                            y0 = y1
                         }
                     }
                 }
