@@ -61,48 +61,6 @@ public enum Activation: Sendable, Equatable {
     }
 }
 
-/// y += a·x over n elements, eight lanes at a time.
-@inline(__always)
-func axpy<S: NetworkScalar>(_ n: Int, _ a: S, _ x: UnsafeMutablePointer<S>, _ y: UnsafeMutablePointer<S>) {
-    let av = SIMD8<S>(repeating: a)
-    var i = 0
-    while i + 8 <= n {
-        let r = UnsafeRawPointer(y + i).loadUnaligned(as: SIMD8<S>.self)
-            + av * UnsafeRawPointer(x + i).loadUnaligned(as: SIMD8<S>.self)
-        UnsafeMutableRawPointer(y + i).storeBytes(of: r, as: SIMD8<S>.self)
-        i += 8
-    }
-    while i < n { y[i] += a * x[i]; i += 1 }
-}
-
-/// Σ d·x over n elements while adding w·d to m, eight lanes at a time: the backward's hot
-/// loop (the weight-gradient dot product and the transposed AXPY share the loads of d).
-@inline(__always)
-func dotAndAxpy<S: NetworkScalar>(_ n: Int, _ w: S, _ d: UnsafeMutablePointer<S>, _ x: UnsafeMutablePointer<S>,
-                                  _ m: UnsafeMutablePointer<S>) -> S {
-    var acc0 = SIMD8<S>.zero, acc1 = SIMD8<S>.zero
-    var i = 0
-    let wv = SIMD8<S>(repeating: w)
-    while i + 16 <= n {
-        let d0 = UnsafeRawPointer(d + i).loadUnaligned(as: SIMD8<S>.self)
-        let d1 = UnsafeRawPointer(d + i + 8).loadUnaligned(as: SIMD8<S>.self)
-        acc0 += d0 * UnsafeRawPointer(x + i).loadUnaligned(as: SIMD8<S>.self)
-        acc1 += d1 * UnsafeRawPointer(x + i + 8).loadUnaligned(as: SIMD8<S>.self)
-        let m0 = UnsafeRawPointer(m + i).loadUnaligned(as: SIMD8<S>.self) + wv * d0
-        let m1 = UnsafeRawPointer(m + i + 8).loadUnaligned(as: SIMD8<S>.self) + wv * d1
-        UnsafeMutableRawPointer(m + i).storeBytes(of: m0, as: SIMD8<S>.self)
-        UnsafeMutableRawPointer(m + i + 8).storeBytes(of: m1, as: SIMD8<S>.self)
-        i += 16
-    }
-    var sum = (acc0 + acc1).sum()
-    while i < n {
-        sum += d[i] * x[i]
-        m[i] += w * d[i]
-        i += 1
-    }
-    return sum
-}
-
 /// Gradients of a scalar loss with respect to the trainable parameters, in flyvis's group
 /// orders; `penaltyBias` is the bias gradient of the second (activity-penalty) cotangent.
 public struct NetworkGradients: Sendable, Equatable {
@@ -152,16 +110,13 @@ public final class NetworkEngine<S: NetworkScalar> {
     public var threads = 1 {
         didSet {
             threads = max(1, threads)
-            forwardChunks = layout.partition(layout.groupOrder, parts: threads) { Int(self.groupTargetType[$0]) }
-            backwardChunks = layout.partition(layout.groupOrderBySource, parts: threads) { Int(self.groupSourceType[$0]) }
+            stencil.setThreads(threads)
         }
     }
-    private var forwardChunks: [Range<Int>] = []
-    // Stable copies of the segment tables and weights for the kernels (arrays may move).
-    private let segmentStore: UnsafeMutablePointer<(target: Int32, source: Int32, length: Int32)>
-    private let startStore: UnsafeMutablePointer<Int32>
+    /// The recurrent product's per-type stencil tables (see Stencil.swift).
+    private let stencil: StencilStore
+    // A stable copy of the group weights for the kernels (arrays may move).
     private let weightStore: UnsafeMutablePointer<S>
-    private var backwardChunks: [Range<Int>] = []
 
     public init(connectome c: Connectome, activation: Activation = .relu) {
         layout = NetworkLayout(connectome: c)
@@ -177,20 +132,13 @@ public final class NetworkEngine<S: NetworkScalar> {
         groupEdgeType = c.groups.map { Int32($0.edgeType) }
         groupSourceType = c.groups.map { Int32($0.sourceType) }
         groupTargetType = c.groups.map { Int32($0.targetType) }
-        forwardChunks = [0..<c.groups.count]
-        backwardChunks = [0..<c.groups.count]
-        segmentStore = .allocate(capacity: max(1, layout.segments.count))
-        segmentStore.initialize(from: layout.segments, count: layout.segments.count)
-        startStore = .allocate(capacity: layout.groupSegmentStart.count)
-        startStore.initialize(from: layout.groupSegmentStart, count: layout.groupSegmentStart.count)
+        stencil = StencilStore(layout: layout, groups: c.groups.map { ($0.sourceType, $0.targetType, $0.du, $0.dv) })
         weightStore = .allocate(capacity: max(1, c.groups.count))
         weightStore.initialize(repeating: 0, count: max(1, c.groups.count))
     }
 
     deinit {
         release()
-        segmentStore.deallocate()
-        startStore.deallocate()
         weightStore.deallocate()
     }
 
@@ -310,7 +258,7 @@ public final class NetworkEngine<S: NetworkScalar> {
         let B = batch
         let f = act!, I = current!, x = input!
         let activation = self.activation
-        // f(v) and I = 0 on node cells (everything else stays zero).
+        // f(v) on node cells (everything else stays zero).
         forEachActiveRun { _, start, length in
             let lo = start * B, hi = (start + length) * B
             if case .relu = activation {
@@ -318,14 +266,12 @@ public final class NetworkEngine<S: NetworkScalar> {
             } else {
                 for i in lo..<hi { f[i] = activation.value(v[i]) }
             }
-            (I + lo).update(repeating: 0, count: hi - lo)
         }
-        // I += w_g · shift(f_source) for every group, as contiguous AXPYs.
-        let work = Kernel(segments: segmentStore, starts: startStore, weights: weightStore, batch: B)
-        let order = layout.groupOrder
-        let chunks = forwardChunks
-        parallel(chunks.count) { part in
-            for k in chunks[part] { work.forward(group: Int(order[k]), f: f, current: I) }
+        // I = Σ_g w_g · shift(f_source) on every node cell, one stencil per target type.
+        let work: StencilKernel<S> = stencil.kernel(weights: weightStore, batch: B)
+        let parts = stencil.forwardParts
+        parallel(parts.count) { part in
+            for t in parts[part] { work.forward(type: t, f: f, current: I) }
         }
         // Euler update with the reference's operation order.
         let dt = self.dt
@@ -445,7 +391,11 @@ public final class NetworkEngine<S: NetworkScalar> {
         }
         let f = act!
         let activation = self.activation
-        let kernel = Kernel(segments: segmentStore, starts: startStore, weights: weightStore, batch: B)
+        let kernel: StencilKernel<S> = stencil.kernel(weights: weightStore, batch: B)
+        let parts = stencil.backwardParts
+        let scratchBytes = stencil.scratchBytes(S.self)
+        let scratch = (0..<parts.count).map { _ in UnsafeMutableRawPointer.allocate(byteCount: scratchBytes, alignment: 64) }
+        defer { for p in scratch { p.deallocate() } }
         var gwStep = [S](repeating: 0, count: weights.count)
         for t in stride(from: T - 1, through: 0, by: -1) {
             let v = states! + t * mapSize
@@ -455,16 +405,15 @@ public final class NetworkEngine<S: NetworkScalar> {
                     cotangent(t, lane, CotangentSink(lambda: adj[3 * lane]!, nodeCell: cells.baseAddress!, batch: B))
                 }
             }
-            // δ = k·λ, bias and time-constant gradients, f(v_t), μ = 0.
+            // δ = k·λ, bias and time-constant gradients, f(v_t).
             forEachActiveRun { type, start, length in
                 let lo = start * B, hi = (start + length) * B
                 for lane in 0..<lanes {
-                    let lam = adj[3 * lane]!, delta = adj[3 * lane + 1]!, mu = adj[3 * lane + 2]!
+                    let lam = adj[3 * lane]!, delta = adj[3 * lane + 1]!
                     let kt = k[type]
                     var sum: S = 0
                     for i in lo..<hi { let d = kt * lam[i]; delta[i] = d; sum += d }
                     gb[lane][type] += Double(sum)
-                    (mu + lo).update(repeating: 0, count: hi - lo)
                     if lane == 0, tauCoefficient[type] != 0 {
                         var s: S = 0
                         for i in lo..<hi { s += lam[i] * A[i] }
@@ -477,17 +426,15 @@ public final class NetworkEngine<S: NetworkScalar> {
                     for i in lo..<hi { f[i] = activation.value(v[i]) }
                 }
             }
-            // Weight gradients (dot products) and μ = Wᵀδ (transposed AXPYs), per group.
-            let order = layout.groupOrderBySource
-            let chunks = backwardChunks
+            // μ = Wᵀδ on every node cell and the weight gradients (dot products), one stencil
+            // per source type.
             let delta0 = adj[1]!, mu0 = adj[2]!, delta1 = adj[4]!, mu1 = adj[5]!
             gwStep.withUnsafeMutableBufferPointer { dots in
                 let dots = dots.baseAddress!
-                parallel(chunks.count) { part in
-                    for k in chunks[part] {
-                        let g = Int(order[k])
-                        dots[g] = kernel.backward(group: g, f: f, delta: delta0, mu: mu0,
-                                                  delta2: lanes == 2 ? delta1 : nil, mu2: mu1)
+                parallel(parts.count) { part in
+                    for s in parts[part] {
+                        kernel.backward(type: s, f: f, delta: delta0, mu: mu0, delta2: lanes == 2 ? delta1 : nil,
+                                        mu2: mu1, dots: dots, scratch: scratch[part])
                     }
                 }
             }
@@ -520,46 +467,6 @@ public final class NetworkEngine<S: NetworkScalar> {
         for g in 0..<gw.count { gStrength[Int(groupEdgeType[g])] += Double(groupScale[g]) * gw[g] }
         return NetworkGradients(bias: gb[0], timeConst: gtau, synStrength: gStrength,
                                 penaltyBias: lanes == 2 ? gb[1] : nil)
-    }
-}
-
-/// The per-group inner loops over precomputed segments. A value type holding raw pointers,
-/// shared read-only by worker threads.
-struct Kernel<S: NetworkScalar>: @unchecked Sendable {
-    let segments: UnsafePointer<(target: Int32, source: Int32, length: Int32)>
-    let starts: UnsafePointer<Int32>
-    let weights: UnsafePointer<S>
-    let batch: Int
-
-    init(segments: UnsafePointer<(target: Int32, source: Int32, length: Int32)>, starts: UnsafePointer<Int32>,
-         weights: UnsafePointer<S>, batch: Int) {
-        self.segments = segments
-        self.starts = starts
-        self.weights = weights
-        self.batch = batch
-    }
-
-    @inline(__always)
-    func forward(group g: Int, f: UnsafeMutablePointer<S>, current: UnsafeMutablePointer<S>) {
-        let w = weights[g], B = batch
-        for s in Int(starts[g])..<Int(starts[g + 1]) {
-            let seg = segments[s]
-            axpy(Int(seg.length) * B, w, f + Int(seg.source) * B, current + Int(seg.target) * B)
-        }
-    }
-
-    @inline(__always)
-    func backward(group g: Int, f: UnsafeMutablePointer<S>, delta: UnsafeMutablePointer<S>, mu: UnsafeMutablePointer<S>,
-                  delta2: UnsafeMutablePointer<S>?, mu2: UnsafeMutablePointer<S>) -> S {
-        let w = weights[g], B = batch
-        var dot: S = 0
-        for s in Int(starts[g])..<Int(starts[g + 1]) {
-            let seg = segments[s]
-            let to = Int(seg.target) * B, from = Int(seg.source) * B, n = Int(seg.length) * B
-            dot += dotAndAxpy(n, w, delta + to, f + from, mu + from)
-            if let delta2 { axpy(n, w, delta2 + to, mu2 + from) }
-        }
-        return dot
     }
 }
 
