@@ -258,40 +258,48 @@ public final class NetworkEngine<S: NetworkScalar> {
         let B = batch
         let f = act!, I = current!, x = input!
         let activation = self.activation
-        // f(v) on node cells (everything else stays zero).
-        forEachActiveRun { _, start, length in
-            let lo = start * B, hi = (start + length) * B
-            if case .relu = activation {
-                for i in lo..<hi { let z = v[i]; f[i] = z > 0 ? z : 0 }
-            } else {
-                for i in lo..<hi { f[i] = activation.value(v[i]) }
+        let runs = layout.activeRuns, runStart = stencil.tables.runStart
+        let parts = stencil.forwardParts
+        // f(v) on node cells (everything else stays zero), split by type.
+        parallel(parts.count) { part in
+            for type in parts[part] {
+                for r in runStart[type]..<runStart[type + 1] {
+                    let lo = Int(runs[r].start) * B, hi = lo + Int(runs[r].length) * B
+                    if case .relu = activation {
+                        for i in lo..<hi { let z = v[i]; f[i] = z > 0 ? z : 0 }
+                    } else {
+                        for i in lo..<hi { f[i] = activation.value(v[i]) }
+                    }
+                }
             }
         }
-        // I = Σ_g w_g · shift(f_source) on every node cell, one stencil per target type.
+        // Per target type: I = Σ_g w_g · shift(f_source) (one stencil), then the Euler update
+        // with the reference's operation order.
         let work: StencilKernel<S> = stencil.kernel(weights: weightStore, batch: B)
-        let parts = stencil.forwardParts
+        let dt = self.dt, cellsPerType = layout.cellsPerType
+        let bias = self.bias, timeConst = self.timeConst, typeIsInput = self.typeIsInput
         parallel(parts.count) { part in
-            for t in parts[part] { work.forward(type: t, f: f, current: I) }
-        }
-        // Euler update with the reference's operation order.
-        let dt = self.dt
-        let cellsPerType = layout.cellsPerType
-        forEachActiveRun { t, start, length in
-            let b = self.bias[t]
-            let inv = 1 / max(self.timeConst[t], dt)
-            let lo = start * B, hi = (start + length) * B
-            if hasInput && self.typeIsInput[t] {
-                let xo = (start - t * cellsPerType) * B - lo
-                for i in lo..<hi {
-                    let drive = ((-v[i] + b) + I[i]) + x[xo + i]
-                    A[i] = drive
-                    next[i] = v[i] + (inv * drive) * dt
-                }
-            } else {
-                for i in lo..<hi {
-                    let drive = (-v[i] + b) + I[i]
-                    A[i] = drive
-                    next[i] = v[i] + (inv * drive) * dt
+            for type in parts[part] {
+                work.forward(type: type, f: f, current: I)
+                let b = bias[type]
+                let inv = 1 / max(timeConst[type], dt)
+                for r in runStart[type]..<runStart[type + 1] {
+                    let start = Int(runs[r].start)
+                    let lo = start * B, hi = lo + Int(runs[r].length) * B
+                    if hasInput && typeIsInput[type] {
+                        let xo = (start - type * cellsPerType) * B - lo
+                        for i in lo..<hi {
+                            let drive = ((-v[i] + b) + I[i]) + x[xo + i]
+                            A[i] = drive
+                            next[i] = v[i] + (inv * drive) * dt
+                        }
+                    } else {
+                        for i in lo..<hi {
+                            let drive = (-v[i] + b) + I[i]
+                            A[i] = drive
+                            next[i] = v[i] + (inv * drive) * dt
+                        }
+                    }
                 }
             }
         }
@@ -396,7 +404,15 @@ public final class NetworkEngine<S: NetworkScalar> {
         let scratchBytes = stencil.scratchBytes(S.self)
         let scratch = (0..<parts.count).map { _ in UnsafeMutableRawPointer.allocate(byteCount: scratchBytes, alignment: 64) }
         defer { for p in scratch { p.deallocate() } }
-        var gwStep = [S](repeating: 0, count: weights.count)
+        // Raw accumulators, so that threads owning different types can add to them.
+        let dots = UnsafeMutablePointer<S>.allocate(capacity: max(1, weights.count))
+        dots.initialize(repeating: 0, count: max(1, weights.count))
+        let gbStore = UnsafeMutablePointer<Double>.allocate(capacity: lanes * types)
+        gbStore.initialize(repeating: 0, count: lanes * types)
+        let gtauStore = UnsafeMutablePointer<Double>.allocate(capacity: types)
+        gtauStore.initialize(repeating: 0, count: types)
+        defer { dots.deallocate(); gbStore.deallocate(); gtauStore.deallocate() }
+        let runs = layout.activeRuns, runStart = stencil.tables.runStart
         for t in stride(from: T - 1, through: 0, by: -1) {
             let v = states! + t * mapSize
             let A = drive! + t * mapSize
@@ -405,54 +421,58 @@ public final class NetworkEngine<S: NetworkScalar> {
                     cotangent(t, lane, CotangentSink(lambda: adj[3 * lane]!, nodeCell: cells.baseAddress!, batch: B))
                 }
             }
-            // δ = k·λ, bias and time-constant gradients, f(v_t).
-            forEachActiveRun { type, start, length in
-                let lo = start * B, hi = (start + length) * B
-                for lane in 0..<lanes {
-                    let lam = adj[3 * lane]!, delta = adj[3 * lane + 1]!
-                    let kt = k[type]
-                    var sum: S = 0
-                    for i in lo..<hi { let d = kt * lam[i]; delta[i] = d; sum += d }
-                    gb[lane][type] += Double(sum)
-                    if lane == 0, tauCoefficient[type] != 0 {
-                        var s: S = 0
-                        for i in lo..<hi { s += lam[i] * A[i] }
-                        gtau[type] += Double(s * tauCoefficient[type])
-                    }
-                }
-                if case .relu = activation {
-                    for i in lo..<hi { let z = v[i]; f[i] = z > 0 ? z : 0 }
-                } else {
-                    for i in lo..<hi { f[i] = activation.value(v[i]) }
-                }
-            }
-            // μ = Wᵀδ on every node cell and the weight gradients (dot products), one stencil
-            // per source type.
+            // Per source type (each owned by one thread): δ = k·λ, the bias and time-constant
+            // gradients, and f(v_t); then μ = Wᵀδ with the weight-gradient dot products (one
+            // stencil) and λ ← (1 − k)·λ + f'(v_t)·μ. The stencil of one type reads only δ and
+            // f, which the first pass has finished for all types.
             let delta0 = adj[1]!, mu0 = adj[2]!, delta1 = adj[4]!, mu1 = adj[5]!
-            gwStep.withUnsafeMutableBufferPointer { dots in
-                let dots = dots.baseAddress!
-                parallel(parts.count) { part in
-                    for s in parts[part] {
-                        kernel.backward(type: s, f: f, delta: delta0, mu: mu0, delta2: lanes == 2 ? delta1 : nil,
-                                        mu2: mu1, dots: dots, scratch: scratch[part])
+            let lam0 = adj[0]!, lam1 = adj[3]!
+            parallel(parts.count) { part in
+                for type in parts[part] {
+                    let kt = k[type], tc = tauCoefficient[type]
+                    for r in runStart[type]..<runStart[type + 1] {
+                        let lo = Int(runs[r].start) * B, hi = lo + Int(runs[r].length) * B
+                        for lane in 0..<lanes {
+                            let lam = lane == 0 ? lam0 : lam1, delta = lane == 0 ? delta0 : delta1
+                            var sum: S = 0
+                            for i in lo..<hi { let d = kt * lam[i]; delta[i] = d; sum += d }
+                            gbStore[lane * types + type] += Double(sum)
+                            if lane == 0, tc != 0 {
+                                var s: S = 0
+                                for i in lo..<hi { s += lam[i] * A[i] }
+                                gtauStore[type] += Double(s * tc)
+                            }
+                        }
+                        if case .relu = activation {
+                            for i in lo..<hi { let z = v[i]; f[i] = z > 0 ? z : 0 }
+                        } else {
+                            for i in lo..<hi { f[i] = activation.value(v[i]) }
+                        }
                     }
                 }
             }
-            for g in 0..<gw.count { gw[g] += Double(gwStep[g]) }
-            // λ ← (1 − k)·λ + f'(v_t)·μ.
-            forEachActiveRun { type, start, length in
-                let lo = start * B, hi = (start + length) * B
-                let c = oneMinusK[type]
-                for lane in 0..<lanes {
-                    let lam = adj[3 * lane]!, mu = adj[3 * lane + 2]!
-                    if case .relu = activation {
-                        for i in lo..<hi { lam[i] = c * lam[i] + (v[i] > 0 ? mu[i] : 0) }
-                    } else {
-                        for i in lo..<hi { lam[i] = c * lam[i] + activation.derivative(v[i]) * mu[i] }
+            parallel(parts.count) { part in
+                for type in parts[part] {
+                    kernel.backward(type: type, f: f, delta: delta0, mu: mu0, delta2: lanes == 2 ? delta1 : nil,
+                                    mu2: mu1, dots: dots, scratch: scratch[part])
+                    let c = oneMinusK[type]
+                    for r in runStart[type]..<runStart[type + 1] {
+                        let lo = Int(runs[r].start) * B, hi = lo + Int(runs[r].length) * B
+                        for lane in 0..<lanes {
+                            let lam = lane == 0 ? lam0 : lam1, mu = lane == 0 ? mu0 : mu1
+                            if case .relu = activation {
+                                for i in lo..<hi { lam[i] = c * lam[i] + (v[i] > 0 ? mu[i] : 0) }
+                            } else {
+                                for i in lo..<hi { lam[i] = c * lam[i] + activation.derivative(v[i]) * mu[i] }
+                            }
+                        }
                     }
                 }
             }
+            for g in 0..<gw.count { gw[g] += Double(dots[g]) }
         }
+        for lane in 0..<lanes { for type in 0..<types { gb[lane][type] = gbStore[lane * types + type] } }
+        for type in 0..<types { gtau[type] = gtauStore[type] }
         if startedFromBias {
             for lane in 0..<lanes {
                 let lam = adj[3 * lane]!

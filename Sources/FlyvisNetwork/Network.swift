@@ -9,6 +9,7 @@ public enum NetworkError: Error, CustomStringConvertible, Equatable {
     case stateShape(expected: [Int], found: Int)
     case invalidBatch(Int)
     case unknownNodeSelection(String)
+    case incompleteSynapseGroup(source: String, target: String, du: Int, dv: Int, edges: Int, expected: Int)
 
     public var description: String {
         switch self {
@@ -24,6 +25,10 @@ public enum NetworkError: Error, CustomStringConvertible, Equatable {
             return "batch size must be at least 1 (got \(b))"
         case let .unknownNodeSelection(s):
             return "unknown node selection '\(s)': use central, all, or a comma-separated list of cell types"
+        case let .incompleteSynapseGroup(source, target, du, dv, edges, expected):
+            return "synapse group \(source) → \(target) at offset (\(du), \(dv)) has \(edges) edges, but \(expected) target cells "
+                + "have an existing source at that offset; the engine needs every group applied at every such cell "
+                + "(as flyvis's average-filter connectomes are). Check the connectome file's edges for this pair."
         }
     }
 }
@@ -39,6 +44,12 @@ public final class Network {
                 activation: Activation = .relu) throws {
         self.connectome = connectome
         self.parameters = try parameters ?? NetworkParameters(connectome: connectome)
+        let layout = NetworkLayout(connectome: connectome)
+        for (g, group) in connectome.groups.enumerated() where layout.edgeCount(group: g) != group.edgeCount {
+            throw NetworkError.incompleteSynapseGroup(
+                source: connectome.cellTypes[group.sourceType], target: connectome.cellTypes[group.targetType],
+                du: group.du, dv: group.dv, edges: group.edgeCount, expected: layout.edgeCount(group: g))
+        }
         engine = NetworkEngine<Float>(connectome: connectome, activation: activation)
         engine.setParameters(self.parameters)
     }

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import FlyvisHDF5
 @testable import FlyvisConnectome
+import FlyvisNetwork
 
 /// The connectome must equal flyvis 1.2.0's: counts, node table and edge multiset.
 @Suite struct ConnectomeReferenceTests {
@@ -48,5 +49,14 @@ import FlyvisHDF5
         #expect(c.edgeTypes.count == (try ref.shape("param_keys/edges_type_source"))[0])
         #expect(c.groups.count == (try ref.shape("param_keys/syn_count_du"))[0])
         #expect(c.groups.map(\.edgeCount).reduce(0, +) == c.edgeCount)
+    }
+
+    /// The engine's stencils apply each group at every target cell whose shifted source cell
+    /// exists. That equals the connectome only if every group is complete in that sense.
+    @Test func everyGroupCoversAllExistingPairs() throws {
+        let c = try Self.connectome.get()
+        let layout = NetworkLayout(connectome: c)
+        let incomplete = c.groups.indices.filter { layout.edgeCount(group: $0) != c.groups[$0].edgeCount }
+        #expect(incomplete.isEmpty, "groups whose edges are not all existing (target, target − (du, dv)) pairs: \(incomplete.prefix(5))")
     }
 }
