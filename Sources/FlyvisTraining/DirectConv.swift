@@ -19,7 +19,9 @@ struct DirectConv {
     var chunks: Int { (side + 7) / 8 }
     /// Row stride of the padded planes: wide enough that the lanes of the last 8-wide chunk
     /// that fall past the map's right edge read zero padding, never the next row.
-    var stride: Int { chunks * 8 + 2 * pad }
+    /// Rounded up to a multiple of 8 so that, with `scratch`'s alignment, every 8-pixel chunk
+    /// of the interior starts on a 32-byte boundary (no cache-line-split loads there).
+    var stride: Int { (chunks * 8 + 2 * pad + 7) / 8 * 8 }
     var plane: Int { stride * (side + 2 * pad) }
 
     init(inChannels: Int, outChannels: Int, taps: [(dy: Int, dx: Int)], side: Int, pad: Int, threads: Int = 1) {
@@ -44,12 +46,20 @@ struct DirectConv {
         }
     }
 
-    /// Scratch for one image: padded planes, with slack for vector reads past the last row.
+    /// Scratch for one image: padded planes, with slack for vector reads past the last row,
+    /// placed so that each plane's interior origin is 32-byte aligned. Free with `release`.
     func scratch(_ channels: Int) -> UnsafeMutablePointer<Float> {
-        let n = channels * plane + 64
-        let p = UnsafeMutablePointer<Float>.allocate(capacity: n)
+        let lead = (8 - (pad * stride + pad) % 8) % 8
+        let n = 8 + lead + channels * plane + 64
+        let raw = UnsafeMutableRawPointer.allocate(byteCount: n * 4, alignment: 64)
+        let p = raw.bindMemory(to: Float.self, capacity: n)
         p.initialize(repeating: 0, count: n)
-        return p
+        p[7 + lead] = Float(bitPattern: UInt32(8 + lead))   // just before the planes: their distance from the allocation
+        return p + 8 + lead
+    }
+
+    func release(_ p: UnsafeMutablePointer<Float>) {
+        UnsafeMutableRawPointer(p - Int((p - 1).pointee.bitPattern)).deallocate()
     }
 
     /// The images of part `k` of `threads` contiguous ranges.
@@ -105,7 +115,7 @@ struct DirectConv {
             let xp = UnsafeSendable(x), outp = UnsafeSendable(out)
             parallel(threads) { part in
                 let padIn = scratch(inChannels)
-                defer { padIn.deallocate() }
+                defer { release(padIn) }
                 for n in images(N, part: part) {
                     fillPadded(xp.value + n * P, channels: inChannels, channelStride: N * P, into: padIn)
                     for b in 0..<blocks {
@@ -147,7 +157,7 @@ struct DirectConv {
             let gp = UnsafeSendable(g), dp = UnsafeSendable(dIn)
             parallel(threads) { part in
                 let padG = scratch(outChannels)
-                defer { padG.deallocate() }
+                defer { release(padG) }
                 for n in images(N, part: part) {
                     fillPadded(gp.value + n * P, channels: outChannels, channelStride: N * P, into: padG)
                     for b in 0..<blocks {
@@ -190,7 +200,7 @@ struct DirectConv {
             let pp = UnsafeSendable(pb.baseAddress!), xp = UnsafeSendable(x), gp = UnsafeSendable(g)
             parallel(threads) { part in
                 let padIn = scratch(inChannels), padG = scratch(8)
-                defer { padIn.deallocate(); padG.deallocate() }
+                defer { release(padIn); release(padG) }
                 for n in images(N, part: part) {
                     let total = pp.value + n * W
                     fillPadded(xp.value + n * P, channels: inChannels, channelStride: N * P, into: padIn)
