@@ -176,6 +176,7 @@ public final class FlowDecoder {
     private var dropoutMasks: [Int: [Float]] = [:]
     private var lastOut: [Float] = []
     private var inputMap: [Float] = []
+    private var gradInputBuffer: [Float] = []
     private var images = 0
 
     public init(config: DecoderConfig = DecoderConfig(), lattice: HexLattice, inChannels: Int, seed: UInt64 = 0) throws(DecoderError) {
@@ -537,9 +538,13 @@ public final class FlowDecoder {
         }
         // Back to (B, T, inChannels, hexals), through the input ReLU.
         // The ReLU's derivative is read off the rectified input map (activations[0]).
-        var out = [Float](repeating: 0, count: images * inChannels * hexals)
+        // Every element is written, so the buffer is reused between calls (the caller's copy
+        // from the last call is gone by then, so this writes in place).
+        if gradInputBuffer.count != images * inChannels * hexals {
+            gradInputBuffer = [Float](repeating: 0, count: images * inChannels * hexals)
+        }
         let C = inChannels
-        out.withUnsafeMutableBufferPointer { ob in g.withUnsafeBufferPointer { gb in
+        gradInputBuffer.withUnsafeMutableBufferPointer { ob in g.withUnsafeBufferPointer { gb in
         activations[0].withUnsafeBufferPointer { rb in pixels.withUnsafeBufferPointer { pb in
             let op = ob.baseAddress!, gp = gb.baseAddress!, rp = rb.baseAddress!, px = pb.baseAddress!
             splitRange(N, threads) { range in
@@ -551,7 +556,7 @@ public final class FlowDecoder {
                 }
             }
         } } } }
-        return out
+        return gradInputBuffer
     }
 
     private func convBackward(_ conv: HexConv, _ x: [Float], _ g: [Float], needInputGradient: Bool, clock: inout PhaseClock) -> [Float] {

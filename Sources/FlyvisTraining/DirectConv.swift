@@ -196,6 +196,9 @@ struct DirectConv {
         let P = side * side, T = taps.count, S = stride, W = outChannels * inChannels * T
         var perImage = [Double](repeating: 0, count: N * W)
         let offsets = taps.map { $0.dy * S + $0.dx }
+        // (input channel, tap) pairs in weight order, as offsets from the input plane origin.
+        let pairCount = inChannels * T
+        let pairOffsets = (0..<pairCount).map { k in (k / T) * plane + offsets[k % T] }
         perImage.withUnsafeMutableBufferPointer { pb in
             let pp = UnsafeSendable(pb.baseAddress!), xp = UnsafeSendable(x), gp = UnsafeSendable(g)
             parallel(threads) { part in
@@ -209,11 +212,12 @@ struct DirectConv {
                         fillPadded(gp.value + b * 8 * N * P + n * P, channels: oCount, channelStride: N * P, into: padG)
                         // Flat sweeps over strips of padded rows: the dOut planes are zero in
                         // the padding columns, so the padding adds nothing, one long loop keeps
-                        // all nine streams in registers, and a strip of eight dOut planes stays
+                        // its six streams in registers, and a strip of the dOut planes stays
                         // in L1 while every (input channel, tap) pair passes over it. Strips
                         // are eight whole rows, a multiple of 8 floats, so chunks never
                         // overlap; the last strip ends at the last pixel.
-                        let gBase = padG + pad * S + pad
+                        let gBase = padG + pad * S + pad, inOrigin = padIn + pad * S + pad
+                        let blockBase = b * 8
                         let rowsPerStrip = 8   // 8 · S is always a multiple of 8
                         var y0 = 0
                         while y0 < side {
@@ -221,27 +225,29 @@ struct DirectConv {
                             let start = y0 * S
                             let end = y1 == side ? (side - 1) * S + side : y1 * S
                             let flatChunks = (end - start + 7) / 8
-                            for i in 0..<inChannels {
-                                for t in 0..<T {
-                                    var a0 = V(), a1 = V(), a2 = V(), a3 = V(), a4 = V(), a5 = V(), a6 = V(), a7 = V()
-                                    var vp = padIn + i * plane + pad * S + pad + offsets[t] + start
-                                    let gs = gBase + start
+                            // Register blocks of two (input channel, tap) pairs × four output
+                            // channels: six loads per eight FMAs, all operands in registers.
+                            for o0 in Swift.stride(from: 0, to: oCount, by: 4) {
+                                let gs = gBase + start + o0 * plane
+                                for k0 in Swift.stride(from: 0, to: pairCount, by: 2) {
+                                    let k1 = min(k0 + 1, pairCount - 1)
+                                    var xa = inOrigin + pairOffsets[k0] + start, xb = inOrigin + pairOffsets[k1] + start
                                     var g0 = gs, g1 = gs + plane, g2 = gs + 2 * plane, g3 = gs + 3 * plane
-                                    var g4 = gs + 4 * plane, g5 = gs + 5 * plane, g6 = gs + 6 * plane, g7 = gs + 7 * plane
+                                    var a0 = V(), a1 = V(), a2 = V(), a3 = V(), b0 = V(), b1 = V(), b2 = V(), b3 = V()
                                     for _ in 0..<flatChunks {
-                                        let v = Self.load(vp)
-                                        a0.addProduct(v, Self.load(g0)); a1.addProduct(v, Self.load(g1))
-                                        a2.addProduct(v, Self.load(g2)); a3.addProduct(v, Self.load(g3))
-                                        a4.addProduct(v, Self.load(g4)); a5.addProduct(v, Self.load(g5))
-                                        a6.addProduct(v, Self.load(g6)); a7.addProduct(v, Self.load(g7))
-                                        vp += 8; g0 += 8; g1 += 8; g2 += 8; g3 += 8; g4 += 8; g5 += 8; g6 += 8; g7 += 8
+                                        let va = Self.load(xa), vb = Self.load(xb)
+                                        let h0 = Self.load(g0), h1 = Self.load(g1), h2 = Self.load(g2), h3 = Self.load(g3)
+                                        a0.addProduct(va, h0); a1.addProduct(va, h1); a2.addProduct(va, h2); a3.addProduct(va, h3)
+                                        b0.addProduct(vb, h0); b1.addProduct(vb, h1); b2.addProduct(vb, h2); b3.addProduct(vb, h3)
+                                        xa += 8; xb += 8; g0 += 8; g1 += 8; g2 += 8; g3 += 8
                                     }
-                                    @inline(__always) func put(_ k: Int, _ a: V) {
-                                        guard k < oCount else { return }
-                                        total[(b * 8 + k) * inChannels * T + i * T + t] += Double(a.sum())
+                                    @inline(__always) func put(_ o: Int, _ a: V, _ b: V) {
+                                        guard o0 + o < oCount else { return }
+                                        let row = total + (blockBase + o0 + o) * pairCount
+                                        row[k0] += Double(a.sum())
+                                        if k1 != k0 { row[k1] += Double(b.sum()) }
                                     }
-                                    put(0, a0); put(1, a1); put(2, a2); put(3, a3)
-                                    put(4, a4); put(5, a5); put(6, a6); put(7, a7)
+                                    put(0, a0, b0); put(1, a1, b1); put(2, a2, b2); put(3, a3, b3)
                                 }
                             }
                             y0 = y1
