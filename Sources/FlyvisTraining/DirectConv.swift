@@ -1,10 +1,11 @@
 import Foundation
 import FlyvisNetwork
 
-/// Direct hex-masked convolution kernels on zero-padded image planes, eight pixels of a row at
-/// a time and eight channels in registers, with fused multiply-adds. They replace im2col + GEMM
-/// for the decoder: its layers have few output channels (8 and 3 by default), where im2col's
-/// memory traffic, not arithmetic, dominated (measured 1.6× slower on the reference workload).
+/// Direct hex-masked convolution kernels: flat SIMD sweeps over zero-padded image planes with
+/// register-blocked fused multiply-adds. They replace im2col + GEMM for the decoder: its
+/// layers have few output channels (8 and 3 by default), where im2col's memory traffic, not
+/// arithmetic, dominated (im2col + sgemm measured 1.6× slower than the first direct version,
+/// and about 4× slower than this one, on the reference workload).
 /// Channel-major activations: value (c, n, y, x) at c·N·P + n·P + y·W + x.
 ///
 /// Images are split into `threads` fixed, contiguous ranges. Every output element is computed
@@ -16,13 +17,13 @@ struct DirectConv {
     let side: Int          // W = H of the square map (31)
     let pad: Int           // kernel / 2
     var threads = 1
-    var chunks: Int { (side + 7) / 8 }
-    /// Row stride of the padded planes: wide enough that the lanes of the last 8-wide chunk
-    /// that fall past the map's right edge read zero padding, never the next row.
-    /// Rounded up to a multiple of 8 so that, with `scratch`'s alignment, every 8-pixel chunk
-    /// of the interior starts on a 32-byte boundary (no cache-line-split loads there).
-    var stride: Int { (chunks * 8 + 2 * pad + 7) / 8 * 8 }
-    var plane: Int { stride * (side + 2 * pad) }
+    /// Row stride of the padded planes. The kernels sweep the planes flat, padding columns
+    /// included (their results are discarded, and zero dOut there adds nothing), so the stride
+    /// is kept minimal: the padding columns are wasted work.
+    var stride: Int { side + 2 * pad }
+    /// Floats per padded plane: the rows plus eight zeros, so that the weight gradient's last
+    /// 8-wide chunk reads zeros past the last pixel even without padding (kernel size 1).
+    var plane: Int { stride * (side + 2 * pad) + 8 }
 
     init(inChannels: Int, outChannels: Int, taps: [(dy: Int, dx: Int)], side: Int, pad: Int, threads: Int = 1) {
         self.inChannels = inChannels
@@ -47,10 +48,10 @@ struct DirectConv {
     }
 
     /// Scratch for one image: padded planes, with slack for vector reads past the last row,
-    /// placed so that each plane's interior origin is 32-byte aligned. Free with `release`.
+    /// placed so that the first plane's interior origin is 32-byte aligned. Free with `release`.
     func scratch(_ channels: Int) -> UnsafeMutablePointer<Float> {
         let lead = (8 - (pad * stride + pad) % 8) % 8
-        let n = 8 + lead + channels * plane + 64
+        let n = 8 + lead + channels * plane + 2 * stride + 64
         let raw = UnsafeMutableRawPointer.allocate(byteCount: n * 4, alignment: 64)
         let p = raw.bindMemory(to: Float.self, capacity: n)
         p.initialize(repeating: 0, count: n)
@@ -65,128 +66,112 @@ struct DirectConv {
     /// The images of part `k` of `threads` contiguous ranges.
     func images(_ N: Int, part k: Int) -> Range<Int> { (N * k / threads)..<(N * (k + 1) / threads) }
 
-    /// Regroups (out, in · taps) weights into blocks of eight channels of `blockOf` (the
-    /// register dimension): entry ((block · other + j) · T + t) · 8 + lane.
-    func blocked(_ weights: [Float], blockOverOutput: Bool) -> [Float] {
+    /// Regroups (out, in · taps) weights into blocks of four channels of the side that is
+    /// computed (`overOutput`: the output channels, else the input channels), each block
+    /// holding, per (other channel, tap) pair k, four weights: entry (block · pairs + k) · 4 + lane.
+    func blocked4(_ weights: [Float], overOutput: Bool) -> [Float] {
         let T = taps.count
-        let blockCh = blockOverOutput ? outChannels : inChannels
-        let other = blockOverOutput ? inChannels : outChannels
-        var w = [Float](repeating: 0, count: ((blockCh + 7) / 8) * other * T * 8)
+        let blockCh = overOutput ? outChannels : inChannels
+        let pairs = (overOutput ? inChannels : outChannels) * T
+        var w = [Float](repeating: 0, count: ((blockCh + 3) / 4) * pairs * 4)
         for o in 0..<outChannels { for i in 0..<inChannels { for t in 0..<T {
-            let (c, j) = blockOverOutput ? (o, i) : (i, o)
-            w[((c / 8 * other + j) * T + t) * 8 + c % 8] = weights[o * inChannels * T + i * T + t]
+            let (c, k) = overOutput ? (o, i * T + t) : (i, o * T + t)
+            w[((c / 4) * pairs + k) * 4 + c % 4] = weights[o * inChannels * T + i * T + t]
         } } }
         return w
     }
 
-    /// The shared inner kernel: for each 8-pixel chunk, acc(lane c) = init(c) + Σ_{j,t}
-    /// w(c, j, t) · src(j, pixel + offset(t)); then `emit` writes the eight channel vectors.
+    /// Flat length of a plane's interior (first to last pixel, padding columns included),
+    /// rounded up to whole 24-float blocks.
+    var flatLength: Int { ((side - 1) * stride + side + 23) / 24 * 24 }
+
+    /// dst(c, q) = initial(c) + Σ_k w(k, c) · src(q + offset(k)) for four channels c at every
+    /// flat interior position q, summed in pair order k. `src` is the interior origin of the
+    /// first source plane. Register blocks of 4 channels × 3 chunks: three loads and four
+    /// broadcasts per twelve FMAs. Positions in the padding columns are computed and ignored.
     @inline(__always)
-    func sweep(_ src: UnsafeMutablePointer<Float>, sourceChannels J: Int, w0: UnsafePointer<Float>,
-               offsets: UnsafePointer<Int>, initial: V, y: Int, x0: Int,
-               emit: (V, V, V, V, V, V, V, V) -> Void) {
-        let T = taps.count, S = stride
-        var a0 = V(repeating: initial[0]), a1 = V(repeating: initial[1]), a2 = V(repeating: initial[2]), a3 = V(repeating: initial[3])
-        var a4 = V(repeating: initial[4]), a5 = V(repeating: initial[5]), a6 = V(repeating: initial[6]), a7 = V(repeating: initial[7])
-        for j in 0..<J {
-            let row = src + j * plane + (y + pad) * S + x0 + pad
-            let wj = w0 + j * T * 8
-            for t in 0..<T {
-                let v = Self.load(row + offsets[t])
-                let w = wj + t * 8
-                a0.addProduct(v, w[0]); a1.addProduct(v, w[1]); a2.addProduct(v, w[2]); a3.addProduct(v, w[3])
-                a4.addProduct(v, w[4]); a5.addProduct(v, w[5]); a6.addProduct(v, w[6]); a7.addProduct(v, w[7])
+    func flatSweep(_ src: UnsafePointer<Float>, pairs: Int, offsets: UnsafePointer<Int>, weights w: UnsafePointer<Float>,
+                   initial: SIMD4<Float>, into dst: UnsafeMutablePointer<Float>) {
+        let L = flatLength
+        var q = 0
+        while q < L {
+            var a0 = V(repeating: initial[0]), a1 = a0, a2 = a0
+            var b0 = V(repeating: initial[1]), b1 = b0, b2 = b0
+            var c0 = V(repeating: initial[2]), c1 = c0, c2 = c0
+            var d0 = V(repeating: initial[3]), d1 = d0, d2 = d0
+            for k in 0..<pairs {
+                let p = src + offsets[k] + q, wk = w + k * 4
+                let x0 = Self.load(p), x1 = Self.load(p + 8), x2 = Self.load(p + 16)
+                let w0 = wk[0], w1 = wk[1], w2 = wk[2], w3 = wk[3]
+                a0.addProduct(x0, w0); a1.addProduct(x1, w0); a2.addProduct(x2, w0)
+                b0.addProduct(x0, w1); b1.addProduct(x1, w1); b2.addProduct(x2, w1)
+                c0.addProduct(x0, w2); c1.addProduct(x1, w2); c2.addProduct(x2, w2)
+                d0.addProduct(x0, w3); d1.addProduct(x1, w3); d2.addProduct(x2, w3)
             }
+            @inline(__always) func put(_ c: Int, _ v0: V, _ v1: V, _ v2: V) {
+                let o = dst + c * L + q
+                UnsafeMutableRawPointer(o).storeBytes(of: v0, as: V.self)
+                UnsafeMutableRawPointer(o + 8).storeBytes(of: v1, as: V.self)
+                UnsafeMutableRawPointer(o + 16).storeBytes(of: v2, as: V.self)
+            }
+            put(0, a0, a1, a2); put(1, b0, b1, b2); put(2, c0, c1, c2); put(3, d0, d1, d2)
+            q += 24
         }
-        emit(a0, a1, a2, a3, a4, a5, a6, a7)
+    }
+
+    /// Runs `flatSweep` over every image and block of four computed channels, and hands each
+    /// finished interior row to `emit(channel, image, row, values)`.
+    private func sweepImages(_ src: UnsafePointer<Float>, images N: Int, sourceChannels J: Int, computed C: Int,
+                             weights: [Float], offsets: [Int], initial: [Float],
+                             emit: @escaping (Int, Int, Int, UnsafePointer<Float>) -> Void) {
+        let P = side * side, T = taps.count, S = stride, L = flatLength, pairs = J * T
+        let origin = pad * S + pad
+        let pairOffsets = (0..<pairs).map { k in (k / T) * plane + offsets[k % T] }
+        var init4 = [SIMD4<Float>](repeating: .zero, count: (C + 3) / 4)
+        for c in 0..<min(C, initial.count) { init4[c / 4][c % 4] = initial[c] }
+        let emitter = UnsafeSendable(emit)
+        weights.withUnsafeBufferPointer { wb in pairOffsets.withUnsafeBufferPointer { ob in
+            let wp = UnsafeSendable(wb.baseAddress!), op = UnsafeSendable(ob.baseAddress!), sp = UnsafeSendable(src)
+            parallel(threads) { part in
+                let padded = scratch(J)
+                let out = UnsafeMutablePointer<Float>.allocate(capacity: 4 * L)
+                defer { release(padded); out.deallocate() }
+                for n in images(N, part: part) {
+                    fillPadded(sp.value + n * P, channels: J, channelStride: N * P, into: padded)
+                    for blk in 0..<init4.count {
+                        flatSweep(padded + origin, pairs: pairs, offsets: op.value, weights: wp.value + blk * pairs * 4,
+                                  initial: init4[blk], into: out)
+                        for c in 0..<min(4, C - blk * 4) {
+                            for y in 0..<side { emitter.value(blk * 4 + c, n, y, out + c * L + y * S) }
+                        }
+                    }
+                }
+            }
+        } }
     }
 
     /// out(o) = bias(o) + Σ_{i,tap} W(o, i, tap) · in(i, shifted by tap).
     /// `weights` is (out, in · taps) as HexConv stores it.
     func forward(_ x: UnsafePointer<Float>, images N: Int, weights: [Float], bias: [Float], out: UnsafeMutablePointer<Float>) {
-        let P = side * side, T = taps.count
-        let blocks = (outChannels + 7) / 8
-        let wT = blocked(weights, blockOverOutput: true)
-        let offsets = taps.map { $0.dy * stride + $0.dx }
-        var bias8 = [V](repeating: V(), count: blocks)
-        for o in 0..<outChannels { bias8[o / 8][o % 8] = bias[o] }
-        wT.withUnsafeBufferPointer { wb in offsets.withUnsafeBufferPointer { ob in
-            let wp = UnsafeSendable(wb.baseAddress!), op = UnsafeSendable(ob.baseAddress!)
-            let xp = UnsafeSendable(x), outp = UnsafeSendable(out)
-            parallel(threads) { part in
-                let padIn = scratch(inChannels)
-                defer { release(padIn) }
-                for n in images(N, part: part) {
-                    fillPadded(xp.value + n * P, channels: inChannels, channelStride: N * P, into: padIn)
-                    for b in 0..<blocks {
-                        let oCount = min(8, outChannels - b * 8)
-                        for y in 0..<side {
-                            for xc in 0..<chunks {
-                                let x0 = xc * 8, lanes = min(8, side - x0)
-                                let base = outp.value + b * 8 * N * P + n * P + y * side + x0
-                                sweep(padIn, sourceChannels: inChannels, w0: wp.value + b * inChannels * T * 8,
-                                      offsets: op.value, initial: bias8[b], y: y, x0: x0) { a0, a1, a2, a3, a4, a5, a6, a7 in
-                                    @inline(__always) func store(_ k: Int, _ a: V) {
-                                        guard k < oCount else { return }
-                                        let dst = base + k * N * P
-                                        if lanes == 8 {
-                                            UnsafeMutableRawPointer(dst).storeBytes(of: a, as: V.self)
-                                        } else {
-                                            for l in 0..<lanes { dst[l] = a[l] }
-                                        }
-                                    }
-                                    store(0, a0); store(1, a1); store(2, a2); store(3, a3)
-                                    store(4, a4); store(5, a5); store(6, a6); store(7, a7)
-                                }
-                            }
-                        }
-                    }
-                }
-            }
-        } }
+        let P = side * side, NP = N * P, W = side
+        let o = UnsafeSendable(out)
+        sweepImages(x, images: N, sourceChannels: inChannels, computed: outChannels,
+                    weights: blocked4(weights, overOutput: true), offsets: taps.map { $0.dy * stride + $0.dx },
+                    initial: bias) { c, n, y, row in
+            (o.value + c * NP + n * P + y * W).update(from: row, count: W)
+        }
     }
 
     /// Input gradient: dIn(i) += Σ_{o,tap} W(o, i, tap) · dOut(o, shifted back by tap).
     func backwardInput(_ g: UnsafePointer<Float>, images N: Int, weights: [Float], into dIn: UnsafeMutablePointer<Float>) {
-        let P = side * side, T = taps.count
-        let blocks = (inChannels + 7) / 8
-        let wX = blocked(weights, blockOverOutput: false)
-        let offsets = taps.map { -$0.dy * stride - $0.dx }
-        wX.withUnsafeBufferPointer { wb in offsets.withUnsafeBufferPointer { ob in
-            let wp = UnsafeSendable(wb.baseAddress!), op = UnsafeSendable(ob.baseAddress!)
-            let gp = UnsafeSendable(g), dp = UnsafeSendable(dIn)
-            parallel(threads) { part in
-                let padG = scratch(outChannels)
-                defer { release(padG) }
-                for n in images(N, part: part) {
-                    fillPadded(gp.value + n * P, channels: outChannels, channelStride: N * P, into: padG)
-                    for b in 0..<blocks {
-                        let iCount = min(8, inChannels - b * 8)
-                        for y in 0..<side {
-                            for xc in 0..<chunks {
-                                let x0 = xc * 8, lanes = min(8, side - x0)
-                                let base = dp.value + b * 8 * N * P + n * P + y * side + x0
-                                sweep(padG, sourceChannels: outChannels, w0: wp.value + b * outChannels * T * 8,
-                                      offsets: op.value, initial: V(), y: y, x0: x0) { a0, a1, a2, a3, a4, a5, a6, a7 in
-                                    @inline(__always) func add(_ k: Int, _ a: V) {
-                                        guard k < iCount else { return }
-                                        let dst = base + k * N * P
-                                        if lanes == 8 {
-                                            let old = UnsafeRawPointer(dst).loadUnaligned(as: V.self)
-                                            UnsafeMutableRawPointer(dst).storeBytes(of: old + a, as: V.self)
-                                        } else {
-                                            for l in 0..<lanes { dst[l] += a[l] }
-                                        }
-                                    }
-                                    add(0, a0); add(1, a1); add(2, a2); add(3, a3)
-                                    add(4, a4); add(5, a5); add(6, a6); add(7, a7)
-                                }
-                            }
-                        }
-                    }
-                }
-            }
-        } }
+        let P = side * side, NP = N * P, W = side
+        let d = UnsafeSendable(dIn)
+        sweepImages(g, images: N, sourceChannels: outChannels, computed: inChannels,
+                    weights: blocked4(weights, overOutput: false), offsets: taps.map { -$0.dy * stride - $0.dx },
+                    initial: []) { c, n, y, row in
+            let dst = d.value + c * NP + n * P + y * W
+            for x in 0..<W { dst[x] += row[x] }
+        }
     }
 
     /// Weight gradient: dW(o, i, tap) = Σ_{n,y,x} dOut(o, n, y, x) · in(i, n, (y, x) + tap),
