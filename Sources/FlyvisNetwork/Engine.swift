@@ -490,19 +490,6 @@ public final class NetworkEngine<S: NetworkScalar> {
     }
 }
 
-/// Runs `body(part)` for part in 0..<parts, on worker threads when parts > 1. Shared by the
-/// decoder's convolution kernels.
-@inline(__always)
-public func parallel(_ parts: Int, _ body: (Int) -> Void) {
-    if parts <= 1 {
-        body(0)
-    } else {
-        withoutActuallyEscaping(body) { body in
-            let box = UnsafeSendable(body)
-            DispatchQueue.concurrentPerform(iterations: parts) { box.value($0) }
-        }
-    }
-}
 
 /// Hands a pointer or closure to worker threads that only touch disjoint parts of it.
 public struct UnsafeSendable<T>: @unchecked Sendable {
