@@ -229,6 +229,9 @@ public struct Config: Equatable, Sendable {
                 }
                 let ref = String(rest[start.upperBound..<end])
                 let v = try lookup(ref, from: key)
+                // A string built from a missing (???) value is missing too, so that using it
+                // fails with "required" instead of making a directory named "???/...".
+                if case .string("???") = v { return .string("???") }
                 if case let .string(text) = v { out += text } else { out += v.description }
                 rest = rest[rest.index(after: end)...]
             }

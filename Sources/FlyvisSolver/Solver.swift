@@ -80,6 +80,9 @@ public final class MultiTaskSolver {
     public init(config: Config, root: URL, resume: Bool, log: TrainingLog = TrainingLog(), threads: Int = 1) throws {
         self.config = config
         self.log = log
+        // network_name is built from these two; name the one that is missing.
+        _ = try config.string("task_name")
+        _ = try config.string("ensemble_and_network_id")
         let name = try config.string("network_name")
         directory = ResultsDirectory(root.appendingPathComponent("results").appendingPathComponent(name))
         let fm = FileManager.default

@@ -76,6 +76,9 @@ import Testing
         // ??? values are reported when read.
         let c = try Config.load()
         #expect(throws: ConfigError.missingValue(key: "task_name")) { _ = try c.string("task_name") }
+        // A string built from a missing value is missing too (no "???/0009/000" directories).
+        let partial = try Config.load(overrides: ["ensemble_and_network_id=0009/000"])
+        #expect(throws: ConfigError.missingValue(key: "network_name")) { _ = try partial.string("network_name") }
     }
 
     @Test func configDirReplacesAGroup() throws {

@@ -129,6 +129,12 @@ enum Small {
         }
         let fresh = try Small.solver("0105/000", ["task.n_iters=9", "delete_if_exists=true"])
         #expect(fresh.iteration == 0 && CheckpointStore(networkDirectory: fresh.directory).indices().isEmpty)
+        // Without task_name the solver names that key instead of writing results/???/...
+        let noTask = try Config.load(overrides: Array(Small.base.dropFirst()) + ["ensemble_and_network_id=0105/001"])
+        #expect(throws: ConfigError.missingValue(key: "task_name")) {
+            _ = try MultiTaskSolver(config: noTask, root: Small.root, resume: false, log: TrainingLog(echoToStderr: false))
+        }
+        #expect(!FileManager.default.fileExists(atPath: Small.root.appendingPathComponent("results/???").path))
     }
 
     @Test func trainingLowersTheValidationLoss() throws {
