@@ -28,17 +28,22 @@ import FlyvisRandom
             guard y >= 0, y < side, xx >= 0, xx < side else { return 0 }
             return Double(a[c * N * P + n * P + y * side + xx])
         }
-        var out = [Float](repeating: 0, count: outC * N * P)
-        var dIn = [Float](repeating: 0, count: inC * N * P)
-        x.withUnsafeBufferPointer { xb in out.withUnsafeMutableBufferPointer { ob in
-            conv.forward(xb.baseAddress!, images: N, weights: w, bias: b, out: ob.baseAddress!)
-        } }
-        g.withUnsafeBufferPointer { gb in dIn.withUnsafeMutableBufferPointer { ib in
-            conv.backwardInput(gb.baseAddress!, images: N, weights: w, into: ib.baseAddress!)
-        } }
-        let dW = x.withUnsafeBufferPointer { xb in g.withUnsafeBufferPointer { gb in
-            conv.backwardWeights(xb.baseAddress!, gb.baseAddress!, images: N)
-        } }
+        /// Forward, input gradient and weight gradient of one kernel configuration.
+        func run(_ k: DirectConv) -> (out: [Float], dIn: [Float], dW: [Float]) {
+            var out = [Float](repeating: 0, count: outC * N * P)
+            var dIn = [Float](repeating: 0, count: inC * N * P)
+            x.withUnsafeBufferPointer { xb in out.withUnsafeMutableBufferPointer { ob in
+                k.forward(xb.baseAddress!, images: N, weights: w, bias: b, out: ob.baseAddress!)
+            } }
+            g.withUnsafeBufferPointer { gb in dIn.withUnsafeMutableBufferPointer { ib in
+                k.backwardInput(gb.baseAddress!, images: N, weights: w, into: ib.baseAddress!)
+            } }
+            let dW = x.withUnsafeBufferPointer { xb in g.withUnsafeBufferPointer { gb in
+                k.backwardWeights(xb.baseAddress!, gb.baseAddress!, images: N)
+            } }
+            return (out, dIn, dW)
+        }
+        let (out, dIn, dW) = run(conv)
 
         var worst = (fwd: 0.0, input: 0.0, weight: 0.0)
         var refW = [Double](repeating: 0, count: w.count)
@@ -61,17 +66,8 @@ import FlyvisRandom
         // Any thread count gives the same bits.
         var threaded = conv
         threaded.threads = 2
-        var out2 = [Float](repeating: 0, count: out.count), dIn2 = [Float](repeating: 0, count: dIn.count)
-        x.withUnsafeBufferPointer { xb in out2.withUnsafeMutableBufferPointer { ob in
-            threaded.forward(xb.baseAddress!, images: N, weights: w, bias: b, out: ob.baseAddress!)
-        } }
-        g.withUnsafeBufferPointer { gb in dIn2.withUnsafeMutableBufferPointer { ib in
-            threaded.backwardInput(gb.baseAddress!, images: N, weights: w, into: ib.baseAddress!)
-        } }
-        let dW2 = x.withUnsafeBufferPointer { xb in g.withUnsafeBufferPointer { gb in
-            threaded.backwardWeights(xb.baseAddress!, gb.baseAddress!, images: N)
-        } }
-        #expect(out2 == out && dIn2 == dIn && dW2 == dW, "two threads changed the result")
+        let two = run(threaded)
+        #expect(two.out == out && two.dIn == dIn && two.dW == dW, "two threads changed the result")
         #expect(worst.fwd < 1e-4, "forward max error \(worst.fwd)")
         #expect(worst.input < 1e-4, "input gradient max error \(worst.input)")
         #expect(worst.weight < 1e-4, "weight gradient max relative error \(worst.weight)")
