@@ -50,7 +50,7 @@ let package = Package(
         .target(name: "FlyvisNetwork", dependencies: ["FlyvisConnectome", "FlyvisBLAS"],
                 swiftSettings: numericsSettings),
         // Decoder, objectives, optimizers, penalties, scheduler: one training iteration.
-        .target(name: "FlyvisTraining", dependencies: ["FlyvisHex", "FlyvisBLAS", "FlyvisNetwork", "FlyvisRandom"],
+        .target(name: "FlyvisTraining", dependencies: ["FlyvisHex", "FlyvisNetwork", "FlyvisRandom"],
                 swiftSettings: numericsSettings),
         // Hex rendering, Sintel, augmentation, the built-in data set, loaders.
         .target(name: "FlyvisData", dependencies: ["FlyvisHex", "FlyvisHDF5", "CLibPNG", "FlyvisRandom"]),

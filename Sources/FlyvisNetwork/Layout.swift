@@ -2,9 +2,9 @@ import FlyvisConnectome
 
 /// The memory layout of the fast kernel. Every cell type gets its own square hex map padded by
 /// the largest synapse offset, with the batch innermost: cell (type, u, v) holds B contiguous
-/// values. A (source, target, du, dv) group then reads the source map shifted by (du, dv), so
-/// each group is a handful of contiguous AXPYs per lattice row with no index gathers, and
-/// positions outside the hexagon (or missing, for strided types such as Lawf) read zeros.
+/// values. A (source, target, du, dv) group then reads the source map shifted by (du, dv), a
+/// constant flat offset, with no index gathers, and positions outside the hexagon (or missing,
+/// for strided types such as Lawf) read zeros. The engine's stencils (Stencil.swift) build on it.
 public struct NetworkLayout: Sendable {
     public let types: Int
     public let extent: Int
@@ -20,7 +20,8 @@ public struct NetworkLayout: Sendable {
     public let activeRuns: [(start: Int32, length: Int32)]
     /// Type of each active run.
     public let activeRunType: [Int32]
-    /// Per group: contiguous shifted copies (target cell, source cell, length), in cells.
+    /// Per group: the row runs (target cell, source cell, length) where both cells exist. Their
+    /// total must equal the group's edge count for the stencils to be exact (`Network` checks).
     public let segments: [(target: Int32, source: Int32, length: Int32)]
     /// Start of each group's segments in `segments` (count groups + 1).
     public let groupSegmentStart: [Int32]
@@ -103,28 +104,6 @@ public struct NetworkLayout: Sendable {
         groupOrderBySource = c.groups.indices.sorted {
             (c.groups[$0].sourceType, c.groups[$0].targetType, $0) < (c.groups[$1].sourceType, c.groups[$1].targetType, $1)
         }.map(Int32.init)
-    }
-
-    /// Splits an ordering of groups into `parts` contiguous chunks of similar work without
-    /// splitting a type (`typeOf`), so threads never write the same map.
-    public func partition(_ order: [Int32], parts: Int, typeOf: (Int) -> Int) -> [Range<Int>] {
-        guard parts > 1, !order.isEmpty else { return [0..<order.count] }
-        let work = order.map { g in
-            Double((Int(groupSegmentStart[Int(g)])..<Int(groupSegmentStart[Int(g) + 1])).reduce(0) { $0 + Int(segments[$1].length) + 4 })
-        }
-        let total = work.reduce(0, +)
-        var ranges: [Range<Int>] = []
-        var start = 0, acc = 0.0
-        for i in 0..<order.count {
-            acc += work[i]
-            let boundary = i + 1 == order.count || typeOf(Int(order[i])) != typeOf(Int(order[i + 1]))
-            if boundary && ranges.count < parts - 1 && acc >= total * Double(ranges.count + 1) / Double(parts) {
-                ranges.append(start..<(i + 1))
-                start = i + 1
-            }
-        }
-        ranges.append(start..<order.count)
-        return ranges.filter { !$0.isEmpty }
     }
 
     /// Edges covered by a group's segments (equals the group's edge count).

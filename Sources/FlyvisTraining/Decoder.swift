@@ -1,4 +1,3 @@
-import FlyvisBLAS
 import FlyvisHex
 import FlyvisNetwork
 @_exported import FlyvisRandom
