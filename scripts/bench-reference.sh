@@ -2,7 +2,9 @@
 # Times our network and training iteration against flyvis 1.2.0 (PyTorch, CPU) on this
 # machine, in one run, and prints the speedups as machine-readable lines:
 #   network speedup: X      (forward + backward of 40 frames, batch 4)
-#   iteration speedup: Y    (a whole training iteration), once `bench --iteration` exists
+#   iteration speedup: Y    (a whole training iteration: steady state, forward, decoder,
+#                            loss, backward with the penalty lane, Adam, penalty step)
+# both for our binary with $THREADS threads, plus the 1-thread figures for comparison.
 # The PyTorch side runs in its own virtualenv (.venv-bench), created on first use.
 set -euo pipefail
 cd "$(dirname "$0")/.."
