@@ -14,7 +14,7 @@ struct CommonOptions: ParsableArguments {
     @Option(name: .customLong("config-dir"), help: "Directory of YAML files that add or replace config groups (e.g. DIR/scheduler/fast.yaml, selected by scheduler=fast).")
     var configDir: [String] = []
 
-    @Option(help: "Threads for the network's recurrent products and BLAS (default 1 per MPI rank; FLYVIS_BLAS_THREADS also sets BLAS).")
+    @Option(help: "Threads per rank for the network and decoder kernels and BLAS (default 1 per MPI rank; FLYVIS_BLAS_THREADS also sets BLAS). Give ranks × threads ≤ free cores: extra workers spin between time steps.")
     var threads: Int = 1
 
     var rootURL: URL {
