@@ -81,7 +81,6 @@ public final class NetworkEngine<S: NetworkScalar> {
     let inputTypes: [Int]
     let hexCell: [Int32]           // hexal → cell within a type map
     let groupEdgeType: [Int32]
-    let groupSourceType: [Int32], groupTargetType: [Int32]
     let typeIsInput: [Bool]
 
     // Parameters in S precision.
@@ -130,8 +129,6 @@ public final class NetworkEngine<S: NetworkScalar> {
             Int32((c.lattice.u[h] + l.extent + l.pad) * l.side + (c.lattice.v[h] + l.extent + l.pad))
         }
         groupEdgeType = c.groups.map { Int32($0.edgeType) }
-        groupSourceType = c.groups.map { Int32($0.sourceType) }
-        groupTargetType = c.groups.map { Int32($0.targetType) }
         stencil = StencilStore(layout: layout, groups: c.groups.map { ($0.sourceType, $0.targetType, $0.du, $0.dv) })
         weightStore = .allocate(capacity: max(1, c.groups.count))
         weightStore.initialize(repeating: 0, count: max(1, c.groups.count))
@@ -252,6 +249,30 @@ public final class NetworkEngine<S: NetworkScalar> {
         for r in 0..<runs.count { body(Int(types[r]), Int(runs[r].start), Int(runs[r].length)) }
     }
 
+    /// Calls `body(lo, hi)` for each run of node cells of one type, as index ranges into a map
+    /// (batch included). `runs` and `runStart` are the layout's and the stencil tables' arrays,
+    /// passed in so that worker threads do not touch the engine's properties.
+    @inline(__always)
+    private func forEachRun(ofType type: Int, _ runs: [(start: Int32, length: Int32)], _ runStart: [Int],
+                            _ body: (Int, Int) -> Void) {
+        let B = batch
+        for r in runStart[type]..<runStart[type + 1] {
+            let lo = Int(runs[r].start) * B
+            body(lo, lo + Int(runs[r].length) * B)
+        }
+    }
+
+    /// f = activation(v) on lo..<hi.
+    @inline(__always)
+    private static func activate(_ activation: Activation, _ v: UnsafeMutablePointer<S>, into f: UnsafeMutablePointer<S>,
+                                 _ lo: Int, _ hi: Int) {
+        if case .relu = activation {
+            for i in lo..<hi { let z = v[i]; f[i] = z > 0 ? z : 0 }
+        } else {
+            for i in lo..<hi { f[i] = activation.value(v[i]) }
+        }
+    }
+
     /// One Euler step: I = W·f(v); A = -v + b + I + x; v' = v + dt·A / max(τ, dt).
     private func step(v: UnsafeMutablePointer<S>, next: UnsafeMutablePointer<S>, drive A: UnsafeMutablePointer<S>,
                       hasInput: Bool) {
@@ -263,14 +284,7 @@ public final class NetworkEngine<S: NetworkScalar> {
         // f(v) on node cells (everything else stays zero), split by type.
         parallel(parts.count) { part in
             for type in parts[part] {
-                for r in runStart[type]..<runStart[type + 1] {
-                    let lo = Int(runs[r].start) * B, hi = lo + Int(runs[r].length) * B
-                    if case .relu = activation {
-                        for i in lo..<hi { let z = v[i]; f[i] = z > 0 ? z : 0 }
-                    } else {
-                        for i in lo..<hi { f[i] = activation.value(v[i]) }
-                    }
-                }
+                forEachRun(ofType: type, runs, runStart) { lo, hi in Self.activate(activation, v, into: f, lo, hi) }
             }
         }
         // Per target type: I = Σ_g w_g · shift(f_source) (one stencil), then the Euler update
@@ -283,11 +297,9 @@ public final class NetworkEngine<S: NetworkScalar> {
                 work.forward(type: type, f: f, current: I)
                 let b = bias[type]
                 let inv = 1 / max(timeConst[type], dt)
-                for r in runStart[type]..<runStart[type + 1] {
-                    let start = Int(runs[r].start)
-                    let lo = start * B, hi = lo + Int(runs[r].length) * B
+                forEachRun(ofType: type, runs, runStart) { lo, hi in
                     if hasInput && typeIsInput[type] {
-                        let xo = (start - type * cellsPerType) * B - lo
+                        let xo = -type * cellsPerType * B   // x holds one type map
                         for i in lo..<hi {
                             let drive = ((-v[i] + b) + I[i]) + x[xo + i]
                             A[i] = drive
@@ -430,8 +442,7 @@ public final class NetworkEngine<S: NetworkScalar> {
             parallel(parts.count) { part in
                 for type in parts[part] {
                     let kt = k[type], tc = tauCoefficient[type]
-                    for r in runStart[type]..<runStart[type + 1] {
-                        let lo = Int(runs[r].start) * B, hi = lo + Int(runs[r].length) * B
+                    forEachRun(ofType: type, runs, runStart) { lo, hi in
                         for lane in 0..<lanes {
                             let lam = lane == 0 ? lam0 : lam1, delta = lane == 0 ? delta0 : delta1
                             var sum: S = 0
@@ -443,11 +454,7 @@ public final class NetworkEngine<S: NetworkScalar> {
                                 gtauStore[type] += Double(s * tc)
                             }
                         }
-                        if case .relu = activation {
-                            for i in lo..<hi { let z = v[i]; f[i] = z > 0 ? z : 0 }
-                        } else {
-                            for i in lo..<hi { f[i] = activation.value(v[i]) }
-                        }
+                        Self.activate(activation, v, into: f, lo, hi)
                     }
                 }
             }
@@ -456,8 +463,7 @@ public final class NetworkEngine<S: NetworkScalar> {
                     kernel.backward(type: type, f: f, delta: delta0, mu: mu0, delta2: lanes == 2 ? delta1 : nil,
                                     mu2: mu1, dots: dots, scratch: scratch[part])
                     let c = oneMinusK[type]
-                    for r in runStart[type]..<runStart[type + 1] {
-                        let lo = Int(runs[r].start) * B, hi = lo + Int(runs[r].length) * B
+                    forEachRun(ofType: type, runs, runStart) { lo, hi in
                         for lane in 0..<lanes {
                             let lam = lane == 0 ? lam0 : lam1, mu = lane == 0 ? mu0 : mu1
                             if case .relu = activation {
@@ -490,12 +496,6 @@ public final class NetworkEngine<S: NetworkScalar> {
     }
 }
 
-
-/// Hands a pointer or closure to worker threads that only touch disjoint parts of it.
-public struct UnsafeSendable<T>: @unchecked Sendable {
-    public let value: T
-    public init(_ value: T) { self.value = value }
-}
 
 /// Where a backward's cotangent for one frame goes: ∂L/∂(activity after that frame).
 public struct CotangentSink<S: NetworkScalar> {

@@ -44,13 +44,13 @@ public final class Network {
                 activation: Activation = .relu) throws {
         self.connectome = connectome
         self.parameters = try parameters ?? NetworkParameters(connectome: connectome)
-        let layout = NetworkLayout(connectome: connectome)
+        engine = NetworkEngine<Float>(connectome: connectome, activation: activation)
+        let layout = engine.layout
         for (g, group) in connectome.groups.enumerated() where layout.edgeCount(group: g) != group.edgeCount {
             throw NetworkError.incompleteSynapseGroup(
                 source: connectome.cellTypes[group.sourceType], target: connectome.cellTypes[group.targetType],
                 du: group.du, dv: group.dv, edges: group.edgeCount, expected: layout.edgeCount(group: g))
         }
-        engine = NetworkEngine<Float>(connectome: connectome, activation: activation)
         engine.setParameters(self.parameters)
     }
 

@@ -84,3 +84,9 @@ final class WorkerPool: @unchecked Sendable {
         }
     }
 }
+
+/// Hands the caller's closure to the workers, which only run disjoint parts of it.
+struct UnsafeSendable<T>: @unchecked Sendable {
+    let value: T
+    init(_ value: T) { self.value = value }
+}

@@ -334,7 +334,7 @@ public final class FlowDecoder {
         defer { clock.lap("forward_readout"); lastTimings = clock.phases }
         // Rectify and place on the square map (zeros off the hexagon).
         // Activations are channel-major, (channels, images, pixels): BatchNorm statistics are
-        // contiguous per channel and a chunk of images is one wide GEMM.
+        // contiguous per channel.
         // The map buffer is kept between calls: off-hexagon pixels are never written, so they
         // stay zero, and releasing the last step's activations first makes the buffer unique,
         // so it is refilled in place instead of reallocated (21 MB at the reference size).

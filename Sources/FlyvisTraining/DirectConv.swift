@@ -47,24 +47,20 @@ struct DirectConv {
         }
     }
 
-    /// Scratch for one image: padded planes, with slack for vector reads past the last row,
-    /// placed so that the first plane's interior origin is 32-byte aligned. Free with `release`.
+    /// Zeroed scratch for one image's padded planes, with slack for the flat sweeps' reads past
+    /// the last row.
     func scratch(_ channels: Int) -> UnsafeMutablePointer<Float> {
-        let lead = (8 - (pad * stride + pad) % 8) % 8
-        let n = 8 + lead + channels * plane + 2 * stride + 64
-        let raw = UnsafeMutableRawPointer.allocate(byteCount: n * 4, alignment: 64)
-        let p = raw.bindMemory(to: Float.self, capacity: n)
+        let n = channels * plane + 2 * stride + 64
+        let p = UnsafeMutablePointer<Float>.allocate(capacity: n)
         p.initialize(repeating: 0, count: n)
-        p[7 + lead] = Float(bitPattern: UInt32(8 + lead))   // just before the planes: their distance from the allocation
-        return p + 8 + lead
+        return p
     }
 
-    func release(_ p: UnsafeMutablePointer<Float>) {
-        UnsafeMutableRawPointer(p - Int((p - 1).pointee.bitPattern)).deallocate()
+    /// Offsets of the (channel, tap) pairs, in weight order, from the first plane's origin.
+    func pairOffsets(channels: Int, tapOffsets: [Int]) -> [Int] {
+        let T = tapOffsets.count
+        return (0..<(channels * T)).map { k in (k / T) * plane + tapOffsets[k % T] }
     }
-
-    /// The images of part `k` of `threads` contiguous ranges.
-    func images(_ N: Int, part k: Int) -> Range<Int> { (N * k / threads)..<(N * (k + 1) / threads) }
 
     /// Regroups (out, in · taps) weights into blocks of four channels of the side that is
     /// computed (`overOutput`: the output channels, else the input channels), each block
@@ -123,26 +119,25 @@ struct DirectConv {
     /// finished interior row to `emit(channel, image, row, values)`.
     private func sweepImages(_ src: UnsafePointer<Float>, images N: Int, sourceChannels J: Int, computed C: Int,
                              weights: [Float], offsets: [Int], initial: [Float],
-                             emit: @escaping (Int, Int, Int, UnsafePointer<Float>) -> Void) {
-        let P = side * side, T = taps.count, S = stride, L = flatLength, pairs = J * T
+                             emit: (Int, Int, Int, UnsafePointer<Float>) -> Void) {
+        let P = side * side, S = stride, L = flatLength, pairs = J * taps.count
         let origin = pad * S + pad
-        let pairOffsets = (0..<pairs).map { k in (k / T) * plane + offsets[k % T] }
+        let pairOffsets = pairOffsets(channels: J, tapOffsets: offsets)
         var init4 = [SIMD4<Float>](repeating: .zero, count: (C + 3) / 4)
         for c in 0..<min(C, initial.count) { init4[c / 4][c % 4] = initial[c] }
-        let emitter = UnsafeSendable(emit)
         weights.withUnsafeBufferPointer { wb in pairOffsets.withUnsafeBufferPointer { ob in
-            let wp = UnsafeSendable(wb.baseAddress!), op = UnsafeSendable(ob.baseAddress!), sp = UnsafeSendable(src)
-            parallel(threads) { part in
+            let wp = wb.baseAddress!, op = ob.baseAddress!
+            splitRange(N, threads) { images in
                 let padded = scratch(J)
                 let out = UnsafeMutablePointer<Float>.allocate(capacity: 4 * L)
-                defer { release(padded); out.deallocate() }
-                for n in images(N, part: part) {
-                    fillPadded(sp.value + n * P, channels: J, channelStride: N * P, into: padded)
+                defer { padded.deallocate(); out.deallocate() }
+                for n in images {
+                    fillPadded(src + n * P, channels: J, channelStride: N * P, into: padded)
                     for blk in 0..<init4.count {
-                        flatSweep(padded + origin, pairs: pairs, offsets: op.value, weights: wp.value + blk * pairs * 4,
+                        flatSweep(padded + origin, pairs: pairs, offsets: op, weights: wp + blk * pairs * 4,
                                   initial: init4[blk], into: out)
                         for c in 0..<min(4, C - blk * 4) {
-                            for y in 0..<side { emitter.value(blk * 4 + c, n, y, out + c * L + y * S) }
+                            for y in 0..<side { emit(blk * 4 + c, n, y, out + c * L + y * S) }
                         }
                     }
                 }
@@ -154,22 +149,20 @@ struct DirectConv {
     /// `weights` is (out, in · taps) as HexConv stores it.
     func forward(_ x: UnsafePointer<Float>, images N: Int, weights: [Float], bias: [Float], out: UnsafeMutablePointer<Float>) {
         let P = side * side, NP = N * P, W = side
-        let o = UnsafeSendable(out)
         sweepImages(x, images: N, sourceChannels: inChannels, computed: outChannels,
                     weights: blocked4(weights, overOutput: true), offsets: taps.map { $0.dy * stride + $0.dx },
                     initial: bias) { c, n, y, row in
-            (o.value + c * NP + n * P + y * W).update(from: row, count: W)
+            (out + c * NP + n * P + y * W).update(from: row, count: W)
         }
     }
 
     /// Input gradient: dIn(i) += Σ_{o,tap} W(o, i, tap) · dOut(o, shifted back by tap).
     func backwardInput(_ g: UnsafePointer<Float>, images N: Int, weights: [Float], into dIn: UnsafeMutablePointer<Float>) {
         let P = side * side, NP = N * P, W = side
-        let d = UnsafeSendable(dIn)
         sweepImages(g, images: N, sourceChannels: outChannels, computed: inChannels,
                     weights: blocked4(weights, overOutput: false), offsets: taps.map { -$0.dy * stride - $0.dx },
                     initial: []) { c, n, y, row in
-            let dst = d.value + c * NP + n * P + y * W
+            let dst = dIn + c * NP + n * P + y * W
             for x in 0..<W { dst[x] += row[x] }
         }
     }
@@ -178,65 +171,59 @@ struct DirectConv {
     /// in (out, in · taps) layout. Each image's sum is kept in double, and the images are added
     /// in order afterwards, so the result does not depend on the thread count.
     func backwardWeights(_ x: UnsafePointer<Float>, _ g: UnsafePointer<Float>, images N: Int) -> [Float] {
-        let P = side * side, T = taps.count, S = stride, W = outChannels * inChannels * T
+        let P = side * side, S = stride, pairCount = inChannels * taps.count, W = outChannels * pairCount
         var perImage = [Double](repeating: 0, count: N * W)
-        let offsets = taps.map { $0.dy * S + $0.dx }
-        // (input channel, tap) pairs in weight order, as offsets from the input plane origin.
-        let pairCount = inChannels * T
-        let pairOffsets = (0..<pairCount).map { k in (k / T) * plane + offsets[k % T] }
+        let pairOffsets = pairOffsets(channels: inChannels, tapOffsets: taps.map { $0.dy * S + $0.dx })
         perImage.withUnsafeMutableBufferPointer { pb in
-            let pp = UnsafeSendable(pb.baseAddress!), xp = UnsafeSendable(x), gp = UnsafeSendable(g)
-            parallel(threads) { part in
-                let padIn = scratch(inChannels), padG = scratch(8)
-                defer { release(padIn); release(padG) }
-                for n in images(N, part: part) {
-                    let total = pp.value + n * W
-                    fillPadded(xp.value + n * P, channels: inChannels, channelStride: N * P, into: padIn)
-                    for b in 0..<((outChannels + 7) / 8) {
-                        let oCount = min(8, outChannels - b * 8)
-                        fillPadded(gp.value + b * 8 * N * P + n * P, channels: oCount, channelStride: N * P, into: padG)
-                        // Flat sweeps over strips of padded rows: the dOut planes are zero in
-                        // the padding columns, so the padding adds nothing, one long loop keeps
-                        // its six streams in registers, and a strip of the dOut planes stays
-                        // in L1 while every (input channel, tap) pair passes over it. Strips
-                        // are eight whole rows, a multiple of 8 floats, so chunks never
-                        // overlap; the last strip ends at the last pixel.
-                        let gBase = padG + pad * S + pad, inOrigin = padIn + pad * S + pad
-                        let blockBase = b * 8
-                        let rowsPerStrip = 8   // 8 · S is always a multiple of 8
-                        var y0 = 0
-                        while y0 < side {
-                            let y1 = min(side, y0 + rowsPerStrip)
-                            let start = y0 * S
-                            let end = y1 == side ? (side - 1) * S + side : y1 * S
-                            let flatChunks = (end - start + 7) / 8
-                            // Register blocks of two (input channel, tap) pairs × four output
-                            // channels: six loads per eight FMAs, all operands in registers.
-                            for o0 in Swift.stride(from: 0, to: oCount, by: 4) {
-                                let gs = gBase + start + o0 * plane
-                                for k0 in Swift.stride(from: 0, to: pairCount, by: 2) {
-                                    let k1 = min(k0 + 1, pairCount - 1)
-                                    var xa = inOrigin + pairOffsets[k0] + start, xb = inOrigin + pairOffsets[k1] + start
-                                    var g0 = gs, g1 = gs + plane, g2 = gs + 2 * plane, g3 = gs + 3 * plane
-                                    var a0 = V(), a1 = V(), a2 = V(), a3 = V(), b0 = V(), b1 = V(), b2 = V(), b3 = V()
-                                    for _ in 0..<flatChunks {
-                                        let va = Self.load(xa), vb = Self.load(xb)
-                                        let h0 = Self.load(g0), h1 = Self.load(g1), h2 = Self.load(g2), h3 = Self.load(g3)
-                                        a0.addProduct(va, h0); a1.addProduct(va, h1); a2.addProduct(va, h2); a3.addProduct(va, h3)
-                                        b0.addProduct(vb, h0); b1.addProduct(vb, h1); b2.addProduct(vb, h2); b3.addProduct(vb, h3)
-                                        xa += 8; xb += 8; g0 += 8; g1 += 8; g2 += 8; g3 += 8
-                                    }
-                                    @inline(__always) func put(_ o: Int, _ a: V, _ b: V) {
-                                        guard o0 + o < oCount else { return }
-                                        let row = total + (blockBase + o0 + o) * pairCount
-                                        row[k0] += Double(a.sum())
-                                        if k1 != k0 { row[k1] += Double(b.sum()) }
-                                    }
-                                    put(0, a0, b0); put(1, a1, b1); put(2, a2, b2); put(3, a3, b3)
+            let perImage = pb.baseAddress!
+            splitRange(N, threads) { images in
+                // dOut planes rounded up to a multiple of four, so every register block reads
+                // real (zero) planes.
+                let padIn = scratch(inChannels), padG = scratch((outChannels + 3) / 4 * 4)
+                defer { padIn.deallocate(); padG.deallocate() }
+                let gBase = padG + pad * S + pad, inOrigin = padIn + pad * S + pad
+                for n in images {
+                    let total = perImage + n * W
+                    fillPadded(x + n * P, channels: inChannels, channelStride: N * P, into: padIn)
+                    fillPadded(g + n * P, channels: outChannels, channelStride: N * P, into: padG)
+                    // Flat sweeps over strips of padded rows: the dOut planes are zero in the
+                    // padding columns, so the padding adds nothing, one long loop keeps its six
+                    // streams in registers, and a strip of the dOut planes stays in L1 while
+                    // every (input channel, tap) pair passes over it. Strips are eight whole
+                    // rows (8 · S floats, a multiple of 8), so chunks never overlap; the last
+                    // strip ends at the last pixel.
+                    var y0 = 0
+                    while y0 < side {
+                        let y1 = min(side, y0 + 8)
+                        let start = y0 * S
+                        let end = y1 == side ? (side - 1) * S + side : y1 * S
+                        let flatChunks = (end - start + 7) / 8
+                        // Register blocks of two (input channel, tap) pairs × four output
+                        // channels: six loads per eight FMAs, all operands in registers.
+                        for o0 in Swift.stride(from: 0, to: outChannels, by: 4) {
+                            let gs = gBase + start + o0 * plane
+                            for k0 in Swift.stride(from: 0, to: pairCount, by: 2) {
+                                let k1 = min(k0 + 1, pairCount - 1)
+                                var xa = inOrigin + pairOffsets[k0] + start, xb = inOrigin + pairOffsets[k1] + start
+                                var g0 = gs, g1 = gs + plane, g2 = gs + 2 * plane, g3 = gs + 3 * plane
+                                var a0 = V(), a1 = V(), a2 = V(), a3 = V(), b0 = V(), b1 = V(), b2 = V(), b3 = V()
+                                for _ in 0..<flatChunks {
+                                    let va = Self.load(xa), vb = Self.load(xb)
+                                    let h0 = Self.load(g0), h1 = Self.load(g1), h2 = Self.load(g2), h3 = Self.load(g3)
+                                    a0.addProduct(va, h0); a1.addProduct(va, h1); a2.addProduct(va, h2); a3.addProduct(va, h3)
+                                    b0.addProduct(vb, h0); b1.addProduct(vb, h1); b2.addProduct(vb, h2); b3.addProduct(vb, h3)
+                                    xa += 8; xb += 8; g0 += 8; g1 += 8; g2 += 8; g3 += 8
                                 }
+                                @inline(__always) func put(_ o: Int, _ a: V, _ b: V) {
+                                    guard o0 + o < outChannels else { return }
+                                    let row = total + (o0 + o) * pairCount
+                                    row[k0] += Double(a.sum())
+                                    if k1 != k0 { row[k1] += Double(b.sum()) }
+                                }
+                                put(0, a0, b0); put(1, a1, b1); put(2, a2, b2); put(3, a3, b3)
                             }
-                            y0 = y1
                         }
+                        y0 = y1
                     }
                 }
             }
