@@ -22,6 +22,8 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+        // torch's checkpoint container is a zip archive.
+        .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.20"),
     ],
     targets: [
         // C libraries, found through pkg-config.
@@ -57,8 +59,10 @@ let package = Package(
         // flyvis's config tree, command-line overrides, interpolation and validation.
         .target(name: "FlyvisConfig", dependencies: [.product(name: "Yams", package: "Yams")],
                 resources: [.copy("Resources/config")]),
-        // flyvis-compatible results directories and atomic, checksummed checkpoints.
-        .target(name: "FlyvisResults", dependencies: ["FlyvisHDF5"]),
+        // torch's zip serialization and the pickle subset its checkpoints use, in Swift.
+        .target(name: "FlyvisTorch", dependencies: [.product(name: "ZIPFoundation", package: "ZIPFoundation")]),
+        // flyvis-compatible results directories and checkpoints (torch format; HDF5 still read).
+        .target(name: "FlyvisResults", dependencies: ["FlyvisHDF5", "FlyvisTorch"]),
         // MultiTaskSolver: training loop, checkpoints, validation, exact resume.
         .target(name: "FlyvisSolver", dependencies: ["FlyvisConfig", "FlyvisConnectome", "FlyvisData", "FlyvisNetwork",
                                                      "FlyvisResults", "FlyvisTraining", "FlyvisHDF5"]),
@@ -86,6 +90,7 @@ let package = Package(
                     dependencies: ["FlyvisTraining", "FlyvisNetwork", "FlyvisConnectome", "FlyvisHDF5", "FlyvisHex", "FlyvisRandom"]),
         .testTarget(name: "DataTests", dependencies: ["FlyvisData", "FlyvisHDF5", "FlyvisHex"]),
         .testTarget(name: "ConfigTests", dependencies: ["FlyvisConfig"]),
+        .testTarget(name: "TorchFormatTests", dependencies: ["FlyvisTorch", "FlyvisResults", "FlyvisHDF5"]),
         .testTarget(name: "SolverTests", dependencies: ["FlyvisSolver", "FlyvisConfig", "FlyvisResults", "FlyvisHDF5"]),
     ]
 )

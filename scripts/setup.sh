@@ -10,6 +10,7 @@ PACKAGES=(
   libhdf5-openmpi-dev                 # parallel HDF5 (MPI-IO)
   libopenblas-dev                     # BLAS
   libpng-dev                          # PNG decoding for Sintel frames
+  zlib1g-dev                          # zlib, for ZIPFoundation (torch checkpoint archives)
 )
 
 missing=()

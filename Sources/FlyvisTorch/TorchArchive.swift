@@ -1,0 +1,132 @@
+import Foundation
+import ZIPFoundation
+
+/// Why a file could not be read or written as a torch checkpoint; every case names the file.
+public enum TorchFormatError: Error, Equatable, CustomStringConvertible {
+    case notAZipArchive(path: String, reason: String)
+    case missingRecord(path: String, record: String)
+    case damagedRecord(path: String, record: String, reason: String)
+    case pickle(path: String, PickleError)
+    case unsupported(path: String, reason: String)
+    case io(path: String, reason: String)
+
+    public var description: String {
+        switch self {
+        case let .notAZipArchive(path, reason):
+            return "'\(path)' is not a torch checkpoint (torch zip format): \(reason); it may be truncated or from an incomplete copy"
+        case let .missingRecord(path, record):
+            return "'\(path)' has no '\(record)' record; it is not a complete torch checkpoint"
+        case let .damagedRecord(path, record, reason):
+            return "'\(path)' is damaged: record '\(record)' \(reason)"
+        case let .pickle(path, e): return "'\(path)': \(e)"
+        case let .unsupported(path, reason): return "'\(path)': \(reason)"
+        case let .io(path, reason): return "cannot write '\(path)': \(reason)"
+        }
+    }
+}
+
+/// torch's zip serialization (what `torch.save` writes since torch 1.6): a stored (uncompressed)
+/// zip archive whose single top folder holds `data.pkl` (the pickled object, protocol 2),
+/// `data/<key>` (raw little-endian tensor storages), `version`, `byteorder` and the format
+/// records newer torch versions add. Written and read natively, without Python.
+public enum TorchArchive {
+    /// The serialization version torch 1.6+ writes and reads.
+    static let version = "3\n"
+    /// Entries get a fixed date, so that the same object always gives the same file.
+    static let entryDate = Date(timeIntervalSince1970: 315_532_800)  // 1980-01-01, the zip epoch
+
+    /// Writes `value` to `path` (the caller makes this atomic). `archiveName` is the top
+    /// folder; torch uses the file's base name.
+    public static func write(_ value: PickleValue, to path: String, archiveName: String) throws(TorchFormatError) {
+        let encoded = PickleWriter.encode(value)
+        var records: [(String, [UInt8])] = [("data.pkl", encoded.bytes), (".format_version", Array("1".utf8)),
+                                            (".storage_alignment", Array("64".utf8)), ("byteorder", Array("little".utf8))]
+        for s in encoded.storages { records.append(("data/\(s.key)", s.bytes)) }
+        records.append(("version", Array(version.utf8)))
+        do {
+            let archive = try Archive(url: URL(fileURLWithPath: path), accessMode: .create)
+            for (name, bytes) in records {
+                let data = Data(bytes)
+                try archive.addEntry(with: "\(archiveName)/\(name)", type: .file, uncompressedSize: Int64(data.count),
+                                     modificationDate: entryDate, compressionMethod: .none) { position, size in
+                    data.subdata(in: Int(position)..<Int(position) + size)
+                }
+            }
+        } catch {
+            throw .io(path: path, reason: Self.reason(error))
+        }
+    }
+
+    /// Reads a torch checkpoint: checks every record's CRC-32, runs the pickle and resolves the
+    /// tensor storages.
+    public static func read(path: String) throws(TorchFormatError) -> PickleValue {
+        let archive: Archive
+        do {
+            archive = try Archive(url: URL(fileURLWithPath: path), accessMode: .read)
+        } catch {
+            throw .notAZipArchive(path: path, reason: reason(error))
+        }
+        var entries: [String: Entry] = [:]
+        for e in archive { entries[e.path] = e }
+        guard let pkl = entries.keys.filter({ $0.hasSuffix("/data.pkl") || $0 == "data.pkl" }).min(by: { $0.count < $1.count }) else {
+            throw .missingRecord(path: path, record: "data.pkl")
+        }
+        let prefix = String(pkl.dropLast("data.pkl".count))
+        func record(_ name: String) throws(TorchFormatError) -> [UInt8] {
+            guard let entry = entries[prefix + name] ?? entries[prefix + ".data/" + name] else {
+                throw .missingRecord(path: path, record: prefix + name)
+            }
+            var out = [UInt8]()
+            out.reserveCapacity(Int(entry.uncompressedSize))
+            do {
+                _ = try archive.extract(entry, skipCRC32: false) { chunk in out += chunk }
+            } catch {
+                throw .damagedRecord(path: path, record: entry.path, reason: reason(error))
+            }
+            guard out.count == Int(entry.uncompressedSize) else {
+                throw .damagedRecord(path: path, record: entry.path, reason: "holds \(out.count) of \(entry.uncompressedSize) bytes")
+            }
+            return out
+        }
+        let versionText = String(decoding: try record("version"), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        guard let v = Int(versionText), (1...3).contains(v) else {
+            throw .unsupported(path: path, reason: "serialization version '\(versionText)' (torch zip versions 1–3 are supported)")
+        }
+        if entries[prefix + "byteorder"] != nil {
+            let order = String(decoding: try record("byteorder"), as: UTF8.self)
+            guard order == "little" else { throw .unsupported(path: path, reason: "byte order '\(order)' (only little-endian is supported)") }
+        }
+        var reader = PickleReader(try record("data.pkl")) { ref in try record("data/\(ref.key)") }
+        do {
+            return try reader.load()
+        } catch let e as TorchFormatError {
+            throw e
+        } catch let e as PickleError {
+            throw .pickle(path: path, e)
+        } catch {
+            throw .damagedRecord(path: path, record: "data.pkl", reason: "\(error)")
+        }
+    }
+
+    /// True when the file starts like a zip archive (a local file header).
+    public static func looksLikeZip(path: String) -> Bool {
+        guard let h = FileHandle(forReadingAtPath: path) else { return false }
+        defer { try? h.close() }
+        return (try? h.read(upToCount: 4)).map { Array($0) == [0x50, 0x4b, 0x03, 0x04] } ?? false
+    }
+
+    static func reason(_ error: Error) -> String {
+        if let e = error as? Archive.ArchiveError {
+            switch e {
+            case .invalidCRC32: return "fails its CRC-32 check"
+            case .missingEndOfCentralDirectoryRecord: return "has no zip directory at its end"
+            default: return "zip error \(e)"
+            }
+        }
+        let ns = error as NSError
+        if let posix = ns.userInfo[NSUnderlyingErrorKey] as? NSError, posix.domain == NSPOSIXErrorDomain {
+            return String(cString: strerror(Int32(posix.code)))
+        }
+        return "\(error)"
+    }
+}
