@@ -4,51 +4,65 @@ import FlyvisConnectome
 import FlyvisHDF5
 import FlyvisNetwork
 import FlyvisResults
+import FlyvisSolver
 import Foundation
 
-/// Runs a (trained) network on a user's stimulus movie and writes the activity, as flyvis
-/// users do with `NetworkView`/`Network.simulate`.
+/// Runs a trained network on a user's stimulus movie and writes the activity, as flyvis users
+/// do with `NetworkView(dir).init_network(checkpoint=...)` and `Network.simulate`.
 struct Simulate: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Simulate a network on a stimulus movie and write the activity to HDF5.",
+        abstract: "Simulate a trained network on a stimulus movie and write the activity to HDF5.",
         discussion: """
-            --params takes a checkpoint (chkpts/chkpt_NNNNN) or any HDF5 file with the datasets \
-            nodes_bias, nodes_time_const, edges_sign, edges_syn_count, edges_syn_strength (at the \
-            root or under network/). --stimulus takes an HDF5 file whose dataset 'lum' (or its only \
-            dataset) has shape (batch, frames, 1, hexals).
+            --network-dir takes a network directory (ours or one trained by flyvis, e.g. \
+            results/flow/0000/000): the connectome, dynamics and activation come from its _meta.yaml, \
+            the parameters from --checkpoint (best by default: the lowest validation/epe, else \
+            validation/loss). --params instead takes a bare checkpoint file (chkpts/chkpt_NNNNN) or an \
+            HDF5 file with nodes_bias, nodes_time_const, edges_sign, edges_syn_count, edges_syn_strength \
+            (at the root or under network/), simulated with the default network of --extent. \
+            --stimulus takes an HDF5 file whose dataset 'lum' (or its only dataset) has shape \
+            (batch, frames, 1, hexals).
             """)
 
-    @Option(help: "Parameters: a checkpoint or an HDF5 file of network parameters.") var params: String
+    @Option(help: "Network directory whose model to simulate (its _meta.yaml and checkpoints).") var networkDir: String?
+    @Option(help: "Checkpoint of --network-dir: best, last or an index.") var checkpoint = "best"
+    @Option(help: "Instead of --network-dir: a checkpoint file or an HDF5 file of network parameters.") var params: String?
     @Option(help: "Stimulus HDF5 file with lum (batch, frames, 1, hexals).") var stimulus: String
     @Option(help: "Output HDF5 file (written atomically).") var out: String
     @Option(help: "Integration time step in seconds.") var dt: Double = 0.02
     @Option(help: "Seconds of grey before the movie (flyvis's 'auto' initial state is 1.0; 0 starts from v = bias).")
     var tPre: Double = 1.0
     @Option(help: "Nodes to record: central, all, or comma-separated cell types.") var nodes = "central"
-    @Option(help: "Connectome extent the parameters belong to.") var extent = 15
+    @Option(help: "With --params: the connectome extent the parameters belong to.") var extent = 15
     @Option(help: "Threads for the recurrent products.") var threads = 1
 
     func validate() throws {
         guard dt > 0, dt.isFinite else { throw ValidationError("--dt must be positive (got \(dt)); flyvis uses 0.02") }
         guard tPre >= 0, tPre.isFinite else { throw ValidationError("--t-pre must be non-negative (got \(tPre))") }
         guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
+        guard (networkDir == nil) != (params == nil) else {
+            throw ValidationError("give either --network-dir DIR (with --checkpoint best|last|N) or --params FILE")
+        }
+        guard CheckpointSelector(checkpoint) != nil else {
+            throw ValidationError("--checkpoint must be best, last or a checkpoint index (got '\(checkpoint)')")
+        }
     }
 
     func run() throws {
         BLAS.configureThreads(defaultThreads: 1, environment: ProcessInfo.processInfo.environment)
-        let connectome = try Connectome(extent: extent)
-        var parameters = try NetworkParameters(connectome: connectome)
-        let pf = try HDF5File(path: params, mode: .readOnly)
-        for name in NetworkParameters.names {
-            let path = pf.exists("network/\(name)") ? "network/\(name)" : name
-            guard pf.exists(path) else {
-                throw ValidationError("'\(params)' has no '\(name)' (looked at /\(name) and /network/\(name))")
-            }
-            let values: [Float] = try pf.read(path).values
-            do { try parameters.set(name, values) } catch {
-                throw ValidationError("\(error) — was the network trained with another --extent?")
-            }
+        let network: Network
+        let source: String
+        if let networkDir {
+            let dir = ResultsDirectory(URL(fileURLWithPath: networkDir).standardizedFileURL)
+            let trained = try TrainedNetwork(directory: dir, checkpoint: CheckpointSelector(checkpoint)!, threads: threads)
+            network = trained.network
+            source = trained.checkpointPath
+            print("simulating \(dir.path) at checkpoint \(trained.checkpointIndex) (\(checkpoint))")
+        } else {
+            network = try Self.network(params: params!, extent: extent)
+            network.engine.threads = threads
+            source = params!
         }
+        let connectome = network.connectome
         let sf = try HDF5File(path: stimulus, mode: .readOnly)
         let names = try sf.children("/")
         guard let key = names.contains("lum") ? "lum" : (names.count == 1 ? names[0] : nil),
@@ -60,8 +74,6 @@ struct Simulate: ParsableCommand {
             throw NetworkError.stimulusShape(expected: [-1, -1, 1, connectome.lattice.count], found: lum.shape)
         }
         let (batch, frames) = (lum.shape[0], lum.shape[1])
-        let network = try Network(connectome: connectome, parameters: parameters)
-        network.engine.threads = threads
         let selection = Network.NodeSelection.parse(nodes)
         let result = try network.simulate(movie: lum.values, batch: batch, frames: frames, dt: dt,
                                           initialState: tPre > 0 ? .given(try network.steadyState(tPre: tPre, dt: dt, batch: batch)!) : .bias,
@@ -75,9 +87,40 @@ struct Simulate: ParsableCommand {
             try f.write("node_v", result.nodes.map { connectome.nodeV[$0] }, shape: [result.nodes.count])
             try f.setAttribute("dt", dt)
             try f.setAttribute("t_pre", tPre)
-            try f.setAttribute("params", string: params)
+            try f.setAttribute("params", string: source)
             try f.close()
         }
         print("wrote activity (\(batch), \(frames), \(result.nodes.count)) to \(out)")
+    }
+
+    /// The default network of `extent` with parameters from a checkpoint (either format) or a
+    /// plain HDF5 parameter file.
+    static func network(params: String, extent: Int) throws -> Network {
+        let connectome = try Connectome(extent: extent)
+        var parameters = try NetworkParameters(connectome: connectome)
+        let values: [String: [Float]]
+        if let c = try? CheckpointStore.read(params) {
+            values = Dictionary(uniqueKeysWithValues: c.network.names.map { ($0, c.network[$0]!.asFloats) })
+        } else {
+            let pf: HDF5File
+            do { pf = try HDF5File(path: params, mode: .readOnly) } catch {
+                throw ValidationError("'\(params)' is neither a checkpoint nor an HDF5 parameter file: \(error)")
+            }
+            var v: [String: [Float]] = [:]
+            for name in NetworkParameters.names {
+                let path = pf.exists("network/\(name)") ? "network/\(name)" : name
+                if pf.exists(path) { v[name] = try pf.read(path, as: Float.self).values }
+            }
+            values = v
+        }
+        for name in NetworkParameters.names {
+            guard let v = values[name] else {
+                throw ValidationError("'\(params)' has no '\(name)' (looked for network/\(name) and /\(name))")
+            }
+            do { try parameters.set(name, v) } catch {
+                throw ValidationError("\(error) — was the network trained with another --extent? (--network-dir reads it from _meta.yaml)")
+            }
+        }
+        return try Network(connectome: connectome, parameters: parameters)
     }
 }

@@ -43,6 +43,25 @@ public struct Config: Equatable, Sendable {
         return config
     }
 
+    /// The config of an existing network directory: the defaults, overlaid by what its
+    /// `_meta.yaml` stores (ours or flyvis's), then `overrides`. Resume, `val-single` and
+    /// `simulate` use it, so a directory needs none of its training overrides repeated and a
+    /// flyvis directory runs with its own settings.
+    public static func load(stored: Config, overrides: [String] = [], configDirs: [URL] = []) throws(ConfigError) -> Config {
+        let dirs = configDirs + [bundledDirectory]
+        var root = try compose(group: "", option: "solver", dirs: dirs, choices: [:])
+        let schema = root
+        root.merge(stored.root)
+        for o in overrides {
+            let parsed = try Override.parse(o)
+            try parsed.apply(to: &root, schema: schema)
+        }
+        var config = Config(root: root)
+        try config.resolveInterpolations()
+        try config.validate()
+        return config
+    }
+
     static func isGroup(_ name: String, dirs: [URL]) -> Bool {
         dirs.contains { d in
             var isDir: ObjCBool = false

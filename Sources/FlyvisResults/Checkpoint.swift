@@ -1,4 +1,3 @@
-import FlyvisHDF5
 import Foundation
 
 /// One array in a checkpoint, in the element type it is stored with.
@@ -14,76 +13,153 @@ public enum CheckpointArray: Sendable, Equatable {
         }
     }
 
+    public var count: Int {
+        switch self {
+        case let .float(v, _): return v.count
+        case let .double(v, _): return v.count
+        case let .int64(v, _): return v.count
+        case let .uint8(v, _): return v.count
+        }
+    }
+
+    public var dtypeName: String {
+        switch self {
+        case .float: return "float32"
+        case .double: return "float64"
+        case .int64: return "int64"
+        case .uint8: return "uint8"
+        }
+    }
+
     public var floats: [Float]? { if case let .float(v, _) = self { return v } else { return nil } }
     public var doubles: [Double]? { if case let .double(v, _) = self { return v } else { return nil } }
     public var int64s: [Int64]? { if case let .int64(v, _) = self { return v } else { return nil } }
     public var bytes: [UInt8]? { if case let .uint8(v, _) = self { return v } else { return nil } }
 
-    /// Raw little-endian bytes, for the checksum.
-    var payload: [UInt8] {
+    /// The values as Float32, converting from any stored type (BatchNorm's counter is int64).
+    public var asFloats: [Float] {
         switch self {
-        case let .float(v, _): return v.withUnsafeBytes { Array($0) }
-        case let .double(v, _): return v.withUnsafeBytes { Array($0) }
-        case let .int64(v, _): return v.withUnsafeBytes { Array($0) }
-        case let .uint8(v, _): return v
+        case let .float(v, _): return v
+        case let .double(v, _): return v.map(Float.init)
+        case let .int64(v, _): return v.map(Float.init)
+        case let .uint8(v, _): return v.map(Float.init)
         }
     }
 }
 
-/// Everything a checkpoint holds, keyed by flyvis's names (`network/nodes_bias`,
-/// `decoder/flow/base.0.weight`, `optim/state/0/exp_avg`, ...), plus the scalar metadata that
-/// flyvis keeps at the top level (`iteration`, `val_loss`, `dt`, `time`).
-public struct CheckpointBundle: Sendable, Equatable {
-    public var arrays: [String: CheckpointArray] = [:]
-    public var iteration: Int = -1
-    public var valLoss: Double = .nan
-    public var dt: Double = 0
-    public var time: String = ""
+/// An ordered name → array map: a torch `state_dict()` (the order is torch's, which flyvis and
+/// `load_state_dict` do not depend on but which keeps our files like flyvis's).
+public struct StateDict: Sendable, Equatable {
+    public private(set) var names: [String] = []
+    private var arrays: [String: CheckpointArray] = [:]
 
     public init() {}
 
-    public subscript(key: String) -> CheckpointArray? {
-        get { arrays[key] }
-        set { arrays[key] = newValue }
+    public subscript(name: String) -> CheckpointArray? {
+        get { arrays[name] }
+        set {
+            if newValue != nil, arrays[name] == nil { names.append(name) }
+            if newValue == nil { names.removeAll { $0 == name } }
+            arrays[name] = newValue
+        }
     }
 
-    /// Keys under a group prefix (e.g. "network/"), with the prefix removed, sorted.
-    public func keys(under prefix: String) -> [String] {
-        arrays.keys.filter { $0.hasPrefix(prefix) }.map { String($0.dropFirst(prefix.count)) }.sorted()
+    public var isEmpty: Bool { names.isEmpty }
+}
+
+/// A torch optimizer `state_dict()`: parameter groups (hyper-parameters and the parameter ids
+/// they own) and per-parameter state. Adam's state is `step`, `exp_avg`, `exp_avg_sq`; SGD
+/// without momentum has none.
+public struct OptimizerState: Sendable, Equatable {
+    public struct Group: Sendable, Equatable {
+        public var lr: Double
+        public var params: [Int]
+        public var betas: [Double]
+        public var eps: Double
+        public var weightDecay: Double
+        public init(lr: Double, params: [Int], betas: [Double] = [0.9, 0.999], eps: Double = 1e-8, weightDecay: Double = 0) {
+            self.lr = lr
+            self.params = params
+            self.betas = betas
+            self.eps = eps
+            self.weightDecay = weightDecay
+        }
     }
 
-    /// FNV-1a over every array (sorted by key, with its key and shape) and the scalar metadata.
-    /// Stored in the file and re-checked on load, so a silently damaged checkpoint is detected.
-    public var checksum: UInt64 {
-        var h: UInt64 = 0xcbf2_9ce4_8422_2325
-        func mix<S: Sequence>(_ bytes: S) where S.Element == UInt8 {
-            for b in bytes { h = (h ^ UInt64(b)) &* 0x0000_0100_0000_01b3 }
+    public struct AdamEntry: Sendable, Equatable {
+        public var step: Double
+        public var expAvg: CheckpointArray
+        public var expAvgSq: CheckpointArray
+        public init(step: Double, expAvg: CheckpointArray, expAvgSq: CheckpointArray) {
+            self.step = step
+            self.expAvg = expAvg
+            self.expAvgSq = expAvgSq
         }
-        for key in arrays.keys.sorted() {
-            let a = arrays[key]!
-            mix(key.utf8)
-            mix(a.shape.map(Int64.init).withUnsafeBytes { Array($0) })
-            mix(a.payload)
-        }
-        mix([Int64(iteration)].withUnsafeBytes { Array($0) })
-        mix([valLoss.bitPattern].withUnsafeBytes { Array($0) })
-        mix([dt.bitPattern].withUnsafeBytes { Array($0) })
-        mix(time.utf8)
-        return h
+    }
+
+    public enum Kind: String, Sendable { case adam, sgd }
+
+    public var kind: Kind
+    public var groups: [Group]
+    /// Keyed by torch's parameter id (position across all groups).
+    public var state: [Int: AdamEntry]
+
+    public init(kind: Kind, groups: [Group], state: [Int: AdamEntry] = [:]) {
+        self.kind = kind
+        self.groups = groups
+        self.state = state
     }
 }
 
+/// What flyvis-swift adds to a checkpoint so that a resumed run continues bit for bit: the
+/// member's generator states, the epoch counter and the training time. Stored under one extra
+/// key, which flyvis ignores; a flyvis checkpoint has none, and resume then starts fresh
+/// generators.
+public struct ResumeState: Sendable, Equatable {
+    public var dataRNG: [UInt64]
+    public var dropoutRNG: [String: [UInt64]]
+    public var epochsDone: Int
+    public var timeTrained: Double
+
+    public init(dataRNG: [UInt64], dropoutRNG: [String: [UInt64]], epochsDone: Int, timeTrained: Double) {
+        self.dataRNG = dataRNG
+        self.dropoutRNG = dropoutRNG
+        self.epochsDone = epochsDone
+        self.timeTrained = timeTrained
+    }
+}
+
+/// Everything a checkpoint holds, in the structure flyvis's `MultiTaskSolver.checkpoint()`
+/// writes (`network`, `decoder`, `optim`, `time`, `val_loss`, `iteration`, `dt`,
+/// `activity_optim`), plus our `ResumeState`.
+public struct Checkpoint: Sendable, Equatable {
+    public var network = StateDict()
+    /// `{task: state dict}`, written in task order.
+    public var decoder: [String: StateDict] = [:]
+    public var optim: OptimizerState?
+    public var activityOptim: OptimizerState?
+    public var time = ""
+    public var valLoss = Double.nan
+    /// flyvis's convention: the solver's iteration − 1 at save time (−1 for the untrained state).
+    public var iteration = -1
+    public var dt = 0.02
+    public var resume: ResumeState?
+
+    public init() {}
+}
+
 /// The checkpoint files of one network directory: `chkpts/chkpt_00000`, `chkpt_00001`, ...
-/// Each is an HDF5 file written atomically (temporary file, flush, rename) with a checksum.
+/// Written in torch's zip format (flyvis loads them with `torch.load`), atomically (temporary
+/// file, fsync, rename); read in that format or in our earlier HDF5 format.
 public struct CheckpointStore: Sendable {
     public let directory: URL
 
     public init(networkDirectory: ResultsDirectory) {
-        directory = networkDirectory.url.appendingPathComponent("chkpts")
+        directory = networkDirectory.url.appendingPathComponent(CheckpointSchema.folder)
     }
 
     public func path(index: Int) -> URL {
-        directory.appendingPathComponent(String(format: "chkpt_%05d", index))
+        directory.appendingPathComponent(CheckpointSchema.fileName(index: index))
     }
 
     /// Indices present on disk, ascending (the first run of digits in each `chkpt_*` name,
@@ -96,63 +172,38 @@ public struct CheckpointStore: Sendable {
         }.sorted()
     }
 
-    public func write(_ bundle: CheckpointBundle, index: Int) throws {
-        try AtomicFile.write(path(index: index)) { tmp in
-            let f = try HDF5File(path: tmp, mode: .truncate)
-            for key in bundle.arrays.keys.sorted() {
-                switch bundle.arrays[key]! {
-                case let .float(v, s): try f.write(key, v, shape: s)
-                case let .double(v, s): try f.write(key, v, shape: s)
-                case let .int64(v, s): try f.write(key, v, shape: s)
-                case let .uint8(v, s): try f.write(key, v, shape: s)
-                }
-            }
-            try f.setAttribute("iteration", Int64(bundle.iteration))
-            try f.setAttribute("val_loss", bundle.valLoss)
-            try f.setAttribute("dt", bundle.dt)
-            try f.setAttribute("time", string: bundle.time)
-            try f.setAttribute("format", string: "flyvis-swift checkpoint v1")
-            try f.setAttribute("checksum", Int64(bitPattern: bundle.checksum))
-            try f.flush()
-            try f.close()
+    public func write(_ checkpoint: Checkpoint, index: Int) throws {
+        try Self.write(checkpoint, to: path(index: index))
+    }
+
+    /// Writes one checkpoint file atomically in torch's format.
+    public static func write(_ checkpoint: Checkpoint, to url: URL) throws {
+        try AtomicFile.write(url) { tmp in
+            try TorchCheckpointCodec.write(checkpoint, to: tmp, archiveName: url.lastPathComponent)
         }
     }
 
     /// Reads and verifies one checkpoint.
-    public func read(index: Int) throws(ResultsError) -> CheckpointBundle {
-        let url = path(index: index)
-        do {
-            let f = try HDF5File(path: url.path, mode: .readOnly)
-            var bundle = CheckpointBundle()
-            for key in try datasetPaths(f, "/") {
-                let s = try f.shape(key)
-                switch try f.elementType(key) {
-                case "float32": bundle[key] = .float(try f.read(key, as: Float.self).values, shape: s)
-                case "float64": bundle[key] = .double(try f.read(key, as: Double.self).values, shape: s)
-                case "uint8": bundle[key] = .uint8(try f.read(key, as: UInt8.self).values, shape: s)
-                default: bundle[key] = .int64(try f.read(key, as: Int64.self).values, shape: s)
-                }
-            }
-            bundle.iteration = Int(try f.attribute("iteration", as: Int64.self))
-            bundle.valLoss = try f.attribute("val_loss", as: Double.self)
-            bundle.dt = try f.attribute("dt", as: Double.self)
-            bundle.time = try f.stringAttribute("time")
-            let stored = UInt64(bitPattern: try f.attribute("checksum", as: Int64.self))
-            guard stored == bundle.checksum else {
-                throw ResultsError.corruptCheckpoint(path: url.path, reason: "checksum mismatch")
-            }
-            return bundle
-        } catch let error as ResultsError {
-            throw error
-        } catch {
-            throw .corruptCheckpoint(path: url.path, reason: "\(error)")
+    public func read(index: Int) throws(ResultsError) -> Checkpoint {
+        try Self.read(path(index: index).path)
+    }
+
+    /// Reads a checkpoint file in either format (torch zip, or the HDF5 format of earlier
+    /// flyvis-swift versions, told apart by their first bytes).
+    public static func read(_ path: String) throws(ResultsError) -> Checkpoint {
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw .corruptCheckpoint(path: path, reason: "no such file")
         }
+        if LegacyHDF5Checkpoint.looksLikeHDF5(path: path) {
+            return try LegacyHDF5Checkpoint.read(path)
+        }
+        return try TorchCheckpointCodec.read(path)
     }
 
     /// The newest checkpoint that reads back and verifies, with a description of every newer
     /// one that was skipped (truncated, corrupted), so the caller can warn about them.
     public func latestValid(atMost maxIndex: Int? = nil) throws(ResultsError)
-        -> (index: Int, bundle: CheckpointBundle, skipped: [String]) {
+        -> (index: Int, checkpoint: Checkpoint, skipped: [String]) {
         var skipped: [String] = []
         for index in indices().reversed() where maxIndex.map({ index <= $0 }) ?? true {
             do {
@@ -163,18 +214,4 @@ public struct CheckpointStore: Sendable {
         }
         throw .noValidCheckpoint(directory: directory.deletingLastPathComponent().path, problems: skipped)
     }
-
-    private func datasetPaths(_ f: HDF5File, _ group: String) throws -> [String] {
-        var out: [String] = []
-        for child in try f.children(group) {
-            let p = group == "/" ? child : "\(group)/\(child)"
-            if (try? f.shape(p)) != nil {
-                out.append(p)
-            } else {
-                out += try datasetPaths(f, p)
-            }
-        }
-        return out
-    }
-
 }

@@ -7,6 +7,7 @@ public enum ResultsError: Error, CustomStringConvertible, Equatable {
     case missingKey(directory: String, key: String)
     case corruptCheckpoint(path: String, reason: String)
     case noValidCheckpoint(directory: String, problems: [String])
+    case missingCheckpoint(directory: String, selector: String, available: [Int])
 
     public var description: String {
         switch self {
@@ -19,6 +20,8 @@ public enum ResultsError: Error, CustomStringConvertible, Equatable {
         case let .noValidCheckpoint(directory, problems):
             let detail = problems.isEmpty ? "none were written yet" : problems.joined(separator: "; ")
             return "no readable checkpoint in '\(directory)/chkpts' (\(detail)); start without resume=true"
+        case let .missingCheckpoint(directory, selector, available):
+            return "'\(directory)' has no checkpoint \(selector); it has \(available.map(String.init).joined(separator: ", ")) (choose best, last or one of these)"
         }
     }
 }

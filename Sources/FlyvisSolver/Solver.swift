@@ -14,6 +14,8 @@ public enum SolverError: Error, CustomStringConvertible, Equatable {
     case directoryExists(path: String, checkpoints: Int)
     case incompatibleConfig(path: String, differences: [String])
     case invalidSplit(String)
+    case shapeMismatch(source: String, key: String, stored: [Int], expected: [Int])
+    case notANetworkDirectory(path: String, reason: String)
 
     public var description: String {
         switch self {
@@ -25,6 +27,10 @@ public enum SolverError: Error, CustomStringConvertible, Equatable {
             return "cannot resume '\(path)': the config differs from the stored one in\n  " + diffs.joined(separator: "\n  ")
                 + "\n(only task.n_iters and description may change on resume; use a new ensemble_and_network_id otherwise)"
         case let .invalidSplit(why): return "cannot split the data set: \(why)"
+        case let .notANetworkDirectory(path, reason):
+            return "'\(path)' is not a network directory (\(reason)); pass <root>/results/<task>/<EEEE>/<NNN>"
+        case let .shapeMismatch(source, key, stored, expected):
+            return "'\(source)' does not fit this config: \(key) has shape \(stored), the config's model needs \(expected) (check network.connectome.extent and task.decoder against the directory's _meta.yaml)"
         }
     }
 }
@@ -69,8 +75,10 @@ public final class MultiTaskSolver {
     var dt: Double
 
     static let historyKeys = ["loss", "activity", "activity_min", "activity_max"]
+    /// Keys that may differ on resume: the length of training, bookkeeping flags, and where
+    /// the data lives (a moved Sintel copy is the same data set).
     static let resumeInvariantKeys: Set<String> = ["task.n_iters", "description", "delete_if_exists", "resume", "train",
-                                                   "checkpoint_only", "overfit", "save_environment"]
+                                                   "checkpoint_only", "overfit", "save_environment", "task.dataset.sintel_path"]
     /// Keys stored in `_meta.yaml` (flyvis's order, plus our seed and warm-up).
     static let metaKeys = ["network_name", "network", "task", "optim", "penalizer", "scheduler", "description", "seed", "t_pre_train"]
 
@@ -279,7 +287,7 @@ public final class MultiTaskSolver {
         }
         // Full per-iteration histories (flyvis rewrites only the current run's part).
         for (key, values) in histories { try directory.write(key, values) }
-        try CheckpointStore(networkDirectory: directory).write(bundle(valLoss: valLoss), index: checkpointIndex)
+        try CheckpointStore(networkDirectory: directory).write(checkpointState(valLoss: valLoss), index: checkpointIndex)
         try directory.extend("chkpt_index", [Int64(checkpointIndex)])
         try directory.extend("chkpt_iter", [Int64(iteration - 1)])
         try directory.writeScalar("dt", dt)
@@ -310,39 +318,56 @@ public final class MultiTaskSolver {
         return sums.mapValues { $0 / Double(max(n, 1)) }
     }
 
-    /// Everything a checkpoint holds, under flyvis's key names where flyvis has them.
-    func bundle(valLoss: Double) -> CheckpointBundle {
-        var b = CheckpointBundle()
+    /// The solver's state as a flyvis checkpoint (plus our resume state).
+    func checkpointState(valLoss: Double) -> Checkpoint {
+        var c = Checkpoint()
         let p = network.parameters
-        for name in NetworkParameters.names { b["network/\(name)"] = .float(p[name]!, shape: [p[name]!.count]) }
+        for name in NetworkParameters.names { c.network[name] = .float(p[name]!, shape: [p[name]!.count]) }
+        var dropout: [String: [UInt64]] = [:]
         for task in tasks {
             let d = step.decoders[task]!
+            var sd = StateDict()
             for name in d.stateNames {
                 let s = d.state(name)!
-                b["decoder/\(task)/\(name)"] = name.hasSuffix("num_batches_tracked")
-                    ? .int64([Int64(s.values[0])], shape: []) : .float(s.values, shape: s.shape)
+                sd[name] = name.hasSuffix("num_batches_tracked") ? .int64([Int64(s.values[0])], shape: []) : .float(s.values, shape: s.shape)
             }
-            b["rng/dropout/\(task)"] = .int64(d.dropoutRNG.state.map { Int64(bitPattern: $0) }, shape: [4])
+            c.decoder[task] = sd
+            dropout[task] = d.dropoutRNG.state
         }
-        for (id, name) in step.adam.groups.joined().enumerated() {
-            guard let m = step.adam.state[name] else { continue }
-            let (expAvg, expAvgSq) = adamArraysTorchLayout(name, m)
-            b["optim/state/\(id)/step"] = .double([Double(m.step)], shape: [])
-            b["optim/state/\(id)/exp_avg"] = .float(expAvg, shape: [expAvg.count])
-            b["optim/state/\(id)/exp_avg_sq"] = .float(expAvgSq, shape: [expAvgSq.count])
+        // torch's parameter ids run across the groups: network 0..<5, then the decoders'.
+        var groups: [OptimizerState.Group] = []
+        var state: [Int: OptimizerState.AdamEntry] = [:]
+        var id = 0
+        for (g, names) in step.adam.groups.enumerated() {
+            groups.append(OptimizerState.Group(lr: step.adam.learningRates[g], params: Array(id..<id + names.count),
+                                               betas: [step.adam.beta1, step.adam.beta2], eps: step.adam.eps))
+            for name in names {
+                if let m = step.adam.state[name] {
+                    let shape = parameterShape(name)
+                    let (expAvg, expAvgSq) = adamArraysTorchLayout(name, m)
+                    state[id] = OptimizerState.AdamEntry(step: Double(m.step), expAvg: .float(expAvg, shape: shape),
+                                                         expAvgSq: .float(expAvgSq, shape: shape))
+                }
+                id += 1
+            }
         }
-        b["optim/param_groups/lr"] = .double(step.adam.learningRates, shape: [step.adam.learningRates.count])
-        b["optim/param_groups/betas"] = .double([step.adam.beta1, step.adam.beta2], shape: [2])
-        b["optim/param_groups/eps"] = .double([step.adam.eps], shape: [])
-        b["activity_optim/param_groups/lr"] = .double([step.penalizer.activityOptimizer.learningRate], shape: [])
-        b["rng/data"] = .int64(dataRNG.state.map { Int64(bitPattern: $0) }, shape: [4])
-        b["solver/epochs_done"] = .int64([Int64(epochsDone)], shape: [])
-        b["solver/time_trained"] = .double([timeTrained], shape: [])
-        b.iteration = iteration - 1
-        b.valLoss = valLoss
-        b.dt = dt
-        b.time = Self.ctime(Date())
-        return b
+        c.optim = OptimizerState(kind: .adam, groups: groups, state: state)
+        c.activityOptim = OptimizerState(kind: .sgd, groups: [OptimizerState.Group(lr: step.penalizer.activityOptimizer.learningRate, params: [0])])
+        c.resume = ResumeState(dataRNG: dataRNG.state, dropoutRNG: dropout, epochsDone: epochsDone, timeTrained: timeTrained)
+        c.iteration = iteration - 1
+        c.valLoss = valLoss
+        c.dt = dt
+        c.time = Self.ctime(Date())
+        return c
+    }
+
+    /// A trainable parameter's shape in torch's layout (decoder weights are 4-d there).
+    func parameterShape(_ name: String) -> [Int] {
+        if name.hasPrefix("decoder/") {
+            let parts = name.split(separator: "/", maxSplits: 2).map(String.init)
+            return step.decoders[parts[1]]!.state(parts[2])!.shape
+        }
+        return [network.parameters[name]!.count]
     }
 
     func adamArraysTorchLayout(_ name: String, _ m: AdamMoments) -> ([Float], [Float]) {
@@ -361,73 +386,109 @@ public final class MultiTaskSolver {
 
     // MARK: Recovery
 
-    public enum CheckpointChoice: Equatable { case last, best, index(Int) }
+    public typealias CheckpointChoice = CheckpointSelector
 
-    /// Restores network, decoders, optimizer, penalty optimizer and generators from a
-    /// checkpoint, and rolls every history back to it, so training continues exactly.
-    public func recover(_ choice: CheckpointChoice, network restoreNetwork: Bool = true, decoder restoreDecoder: Bool = true,
+    /// Restores network, decoders, optimizer and generators from a checkpoint (ours or
+    /// flyvis's), and rolls every history back to it, so training continues exactly.
+    public func recover(_ choice: CheckpointSelector, network restoreNetwork: Bool = true, decoder restoreDecoder: Bool = true,
                         optimizer restoreOptimizer: Bool = true, rollBack: Bool = true) throws {
         let store = CheckpointStore(networkDirectory: directory)
-        let index: Int, b: CheckpointBundle
-        switch choice {
-        case .last:
+        let index: Int, c: Checkpoint
+        if choice == .last {
             let r = try store.latestValid()
             for problem in r.skipped { log.warning("\(problem); using an earlier checkpoint") }
-            (index, b) = (r.index, r.bundle)
-        case .best:
-            let losses = (try? directory.subdirectory("validation").read("loss", as: Double.self).values) ?? []
-            let indices = (try? directory.read("chkpt_index", as: Int64.self).values.map(Int.init)) ?? store.indices()
-            guard let i = losses.indices.filter({ !losses[$0].isNaN }).min(by: { losses[$0] < losses[$1] }), i < indices.count else {
-                throw ResultsError.noValidCheckpoint(directory: directory.path, problems: ["no validation losses"])
-            }
-            index = indices[i]
-            b = try store.read(index: index)
-        case let .index(k):
-            index = k
-            b = try store.read(index: k)
+            (index, c) = (r.index, r.checkpoint)
+        } else {
+            index = try choice.resolve(in: directory)
+            c = try store.read(index: index)
         }
-        if restoreNetwork {
-            var p = network.parameters
-            for name in NetworkParameters.names {
-                guard let v = b["network/\(name)"]?.floats else { throw ResultsError.corruptCheckpoint(path: store.path(index: index).path, reason: "missing network/\(name)") }
-                try p.set(name, v)
-            }
-            network.setParameters(p)
+        let source = store.path(index: index).path
+        try restoreWeights(from: c, source: source, network: restoreNetwork, decoder: restoreDecoder)
+        if restoreOptimizer { try restoreOptimizerState(from: c, source: source) }
+        iteration = c.iteration + 1
+        if let r = c.resume {
+            dataRNG = RandomState(state: r.dataRNG)
+            for (task, s) in r.dropoutRNG { step.decoders[task]?.dropoutRNG = RandomState(state: s) }
+            epochsDone = r.epochsDone
+            timeTrained = r.timeTrained
+        } else {
+            // A flyvis checkpoint: no generator states (flyvis's are global and unsaved), so
+            // training continues with this member's fresh generators.
+            epochsDone = iteration / max(trainLoader.count, 1)
+            timeTrained = (try? directory.read("time_trained", as: Double.self).values.first) ?? 0
+            if restoreOptimizer { log.info("Checkpoint \(index) was written by flyvis: continuing with fresh data and dropout generators.") }
         }
-        if restoreDecoder {
-            for task in tasks {
-                let d = step.decoders[task]!
-                for name in d.stateNames {
-                    guard let a = b["decoder/\(task)/\(name)"] else { log.warning("checkpoint has no decoder/\(task)/\(name)"); continue }
-                    try d.setState(name, a.floats ?? a.int64s!.map(Float.init))
-                }
-                if let s = b["rng/dropout/\(task)"]?.int64s { d.dropoutRNG = RandomState(state: s.map { UInt64(bitPattern: $0) }) }
-            }
-        }
-        if restoreOptimizer {
-            step.adam.resetState()
-            for (id, name) in step.adam.groups.joined().enumerated() {
-                guard let stepCount = b["optim/state/\(id)/step"]?.doubles?.first,
-                      var m = b["optim/state/\(id)/exp_avg"]?.floats, var v = b["optim/state/\(id)/exp_avg_sq"]?.floats else { continue }
-                if name.hasPrefix("decoder/") {
-                    let parts = name.split(separator: "/", maxSplits: 2).map(String.init)
-                    let d = step.decoders[parts[1]]!
-                    m = d.storageLayout(parts[2], m)
-                    v = d.storageLayout(parts[2], v)
-                }
-                step.adam.setState(name, AdamMoments(step: Int(stepCount), expAvg: m, expAvgSq: v))
-            }
-        }
-        if let s = b["rng/data"]?.int64s { dataRNG = RandomState(state: s.map { UInt64(bitPattern: $0) }) }
-        iteration = b.iteration + 1
-        epochsDone = Int(b["solver/epochs_done"]?.int64s?.first ?? 0)
-        timeTrained = b["solver/time_trained"]?.doubles?.first ?? 0
         checkpointIndex = index
         applySchedule(at: iteration)
         // Roll the bookkeeping back to this checkpoint (entries after it belong to the lost run).
         guard rollBack else { return }
         try truncateHistories(toCheckpoint: index, iteration: iteration)
         log.info("Recovered checkpoint \(index) (iteration \(iteration), best validation loss \(bestValLoss) at checkpoint \(bestCheckpoint)).")
+    }
+
+    /// Loads the network parameters and (where present) the decoders' state dicts of a
+    /// checkpoint. A shape that does not fit this solver's config is refused, naming both.
+    public func restoreWeights(from c: Checkpoint, source: String, network restoreNetwork: Bool = true,
+                               decoder restoreDecoder: Bool = true, decoderOptional: Bool = false) throws {
+        if restoreNetwork {
+            var p = network.parameters
+            for name in NetworkParameters.names {
+                guard let a = c.network[name] else {
+                    throw ResultsError.corruptCheckpoint(path: source, reason: "no network/\(name)")
+                }
+                let expected = p[name]!.count
+                guard a.count == expected, a.shape.count == 1 else {
+                    throw SolverError.shapeMismatch(source: source, key: "network/\(name)", stored: a.shape, expected: [expected])
+                }
+                try p.set(name, a.asFloats)
+            }
+            network.setParameters(p)
+        }
+        guard restoreDecoder else { return }
+        for task in tasks {
+            let d = step.decoders[task]!
+            guard let sd = c.decoder[task] else {
+                if decoderOptional { log.warning("\(source) has no decoder for \(task); it keeps its initial weights"); continue }
+                throw ResultsError.corruptCheckpoint(path: source, reason: "no decoder/\(task)")
+            }
+            for name in d.stateNames {
+                guard let a = sd[name] else {
+                    if decoderOptional { continue }
+                    throw ResultsError.corruptCheckpoint(path: source, reason: "no decoder/\(task)/\(name)")
+                }
+                let expected = d.state(name)!.shape
+                guard a.shape == expected || (a.count == 1 && expected.reduce(1, *) == 1) else {
+                    throw SolverError.shapeMismatch(source: source, key: "decoder/\(task)/\(name)", stored: a.shape, expected: expected)
+                }
+                try d.setState(name, a.asFloats)
+            }
+        }
+    }
+
+    /// Adam's moments and step counts by torch parameter id (decoder moments converted from
+    /// torch's layout); parameters without state (untrained ones) start fresh, as in torch.
+    func restoreOptimizerState(from c: Checkpoint, source: String) throws {
+        step.adam.resetState()
+        guard let o = c.optim else { return }
+        let names = Array(step.adam.groups.joined())
+        for (id, e) in o.state {
+            guard id < names.count else {
+                throw SolverError.shapeMismatch(source: source, key: "optim/state/\(id)", stored: [id], expected: [names.count])
+            }
+            let name = names[id]
+            let expected = parameterShape(name)
+            guard e.expAvg.shape == expected, e.expAvgSq.shape == expected else {
+                throw SolverError.shapeMismatch(source: source, key: "optim/state/\(id) (\(name))", stored: e.expAvg.shape, expected: expected)
+            }
+            var m = e.expAvg.asFloats, v = e.expAvgSq.asFloats
+            if name.hasPrefix("decoder/") {
+                let parts = name.split(separator: "/", maxSplits: 2).map(String.init)
+                let d = step.decoders[parts[1]]!
+                m = d.storageLayout(parts[2], m)
+                v = d.storageLayout(parts[2], v)
+            }
+            step.adam.setState(name, AdamMoments(step: Int(e.step.rounded()), expAvg: m, expAvgSq: v))
+        }
     }
 
     func truncateHistories(toCheckpoint index: Int, iteration: Int) throws {

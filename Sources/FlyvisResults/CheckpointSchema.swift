@@ -1,0 +1,104 @@
+import Foundation
+
+/// The names of the checkpoint schema, in one place: the keys flyvis's
+/// `MultiTaskSolver.checkpoint()` writes, torch's optimizer `state_dict()` fields, our own
+/// addition, and the results files that say which checkpoint is which.
+public enum CheckpointSchema {
+    public static let folder = "chkpts"
+    public static func fileName(index: Int) -> String { String(format: "chkpt_%05d", index) }
+
+    // Top-level keys, in flyvis's order.
+    public static let network = "network"
+    public static let decoder = "decoder"
+    public static let optim = "optim"
+    public static let time = "time"
+    public static let valLoss = "val_loss"
+    public static let iteration = "iteration"
+    public static let dt = "dt"
+    public static let activityOptim = "activity_optim"
+    /// Our addition (generator states, epoch counter, training time); flyvis ignores it.
+    public static let resume = "flyvis_swift"
+
+    /// flyvis's network state dict, in `Network.state_dict()` order.
+    public static let networkParameters = ["nodes_bias", "nodes_time_const", "edges_sign", "edges_syn_count", "edges_syn_strength"]
+
+    // Optimizer state_dict fields.
+    public static let state = "state"
+    public static let paramGroups = "param_groups"
+    public static let params = "params"
+    public static let step = "step"
+    public static let expAvg = "exp_avg"
+    public static let expAvgSq = "exp_avg_sq"
+
+    // ResumeState fields.
+    public static let formatKey = "format"
+    public static let format = "flyvis-swift checkpoint 2"
+    public static let dataRNG = "data_rng"
+    public static let dropoutRNG = "dropout_rng"
+    public static let epochsDone = "epochs_done"
+    public static let timeTrained = "time_trained"
+
+    // Results files that index the checkpoints.
+    public static let chkptIndex = "chkpt_index"
+    public static let chkptIter = "chkpt_iter"
+    public static let bestChkptIndex = "best_chkpt_index"
+    public static let validation = "validation"
+    /// flyvis's "best" is the argmin of `validation/epe` once `val-single` has written it,
+    /// else of the in-training `validation/loss`.
+    public static let bestLossFiles = ["epe", "loss"]
+}
+
+/// Which checkpoint of a network directory to use: flyvis's `best`, the last one, or an index.
+public enum CheckpointSelector: Equatable, Sendable, CustomStringConvertible {
+    case best, last, index(Int)
+
+    /// Parses `best`, `last` or a non-negative index.
+    public init?(_ text: String) {
+        switch text {
+        case "best": self = .best
+        case "last": self = .last
+        default:
+            guard let i = Int(text), i >= 0 else { return nil }
+            self = .index(i)
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .best: return "best"
+        case .last: return "last"
+        case let .index(i): return String(i)
+        }
+    }
+
+    /// The checkpoint index this selects in `directory`, by flyvis's rules: `best` is the first
+    /// minimum of `validation/epe` (else `validation/loss`), mapped through `chkpt_index`.
+    public func resolve(in directory: ResultsDirectory) throws(ResultsError) -> Int {
+        let store = CheckpointStore(networkDirectory: directory)
+        let onDisk = store.indices()
+        guard !onDisk.isEmpty else { throw .noValidCheckpoint(directory: directory.path, problems: []) }
+        switch self {
+        case .last:
+            return onDisk.last!
+        case let .index(i):
+            guard onDisk.contains(i) else {
+                throw .missingCheckpoint(directory: directory.path, selector: description, available: onDisk)
+            }
+            return i
+        case .best:
+            let validation = directory.subdirectory(CheckpointSchema.validation)
+            for name in CheckpointSchema.bestLossFiles {
+                guard let losses = try? validation.read(name, as: Double.self).values, !losses.isEmpty else { continue }
+                let indices = (try? directory.read(CheckpointSchema.chkptIndex, as: Int64.self).values.map(Int.init)) ?? onDisk
+                guard let i = losses.indices.filter({ !losses[$0].isNaN }).min(by: { losses[$0] < losses[$1] }) else { continue }
+                guard i < indices.count, onDisk.contains(indices[i]) else {
+                    throw .missingCheckpoint(directory: directory.path, selector: "best (position \(i) of validation/\(name))", available: onDisk)
+                }
+                return indices[i]
+            }
+            // flyvis's pretrained models ship only their best checkpoint and no losses.
+            if onDisk.count == 1 { return onDisk[0] }
+            throw .noValidCheckpoint(directory: directory.path, problems: ["no validation losses to choose the best checkpoint; use last or an index"])
+        }
+    }
+}

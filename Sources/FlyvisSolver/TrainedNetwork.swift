@@ -1,0 +1,53 @@
+import FlyvisConfig
+import FlyvisConnectome
+import FlyvisNetwork
+import FlyvisResults
+import Foundation
+
+/// A network as it was trained: built from a network directory's `_meta.yaml` (connectome,
+/// dynamics, activation — ours or flyvis's) and loaded with one of its checkpoints, as flyvis's
+/// `NetworkView(dir).init_network(checkpoint=...)` does.
+public struct TrainedNetwork {
+    public let network: Network
+    public let config: Config
+    public let checkpointIndex: Int
+    public let checkpointPath: String
+
+    public init(directory: ResultsDirectory, checkpoint: CheckpointSelector = .best, threads: Int = 1) throws {
+        let config = try Self.storedConfig(directory)
+        let index = try checkpoint.resolve(in: directory)
+        let path = CheckpointStore(networkDirectory: directory).path(index: index).path
+        let c = try CheckpointStore.read(path)
+        network = try Self.build(config, parameters: c, source: path)
+        network.engine.threads = threads
+        self.config = config
+        checkpointIndex = index
+        checkpointPath = path
+    }
+
+    /// The config stored in `<dir>/_meta.yaml`, over the defaults.
+    public static func storedConfig(_ directory: ResultsDirectory, overrides: [String] = []) throws -> Config {
+        let file = directory.url.appendingPathComponent("_meta.yaml").path
+        guard let meta = directory.readMeta() else {
+            throw SolverError.notANetworkDirectory(path: directory.path, reason: "it has no readable _meta.yaml")
+        }
+        let stored = try Config.fromMeta(meta, file: file).config
+        return try Config.load(stored: stored, overrides: overrides)
+    }
+
+    /// The network `config` describes, with the checkpoint's parameters; a checkpoint of
+    /// another shape (another extent or connectome) is refused, naming both shapes.
+    public static func build(_ config: Config, parameters c: Checkpoint, source: String) throws -> Network {
+        let connectome = try Build.connectome(config)
+        var parameters = try NetworkParameters(connectome: connectome, config: try Build.networkParameters(config))
+        for name in NetworkParameters.names {
+            guard let a = c.network[name] else { throw ResultsError.corruptCheckpoint(path: source, reason: "no network/\(name)") }
+            let expected = parameters[name]!.count
+            guard a.count == expected, a.shape.count == 1 else {
+                throw SolverError.shapeMismatch(source: source, key: "network/\(name)", stored: a.shape, expected: [expected])
+            }
+            try parameters.set(name, a.asFloats)
+        }
+        return try Network(connectome: connectome, parameters: parameters, activation: try Build.activation(config))
+    }
+}
