@@ -90,7 +90,8 @@ let package = Package(
                     dependencies: ["FlyvisTraining", "FlyvisNetwork", "FlyvisConnectome", "FlyvisHDF5", "FlyvisHex", "FlyvisRandom"]),
         .testTarget(name: "DataTests", dependencies: ["FlyvisData", "FlyvisHDF5", "FlyvisHex"]),
         .testTarget(name: "ConfigTests", dependencies: ["FlyvisConfig"]),
-        .testTarget(name: "TorchFormatTests", dependencies: ["FlyvisTorch", "FlyvisResults", "FlyvisHDF5"]),
+        .testTarget(name: "InteropTests", dependencies: ["FlyvisTorch", "FlyvisResults", "FlyvisHDF5", "FlyvisSolver", "FlyvisNetwork",
+                                                  "FlyvisConfig", "FlyvisData"]),
         .testTarget(name: "SolverTests", dependencies: ["FlyvisSolver", "FlyvisConfig", "FlyvisResults", "FlyvisHDF5"]),
     ]
 )

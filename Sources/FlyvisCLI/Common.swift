@@ -17,6 +17,12 @@ struct CommonOptions: ParsableArguments {
     @Option(help: "Threads per rank for the network and decoder kernels and BLAS (default 1 per MPI rank; FLYVIS_BLAS_THREADS also sets BLAS). Give ranks × threads ≤ free cores: extra workers spin between time steps.")
     var threads: Int = 1
 
+    @Flag(name: .customLong("skip-validation"), help: "Do not validate every checkpoint with l2norm and epe when training finishes (flyvis's val_single; on by default so that flyvis's EnsembleView finds validation/epe.h5).")
+    var skipValidation = false
+
+    @Option(name: .customLong("init-from"), help: "Start a new run from a trained model's weights: a network directory (ours or flyvis's), optionally with :best, :last or :N (default best). Loads the network and, where the shapes fit, the decoder.")
+    var initFrom: String?
+
     var rootURL: URL {
         let path = root ?? ProcessInfo.processInfo.environment["FLYVIS_ROOT_DIR"].flatMap { $0.isEmpty ? nil : $0 } ?? "./data"
         return URL(fileURLWithPath: (path as NSString).expandingTildeInPath).standardizedFileURL
@@ -26,6 +32,7 @@ struct CommonOptions: ParsableArguments {
 
     func validateCommon() throws {
         guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
+        if let initFrom { _ = try InitSource.parse(initFrom) }
         for d in configDir {
             var isDir: ObjCBool = false
             guard FileManager.default.fileExists(atPath: d, isDirectory: &isDir), isDir.boolValue else {
@@ -64,6 +71,7 @@ struct SolverMemberTrainer: MemberTrainer {
         }
         // The ensemble always resumes: re-running a job never discards finished work.
         let solver = try MultiTaskSolver(config: config, root: common.rootURL, resume: true, log: log, threads: common.threads)
+        try common.initialize(solver)
         var solverHooks = SolverHooks()
         let total = try config.int("task.n_iters")
         solverHooks.afterIteration = hooks.iteration
@@ -74,8 +82,42 @@ struct SolverMemberTrainer: MemberTrainer {
                                             checkpointIndex: index, iterationsPerSecond: rate > 0 ? rate : nil))
         }
         switch try solver.train(overfit: try config.bool("overfit"), hooks: solverHooks) {
-        case .finished: return .finished
+        case .finished:
+            if !common.skipValidation { try solver.validateIfNeeded() }
+            return .finished
         case .interrupted: return .interrupted
         }
+    }
+}
+
+/// `--init-from DIR[:best|last|N]`: the model a new run starts from.
+struct InitSource {
+    var directory: ResultsDirectory
+    var checkpoint: CheckpointSelector
+
+    static func parse(_ text: String) throws -> InitSource {
+        var path = text, selector = CheckpointSelector.best
+        if let colon = text.lastIndex(of: ":"), let s = CheckpointSelector(String(text[text.index(after: colon)...])) {
+            path = String(text[..<colon])
+            selector = s
+        }
+        let dir = ResultsDirectory(URL(fileURLWithPath: (path as NSString).expandingTildeInPath).standardizedFileURL)
+        guard FileManager.default.fileExists(atPath: dir.url.appendingPathComponent("chkpts").path) else {
+            throw ValidationError("--init-from '\(path)' is not a network directory with chkpts/; pass <root>/results/<task>/<EEEE>/<NNN>[:best|last|N]")
+        }
+        return InitSource(directory: dir, checkpoint: selector)
+    }
+}
+
+extension CommonOptions {
+    /// Applies `--init-from` to a solver that has not trained yet (a resumed run keeps its own
+    /// weights); the weights then go into the run's first checkpoint.
+    func initialize(_ solver: MultiTaskSolver) throws {
+        guard let initFrom, solver.checkpointIndex < 0 else { return }
+        let source = try InitSource.parse(initFrom)
+        let index = try source.checkpoint.resolve(in: source.directory)
+        let path = CheckpointStore(networkDirectory: source.directory).path(index: index).path
+        try solver.restoreWeights(from: try CheckpointStore.read(path), source: path, decoderOptional: true)
+        solver.log.info("Initialized from \(path) (\(source.checkpoint)): network parameters and matching decoder weights.")
     }
 }

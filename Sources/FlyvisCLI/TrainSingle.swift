@@ -26,10 +26,11 @@ struct TrainSingle: ParsableCommand {
     func run() throws {
         common.applyThreads()
         StopSignal.installHandlers()
-        let config = try Config.load(overrides: overrides, configDirs: common.configDirs)
+        let config = try MultiTaskSolver.resolveConfig(overrides: overrides, configDirs: common.configDirs, root: common.rootURL)
         let log = TrainingLog()
         let solver = try MultiTaskSolver(config: config, root: common.rootURL, resume: try config.bool("resume"),
                                          log: log, threads: common.threads)
+        try common.initialize(solver)
         var status = MemberStatus(state: .running, iteration: solver.iteration)
         try? status.write(to: solver.directory)
         var hooks = SolverHooks()
@@ -50,6 +51,8 @@ struct TrainSingle: ParsableCommand {
             throw error
         }
         let done = solver.iteration >= (try config.int("task.n_iters"))
+        let trained = try config.bool("train")
+        if done && trained && !common.skipValidation { try solver.validateIfNeeded() }
         try? MemberStatus(state: done ? .finished : .running, iteration: solver.iteration).write(to: solver.directory)
     }
 }
@@ -67,7 +70,13 @@ struct ValSingle: ParsableCommand {
 
     func run() throws {
         common.applyThreads()
-        let config = try Config.load(overrides: overrides + ["resume=true"], configDirs: common.configDirs)
+        let config = try MultiTaskSolver.resolveConfig(overrides: overrides + ["resume=true"], configDirs: common.configDirs,
+                                                       root: common.rootURL)
+        let name = try config.string("network_name")
+        let dir = ResultsDirectory(common.rootURL.appendingPathComponent("results").appendingPathComponent(name))
+        guard !CheckpointStore(networkDirectory: dir).indices().isEmpty else {
+            throw ValidationError("'\(dir.path)' has no checkpoints to validate; check task_name, ensemble_and_network_id and --root")
+        }
         let solver = try MultiTaskSolver(config: config, root: common.rootURL, resume: true, threads: common.threads)
         let (l2, epe) = try solver.validateAllCheckpoints()
         print("validated \(l2.count) checkpoints; best l2norm \(l2.min() ?? .nan), best epe \(epe.min() ?? .nan)")

@@ -128,6 +128,10 @@ enum Build {
         let render = try renderConfig(c)
         let hexals = HexLattice.count(extent: render.extent)
         if let path = try c.optionalString("task.dataset.sintel_path") {
+            var isDir: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir), isDir.boolValue else {
+                throw DataError.missingFolder(path: path, hint: "task.dataset.sintel_path names no folder on this machine (a directory trained elsewhere, e.g. by flyvis, stores the path it had there); override it: task.dataset.sintel_path=/path/to/MPI-Sintel")
+            }
             let folder = SintelFolder(root: URL(fileURLWithPath: path))
             _ = try folder.scenes(depth: render.depth)
             let key = "sintel \(URL(fileURLWithPath: path).standardizedFileURL.path) " + render.key

@@ -82,6 +82,19 @@ public final class MultiTaskSolver {
     /// Keys stored in `_meta.yaml` (flyvis's order, plus our seed and warm-up).
     static let metaKeys = ["network_name", "network", "task", "optim", "penalizer", "scheduler", "description", "seed", "t_pre_train"]
 
+    /// The config to train with: `overrides` over the defaults; with `resume=true` and an
+    /// existing `_meta.yaml` (ours or flyvis's), the stored config is the base instead, so a
+    /// resume needs none of the training overrides repeated (those given must still be
+    /// compatible, see `resumeInvariantKeys`).
+    public static func resolveConfig(overrides: [String], configDirs: [URL] = [], root: URL) throws -> Config {
+        let config = try Config.load(overrides: overrides, configDirs: configDirs)
+        guard try config.bool("resume"), let name = try? config.string("network_name") else { return config }
+        let directory = ResultsDirectory(root.appendingPathComponent("results").appendingPathComponent(name))
+        guard let meta = directory.readMeta() else { return config }
+        let stored = try Config.fromMeta(meta, file: directory.url.appendingPathComponent("_meta.yaml").path).config
+        return try Config.load(stored: stored, overrides: overrides, configDirs: configDirs)
+    }
+
     /// Opens (or creates) the network directory `<root>/results/<network_name>` and builds
     /// everything. With `resume`, an existing directory continues from its last good
     /// checkpoint; without it, an existing directory with checkpoints is refused.
@@ -517,6 +530,19 @@ public final class MultiTaskSolver {
         }
         if bestCheckpoint >= 0 { try directory.writeScalar("best_chkpt_index", Int64(bestCheckpoint)) }
         try directory.writeScalar("time_trained", timeTrained)
+    }
+
+    /// After training: validates every checkpoint (flyvis's separate `val_single` step), so that
+    /// `EnsembleView(...).task_error()` finds `validation/epe`; skipped when it is up to date.
+    public func validateIfNeeded() throws {
+        let n = CheckpointStore(networkDirectory: directory).indices().count
+        let v = directory.subdirectory(CheckpointSchema.validation)
+        if let epe = try? v.read("epe", as: Double.self), let l2 = try? v.read("l2norm", as: Double.self),
+           epe.values.count == n, l2.values.count == n {
+            return
+        }
+        log.info("Validating \(n) checkpoints with l2norm and epe (validation/l2norm.h5, epe.h5).")
+        _ = try validateAllCheckpoints()
     }
 
     /// Validates every checkpoint with l2norm and epe (flyvis `val-single`), in eval mode from

@@ -43,6 +43,11 @@ public enum TorchArchive {
                                             (".storage_alignment", Array("64".utf8)), ("byteorder", Array("little".utf8))]
         for s in encoded.storages { records.append(("data/\(s.key)", s.bytes)) }
         records.append(("version", Array(version.utf8)))
+        try writeRaw(records: records, to: path, archiveName: archiveName)
+    }
+
+    /// Writes `records` as stored entries under `archiveName/`, in the given order.
+    public static func writeRaw(records: [(String, [UInt8])], to path: String, archiveName: String) throws(TorchFormatError) {
         do {
             let archive = try Archive(url: URL(fileURLWithPath: path), accessMode: .create)
             for (name, bytes) in records {
@@ -78,10 +83,15 @@ public enum TorchArchive {
             }
             var out = [UInt8]()
             out.reserveCapacity(Int(entry.uncompressedSize))
+            let crc: CRC32
             do {
-                _ = try archive.extract(entry, skipCRC32: false) { chunk in out += chunk }
+                crc = try archive.extract(entry, skipCRC32: false) { chunk in out += chunk }
             } catch {
                 throw .damagedRecord(path: path, record: entry.path, reason: reason(error))
+            }
+            // The consumer form of extract computes the CRC-32 but leaves the comparison to us.
+            guard crc == entry.checksum else {
+                throw .damagedRecord(path: path, record: entry.path, reason: "fails its CRC-32 check")
             }
             guard out.count == Int(entry.uncompressedSize) else {
                 throw .damagedRecord(path: path, record: entry.path, reason: "holds \(out.count) of \(entry.uncompressedSize) bytes")

@@ -109,16 +109,10 @@ func expectFlow(_ ours: [Float], _ ref: [Float], _ what: String) {
             let g = "augmented/\(case_)"
             let flip = Int(try ref.attribute("flip_axis", on: g, as: Int64.self))
             let nRot = Int(try ref.attribute("n_rot", on: g, as: Int64.self))
-            let contrast = try ref.attribute("contrast_factor", on: g, as: Double.self)
-            let brightness = try ref.attribute("brightness_factor", on: g, as: Double.self)
-            // How the golden generator encoded "no flip": the all-neutral case (no rotation,
-            // contrast 1, brightness 0, flip −1) is the augmentation-off sample; elsewhere −1
-            // reached HexFlip's permutation table, where Python's index −1 is the last axis (3).
-            // Both readings were confirmed against the stored arrays.
-            let neutral = nRot == 0 && contrast == 1 && brightness == 0 && flip == -1
+            // flip_axis is the axis flyvis applied (0 = no flip), used as it is.
             let p = AugmentationParameters(
                 nRot: nRot,
-                flipAxis: flip == -1 ? (neutral ? 0 : 3) : flip,
+                flipAxis: flip,
                 contrastFactor: Float(try ref.attribute("contrast_factor", on: g, as: Double.self)),
                 brightnessFactor: Float(try ref.attribute("brightness_factor", on: g, as: Double.self)),
                 noiseStd: 0, start: 0)

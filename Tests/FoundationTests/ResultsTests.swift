@@ -46,27 +46,31 @@ import FlyvisHDF5
 }
 
 @Suite struct CheckpointTests {
-    func bundle(_ k: Int) -> CheckpointBundle {
-        var b = CheckpointBundle()
-        b["network/nodes_bias"] = .float((0..<65).map { Float($0) * 0.01 + Float(k) }, shape: [65])
-        b["decoder/flow/base.0.weight"] = .float([Float](repeating: 0.001, count: 8 * 34 * 25), shape: [8, 34, 5, 5])
-        b["decoder/flow/base.1.num_batches_tracked"] = .int64([Int64(k)], shape: [])
-        b["optim/state/0/step"] = .double([Double(k)], shape: [])
-        b["rng/data"] = .uint8([1, 2, 3, UInt8(k)], shape: [4])
-        b.iteration = k * 10 - 1
-        b.valLoss = 1.0 / Double(k + 1)
-        b.dt = 0.02
-        b.time = "Tue Nov 24 19:45:47 2026"
-        return b
+    func checkpoint(_ k: Int) -> Checkpoint {
+        var c = Checkpoint()
+        c.network["nodes_bias"] = .float((0..<65).map { Float($0) * 0.01 + Float(k) }, shape: [65])
+        var d = StateDict()
+        d["base.0.weight"] = .float([Float](repeating: 0.001, count: 8 * 34 * 25), shape: [8, 34, 5, 5])
+        d["base.1.num_batches_tracked"] = .int64([Int64(k)], shape: [])
+        c.decoder["flow"] = d
+        c.optim = OptimizerState(kind: .adam, groups: [.init(lr: 1e-3, params: [0])],
+                                 state: [0: .init(step: Double(k), expAvg: .float([Float](repeating: 0.5, count: 65), shape: [65]),
+                                                  expAvgSq: .float([Float](repeating: 0.25, count: 65), shape: [65]))])
+        c.resume = ResumeState(dataRNG: [1, 2, 3, UInt64(k)], dropoutRNG: ["flow": [5, 6, 7, 8]], epochsDone: k, timeTrained: 1.5)
+        c.iteration = k * 10 - 1
+        c.valLoss = 1.0 / Double(k + 1)
+        c.dt = 0.02
+        c.time = "Tue Nov 24 19:45:47 2026"
+        return c
     }
 
     @Test func roundTripAndFallbackPastDamagedCheckpoints() throws {
         let root = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: root) }
         let store = CheckpointStore(networkDirectory: ResultsDirectory(root))
-        for k in 0..<4 { try store.write(bundle(k), index: k) }
+        for k in 0..<4 { try store.write(checkpoint(k), index: k) }
         #expect(store.indices() == [0, 1, 2, 3])
-        #expect(try store.read(index: 2) == bundle(2))
+        #expect(try store.read(index: 2) == checkpoint(2))
         #expect(store.path(index: 3).lastPathComponent == "chkpt_00003")
 
         // Truncate the newest and flip payload bytes in the one before.
@@ -80,12 +84,12 @@ import FlyvisHDF5
         bytes.replaceSubrange(at, with: Data([Float(9.5)].withUnsafeBytes { Array($0) }))
         try bytes.write(to: third)
 
-        let (index, b, skipped) = try store.latestValid()
+        let (index, c, skipped) = try store.latestValid()
         #expect(index == 1)
-        #expect(b == bundle(1))
+        #expect(c == checkpoint(1))
         #expect(skipped.count == 2)
         #expect(skipped[0].contains("chkpt_00003"))
-        #expect(skipped[1].contains("chkpt_00002") && skipped[1].contains("checksum"))
+        #expect(skipped[1].contains("chkpt_00002") && skipped[1].contains("CRC-32"))
     }
 
     @Test func emptyStoreExplainsWhatToDo() throws {
