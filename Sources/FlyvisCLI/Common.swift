@@ -111,13 +111,10 @@ struct InitSource {
 
 extension CommonOptions {
     /// Applies `--init-from` to a solver that has not trained yet (a resumed run keeps its own
-    /// weights); the weights then go into the run's first checkpoint.
+    /// weights).
     func initialize(_ solver: MultiTaskSolver) throws {
         guard let initFrom, solver.checkpointIndex < 0 else { return }
         let source = try InitSource.parse(initFrom)
-        let index = try source.checkpoint.resolve(in: source.directory)
-        let path = CheckpointStore(networkDirectory: source.directory).path(index: index).path
-        try solver.restoreWeights(from: try CheckpointStore.read(path), source: path, decoderOptional: true)
-        solver.log.info("Initialized from \(path) (\(source.checkpoint)): network parameters and matching decoder weights.")
+        try solver.initialize(from: source.directory, checkpoint: source.checkpoint)
     }
 }

@@ -196,6 +196,9 @@ public struct Config: Equatable, Sendable {
         }
     }
 
+    /// Removes a top-level key.
+    public mutating func remove(_ key: String) { root[key] = nil }
+
     /// Sets a value programmatically (e.g. the ensemble's per-member seed), adding keys as needed.
     public mutating func set(_ path: String, _ value: ConfigValue) {
         Override.write(&root, path.split(separator: ".").map(String.init), value)

@@ -91,9 +91,14 @@ public final class MultiTaskSolver {
         guard try config.bool("resume"), let name = try? config.string("network_name") else { return config }
         let directory = ResultsDirectory(root.appendingPathComponent("results").appendingPathComponent(name))
         guard let meta = directory.readMeta() else { return config }
-        let stored = try Config.fromMeta(meta, file: directory.url.appendingPathComponent("_meta.yaml").path).config
+        var stored = try Config.fromMeta(meta, file: directory.url.appendingPathComponent("_meta.yaml").path).config
+        // What a run should do (delete, resume, train…) comes from this command, never from the
+        // stored config: flyvis stores delete_if_exists=true, which must not wipe a resume.
+        for key in runFlags { stored.remove(key) }
         return try Config.load(stored: stored, overrides: overrides, configDirs: configDirs)
     }
+
+    static let runFlags = ["delete_if_exists", "resume", "train", "checkpoint_only", "overfit"]
 
     /// Opens (or creates) the network directory `<root>/results/<network_name>` and builds
     /// everything. With `resume`, an existing directory continues from its last good
@@ -107,7 +112,9 @@ public final class MultiTaskSolver {
         let name = try config.string("network_name")
         directory = ResultsDirectory(root.appendingPathComponent("results").appendingPathComponent(name))
         let fm = FileManager.default
-        if try config.bool("delete_if_exists"), directory.exists {
+        if try config.bool("delete_if_exists"), resume, directory.exists {
+            log.warning("delete_if_exists=true is ignored with resume=true: \(directory.path) is kept")
+        } else if try config.bool("delete_if_exists"), directory.exists {
             log.warning("delete_if_exists=true: removing \(directory.path)")
             try fm.removeItem(at: directory.url)
         }
@@ -117,8 +124,13 @@ public final class MultiTaskSolver {
             throw SolverError.directoryExists(path: directory.path, checkpoints: existing.count)
         }
         if resume, let meta = directory.readMeta() {
-            let stored = try Config.fromMeta(meta, file: directory.url.appendingPathComponent("_meta.yaml").path).config
-            let current = Config(root: { var m = ConfigMap(); for k in Self.metaKeys { if let v = config.root[k] { m[k] = v } }; return m }())
+            // Keys the stored config lacks (flyvis has no seed, no built-in data set) count as
+            // their defaults.
+            let filled = try Config.load(stored: try Config.fromMeta(meta, file: directory.url.appendingPathComponent("_meta.yaml").path).config)
+            func metaPart(_ c: Config) -> Config {
+                Config(root: { var m = ConfigMap(); for k in Self.metaKeys { if let v = c.root[k] { m[k] = v } }; return m }())
+            }
+            let (stored, current) = (metaPart(filled), metaPart(config))
             let diffs = stored.diff(current, ignoring: Self.resumeInvariantKeys)
             if !diffs.isEmpty { throw SolverError.incompatibleConfig(path: directory.path, differences: diffs) }
         }
@@ -460,22 +472,39 @@ public final class MultiTaskSolver {
         guard restoreDecoder else { return }
         for task in tasks {
             let d = step.decoders[task]!
-            guard let sd = c.decoder[task] else {
-                if decoderOptional { log.warning("\(source) has no decoder for \(task); it keeps its initial weights"); continue }
-                throw ResultsError.corruptCheckpoint(path: source, reason: "no decoder/\(task)")
-            }
-            for name in d.stateNames {
-                guard let a = sd[name] else {
-                    if decoderOptional { continue }
-                    throw ResultsError.corruptCheckpoint(path: source, reason: "no decoder/\(task)/\(name)")
+            // Check the whole state dict first, so a decoder is loaded entirely or not at all.
+            var problem: Error?
+            if let sd = c.decoder[task] {
+                for name in d.stateNames where problem == nil {
+                    let expected = d.state(name)!.shape
+                    if let a = sd[name] {
+                        if !(a.shape == expected || (a.count == 1 && expected.reduce(1, *) == 1)) {
+                            problem = SolverError.shapeMismatch(source: source, key: "decoder/\(task)/\(name)", stored: a.shape, expected: expected)
+                        }
+                    } else {
+                        problem = ResultsError.corruptCheckpoint(path: source, reason: "no decoder/\(task)/\(name)")
+                    }
                 }
-                let expected = d.state(name)!.shape
-                guard a.shape == expected || (a.count == 1 && expected.reduce(1, *) == 1) else {
-                    throw SolverError.shapeMismatch(source: source, key: "decoder/\(task)/\(name)", stored: a.shape, expected: expected)
-                }
-                try d.setState(name, a.asFloats)
+            } else {
+                problem = ResultsError.corruptCheckpoint(path: source, reason: "no decoder/\(task)")
             }
+            if let problem {
+                guard decoderOptional else { throw problem }
+                log.warning("the \(task) decoder keeps its initial weights: \(problem)")
+                continue
+            }
+            for name in d.stateNames { try d.setState(name, c.decoder[task]![name]!.asFloats) }
         }
+    }
+
+    /// Starts a new run from another model's weights (ours or flyvis's): its network and, where
+    /// the shapes fit, its decoders; optimizer and histories start fresh. The weights then go
+    /// into this run's first checkpoint.
+    public func initialize(from source: ResultsDirectory, checkpoint: CheckpointSelector) throws {
+        let index = try checkpoint.resolve(in: source)
+        let path = CheckpointStore(networkDirectory: source).path(index: index).path
+        try restoreWeights(from: try CheckpointStore.read(path), source: path, decoderOptional: true)
+        log.info("Initialized from \(path) (\(checkpoint)): network parameters and matching decoder weights.")
     }
 
     /// Adam's moments and step counts by torch parameter id (decoder moments converted from
