@@ -28,6 +28,9 @@ if [[ -n "$PY" ]]; then
   fi
   if "$PY" -c "import h5py, yaml" 2>/dev/null; then
     "$PY" scripts/check_h5py.py "$TMP/results/flow/0001/000"
+    echo "test: our checkpoint has every key, dtype and shape flyvis loads (no torch)"
+    "$PY" scripts/check_flyvis_checkpoint.py "$TMP/results/flow/0001/000/chkpts/chkpt_00001" \
+      Tests/Fixtures/flyvis-results/flow/9998/000/chkpts/chkpt_00004
   else
     echo "test: skipped the h5py check (h5py could not be installed)"
   fi
