@@ -5,5 +5,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 START="${START:-0}"; END="${END:-50}"
 array=$(sbatch --parsable --export=ALL --array="$START-$((END - 1))" "$@" cluster/flyvis-array.sbatch)
-summary=$(sbatch --parsable --export=ALL --dependency=afterany:"${array%%;*}" cluster/flyvis-summary.sbatch)
+# SUMMARY_SBATCH_ARGS: extra sbatch arguments for the summary job only (e.g. -o DIR/summary-%j.out).
+summary=$(sbatch --parsable --export=ALL --dependency=afterany:"${array%%;*}" ${SUMMARY_SBATCH_ARGS:-} cluster/flyvis-summary.sbatch)
 echo "submitted array job ${array%%;*} and summary job ${summary%%;*}"

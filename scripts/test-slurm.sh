@@ -52,7 +52,7 @@ for m in 000 001; do
 done
 
 echo "test-slurm: 3. array job with summary"
-ENSEMBLE_ID=23 START=0 END=2 OVERRIDES="$SMALL task.n_iters=18" bash cluster/submit-array.sh -o "$OUT/array-%A_%a.out" | tee "$OUT/submit.txt"
+ENSEMBLE_ID=23 START=0 END=2 OVERRIDES="$SMALL task.n_iters=18" SUMMARY_SBATCH_ARGS="-o $OUT/summary-%j.out" bash cluster/submit-array.sh -o "$OUT/array-%A_%a.out" | tee "$OUT/submit.txt"
 ids=$(grep -o '[0-9]\+' "$OUT/submit.txt" | tr '\n' ' ')
 # shellcheck disable=SC2086
 wait_gone 900 $ids
