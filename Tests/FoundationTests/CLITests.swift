@@ -48,4 +48,32 @@ var networkReferencePath: String {
         #expect(bad.output.contains("needs a dataset 'lum'"))
         #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("x.h5").path))
     }
+
+    /// `simulate --network-dir` on a directory trained by flyvis: the model comes from its
+    /// `_meta.yaml` and best checkpoint, and the activity matches what flyvis computed.
+    @Test func simulateAFlyvisNetworkDirectory() throws {
+        let fixture = ProcessInfo.processInfo.environment["FLYVIS_RESULTS_REFERENCE"].flatMap { $0.isEmpty ? nil : URL(fileURLWithPath: $0) }
+            ?? URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("Fixtures/flyvis-results")
+        let expected = fixture.appendingPathComponent("expected.h5").path
+        let ref = try HDF5File(path: expected, mode: .readOnly)
+        let best = try ref.stringAttribute("best_checkpoint").split(separator: "/").map(String.init)  // results/t/e/m/chkpts/c
+        let member = fixture.appendingPathComponent(best[1...3].joined(separator: "/")).path
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let out = dir.appendingPathComponent("activity.h5").path
+        let r = try run(productPath("flyvis-ensemble"), ["simulate", "--network-dir", member, "--stimulus", expected, "--out", out,
+                                                         "--t-pre", "\(try ref.attribute("t_pre", as: Double.self))",
+                                                         "--dt", "\(try ref.attribute("dt", as: Double.self))", "--nodes", "all"])
+        #expect(r.status == 0, "\(r.output)")
+        let got: HDF5Array<Float> = try HDF5File(path: out, mode: .readOnly).read("activity")
+        let want: HDF5Array<Float> = try ref.read("activity")
+        #expect(got.shape == want.shape && !want.values.isEmpty)
+        #expect(got.values.count == want.values.count && zip(got.values, want.values).map { abs($0 - $1) }.max()! <= 1e-5)
+
+        // A checkpoint index that does not exist is named, with the ones that do.
+        let missing = try run(productPath("flyvis-ensemble"), ["simulate", "--network-dir", member, "--checkpoint", "99",
+                                                               "--stimulus", expected, "--out", dir.appendingPathComponent("x.h5").path])
+        #expect(missing.status != 0 && missing.output.contains("no checkpoint 99"), "\(missing.output)")
+        #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("x.h5").path))
+    }
 }

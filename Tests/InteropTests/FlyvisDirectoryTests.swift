@@ -110,6 +110,13 @@ func writeMockSintel(at root: URL, scenes: Int = 4, frames: Int = 12) throws {
         #expect(store.indices().map(Int64.init) == chkpts)
         let newest = try store.read(index: store.indices().last!)
         #expect(newest.resume != nil && newest.iteration == solver.iteration - 1)
+        // val-single on the directory: l2norm and epe for every checkpoint, flyvis's and ours.
+        try solver.validateIfNeeded()
+        let validation = dir.subdirectory("validation")
+        for name in ["l2norm", "epe"] {
+            let v = try validation.read(name, as: Double.self).values
+            #expect(v.count == chkpts.count && v.allSatisfy { $0.isFinite && $0 > 0 }, "validation/\(name)")
+        }
     }
 
     /// A new run can start from a flyvis model's weights; a model of another shape is refused
