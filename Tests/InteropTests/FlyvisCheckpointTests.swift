@@ -218,3 +218,56 @@ func expectIdentical<T: Equatable>(_ ours: [T], _ ref: [T], _ what: String, sour
         try TorchArchive.writeRaw(records: [("data.pkl", pickle), ("version", Array("3\n".utf8))], to: url.path, archiveName: "archive")
     }
 }
+
+/// Checkpoints in the HDF5 format of earlier flyvis-swift versions still load (runs started
+/// before the switch resume). The file is built here from that format's description: flat
+/// datasets, root attributes, and an FNV-1a checksum over sorted keys, shapes and payloads.
+@Suite struct LegacyCheckpointTests {
+    @Test func hdf5CheckpointsStillLoad() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("legacy-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let path = dir.appendingPathComponent("chkpt_00003").path
+        let bias = (0..<65).map { Float($0) / 100 }
+        let weight = (0..<(3 * 8 * 25)).map { Float($0) / 1000 }
+        let floats: [String: ([Float], [Int])] = ["network/nodes_bias": (bias, [65]), "decoder/flow/decoder.0.weight": (weight, [3, 8, 5, 5]),
+                                                  "optim/state/0/exp_avg": (bias.map { $0 * 2 }, [65]),
+                                                  "optim/state/0/exp_avg_sq": (bias.map { $0 * 3 }, [65])]
+        let doubles: [String: ([Double], [Int])] = ["optim/state/0/step": ([7], []), "optim/param_groups/lr": ([1e-4, 2e-4], [2]),
+                                                    "activity_optim/param_groups/lr": ([5e-5], [])]
+        let ints: [String: ([Int64], [Int])] = ["rng/data": ([1, 2, 3, -4], [4]), "solver/epochs_done": ([5], [])]
+        let (iteration, valLoss, dt, time) = (Int64(29), 0.125, 0.02, "Tue Nov 24 19:45:47 2026")
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        func mix(_ bytes: [UInt8]) { for b in bytes { h = (h ^ UInt64(b)) &* 0x0000_0100_0000_01b3 } }
+        func le<T>(_ v: [T]) -> [UInt8] { v.withUnsafeBytes { Array($0) } }
+        let f = try HDF5File(path: path, mode: .truncate)
+        for key in (Array(floats.keys) + Array(doubles.keys) + Array(ints.keys)).sorted() {
+            mix(Array(key.utf8))
+            if let (v, s) = floats[key] { mix(le(s.map(Int64.init))); mix(le(v)); try f.write(key, v, shape: s) }
+            if let (v, s) = doubles[key] { mix(le(s.map(Int64.init))); mix(le(v)); try f.write(key, v, shape: s) }
+            if let (v, s) = ints[key] { mix(le(s.map(Int64.init))); mix(le(v)); try f.write(key, v, shape: s) }
+        }
+        mix(le([iteration])); mix(le([valLoss.bitPattern])); mix(le([dt.bitPattern])); mix(Array(time.utf8))
+        try f.setAttribute("iteration", iteration)
+        try f.setAttribute("val_loss", valLoss)
+        try f.setAttribute("dt", dt)
+        try f.setAttribute("time", string: time)
+        try f.setAttribute("checksum", Int64(bitPattern: h))
+        try f.close()
+
+        let c = try CheckpointStore.read(path)
+        #expect(c.network["nodes_bias"] == .float(bias, shape: [65]))
+        #expect(c.decoder["flow"]?["decoder.0.weight"] == .float(weight, shape: [3, 8, 5, 5]))
+        #expect(c.iteration == 29 && c.valLoss == valLoss && c.dt == dt && c.time == time)
+        #expect(c.optim?.groups.map(\.lr) == [1e-4, 2e-4])
+        #expect(c.optim?.state[0]?.step == 7 && c.optim?.state[0]?.expAvg == .float(bias.map { $0 * 2 }, shape: [65]))
+        #expect(c.activityOptim?.groups.first?.lr == 5e-5)
+        #expect(c.resume?.dataRNG == [1, 2, 3, UInt64(bitPattern: -4)] && c.resume?.epochsDone == 5)
+
+        // A flipped value no longer matches the stored checksum.
+        let g = try HDF5File(path: path, mode: .readWrite)
+        try g.write("network/nodes_bias", bias.map { $0 + 1 }, shape: [65])
+        try g.close()
+        #expect(throws: ResultsError.corruptCheckpoint(path: path, reason: "checksum mismatch")) { _ = try CheckpointStore.read(path) }
+    }
+}
