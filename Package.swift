@@ -80,17 +80,18 @@ let package = Package(
         .executableTarget(name: "FlyvisMPISelfTest",
                           dependencies: ["FlyvisMPI", "FlyvisHDF5"]),
 
-        // Tests.
+        // Tests, and what they share: fixture paths and comparisons that fail on short output.
+        .target(name: "FlyvisTestSupport", dependencies: ["FlyvisHDF5"], path: "Tests/FlyvisTestSupport"),
         .testTarget(name: "FoundationTests",
-                    dependencies: ["FlyvisMPI", "FlyvisHDF5", "FlyvisBLAS", "FlyvisHex", "FlyvisResults", "FlyvisEnsemble",
+                    dependencies: ["FlyvisTestSupport", "FlyvisMPI", "FlyvisHDF5", "FlyvisBLAS", "FlyvisHex", "FlyvisResults", "FlyvisEnsemble",
                                    "FlyvisMPISelfTest", "FlyvisCLI"]),
         .testTarget(name: "NetworkTests",
-                    dependencies: ["FlyvisConnectome", "FlyvisNetwork", "FlyvisHDF5"]),
+                    dependencies: ["FlyvisTestSupport", "FlyvisConnectome", "FlyvisNetwork", "FlyvisHDF5"]),
         .testTarget(name: "TrainingTests",
-                    dependencies: ["FlyvisTraining", "FlyvisNetwork", "FlyvisConnectome", "FlyvisHDF5", "FlyvisHex", "FlyvisRandom"]),
-        .testTarget(name: "DataTests", dependencies: ["FlyvisData", "FlyvisHDF5", "FlyvisHex"]),
+                    dependencies: ["FlyvisTestSupport", "FlyvisTraining", "FlyvisNetwork", "FlyvisConnectome", "FlyvisHDF5", "FlyvisHex", "FlyvisRandom"]),
+        .testTarget(name: "DataTests", dependencies: ["FlyvisTestSupport", "FlyvisData", "FlyvisHDF5", "FlyvisHex"]),
         .testTarget(name: "ConfigTests", dependencies: ["FlyvisConfig"]),
-        .testTarget(name: "InteropTests", dependencies: ["FlyvisTorch", "FlyvisResults", "FlyvisHDF5", "FlyvisSolver", "FlyvisNetwork",
+        .testTarget(name: "InteropTests", dependencies: ["FlyvisTestSupport", "FlyvisTorch", "FlyvisResults", "FlyvisHDF5", "FlyvisSolver", "FlyvisNetwork",
                                                   "FlyvisConfig", "FlyvisData"]),
         .testTarget(name: "SolverTests", dependencies: ["FlyvisSolver", "FlyvisConfig", "FlyvisResults", "FlyvisHDF5"]),
     ]

@@ -1,17 +1,14 @@
 import Foundation
 import Testing
 import FlyvisHDF5
+import FlyvisTestSupport
 import FlyvisHex
 @testable import FlyvisData
 
 /// The data golden file from flyvis 1.2.0 (Tests/Fixtures), or FLYVIS_DATA_REFERENCE.
 enum DataReference {
-    static var path: String {
-        if let p = ProcessInfo.processInfo.environment["FLYVIS_DATA_REFERENCE"], !p.isEmpty { return p }
-        return URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("Fixtures/flyvis-1.2.0-data-seed0.h5").path
-    }
-    static func open() throws -> HDF5File { try HDF5File(path: path, mode: .readOnly) }
+    static var path: String { Fixtures.data.path }
+    static func open() throws -> HDF5File { try Fixtures.open(Fixtures.data) }
 
     /// A real Sintel-layout folder (PNG and .flo files) recreated from the file's input arrays,
     /// built once per test run.
@@ -46,7 +43,6 @@ enum DataReference {
     }
 }
 
-func maxAbsDiff(_ a: [Float], _ b: [Float]) -> Float { zip(a, b).map { abs($0 - $1) }.max() ?? .infinity }
 
 /// README tolerances: 1e-5 absolute for lum, 1e-4 relative to max |flow| for flow.
 func expectLum(_ ours: [Float], _ ref: [Float], _ what: String) {

@@ -1,13 +1,10 @@
 import Foundation
 import Testing
 import FlyvisHDF5
+import FlyvisTestSupport
 
 /// The golden network file (Tests/Fixtures), or FLYVIS_REFERENCE.
-var networkReferencePath: String {
-    if let p = ProcessInfo.processInfo.environment["FLYVIS_REFERENCE"], !p.isEmpty { return p }
-    return URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .appendingPathComponent("Fixtures/flyvis-1.2.0-seed0.h5").path
-}
+var networkReferencePath: String { Fixtures.network.path }
 
 @Suite struct CLITests {
     @Test func simulateWritesReferenceActivity() throws {
@@ -39,7 +36,7 @@ var networkReferencePath: String {
         let got: HDF5Array<Float> = try HDF5File(path: out, mode: .readOnly).read("activity")
         let want: HDF5Array<Float> = try ref.read("simulate/central_activity")
         #expect(got.shape == want.shape)
-        #expect(zip(got.values, want.values).map { abs($0 - $1) }.max()! <= 1e-5)
+        #expect(maxAbsDiff(got.values, want.values) <= 1e-5)
 
         // A wrong stimulus gets a clear message and a usage exit code, and writes nothing.
         let bad = try run(productPath("flyvis-ensemble"), ["simulate", "--params", params, "--stimulus", params,
@@ -52,8 +49,7 @@ var networkReferencePath: String {
     /// `simulate --network-dir` on a directory trained by flyvis: the model comes from its
     /// `_meta.yaml` and best checkpoint, and the activity matches what flyvis computed.
     @Test func simulateAFlyvisNetworkDirectory() throws {
-        let fixture = ProcessInfo.processInfo.environment["FLYVIS_RESULTS_REFERENCE"].flatMap { $0.isEmpty ? nil : URL(fileURLWithPath: $0) }
-            ?? URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("Fixtures/flyvis-results")
+        let fixture = Fixtures.results
         let expected = fixture.appendingPathComponent("expected.h5").path
         let ref = try HDF5File(path: expected, mode: .readOnly)
         let best = try ref.stringAttribute("best_checkpoint").split(separator: "/").map(String.init)  // results/t/e/m/chkpts/c
@@ -68,7 +64,7 @@ var networkReferencePath: String {
         let got: HDF5Array<Float> = try HDF5File(path: out, mode: .readOnly).read("activity")
         let want: HDF5Array<Float> = try ref.read("activity")
         #expect(got.shape == want.shape && !want.values.isEmpty)
-        #expect(got.values.count == want.values.count && zip(got.values, want.values).map { abs($0 - $1) }.max()! <= 1e-5)
+        #expect(maxAbsDiff(got.values, want.values) <= 1e-5)
 
         // A checkpoint index that does not exist is named, with the ones that do.
         let missing = try run(productPath("flyvis-ensemble"), ["simulate", "--network-dir", member, "--checkpoint", "99",

@@ -1,4 +1,5 @@
 import FlyvisHDF5
+import FlyvisTestSupport
 import FlyvisNetwork
 import FlyvisResults
 import FlyvisSolver
@@ -9,11 +10,7 @@ import Testing
 /// The results tree written by flyvis 1.2.0's own trainer (Tests/Fixtures/flyvis-results), or
 /// the one named by FLYVIS_RESULTS_REFERENCE: `flow/<ens>/<member>/` and `expected.h5`.
 enum FlyvisResultsReference {
-    static var root: URL {
-        if let p = ProcessInfo.processInfo.environment["FLYVIS_RESULTS_REFERENCE"], !p.isEmpty { return URL(fileURLWithPath: p) }
-        return URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("Fixtures/flyvis-results")
-    }
+    static var root: URL { Fixtures.results }
 
     static func expected() throws -> HDF5File {
         try HDF5File(path: root.appendingPathComponent("expected.h5").path, mode: .readOnly)
@@ -141,9 +138,8 @@ func expectIdentical<T: Equatable>(_ ours: [T], _ ref: [T], _ what: String, sour
                                                                    value: Float(try ref.attribute("grey_value", as: Double.self))))
         let result = try trained.network.simulate(movie: lum.values, batch: b, frames: t, dt: dt, initialState: .given(steady), nodes: .all)
         #expect(expected.shape == [b, t, result.nodes.count])
-        #expect(result.values.count == expected.values.count && !expected.values.isEmpty)
-        let worst = zip(result.values, expected.values).map { abs($0 - $1) }.max() ?? .infinity
-        #expect(result.values.count == expected.values.count && worst <= 1e-5, "max |ours − flyvis| = \(worst)")
+        let worst = maxAbsDiff(result.values, expected.values)
+        #expect(worst <= 1e-5, "max |ours − flyvis| = \(worst) (\(result.values.count) values, flyvis \(expected.values.count))")
     }
 
     /// A flyvis checkpoint rewritten by us decodes to the same pickled object flyvis wrote

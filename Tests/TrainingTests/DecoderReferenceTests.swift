@@ -134,7 +134,7 @@ import FlyvisNetwork
                 ? try s.ref.read("decoder/train/buffers_after/\(name)", as: Int64.self).values.map(Double.init)
                 : try s.ref.read("decoder/train/buffers_after/\(name)", as: Double.self).values
             let ours = try #require(s.decoder.state(name)).values.map(Double.init)
-            let ok = zip(ours, want).allSatisfy { abs($0 - $1) <= 1e-5 * max(1, abs($1)) }
+            let ok = allClose(ours, want) { abs($0 - $1) <= 1e-5 * max(1, abs($1)) }
             #expect(ok, "\(name)")
         }
 
@@ -149,7 +149,7 @@ import FlyvisNetwork
         for (name, ours) in [("nodes_bias", g.bias), ("nodes_time_const", g.timeConst), ("edges_syn_strength", g.synStrength)] {
             let want: [Float] = try s.ref.read("decoder/train/grad_network/\(name)").values
             let tol = 1e-4 * Double(maxAbs(want))
-            let err = zip(ours, want).map { abs($0 - Double($1)) }.max()!
+            let err = maxAbsDiff(ours, want)
             #expect(err <= tol, "\(name): \(err) > \(tol)")
         }
     }

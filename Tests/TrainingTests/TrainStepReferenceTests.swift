@@ -61,7 +61,7 @@ import FlyvisNetwork
                     // float32 rounding noise to Adam, which moves each entry by ±lr per step in
                     // the noise's direction. The README's sign-flip allowance: at most 2·lr per step.
                     let bound = Float(2 * lr * Double(k + 1)) + 1e-6
-                    #expect(zip(ours, want).allSatisfy { abs($0 - $1) <= bound }, "step \(k) \(name)")
+                    #expect(allClose(ours, want) { abs($0 - $1) <= bound }, "step \(k) \(name)")
                     continue
                 }
                 check(ours, want, "step \(k) decoder \(name)", mask: mask)
