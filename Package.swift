@@ -92,7 +92,7 @@ let package = Package(
         .testTarget(name: "DataTests", dependencies: ["FlyvisTestSupport", "FlyvisData", "FlyvisHDF5", "FlyvisHex"]),
         .testTarget(name: "ConfigTests", dependencies: ["FlyvisConfig"]),
         .testTarget(name: "InteropTests", dependencies: ["FlyvisTestSupport", "FlyvisTorch", "FlyvisResults", "FlyvisHDF5", "FlyvisSolver", "FlyvisNetwork",
-                                                  "FlyvisConfig", "FlyvisData"]),
+                                                  "FlyvisConfig", "FlyvisData", "FlyvisEnsemble"]),
         .testTarget(name: "SolverTests", dependencies: ["FlyvisSolver", "FlyvisConfig", "FlyvisResults", "FlyvisHDF5"]),
     ]
 )
