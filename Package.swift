@@ -49,10 +49,10 @@ let package = Package(
         .target(name: "FlyvisRandom"),
         .target(name: "FlyvisConnectome", dependencies: ["FlyvisHex"],
                 resources: [.copy("Resources/fib25-fib19_v2.2.json")]),
-        .target(name: "FlyvisNetwork", dependencies: ["FlyvisConnectome", "FlyvisBLAS"],
+        .target(name: "FlyvisNetwork", dependencies: ["FlyvisConnectome", "FlyvisRandom"],
                 swiftSettings: numericsSettings),
         // Decoder, objectives, optimizers, penalties, scheduler: one training iteration.
-        .target(name: "FlyvisTraining", dependencies: ["FlyvisHex", "FlyvisNetwork", "FlyvisRandom"],
+        .target(name: "FlyvisTraining", dependencies: ["FlyvisHex", "FlyvisConnectome", "FlyvisNetwork", "FlyvisRandom"],
                 swiftSettings: numericsSettings),
         // Hex rendering, Sintel, augmentation, the built-in data set, loaders.
         .target(name: "FlyvisData", dependencies: ["FlyvisHex", "FlyvisHDF5", "CLibPNG", "FlyvisRandom"]),
@@ -62,12 +62,12 @@ let package = Package(
         // torch's zip serialization and the pickle subset its checkpoints use, in Swift.
         .target(name: "FlyvisTorch", dependencies: [.product(name: "ZIPFoundation", package: "ZIPFoundation")]),
         // flyvis-compatible results directories and checkpoints (torch format; HDF5 still read).
-        .target(name: "FlyvisResults", dependencies: ["FlyvisHDF5", "FlyvisTorch"]),
+        .target(name: "FlyvisResults", dependencies: ["FlyvisHDF5", "FlyvisTorch", "FlyvisRandom"]),
         // MultiTaskSolver: training loop, checkpoints, validation, exact resume.
         .target(name: "FlyvisSolver", dependencies: ["FlyvisConfig", "FlyvisConnectome", "FlyvisData", "FlyvisNetwork",
-                                                     "FlyvisResults", "FlyvisTraining", "FlyvisHDF5"]),
+                                                     "FlyvisResults", "FlyvisTraining", "FlyvisHDF5", "FlyvisRandom", "FlyvisHex"]),
         // The MPI ensemble: rank-0 coordinator, live status, collective summary, ranking.
-        .target(name: "FlyvisEnsemble", dependencies: ["FlyvisMPI", "FlyvisHDF5", "FlyvisResults"]),
+        .target(name: "FlyvisEnsemble", dependencies: ["FlyvisMPI", "FlyvisHDF5", "FlyvisResults", "FlyvisRandom"]),
 
         // Executables.
         .executableTarget(
@@ -86,10 +86,10 @@ let package = Package(
                     dependencies: ["FlyvisTestSupport", "FlyvisMPI", "FlyvisHDF5", "FlyvisBLAS", "FlyvisHex", "FlyvisResults", "FlyvisEnsemble",
                                    "FlyvisMPISelfTest", "FlyvisCLI"]),
         .testTarget(name: "NetworkTests",
-                    dependencies: ["FlyvisTestSupport", "FlyvisConnectome", "FlyvisNetwork", "FlyvisHDF5"]),
+                    dependencies: ["FlyvisTestSupport", "FlyvisConnectome", "FlyvisNetwork", "FlyvisHDF5", "FlyvisRandom"]),
         .testTarget(name: "TrainingTests",
                     dependencies: ["FlyvisTestSupport", "FlyvisTraining", "FlyvisNetwork", "FlyvisConnectome", "FlyvisHDF5", "FlyvisHex", "FlyvisRandom"]),
-        .testTarget(name: "DataTests", dependencies: ["FlyvisTestSupport", "FlyvisData", "FlyvisHDF5", "FlyvisHex"]),
+        .testTarget(name: "DataTests", dependencies: ["FlyvisTestSupport", "FlyvisData", "FlyvisHDF5", "FlyvisHex", "FlyvisRandom"]),
         .testTarget(name: "ConfigTests", dependencies: ["FlyvisConfig"]),
         .testTarget(name: "InteropTests", dependencies: ["FlyvisTestSupport", "FlyvisTorch", "FlyvisResults", "FlyvisHDF5", "FlyvisSolver", "FlyvisNetwork",
                                                   "FlyvisConfig", "FlyvisData", "FlyvisEnsemble"]),

@@ -1,3 +1,4 @@
+import FlyvisRandom
 import FlyvisHex
 import Foundation
 

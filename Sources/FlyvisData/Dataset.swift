@@ -1,5 +1,5 @@
 import FlyvisHex
-@_exported import FlyvisRandom
+import FlyvisRandom
 import Foundation
 
 /// flyvis's MultiTaskSintel sampling settings (task.dataset in task.yaml).

@@ -1,3 +1,4 @@
+import FlyvisRandom
 import Foundation
 
 /// Train/validation splits as flyvis makes them.

@@ -1,3 +1,4 @@
+import FlyvisRandom
 import Foundation
 
 /// One ensemble member: the network `<task>/<EEEE>/<NNN>` in flyvis's naming.
@@ -17,10 +18,7 @@ public struct MemberID: Hashable, Sendable, Codable, Comparable {
     /// through GPU nondeterminism. We derive a distinct, reproducible seed from both ids.
     public var seed: Int {
         // splitmix64 of the pair, folded to a positive 31-bit integer so it fits every RNG API.
-        var z = UInt64(ensembleID) &* 0x9E37_79B9_7F4A_7C15 &+ UInt64(member) &+ 0x632B_E59B_D9B4_E019
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        z ^= z >> 31
+        let z = splitmix64(UInt64(ensembleID) &* splitmix64Increment &+ UInt64(member) &+ 0x632B_E59B_D9B4_E019)
         return Int(z & 0x7FFF_FFFF)
     }
 

@@ -7,11 +7,8 @@ public struct RandomState: Sendable, Equatable, RandomNumberGenerator {
     public init(seed: UInt64) {
         var x = seed
         func splitmix() -> UInt64 {
-            x &+= 0x9E37_79B9_7F4A_7C15
-            var z = x
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
+            x &+= splitmix64Increment
+            return splitmix64(x)
         }
         s = (splitmix(), splitmix(), splitmix(), splitmix())
     }

@@ -1,4 +1,5 @@
 import FlyvisHDF5
+import FlyvisRandom
 import Foundation
 
 /// Reads checkpoints written by earlier flyvis-swift versions (one HDF5 file with datasets
@@ -91,10 +92,8 @@ enum LegacyHDF5Checkpoint {
     /// FNV-1a over every array (sorted by key, with its key and shape) and the scalar metadata,
     /// exactly as the HDF5 format stored it.
     static func checksum(_ arrays: [String: CheckpointArray], iteration: Int, valLoss: Double, dt: Double, time: String) -> UInt64 {
-        var h: UInt64 = 0xcbf2_9ce4_8422_2325
-        func mix<S: Sequence>(_ bytes: S) where S.Element == UInt8 {
-            for b in bytes { h = (h ^ UInt64(b)) &* 0x0000_0100_0000_01b3 }
-        }
+        var fnv = FNV1a()
+        func mix<S: Sequence>(_ bytes: S) where S.Element == UInt8 { fnv.mix(bytes) }
         for key in arrays.keys.sorted() {
             let a = arrays[key]!
             mix(key.utf8)
@@ -110,7 +109,7 @@ enum LegacyHDF5Checkpoint {
         mix([valLoss.bitPattern].withUnsafeBytes { Array($0) })
         mix([dt.bitPattern].withUnsafeBytes { Array($0) })
         mix(time.utf8)
-        return h
+        return fnv.value
     }
 
     private static func datasetPaths(_ f: HDF5File, _ group: String) throws -> [String] {

@@ -1,3 +1,4 @@
+import FlyvisRandom
 import FlyvisConfig
 import FlyvisConnectome
 import FlyvisData
@@ -149,7 +150,7 @@ public final class MultiTaskSolver {
 
         // Data.
         let seed = try config.optionalInt("seed") ?? 0
-        dataRNG = RandomState(seed: UInt64(bitPattern: Int64(seed)) ^ 0xDA7A)
+        dataRNG = RandomState(seed: UInt64(bitPattern: Int64(seed)) ^ SeedSalt.data)
         dataset = try MultiTaskDataset(sequences: try Build.sequences(config, root: root, log: log.info),
                                        config: try Build.datasetConfig(config), extent: connectome.extent)
         dt = dataset.config.dt

@@ -185,7 +185,7 @@ public final class FlowDecoder {
         self.inChannels = inChannels
         side = lattice.side
         pixels = lattice.cartesianPixel
-        var rng = RandomState(seed: seed ^ 0xDEC0DE)
+        var rng = RandomState(seed: seed ^ SeedSalt.decoderInit)
         var layers: [DecoderLayer] = []
         var c = inChannels
         for width in config.shape.dropLast() where width != 0 {
@@ -204,7 +204,7 @@ public final class FlowDecoder {
         decoderLayers.append(.conv(HexConv(inChannels: c, outChannels: convOut, kernel: config.kernelSize,
                                            constWeight: config.constWeight, rng: &rng)))
         head = decoderLayers
-        dropoutRNG = RandomState(seed: seed ^ 0xD80F)
+        dropoutRNG = RandomState(seed: seed ^ SeedSalt.dropout)
     }
 
     private var layers: [DecoderLayer] { base + head }

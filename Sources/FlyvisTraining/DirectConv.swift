@@ -1,5 +1,4 @@
 import Foundation
-import FlyvisNetwork
 
 /// Direct hex-masked convolution kernels: flat SIMD sweeps over zero-padded image planes with
 /// register-blocked fused multiply-adds. They replace im2col + GEMM for the decoder: its

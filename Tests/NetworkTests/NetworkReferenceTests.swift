@@ -3,6 +3,7 @@ import Testing
 import FlyvisHDF5
 import FlyvisConnectome
 @testable import FlyvisNetwork
+import FlyvisRandom
 
 /// One shared full-size connectome for the reference tests (building it takes a moment).
 enum Shared {

@@ -1,3 +1,4 @@
+import FlyvisRandom
 import Foundation
 import Testing
 import FlyvisHex
