@@ -21,7 +21,8 @@ meta = yaml.safe_load((netdir / "_meta.yaml").read_text())
 assert meta["config"]["type"] == "NetworkDir", meta["config"].get("type")
 assert meta["status"] == "done"
 assert meta["config"]["task"]["dataset"]["dt"] == 0.02
-with h5py.File(sorted((netdir / "chkpts").glob("chkpt_*"))[-1], "r") as f:
-    assert f["network/nodes_bias"].shape == (65,)
-    assert "iteration" in f.attrs and "val_loss" in f.attrs
+# Post-training validation (what flyvis's EnsembleView.task_error reads).
+for name in ("epe", "l2norm"):
+    with h5py.File(netdir / "validation" / f"{name}.h5", "r") as f:
+        assert f["data"].shape == (len(val),), (name, f["data"].shape)
 print(f"h5py check ok: {len(loss)} iterations, {len(val)} checkpoints, meta type {meta['config']['type']}")
