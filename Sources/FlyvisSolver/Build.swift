@@ -187,6 +187,13 @@ enum Build {
             for name in m.keys {
                 let k = "network.\(group).\(name).penalize"
                 guard c.contains(k) else { continue }
+                // A penalty on a parameter the network does not have would reach the optimizer
+                // with a name it cannot update: refuse it here, naming the real parameters.
+                guard NetworkParameters.names.contains(prefix + name) else {
+                    let known = NetworkParameters.names.filter { $0.hasPrefix(prefix) }.map { String($0.dropFirst(prefix.count)) }
+                    throw ConfigError.unknownKey(key: "network.\(group).\(name)",
+                                                 hint: "\(group) parameters are \(known.joined(separator: ", "))")
+                }
                 if c.contains("\(k).activity"), try c.bool("\(k).activity") { activityParameters.append(prefix + name) }
                 if let f = try c.optionalString("\(k).function") {
                     guard let fn = ParameterPenalty.Function(rawValue: f) else {

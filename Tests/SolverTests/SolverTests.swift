@@ -115,6 +115,17 @@ enum Small {
         for i in store.indices() { _ = try store.read(index: i) }
     }
 
+    @Test func penaltyOnAMisspeltParameterIsAConfigError() throws {
+        // Used to reach the optimizer and stop the process with a precondition failure.
+        do {
+            _ = try Small.solver("0107/000", ["+network.node_config.biass.penalize.function=weight_decay",
+                                              "+network.node_config.biass.penalize.kwargs.lambda=0.1"])
+            Issue.record("a penalty on an unknown parameter was accepted")
+        } catch {
+            #expect("\(error)".contains("network.node_config.biass") && "\(error)".contains("bias, time_const"), "\(error)")
+        }
+    }
+
     @Test func existingDirectoryAndIncompatibleResumeAreRefused() throws {
         let s = try Small.solver("0105/000", ["task.n_iters=9"])
         try s.train()
