@@ -9,9 +9,9 @@ public protocol NetworkScalar: BinaryFloatingPoint, SIMDScalar, Sendable, Codabl
     static func hyperbolicTangent(_ x: Self) -> Self
 }
 extension Float: NetworkScalar {
-    public static func exponential(_ x: Float) -> Float { Foundation.exp(x) }
-    public static func logOnePlus(_ x: Float) -> Float { Foundation.log1p(x) }
-    public static func hyperbolicTangent(_ x: Float) -> Float { Foundation.tanh(x) }
+    @inlinable public static func exponential(_ x: Float) -> Float { Foundation.exp(x) }
+    @inlinable public static func logOnePlus(_ x: Float) -> Float { Foundation.log1p(x) }
+    @inlinable public static func hyperbolicTangent(_ x: Float) -> Float { Foundation.tanh(x) }
 }
 extension Double: NetworkScalar {
     public static func exponential(_ x: Double) -> Double { Foundation.exp(x) }
@@ -28,8 +28,8 @@ public enum Activation: Sendable, Equatable {
     case sigmoid
     case tanh
 
-    @inline(__always)
-    func value<S: NetworkScalar>(_ x: S) -> S {
+    @inlinable @inline(__always)
+    public func value<S: NetworkScalar>(_ x: S) -> S {
         switch self {
         case .relu: return x > 0 ? x : 0
         case let .leakyRelu(slope): return x > 0 ? x : S(slope) * x
@@ -42,8 +42,8 @@ public enum Activation: Sendable, Equatable {
         }
     }
 
-    @inline(__always)
-    func derivative<S: NetworkScalar>(_ x: S) -> S {
+    @inlinable @inline(__always)
+    public func derivative<S: NetworkScalar>(_ x: S) -> S {
         switch self {
         case .relu: return x > 0 ? 1 : 0
         case let .leakyRelu(slope): return x > 0 ? 1 : S(slope)

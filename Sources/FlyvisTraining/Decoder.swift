@@ -368,7 +368,8 @@ public final class FlowDecoder {
             case let .activation(kind):
                 x.withUnsafeMutableBufferPointer { xb in
                     let xp = xb.baseAddress!
-                    splitRange(xb.count, threads) { range in for i in range { xp[i] = activationValue(kind, xp[i]) } }
+                    let f = kind.function
+                    splitRange(xb.count, threads) { range in for i in range { xp[i] = f.value(xp[i]) } }
                 }
             case let .dropout(prob):
                 guard training else { break }
@@ -402,7 +403,7 @@ public final class FlowDecoder {
                         let dst = op + (n * O + c) * hexals
                         for h in 0..<hexals {
                             var y = plane[px[h]]
-                            if normalize { y /= softplus(norm[px[h]]) + 1 }
+                            if normalize { y /= torchSoftplus.value(norm[px[h]]) + 1 }
                             dst[h] = y
                         }
                     }
@@ -502,9 +503,9 @@ public final class FlowDecoder {
                         for h in 0..<hexals {
                             let q = px[h], dy = src[h]
                             if normalize {
-                                let z = xp[norm + q], den = softplus(z) + 1
+                                let z = xp[norm + q], den = torchSoftplus.value(z) + 1
                                 gp[plane + q] += dy / den
-                                gp[norm + q] -= dy * xp[plane + q] / (den * den) * softplusDerivative(z)
+                                gp[norm + q] -= dy * xp[plane + q] / (den * den) * torchSoftplus.derivative(z)
                             } else {
                                 gp[plane + q] += dy
                             }
@@ -525,7 +526,8 @@ public final class FlowDecoder {
             case let .activation(kind):
                 g.withUnsafeMutableBufferPointer { gb in input.withUnsafeBufferPointer { ib in
                     let gp = gb.baseAddress!, ip = ib.baseAddress!
-                    splitRange(gb.count, threads) { range in for i in range { gp[i] *= activationDerivative(kind, ip[i]) } }
+                    let f = kind.function
+                    splitRange(gb.count, threads) { range in for i in range { gp[i] *= f.derivative(ip[i]) } }
                 } }
             case .dropout:
                 if let mask = dropoutMasks[index] {
@@ -624,31 +626,21 @@ func preciseSquaredDeviation(_ v: UnsafeBufferPointer<Float>, _ mean: Double) ->
     return total
 }
 
-@inline(__always)
-func softplus(_ x: Float) -> Float { x > 20 ? x : Foundation.log1p(Foundation.exp(x)) }
-
-@inline(__always)
-func softplusDerivative(_ x: Float) -> Float { x > 20 ? 1 : 1 / (1 + Foundation.exp(-x)) }
-
-@inline(__always)
-func activationValue(_ kind: DecoderConfig.ActivationKind, _ x: Float) -> Float {
-    switch kind {
-    case .softplus: return softplus(x)
-    case .relu: return x > 0 ? x : 0
-    case .elu: return x > 0 ? x : Foundation.exp(x) - 1
-    case .tanh: return Foundation.tanh(x)
-    case .sigmoid: return 1 / (1 + Foundation.exp(-x))
+extension DecoderConfig.ActivationKind {
+    /// The activation function itself, shared with the network, with torch's defaults for the
+    /// nn modules flyvis's decoder uses (Softplus: beta 1, threshold 20; ELU: alpha 1).
+    public var function: Activation {
+        switch self {
+        case .softplus: return torchSoftplus
+        case .relu: return .relu
+        case .elu: return .elu(alpha: 1)
+        case .tanh: return .tanh
+        case .sigmoid: return .sigmoid
+        }
     }
 }
 
-@inline(__always)
-func activationDerivative(_ kind: DecoderConfig.ActivationKind, _ x: Float) -> Float {
-    switch kind {
-    case .softplus: return softplusDerivative(x)
-    case .relu: return x > 0 ? 1 : 0
-    case .elu: return x > 0 ? 1 : Foundation.exp(x)
-    case .tanh: let t = Foundation.tanh(x); return 1 - t * t
-    case .sigmoid: let s = 1 / (1 + Foundation.exp(-x)); return s * (1 - s)
-    }
-}
+/// torch's `nn.Softplus()` (beta 1, threshold 20), which normalize_last also divides by.
+let torchSoftplus = Activation.softplus(beta: 1, threshold: 20)
+
 
