@@ -66,7 +66,6 @@ struct Bench: ParsableCommand {
             phases["steady_state", default: []].append(Double(t1 - t0) / 1e6)
             for (k, v) in step.lastTimings { phases[k, default: []].append(v * 1e3) }
         }
-        func median(_ x: [Double]) -> Double { let s = x.sorted(); return s[s.count / 2] }
         for k in phases.keys.sorted() { print("ours iteration_phase_\(k)_ms: \(String(format: "%.2f", median(phases[k]!)))") }
         print("ours iteration_ms: \(String(format: "%.2f", median(totals)))")
     }
