@@ -113,7 +113,7 @@ import FlyvisResults
         let victim = top.appendingPathComponent("victim")
         try makeNetworkDirectory(victim)
         let r = try runFlyvis(["train-single", "--root", top.appendingPathComponent("root").path, "task_name=flow",
-                               "ensemble_and_network_id=../../../victim", "delete_if_exists=true"] + Tiny.base)
+                               "ensemble_and_network_id=../../../victim", "delete_if_exists=true", "task.n_iters=3"] + Tiny.base)
         #expect(r.status != 0 && !r.signaled)
         #expect(r.stderr.contains("is not of the form EEEE/NNN"), "\(r.output)")
         #expect(FileManager.default.fileExists(atPath: victim.appendingPathComponent("loss.h5").path))

@@ -11,8 +11,10 @@ func scratchDirectory(_ name: String = #function) throws -> URL {
     return url
 }
 
-/// The flyvis-ensemble binary next to the test bundle (same build configuration).
+/// The flyvis-ensemble binary next to the test bundle (same build configuration), or
+/// FLYVIS_TEST_BINARY (to show that a test fails against a build without the fix).
 var flyvisBinary: String {
+    if let p = ProcessInfo.processInfo.environment["FLYVIS_TEST_BINARY"], !p.isEmpty { return p }
     let bundleDir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
     var candidates = [bundleDir.appendingPathComponent("flyvis-ensemble").path]
     for bundle in Bundle.allBundles {
