@@ -94,5 +94,8 @@ let package = Package(
         .testTarget(name: "InteropTests", dependencies: ["FlyvisTestSupport", "FlyvisTorch", "FlyvisResults", "FlyvisHDF5", "FlyvisSolver", "FlyvisNetwork",
                                                   "FlyvisConfig", "FlyvisData", "FlyvisEnsemble"]),
         .testTarget(name: "SolverTests", dependencies: ["FlyvisSolver", "FlyvisConfig", "FlyvisResults", "FlyvisHDF5"]),
+        // Path safety, member locks, full disks, stale temporaries: in-process and through the binary.
+        .testTarget(name: "ReliabilityTests",
+                    dependencies: ["FlyvisSolver", "FlyvisConfig", "FlyvisResults", "FlyvisHDF5", "FlyvisData", "FlyvisCLI"]),
     ]
 )

@@ -183,7 +183,11 @@ public enum RenderCache {
     public static func store(_ sequences: [RenderedSequence], in dir: URL, key: String, hexals: Int) throws {
         let url = dir.appendingPathComponent("sequences.h5")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        let tmp = dir.appendingPathComponent(".sequences.h5.tmp-\(getpid())")
+        // Named like AtomicFile's temporaries (PID, random, host), so ranks on different hosts
+        // sharing the cache never collide and stale ones can be told apart.
+        var host = [CChar](repeating: 0, count: 256)
+        gethostname(&host, 255)
+        let tmp = dir.appendingPathComponent(".sequences.h5.tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))-\(String(cString: host))")
         do {
             let f = try HDF5File(path: tmp.path, mode: .truncate)
             for s in sequences {
@@ -194,6 +198,9 @@ public enum RenderCache {
             try f.setAttribute("key", string: key)
             try f.close()
             guard rename(tmp.path, url.path) == 0 else { throw DataError.unreadable(path: url.path, reason: "rename failed") }
+        } catch HDF5Error.noSpace(_, let quota) {
+            try? FileManager.default.removeItem(at: tmp)
+            throw HDF5Error.noSpace(file: url.path, quota: quota)
         } catch {
             try? FileManager.default.removeItem(at: tmp)
             throw error

@@ -141,6 +141,7 @@ public final class EnsembleCoordinator {
             iteration: { [self] in if comm.isRoot { poll() } },
             stopRequested: { StopSignal.isSet })
         let status: MemberStatus
+        var lockedOut = false
         do {
             switch try trainer.train(id, rank: comm.rank, hooks: hooks) {
             case .finished:
@@ -150,8 +151,10 @@ public final class EnsembleCoordinator {
             }
         } catch {
             status = MemberStatus(state: .failed, iteration: last.iteration, error: "\(error)")
+            if case MemberLockError.held = error { lockedOut = true }
         }
-        try? status.write(to: dir)
+        // A member another live run holds keeps the status that run writes.
+        if !lockedOut { try? status.write(to: dir) }
         var final = last
         final.state = status.state
         final.error = status.error

@@ -17,6 +17,10 @@ public enum HDF5Error: Error, CustomStringConvertible, Equatable {
     case typeMismatch(file: String, object: String, expected: String, found: String)
     case invalidArgument(String)
     case parallelUnavailable
+    /// The device (or the user's quota) is full: one line, no library stack.
+    case noSpace(file: String, quota: Bool)
+    /// Writing the finished file to disk failed for another reason.
+    case io(file: String, reason: String)
 
     public var description: String {
         switch self {
@@ -37,6 +41,10 @@ public enum HDF5Error: Error, CustomStringConvertible, Equatable {
             return "invalid HDF5 request: \(why)"
         case .parallelUnavailable:
             return "this HDF5 library was built without MPI-IO support; install libhdf5-openmpi-dev"
+        case let .noSpace(file, quota):
+            return (quota ? "disk quota exceeded" : "no space left on device") + " while writing '\(file)'; free space and rerun with resume=true"
+        case let .io(file, reason):
+            return "cannot write '\(file)': \(reason)"
         }
     }
 }
@@ -112,8 +120,11 @@ private let silenceHDF5: Void = {
     H5Eset_auto2(fv_h5e_default(), nil, nil)
 }()
 
-/// Collects the current HDF5 error stack into one line (innermost cause last).
-private func currentErrorStack() -> String {
+/// Collects the current HDF5 error stack into one short line (innermost cause last).
+private func currentErrorStack() -> String { summarizeErrorStack(currentErrorLines()) }
+
+/// The current HDF5 error stack, outermost first, and clears it.
+private func currentErrorLines() -> [String] {
     final class Collector { var lines: [String] = [] }
     let collector = Collector()
     let box = Unmanaged.passRetained(collector)
@@ -127,7 +138,52 @@ private func currentErrorStack() -> String {
         return 0
     }, box.toOpaque())
     H5Eclear2(fv_h5e_default())
-    return collector.lines.isEmpty ? "unknown HDF5 error" : collector.lines.joined(separator: " <- ")
+    return collector.lines
+}
+
+/// The library's stack as one short line: the outermost call (what failed) and the innermost
+/// cause, each on one line, without HDF5's repetitions. A full stack runs to kilobytes.
+func summarizeErrorStack(_ lines: [String]) -> String {
+    let flat = lines.map { $0.split(whereSeparator: \.isNewline).joined(separator: " ") }
+    guard let first = flat.first else { return "unknown HDF5 error" }
+    var text = flat.count > 1 && flat.last! != first ? "\(first) <- … <- \(flat.last!)" : first
+    if text.count > 400 { text = String(text.prefix(400)) + "…" }
+    return text
+}
+
+/// Whether an HDF5 error stack reports a full device (errno 28) or quota (errno 122).
+func stackReportsNoSpace(_ lines: [String]) -> (full: Bool, quota: Bool) {
+    let quota = lines.contains { $0.contains("errno = \(EDQUOT),") }
+    return (quota || lines.contains { $0.contains("errno = \(ENOSPC),") }, quota)
+}
+
+/// Writes `bytes` to `path` (created or truncated) with plain POSIX calls, so that a full disk
+/// is an errno we report, not a failure deep inside HDF5's cache (which, after ENOSPC, leaves
+/// file ids that crash the library at exit). On failure the partial file is removed.
+func writeFileBytes(_ bytes: UnsafeRawBufferPointer, to path: String) throws(HDF5Error) {
+    func failure(_ code: Int32) -> HDF5Error {
+        if code == ENOSPC || code == EDQUOT { return .noSpace(file: path, quota: code == EDQUOT) }
+        return .io(file: path, reason: String(cString: strerror(code)))
+    }
+    let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+    guard fd >= 0 else { throw failure(errno) }
+    var offset = 0
+    while offset < bytes.count {
+        let n = write(fd, bytes.baseAddress! + offset, bytes.count - offset)
+        if n < 0 {
+            if errno == EINTR { continue }
+            let code = errno
+            close(fd)
+            unlink(path)
+            throw failure(code)
+        }
+        offset += n
+    }
+    if close(fd) != 0 {
+        let code = errno
+        unlink(path)
+        throw failure(code)
+    }
 }
 
 /// Whether the linked HDF5 library supports MPI-IO (parallel) file access.
@@ -152,6 +208,10 @@ public final class HDF5File {
     public let isParallel: Bool
     private var id: hid_t
     private var isOpen = true
+    /// Serial files we create are built in memory (HDF5's core driver, no backing store) and
+    /// written to `path` by `close()`/`flush()` in one POSIX write, so that a full disk is a
+    /// clean error and never a half-flushed HDF5 file whose ids crash the library at exit.
+    private let inMemory: Bool
 
     public init(path: String, mode: Mode, communicator: Communicator? = nil) throws(HDF5Error) {
         hdf5Lock.lock(); defer { hdf5Lock.unlock() }
@@ -159,6 +219,7 @@ public final class HDF5File {
         self.path = path
         self.mode = mode
         isParallel = communicator != nil
+        inMemory = communicator == nil && (mode == .truncate || mode == .createExclusive)
         let fapl = H5Pcreate(fv_h5p_file_access())
         defer { H5Pclose(fapl) }
         if let communicator {
@@ -176,23 +237,49 @@ public final class HDF5File {
             }
             id = H5Fopen(path, mode == .readOnly ? fv_h5f_acc_rdonly() : fv_h5f_acc_rdwr(), fapl)
         case .truncate, .createExclusive:
-            id = H5Fcreate(path, mode == .truncate ? fv_h5f_acc_trunc() : fv_h5f_acc_excl(),
+            if inMemory {
+                if mode == .createExclusive {
+                    // Claim the name now, as H5F_ACC_EXCL would; the contents follow on close.
+                    let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+                    guard fd >= 0 else {
+                        throw .library(operation: "create", file: path, object: "", details: String(cString: strerror(errno)))
+                    }
+                    Glibc.close(fd)
+                }
+                H5Pset_fapl_core(fapl, 1 << 20, false)
+            }
+            id = H5Fcreate(path, mode == .truncate || inMemory ? fv_h5f_acc_trunc() : fv_h5f_acc_excl(),
                            fv_h5p_default(), fapl)
         }
         if id < 0 {
-            let details = currentErrorStack()
+            isOpen = false
+            let stack = currentErrorLines()
             if mode == .readOnly || mode == .readWrite { throw .notHDF5(file: path) }
-            throw .library(operation: "create", file: path, object: "", details: details)
+            let space = stackReportsNoSpace(stack)
+            if space.full { throw .noSpace(file: path, quota: space.quota) }
+            throw .library(operation: "create", file: path, object: "", details: summarizeErrorStack(stack))
         }
     }
 
-    deinit { hdf5Lock.lock(); defer { hdf5Lock.unlock() }; if isOpen { H5Fclose(id) } }
+    deinit {
+        hdf5Lock.lock(); defer { hdf5Lock.unlock() }
+        guard isOpen else { return }
+        // As HDF5 would on a close without close(): write what we have, errors unreported.
+        if inMemory { try? writeImage() }
+        H5Fclose(id)
+    }
 
-    /// Closes the file, reporting errors that a silent deinit would hide (e.g. a failed flush).
+    /// Closes the file, reporting errors that a silent deinit would hide (e.g. a failed flush
+    /// or a full disk). A file built in memory is written to disk here.
     public func close() throws(HDF5Error) {
         hdf5Lock.lock(); defer { hdf5Lock.unlock() }
         guard isOpen else { return }
         isOpen = false
+        if inMemory {
+            defer { H5Fclose(id) }  // in memory: closing cannot fail on the disk
+            try writeImage()
+            return
+        }
         if H5Fclose(id) < 0 { throw fail("close", "") }
     }
 
@@ -200,7 +287,19 @@ public final class HDF5File {
     public func flush() throws(HDF5Error) {
         hdf5Lock.lock(); defer { hdf5Lock.unlock() }
         try ensureOpen()
+        if inMemory { return try writeImage() }
         if H5Fflush(id, H5F_SCOPE_GLOBAL) < 0 { throw fail("flush", "") }
+    }
+
+    /// Writes the in-memory file's complete image to `path`.
+    private func writeImage() throws(HDF5Error) {
+        if H5Fflush(id, H5F_SCOPE_GLOBAL) < 0 { throw fail("flush", "") }
+        let size = H5Fget_file_image(id, nil, 0)
+        if size < 0 { throw fail("get file image", "") }
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: max(Int(size), 1), alignment: 16)
+        defer { buffer.deallocate() }
+        if H5Fget_file_image(id, buffer.baseAddress, Int(size)) < 0 { throw fail("get file image", "") }
+        try writeFileBytes(UnsafeRawBufferPointer(rebasing: buffer[0..<Int(size)]), to: path)
     }
 
     // MARK: Structure
@@ -617,7 +716,10 @@ public final class HDF5File {
     }
 
     private func fail(_ operation: String, _ object: String) -> HDF5Error {
-        .library(operation: operation, file: path, object: object, details: currentErrorStack())
+        let stack = currentErrorLines()
+        let space = stackReportsNoSpace(stack)
+        if space.full { return .noSpace(file: path, quota: space.quota) }
+        return .library(operation: operation, file: path, object: object, details: summarizeErrorStack(stack))
     }
 
     private func linkCreationList() -> hid_t {

@@ -8,6 +8,7 @@ public final class TrainingLog: @unchecked Sendable {
     private let lock = NSLock()
     public let prefix: String
     public var echoToStderr: Bool
+    private var reportedFileError = false
 
     public init(prefix: String = "", echoToStderr: Bool = true) {
         self.prefix = prefix
@@ -36,8 +37,16 @@ public final class TrainingLog: @unchecked Sendable {
         let line = "[\(Self.timestamp())] \(prefix)\(level == "INFO" ? "" : level + ": ")\(message)\n"
         let data = Data(line.utf8)
         lock.withLock {
-            if echoToStderr { FileHandle.standardError.write(data) }
-            for h in handles { h.write(data) }
+            // `write(contentsOf:)`, not `write(_:)`: the latter traps when the disk is full.
+            if echoToStderr { try? FileHandle.standardError.write(contentsOf: data) }
+            for h in handles {
+                do { try h.write(contentsOf: data) } catch {
+                    if !reportedFileError {
+                        reportedFileError = true
+                        try? FileHandle.standardError.write(contentsOf: Data("[\(Self.timestamp())] \(prefix)WARNING: cannot append to the log file (\(error)); logging to stderr only\n".utf8))
+                    }
+                }
+            }
         }
     }
 

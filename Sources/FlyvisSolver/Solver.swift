@@ -50,6 +50,8 @@ public struct SolverHooks {
 public final class MultiTaskSolver {
     public let config: Config
     public let directory: ResultsDirectory
+    /// Held while this solver exists: no other process writes this directory meanwhile.
+    let memberLock: MemberLock?
     public let log: TrainingLog
     public let network: Network
     public let step: TrainingStep
@@ -107,18 +109,11 @@ public final class MultiTaskSolver {
     public init(config: Config, root: URL, resume: Bool, log: TrainingLog = TrainingLog(), threads: Int = 1) throws {
         self.config = config
         self.log = log
-        // network_name is built from these two; name the one that is missing.
-        _ = try config.string("task_name")
-        _ = try config.string("ensemble_and_network_id")
-        let name = try config.string("network_name")
-        directory = ResultsDirectory(root.appendingPathComponent("results").appendingPathComponent(name))
+        // Validated, inside <root>/results, locked for this run (MemberDirectory.swift).
+        let opened = try MemberDirectory.open(config: config, root: root, resume: resume, log: log)
+        directory = opened.directory
+        memberLock = opened.lock
         let fm = FileManager.default
-        if try config.bool("delete_if_exists"), resume, directory.exists {
-            log.warning("delete_if_exists=true is ignored with resume=true: \(directory.path) is kept")
-        } else if try config.bool("delete_if_exists"), directory.exists {
-            log.warning("delete_if_exists=true: removing \(directory.path)")
-            try fm.removeItem(at: directory.url)
-        }
         let store = CheckpointStore(networkDirectory: directory)
         let existing = store.indices()
         if !existing.isEmpty && !resume {
@@ -241,7 +236,7 @@ public final class MultiTaskSolver {
             log.info("Already trained \(iteration) of \(nIters) iterations.")
             return .finished
         }
-        if checkpointIndex < 0 { try checkpoint(hooks: hooks) }
+        if checkpointIndex < 0 { try checkpointAllOrNothing(hooks: hooks) }
         let loader = overfit ? overfitLoader : trainLoader
         let augment = !overfit && dataset.config.augment
         let nEpochs = Int((Double(nIters - iteration) / Double(loader.count)).rounded(.up))
@@ -279,7 +274,7 @@ public final class MultiTaskSolver {
             if epochIndex % chkptEveryEpoch == 0 || last || stop {
                 let elapsed = Date().timeIntervalSince(lastCheckpointTime)
                 let rate = elapsed > 0 ? Double(iteration - lastCheckpointIteration) / elapsed : 0
-                try checkpoint(hooks: hooks, rate: rate)
+                try checkpointAllOrNothing(hooks: hooks, rate: rate)
                 lastCheckpointTime = Date()
                 lastCheckpointIteration = iteration
                 let remaining = Double(nIters - iteration) / max(rate, 1e-9)

@@ -48,8 +48,11 @@ public enum TorchArchive {
 
     /// Writes `records` as stored entries under `archiveName/`, in the given order.
     public static func writeRaw(records: [(String, [UInt8])], to path: String, archiveName: String) throws(TorchFormatError) {
+        // Built in memory and written with one checked POSIX write: ZIPFoundation's file mode
+        // ignores a failed final fflush, which on a full disk leaves a truncated archive.
+        let archive: Archive
         do {
-            let archive = try Archive(url: URL(fileURLWithPath: path), accessMode: .create)
+            archive = try Archive(data: Data(), accessMode: .create)
             for (name, bytes) in records {
                 let data = Data(bytes)
                 try archive.addEntry(with: "\(archiveName)/\(name)", type: .file, uncompressedSize: Int64(data.count),
@@ -60,6 +63,8 @@ public enum TorchArchive {
         } catch {
             throw .io(path: path, reason: Self.reason(error))
         }
+        guard let data = archive.data else { throw .io(path: path, reason: "the in-memory archive is missing") }
+        try writeFile(data, to: path)
     }
 
     /// Reads a torch checkpoint: checks every record's CRC-32, runs the pickle and resolves the
@@ -123,6 +128,28 @@ public enum TorchArchive {
         guard let h = FileHandle(forReadingAtPath: path) else { return false }
         defer { try? h.close() }
         return (try? h.read(upToCount: 4)).map { Array($0) == [0x50, 0x4b, 0x03, 0x04] } ?? false
+    }
+
+    /// Writes `data` to `path` (created or truncated); errors carry strerror's text, which
+    /// callers recognise (a full disk, a quota).
+    static func writeFile(_ data: Data, to path: String) throws(TorchFormatError) {
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw .io(path: path, reason: String(cString: strerror(errno))) }
+        var failure: Int32 = 0
+        data.withUnsafeBytes { (raw: UnsafeRawBufferPointer) in
+            var offset = 0
+            while offset < raw.count {
+                let n = Glibc.write(fd, raw.baseAddress! + offset, raw.count - offset)
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    failure = errno
+                    return
+                }
+                offset += n
+            }
+        }
+        if close(fd) != 0, failure == 0 { failure = errno }
+        if failure != 0 { throw .io(path: path, reason: String(cString: strerror(failure))) }
     }
 
     static func reason(_ error: Error) -> String {

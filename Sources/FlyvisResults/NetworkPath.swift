@@ -1,0 +1,120 @@
+import Foundation
+
+/// Why a results path was refused, each naming the value and the form that is expected.
+public enum PathError: Error, CustomStringConvertible, Equatable {
+    case invalidTaskName(String)
+    case invalidNetworkID(String)
+    case invalidNetworkName(String)
+    case outsideResults(path: String, results: String)
+    case notNetworkDirectory(path: String)
+    case notADirectory(path: String)
+
+    public var description: String {
+        switch self {
+        case let .invalidTaskName(v):
+            return "task_name '\(v)' is not one path component; use a plain name such as flow (letters, digits, '_', '-', '.'; no '/', no '..')"
+        case let .invalidNetworkID(v):
+            return "ensemble_and_network_id '\(v)' is not of the form EEEE/NNN (4-digit ensemble id, '/', 3-digit network id, as flyvis names them), e.g. 0045/003"
+        case let .invalidNetworkName(v):
+            return "network_name '\(v)' must be a relative path inside the results folder without '.', '..' or empty components; leave it at its default ${task_name}/${ensemble_and_network_id}"
+        case let .outsideResults(path, results):
+            return "the results path '\(path)' lies outside '\(results)'; check task_name, ensemble_and_network_id and network_name"
+        case let .notNetworkDirectory(path):
+            return "delete_if_exists=true refuses to delete '\(path)': it is not a network directory (no _meta.yaml with 'type: NetworkDir'); remove it by hand if that is what you want"
+        case let .notADirectory(path):
+            return "'\(path)' exists but is not a directory, so no results can be written below it; move it away or choose another --root/task_name"
+        }
+    }
+}
+
+/// The checks that keep every network directory inside `<root>/results`: a task name is one
+/// path component, a network id is flyvis's `EEEE/NNN`, and the resolved path is checked to
+/// stay inside the results folder. Called before any directory is created, so a bad value
+/// never writes (or, with `delete_if_exists`, deletes) anything elsewhere.
+public enum NetworkPath {
+    /// One component: not empty, not `.`/`..`, no `/` and no NUL, no leading `-` or `.`
+    /// (hidden folders and option-like names only cause trouble in shells and globs).
+    public static func validateTaskName(_ name: String) throws(PathError) {
+        let allowed = CharacterSet.alphanumerics.union(CharacterSet(charactersIn: "_-."))
+        guard !name.isEmpty, name.count <= 200, name != ".", name != "..",
+              !name.hasPrefix("."), !name.hasPrefix("-"),
+              name.unicodeScalars.allSatisfy({ allowed.contains($0) }) else {
+            throw .invalidTaskName(name)
+        }
+    }
+
+    /// `EEEE/NNN` with exactly 4 and 3 ASCII digits (flyvis's `f"{ensemble:04}/{network:03}"`).
+    public static func validateNetworkID(_ id: String) throws(PathError) {
+        let parts = id.split(separator: "/", omittingEmptySubsequences: false)
+        func digits(_ s: Substring, _ n: Int) -> Bool { s.count == n && s.allSatisfy { $0.isASCII && $0.isNumber } }
+        guard parts.count == 2, digits(parts[0], 4), digits(parts[1], 3) else { throw .invalidNetworkID(id) }
+    }
+
+    /// `<root>/results/<networkName>` after checking that every component is a plain name and
+    /// that the standardized result is still below `<root>/results`.
+    public static func resolve(root: URL, networkName: String) throws(PathError) -> URL {
+        let parts = networkName.split(separator: "/", omittingEmptySubsequences: false)
+        guard !networkName.hasPrefix("/"), !parts.isEmpty,
+              parts.allSatisfy({ !$0.isEmpty && $0 != "." && $0 != ".." && !$0.contains("\0") }) else {
+            throw .invalidNetworkName(networkName)
+        }
+        let results = root.appendingPathComponent("results").standardizedFileURL
+        let url = results.appendingPathComponent(networkName).standardizedFileURL
+        try checkInside(url, results: results)
+        return url
+    }
+
+    /// Throws unless `url` is strictly below `results` (component-wise, after standardizing).
+    public static func checkInside(_ url: URL, results: URL) throws(PathError) {
+        let base = results.standardizedFileURL.pathComponents
+        let path = url.standardizedFileURL.pathComponents
+        guard path.count > base.count, Array(path.prefix(base.count)) == base else {
+            throw .outsideResults(path: url.path, results: results.path)
+        }
+    }
+
+    /// Throws if `url` or one of its ancestors below `results` exists as something other than a
+    /// directory (Foundation would report only "Code=512 (null)" when creating it).
+    public static func checkDirectoryComponents(_ url: URL, results: URL) throws(PathError) {
+        let base = results.standardizedFileURL
+        var components = Array(url.standardizedFileURL.pathComponents.dropFirst(base.pathComponents.count))
+        var current = base
+        var chain = [base]
+        while !components.isEmpty { current.appendPathComponent(components.removeFirst()); chain.append(current) }
+        for u in chain {
+            var isDir: ObjCBool = false
+            if FileManager.default.fileExists(atPath: u.path, isDirectory: &isDir), !isDir.boolValue {
+                throw .notADirectory(path: u.path)
+            }
+        }
+    }
+
+    /// Whether `url` is a network directory as datamate marks it: `_meta.yaml` whose config
+    /// has `type: NetworkDir`.
+    public static func isNetworkDirectory(_ url: URL) -> Bool {
+        guard let text = try? String(contentsOf: url.appendingPathComponent("_meta.yaml"), encoding: .utf8) else { return false }
+        return text.split(separator: "\n").contains { $0.trimmingCharacters(in: .whitespaces) == "type: NetworkDir" }
+    }
+
+    /// Throws unless `url` (inside `results`) is a network directory, or a directory that
+    /// holds nothing but `keep`, or missing: what `delete_if_exists=true` may delete.
+    public static func checkDeletable(_ url: URL, results: URL, keep: Set<String> = []) throws(PathError) {
+        try checkInside(url, results: results)
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: url.path)) ?? []
+        guard isNetworkDirectory(url) || names.allSatisfy({ keep.contains($0) }) else {
+            throw .notNetworkDirectory(path: url.path)
+        }
+    }
+
+    /// Empties a network directory for `delete_if_exists=true`: everything inside it except
+    /// the names in `keep` (the member lock, which must stay the same file while it is held).
+    /// Refuses anything that is not a network directory or an empty directory, and never
+    /// touches its parents.
+    public static func clearNetworkDirectory(_ url: URL, results: URL, keep: Set<String> = []) throws {
+        try checkDeletable(url, results: results, keep: keep)
+        let fm = FileManager.default
+        for name in (try? fm.contentsOfDirectory(atPath: url.path)) ?? [] where !keep.contains(name) {
+            try fm.removeItem(at: url.appendingPathComponent(name))
+        }
+    }
+}

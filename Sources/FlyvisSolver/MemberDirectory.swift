@@ -1,0 +1,70 @@
+import FlyvisConfig
+import FlyvisResults
+import Foundation
+
+/// Opens a member's network directory the safe way, before anything else is written:
+/// validated names (`task_name` one component, `ensemble_and_network_id` `EEEE/NNN`), a path
+/// that stays inside `<root>/results`, the member lock, the removal of temporaries that
+/// killed runs left behind, and `delete_if_exists` limited to a real network directory.
+enum MemberDirectory {
+    static func open(config: Config, root: URL, resume: Bool, log: TrainingLog) throws -> (directory: ResultsDirectory, lock: MemberLock?) {
+        // network_name is built from these two; name the one that is missing or malformed.
+        try NetworkPath.validateTaskName(try text(config, "task_name"))
+        try NetworkPath.validateNetworkID(try text(config, "ensemble_and_network_id"))
+        let results = root.appendingPathComponent("results").standardizedFileURL
+        let url = try NetworkPath.resolve(root: root, networkName: try config.string("network_name"))
+        try NetworkPath.checkDirectoryComponents(url, results: results)
+        let fm = FileManager.default
+        // resume=true never deletes (flyvis stores delete_if_exists: true in _meta.yaml).
+        let deleteAsked = try config.bool("delete_if_exists") && fm.fileExists(atPath: url.path)
+        if deleteAsked && resume { log.warning("delete_if_exists=true is ignored with resume=true: \(url.path) is kept") }
+        let deleteRequested = deleteAsked && !resume
+        if deleteRequested { try NetworkPath.checkDeletable(url, results: results, keep: [MemberLock.fileName]) }
+
+        do {
+            try fm.createDirectory(at: url, withIntermediateDirectories: true)
+        } catch {
+            let classified = AtomicFile.classify(error, target: url.path)
+            if classified is ResultsError { throw classified }
+            throw ResultsError.io(path: url.path, reason: plainReason(error))
+        }
+        var lock: MemberLock?
+        do {
+            lock = try MemberLock(directory: url)
+        } catch {
+            // error is a MemberLockError (typed throws).
+            guard case .unsupported = error else { throw error }
+            log.warning("\(error)")
+        }
+        let removed = AtomicFile.removeStaleTemporaries(in: url, ownerIsGone: lock != nil)
+        if !removed.isEmpty {
+            log.info("Removed \(removed.count) temporary file(s) left by an interrupted run in \(url.path)")
+        }
+        if deleteRequested {
+            log.warning("delete_if_exists=true: removing the contents of \(url.path)")
+            try NetworkPath.clearNetworkDirectory(url, results: results, keep: [MemberLock.fileName])
+        }
+        return (ResultsDirectory(url), lock)
+    }
+
+    /// The POSIX reason inside a Foundation file error ("Permission denied"), not its
+    /// "Code=513 (null)".
+    static func plainReason(_ error: Error) -> String {
+        let ns = error as NSError
+        if let u = ns.userInfo[NSUnderlyingErrorKey] as? NSError, u.domain == NSPOSIXErrorDomain {
+            return String(cString: strerror(Int32(u.code)))
+        }
+        if ns.domain == NSPOSIXErrorDomain { return String(cString: strerror(Int32(ns.code))) }
+        return ns.localizedFailureReason ?? "\(error)"
+    }
+
+    /// A config value as text for validation; numbers (`ensemble_and_network_id=7`) included,
+    /// so that the error can show the expected form rather than a type.
+    static func text(_ config: Config, _ key: String) throws -> String {
+        switch config.value(key) {
+        case let .int(i)?: return String(i)
+        case let .double(d)?: return String(d)
+        default: return try config.string(key)
+        }
+    }
+}

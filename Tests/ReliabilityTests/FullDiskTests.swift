@@ -1,0 +1,148 @@
+import Foundation
+import Testing
+import FlyvisHDF5
+import FlyvisResults
+
+/// A tmpfs of `kilobytes` mounted on a fresh directory, or nil (with a printed reason) where
+/// mounting is refused (not root, or no mount permission in the container).
+final class SmallDisk {
+    let url: URL
+
+    init?(kilobytes: Int) {
+        guard let dir = try? scratchDirectory("tmpfs") else { return nil }
+        url = dir
+        let r = SmallDisk.sh(["mount", "-t", "tmpfs", "-o", "size=\(kilobytes)k", "tmpfs", dir.path])
+        guard r == 0 else {
+            print("SKIP full-disk test: cannot mount a tmpfs (mount exited \(r); needs root)")
+            try? FileManager.default.removeItem(at: dir)
+            return nil
+        }
+    }
+
+    func resize(kilobytes: Int) -> Bool {
+        SmallDisk.sh(["mount", "-o", "remount,size=\(kilobytes)k", url.path]) == 0
+    }
+
+    deinit {
+        _ = SmallDisk.sh(["umount", url.path])
+        try? FileManager.default.removeItem(at: url)
+    }
+
+    static func sh(_ args: [String]) -> Int32 {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = args
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        do { try p.run() } catch { return -1 }
+        p.waitUntilExit()
+        return p.terminationStatus
+    }
+}
+
+/// Issue 10, item 4: a full disk is one clear line and never a crash, and leaves every
+/// history consistent with the checkpoints.
+@Suite(.serialized) struct FullDiskTests {
+    static let member = "results/flow/0007/000"
+    static func args(_ root: URL) -> [String] {
+        ["train-single", "--root", root.path, "task_name=flow", "ensemble_and_network_id=0007/000", "task.n_iters=12"] + Tiny.base
+    }
+
+    /// The sizes hit the data cache, the first checkpoint's histories, the checkpoint file and
+    /// later checkpoints (a complete run needs about 1.6 MB).
+    @Test(arguments: [300, 600, 900, 1100, 1300, 1400])
+    func trainSingleOnAFullDisk(kilobytes: Int) throws {
+        guard let disk = SmallDisk(kilobytes: kilobytes) else { return }
+        let r = try runFlyvis(Self.args(disk.url))
+        #expect(r.status != 0, "the disk is too small for this run: \(r.output)")
+        #expect(!r.signaled && r.shellStatus != 134 && r.shellStatus != 139, "crashed: \(r.shellStatus)\n\(r.stderr)")
+        let errorLines = r.stderr.split(separator: "\n").filter { !$0.hasPrefix("[") }
+        #expect(errorLines.count == 1, "one error line, got:\n\(r.stderr)")
+        let line = String(errorLines.first ?? "")
+        #expect(line.contains("no space left on device while writing '\(disk.url.path)/"), "\(line)")
+        #expect(line.hasSuffix("; free space and rerun with resume=true"), "\(line)")
+        #expect(!r.stderr.contains("H5F") && !r.stderr.contains("HDF5-DIAG"), "no HDF5 error stack")
+        try Self.checkConsistent(disk.url.appendingPathComponent(Self.member))
+
+        // The advice works: with space, the rerun completes and the histories still agree.
+        #expect(disk.resize(kilobytes: 8192))
+        let again = try runFlyvis(Self.args(disk.url) + ["resume=true"])
+        #expect(again.status == 0, "\(again.output)")
+        try Self.checkConsistent(disk.url.appendingPathComponent(Self.member))
+        #expect(try ResultsDirectory(disk.url.appendingPathComponent(Self.member)).read("loss", as: Double.self).values.count >= 12, "trained to the end")
+    }
+
+    /// chkpt_index is 0..n−1, and every per-checkpoint history has n entries, one per
+    /// checkpoint file; no temporary or backup file is left.
+    static func checkConsistent(_ dir: URL, sourceLocation: SourceLocation = #_sourceLocation) throws {
+        let d = ResultsDirectory(dir)
+        let fm = FileManager.default
+        let leftovers = (fm.enumerator(atPath: dir.path)?.allObjects as? [String] ?? [])
+            .filter { ($0 as NSString).lastPathComponent.hasPrefix(".") && !$0.hasSuffix(MemberLock.fileName) }
+        #expect(leftovers.isEmpty, "left behind: \(leftovers)", sourceLocation: sourceLocation)
+        let checkpoints = CheckpointStore(networkDirectory: d).indices()
+        guard d.contains("chkpt_index") else {
+            #expect(checkpoints.isEmpty, "checkpoint files without chkpt_index", sourceLocation: sourceLocation)
+            for sub in ["validation", "validation_batch", "training", "training_batch"] {
+                #expect(!d.subdirectory(sub).contains("loss"), "\(sub)/loss without chkpt_index", sourceLocation: sourceLocation)
+            }
+            return
+        }
+        let index = try d.read("chkpt_index", as: Int64.self).values
+        let n = index.count
+        #expect(index == (0..<Int64(n)).map { $0 }, "chkpt_index \(index)", sourceLocation: sourceLocation)
+        #expect(checkpoints == Array(0..<n), "checkpoint files \(checkpoints) for chkpt_index \(index)", sourceLocation: sourceLocation)
+        #expect(try d.read("chkpt_iter", as: Int64.self).values.count == n, sourceLocation: sourceLocation)
+        for sub in ["validation", "validation_batch", "training", "training_batch"] {
+            let v = d.subdirectory(sub)
+            for key in ["loss", "loss_flow"] {
+                #expect(try v.read(key, as: Double.self).values.count == n, "\(sub)/\(key)", sourceLocation: sourceLocation)
+            }
+            #expect(try v.read("iteration", as: Int64.self).values.count == n, "\(sub)/iteration", sourceLocation: sourceLocation)
+        }
+        let best = try d.read("best_chkpt_index", as: Int64.self).values[0]
+        #expect(best >= 0 && best < n, sourceLocation: sourceLocation)
+        // Per-iteration histories reach exactly the last checkpoint's iteration.
+        let lastIteration = try d.read("chkpt_iter", as: Int64.self).values.last! + 1
+        let losses = d.contains("loss") ? try d.read("loss", as: Double.self).values : []
+        #expect(losses.count == Int(lastIteration), sourceLocation: sourceLocation)
+    }
+
+    /// In process: a history append that does not fit keeps the old file, removes its
+    /// temporary and says so in one line; so do text files and HDF5 files written directly.
+    @Test func failedAppendKeepsTheOldFile() throws {
+        guard let disk = SmallDisk(kilobytes: 256) else { return }
+        let d = ResultsDirectory(disk.url.appendingPathComponent("m"))
+        try d.extend("chkpt_index", [Int64(0)])
+        try d.extend("chkpt_index", [Int64(1)])
+        try AtomicFile.write(d.url.appendingPathComponent("notes.txt"), text: "old")
+        // Fill the disk.
+        let filler = disk.url.appendingPathComponent("filler").path
+        let fd = open(filler, O_WRONLY | O_CREAT, 0o644)
+        let block = [UInt8](repeating: 1, count: 4096)
+        while write(fd, block, block.count) > 0 {}
+        close(fd)
+
+        #expect(throws: ResultsError.noSpace(path: d.file("chkpt_index").path, quota: false)) {
+            try d.extend("chkpt_index", [Int64(2)])
+        }
+        #expect(try d.read("chkpt_index", as: Int64.self).values == [0, 1])
+        #expect(throws: ResultsError.noSpace(path: d.url.appendingPathComponent("notes.txt").path, quota: false)) {
+            try AtomicFile.write(d.url.appendingPathComponent("notes.txt"), text: String(repeating: "new", count: 10_000))
+        }
+        #expect(try String(contentsOf: d.url.appendingPathComponent("notes.txt"), encoding: .utf8) == "old")
+        let direct = disk.url.appendingPathComponent("direct.h5").path
+        do {
+            let f = try HDF5File(path: direct, mode: .truncate)
+            try f.write("data", [Double](repeating: 1, count: 100_000), shape: [100_000])
+            try f.close()
+            Issue.record("writing 800 kB to a full disk must fail")
+        } catch {
+            #expect(error == HDF5Error.noSpace(file: direct, quota: false))
+            #expect(error.description == "no space left on device while writing '\(direct)'; free space and rerun with resume=true")
+        }
+        #expect(!FileManager.default.fileExists(atPath: direct), "no partial file")
+        let hidden = try FileManager.default.contentsOfDirectory(atPath: d.path).filter { $0.hasPrefix(".") }
+        #expect(hidden.isEmpty, "temporaries removed: \(hidden)")
+    }
+}
