@@ -66,8 +66,10 @@ let package = Package(
         // MultiTaskSolver: training loop, checkpoints, validation, exact resume.
         .target(name: "FlyvisSolver", dependencies: ["FlyvisConfig", "FlyvisConnectome", "FlyvisData", "FlyvisNetwork",
                                                      "FlyvisResults", "FlyvisTraining", "FlyvisHDF5"]),
-        // The MPI ensemble: rank-0 coordinator, live status, collective summary, ranking.
-        .target(name: "FlyvisEnsemble", dependencies: ["FlyvisMPI", "FlyvisHDF5", "FlyvisResults"]),
+        // The ensemble report page (inline SVG, no dependencies): drawing only, from plain values.
+        .target(name: "FlyvisReport"),
+        // The MPI ensemble: rank-0 coordinator, live status, collective summary, ranking, report.
+        .target(name: "FlyvisEnsemble", dependencies: ["FlyvisMPI", "FlyvisHDF5", "FlyvisResults", "FlyvisReport"]),
 
         // Executables.
         .executableTarget(
@@ -91,6 +93,7 @@ let package = Package(
         .testTarget(name: "DataTests", dependencies: ["FlyvisData", "FlyvisHDF5", "FlyvisHex"]),
         .testTarget(name: "ConfigTests", dependencies: ["FlyvisConfig"]),
         .testTarget(name: "TorchFormatTests", dependencies: ["FlyvisTorch", "FlyvisResults", "FlyvisHDF5"]),
+        .testTarget(name: "ReportTests", dependencies: ["FlyvisReport", "FlyvisEnsemble", "FlyvisResults", "FlyvisHDF5", "FlyvisCLI"]),
         .testTarget(name: "SolverTests", dependencies: ["FlyvisSolver", "FlyvisConfig", "FlyvisResults", "FlyvisHDF5"]),
     ]
 )
