@@ -97,25 +97,29 @@ public struct TrainingCurve: Sendable, Equatable {
     public static func window(forAxis iterations: Int) -> Int { max(1, iterations / 50) }
 }
 
-/// Keeps at most the first, minimum, maximum and last point per pixel column of a sorted
-/// series (the validation curves of long runs with many checkpoints).
+/// Keeps the minimum and maximum (in order) per pixel column of a sorted series, plus its
+/// first and last point: the validation curves of long runs with many checkpoints.
 func decimate(_ points: [CurvePoint], columns: Int, x: (Double) -> Double) -> [CurvePoint] {
-    guard points.count > 2 * columns else { return points }
-    var out: [CurvePoint] = []
-    var group: [CurvePoint] = []
-    var column = Int.min
+    guard points.count > 2 * columns, let first = points.first, let last = points.last else { return points }
+    var out: [CurvePoint] = [first]
+    var lo = first, hi = first
+    var column = Int(x(first.x).rounded(.down))
     func flush() {
-        guard let f = group.first, let l = group.last else { return }
-        let lo = group.min { $0.y < $1.y }!, hi = group.max { $0.y < $1.y }!
-        var keep = [f]
-        for p in (lo.x <= hi.x ? [lo, hi] : [hi, lo]) + [l] where keep.last != p { keep.append(p) }
-        out += keep
+        for p in lo.x <= hi.x ? [lo, hi] : [hi, lo] where out.last != p { out.append(p) }
     }
-    for p in points {
+    for p in points.dropFirst() {
         let c = Int(x(p.x).rounded(.down))
-        if c != column { flush(); group = []; column = c }
-        group.append(p)
+        if c != column {
+            flush()
+            column = c
+            lo = p
+            hi = p
+        } else {
+            if p.y < lo.y { lo = p }
+            if p.y > hi.y { hi = p }
+        }
     }
     flush()
+    if out.last != last { out.append(last) }
     return out
 }

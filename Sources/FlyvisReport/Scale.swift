@@ -105,6 +105,14 @@ enum Format {
         return frac == 0 ? "\(sign)\(whole)" : "\(sign)\(whole).\(frac)"
     }
 
+    /// An integer number of tenths as a decimal ("12.3", "-4", and ".5"/"-.5" without the zero).
+    static func tenths(_ t: Int, leadingZero: Bool = true) -> String {
+        let whole = abs(t) / 10, frac = abs(t) % 10
+        let sign = t < 0 ? "-" : ""
+        if frac == 0 { return sign + String(whole) }
+        return sign + (whole == 0 && !leadingZero ? "" : String(whole)) + "." + String(frac)
+    }
+
     static func duration(_ s: TimeInterval) -> String {
         let t = Int(s.rounded())
         if t >= 86_400 { return "\(t / 86_400) d \(t % 86_400 / 3600) h" }
