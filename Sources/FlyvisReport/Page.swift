@@ -59,10 +59,8 @@ private struct Page {
         legend()
         trainingSection()
         validationSection()
-        w("<div class=\"pair\">\n")
         histogramSection()
         rankingSection()
-        w("</div>\n")
         memberTable()
         w("<footer><p>Written by flyvis-ensemble at \(esc(iso(report.generated))) from <code>\(esc(report.directory))</code>. ")
         w("The same data as text: <code>ensemble_status.md</code>, <code>ranking.txt</code>, <code>best_checkpoints.txt</code>.</p></footer>\n")
@@ -78,7 +76,6 @@ private struct Page {
             .facts dt{color:#666;font-size:12px}.facts dd{margin:0;font-size:18px;font-weight:600}
             .facts .failed dd{color:#c0162c}
             svg.plot{width:100%;height:auto;max-width:900px;display:block;background:#fff;border:1px solid #e3e3e3}
-            .pair{display:flex;flex-wrap:wrap;gap:0 18px}.pair section{flex:1 1 430px;min-width:0}
             .grid line{stroke:#ececec}.frame{fill:none;stroke:#888}
             .ticks text{font-size:11px;fill:#444}.axis-label{font-size:13px;fill:#222}
             .empty{font-size:14px;fill:#888}
@@ -264,7 +261,7 @@ private struct Page {
         let excluded = members.count - values.count
         w("<section id=\"histogram\">\n<h2>Task error</h2>\n<p class=\"caption\">Histogram of the task error (each member's minimum validation loss) over \(values.count) member\(values.count == 1 ? "" : "s")")
         w(excluded > 0 ? "; \(excluded) failed or unvalidated member\(excluded == 1 ? " is" : "s are") left out.</p>\n" : ".</p>\n")
-        let frame = Frame()
+        let frame = Frame(width: 640, height: 280)
         let lo = values.map(\.1).min() ?? 0, hi = values.map(\.1).max() ?? 1
         let bins = max(1, min(20, Int(Double(values.count).squareRoot().rounded(.up)) + 1))
         let width = hi > lo ? (hi - lo) / Double(bins) : max(abs(lo) * 0.05, 1e-6)
@@ -274,7 +271,7 @@ private struct Page {
         for (m, v) in values { groups[min(count - 1, Int((v - start) / width))].append(m) }
         let x = Scale.fit([start, start + Double(count) * width], from: frame.x0, to: frame.x1, exact: true)
         let y = Scale.fit(groups.map { Double($0.count) } + [0, 1], from: frame.y1, to: frame.y0, zero: true, integerTicks: true)
-        openPlot("task-error-histogram", "Histogram of the task error", x: x, y: y, window: nil)
+        openPlot("task-error-histogram", "Histogram of the task error", x: x, y: y, window: nil, frame: frame)
         axes(frame, x: x, y: y, xLabel: "task error: min. validation loss (a.u.)", yLabel: "members (count)",
              xFormat: Format.value, yFormat: Format.value)
         if values.isEmpty { empty(frame, "no member validated yet") }
@@ -293,16 +290,18 @@ private struct Page {
         let k = report.topK.map { "top \($0)" } ?? "all (no --top-k)"
         w("<section id=\"ranking\">\n<h2>Ranking</h2>\n<p class=\"caption\">Members sorted by task error, best first; the \(esc(k)) in their own colour, the rest grey, failed members last in red.")
         let values = ranked.compactMap(\.minValidationLoss)
-        let frame = Frame()
+        let frame = Frame(height: 300)
         let lo = values.min() ?? 0, hi = values.max() ?? 1
-        // Bars start at zero unless that would hide the differences between members.
+        // Bars start at zero unless that would hide the differences between members; then the
+        // axis starts a little below the best member, whose bar stays visible.
         let zero = !(lo > 0 && hi - lo < 0.25 * hi)
-        let y = Scale.fit(values, from: frame.y1, to: frame.y0, allowLog: true, zero: zero)
+        let y = Scale.fit(zero ? values : values + [lo - max(hi - lo, abs(lo) * 1e-3) * 0.5], from: frame.y1, to: frame.y0,
+                          allowLog: true, zero: zero)
         if !zero && !y.log { w(" The y axis starts at \(Format.value(y.lo)), not at 0.") }
         w("</p>\n")
         let slot = (frame.x1 - frame.x0) / Double(max(ranked.count, 1))
         let x = Scale(lo: 0, hi: Double(max(ranked.count, 1)), log: false, from: frame.x0, to: frame.x1, ticks: [])
-        openPlot("ranking-chart", "Members ranked by task error", x: x, y: y, window: nil)
+        openPlot("ranking-chart", "Members ranked by task error", x: x, y: y, window: nil, frame: frame)
         axes(frame, x: x, y: y, xLabel: "member (ranked by task error, best first)", yLabel: "task error: min. validation loss (a.u.)",
              xFormat: Format.value, yFormat: Format.value)
         if ranked.isEmpty { empty(frame, "no members") }
@@ -364,15 +363,18 @@ private struct Page {
     // MARK: Axes
 
     struct Frame {
-        let x0 = ReportLayout.left, x1 = ReportLayout.width - ReportLayout.right
-        let y0 = ReportLayout.top, y1 = ReportLayout.height - ReportLayout.bottom
+        var width = ReportLayout.width, height = ReportLayout.height
+        var x0: Double { ReportLayout.left }
+        var x1: Double { width - ReportLayout.right }
+        var y0: Double { ReportLayout.top }
+        var y1: Double { height - ReportLayout.bottom }
     }
 
     /// Opens a plot's <svg>; the data-* attributes record the axes (domain, scale, drawing box)
     /// so a reader or a test can map pixels back to values.
-    mutating func openPlot(_ id: String, _ title: String, x: Scale, y: Scale, window: Int?) {
-        let f = Frame()
-        w("<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"plot\" id=\"\(id)\" viewBox=\"0 0 \(Int(ReportLayout.width)) \(Int(ReportLayout.height))\" width=\"\(Int(ReportLayout.width))\" height=\"\(Int(ReportLayout.height))\" role=\"img\"")
+    mutating func openPlot(_ id: String, _ title: String, x: Scale, y: Scale, window: Int?, frame f: Frame = Frame()) {
+        let (wd, ht) = (Int(f.width), Int(f.height))
+        w("<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"plot\" id=\"\(id)\" viewBox=\"0 0 \(wd) \(ht)\" width=\"\(wd)\" height=\"\(ht)\" style=\"max-width:\(wd)px\" role=\"img\"")
         w(" data-x-lo=\"\(x.lo)\" data-x-hi=\"\(x.hi)\" data-y-lo=\"\(y.lo)\" data-y-hi=\"\(y.hi)\" data-y-scale=\"\(y.log ? "log" : "linear")\"")
         w(" data-box=\"\(Format.px(f.x0)) \(Format.px(f.y0)) \(Format.px(f.x1)) \(Format.px(f.y1))\"\(window.map { " data-window=\"\($0)\"" } ?? "")>")
         w("<title>\(esc(title))</title>\n")
@@ -395,7 +397,7 @@ private struct Page {
             w("<text x=\"\(Format.px(f.x0 - 6))\" y=\"\(Format.px(y(t) + 4))\" text-anchor=\"end\">\(esc(yFormat(t)))</text>")
         }
         let midY = (f.y0 + f.y1) / 2
-        w("</g>\n<text class=\"axis-label x-label\" x=\"\(Format.px((f.x0 + f.x1) / 2))\" y=\"\(Format.px(ReportLayout.height - 8))\" text-anchor=\"middle\">\(esc(xLabel))</text>\n")
+        w("</g>\n<text class=\"axis-label x-label\" x=\"\(Format.px((f.x0 + f.x1) / 2))\" y=\"\(Format.px(f.height - 8))\" text-anchor=\"middle\">\(esc(xLabel))</text>\n")
         w("<text class=\"axis-label y-label\" x=\"16\" y=\"\(Format.px(midY))\" text-anchor=\"middle\" transform=\"rotate(-90 16 \(Format.px(midY)))\">\(esc(yLabel))</text>\n")
     }
 

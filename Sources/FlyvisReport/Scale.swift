@@ -82,6 +82,7 @@ enum Format {
 
     /// An iteration count: 250000 → "250k", 1500000 → "1.5M".
     static func count(_ v: Double) -> String {
+        if v == 0 { return "0" }
         let a = abs(v)
         if a >= 1e6 { return trim(v / 1e6) + "M" }
         if a >= 1e4 { return trim(v / 1e3) + "k" }

@@ -294,3 +294,239 @@ func points(_ curve: XMLElement) throws -> [(Double, Double)] {
         #expect(try page.inPlot("validation-loss", "circle", class: "best").count == 50)
     }
 }
+
+// MARK: Live job, errors, flyvis directories, the CLI
+
+@Suite struct ReportWriterTests {
+    func simpleMember(_ ens: ResultsDirectory, _ m: Int, state: ProgressReport.State, n: Int = 40) throws {
+        try makeMember(ens, m, losses: (0..<n).map { 1 + Double(n - $0) / 10 }, validation: [3, 2, 2.5], every: 10,
+                       state: state, iteration: n, nIters: 1000)
+    }
+
+    @Test func liveReportRefreshesUntilTheJobEnds() throws {
+        let root = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: root) }
+        let ens = ResultsDirectory(root.appendingPathComponent("results/flow/0003"))
+        try simpleMember(ens, 0, state: .running)
+        try simpleMember(ens, 1, state: .running)
+        // Member 2 has no directory yet: only the status table knows it (pending).
+        let started = Date(timeIntervalSinceNow: -125)
+        let live: [Int: LiveMember] = [
+            0: LiveMember(state: .running, rank: 0, iteration: 100, totalIterations: 1000, iterationsPerSecond: 10),
+            1: LiveMember(state: .running, rank: 1, iteration: 100, totalIterations: 1000, iterationsPerSecond: 5),
+            2: LiveMember(state: .pending),
+        ]
+        let writer = EnsembleReportWriter()
+        let (url, _) = try writer.write(ensembleDirectory: ens, live: LiveJob(members: live, started: started, refreshSeconds: 30))
+        let page = try ParsedPage(url)
+        let refresh = try page.nodes("//*[local-name()='meta'][@http-equiv='refresh']")
+        #expect(refresh.count == 1)
+        #expect(refresh.first?.attr("content") == "30")
+        // (900 + 900 + 1000) iterations left at 10 + 5 it/s: 186.7 s.
+        #expect(try page.byID("eta").stringValue == "3 min 07 s")
+        #expect(try page.byID("aggregate-rate").stringValue == "15.00")
+        #expect(try page.byID("count-running").stringValue == "2")
+        #expect(try page.byID("count-pending").stringValue == "1")
+        #expect(try page.byID("elapsed").stringValue == "2 min 05 s")
+        #expect(try page.nodes("//*[local-name()='tr'][@data-member='002']").count == 1)
+        #expect(try page.nodes("//*[local-name()='tr'][@data-member='001']/*[4]").first?.stringValue == "1", "MPI rank")
+
+        // The job's last update stops the reloading, whatever the members' states.
+        let done = try writer.write(ensembleDirectory: ens, live: LiveJob(members: live, started: started, final: true))
+        #expect(try ParsedPage(done.url).nodes("//*[local-name()='meta'][@http-equiv='refresh']").isEmpty)
+        // So does a live job with nothing left to run.
+        var finished = live
+        for k in finished.keys { finished[k]!.state = .finished }
+        let idle = try writer.write(ensembleDirectory: ens, live: LiveJob(members: finished, started: started))
+        #expect(try ParsedPage(idle.url).nodes("//*[local-name()='meta'][@http-equiv='refresh']").isEmpty)
+    }
+
+    @Test func cacheFollowsRewrittenHistories() throws {
+        let root = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: root) }
+        let ens = ResultsDirectory(root.appendingPathComponent("results/flow/0004"))
+        try simpleMember(ens, 0, state: .running, n: 30)
+        let writer = EnsembleReportWriter()
+        let first = try writer.build(ensembleDirectory: ens)
+        #expect(first.members[0].training.iterations == 30)
+        // The member checkpoints again: a longer loss.h5 replaces the old one.
+        try ens.subdirectory("000").write("loss", (0..<70).map { Double($0) })
+        let second = try writer.build(ensembleDirectory: ens)
+        #expect(second.members[0].training.iterations == 70)
+        // n_iters 1000 in _meta.yaml: the window is 2% of it, 20 iterations.
+        #expect(second.smoothingWindow == 20)
+        #expect(second.members[0].training.points.last == CurvePoint(x: 69, y: Double((50...69).reduce(0, +)) / 20))
+    }
+
+    @Test func badInputGivesClearErrorsAndUnreadableFilesAreReported() throws {
+        let root = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: root) }
+        let missing = ResultsDirectory(root.appendingPathComponent("results/flow/0099"))
+        #expect(throws: ReportError.missingDirectory(path: missing.path)) { try EnsembleReportWriter().build(ensembleDirectory: missing) }
+        #expect(ReportError.missingDirectory(path: missing.path).description.contains("results/<task>/<EEEE>"))
+        try FileManager.default.createDirectory(at: missing.url, withIntermediateDirectories: true)
+        #expect(throws: ReportError.noMembers(path: missing.path)) { try EnsembleReportWriter().build(ensembleDirectory: missing) }
+
+        let ens = ResultsDirectory(root.appendingPathComponent("results/flow/0005"))
+        try simpleMember(ens, 0, state: .finished)
+        try simpleMember(ens, 1, state: .finished)
+        let broken = ens.subdirectory("001").file("loss")
+        try Data("not an HDF5 file".utf8).write(to: broken)
+        let (url, report) = try EnsembleReportWriter().write(ensembleDirectory: ens)
+        #expect(report.members[1].problems.contains { $0.contains(broken.path) })
+        let page = try ParsedPage(url)
+        let row = try #require(try page.nodes("//*[local-name()='tr'][@data-member='001']").first)
+        #expect(row.stringValue?.contains(broken.path) == true)
+        #expect(try page.inPlot("training-loss", "path", class: "curve").compactMap { $0.attr("data-member") } == ["000"])
+        #expect(try page.inPlot("validation-loss", "path", class: "curve").count == 2)
+    }
+
+    static let flyvisEnsemble = "/work/shared/reference/flyvis-results/flow/9998"
+
+    /// A flyvis-trained ensemble (no `_status.yaml`, float32 histories), copied so nothing is written
+    /// into the reference tree.
+    @Test(.enabled(if: FileManager.default.fileExists(atPath: flyvisEnsemble)))
+    func flyvisTrainedEnsemble() throws {
+        let root = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: root) }
+        let ens = ResultsDirectory(root.appendingPathComponent("results/flow/9998"))
+        try FileManager.default.createDirectory(at: ens.url.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: Self.flyvisEnsemble, toPath: ens.path)
+        let out = root.appendingPathComponent("report.html")
+        let (_, report) = try EnsembleReportWriter().write(ensembleDirectory: ens, to: out)
+        let page = try ParsedPage(out)
+        let members = ["000", "001"]
+        for plot in ["training-loss", "validation-loss"] {
+            #expect(try page.inPlot(plot, "path", class: "curve").compactMap { $0.attr("data-member") }.sorted() == members)
+        }
+        for (i, name) in members.enumerated() {
+            let v = try ens.subdirectory(name).subdirectory("validation").read("loss", as: Double.self).values
+            let index = try ens.subdirectory(name).read("chkpt_index", as: Int64.self).values
+            let best = Int(index[v.firstIndex(of: v.min()!)!])
+            #expect(try page.inPlot("validation-loss", "circle", class: "best").first { $0.attr("data-member") == name }?.attr("data-chkpt") == "\(best)")
+            #expect(report.members[i].problems.isEmpty)
+            let losses = try ens.subdirectory(name).read("loss", as: Double.self).values
+            #expect(report.members[i].training.iterations == losses.count)
+        }
+        #expect(!FileManager.default.fileExists(atPath: ens.url.appendingPathComponent("ensemble_report.html").path))
+    }
+
+    @Test func reportAndSummaryCommands() throws {
+        let root = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: root) }
+        let ens = ResultsDirectory(root.appendingPathComponent("results/flow/0006"))
+        try simpleMember(ens, 0, state: .finished)
+        try simpleMember(ens, 1, state: .finished)
+        let page = ens.url.appendingPathComponent("ensemble_report.html")
+        let r = try runTool(["report", ens.path, "--top-k", "1"])
+        #expect(r.status == 0, "\(r.output)")
+        #expect(r.output.contains("wrote \(page.path)"))
+        #expect(try page.checkResourceIsReachable())
+        let parsed = try ParsedPage(page)
+        #expect(try parsed.inPlot("ranking-chart", "rect", class: "top").count == 1)
+        try FileManager.default.removeItem(at: page)
+        let s = try runTool(["summary", ens.path])
+        #expect(s.status == 0, "\(s.output)")
+        #expect(try ParsedPage(page).inPlot("training-loss", "path", class: "curve").count == 2)
+
+        let missing = root.appendingPathComponent("results/flow/0404").path
+        let bad = try runTool(["report", missing])
+        #expect(bad.status != 0)
+        #expect(bad.output.contains("'\(missing)' does not exist"))
+    }
+
+    func runTool(_ arguments: [String]) throws -> (status: Int32, output: String) {
+        let bundleDir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        var candidates = [bundleDir.appendingPathComponent("flyvis-ensemble").path]
+        for b in Bundle.allBundles { candidates.append(b.bundleURL.deletingLastPathComponent().appendingPathComponent("flyvis-ensemble").path) }
+        let tool = try #require(candidates.first { FileManager.default.isExecutableFile(atPath: $0) })
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: tool)
+        process.arguments = arguments
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+}
+
+// MARK: Pieces
+
+@Suite struct ReportPieceTests {
+    @Test func runningMeanMatchesDirectWindowsThroughAnExplosion() {
+        var v = (0..<2000).map { 1 + 0.5 * noise($0, 9) }
+        v[700] = 1e30
+        v[701] = .nan
+        v[1500] = .infinity
+        for w in [1, 7, 50, 333] {
+            let got = TrainingCurve.runningMean(v, window: w)
+            for i in v.indices {
+                let window = v[max(0, i - w + 1)...i].filter(\.isFinite)
+                if window.isEmpty { #expect(got[i] == nil); continue }
+                let want = window.reduce(0, +) / Double(window.count)
+                let g = try! #require(got[i])
+                #expect(abs(g - want) <= 1e-12 * max(1, abs(want)), "w=\(w) i=\(i): \(g) vs \(want)")
+            }
+        }
+    }
+
+    @Test func reductionKeepsExtremesEndsAndOrder() throws {
+        let n = 100_000, columns = 300, window = 10
+        var v = (0..<n).map { 2 + sin(Double($0) / 900) + 0.2 * noise($0, 5) }
+        for i in 40_000..<40_030 { v[i] = 50 }  // a short burst, narrower than a column
+        let curve = TrainingCurve.reduce(v, window: window, axisIterations: n, columns: columns)
+        let smooth = trailingMean(v, window: window)
+        #expect(curve.points.count <= 2 * columns + 2)
+        #expect(curve.points.first?.x == 0)
+        #expect(curve.points.last?.x == Double(n - 1))
+        #expect(zip(curve.points, curve.points.dropFirst()).allSatisfy { $0.x < $1.x })
+        #expect(abs(curve.points.map(\.y).max()! - smooth.max()!) < 1e-9, "the burst survives")
+        #expect(abs(curve.points.map(\.y).min()! - smooth.min()!) < 1e-9)
+        // Every kept point lies on the smoothed curve.
+        for p in curve.points { #expect(abs(p.y - smooth[Int(p.x)]) < 1e-9) }
+        // Within each column, the kept extremes bound the smoothed values.
+        let column = { (i: Int) in min(columns - 1, i * columns / n) }
+        var byColumn: [Int: [Double]] = [:]
+        for p in curve.points { byColumn[column(Int(p.x)), default: []].append(p.y) }
+        for c in stride(from: 0, to: columns, by: 37) {
+            let values = (0..<n).filter { column($0) == c }.map { smooth[$0] }
+            let kept = try #require(byColumn[c])
+            #expect(abs(kept.max()! - values.max()!) < 1e-9 && abs(kept.min()! - values.min()!) < 1e-9, "column \(c)")
+        }
+        // Short histories are kept whole.
+        #expect(TrainingCurve.reduce(Array(v.prefix(500)), window: 3, axisIterations: n, columns: columns).points.count == 500)
+    }
+
+    @Test func scalesPickLogOnlyForWideRangesAndCoverTheData() {
+        let wide = Scale.fit([0.02, 0.5, 3000], from: 300, to: 0, allowLog: true)
+        #expect(wide.log && wide.lo <= 0.02 && wide.hi >= 3000)
+        #expect(wide.ticks.allSatisfy { t in (log10(t) - log10(t).rounded()).magnitude < 1e-9 }, "decades")
+        let narrow = Scale.fit([0.41, 0.93], from: 300, to: 0, allowLog: true)
+        #expect(!narrow.log && narrow.lo <= 0.41 && narrow.hi >= 0.93)
+        #expect(!Scale.fit([-1, 1e6], from: 0, to: 1, allowLog: true).log, "non-positive values stay linear")
+        #expect(abs(narrow(narrow.lo) - 300) < 1e-9 && abs(narrow(narrow.hi)) < 1e-9)
+        let flat = Scale.fit([5, 5], from: 0, to: 1)
+        #expect(flat.lo < 5 && flat.hi > 5)
+        let exact = Scale.fit([0, 250_000], from: 0, to: 1, exact: true)
+        #expect(exact.lo == 0 && exact.hi == 250_000 && exact.ticks.contains(250_000) && exact.ticks.contains(0))
+    }
+
+    @Test func markupEscapesEverythingAnErrorMessageMayHold() throws {
+        let nasty = "a < b && c > \"d\" 'e' \u{1}\u{0}]]> <script>x</script>"
+        var m = MemberReport(member: 4, state: .failed, iteration: 10, error: nasty)
+        m.validationLoss = [1, 0.5]
+        let r = EnsembleReport(ensemble: "flow/<0001>", task: "fl&ow", directory: "/tmp/\"x\"", members: [m],
+                               trainingAxisIterations: 10, smoothingWindow: 1)
+        let html = ReportPage.render(r)
+        let page = try ParsedPage(html: html)
+        let text = try #require(try page.nodes("//*[@class='error-message']").first?.stringValue)
+        #expect(text == "a < b && c > \"d\" 'e' \u{FFFD}\u{FFFD}]]> <script>x</script>")
+        #expect(!html.contains("<script"))
+        #expect(Format.px(-0.04) == "0" && Format.px(12.345) == "12.3" && Format.px(-3.96) == "-4")
+        #expect(Format.tenths(-5, leadingZero: false) == "-.5" && Format.tenths(123) == "12.3")
+        #expect(Format.count(250_000) == "250k" && Format.count(1_500_000) == "1.5M" && Format.count(-0.0) == "0")
+    }
+}
