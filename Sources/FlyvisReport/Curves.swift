@@ -92,9 +92,10 @@ public struct TrainingCurve: Sendable, Equatable {
         return out
     }
 
-    /// The running-mean window the report uses for an axis of `iterations`: 2% of the axis, so
-    /// the smoothing looks the same whatever the run length (1 for very short runs).
-    public static func window(forAxis iterations: Int) -> Int { max(1, iterations / 50) }
+    /// The running-mean window the report uses for an axis of `iterations`: 4% of the axis, so
+    /// the smoothing looks the same whatever the run length (per-batch losses are noisy enough
+    /// that less leaves 50 overlapping members unreadable).
+    public static func window(forAxis iterations: Int) -> Int { max(1, iterations / 25) }
 }
 
 /// Keeps the minimum and maximum (in order) per pixel column of a sorted series, plus its

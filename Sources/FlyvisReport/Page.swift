@@ -93,7 +93,7 @@ private struct Page {
             li.mem:hover,tr.mem:hover{background:#fff1b8}
             table{border-collapse:collapse;font-size:13px;background:#fff;margin-top:6px}
             th,td{padding:3px 8px;border-bottom:1px solid #ececec;text-align:left;vertical-align:top}
-            th{background:#f1f1f1;font-weight:600}td.num{text-align:right;font-variant-numeric:tabular-nums}
+            th{background:#f1f1f1;font-weight:600}td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
             tr.state-failed td.state{color:#c0162c;font-weight:600}.err{color:#9c1020;max-width:460px;overflow-wrap:anywhere}
             .problem{color:#8a5a00}footer{color:#777;font-size:12px;margin-top:26px}
 
@@ -217,7 +217,7 @@ private struct Page {
         for (m, _) in series {
             guard let b = m.bestPosition else { continue }
             let l = m.validationLoss[b], c = m.checkpointIndex(at: b)
-            let iter = b < m.checkpointIterations.count ? " (iteration \(m.checkpointIterations[b]))" : ""
+            let iter = Self.atIteration(m, b)
             w("<circle class=\"best mem m\(m.member)\" data-member=\"\(m.name)\" data-chkpt=\"\(c)\" cx=\"\(Format.px(x(Double(c))))\" cy=\"\(Format.px(y(l)))\" r=\"4.5\" stroke=\"\(colors[m.member]!)\"><title>member \(m.name): best checkpoint \(c)\(iter), validation loss \(Format.value(l))</title></circle>\n")
         }
         w("</g>\n</svg>\n</section>\n")
@@ -226,6 +226,14 @@ private struct Page {
     /// One member's curve as an SVG path in relative tenths of a pixel ("M78 126.5l1-.3 1 .2…"):
     /// about half the bytes of absolute coordinates, which keeps 50 long curves per plot well
     /// under the page's size budget. Differences of rounded positions, so nothing drifts.
+    /// " (iteration N)" for validation entry `b`; flyvis's chkpt_iter is −1 for the checkpoint
+    /// written before the first iteration.
+    static func atIteration(_ m: MemberReport, _ b: Int) -> String {
+        guard b < m.checkpointIterations.count else { return "" }
+        let i = m.checkpointIterations[b]
+        return i < 0 ? " (before training)" : " (iteration \(i))"
+    }
+
     mutating func curvePath(_ m: MemberReport, _ pts: [(Double, Double)], title: String) {
         var d = ""
         d.reserveCapacity(pts.count * 7)
@@ -287,8 +295,8 @@ private struct Page {
     mutating func rankingSection() {
         let ranked = report.ranked
         let top = report.topMembers
-        let k = report.topK.map { "top \($0)" } ?? "all (no --top-k)"
-        w("<section id=\"ranking\">\n<h2>Ranking</h2>\n<p class=\"caption\">Members sorted by task error, best first; the \(esc(k)) in their own colour, the rest grey, failed members last in red.")
+        let k = report.topK.map { "the top \($0) (--top-k)" } ?? "all of them (no --top-k given)"
+        w("<section id=\"ranking\">\n<h2>Ranking</h2>\n<p class=\"caption\">Members sorted by task error, best first. Top-k members, \(esc(k)), are drawn in their own colour, the rest grey, failed members last in red.")
         let values = ranked.compactMap(\.minValidationLoss)
         let frame = Frame(height: 300)
         let lo = values.min() ?? 0, hi = values.max() ?? 1
@@ -342,7 +350,7 @@ private struct Page {
             w("<td class=\"num\">\(m.iterationsPerSecond.map(Format.rate) ?? "–")</td>")
             w("<td class=\"num\">\(m.timeTrained.map(Format.duration) ?? "–")</td>")
             if let b = m.bestPosition {
-                let iter = b < m.checkpointIterations.count ? " (iteration \(m.checkpointIterations[b]))" : ""
+                let iter = Self.atIteration(m, b)
                 w("<td class=\"best-chkpt\" data-chkpt=\"\(m.checkpointIndex(at: b))\">\(m.checkpointIndex(at: b))\(iter)</td>")
             } else {
                 w("<td class=\"best-chkpt\">–</td>")

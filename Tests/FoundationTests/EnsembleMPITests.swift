@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(FoundationXML)
+import FoundationXML
+#endif
 import Testing
 import FlyvisHDF5
 import FlyvisResults
@@ -48,6 +51,14 @@ func launch(_ executable: String, _ arguments: [String], environment extra: [Str
             if m != 3 { #expect(try d.read("loss", as: Double.self).values.count == 36) }
         }
         #expect(FileManager.default.fileExists(atPath: ens.url.appendingPathComponent("ensemble_status.md").path))
+        // Rank 0's last report page: every member's curve, the diverged member's error, no more reloading.
+        let page = try Data(contentsOf: ens.url.appendingPathComponent("ensemble_report.html"))
+        let doc = try XMLDocument(data: page, options: [])
+        let curves = try doc.nodes(forXPath: "//*[local-name()='svg'][@id='training-loss']//*[local-name()='path'][contains(@class, 'curve')]")
+        #expect(curves.count == 5)
+        #expect(try doc.nodes(forXPath: "//*[local-name()='meta'][@http-equiv='refresh']").isEmpty)
+        #expect(try doc.nodes(forXPath: "//*[local-name()='tr'][contains(@class, 'state-failed')]").count == 1)
+        #expect(String(decoding: page, as: UTF8.self).contains("OverflowError"))
         // The collectively written summary against every member's own validation/loss.h5.
         let f = try HDF5File(path: ens.url.appendingPathComponent("ensemble_summary.h5").path, mode: .readOnly)
         let v: HDF5Array<Double> = try f.read("val_loss")
