@@ -174,7 +174,7 @@ private struct Page {
             w("; long histories are reduced to the minimum and maximum of the smoothed loss in each of the plot's \(ReportLayout.curveColumns) pixel columns")
         }
         w(y.log ? ". Log scale: the losses span more than a factor of \(Int(Scale.logRatio)). " : ". ")
-        w("A cross marks where a failed member's recorded history ends.</p>\n")
+        w("A cross marks where a failed member's recorded history ends (on the top edge: where it failed, when it failed before recording any).</p>\n")
         openPlot("training-loss", "Training loss per member against iteration", x: x, y: y, window: window)
         axes(frame, x: x, y: y, xLabel: "iteration (optimizer steps)", yLabel: "training loss (task objective, a.u.)",
              xFormat: Format.count, yFormat: Format.value)
@@ -185,8 +185,10 @@ private struct Page {
             curvePath(m, pts, title: "member \(m.name) (\(m.state.rawValue)): \(m.training.iterations) iterations, last smoothed loss \(Format.value(m.training.points.last!.y))")
         }
         for m in members where m.state == .failed {
-            guard let last = m.training.points.last else { continue }
-            let (cx, cy) = (x(last.x), y(last.y))
+            // Without a recorded history (diverged before its first checkpoint), mark the
+            // failing iteration on the top edge, so every diverged member shows up here.
+            let at = m.training.points.last ?? CurvePoint(x: Double(m.failedAtIteration ?? m.iteration), y: .nan)
+            let cx = x(min(max(at.x, x.lo), x.hi)), cy = at.y.isNaN ? frame.y0 + 6 : y(at.y)
             w("<path class=\"fail-mark mem m\(m.member)\" data-member=\"\(m.name)\" stroke=\"\(colors[m.member]!)\" d=\"M\(Format.px(cx - 5)) \(Format.px(cy - 5))L\(Format.px(cx + 5)) \(Format.px(cy + 5))M\(Format.px(cx - 5)) \(Format.px(cy + 5))L\(Format.px(cx + 5)) \(Format.px(cy - 5))\"><title>member \(m.name) failed\(m.failedAtIteration.map { " at iteration \($0)" } ?? "")</title></path>\n")
         }
         w("</g>\n</svg>\n</section>\n")

@@ -54,8 +54,13 @@ func launch(_ executable: String, _ arguments: [String], environment extra: [Str
         // Rank 0's last report page: every member's curve, the diverged member's error, no more reloading.
         let page = try Data(contentsOf: ens.url.appendingPathComponent("ensemble_report.html"))
         let doc = try XMLDocument(data: page, options: [])
-        let curves = try doc.nodes(forXPath: "//*[local-name()='svg'][@id='training-loss']//*[local-name()='path'][contains(@class, 'curve')]")
-        #expect(curves.count == 5)
+        func plotted(_ plot: String, _ cls: String) throws -> Int {
+            try doc.nodes(forXPath: "//*[local-name()='svg'][@id='\(plot)']//*[contains(concat(' ', @class, ' '), ' \(cls) ')]").count
+        }
+        let histories = (0..<5).filter { ens.subdirectory(String(format: "%03d", $0)).contains("loss") }.count
+        #expect(try plotted("training-loss", "curve") == histories, "one training curve per recorded history")
+        #expect(try plotted("validation-loss", "curve") == 5)
+        #expect(try plotted("training-loss", "fail-mark") == 1, "the diverged member is marked")
         #expect(try doc.nodes(forXPath: "//*[local-name()='meta'][@http-equiv='refresh']").isEmpty)
         #expect(try doc.nodes(forXPath: "//*[local-name()='tr'][contains(@class, 'state-failed')]").count == 1)
         #expect(String(decoding: page, as: UTF8.self).contains("OverflowError"))

@@ -536,6 +536,7 @@ func saveSample(_ html: String, _ name: String) {
         let text = try #require(try page.nodes("//*[@class='error-message']").first?.stringValue)
         #expect(text == "a < b && c > \"d\" 'e' \u{FFFD}\u{FFFD}]]> <script>x</script>")
         #expect(!html.contains("<script"))
+        #expect(try page.inPlot("training-loss", "path", class: "fail-mark").count == 1, "marked without a history too")
         #expect(Format.px(-0.04) == "0" && Format.px(12.345) == "12.3" && Format.px(-3.96) == "-4")
         #expect(Format.tenths(-5, leadingZero: false) == "-.5" && Format.tenths(123) == "12.3")
         #expect(Format.count(250_000) == "250k" && Format.count(1_500_000) == "1.5M" && Format.count(-0.0) == "0")
