@@ -147,7 +147,7 @@ public final class EnsembleReportWriter {
         let name = ens.url.deletingLastPathComponent().lastPathComponent + "/" + ens.url.lastPathComponent
         return EnsembleReport(ensemble: name, task: task, directory: ens.path, members: members, topK: topK,
                               elapsed: live.map { Date().timeIntervalSince($0.started) },
-                              live: live.map { !$0.final } ?? false, refreshSeconds: live?.refreshSeconds ?? 60,
+                              live: live != nil, final: live?.final ?? false, refreshSeconds: live?.refreshSeconds ?? 60,
                               trainingAxisIterations: axis, smoothingWindow: window)
     }
 

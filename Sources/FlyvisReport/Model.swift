@@ -12,8 +12,10 @@ public struct EnsembleReport: Sendable, Equatable {
     public var topK: Int?
     /// Wall time since the job started (live job), or nil when unknown (offline report).
     public var elapsed: TimeInterval?
-    /// Written by a running job: the page reloads itself until no member is running or pending.
+    /// Written by a running job: the page reloads itself until no member is running or pending,
+    /// or until the job's `final` update.
     public var live: Bool
+    public var final: Bool
     public var refreshSeconds: Int
     public var generated: Date
     /// Iterations the training-loss axis spans (the planned `n_iters`, or the longest history).
@@ -22,7 +24,7 @@ public struct EnsembleReport: Sendable, Equatable {
     public var smoothingWindow: Int
 
     public init(ensemble: String, task: String, directory: String, members: [MemberReport], topK: Int? = nil,
-                elapsed: TimeInterval? = nil, live: Bool = false, refreshSeconds: Int = 60, generated: Date = Date(),
+                elapsed: TimeInterval? = nil, live: Bool = false, final: Bool = false, refreshSeconds: Int = 60, generated: Date = Date(),
                 trainingAxisIterations: Int, smoothingWindow: Int) {
         self.ensemble = ensemble
         self.task = task
@@ -31,6 +33,7 @@ public struct EnsembleReport: Sendable, Equatable {
         self.topK = topK
         self.elapsed = elapsed
         self.live = live
+        self.final = final
         self.refreshSeconds = refreshSeconds
         self.generated = generated
         self.trainingAxisIterations = trainingAxisIterations
@@ -40,7 +43,7 @@ public struct EnsembleReport: Sendable, Equatable {
     public func count(_ state: MemberReport.State) -> Int { members.filter { $0.state == state }.count }
 
     /// Reload only while something can still change, so a finished page stays put.
-    public var refreshes: Bool { live && members.contains { $0.state == .running || $0.state == .pending } }
+    public var refreshes: Bool { live && !final && members.contains { $0.state == .running || $0.state == .pending } }
 
     /// The job's iterations per second: the sum over running members of their latest rate; with
     /// nothing running, the sum of the members' average rates (labelled as such on the page).

@@ -112,7 +112,8 @@ private struct Page {
         if report.refreshes {
             w("reloads every \(report.refreshSeconds) s while members are running")
         } else if report.live {
-            w("the job has ended; this page no longer reloads")
+            w(report.final ? "written by the job as it ended; this page no longer reloads"
+                           : "written by the running job; nothing left to train, so this page no longer reloads")
         } else {
             w("snapshot written by <code>flyvis-ensemble report</code>; it does not reload")
         }
