@@ -228,7 +228,7 @@ public final class EnsembleReportWriter {
     }
 
     static func problem(_ url: URL, _ error: any Error) -> String {
-        "cannot read '\(url.path)': \(error). The member's curves leave it out; it is rewritten at the member's next checkpoint, or delete it if the member is finished."
+        "cannot read '\(url.path)': \(error). The page leaves it out; a running member rewrites it at its next checkpoint, for a finished one restore the file (its checkpoints are unaffected)."
     }
 
     /// `task.n_iters` from a member's `_meta.yaml` (ours and flyvis's: `config: task: n_iters:`).
