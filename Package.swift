@@ -66,8 +66,10 @@ let package = Package(
         // MultiTaskSolver: training loop, checkpoints, validation, exact resume.
         .target(name: "FlyvisSolver", dependencies: ["FlyvisConfig", "FlyvisConnectome", "FlyvisData", "FlyvisNetwork",
                                                      "FlyvisResults", "FlyvisTraining", "FlyvisHDF5", "FlyvisRandom", "FlyvisHex"]),
-        // The MPI ensemble: rank-0 coordinator, live status, collective summary, ranking.
-        .target(name: "FlyvisEnsemble", dependencies: ["FlyvisMPI", "FlyvisHDF5", "FlyvisResults", "FlyvisRandom"]),
+        // The ensemble report page (inline SVG, no dependencies): drawing only, from plain values.
+        .target(name: "FlyvisReport"),
+        // The MPI ensemble: rank-0 coordinator, live status, collective summary, ranking, report.
+        .target(name: "FlyvisEnsemble", dependencies: ["FlyvisMPI", "FlyvisHDF5", "FlyvisResults", "FlyvisRandom", "FlyvisReport"]),
 
         // Executables.
         .executableTarget(
@@ -93,6 +95,7 @@ let package = Package(
         .testTarget(name: "ConfigTests", dependencies: ["FlyvisConfig"]),
         .testTarget(name: "InteropTests", dependencies: ["FlyvisTestSupport", "FlyvisTorch", "FlyvisResults", "FlyvisHDF5", "FlyvisSolver", "FlyvisNetwork",
                                                   "FlyvisConfig", "FlyvisData", "FlyvisEnsemble"]),
+        .testTarget(name: "ReportTests", dependencies: ["FlyvisTestSupport", "FlyvisReport", "FlyvisEnsemble", "FlyvisResults", "FlyvisHDF5", "FlyvisCLI"]),
         .testTarget(name: "SolverTests", dependencies: ["FlyvisSolver", "FlyvisConfig", "FlyvisResults", "FlyvisHDF5"]),
         // Path safety, member locks, full disks, stale temporaries: in-process and through the binary.
         .testTarget(name: "ReliabilityTests",

@@ -14,7 +14,7 @@ struct FlyvisEnsemble: ParsableCommand {
             and BLAS, and that the results directory accepts collective writes.
             """,
         version: version,
-        subcommands: [Ensemble.self, TrainSingle.self, ValSingle.self, Summary.self, Simulate.self, Bench.self, Doctor.self,
+        subcommands: [Ensemble.self, TrainSingle.self, ValSingle.self, Summary.self, Report.self, Simulate.self, Bench.self, Doctor.self,
                       MemberSeed.self],
         defaultSubcommand: Ensemble.self
     )

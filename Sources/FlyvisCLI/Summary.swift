@@ -31,5 +31,6 @@ struct Summary: ParsableCommand {
         print("Ranking by task error (minimum validation loss), \(ranked.count) members:")
         print(table, terminator: "")
         print("wrote \(dir.path)/\(EnsembleSummary.fileName), ranking.txt, best_checkpoints.txt")
+        try writeReport(dir, taskName: taskName, topK: topK)
     }
 }

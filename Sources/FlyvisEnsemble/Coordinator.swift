@@ -79,6 +79,7 @@ public final class EnsembleCoordinator {
     private var finishedRanks = Set<Int>()
     private var lastPrint = Date.distantPast
     private var pendingSends: [Request<UInt8>] = []
+    private let report = EnsembleReportWriter()
 
     /// Members this rank trained (or skipped as already done), with their final status.
     private(set) var localResults: [(MemberID, MemberStatus)] = []
@@ -221,9 +222,13 @@ public final class EnsembleCoordinator {
         }
     }
 
-    private func publishStatus(print doPrint: Bool) {
+    private func publishStatus(print doPrint: Bool, final: Bool = false) {
         let text = table.markdown(title: "Ensemble \(run.taskName)/\(String(format: "%04d", run.ensembleID))")
         try? AtomicFile.write(run.ensembleDirectory.url.appendingPathComponent("ensemble_status.md"), text: text)
+        // The page is a view of the same moment; a failure to draw it must not stop training.
+        let live = LiveJob(members: table.liveMembers(), started: table.started, final: final,
+                           refreshSeconds: Int(min(max(run.statusInterval, 10), 300)))
+        _ = try? report.write(ensembleDirectory: run.ensembleDirectory, taskName: run.taskName, topK: run.topK, live: live)
         if doPrint {
             output(text)
             lastPrint = Date()
@@ -240,7 +245,7 @@ public final class EnsembleCoordinator {
                 usleep(20_000)
             }
             for r in pendingAssign { _ = try? r.wait() }
-            publishStatus(print: true)
+            publishStatus(print: true, final: true)
         } else {
             try comm.send([Int64](), to: 0, tag: Tag.done)
         }

@@ -1,3 +1,4 @@
+import FlyvisReport
 import Foundation
 
 /// Rank 0's live view of the ensemble: one row per member, built from progress reports.
@@ -16,7 +17,7 @@ struct StatusTable {
 
     private(set) var rows: [Int: Row] = [:]
     private var order: [Int] = []
-    private let started = Date()
+    let started = Date()
 
     mutating func start(members: Range<Int>) {
         order = Array(members)
@@ -38,6 +39,15 @@ struct StatusTable {
         if let e = r.error { row.error = e }
         rows[r.member] = row
         return before.0 != row.state || before.1 != row.iteration || before.2 != row.latest
+    }
+
+    /// The rows as the report sees them.
+    func liveMembers() -> [Int: LiveMember] {
+        rows.mapValues { r in
+            LiveMember(state: MemberReport.State(rawValue: r.state) ?? .unknown, rank: r.rank >= 0 ? r.rank : nil,
+                       iteration: r.iteration, totalIterations: r.total > 0 ? r.total : nil,
+                       iterationsPerSecond: r.rate, error: r.error)
+        }
     }
 
     /// Seconds until a member finishes at its current rate, if known.

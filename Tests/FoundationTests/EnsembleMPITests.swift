@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(FoundationXML)
+import FoundationXML
+#endif
 import Testing
 import FlyvisHDF5
 import FlyvisResults
@@ -48,6 +51,19 @@ func launch(_ executable: String, _ arguments: [String], environment extra: [Str
             if m != 3 { #expect(try d.read("loss", as: Double.self).values.count == 36) }
         }
         #expect(FileManager.default.fileExists(atPath: ens.url.appendingPathComponent("ensemble_status.md").path))
+        // Rank 0's last report page: every member's curve, the diverged member's error, no more reloading.
+        let page = try Data(contentsOf: ens.url.appendingPathComponent("ensemble_report.html"))
+        let doc = try XMLDocument(data: page, options: [])
+        func plotted(_ plot: String, _ cls: String) throws -> Int {
+            try doc.nodes(forXPath: "//*[local-name()='svg'][@id='\(plot)']//*[contains(concat(' ', @class, ' '), ' \(cls) ')]").count
+        }
+        let histories = (0..<5).filter { ens.subdirectory(String(format: "%03d", $0)).contains("loss") }.count
+        #expect(try plotted("training-loss", "curve") == histories, "one training curve per recorded history")
+        #expect(try plotted("validation-loss", "curve") == 5)
+        #expect(try plotted("training-loss", "fail-mark") == 1, "the diverged member is marked")
+        #expect(try doc.nodes(forXPath: "//*[local-name()='meta'][@http-equiv='refresh']").isEmpty)
+        #expect(try doc.nodes(forXPath: "//*[local-name()='tr'][contains(@class, 'state-failed')]").count == 1)
+        #expect(String(decoding: page, as: UTF8.self).contains("OverflowError"))
         // The collectively written summary against every member's own validation/loss.h5.
         let f = try HDF5File(path: ens.url.appendingPathComponent("ensemble_summary.h5").path, mode: .readOnly)
         let v: HDF5Array<Double> = try f.read("val_loss")
