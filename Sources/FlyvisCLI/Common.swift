@@ -72,6 +72,7 @@ struct SolverMemberTrainer: MemberTrainer {
         // The ensemble always resumes: re-running a job never discards finished work.
         let solver = try MultiTaskSolver(config: config, root: common.rootURL, resume: true, log: log, threads: common.threads)
         try common.initialize(solver)
+        hooks.started(solver.iteration)
         var solverHooks = SolverHooks()
         let total = try config.int("task.n_iters")
         solverHooks.afterIteration = hooks.iteration

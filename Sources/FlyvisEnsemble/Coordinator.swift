@@ -116,12 +116,9 @@ public final class EnsembleCoordinator {
     private func trainMember(_ member: Int) -> MemberStatus {
         let id = MemberID(ensembleID: run.ensembleID, member: member)
         let dir = run.directory(member)
+        // A finished member still goes through the trainer: its config must match the stored
+        // one (then it returns at once, or continues to a larger task.n_iters).
         if let previous = MemberStatus.read(from: dir) {
-            if previous.state == .finished {
-                send(ProgressReport(member: member, rank: comm.rank, state: .finished,
-                                    iteration: previous.iteration, totalIterations: previous.iteration))
-                return previous
-            }
             if previous.state == .failed && !run.retryFailed {
                 send(ProgressReport(member: member, rank: comm.rank, state: .failed, iteration: previous.iteration,
                                     totalIterations: 0, error: previous.error))
@@ -129,9 +126,12 @@ public final class EnsembleCoordinator {
             }
         }
         var last = ProgressReport(member: member, rank: comm.rank, state: .running, iteration: 0, totalIterations: 0)
-        try? MemberStatus(state: .running, iteration: 0).write(to: dir)
-        send(last)
         let hooks = TrainingHooks(
+            started: { [self] iteration in
+                last.iteration = iteration
+                try? MemberStatus(state: .running, iteration: iteration).write(to: dir)
+                send(last)
+            },
             checkpoint: { [self] report in
                 last = report
                 last.member = member
@@ -142,7 +142,7 @@ public final class EnsembleCoordinator {
             iteration: { [self] in if comm.isRoot { poll() } },
             stopRequested: { StopSignal.isSet })
         let status: MemberStatus
-        var lockedOut = false
+        var untouched = false
         do {
             switch try trainer.train(id, rank: comm.rank, hooks: hooks) {
             case .finished:
@@ -152,10 +152,11 @@ public final class EnsembleCoordinator {
             }
         } catch {
             status = MemberStatus(state: .failed, iteration: last.iteration, error: "\(error)")
-            if case MemberLockError.held = error { lockedOut = true }
+            if let refusal = error as? MemberRefusal, refusal.leavesMemberUntouched { untouched = true }
         }
-        // A member another live run holds keeps the status that run writes.
-        if !lockedOut { try? status.write(to: dir) }
+        // A refused member (held by another live run, or a rerun whose config does not match)
+        // keeps the status it had.
+        if !untouched { try? status.write(to: dir) }
         var final = last
         final.state = status.state
         final.error = status.error

@@ -69,13 +69,18 @@ public enum MemberOutcome: Sendable, Equatable {
 /// Hooks the coordinator gives a trainer: where to send checkpoint reports, and a cheap check,
 /// called between iterations, that says a signal asked everyone to stop.
 public struct TrainingHooks {
+    /// Called once the member's run is accepted (directory locked, config matching the stored
+    /// one), with the iteration it starts from; nothing is recorded as running before that.
+    public var started: (Int) -> Void
     public var checkpoint: (ProgressReport) -> Void
     public var iteration: () -> Void
     public var stopRequested: () -> Bool
 
-    public init(checkpoint: @escaping (ProgressReport) -> Void = { _ in },
+    public init(started: @escaping (Int) -> Void = { _ in },
+                checkpoint: @escaping (ProgressReport) -> Void = { _ in },
                 iteration: @escaping () -> Void = {},
                 stopRequested: @escaping () -> Bool = { false }) {
+        self.started = started
         self.checkpoint = checkpoint
         self.iteration = iteration
         self.stopRequested = stopRequested

@@ -36,6 +36,15 @@ public enum SolverError: Error, CustomStringConvertible, Equatable {
     }
 }
 
+extension SolverError: MemberRefusal {
+    public var leavesMemberUntouched: Bool {
+        switch self {
+        case .incompatibleConfig, .directoryExists: return true
+        default: return false
+        }
+    }
+}
+
 /// Hooks the solver calls while training (the ensemble coordinator uses them).
 public struct SolverHooks {
     public var afterIteration: () -> Void = {}

@@ -170,4 +170,45 @@ func launch(_ executable: String, _ arguments: [String], environment extra: [Str
         let l1 = try ens.subdirectory("001").read("loss", as: Double.self).values
         #expect(l0 != l1)
     }
+
+    /// A rerun of an ensemble looks at each member's config: identical and finished is skipped,
+    /// a larger task.n_iters continues, anything else (other hyper-parameters, a train-single
+    /// directory with another seed) is refused with the difference and leaves the member as it was.
+    @Test func rerunComparesEachMembersConfig() throws {
+        let root = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: root) }
+        let args = ["--ensemble-id", "11", "--start", "0", "--end", "2", "--root", root.path] + smallEnsemble
+        let first = try run(productPath("flyvis-ensemble"), args + ["task.n_iters=18"])
+        #expect(first.status == 0, "\(first.output.suffix(2000))")
+        let ens = ensembleDir(root, 11)
+        let members = ["000", "001"].map { ens.subdirectory($0) }
+        func checkpoints() -> [Int] { members.map { CheckpointStore(networkDirectory: $0).indices().count } }
+        let before = checkpoints()
+
+        let same = try run(productPath("flyvis-ensemble"), args + ["task.n_iters=18"])
+        #expect(same.status == 0, "\(same.output.suffix(2000))")
+        #expect(checkpoints() == before, "an identical rerun of finished members trains nothing")
+
+        let other = try run(productPath("flyvis-ensemble"), args + ["task.n_iters=18", "scheduler.lr_net.start=0.005"])
+        #expect(other.status != 0, "a rerun with another learning rate must be refused")
+        #expect(other.output.contains("scheduler.lr_net.start"), "\(other.output.suffix(2000))")
+        #expect(checkpoints() == before)
+        for m in members { #expect(MemberStatus.read(from: m)?.state == .finished, "\(m.path) keeps its state") }
+
+        let longer = try run(productPath("flyvis-ensemble"), args + ["task.n_iters=27"])
+        #expect(longer.status == 0, "\(longer.output.suffix(2000))")
+        for m in members {
+            #expect(try m.read("loss", as: Double.self).values.count >= 27, "\(m.path) continued to 27 iterations")
+            #expect(MemberStatus.read(from: m)?.state == .finished)
+        }
+
+        // A directory made by train-single (seed 0) is not taken as member 002 (another seed).
+        let single = try run(productPath("flyvis-ensemble"), ["train-single", "--root", root.path, "task_name=flow",
+                                                              "ensemble_and_network_id=0011/002", "task.n_iters=9", "--skip-validation"]
+                             + smallEnsemble)
+        #expect(single.status == 0, "\(single.output.suffix(2000))")
+        let adopt = try run(productPath("flyvis-ensemble"), ["--ensemble-id", "11", "--start", "2", "--end", "3", "--root", root.path]
+                            + smallEnsemble + ["task.n_iters=9"])
+        #expect(adopt.status != 0 && adopt.output.contains("seed"), "\(adopt.output.suffix(2000))")
+    }
 }
