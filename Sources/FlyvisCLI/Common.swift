@@ -14,8 +14,11 @@ struct CommonOptions: ParsableArguments {
     @Option(name: .customLong("config-dir"), help: "Directory of YAML files that add or replace config groups (e.g. DIR/scheduler/fast.yaml, selected by scheduler=fast).")
     var configDir: [String] = []
 
-    @Option(help: "Threads per rank for the network and decoder kernels and BLAS (default 1 per MPI rank; FLYVIS_BLAS_THREADS also sets BLAS). Give ranks × threads ≤ free cores: extra workers spin between time steps.")
-    var threads: Int = 1
+    @Option(name: .customLong("threads"), help: "Threads per rank for the network and decoder kernels and BLAS (default 1 per MPI rank; FLYVIS_BLAS_THREADS also sets BLAS). Give ranks × threads ≤ free cores: extra workers spin between time steps. Capped at the cores this process may use.")
+    var requestedThreads: Int = 1
+
+    /// `--threads`, capped at the cores this process may run on (more only spin).
+    var threads: Int { min(max(requestedThreads, 1), availableCores()) }
 
     @Flag(name: .customLong("skip-validation"), help: "Do not validate every checkpoint with l2norm and epe when training finishes (flyvis's val_single; on by default so that flyvis's EnsembleView finds validation/epe.h5).")
     var skipValidation = false
@@ -31,7 +34,14 @@ struct CommonOptions: ParsableArguments {
     var configDirs: [URL] { configDir.map { URL(fileURLWithPath: $0).standardizedFileURL } }
 
     func validateCommon() throws {
-        guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
+        guard requestedThreads >= 1 else { throw ValidationError("--threads must be at least 1") }
+        let cores = availableCores()
+        if requestedThreads > cores {
+            warn("--threads \(requestedThreads) is more than the \(cores) core(s) this process may use; using \(cores)")
+        }
+        if let s = ProcessInfo.processInfo.environment["FLYVIS_BLAS_THREADS"], !(Int(s).map { $0 >= 1 } ?? false) {
+            throw ValidationError("FLYVIS_BLAS_THREADS='\(s)' is not a positive integer; set it to a thread count such as 1, or unset it")
+        }
         if let initFrom { _ = try InitSource.parse(initFrom) }
         for d in configDir {
             var isDir: ObjCBool = false
@@ -46,6 +56,25 @@ struct CommonOptions: ParsableArguments {
         if env["FLYVIS_BLAS_THREADS"] == nil { env["FLYVIS_BLAS_THREADS"] = String(threads) }
         BLAS.configureThreads(defaultThreads: threads, environment: env)
     }
+}
+
+/// The cores this process may run on: its CPU affinity (what SLURM and taskset grant, from
+/// /proc/self/status), else the online processors.
+func availableCores() -> Int {
+    let online = max(1, ProcessInfo.processInfo.activeProcessorCount)
+    guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+          let line = status.split(separator: "\n").first(where: { $0.hasPrefix("Cpus_allowed_list:") }) else { return online }
+    var n = 0
+    for part in line.dropFirst("Cpus_allowed_list:".count).trimmingCharacters(in: .whitespaces).split(separator: ",") {
+        let bounds = part.split(separator: "-").compactMap { Int($0) }
+        if bounds.count == 2, bounds[1] >= bounds[0] { n += bounds[1] - bounds[0] + 1 } else if bounds.count == 1 { n += 1 }
+    }
+    return n > 0 ? min(n, online) : online
+}
+
+/// A warning on stderr, before any log exists.
+func warn(_ message: String) {
+    try? FileHandle.standardError.write(contentsOf: Data("warning: \(message)\n".utf8))
 }
 
 /// Runs one member through the shared solver core; used by `train-single` and by every rank

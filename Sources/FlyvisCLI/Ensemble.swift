@@ -61,6 +61,12 @@ struct Ensemble: ParsableCommand {
         common.applyThreads()
         StopSignal.installHandlers()
         let members = start..<(end ?? start + comm.size)
+        for m in perMember.keys.sorted() where !members.contains(m) {
+            if comm.isRoot {
+                FileHandle.standardError.write(Data("error: --member-override for member \(m), which is not in this job's members \(members.lowerBound)..<\(members.upperBound); check the member number or --start/--end\n".utf8))
+            }
+            throw ExitCode(2)
+        }
         let ensembleDir = ResultsDirectory(common.rootURL.appendingPathComponent("results").appendingPathComponent(taskName)
             .appendingPathComponent(String(format: "%04d", ensembleID)))
         if comm.isRoot {

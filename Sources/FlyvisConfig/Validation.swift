@@ -15,6 +15,15 @@ extension Config {
             let v = try double(key)
             guard v > 0, v.isFinite else { throw .outOfRange(key: key, value: "\(v)", allowed: "a positive number") }
         }
+        /// Learning rates: finite and not negative (0 freezes a part; NaN would only show as a
+        /// NaN loss after data generation, and a negative rate climbs the loss).
+        func learningRate(_ key: String) throws(ConfigError) {
+            guard contains(key) else { return }
+            let v = try double(key)
+            guard v >= 0, v.isFinite else {
+                throw .outOfRange(key: key, value: "\(v)", allowed: "a finite learning rate ≥ 0, e.g. 5e-05")
+            }
+        }
         func atLeast(_ key: String, _ lo: Int) throws(ConfigError) {
             guard contains(key) else { return }
             let v = try int(key)
@@ -81,8 +90,18 @@ extension Config {
                 }
                 try oneOf("scheduler.\(k).function", Self.scheduleFunctions)
                 try atLeast("scheduler.\(k).steps", 1)
+                if k.hasPrefix("lr_") {
+                    try learningRate("scheduler.\(k).start")
+                    try learningRate("scheduler.\(k).stop")
+                } else if k == "dt" {
+                    try positive("scheduler.dt.start")
+                    try positive("scheduler.dt.stop")
+                }
             }
         }
+        // After the schedules: these default to ${scheduler.lr_*.start}, which is named first.
+        try learningRate("optim.optim_net.lr")
+        try learningRate("optim.optim_dec.lr")
     }
 
     // MARK: Output

@@ -63,6 +63,15 @@ func renderFrame(_ frame: [Float], height: Int, width: Int, eye: BoxEye, config:
     }
 }
 
+/// Non-finite input (NaN or inf in a .flo or .dpt) is named here, once, when it is rendered;
+/// otherwise it surfaces much later as a NaN loss that looks like a learning-rate problem.
+func checkFinite(_ arrays: [Float]..., path: String) throws(DataError) {
+    let bad = arrays.reduce(0) { n, a in n + a.reduce(0) { $0 + ($1.isFinite ? 0 : 1) } }
+    if bad > 0 {
+        throw .unreadable(path: path, reason: "it holds \(bad) non-finite values (NaN or inf); replace the file with a good copy")
+    }
+}
+
 /// A local MPI-Sintel copy in its standard layout (`training/final/<scene>/frame_NNNN.png`,
 /// `training/flow/<scene>/frame_NNNN.flo`, optionally `training/depth/<scene>/frame_NNNN.dpt`).
 public struct SintelFolder: Sendable {
@@ -93,6 +102,30 @@ public struct SintelFolder: Sendable {
         let d = dir.appendingPathComponent(scene)
         return ((try? FileManager.default.contentsOfDirectory(atPath: d.path)) ?? [])
             .filter { $0.hasSuffix(ext) }.sorted().map { d.appendingPathComponent($0).path }
+    }
+
+    /// What the input files are: every frame, flow and (with depth) depth file by relative
+    /// path, size and modification time (ns), hashed. A file replaced in place (a broken
+    /// `.flo` by a good one) changes it, so a cached rendering of the old files is not reused.
+    public func fingerprint(depth needDepth: Bool = false) throws(DataError) -> (files: Int, hash: String) {
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        var count = 0
+        let base = root.standardizedFileURL.path.count + 1
+        for scene in try scenes(depth: needDepth) {
+            let lists = [files(final, scene, ".png"), files(flow, scene, ".flo")] + (needDepth ? [files(depth, scene, ".dpt")] : [])
+            for path in lists.joined() {
+                var st = stat()
+                let line: String
+                if stat(path, &st) == 0 {
+                    line = "\(path.dropFirst(base)) \(st.st_size) \(st.st_mtim.tv_sec).\(st.st_mtim.tv_nsec)\n"
+                } else {
+                    line = "\(path.dropFirst(base)) unreadable\n"
+                }
+                for b in line.utf8 { h = (h ^ UInt64(b)) &* 0x0000_0100_0000_01b3 }
+                count += 1
+            }
+        }
+        return (count, String(format: "%016llx", h))
     }
 
     /// Renders every scene with at least nFrames + 1 frames; sequence keys as flyvis's.
@@ -129,6 +162,7 @@ public struct SintelFolder: Sendable {
                     lum[j] += v
                 }
                 let f = try FloFile.read(flos[k])
+                try checkFinite(f.u, f.v, path: flos[k])
                 guard (f.height, f.width) == (l.height, l.width) else {
                     throw .sizeMismatch(path: flos[k], expected: "\(l.height)×\(l.width)", found: "\(f.height)×\(f.width)")
                 }
@@ -139,6 +173,7 @@ public struct SintelFolder: Sendable {
                 for j in 0..<splits { flow[j] += fx[j] + fy[j] }
                 if config.depth {
                     let d = try DepthFile.read(dpts[k + 1])
+                    try checkFinite(d.values, path: dpts[k + 1])
                     for (j, v) in renderFrame(d.values, height: d.height, width: d.width, eye: eye, config: config, filter: .median).enumerated() {
                         depth[j] += v
                     }
@@ -156,7 +191,9 @@ public struct SintelFolder: Sendable {
 
 /// Rendered sequences cached in one HDF5 file per rendering configuration, under
 /// `<root>/renderings/<kind>_<hash>/sequences.h5`, written atomically, so that each (source,
-/// configuration) pair is rendered once and every rank and run reuses it.
+/// configuration) pair is rendered once and every rank and run reuses it. The file also
+/// records a fingerprint of the input files (`SintelFolder.fingerprint`); when the inputs
+/// change, the rendering is made again in the same place.
 public enum RenderCache {
     public static func directory(root: URL, kind: String, key: String) -> URL {
         var h: UInt64 = 0xcbf2_9ce4_8422_2325
@@ -164,11 +201,14 @@ public enum RenderCache {
         return root.appendingPathComponent("renderings").appendingPathComponent(String(format: "%@_%016llx", kind, h))
     }
 
-    public static func load(_ dir: URL, key: String) -> [RenderedSequence]? {
+    /// The cached sequences if the file exists, was made with `key` and (when given) from
+    /// inputs with this `fingerprint`.
+    public static func load(_ dir: URL, key: String, fingerprint: String? = nil) -> [RenderedSequence]? {
         let path = dir.appendingPathComponent("sequences.h5").path
         guard FileManager.default.fileExists(atPath: path),
               let f = try? HDF5File(path: path, mode: .readOnly),
               (try? f.stringAttribute("key")) == key,
+              fingerprint == nil || (try? f.stringAttribute("inputs")) == fingerprint,
               let names = try? f.children("/") else { return nil }
         var out: [RenderedSequence] = []
         for name in names {
@@ -180,7 +220,8 @@ public enum RenderCache {
         return out.sorted { $0.name < $1.name }
     }
 
-    public static func store(_ sequences: [RenderedSequence], in dir: URL, key: String, hexals: Int) throws {
+    public static func store(_ sequences: [RenderedSequence], in dir: URL, key: String, fingerprint: String? = nil,
+                             hexals: Int) throws {
         let url = dir.appendingPathComponent("sequences.h5")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         // Named like AtomicFile's temporaries (PID, random, host), so ranks on different hosts
@@ -196,6 +237,7 @@ public enum RenderCache {
                 if let depth = s.depth { try f.write("\(s.name)/depth", depth, shape: [s.frames, 1, hexals]) }
             }
             try f.setAttribute("key", string: key)
+            if let fingerprint { try f.setAttribute("inputs", string: fingerprint) }
             try f.close()
             guard rename(tmp.path, url.path) == 0 else { throw DataError.unreadable(path: url.path, reason: "rename failed") }
         } catch HDF5Error.noSpace(_, let quota) {
@@ -207,13 +249,25 @@ public enum RenderCache {
         }
     }
 
-    /// Loads the cached rendering or renders and stores it.
-    public static func loadOrRender(root: URL, kind: String, key: String, hexals: Int,
+    /// Loads the cached rendering or renders and stores it. `fingerprint` identifies the input
+    /// files (nil for generated data); a cache made from other inputs is rendered again.
+    /// `log` hears which of the two happened.
+    public static func loadOrRender(root: URL, kind: String, key: String, fingerprint: String? = nil, hexals: Int,
+                                    log: (String) -> Void = { _ in },
                                     render: () throws -> [RenderedSequence]) throws -> [RenderedSequence] {
         let dir = directory(root: root, kind: kind, key: key)
-        if let cached = load(dir, key: key) { return cached }
+        let file = dir.appendingPathComponent("sequences.h5").path
+        if let cached = load(dir, key: key, fingerprint: fingerprint) {
+            log("Reusing the cached rendering \(file)" + (fingerprint == nil ? "" : " (input files unchanged since it was made)"))
+            return cached
+        }
+        if let fingerprint, FileManager.default.fileExists(atPath: file),
+           let f = try? HDF5File(path: file, mode: .readOnly), (try? f.stringAttribute("key")) == key,
+           (try? f.stringAttribute("inputs")) != fingerprint {
+            log("The input files changed since \(file) was rendered; rendering again")
+        }
         let sequences = try render()
-        try store(sequences, in: dir, key: key, hexals: hexals)
+        try store(sequences, in: dir, key: key, fingerprint: fingerprint, hexals: hexals)
         return sequences.sorted { $0.name < $1.name }
     }
 }

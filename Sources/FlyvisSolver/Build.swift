@@ -135,7 +135,9 @@ enum Build {
             let folder = SintelFolder(root: URL(fileURLWithPath: path))
             _ = try folder.scenes(depth: render.depth)
             let key = "sintel \(URL(fileURLWithPath: path).standardizedFileURL.path) " + render.key
-            return try RenderCache.loadOrRender(root: root, kind: "RenderedSintel", key: key, hexals: hexals) {
+            let inputs = try folder.fingerprint(depth: render.depth)
+            return try RenderCache.loadOrRender(root: root, kind: "RenderedSintel", key: key,
+                                                fingerprint: "\(inputs.files) files \(inputs.hash)", hexals: hexals, log: log) {
                 log("Rendering Sintel from \(path) (once; cached under \(root.path)/renderings)")
                 return try folder.render(render, progress: log)
             }
@@ -148,7 +150,7 @@ enum Build {
             throw ConfigError.outOfRange(key: "task.dataset.builtin", value: "scenes \(b.scenes), frames \(b.framesPerScene)",
                                          allowed: "at least 2 scenes of at least n_frames + 1 = \(render.nFrames + 1) frames")
         }
-        return try RenderCache.loadOrRender(root: root, kind: "BuiltinFlow", key: b.key + " " + render.key, hexals: hexals) {
+        return try RenderCache.loadOrRender(root: root, kind: "BuiltinFlow", key: b.key + " " + render.key, hexals: hexals, log: log) {
             log("Generating the built-in synthetic optic-flow data set (\(b.scenes) scenes × \(b.framesPerScene) frames; once, cached)")
             let t0 = Date()
             let s = BuiltinFlow.render(config: b, render: render)

@@ -1,0 +1,81 @@
+import Foundation
+import Testing
+import FlyvisConfig
+
+/// Issue 10, "clear errors before compute": the top level and config validation refuse
+/// mistakes before any data is generated or directory created.
+@Suite(.serialized) struct CLITopLevelTests {
+    /// Runs the binary in an empty directory and returns what it printed and whether it created
+    /// anything there (the default root is ./data).
+    func runIn(_ arguments: [String], environment: [String: String] = [:]) throws -> (Outcome, [String]) {
+        let dir = try scratchDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: flyvisBinary)
+        p.arguments = arguments
+        p.currentDirectoryURL = dir
+        var env = ProcessInfo.processInfo.environment
+        env["FLYVIS_ROOT_DIR"] = nil
+        for (k, v) in environment { env[k] = v }
+        p.environment = env
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        try p.run()
+        // Small outputs: reading one pipe after the other cannot block here.
+        let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        let created = try FileManager.default.contentsOfDirectory(atPath: dir.path)
+        return (Outcome(status: p.terminationStatus, signaled: p.terminationReason == .uncaughtSignal,
+                        stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self)), created)
+    }
+
+    @Test func noArgumentsPrintsHelpAndStartsNothing() throws {
+        let (r, created) = try runIn([])
+        #expect(r.status == 0, "\(r.output)")
+        #expect(r.stdout.contains("OVERVIEW:") && r.stdout.contains("SUBCOMMANDS:") && r.stdout.contains("train-single"))
+        #expect(created.isEmpty, "nothing written to the working directory: \(created)")
+    }
+
+    @Test func misspeltSubcommandIsNamed() throws {
+        let (r, created) = try runIn(["trian-single", "task_name=flow", "ensemble_and_network_id=0001/000"])
+        #expect(r.status == 64, "\(r.output)")
+        #expect(r.stderr.contains("unknown subcommand 'trian-single'; did you mean 'train-single'?"), "\(r.stderr)")
+        #expect(!r.output.contains("cannot parse override"))
+        #expect(created.isEmpty)
+    }
+
+    @Test func learningRatesMustBeFiniteAndNotNegative() throws {
+        let base = ["task_name=flow", "ensemble_and_network_id=0001/000"]
+        for (key, value) in [("optim.optim_dec.lr", "nan"), ("optim.optim_net.lr", "inf"), ("scheduler.lr_net.start", "-1e-3"),
+                             ("scheduler.lr_dec.stop", "nan"), ("scheduler.lr_pen.start", "-inf")] {
+            do {
+                _ = try Config.load(overrides: base + ["\(key)=\(value)"])
+                Issue.record("\(key)=\(value) must be refused")
+            } catch let ConfigError.outOfRange(k, _, allowed) {
+                #expect(k == key && allowed.contains("finite learning rate ≥ 0"), "\(k): \(allowed)")
+            }
+        }
+        _ = try Config.load(overrides: base + ["scheduler.lr_dec.start=0"])  // 0 freezes the decoder: allowed
+    }
+
+    @Test func threadsAreCappedAndBadBlasThreadsRefused() throws {
+        // A config error follows validation, so nothing is trained.
+        let (capped, _) = try runIn(["train-single", "--threads", "100000", "task_name=flow", "ensemble_and_network_id=bad"])
+        #expect(capped.stderr.contains("warning: --threads 100000 is more than the"), "\(capped.stderr)")
+        #expect(capped.stderr.contains("core(s) this process may use; using "), "\(capped.stderr)")
+
+        let (blas, created) = try runIn(["train-single", "task_name=flow", "ensemble_and_network_id=0001/000"],
+                                        environment: ["FLYVIS_BLAS_THREADS": "abc"])
+        #expect(blas.status == 64, "\(blas.output)")
+        #expect(blas.stderr.contains("FLYVIS_BLAS_THREADS='abc' is not a positive integer"), "\(blas.stderr)")
+        #expect(created.isEmpty)
+    }
+
+    @Test func memberOverrideOutsideTheJobIsRefused() throws {
+        let (r, created) = try runIn(["--ensemble-id", "1", "--start", "0", "--end", "2", "--member-override", "5:task.n_iters=3"])
+        #expect(r.status != 0 && !r.signaled, "\(r.output)")
+        #expect(r.stderr.contains("--member-override for member 5, which is not in this job's members 0..<2"), "\(r.stderr)")
+        #expect(created.isEmpty, "\(created)")
+    }
+}
