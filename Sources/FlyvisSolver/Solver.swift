@@ -64,13 +64,10 @@ public final class MultiTaskSolver {
     public let log: TrainingLog
     public let network: Network
     public let step: TrainingStep
-    public var dataset: MultiTaskDataset
+    /// The data, loaders, decoders and objectives (flyvis's Task).
+    public let task: Task
     public let scheduler: HyperParameterScheduler
-    public let tasks: [String]
-    let trainLoader: Loader, trainBatch: Loader, valData: Loader, valBatch: Loader, overfitLoader: Loader
-    let trainEval: Loader
     let nIters: Int
-    let batchSize: Int
     let chkptEveryEpoch: Int
     let tPreTrain: Double
     let initialParameters: NetworkParameters
@@ -155,56 +152,11 @@ public final class MultiTaskSolver {
         // Data.
         let seed = try config.optionalInt("seed") ?? 0
         dataRNG = RandomState(seed: UInt64(bitPattern: Int64(seed)) ^ SeedSalt.data)
-        dataset = try MultiTaskDataset(sequences: try Build.sequences(config, root: root, log: log.info),
-                                       config: try Build.datasetConfig(config), extent: connectome.extent)
-        dt = dataset.config.dt
-        tasks = dataset.targetTasks
-        guard !tasks.isEmpty else {
-            throw ConfigError.outOfRange(key: "task.dataset.tasks", value: "\(dataset.config.tasks)", allowed: "at least one of flow, depth")
-        }
-        let split: (train: [Int], validation: [Int])
-        if try config.bool("task.original_split") {
-            split = DataSplit.original(names: dataset.names)
-            guard !split.train.isEmpty, !split.validation.isEmpty else {
-                throw SolverError.invalidSplit("task.original_split=true needs Sintel (or built-in) scene names; found \(dataset.names.prefix(3).joined(separator: ", ")), …; use task.original_split=false")
-            }
-        } else {
-            split = try DataSplit.crossValidation(count: dataset.count, folds: try config.int("task.n_folds"),
-                                                  fold: try config.int("task.fold"), seed: try config.int("task.seed"))
-        }
-        batchSize = try config.int("task.batch_size")
-        guard split.train.count >= batchSize else {
-            throw SolverError.invalidSplit("only \(split.train.count) training sequences for task.batch_size=\(batchSize)")
-        }
-        trainLoader = Loader(indices: split.train, batchSize: batchSize, shuffle: true, dropLast: true)
-        trainBatch = Loader(indices: Array(split.train.prefix(batchSize)), batchSize: batchSize)
-        valData = Loader(indices: split.validation, batchSize: 1)
-        valBatch = Loader(indices: Array(split.validation.prefix(batchSize)), batchSize: batchSize)
-        overfitLoader = Loader(indices: [0], batchSize: 1)
-        trainEval = Loader(indices: split.train, batchSize: batchSize)
-        log.info("Data: \(dataset.count) sequences, \(split.train.count) for training (\(trainLoader.count) batches per epoch), \(split.validation.count) for validation.")
+        task = try Task(config: config, root: root, connectome: connectome, seed: seed, threads: threads, log: log)
+        dt = task.dataset.config.dt
 
-        // Decoders, objectives, optimizer, penalties, scheduler.
-        var decoders: [String: FlowDecoder] = [:]
-        var objectives: [String: Objective] = [:]
-        for task in tasks {
-            let d = try FlowDecoder(config: try Build.decoderConfig(config, task: task), lattice: connectome.lattice,
-                                    inChannels: connectome.outputCellTypes.count, seed: UInt64(bitPattern: Int64(seed)))
-            d.threads = threads
-            guard d.outputPerFrame == (task == "flow" ? 2 : 1) * connectome.lattice.count || d.config.nOutFeatures != nil else {
-                throw ConfigError.outOfRange(key: "task.decoder.\(task).shape", value: "\(d.config.shape)",
-                                             allowed: "a last entry of \(task == "flow" ? 2 : 1) channels for \(task)")
-            }
-            decoders[task] = d
-            objectives[task] = try Objective.named(try config.string("task.loss.\(task)"), key: "task.loss.\(task)")
-        }
-        var weights = TaskWeights(tasks: tasks)
-        if let m = config.value("task.task_weights")?.mapValue {
-            var w: [String: Double] = [:]
-            for k in m.keys { w[k] = try config.double("task.task_weights.\(k)") }
-            weights = TaskWeights(tasks: tasks, weights: w)
-        }
-        step = TrainingStep(network: network, decoders: decoders, objectives: objectives, weights: weights,
+        // Optimizer, penalties, scheduler.
+        step = TrainingStep(network: network, decoders: task.decoders, objectives: task.objectives, weights: task.weights,
                             learningRates: (try config.double("optim.optim_net.lr"), try config.double("optim.optim_dec.lr")),
                             penalizer: try Build.penalizer(config, parameters: parameters))
         scheduler = try Build.scheduler(config)
@@ -225,7 +177,7 @@ public final class MultiTaskSolver {
             case .lr_net: step.adam.learningRates[0] = value
             case .lr_dec: step.adam.learningRates[1] = value
             case .lr_pen: step.penalizer.learningRate = value
-            case .dt: dt = value; dataset.config.dt = value
+            case .dt: dt = value; task.dataset.config.dt = value
             case .relu_leak:
                 if case .leakyRelu = network.engine.activation { network.engine.activation = .leakyRelu(slope: value) }
             case .activity_penalty: step.penalizer.activity?.weight = value
@@ -246,8 +198,8 @@ public final class MultiTaskSolver {
             return .finished
         }
         if checkpointIndex < 0 { try checkpointAllOrNothing(hooks: hooks) }
-        let loader = overfit ? overfitLoader : trainLoader
-        let augment = !overfit && dataset.config.augment
+        let loader = overfit ? task.overfitLoader : task.trainLoader
+        let augment = !overfit && task.dataset.config.augment
         let nEpochs = Int((Double(nIters - iteration) / Double(loader.count)).rounded(.up))
         log.info("Starting training: \(nEpochs) epochs of \(loader.count) iterations from iteration \(iteration); checkpoint every \(chkptEveryEpoch) epochs.")
         let start = Date()
@@ -256,9 +208,9 @@ public final class MultiTaskSolver {
         for epoch in 0..<nEpochs {
             let steady = try network.steadyState(tPre: tPreTrain, dt: dt, batch: loader.batchSize)
             for indices in loader.epoch(&dataRNG) {
-                let batch = dataset.batch(indices, augment: augment, rng: &dataRNG)
+                let batch = task.dataset.batch(indices, augment: augment, rng: &dataRNG)
                 var targets = batch.targets
-                for t in tasks where targets[t] == nil { targets[t] = [] }
+                for t in task.names where targets[t] == nil { targets[t] = [] }
                 let r = try step.run(iteration: iteration, lum: batch.lum, targets: targets, batch: batch.batchSize,
                                      frames: batch.frames, dt: dt, steadyState: steady)
                 guard r.loss.isFinite, r.activityMean.isFinite else {
@@ -266,7 +218,7 @@ public final class MultiTaskSolver {
                     throw SolverError.overflow(iteration: iteration, what: r.loss.isFinite ? "activity" : "loss")
                 }
                 histories["loss", default: []].append(r.loss)
-                for t in tasks { histories["loss_\(t)", default: []].append(r.taskLosses[t] ?? .nan) }
+                for t in task.names { histories["loss_\(t)", default: []].append(r.taskLosses[t] ?? .nan) }
                 histories["activity", default: []].append(r.activityMean)
                 histories["activity_min", default: []].append(r.activityMin)
                 histories["activity_max", default: []].append(r.activityMax)
@@ -306,12 +258,13 @@ public final class MultiTaskSolver {
         checkpointIndex += 1
         applySchedule(at: iteration)
         var valLoss = Double.nan
-        for (loader, sub) in [(valData, "validation"), (valBatch, "validation_batch"), (trainEval, "training"), (trainBatch, "training_batch")] {
+        for (loader, sub) in [(task.valData, "validation"), (task.valBatch, "validation_batch"), (task.trainEval, "training"),
+                              (task.trainBatch, "training_batch")] {
             let losses = try test(loader)
-            let total = tasks.map { losses[$0]! }.reduce(0, +) / Double(tasks.count)
+            let total = task.mean(losses)
             let d = directory.subdirectory(sub)
             try d.extend("loss", [total])
-            for t in tasks { try d.extend("loss_\(t)", [losses[t]!]) }
+            for t in task.names { try d.extend("loss_\(t)", [losses[t]!]) }
             try d.extend("iteration", [Int64(iteration)])
             if sub == "validation" { valLoss = total }
         }
@@ -338,7 +291,7 @@ public final class MultiTaskSolver {
         var n = 0
         var rng = RandomState(seed: 0)  // unused: no augmentation draws in eval
         for indices in loader.epoch(&rng) {
-            let b = dataset.batch(indices, augment: false, rng: &rng)
+            let b = task.dataset.batch(indices, augment: false, rng: &rng)
             let steady = try network.steadyState(tPre: tPre, dt: dt, batch: b.batchSize)
             let losses = try step.evaluate(lum: b.lum, targets: b.targets, batch: b.batchSize, frames: b.frames, dt: dt,
                                            steadyState: steady, objective: objective)
@@ -354,7 +307,7 @@ public final class MultiTaskSolver {
         let p = network.parameters
         for name in NetworkParameters.names { c.network[name] = .float(p[name]!, shape: [p[name]!.count]) }
         var dropout: [String: [UInt64]] = [:]
-        for task in tasks {
+        for task in self.task.names {
             let d = step.decoders[task]!
             var sd = StateDict()
             for name in d.stateNames {
@@ -444,7 +397,7 @@ public final class MultiTaskSolver {
         } else {
             // A flyvis checkpoint: no generator states (flyvis's are global and unsaved), so
             // training continues with this member's fresh generators.
-            epochsDone = iteration / max(trainLoader.count, 1)
+            epochsDone = iteration / max(task.trainLoader.count, 1)
             timeTrained = (try? directory.read("time_trained", as: Double.self).values.first) ?? 0
             if restoreOptimizer { log.info("Checkpoint \(index) was written by flyvis: continuing with fresh data and dropout generators.") }
         }
@@ -475,7 +428,7 @@ public final class MultiTaskSolver {
             network.setParameters(p)
         }
         guard restoreDecoder else { return }
-        for task in tasks {
+        for task in self.task.names {
             let d = step.decoders[task]!
             // Check the whole state dict first, so a decoder is loaded entirely or not at all.
             var problem: Error?
@@ -543,13 +496,13 @@ public final class MultiTaskSolver {
         for sub in ["validation", "validation_batch", "training", "training_batch"] {
             let d = directory.subdirectory(sub)
             try d.truncate("loss", to: keep, as: Double.self)
-            for t in tasks { try d.truncate("loss_\(t)", to: keep, as: Double.self) }
+            for t in task.names { try d.truncate("loss_\(t)", to: keep, as: Double.self) }
             try d.truncate("iteration", to: keep, as: Int64.self)
         }
         try directory.truncate("chkpt_index", to: keep, as: Int64.self)
         try directory.truncate("chkpt_iter", to: keep, as: Int64.self)
         histories = [:]
-        for key in Self.historyKeys + tasks.map({ "loss_\($0)" }) where directory.contains(key) {
+        for key in Self.historyKeys + task.names.map({ "loss_\($0)" }) where directory.contains(key) {
             histories[key] = Array(try directory.read(key, as: Double.self).values.prefix(iteration))
             try directory.write(key, histories[key]!)
         }
@@ -586,10 +539,8 @@ public final class MultiTaskSolver {
         var l2: [Double] = [], epe: [Double] = []
         for index in store.indices() {
             try recover(.index(index), optimizer: false, rollBack: false)
-            let a = try test(valData, tPre: 0, objective: .l2norm)
-            let e = try test(valData, tPre: 0, objective: .epe)
-            l2.append(tasks.compactMap { a[$0] }.reduce(0, +) / Double(tasks.count))
-            epe.append(tasks.compactMap { e[$0] }.reduce(0, +) / Double(tasks.count))
+            l2.append(task.mean(try test(task.valData, tPre: 0, objective: .l2norm)))
+            epe.append(task.mean(try test(task.valData, tPre: 0, objective: .epe)))
             log.info(String(format: "Checkpoint %d: l2norm %.6f, epe %.6f", index, l2.last!, epe.last!))
         }
         try directory.subdirectory("validation").write("l2norm", l2)
