@@ -150,7 +150,7 @@ public final class MultiTaskSolver {
         log.info("Initialized network with \(connectome.nodeCount) nodes, \(connectome.edgeCount) edges, \(parameters.bias.count + parameters.timeConst.count + parameters.synStrength.count) trainable parameters.")
 
         // Data.
-        let seed = try config.optionalInt("seed") ?? 0
+        let seed = try config.int("seed")
         dataRNG = RandomState(seed: UInt64(bitPattern: Int64(seed)) ^ SeedSalt.data)
         task = try Task(config: config, root: root, connectome: connectome, seed: seed, threads: threads, log: log)
         dt = task.dataset.config.dt
@@ -162,7 +162,7 @@ public final class MultiTaskSolver {
         scheduler = try Build.scheduler(config)
         nIters = try config.int("task.n_iters")
         chkptEveryEpoch = try config.int("scheduler.chkpt_every_epoch")
-        tPreTrain = try config.optionalDouble("t_pre_train") ?? 0.5
+        tPreTrain = try config.double("t_pre_train")
         applySchedule(at: 0)
 
         if resume && !existing.isEmpty { try recover(.last) }
