@@ -46,6 +46,13 @@ struct Ensemble: ParsableCommand {
         guard ensembleID >= 0 else { throw ValidationError("--ensemble-id must be non-negative") }
         guard start >= 0 else { throw ValidationError("--start must be non-negative") }
         if let end { guard end > start else { throw ValidationError("--end (\(end)) must be greater than --start (\(start))") } }
+        // The ensemble folder is written before any member's path is checked: check its parts
+        // here (flyvis names members EEEE/NNN, so ids have at most 4 and 3 digits).
+        do { try NetworkPath.validateTaskName(taskName) } catch { throw ValidationError("--task-name: \(error)") }
+        guard ensembleID <= 9999 else { throw ValidationError("--ensemble-id \(ensembleID) has more than 4 digits; flyvis names ensembles 0000…9999") }
+        guard start <= 999, (end ?? start + 1) <= 1000 else {
+            throw ValidationError("members are numbered 000…999 (flyvis's EEEE/NNN); choose --start/--end within 0…1000")
+        }
         if let topK { guard topK >= 1 else { throw ValidationError("--top-k must be at least 1") } }
         for o in memberOverrides where o.firstIndex(of: ":").flatMap({ Int(o[..<$0]) }) == nil {
             throw ValidationError("--member-override '\(o)' must look like MEMBER:key=value, e.g. 3:scheduler.lr_net.start=1e4")

@@ -79,3 +79,17 @@ import FlyvisConfig
         #expect(created.isEmpty, "\(created)")
     }
 }
+
+extension CLITopLevelTests {
+    /// The ensemble folder is written by rank 0 before any member directory is resolved, so
+    /// `--task-name` and the id ranges are checked up front.
+    @Test func ensembleTaskNameAndIDsAreChecked() throws {
+        for args in [["--task-name", "../../x"], ["--ensemble-id", "10000"], ["--start", "998", "--end", "1001"]] {
+            let (r, created) = try runIn(args + ["task.n_iters=3"])
+            #expect(r.status == 64, "\(args): \(r.output)")
+            #expect(created.isEmpty, "\(args): \(created)")
+        }
+        let (r, _) = try runIn(["--task-name", "../../x"])
+        #expect(r.stderr.contains("is not one path component"), "\(r.stderr)")
+    }
+}
