@@ -169,6 +169,10 @@ public final class FlowDecoder {
     let convOut: Int              // channels of the last conv (+1 when normalize_last)
     let pixels: [Int]             // hexal → pixel
     let side: Int
+    /// Per map row, the first and last column holding a hexal (the hexagon's rows are
+    /// contiguous): the pixels the last convolution's forward must produce and the first one's
+    /// input gradient must reach.
+    let hexSpans: DirectConv.Spans
 
     // Forward caches (per layer input), reused across calls of the same size.
     private var activations: [[Float]] = []
@@ -185,6 +189,12 @@ public final class FlowDecoder {
         self.inChannels = inChannels
         side = lattice.side
         pixels = lattice.cartesianPixel
+        var spans = DirectConv.Spans(repeating: (lattice.side, -1), count: lattice.side)
+        for q in lattice.cartesianPixel {
+            let (y, x) = q.quotientAndRemainder(dividingBy: lattice.side)
+            spans[y] = (min(spans[y].x0, x), max(spans[y].x1, x))
+        }
+        hexSpans = spans
         var rng = RandomState(seed: seed ^ SeedSalt.decoderInit)
         var layers: [DecoderLayer] = []
         var c = inChannels
@@ -319,6 +329,23 @@ public final class FlowDecoder {
     /// Number of parameters as flyvis counts them (masked taps included).
     public var parameterCount: Int { parameterNames.reduce(0) { $0 + (state($1)?.values.count ?? 0) } }
 
+    /// Useful floating-point operations (2 per multiply-add) of the convolutions in one forward
+    /// and backward over `images` frames: live taps only, and only the pixels the math needs —
+    /// the whole 31 × 31 map for a convolution feeding BatchNorm statistics (flyvis computes
+    /// them too), the hexals for the last one's output and dOut and for the first one's input
+    /// gradient. Padding and the masked taps are not counted.
+    public func convolutionFlops(images: Int) -> Double {
+        let map = side * side, hex = lattice.count, all = layers
+        var total = 0
+        for (index, layer) in all.enumerated() {
+            guard case let .conv(c) = layer else { continue }
+            let macs = c.inChannels * c.outChannels * c.taps.count
+            let out = index == all.count - 1 ? hex : map, input = index == 0 ? hex : map
+            total += macs * (2 * out + input)
+        }
+        return 2 * Double(total) * Double(images)
+    }
+
     // MARK: Forward
 
     /// Decodes `input` (B, T, inChannels, hexals) of network activity (rectified here) into
@@ -361,7 +388,9 @@ public final class FlowDecoder {
             defer { clock.lap("forward_\(layer.phaseName)") }
             switch layer {
             case let .conv(conv):
-                x = convForward(conv, x)
+                // The last layer's output is read at the hexals only; earlier ones feed
+                // BatchNorm statistics over the whole map.
+                x = convForward(conv, x, spans: index == layers.count - 1 ? hexSpans : nil)
                 channels = conv.outChannels
             case let .batchNorm(bn):
                 batchNormForward(bn, &x)
@@ -428,13 +457,13 @@ public final class FlowDecoder {
     /// bitwise independent of the count).
     public var threads = 1
 
-    private func convForward(_ conv: HexConv, _ x: [Float]) -> [Float] {
+    private func convForward(_ conv: HexConv, _ x: [Float], spans: DirectConv.Spans?) -> [Float] {
         let p = side * side, N = images
         var out = [Float](repeating: 0, count: N * conv.outChannels * p)
         let k = DirectConv(inChannels: conv.inChannels, outChannels: conv.outChannels, taps: conv.taps, side: side, pad: conv.kernel / 2, threads: threads)
         x.withUnsafeBufferPointer { xb in
             out.withUnsafeMutableBufferPointer { ob in
-                k.forward(xb.baseAddress!, images: N, weights: conv.weight, bias: conv.bias, out: ob.baseAddress!)
+                k.forward(xb.baseAddress!, images: N, weights: conv.weight, bias: conv.bias, out: ob.baseAddress!, spans: spans)
             }
         }
         return out
@@ -520,7 +549,10 @@ public final class FlowDecoder {
             defer { clock.lap("backward_\(layer.phaseName)") }
             switch layer {
             case let .conv(conv):
-                g = convBackward(conv, input, g, needInputGradient: true, clock: &clock)
+                // dOut of the last layer is zero off the hexagon; the first layer's input
+                // gradient is read back at the hexals only.
+                g = convBackward(conv, input, g, outputSpans: index == layers.count - 1 ? hexSpans : nil,
+                                 inputSpans: index == 0 ? hexSpans : nil, clock: &clock)
             case let .batchNorm(bn):
                 batchNormBackward(bn, input, &g)
             case let .activation(kind):
@@ -560,7 +592,8 @@ public final class FlowDecoder {
         return gradInputBuffer
     }
 
-    private func convBackward(_ conv: HexConv, _ x: [Float], _ g: [Float], needInputGradient: Bool, clock: inout PhaseClock) -> [Float] {
+    private func convBackward(_ conv: HexConv, _ x: [Float], _ g: [Float], outputSpans: DirectConv.Spans?,
+                              inputSpans: DirectConv.Spans?, clock: inout PhaseClock) -> [Float] {
         let p = side * side, N = images
         var gradIn = [Float](repeating: 0, count: N * conv.inChannels * p)
         let k = DirectConv(inChannels: conv.inChannels, outChannels: conv.outChannels, taps: conv.taps, side: side, pad: conv.kernel / 2, threads: threads)
@@ -569,12 +602,11 @@ public final class FlowDecoder {
         }
         x.withUnsafeBufferPointer { xb in
             g.withUnsafeBufferPointer { gb in
-                conv.gradWeight = k.backwardWeights(xb.baseAddress!, gb.baseAddress!, images: N)
+                conv.gradWeight = k.backwardWeights(xb.baseAddress!, gb.baseAddress!, images: N, spans: outputSpans)
                 clock.lap("backward_conv_weights")
-                if needInputGradient {
-                    gradIn.withUnsafeMutableBufferPointer { ib in
-                        k.backwardInput(gb.baseAddress!, images: N, weights: conv.weight, into: ib.baseAddress!)
-                    }
+                gradIn.withUnsafeMutableBufferPointer { ib in
+                    k.backwardInput(gb.baseAddress!, images: N, weights: conv.weight, into: ib.baseAddress!,
+                                    spans: inputSpans, accumulate: false)
                 }
             }
         }
