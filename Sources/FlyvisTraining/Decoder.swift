@@ -173,6 +173,9 @@ public final class FlowDecoder {
     /// contiguous): the pixels the last convolution's forward must produce and the first one's
     /// input gradient must reach.
     let hexSpans: DirectConv.Spans
+    /// The hexals of each map row: row y's are rowHexalColumn/rowHexalIndex[rowHexalStart[y]
+    /// ..< rowHexalStart[y + 1]] (column, hexal index).
+    let rowHexalStart: [Int], rowHexalColumn: [Int], rowHexalIndex: [Int]
 
     // Forward caches (per layer input), reused across calls of the same size.
     private var activations: [[Float]] = []
@@ -195,6 +198,10 @@ public final class FlowDecoder {
             spans[y] = (min(spans[y].x0, x), max(spans[y].x1, x))
         }
         hexSpans = spans
+        let byRow = lattice.cartesianPixel.enumerated().map { ($0.element, $0.offset) }.sorted { $0.0 < $1.0 }
+        rowHexalColumn = byRow.map { $0.0 % lattice.side }
+        rowHexalIndex = byRow.map { $0.1 }
+        rowHexalStart = (0...lattice.side).map { y in byRow.firstIndex { $0.0 / lattice.side >= y } ?? byRow.count }
         var rng = RandomState(seed: seed ^ SeedSalt.decoderInit)
         var layers: [DecoderLayer] = []
         var c = inChannels
@@ -544,10 +551,17 @@ public final class FlowDecoder {
             }
         } } } }
         clock.lap("backward_readout")
+        if gradInputBuffer.count != images * inChannels * hexals {
+            gradInputBuffer = [Float](repeating: 0, count: images * inChannels * hexals)
+        }
+        var written = false
         for (index, layer) in layers.enumerated().reversed() {
             let input = activations[index]
             defer { clock.lap("backward_\(layer.phaseName)") }
             switch layer {
+            case let .conv(conv) where index == 0:
+                convBackwardToInput(conv, input, g, outputSpans: layers.count == 1 ? hexSpans : nil, clock: &clock)
+                written = true
             case let .conv(conv):
                 // dOut of the last layer is zero off the hexagon; the first layer's input
                 // gradient is read back at the hexals only.
@@ -573,9 +587,7 @@ public final class FlowDecoder {
         // The ReLU's derivative is read off the rectified input map (activations[0]).
         // Every element is written, so the buffer is reused between calls (the caller's copy
         // from the last call is gone by then, so this writes in place).
-        if gradInputBuffer.count != images * inChannels * hexals {
-            gradInputBuffer = [Float](repeating: 0, count: images * inChannels * hexals)
-        }
+        if written { return gradInputBuffer }
         let C = inChannels
         gradInputBuffer.withUnsafeMutableBufferPointer { ob in g.withUnsafeBufferPointer { gb in
         activations[0].withUnsafeBufferPointer { rb in pixels.withUnsafeBufferPointer { pb in
@@ -611,6 +623,32 @@ public final class FlowDecoder {
             }
         }
         return gradIn
+    }
+
+    /// The first convolution's backward: its input gradient goes straight to the hexals of
+    /// `gradInputBuffer` (B, T, inChannels, hexals), through the input ReLU, computed at the
+    /// hexals only, without a map-shaped buffer.
+    private func convBackwardToInput(_ conv: HexConv, _ x: [Float], _ g: [Float], outputSpans: DirectConv.Spans?,
+                                     clock: inout PhaseClock) {
+        let p = side * side, N = images, C = inChannels, hexals = lattice.count, W = side
+        let k = DirectConv(inChannels: conv.inChannels, outChannels: conv.outChannels, taps: conv.taps, side: side, pad: conv.kernel / 2, threads: threads)
+        conv.gradBias = (0..<conv.outChannels).map { c in
+            g.withUnsafeBufferPointer { Float(preciseSum(UnsafeBufferPointer(rebasing: $0[(c * N * p)..<((c + 1) * N * p)]))) }
+        }
+        let weight = conv.weight
+        x.withUnsafeBufferPointer { xb in g.withUnsafeBufferPointer { gb in
+            conv.gradWeight = k.backwardWeights(xb.baseAddress!, gb.baseAddress!, images: N, spans: outputSpans)
+            clock.lap("backward_conv_weights")
+            gradInputBuffer.withUnsafeMutableBufferPointer { ob in
+            rowHexalStart.withUnsafeBufferPointer { sb in rowHexalColumn.withUnsafeBufferPointer { cb in
+            rowHexalIndex.withUnsafeBufferPointer { hb in
+                let op = ob.baseAddress!, xp = xb.baseAddress!, rs = sb.baseAddress!, col = cb.baseAddress!, hx = hb.baseAddress!
+                k.backwardInput(gb.baseAddress!, images: N, weights: weight, spans: hexSpans) { c, n, y, row, _, _ in
+                    let relu = xp + (c * N + n) * p + y * W, dst = op + (n * C + c) * hexals
+                    for j in rs[y]..<rs[y + 1] { let xq = col[j]; dst[hx[j]] = relu[xq] > 0 ? row[xq] : 0 }
+                }
+            } } } }
+        } }
     }
 
     private func batchNormBackward(_ bn: BatchNorm, _ x: [Float], _ g: inout [Float]) {

@@ -190,6 +190,15 @@ struct DirectConv {
     }
 
     /// Input gradient: dIn(i) += Σ_{o,tap} W(o, i, tap) · dOut(o, shifted back by tap).
+    /// The input gradient of the pixels in `spans` (every pixel when nil), handed row by row to
+    /// `emit(input channel, image, row, values at x = 0, x0, x1)`.
+    func backwardInput(_ g: UnsafePointer<Float>, images N: Int, weights: [Float], spans: Spans?,
+                       emit: (Int, Int, Int, UnsafePointer<Float>, Int, Int) -> Void) {
+        sweepImages(g, images: N, sourceChannels: outChannels, computed: inChannels,
+                    weights: blocked4(weights, overOutput: false), offsets: taps.map { -$0.dy * stride - $0.dx },
+                    initial: [], spans: spans, emit: emit)
+    }
+
     /// Only the pixels in `spans` (every pixel when nil) are produced; `accumulate: false`
     /// overwrites them instead of adding.
     func backwardInput(_ g: UnsafePointer<Float>, images N: Int, weights: [Float], into dIn: UnsafeMutablePointer<Float>,
@@ -235,11 +244,13 @@ struct DirectConv {
                         let c1 = min(nq, c0 + 32)
                         // Register blocks of two (input channel, tap) pairs × four output
                         // channels: six loads per eight FMAs, all operands in registers.
-                        for o0 in Swift.stride(from: 0, to: outChannels, by: 4) {
-                            let g0 = gBase + o0 * plane, g1 = g0 + plane, g2 = g1 + plane, g3 = g2 + plane
-                            for k0 in Swift.stride(from: 0, to: pairCount, by: 2) {
-                                let k1 = min(k0 + 1, pairCount - 1)
-                                let xa = inOrigin + pairOffsets[k0], xb = inOrigin + pairOffsets[k1]
+                        // Pairs outer, so that a pair's input rows are read from L1 by every
+                        // block of output channels.
+                        for k0 in Swift.stride(from: 0, to: pairCount, by: 2) {
+                            let k1 = min(k0 + 1, pairCount - 1)
+                            let xa = inOrigin + pairOffsets[k0], xb = inOrigin + pairOffsets[k1]
+                            for o0 in Swift.stride(from: 0, to: outChannels, by: 4) {
+                                let g0 = gBase + o0 * plane, g1 = g0 + plane, g2 = g1 + plane, g3 = g2 + plane
                                 var a0 = V(), a1 = V(), a2 = V(), a3 = V(), b0 = V(), b1 = V(), b2 = V(), b3 = V()
                                 for c in c0..<c1 {
                                     let q = qs[c]
