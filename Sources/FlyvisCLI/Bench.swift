@@ -15,6 +15,7 @@ struct Bench: ParsableCommand {
     @Option(help: "Timed repetitions (after one warm-up).") var repetitions = 5
     @Option(help: "Connectome extent.") var extent = 15
     @Option(help: "Threads for the recurrent products and the decoder convolutions.") var threads = 1
+    @Flag(help: "Time only the FMA peak and the decoder (skip the network and the iteration).") var decoderOnly = false
 
     func run() throws {
         BLAS.configureThreads(defaultThreads: 1, environment: ProcessInfo.processInfo.environment)
@@ -23,18 +24,32 @@ struct Bench: ParsableCommand {
         network.engine.threads = threads
         BLAS.threadCount = threads
         print("ours threads: \(threads)")
-        let r = try NetworkBenchmark.run(network: network, batch: batch, frames: frames, repetitions: repetitions)
-        print("ours steady_state_25_ms: \(String(format: "%.2f", r.steadyStateMs))")
-        print("ours forward_\(frames)_ms: \(String(format: "%.2f", r.forwardMs))")
-        print("ours backward_\(frames)_ms: \(String(format: "%.2f", r.backwardMs))")
-        print("ours network_fwd_bwd_ms: \(String(format: "%.2f", r.networkMs))")
+        let peak = FMAPeak.measure()
+        print("ours fma_peak_gflops_per_thread: \(String(format: "%.1f", peak))")
+        if !decoderOnly {
+            let r = try NetworkBenchmark.run(network: network, batch: batch, frames: frames, repetitions: repetitions)
+            print("ours steady_state_25_ms: \(String(format: "%.2f", r.steadyStateMs))")
+            print("ours forward_\(frames)_ms: \(String(format: "%.2f", r.forwardMs))")
+            print("ours backward_\(frames)_ms: \(String(format: "%.2f", r.backwardMs))")
+            print("ours network_fwd_bwd_ms: \(String(format: "%.2f", r.networkMs))")
+        }
         let d = try DecoderBenchmark.run(lattice: connectome.lattice, inChannels: connectome.outputCellTypes.count,
                                          batch: batch, frames: frames, repetitions: repetitions, threads: threads)
         print("ours decoder_forward_ms: \(String(format: "%.2f", d.forwardMs))")
         print("ours decoder_backward_ms: \(String(format: "%.2f", d.backwardMs))")
-        print("ours decoder_fwd_bwd_ms: \(String(format: "%.2f", d.forwardMs + d.backwardMs))")
+        let decoderMs = d.forwardMs + d.backwardMs
+        print("ours decoder_fwd_bwd_ms: \(String(format: "%.2f", decoderMs))")
         for (k, v) in d.phasesMs.sorted(by: { $0.key < $1.key }) { print("ours decoder_phase_\(k)_ms: \(String(format: "%.2f", v))") }
-        try iteration(network)
+        // Useful convolution FLOPs only (live taps, needed pixels; see convolutionFlops), over
+        // the whole decoder time and over the convolution phases alone, against the peak of
+        // the threads used.
+        let gflop = d.convolutionFlops / 1e9
+        let convMs = ["forward_conv", "backward_conv", "backward_conv_weights"].reduce(0) { $0 + (d.phasesMs[$1] ?? 0) }
+        let all = gflop / (decoderMs / 1e3), conv = gflop / (convMs / 1e3), threadPeak = peak * Double(threads)
+        print("ours decoder_useful_gflop: \(String(format: "%.3f", gflop))")
+        print("ours decoder_gflops: \(String(format: "%.1f", all)) (\(String(format: "%.0f", 100 * all / threadPeak))% of peak)")
+        print("ours decoder_conv_gflops: \(String(format: "%.1f", conv)) (\(String(format: "%.0f", 100 * conv / threadPeak))% of peak)")
+        if !decoderOnly { try iteration(network) }
         print("ours peak_rss_mb: \(String(format: "%.1f", peakResidentMB()))")
     }
 

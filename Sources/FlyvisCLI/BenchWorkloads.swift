@@ -50,7 +50,8 @@ enum NetworkBenchmark {
 /// Times the decoder forward and backward at a given size (median ms), for `bench`.
 enum DecoderBenchmark {
     static func run(lattice: HexLattice, inChannels: Int, batch: Int, frames: Int,
-                           repetitions: Int, threads: Int = 1) throws -> (forwardMs: Double, backwardMs: Double, phasesMs: [String: Double]) {
+                           repetitions: Int, threads: Int = 1) throws -> (forwardMs: Double, backwardMs: Double, phasesMs: [String: Double],
+                                                        convolutionFlops: Double) {
         let d = try FlowDecoder(lattice: lattice, inChannels: inChannels)
         d.threads = threads
         var rng = RandomState(seed: 1)
@@ -68,6 +69,7 @@ enum DecoderBenchmark {
                 for (k, v) in d.lastTimings { phases[k, default: []].append(v * 1e3) }
             }
         }
-        return (median(f), median(b), phases.mapValues(median))
+        return (median(f), median(b), phases.mapValues(median), d.convolutionFlops(images: batch * frames))
     }
 }
+

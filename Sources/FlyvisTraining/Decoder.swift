@@ -169,6 +169,13 @@ public final class FlowDecoder {
     let convOut: Int              // channels of the last conv (+1 when normalize_last)
     let pixels: [Int]             // hexal → pixel
     let side: Int
+    /// Per map row, the first and last column holding a hexal (the hexagon's rows are
+    /// contiguous): the pixels the last convolution's forward must produce and the first one's
+    /// input gradient must reach.
+    let hexSpans: DirectConv.Spans
+    /// The hexals of each map row: row y's are rowHexalColumn/rowHexalIndex[rowHexalStart[y]
+    /// ..< rowHexalStart[y + 1]] (column, hexal index).
+    let rowHexalStart: [Int], rowHexalColumn: [Int], rowHexalIndex: [Int]
 
     // Forward caches (per layer input), reused across calls of the same size.
     private var activations: [[Float]] = []
@@ -185,6 +192,16 @@ public final class FlowDecoder {
         self.inChannels = inChannels
         side = lattice.side
         pixels = lattice.cartesianPixel
+        var spans = DirectConv.Spans(repeating: (lattice.side, -1), count: lattice.side)
+        for q in lattice.cartesianPixel {
+            let (y, x) = q.quotientAndRemainder(dividingBy: lattice.side)
+            spans[y] = (min(spans[y].x0, x), max(spans[y].x1, x))
+        }
+        hexSpans = spans
+        let byRow = lattice.cartesianPixel.enumerated().map { ($0.element, $0.offset) }.sorted { $0.0 < $1.0 }
+        rowHexalColumn = byRow.map { $0.0 % lattice.side }
+        rowHexalIndex = byRow.map { $0.1 }
+        rowHexalStart = (0...lattice.side).map { y in byRow.firstIndex { $0.0 / lattice.side >= y } ?? byRow.count }
         var rng = RandomState(seed: seed ^ SeedSalt.decoderInit)
         var layers: [DecoderLayer] = []
         var c = inChannels
@@ -319,6 +336,23 @@ public final class FlowDecoder {
     /// Number of parameters as flyvis counts them (masked taps included).
     public var parameterCount: Int { parameterNames.reduce(0) { $0 + (state($1)?.values.count ?? 0) } }
 
+    /// Useful floating-point operations (2 per multiply-add) of the convolutions in one forward
+    /// and backward over `images` frames: live taps only, and only the pixels the math needs —
+    /// the whole 31 × 31 map for a convolution feeding BatchNorm statistics (flyvis computes
+    /// them too), the hexals for the last one's output and dOut and for the first one's input
+    /// gradient. Padding and the masked taps are not counted.
+    public func convolutionFlops(images: Int) -> Double {
+        let map = side * side, hex = lattice.count, all = layers
+        var total = 0
+        for (index, layer) in all.enumerated() {
+            guard case let .conv(c) = layer else { continue }
+            let macs = c.inChannels * c.outChannels * c.taps.count
+            let out = index == all.count - 1 ? hex : map, input = index == 0 ? hex : map
+            total += macs * (2 * out + input)
+        }
+        return 2 * Double(total) * Double(images)
+    }
+
     // MARK: Forward
 
     /// Decodes `input` (B, T, inChannels, hexals) of network activity (rectified here) into
@@ -361,7 +395,9 @@ public final class FlowDecoder {
             defer { clock.lap("forward_\(layer.phaseName)") }
             switch layer {
             case let .conv(conv):
-                x = convForward(conv, x)
+                // The last layer's output is read at the hexals only; earlier ones feed
+                // BatchNorm statistics over the whole map.
+                x = convForward(conv, x, spans: index == layers.count - 1 ? hexSpans : nil)
                 channels = conv.outChannels
             case let .batchNorm(bn):
                 batchNormForward(bn, &x)
@@ -428,13 +464,13 @@ public final class FlowDecoder {
     /// bitwise independent of the count).
     public var threads = 1
 
-    private func convForward(_ conv: HexConv, _ x: [Float]) -> [Float] {
+    private func convForward(_ conv: HexConv, _ x: [Float], spans: DirectConv.Spans?) -> [Float] {
         let p = side * side, N = images
         var out = [Float](repeating: 0, count: N * conv.outChannels * p)
         let k = DirectConv(inChannels: conv.inChannels, outChannels: conv.outChannels, taps: conv.taps, side: side, pad: conv.kernel / 2, threads: threads)
         x.withUnsafeBufferPointer { xb in
             out.withUnsafeMutableBufferPointer { ob in
-                k.forward(xb.baseAddress!, images: N, weights: conv.weight, bias: conv.bias, out: ob.baseAddress!)
+                k.forward(xb.baseAddress!, images: N, weights: conv.weight, bias: conv.bias, out: ob.baseAddress!, spans: spans)
             }
         }
         return out
@@ -515,12 +551,22 @@ public final class FlowDecoder {
             }
         } } } }
         clock.lap("backward_readout")
+        if gradInputBuffer.count != images * inChannels * hexals {
+            gradInputBuffer = [Float](repeating: 0, count: images * inChannels * hexals)
+        }
+        var written = false
         for (index, layer) in layers.enumerated().reversed() {
             let input = activations[index]
             defer { clock.lap("backward_\(layer.phaseName)") }
             switch layer {
+            case let .conv(conv) where index == 0:
+                convBackwardToInput(conv, input, g, outputSpans: layers.count == 1 ? hexSpans : nil, clock: &clock)
+                written = true
             case let .conv(conv):
-                g = convBackward(conv, input, g, needInputGradient: true, clock: &clock)
+                // dOut of the last layer is zero off the hexagon; the first layer's input
+                // gradient is read back at the hexals only.
+                g = convBackward(conv, input, g, outputSpans: index == layers.count - 1 ? hexSpans : nil,
+                                 inputSpans: index == 0 ? hexSpans : nil, clock: &clock)
             case let .batchNorm(bn):
                 batchNormBackward(bn, input, &g)
             case let .activation(kind):
@@ -541,9 +587,7 @@ public final class FlowDecoder {
         // The ReLU's derivative is read off the rectified input map (activations[0]).
         // Every element is written, so the buffer is reused between calls (the caller's copy
         // from the last call is gone by then, so this writes in place).
-        if gradInputBuffer.count != images * inChannels * hexals {
-            gradInputBuffer = [Float](repeating: 0, count: images * inChannels * hexals)
-        }
+        if written { return gradInputBuffer }
         let C = inChannels
         gradInputBuffer.withUnsafeMutableBufferPointer { ob in g.withUnsafeBufferPointer { gb in
         activations[0].withUnsafeBufferPointer { rb in pixels.withUnsafeBufferPointer { pb in
@@ -560,7 +604,8 @@ public final class FlowDecoder {
         return gradInputBuffer
     }
 
-    private func convBackward(_ conv: HexConv, _ x: [Float], _ g: [Float], needInputGradient: Bool, clock: inout PhaseClock) -> [Float] {
+    private func convBackward(_ conv: HexConv, _ x: [Float], _ g: [Float], outputSpans: DirectConv.Spans?,
+                              inputSpans: DirectConv.Spans?, clock: inout PhaseClock) -> [Float] {
         let p = side * side, N = images
         var gradIn = [Float](repeating: 0, count: N * conv.inChannels * p)
         let k = DirectConv(inChannels: conv.inChannels, outChannels: conv.outChannels, taps: conv.taps, side: side, pad: conv.kernel / 2, threads: threads)
@@ -569,16 +614,41 @@ public final class FlowDecoder {
         }
         x.withUnsafeBufferPointer { xb in
             g.withUnsafeBufferPointer { gb in
-                conv.gradWeight = k.backwardWeights(xb.baseAddress!, gb.baseAddress!, images: N)
+                conv.gradWeight = k.backwardWeights(xb.baseAddress!, gb.baseAddress!, images: N, spans: outputSpans)
                 clock.lap("backward_conv_weights")
-                if needInputGradient {
-                    gradIn.withUnsafeMutableBufferPointer { ib in
-                        k.backwardInput(gb.baseAddress!, images: N, weights: conv.weight, into: ib.baseAddress!)
-                    }
+                gradIn.withUnsafeMutableBufferPointer { ib in
+                    k.backwardInput(gb.baseAddress!, images: N, weights: conv.weight, into: ib.baseAddress!,
+                                    spans: inputSpans, accumulate: false)
                 }
             }
         }
         return gradIn
+    }
+
+    /// The first convolution's backward: its input gradient goes straight to the hexals of
+    /// `gradInputBuffer` (B, T, inChannels, hexals), through the input ReLU, computed at the
+    /// hexals only, without a map-shaped buffer.
+    private func convBackwardToInput(_ conv: HexConv, _ x: [Float], _ g: [Float], outputSpans: DirectConv.Spans?,
+                                     clock: inout PhaseClock) {
+        let p = side * side, N = images, C = inChannels, hexals = lattice.count, W = side
+        let k = DirectConv(inChannels: conv.inChannels, outChannels: conv.outChannels, taps: conv.taps, side: side, pad: conv.kernel / 2, threads: threads)
+        conv.gradBias = (0..<conv.outChannels).map { c in
+            g.withUnsafeBufferPointer { Float(preciseSum(UnsafeBufferPointer(rebasing: $0[(c * N * p)..<((c + 1) * N * p)]))) }
+        }
+        let weight = conv.weight
+        x.withUnsafeBufferPointer { xb in g.withUnsafeBufferPointer { gb in
+            conv.gradWeight = k.backwardWeights(xb.baseAddress!, gb.baseAddress!, images: N, spans: outputSpans)
+            clock.lap("backward_conv_weights")
+            gradInputBuffer.withUnsafeMutableBufferPointer { ob in
+            rowHexalStart.withUnsafeBufferPointer { sb in rowHexalColumn.withUnsafeBufferPointer { cb in
+            rowHexalIndex.withUnsafeBufferPointer { hb in
+                let op = ob.baseAddress!, xp = xb.baseAddress!, rs = sb.baseAddress!, col = cb.baseAddress!, hx = hb.baseAddress!
+                k.backwardInput(gb.baseAddress!, images: N, weights: weight, spans: hexSpans) { c, n, y, row, _, _ in
+                    let relu = xp + (c * N + n) * p + y * W, dst = op + (n * C + c) * hexals
+                    for j in rs[y]..<rs[y + 1] { let xq = col[j]; dst[hx[j]] = relu[xq] > 0 ? row[xq] : 0 }
+                }
+            } } } }
+        } }
     }
 
     private func batchNormBackward(_ bn: BatchNorm, _ x: [Float], _ g: inout [Float]) {

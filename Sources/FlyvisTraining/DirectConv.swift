@@ -48,11 +48,40 @@ struct DirectConv {
 
     /// Zeroed scratch for one image's padded planes, with slack for the flat sweeps' reads past
     /// the last row.
+    /// `guardFloats` zeros also precede it, for chunks that start left of a row's interior.
+    /// Release with `release`.
     func scratch(_ channels: Int) -> UnsafeMutablePointer<Float> {
-        let n = channels * plane + 2 * stride + 64
+        let n = Self.guardFloats + channels * plane + 2 * stride + 64
         let p = UnsafeMutablePointer<Float>.allocate(capacity: n)
         p.initialize(repeating: 0, count: n)
-        return p
+        return p + Self.guardFloats
+    }
+    static let guardFloats = 64
+    func release(_ p: UnsafeMutablePointer<Float>) { (p - Self.guardFloats).deallocate() }
+
+    /// Interior pixels a sweep must produce in each row: x0...x1 (none when x0 > x1); nil for
+    /// every pixel of every row.
+    typealias Spans = [(x0: Int, x1: Int)]
+
+    func rowSpans(_ spans: Spans?) -> Spans { spans ?? Array(repeating: (0, side - 1), count: side) }
+
+    /// Start positions (flat offsets from the interior origin) of 8-wide chunks covering `spans`
+    /// row by row: ⌈length / 8⌉ chunks per row, starting at the span's first pixel, moved left
+    /// just enough to end inside the row's right padding. Only the needed pixels of a row are
+    /// swept (a whole 31-pixel row is 4 chunks, against 4.4 in a flat sweep of the padded
+    /// plane, and a hexagon's rows are shorter). `disjoint` says whether every row's chunks stay
+    /// inside its padded row (then no two chunks overlap, and the positions they add beyond the
+    /// spans are padding or outside the spans).
+    func chunkStarts(_ spans: Spans?) -> (starts: [Int], disjoint: Bool) {
+        var starts: [Int] = [], disjoint = true
+        for (y, span) in rowSpans(spans).enumerated() where span.x0 <= span.x1 {
+            let n = (span.x1 - span.x0 + 8) / 8
+            var s = span.x0
+            if s + 8 * n > side + pad { s = max(span.x1 + 1 - 8 * n, side + pad - 8 * n) }
+            if s < -pad { disjoint = false }
+            for j in 0..<n { starts.append(y * stride + s + 8 * j) }
+        }
+        return (starts, disjoint)
     }
 
     /// Offsets of the (channel, tap) pairs, in weight order, from the first plane's origin.
@@ -76,142 +105,159 @@ struct DirectConv {
         return w
     }
 
-    /// Flat length of a plane's interior (first to last pixel, padding columns included),
-    /// rounded up to whole 24-float blocks.
-    var flatLength: Int { ((side - 1) * stride + side + 23) / 24 * 24 }
-
-    /// dst(c, q) = initial(c) + Σ_k w(k, c) · src(q + offset(k)) for four channels c at every
-    /// flat interior position q, summed in pair order k. `src` is the interior origin of the
-    /// first source plane. Register blocks of 4 channels × 3 chunks: three loads and four
-    /// broadcasts per twelve FMAs. Positions in the padding columns are computed and ignored.
+    /// dst(c, q) = initial(c) + Σ_k w(k, c) · src(q + offset(k)) for four channels c at the
+    /// 8-wide chunks starting at q0, q1, q2 (flat offsets from the interior origin), summed in
+    /// pair order k. `src` is the interior origin of the first source plane, `dst` that of the
+    /// first of four output planes. Register blocks of 4 channels × 3 chunks: three loads and
+    /// four broadcasts per twelve FMAs. A position is computed the same way by any chunk that
+    /// covers it.
     @inline(__always)
-    func flatSweep(_ src: UnsafePointer<Float>, pairs: Int, offsets: UnsafePointer<Int>, weights w: UnsafePointer<Float>,
-                   initial: SIMD4<Float>, into dst: UnsafeMutablePointer<Float>) {
-        let L = flatLength
-        var q = 0
-        while q < L {
-            var a0 = V(repeating: initial[0]), a1 = a0, a2 = a0
-            var b0 = V(repeating: initial[1]), b1 = b0, b2 = b0
-            var c0 = V(repeating: initial[2]), c1 = c0, c2 = c0
-            var d0 = V(repeating: initial[3]), d1 = d0, d2 = d0
-            for k in 0..<pairs {
-                let p = src + offsets[k] + q, wk = w + k * 4
-                let x0 = Self.load(p), x1 = Self.load(p + 8), x2 = Self.load(p + 16)
-                let w0 = wk[0], w1 = wk[1], w2 = wk[2], w3 = wk[3]
-                a0.addProduct(x0, w0); a1.addProduct(x1, w0); a2.addProduct(x2, w0)
-                b0.addProduct(x0, w1); b1.addProduct(x1, w1); b2.addProduct(x2, w1)
-                c0.addProduct(x0, w2); c1.addProduct(x1, w2); c2.addProduct(x2, w2)
-                d0.addProduct(x0, w3); d1.addProduct(x1, w3); d2.addProduct(x2, w3)
-            }
-            @inline(__always) func put(_ c: Int, _ v0: V, _ v1: V, _ v2: V) {
-                let o = dst + c * L + q
-                UnsafeMutableRawPointer(o).storeBytes(of: v0, as: V.self)
-                UnsafeMutableRawPointer(o + 8).storeBytes(of: v1, as: V.self)
-                UnsafeMutableRawPointer(o + 16).storeBytes(of: v2, as: V.self)
-            }
-            put(0, a0, a1, a2); put(1, b0, b1, b2); put(2, c0, c1, c2); put(3, d0, d1, d2)
-            q += 24
+    func sweep3(_ src: UnsafePointer<Float>, pairs: Int, offsets: UnsafePointer<Int>, weights w: UnsafePointer<Float>,
+                initial: SIMD4<Float>, _ q0: Int, _ q1: Int, _ q2: Int, into dst: UnsafeMutablePointer<Float>) {
+        var a0 = V(repeating: initial[0]), a1 = a0, a2 = a0
+        var b0 = V(repeating: initial[1]), b1 = b0, b2 = b0
+        var c0 = V(repeating: initial[2]), c1 = c0, c2 = c0
+        var d0 = V(repeating: initial[3]), d1 = d0, d2 = d0
+        for k in 0..<pairs {
+            let p = src + offsets[k], wk = w + k * 4
+            let x0 = Self.load(p + q0), x1 = Self.load(p + q1), x2 = Self.load(p + q2)
+            let w0 = wk[0], w1 = wk[1], w2 = wk[2], w3 = wk[3]
+            a0.addProduct(x0, w0); a1.addProduct(x1, w0); a2.addProduct(x2, w0)
+            b0.addProduct(x0, w1); b1.addProduct(x1, w1); b2.addProduct(x2, w1)
+            c0.addProduct(x0, w2); c1.addProduct(x1, w2); c2.addProduct(x2, w2)
+            d0.addProduct(x0, w3); d1.addProduct(x1, w3); d2.addProduct(x2, w3)
         }
+        @inline(__always) func put(_ c: Int, _ v0: V, _ v1: V, _ v2: V) {
+            let o = dst + c * plane
+            UnsafeMutableRawPointer(o + q0).storeBytes(of: v0, as: V.self)
+            UnsafeMutableRawPointer(o + q1).storeBytes(of: v1, as: V.self)
+            UnsafeMutableRawPointer(o + q2).storeBytes(of: v2, as: V.self)
+        }
+        put(0, a0, a1, a2); put(1, b0, b1, b2); put(2, c0, c1, c2); put(3, d0, d1, d2)
     }
 
-    /// Runs `flatSweep` over every image and block of four computed channels, and hands each
-    /// finished interior row to `emit(channel, image, row, values)`.
+    /// Runs `sweep3` over every image and block of four computed channels, at the chunks
+    /// covering `spans`, and hands each row's needed pixels to `emit(channel, image, row,
+    /// values at x = 0, x0, x1)`.
     private func sweepImages(_ src: UnsafePointer<Float>, images N: Int, sourceChannels J: Int, computed C: Int,
-                             weights: [Float], offsets: [Int], initial: [Float],
-                             emit: (Int, Int, Int, UnsafePointer<Float>) -> Void) {
-        let P = side * side, S = stride, L = flatLength, pairs = J * taps.count
+                             weights: [Float], offsets: [Int], initial: [Float], spans: Spans?,
+                             emit: (Int, Int, Int, UnsafePointer<Float>, Int, Int) -> Void) {
+        let P = side * side, S = stride, pairs = J * taps.count
         let origin = pad * S + pad
         let pairOffsets = pairOffsets(channels: J, tapOffsets: offsets)
         var init4 = [SIMD4<Float>](repeating: .zero, count: (C + 3) / 4)
         for c in 0..<min(C, initial.count) { init4[c / 4][c % 4] = initial[c] }
-        weights.withUnsafeBufferPointer { wb in pairOffsets.withUnsafeBufferPointer { ob in
-            let wp = wb.baseAddress!, op = ob.baseAddress!
+        // Chunks in threes (the last repeated), as the register blocks take them.
+        var starts = chunkStarts(spans).starts
+        while starts.count % 3 != 0, let last = starts.last { starts.append(last) }
+        let rows = rowSpans(spans)
+        weights.withUnsafeBufferPointer { wb in pairOffsets.withUnsafeBufferPointer { ob in starts.withUnsafeBufferPointer { sb in
+            let wp = wb.baseAddress!, op = ob.baseAddress!, qs = sb.baseAddress!, nq = sb.count
             splitRange(N, threads) { images in
-                let padded = scratch(J)
-                let out = UnsafeMutablePointer<Float>.allocate(capacity: 4 * L)
-                defer { padded.deallocate(); out.deallocate() }
+                let padded = scratch(J), out = scratch(4)
+                defer { release(padded); release(out) }
                 for n in images {
                     fillPadded(src + n * P, channels: J, channelStride: N * P, into: padded)
                     for blk in 0..<init4.count {
-                        flatSweep(padded + origin, pairs: pairs, offsets: op, weights: wp + blk * pairs * 4,
-                                  initial: init4[blk], into: out)
+                        var t = 0
+                        while t < nq {
+                            sweep3(padded + origin, pairs: pairs, offsets: op, weights: wp + blk * pairs * 4,
+                                   initial: init4[blk], qs[t], qs[t + 1], qs[t + 2], into: out + origin)
+                            t += 3
+                        }
                         for c in 0..<min(4, C - blk * 4) {
-                            for y in 0..<side { emit(blk * 4 + c, n, y, out + c * L + y * S) }
+                            for (y, r) in rows.enumerated() where r.x0 <= r.x1 {
+                                emit(blk * 4 + c, n, y, out + origin + c * plane + y * S, r.x0, r.x1)
+                            }
                         }
                     }
                 }
             }
-        } }
+        } } }
     }
 
     /// out(o) = bias(o) + Σ_{i,tap} W(o, i, tap) · in(i, shifted by tap).
     /// `weights` is (out, in · taps) as HexConv stores it.
-    func forward(_ x: UnsafePointer<Float>, images N: Int, weights: [Float], bias: [Float], out: UnsafeMutablePointer<Float>) {
+    /// Only the pixels in `spans` (every pixel when nil) are written.
+    func forward(_ x: UnsafePointer<Float>, images N: Int, weights: [Float], bias: [Float], out: UnsafeMutablePointer<Float>,
+                 spans: Spans? = nil) {
         let P = side * side, NP = N * P, W = side
         sweepImages(x, images: N, sourceChannels: inChannels, computed: outChannels,
                     weights: blocked4(weights, overOutput: true), offsets: taps.map { $0.dy * stride + $0.dx },
-                    initial: bias) { c, n, y, row in
-            (out + c * NP + n * P + y * W).update(from: row, count: W)
+                    initial: bias, spans: spans) { c, n, y, row, x0, x1 in
+            (out + c * NP + n * P + y * W + x0).update(from: row + x0, count: x1 - x0 + 1)
         }
     }
 
     /// Input gradient: dIn(i) += Σ_{o,tap} W(o, i, tap) · dOut(o, shifted back by tap).
-    func backwardInput(_ g: UnsafePointer<Float>, images N: Int, weights: [Float], into dIn: UnsafeMutablePointer<Float>) {
+    /// The input gradient of the pixels in `spans` (every pixel when nil), handed row by row to
+    /// `emit(input channel, image, row, values at x = 0, x0, x1)`.
+    func backwardInput(_ g: UnsafePointer<Float>, images N: Int, weights: [Float], spans: Spans?,
+                       emit: (Int, Int, Int, UnsafePointer<Float>, Int, Int) -> Void) {
+        sweepImages(g, images: N, sourceChannels: outChannels, computed: inChannels,
+                    weights: blocked4(weights, overOutput: false), offsets: taps.map { -$0.dy * stride - $0.dx },
+                    initial: [], spans: spans, emit: emit)
+    }
+
+    /// Only the pixels in `spans` (every pixel when nil) are produced; `accumulate: false`
+    /// overwrites them instead of adding.
+    func backwardInput(_ g: UnsafePointer<Float>, images N: Int, weights: [Float], into dIn: UnsafeMutablePointer<Float>,
+                       spans: Spans? = nil, accumulate: Bool = true) {
         let P = side * side, NP = N * P, W = side
         sweepImages(g, images: N, sourceChannels: outChannels, computed: inChannels,
                     weights: blocked4(weights, overOutput: false), offsets: taps.map { -$0.dy * stride - $0.dx },
-                    initial: []) { c, n, y, row in
+                    initial: [], spans: spans) { c, n, y, row, x0, x1 in
             let dst = dIn + c * NP + n * P + y * W
-            for x in 0..<W { dst[x] += row[x] }
+            if accumulate { for x in x0...x1 { dst[x] += row[x] } } else { (dst + x0).update(from: row + x0, count: x1 - x0 + 1) }
         }
     }
 
     /// Weight gradient: dW(o, i, tap) = Σ_{n,y,x} dOut(o, n, y, x) · in(i, n, (y, x) + tap),
-    /// in (out, in · taps) layout. Each image's sum is kept in double, and the images are added
-    /// in order afterwards, so the result does not depend on the thread count.
-    func backwardWeights(_ x: UnsafePointer<Float>, _ g: UnsafePointer<Float>, images N: Int) -> [Float] {
+    /// in (out, in · taps) layout. `spans` must cover every pixel where dOut may be nonzero
+    /// (nil: all). Each image's sum is kept in double, and the images are added in order
+    /// afterwards, so the result does not depend on the thread count.
+    func backwardWeights(_ x: UnsafePointer<Float>, _ g: UnsafePointer<Float>, images N: Int, spans: Spans? = nil) -> [Float] {
         let P = side * side, S = stride, pairCount = inChannels * taps.count, W = outChannels * pairCount
         var perImage = [Double](repeating: 0, count: N * W)
         let pairOffsets = pairOffsets(channels: inChannels, tapOffsets: taps.map { $0.dy * S + $0.dx })
-        perImage.withUnsafeMutableBufferPointer { pb in
-            let perImage = pb.baseAddress!
+        // Row chunks when they are disjoint; else flat chunks over the whole interior, padding
+        // columns included (the dOut planes are zero there, so the padding adds nothing).
+        let rowChunks = chunkStarts(spans)
+        let chunks = rowChunks.disjoint ? rowChunks.starts
+            : Array(Swift.stride(from: 0, to: (side - 1) * S + side, by: 8))
+        perImage.withUnsafeMutableBufferPointer { pb in chunks.withUnsafeBufferPointer { cb in
+            let perImage = pb.baseAddress!, qs = cb.baseAddress!, nq = cb.count
             splitRange(N, threads) { images in
                 // dOut planes rounded up to a multiple of four, so every register block reads
                 // real (zero) planes.
                 let padIn = scratch(inChannels), padG = scratch((outChannels + 3) / 4 * 4)
-                defer { padIn.deallocate(); padG.deallocate() }
+                defer { release(padIn); release(padG) }
                 let gBase = padG + pad * S + pad, inOrigin = padIn + pad * S + pad
                 for n in images {
                     let total = perImage + n * W
                     fillPadded(x + n * P, channels: inChannels, channelStride: N * P, into: padIn)
                     fillPadded(g + n * P, channels: outChannels, channelStride: N * P, into: padG)
-                    // Flat sweeps over strips of padded rows: the dOut planes are zero in the
-                    // padding columns, so the padding adds nothing, one long loop keeps its six
-                    // streams in registers, and a strip of the dOut planes stays in L1 while
-                    // every (input channel, tap) pair passes over it. Strips are eight whole
-                    // rows (8 · S floats, a multiple of 8), so chunks never overlap; the last
-                    // strip ends at the last pixel.
-                    var y0 = 0
-                    while y0 < side {
-                        let y1 = min(side, y0 + 8)
-                        let start = y0 * S
-                        let end = y1 == side ? (side - 1) * S + side : y1 * S
-                        let flatChunks = (end - start + 7) / 8
+                    // Groups of 32 chunks (about eight rows): a group of the dOut planes stays
+                    // in L1 while every (input channel, tap) pair passes over it.
+                    var c0 = 0
+                    while c0 < nq {
+                        let c1 = min(nq, c0 + 32)
                         // Register blocks of two (input channel, tap) pairs × four output
                         // channels: six loads per eight FMAs, all operands in registers.
-                        for o0 in Swift.stride(from: 0, to: outChannels, by: 4) {
-                            let gs = gBase + start + o0 * plane
-                            for k0 in Swift.stride(from: 0, to: pairCount, by: 2) {
-                                let k1 = min(k0 + 1, pairCount - 1)
-                                var xa = inOrigin + pairOffsets[k0] + start, xb = inOrigin + pairOffsets[k1] + start
-                                var g0 = gs, g1 = gs + plane, g2 = gs + 2 * plane, g3 = gs + 3 * plane
+                        // Pairs outer, so that a pair's input rows are read from L1 by every
+                        // block of output channels.
+                        for k0 in Swift.stride(from: 0, to: pairCount, by: 2) {
+                            let k1 = min(k0 + 1, pairCount - 1)
+                            let xa = inOrigin + pairOffsets[k0], xb = inOrigin + pairOffsets[k1]
+                            for o0 in Swift.stride(from: 0, to: outChannels, by: 4) {
+                                let g0 = gBase + o0 * plane, g1 = g0 + plane, g2 = g1 + plane, g3 = g2 + plane
                                 var a0 = V(), a1 = V(), a2 = V(), a3 = V(), b0 = V(), b1 = V(), b2 = V(), b3 = V()
-                                for _ in 0..<flatChunks {
-                                    let va = Self.load(xa), vb = Self.load(xb)
-                                    let h0 = Self.load(g0), h1 = Self.load(g1), h2 = Self.load(g2), h3 = Self.load(g3)
+                                for c in c0..<c1 {
+                                    let q = qs[c]
+                                    let va = Self.load(xa + q), vb = Self.load(xb + q)
+                                    let h0 = Self.load(g0 + q), h1 = Self.load(g1 + q), h2 = Self.load(g2 + q), h3 = Self.load(g3 + q)
                                     a0.addProduct(va, h0); a1.addProduct(va, h1); a2.addProduct(va, h2); a3.addProduct(va, h3)
                                     b0.addProduct(vb, h0); b1.addProduct(vb, h1); b2.addProduct(vb, h2); b3.addProduct(vb, h3)
-                                    xa += 8; xb += 8; g0 += 8; g1 += 8; g2 += 8; g3 += 8
                                 }
                                 @inline(__always) func put(_ o: Int, _ a: V, _ b: V) {
                                     guard o0 + o < outChannels else { return }
@@ -222,11 +268,11 @@ struct DirectConv {
                                 put(0, a0, b0); put(1, a1, b1); put(2, a2, b2); put(3, a3, b3)
                             }
                         }
-                        y0 = y1
+                        c0 = c1
                     }
                 }
             }
-        }
+        } }
         var sum = [Double](repeating: 0, count: W)
         for n in 0..<N { for k in 0..<W { sum[k] += perImage[n * W + k] } }
         return sum.map { Float($0) }

@@ -72,4 +72,43 @@ import FlyvisRandom
         #expect(worst.input < 1e-4, "input gradient max error \(worst.input)")
         #expect(worst.weight < 1e-4, "weight gradient max relative error \(worst.weight)")
     }
+
+    /// Sweeps restricted to hexagon row spans give the same bits as full sweeps at the pixels
+    /// they produce, and the weight gradient of a dOut that is zero off the spans matches the
+    /// full one (row chunks when they fit in the padded rows, flat chunks otherwise).
+    @Test(arguments: [(31, 5), (17, 3), (9, 5), (7, 1)])
+    func hexagonSpansMatchFullSweeps(side: Int, kernel: Int) {
+        let inC = 6, outC = 5, N = 2, P = side * side, r = side / 2
+        let tp = taps(kernel), T = tp.count
+        var rng = RandomState(seed: UInt64(side * 7 + kernel))
+        let spans: DirectConv.Spans = (0..<side).map { y in (max(0, r - y), min(side - 1, 3 * r - y)) }
+        func inside(_ q: Int) -> Bool { let (y, x) = q.quotientAndRemainder(dividingBy: side); return x >= spans[y].x0 && x <= spans[y].x1 }
+        let x = (0..<(inC * N * P)).map { _ in Float(rng.uniform() * 2 - 1) }
+        let g = (0..<(outC * N * P)).map { k in inside(k % P) ? Float(rng.uniform() * 2 - 1) : 0 }
+        let w = (0..<(outC * inC * T)).map { _ in Float(rng.uniform() * 2 - 1) }
+        let b = (0..<outC).map { _ in Float(rng.uniform()) }
+        for threads in [1, 2] {
+            let conv = DirectConv(inChannels: inC, outChannels: outC, taps: tp, side: side, pad: kernel / 2, threads: threads)
+            var full = [Float](repeating: 0, count: outC * N * P), part = full
+            var fullIn = [Float](repeating: 0, count: inC * N * P), partIn = fullIn
+            x.withUnsafeBufferPointer { xb in
+                full.withUnsafeMutableBufferPointer { conv.forward(xb.baseAddress!, images: N, weights: w, bias: b, out: $0.baseAddress!) }
+                part.withUnsafeMutableBufferPointer { conv.forward(xb.baseAddress!, images: N, weights: w, bias: b, out: $0.baseAddress!, spans: spans) }
+            }
+            g.withUnsafeBufferPointer { gb in
+                fullIn.withUnsafeMutableBufferPointer { conv.backwardInput(gb.baseAddress!, images: N, weights: w, into: $0.baseAddress!) }
+                partIn.withUnsafeMutableBufferPointer {
+                    conv.backwardInput(gb.baseAddress!, images: N, weights: w, into: $0.baseAddress!, spans: spans, accumulate: false)
+                }
+            }
+            let dW = x.withUnsafeBufferPointer { xb in g.withUnsafeBufferPointer { conv.backwardWeights(xb.baseAddress!, $0.baseAddress!, images: N) } }
+            let dWSpans = x.withUnsafeBufferPointer { xb in g.withUnsafeBufferPointer {
+                conv.backwardWeights(xb.baseAddress!, $0.baseAddress!, images: N, spans: spans)
+            } }
+            #expect((0..<full.count).allSatisfy { inside($0 % P) ? part[$0] == full[$0] : part[$0] == 0 }, "forward")
+            #expect((0..<fullIn.count).allSatisfy { inside($0 % P) ? partIn[$0] == fullIn[$0] : partIn[$0] == 0 }, "input gradient")
+            let worst = zip(dW, dWSpans).map { abs($0 - $1) / max(1, abs($0)) }.max() ?? 0
+            #expect(worst < 1e-5, "weight gradient relative difference \(worst)")
+        }
+    }
 }
