@@ -2,15 +2,15 @@ import COpenBLAS
 
 /// Thin, typed entry points into OpenBLAS (single precision, row-major), so that numerics
 /// modules never touch the C API.
-public enum BLAS {
-    public enum Transpose: Sendable {
+package enum BLAS {
+    package enum Transpose: Sendable {
         case none, transpose
         @usableFromInline var cblas: CBLAS_TRANSPOSE { self == .none ? CblasNoTrans : CblasTrans }
     }
 
     /// C ← alpha·op(A)·op(B) + beta·C, row-major. `lda`, `ldb`, `ldc` default to the packed widths.
     @inlinable
-    public static func sgemm(
+    package static func sgemm(
         _ transA: Transpose, _ transB: Transpose, m: Int, n: Int, k: Int,
         alpha: Float = 1, a: UnsafePointer<Float>, lda: Int? = nil,
         b: UnsafePointer<Float>, ldb: Int? = nil,
@@ -26,7 +26,7 @@ public enum BLAS {
 
     /// y ← alpha·op(A)·x + beta·y, row-major A of shape m×n.
     @inlinable
-    public static func sgemv(
+    package static func sgemv(
         _ trans: Transpose, m: Int, n: Int, alpha: Float = 1,
         a: UnsafePointer<Float>, lda: Int? = nil, x: UnsafePointer<Float>, incx: Int = 1,
         beta: Float = 0, y: UnsafeMutablePointer<Float>, incy: Int = 1
@@ -37,27 +37,27 @@ public enum BLAS {
 
     /// y ← alpha·x + y.
     @inlinable
-    public static func saxpy(n: Int, alpha: Float, x: UnsafePointer<Float>, incx: Int = 1,
+    package static func saxpy(n: Int, alpha: Float, x: UnsafePointer<Float>, incx: Int = 1,
                              y: UnsafeMutablePointer<Float>, incy: Int = 1) {
         cblas_saxpy(blasint(n), alpha, x, blasint(incx), y, blasint(incy))
     }
 
     /// x · y.
     @inlinable
-    public static func sdot(n: Int, x: UnsafePointer<Float>, incx: Int = 1,
+    package static func sdot(n: Int, x: UnsafePointer<Float>, incx: Int = 1,
                             y: UnsafePointer<Float>, incy: Int = 1) -> Float {
         cblas_sdot(blasint(n), x, blasint(incx), y, blasint(incy))
     }
 
     /// x ← alpha·x.
     @inlinable
-    public static func sscal(n: Int, alpha: Float, x: UnsafeMutablePointer<Float>, incx: Int = 1) {
+    package static func sscal(n: Int, alpha: Float, x: UnsafeMutablePointer<Float>, incx: Int = 1) {
         cblas_sscal(blasint(n), alpha, x, blasint(incx))
     }
 
     /// Double-precision GEMM, for finite-difference checks and Double builds of the numerics.
     @inlinable
-    public static func dgemm(
+    package static func dgemm(
         _ transA: Transpose, _ transB: Transpose, m: Int, n: Int, k: Int,
         alpha: Double = 1, a: UnsafePointer<Double>, lda: Int? = nil,
         b: UnsafePointer<Double>, ldb: Int? = nil,
@@ -72,7 +72,7 @@ public enum BLAS {
 
     /// OpenBLAS worker threads. Several MPI ranks per node that each run a multi-threaded
     /// BLAS oversubscribe the cores, so ranks default to one thread (see `configureThreads`).
-    public static var threadCount: Int {
+    package static var threadCount: Int {
         get { Int(openblas_get_num_threads()) }
         set { openblas_set_num_threads(Int32(max(1, newValue))) }
     }
@@ -80,7 +80,7 @@ public enum BLAS {
     /// Applies the thread policy: `FLYVIS_BLAS_THREADS` if set, otherwise `defaultThreads`.
     /// Returns the count in effect.
     @discardableResult
-    public static func configureThreads(defaultThreads: Int = 1,
+    package static func configureThreads(defaultThreads: Int = 1,
                                         environment: [String: String]) -> Int {
         if let s = environment["FLYVIS_BLAS_THREADS"], let n = Int(s), n > 0 {
             threadCount = n
@@ -91,11 +91,11 @@ public enum BLAS {
     }
 
     /// The CPU kernel family OpenBLAS selected at load time (e.g. "Haswell").
-    public static var coreName: String { String(cString: openblas_get_corename()) }
+    package static var coreName: String { String(cString: openblas_get_corename()) }
 
     /// OpenBLAS build configuration string.
-    public static var configString: String { String(cString: openblas_get_config()) }
+    package static var configString: String { String(cString: openblas_get_config()) }
 
     /// Processors OpenBLAS can see.
-    public static var processorCount: Int { Int(openblas_get_num_procs()) }
+    package static var processorCount: Int { Int(openblas_get_num_procs()) }
 }

@@ -3,15 +3,15 @@ import Foundation
 /// A resolved training configuration: flyvis's config tree (solver, network, task, optim,
 /// penalizer, scheduler) composed from YAML files, with command-line overrides applied and
 /// `${...}` interpolations resolved.
-public struct Config: Equatable, Sendable {
-    public private(set) var root: ConfigMap
+package struct Config: Equatable, Sendable {
+    package private(set) var root: ConfigMap
 
-    public init(root: ConfigMap) { self.root = root }
+    package init(root: ConfigMap) { self.root = root }
 
     // MARK: Composition
 
     /// The bundled config tree (package resources).
-    public static var bundledDirectory: URL {
+    package static var bundledDirectory: URL {
         Bundle.module.resourceURL!.appendingPathComponent("config")
     }
 
@@ -19,7 +19,7 @@ public struct Config: Equatable, Sendable {
     /// `configDirs` before the bundled tree, applies `overrides` in order (last wins), resolves
     /// interpolations and validates. Group choices (`network=myconfig`) select
     /// `<dir>/network/myconfig.yaml`.
-    public static func load(overrides: [String] = [], configDirs: [URL] = []) throws(ConfigError) -> Config {
+    package static func load(overrides: [String] = [], configDirs: [URL] = []) throws(ConfigError) -> Config {
         let dirs = configDirs + [bundledDirectory]
         var parsed: [Override] = []
         for o in overrides { parsed.append(try Override.parse(o)) }
@@ -47,7 +47,7 @@ public struct Config: Equatable, Sendable {
     /// `_meta.yaml` stores (ours or flyvis's), then `overrides`. Resume, `val-single` and
     /// `simulate` use it, so a directory needs none of its training overrides repeated and a
     /// flyvis directory runs with its own settings.
-    public static func load(stored: Config, overrides: [String] = [], configDirs: [URL] = []) throws(ConfigError) -> Config {
+    package static func load(stored: Config, overrides: [String] = [], configDirs: [URL] = []) throws(ConfigError) -> Config {
         let dirs = configDirs + [bundledDirectory]
         var root = try compose(group: "", option: "solver", dirs: dirs, choices: [:])
         let schema = root
@@ -116,7 +116,7 @@ public struct Config: Equatable, Sendable {
 
     // MARK: Access
 
-    public func value(_ path: String) -> ConfigValue? {
+    package func value(_ path: String) -> ConfigValue? {
         var current: ConfigValue = .map(root)
         for part in path.split(separator: ".") {
             guard case let .map(m) = current, let next = m[String(part)] else { return nil }
@@ -125,7 +125,7 @@ public struct Config: Equatable, Sendable {
         return current
     }
 
-    public func contains(_ path: String) -> Bool { value(path) != nil }
+    package func contains(_ path: String) -> Bool { value(path) != nil }
 
     func require(_ path: String) throws(ConfigError) -> ConfigValue {
         guard let v = value(path) else { throw .unknownKey(key: path, hint: "it is missing from the configuration") }
@@ -133,7 +133,7 @@ public struct Config: Equatable, Sendable {
         return v
     }
 
-    public func double(_ path: String) throws(ConfigError) -> Double {
+    package func double(_ path: String) throws(ConfigError) -> Double {
         switch try require(path) {
         case let .double(d): return d
         case let .int(i): return Double(i)
@@ -141,13 +141,13 @@ public struct Config: Equatable, Sendable {
         }
     }
 
-    public func optionalDouble(_ path: String) throws(ConfigError) -> Double? {
+    package func optionalDouble(_ path: String) throws(ConfigError) -> Double? {
         if case .null? = value(path) { return nil }
         if value(path) == nil { return nil }
         return try double(path)
     }
 
-    public func int(_ path: String) throws(ConfigError) -> Int {
+    package func int(_ path: String) throws(ConfigError) -> Int {
         switch try require(path) {
         case let .int(i): return i
         case let .double(d) where d == d.rounded(): return Int(d)
@@ -155,20 +155,20 @@ public struct Config: Equatable, Sendable {
         }
     }
 
-    public func optionalInt(_ path: String) throws(ConfigError) -> Int? {
+    package func optionalInt(_ path: String) throws(ConfigError) -> Int? {
         if value(path) == nil { return nil }
         if case .null? = value(path) { return nil }
         return try int(path)
     }
 
-    public func bool(_ path: String) throws(ConfigError) -> Bool {
+    package func bool(_ path: String) throws(ConfigError) -> Bool {
         switch try require(path) {
         case let .bool(b): return b
         case let v: throw .wrongType(key: path, expected: "true or false", found: "\(v) (\(v.typeName))")
         }
     }
 
-    public func string(_ path: String) throws(ConfigError) -> String {
+    package func string(_ path: String) throws(ConfigError) -> String {
         switch try require(path) {
         case let .string(s): return s
         case let .int(i): return String(i)
@@ -176,20 +176,20 @@ public struct Config: Equatable, Sendable {
         }
     }
 
-    public func optionalString(_ path: String) throws(ConfigError) -> String? {
+    package func optionalString(_ path: String) throws(ConfigError) -> String? {
         if value(path) == nil { return nil }
         if case .null? = value(path) { return nil }
         return try string(path)
     }
 
-    public func list(_ path: String) throws(ConfigError) -> [ConfigValue] {
+    package func list(_ path: String) throws(ConfigError) -> [ConfigValue] {
         switch try require(path) {
         case let .list(l): return l
         case let v: throw .wrongType(key: path, expected: "a list", found: "\(v) (\(v.typeName))")
         }
     }
 
-    public func map(_ path: String) throws(ConfigError) -> ConfigMap {
+    package func map(_ path: String) throws(ConfigError) -> ConfigMap {
         switch try require(path) {
         case let .map(m): return m
         case let v: throw .wrongType(key: path, expected: "a mapping", found: "\(v) (\(v.typeName))")
@@ -197,10 +197,10 @@ public struct Config: Equatable, Sendable {
     }
 
     /// Removes a top-level key.
-    public mutating func remove(_ key: String) { root[key] = nil }
+    package mutating func remove(_ key: String) { root[key] = nil }
 
     /// Sets a value programmatically (e.g. the ensemble's per-member seed), adding keys as needed.
-    public mutating func set(_ path: String, _ value: ConfigValue) {
+    package mutating func set(_ path: String, _ value: ConfigValue) {
         Override.write(&root, path.split(separator: ".").map(String.init), value)
     }
 

@@ -2,7 +2,7 @@ import Foundation
 import Yams
 
 /// Configuration problems, each naming the key and what is allowed.
-public enum ConfigError: Error, CustomStringConvertible, Equatable {
+package enum ConfigError: Error, CustomStringConvertible, Equatable {
     case unknownKey(key: String, hint: String)
     case keyExists(key: String)
     case wrongType(key: String, expected: String, found: String)
@@ -13,7 +13,7 @@ public enum ConfigError: Error, CustomStringConvertible, Equatable {
     case yaml(file: String, problem: String)
     case unknownGroupOption(group: String, option: String, searched: [String])
 
-    public var description: String {
+    package var description: String {
         switch self {
         case let .unknownKey(key, hint): return "unknown config key '\(key)'\(hint.isEmpty ? "" : "; \(hint)")"
         case let .keyExists(key): return "config key '\(key)' already exists; use \(key)=value (or ++\(key)=value) to change it"
@@ -31,7 +31,7 @@ public enum ConfigError: Error, CustomStringConvertible, Equatable {
 
 /// A YAML-like configuration value. Maps keep insertion order (flyvis writes `_meta.yaml` in
 /// its config order).
-public indirect enum ConfigValue: Equatable, Sendable, CustomStringConvertible {
+package indirect enum ConfigValue: Equatable, Sendable, CustomStringConvertible {
     case null
     case bool(Bool)
     case int(Int)
@@ -40,7 +40,7 @@ public indirect enum ConfigValue: Equatable, Sendable, CustomStringConvertible {
     case list([ConfigValue])
     case map(ConfigMap)
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .null: return "null"
         case let .bool(b): return b ? "true" : "false"
@@ -64,7 +64,7 @@ public indirect enum ConfigValue: Equatable, Sendable, CustomStringConvertible {
         }
     }
 
-    public var mapValue: ConfigMap? { if case let .map(m) = self { return m } else { return nil } }
+    package var mapValue: ConfigMap? { if case let .map(m) = self { return m } else { return nil } }
 }
 
 func formatDouble(_ d: Double) -> String {
@@ -75,13 +75,13 @@ func formatDouble(_ d: Double) -> String {
 }
 
 /// An insertion-ordered string-keyed map.
-public struct ConfigMap: Equatable, Sendable {
-    public private(set) var keys: [String] = []
+package struct ConfigMap: Equatable, Sendable {
+    package private(set) var keys: [String] = []
     private var storage: [String: ConfigValue] = [:]
 
-    public init() {}
+    package init() {}
 
-    public subscript(key: String) -> ConfigValue? {
+    package subscript(key: String) -> ConfigValue? {
         get { storage[key] }
         set {
             if let v = newValue {
@@ -94,17 +94,17 @@ public struct ConfigMap: Equatable, Sendable {
         }
     }
 
-    public var isEmpty: Bool { keys.isEmpty }
+    package var isEmpty: Bool { keys.isEmpty }
 
     /// Moves a key to the front (used for `type: NetworkDir`).
-    public mutating func moveToFront(_ key: String) {
+    package mutating func moveToFront(_ key: String) {
         guard keys.contains(key) else { return }
         keys.removeAll { $0 == key }
         keys.insert(key, at: 0)
     }
 
     /// Deep merge: values of `other` win; maps merge recursively; new keys append.
-    public mutating func merge(_ other: ConfigMap) {
+    package mutating func merge(_ other: ConfigMap) {
         for k in other.keys {
             if case let .map(a)? = self[k], case let .map(b)? = other[k] {
                 var m = a
@@ -157,7 +157,7 @@ extension ConfigValue {
     }
 
     /// Parses a YAML document into a map.
-    public static func parse(yaml: String, file: String) throws(ConfigError) -> ConfigMap {
+    package static func parse(yaml: String, file: String) throws(ConfigError) -> ConfigMap {
         let node: Node?
         do { node = try Yams.compose(yaml: yaml) } catch { throw .yaml(file: file, problem: "\(error)") }
         guard let node else { return ConfigMap() }

@@ -4,7 +4,7 @@ extension Config {
     static let scheduleFunctions = ["linear", "stepwise", "stepwise_2ndhalf", "stepwise_half", "steponential",
                                     "exponential", "exponential_half"]
     static let scheduleTargets = ["lr_net", "lr_dec", "lr_pen", "dt", "relu_leak", "activity_penalty"]
-    public static let activations = ["relu", "leakyrelu", "elu", "softplus", "sigmoid", "tanh"]
+    package static let activations = ["relu", "leakyrelu", "elu", "softplus", "sigmoid", "tanh"]
     static let losses = ["l2norm", "epe"]
 
     /// Rejects values the trainer cannot use, naming the key and the allowed values. Keys that
@@ -107,13 +107,13 @@ extension Config {
     // MARK: Output
 
     /// The resolved config as YAML (insertion order).
-    public func yaml(_ map: ConfigMap? = nil) -> String {
+    package func yaml(_ map: ConfigMap? = nil) -> String {
         Self.emit(.map(map ?? root), indent: 0)
     }
 
     /// `_meta.yaml` as datamate writes it for a NetworkDir: the config with `type: NetworkDir`
     /// first, then the status.
-    public func metaYAML(status: String, keys: [String]? = nil) -> String {
+    package func metaYAML(status: String, keys: [String]? = nil) -> String {
         var m = ConfigMap()
         m["type"] = .string("NetworkDir")
         for k in keys ?? root.keys { if let v = root[k] { m[k] = v } }
@@ -181,7 +181,7 @@ extension Config {
     // MARK: Comparison
 
     /// Every leaf as dotted key → value.
-    public func flattened() -> [String: ConfigValue] {
+    package func flattened() -> [String: ConfigValue] {
         var out: [String: ConfigValue] = [:]
         func walk(_ v: ConfigValue, _ prefix: String) {
             if case let .map(m) = v, !m.isEmpty {
@@ -196,7 +196,7 @@ extension Config {
 
     /// Keys whose values differ (or exist on one side only), ignoring `ignoring` and anything
     /// below them; as "key: ours → theirs" lines, sorted.
-    public func diff(_ other: Config, ignoring: Set<String> = []) -> [String] {
+    package func diff(_ other: Config, ignoring: Set<String> = []) -> [String] {
         let a = flattened(), b = other.flattened()
         func ignored(_ k: String) -> Bool { ignoring.contains { k == $0 || k.hasPrefix($0 + ".") } }
         return Set(a.keys).union(b.keys).filter { !ignored($0) && a[$0] != b[$0] }.sorted().map { k in
@@ -205,7 +205,7 @@ extension Config {
     }
 
     /// Parses a config back from `_meta.yaml` text (its `config` mapping, without `type`).
-    public static func fromMeta(_ text: String, file: String) throws(ConfigError) -> (config: Config, status: String?) {
+    package static func fromMeta(_ text: String, file: String) throws(ConfigError) -> (config: Config, status: String?) {
         let top = try ConfigValue.parse(yaml: text, file: file)
         guard case var .map(m)? = top["config"] else { throw .yaml(file: file, problem: "no 'config' mapping") }
         m["type"] = nil

@@ -2,12 +2,12 @@ import FlyvisHex
 import Foundation
 
 /// Problems with a connectome file, each naming the record and what to fix.
-public enum ConnectomeError: Error, CustomStringConvertible, Equatable {
+package enum ConnectomeError: Error, CustomStringConvertible, Equatable {
     case unreadable(path: String, reason: String)
     case malformed(path: String, record: String, problem: String)
     case invalidExtent(Int)
 
-    public var description: String {
+    package var description: String {
         switch self {
         case let .unreadable(path, reason):
             return "cannot read connectome file '\(path)': \(reason)"
@@ -21,72 +21,72 @@ public enum ConnectomeError: Error, CustomStringConvertible, Equatable {
 
 /// One (source type, target type, du, dv) group: every synapse in it shares one weight, so the
 /// recurrent current is a shifted copy of the source type's hex map scaled by that weight.
-public struct SynapseGroup: Sendable, Equatable {
-    public let sourceType: Int
-    public let targetType: Int
-    public let du: Int
-    public let dv: Int
+package struct SynapseGroup: Sendable, Equatable {
+    package let sourceType: Int
+    package let targetType: Int
+    package let du: Int
+    package let dv: Int
     /// Synapse count of the offset (flyvis's n_syn).
-    public let nSyn: Float
+    package let nSyn: Float
     /// Index of the (source, target) edge type: keys `edges_sign` and `edges_syn_strength`.
-    public let edgeType: Int
+    package let edgeType: Int
     /// Number of edges (synapses between nodes) that survive the lattice boundary.
-    public let edgeCount: Int
+    package let edgeCount: Int
 }
 
 /// The connectome built from flyvis's average-filter JSON (ConnectomeFromAvgFilters): cell
 /// types, hex-lattice nodes per type, and edges from each spec's offsets after the convex-hull
 /// fill, in flyvis's exact orders.
-public struct Connectome: Sendable {
-    public let extent: Int
-    public let lattice: HexLattice
+package struct Connectome: Sendable {
+    package let extent: Int
+    package let lattice: HexLattice
     /// Cell types in JSON order (the canonical type index).
-    public let cellTypes: [String]
-    public let inputCellTypes: [String]
-    public let outputCellTypes: [String]
-    public let intermediateCellTypes: [String]
+    package let cellTypes: [String]
+    package let inputCellTypes: [String]
+    package let outputCellTypes: [String]
+    package let intermediateCellTypes: [String]
     /// Per type: stride pattern and node positions (in lattice order).
-    public let typeStride: [(u: Int, v: Int)]
-    public let typeNodeStart: [Int]
-    public let typeNodeCount: [Int]
+    package let typeStride: [(u: Int, v: Int)]
+    package let typeNodeStart: [Int]
+    package let typeNodeCount: [Int]
     /// Per node, in node order.
-    public let nodeType: [Int32]
-    public let nodeU: [Int32]
-    public let nodeV: [Int32]
+    package let nodeType: [Int32]
+    package let nodeU: [Int32]
+    package let nodeV: [Int32]
     /// Per edge, in flyvis's edge order.
-    public let edgeSource: [Int32]
-    public let edgeTarget: [Int32]
-    public let edgeDu: [Int32]
-    public let edgeDv: [Int32]
-    public let edgeSign: [Float]
-    public let edgeNSyn: [Float]
-    public let edgeNSynCertainty: [Float]
+    package let edgeSource: [Int32]
+    package let edgeTarget: [Int32]
+    package let edgeDu: [Int32]
+    package let edgeDv: [Int32]
+    package let edgeSign: [Float]
+    package let edgeNSyn: [Float]
+    package let edgeNSynCertainty: [Float]
     /// Index of each edge's (source type, target type) group, and of its syn_count group.
-    public let edgeTypeIndex: [Int32]
-    public let edgeGroupIndex: [Int32]
+    package let edgeTypeIndex: [Int32]
+    package let edgeGroupIndex: [Int32]
     /// Edge types (source type, target type) in first-appearance order (604 at extent 15).
-    public let edgeTypes: [(source: Int, target: Int)]
+    package let edgeTypes: [(source: Int, target: Int)]
     /// syn_count groups in first-appearance order (2,355 at extent 15).
-    public let groups: [SynapseGroup]
+    package let groups: [SynapseGroup]
     /// Node index of the (0, 0) node of every type.
-    public let centralCellsIndex: [Int]
+    package let centralCellsIndex: [Int]
 
-    public var nodeCount: Int { nodeType.count }
-    public var edgeCount: Int { edgeSource.count }
+    package var nodeCount: Int { nodeType.count }
+    package var edgeCount: Int { edgeSource.count }
 
-    public func typeIndex(_ name: String) -> Int? { cellTypes.firstIndex(of: name) }
+    package func typeIndex(_ name: String) -> Int? { cellTypes.firstIndex(of: name) }
 
     /// Node indices of a type, in node order (flyvis's `layer_index`).
-    public func layerIndex(_ type: Int) -> Range<Int> { typeNodeStart[type]..<(typeNodeStart[type] + typeNodeCount[type]) }
+    package func layerIndex(_ type: Int) -> Range<Int> { typeNodeStart[type]..<(typeNodeStart[type] + typeNodeCount[type]) }
 
     /// The bundled connectome file that flyvis ships.
-    public static var bundledFile: URL {
+    package static var bundledFile: URL {
         Bundle.module.url(forResource: "fib25-fib19_v2.2", withExtension: "json")!
     }
 
     /// Builds the connectome. `nSynFill` is flyvis's `n_syn_fill` (synapse count given to the
     /// offsets added inside each spec's convex hull; 0 disables the fill).
-    public init(file: URL = Connectome.bundledFile, extent: Int = 15, nSynFill: Float = 1) throws(ConnectomeError) {
+    package init(file: URL = Connectome.bundledFile, extent: Int = 15, nSynFill: Float = 1) throws(ConnectomeError) {
         guard (0...64).contains(extent) else { throw .invalidExtent(extent) }
         let spec = try ConnectomeSpec(file: file)
         self.extent = extent

@@ -4,17 +4,17 @@ import Foundation
 /// flyvis's BoxEye: photoreceptor centres on a stretched hexagonal grid, a kernel×kernel box
 /// filter (mean, sum or median), and sampling at the centres. The box sums come from a
 /// summed-area table, so any kernel size costs the same.
-public struct BoxEye: Sendable {
-    public enum Filter: String, Sendable { case mean, sum, median }
+package struct BoxEye: Sendable {
+    package enum Filter: String, Sendable { case mean, sum, median }
 
-    public let extent: Int
-    public let kernelSize: Int
+    package let extent: Int
+    package let kernelSize: Int
     /// (row, column) offsets of each receptor from the frame centre, in hexal order.
-    public let centers: [(y: Int, x: Int)]
+    package let centers: [(y: Int, x: Int)]
     /// Smallest frame (height, width) that contains every centre.
-    public let minFrameSize: (height: Int, width: Int)
+    package let minFrameSize: (height: Int, width: Int)
 
-    public init(extent: Int = 15, kernelSize: Int = 13) {
+    package init(extent: Int = 15, kernelSize: Int = 13) {
         self.extent = extent
         self.kernelSize = kernelSize
         let lattice = HexLattice(extent: extent)
@@ -28,12 +28,12 @@ public struct BoxEye: Sendable {
         minFrameSize = (ys.max()! - ys.min()! + 1, xs.max()! - xs.min()! + 1)
     }
 
-    public var hexals: Int { centers.count }
+    package var hexals: Int { centers.count }
 
     /// Filters one frame (height × width, row-major) and samples it at the receptors.
     /// Frames smaller than `minFrameSize` in either dimension are first resized to exactly
     /// `minFrameSize` with antialiased bilinear interpolation, as the reference does.
-    public func render(_ frame: [Float], height: Int, width: Int, filter: Filter) -> [Float] {
+    package func render(_ frame: [Float], height: Int, width: Int, filter: Filter) -> [Float] {
         var image = frame, h = height, w = width
         if minFrameSize.height > h || minFrameSize.width > w {
             image = resizeBilinearAntialiased(image, height: h, width: w,

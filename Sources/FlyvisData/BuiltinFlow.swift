@@ -11,25 +11,25 @@ import Foundation
 /// occlusion boundaries (the top-most layer at a pixel owns its flow). Frames are rendered at
 /// Sintel's size (436 × 1024, 8-bit luminance, flow in pixels per frame, y down) and then go
 /// through exactly the same BoxEye pipeline as Sintel (lum as box mean, flow as box sum).
-public struct BuiltinFlowConfig: Sendable, Equatable {
-    public var scenes = 24
+package struct BuiltinFlowConfig: Sendable, Equatable {
+    package var scenes = 24
     /// PNG-equivalent frames per scene (flow files = frames − 1).
-    public var framesPerScene = 21
-    public var height = 436
-    public var width = 1024
-    public var seed: UInt64 = 2024
+    package var framesPerScene = 21
+    package var height = 436
+    package var width = 1024
+    package var seed: UInt64 = 2024
     /// Every `validationEvery`-th scene is a validation scene.
-    public var validationEvery = 4
+    package var validationEvery = 4
 
-    public init() {}
+    package init() {}
 
-    public var key: String {
+    package var key: String {
         "builtin-flow v1 scenes=\(scenes) frames=\(framesPerScene) size=\(height)x\(width) seed=\(seed) val_every=\(validationEvery)"
     }
 
     /// Scene names: the original split of the built-in set is encoded in them
     /// (`synth_train_NN`, `synth_val_NN`), so flyvis's `original_split` works on it.
-    public func sceneName(_ i: Int) -> String {
+    package func sceneName(_ i: Int) -> String {
         String(format: "synth_%@_%02d", i % validationEvery == validationEvery - 1 ? "val" : "train", i)
     }
 }
@@ -115,16 +115,16 @@ func pinkNoiseTexture(size n: Int, rng: inout RandomState) -> [Float] {
 
 /// A generated scene: frames (luminance in [0,1], quantised to 8 bits like a PNG) and the flow
 /// from each frame to the next, in pixels, x right and y down (Sintel's .flo convention).
-public struct SyntheticScene: Sendable {
-    public var frames: [[Float]]
-    public var flowU: [[Float]]
-    public var flowV: [[Float]]
-    public let height: Int, width: Int
+package struct SyntheticScene: Sendable {
+    package var frames: [[Float]]
+    package var flowU: [[Float]]
+    package var flowV: [[Float]]
+    package let height: Int, width: Int
 }
 
-public enum BuiltinFlow {
+package enum BuiltinFlow {
     /// Generates scene `index` deterministically from the config's seed.
-    public static func scene(_ index: Int, config: BuiltinFlowConfig) -> SyntheticScene {
+    package static func scene(_ index: Int, config: BuiltinFlowConfig) -> SyntheticScene {
         var rng = RandomState(seed: config.seed &+ UInt64(index) &* 0x9E37_79B9)
         let (H, W) = (config.height, config.width)
         let texSize = 512
@@ -174,7 +174,7 @@ public enum BuiltinFlow {
 
     /// Renders all scenes to hex sequences with the Sintel pipeline (lum uses frames 2…N and
     /// flow the motion into each of them, as flyvis pairs Sintel frames).
-    public static func render(config: BuiltinFlowConfig, render: RenderConfig,
+    package static func render(config: BuiltinFlowConfig, render: RenderConfig,
                               progress: (String) -> Void = { _ in }) -> [RenderedSequence] {
         let eye = BoxEye(extent: render.extent, kernelSize: render.kernelSize)
         final class Results: @unchecked Sendable {

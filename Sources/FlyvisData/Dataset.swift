@@ -3,28 +3,28 @@ import FlyvisRandom
 import Foundation
 
 /// flyvis's MultiTaskSintel sampling settings (task.dataset in task.yaml).
-public struct DatasetConfig: Sendable, Equatable {
-    public var tasks = ["flow"]
-    public var nFrames = 19
-    public var dt = 0.02
-    public var augment = true
-    public var randomTemporalCrop = true
-    public var allFrames = false
-    public var resampling = true
-    public var interpolate = true
-    public var pFlip = 0.5
-    public var pRot = 0.5
-    public var flipAxes = [0, 1, 2, 3]
-    public var contrastStd: Double? = 0.2
-    public var brightnessStd: Double? = 0.1
-    public var gaussianWhiteNoise: Double? = 0.08
-    public var gammaStd: Double?
+package struct DatasetConfig: Sendable, Equatable {
+    package var tasks = ["flow"]
+    package var nFrames = 19
+    package var dt = 0.02
+    package var augment = true
+    package var randomTemporalCrop = true
+    package var allFrames = false
+    package var resampling = true
+    package var interpolate = true
+    package var pFlip = 0.5
+    package var pRot = 0.5
+    package var flipAxes = [0, 1, 2, 3]
+    package var contrastStd: Double? = 0.2
+    package var brightnessStd: Double? = 0.1
+    package var gaussianWhiteNoise: Double? = 0.08
+    package var gammaStd: Double?
     /// Frame rate of the source movies (Sintel: 24 Hz).
-    public var originalFramerate = 24.0
+    package var originalFramerate = 24.0
 
-    public init() {}
+    package init() {}
 
-    public func validate() throws(DataError) {
+    package func validate() throws(DataError) {
         guard dt > 0, dt.isFinite else { throw .invalidConfig(key: "dt", problem: "must be positive (got \(dt))") }
         guard nFrames >= 1 else { throw .invalidConfig(key: "n_frames", problem: "must be at least 1 (got \(nFrames))") }
         for (k, p) in [("p_flip", pFlip), ("p_rot", pRot)] where !(0...1).contains(p) {
@@ -40,19 +40,19 @@ public struct DatasetConfig: Sendable, Equatable {
 }
 
 /// The augmentation drawn for one sample.
-public struct AugmentationParameters: Sendable, Equatable {
-    public var nRot = 0
-    public var flipAxis = 0
+package struct AugmentationParameters: Sendable, Equatable {
+    package var nRot = 0
+    package var flipAxis = 0
     /// nil: contrast/brightness jitter off (also when only brightness is configured, as flyvis).
-    public var contrastFactor: Float?
-    public var brightnessFactor: Float = 0
-    public var noiseStd: Float = 0
+    package var contrastFactor: Float?
+    package var brightnessFactor: Float = 0
+    package var noiseStd: Float = 0
     /// lum ← lum^gamma. flyvis samples gamma but never applies it; we apply it (it only
     /// matters when gamma_std is set, which the default config does not do).
-    public var gamma: Float = 1
-    public var start = 0
+    package var gamma: Float = 1
+    package var start = 0
 
-    public init(nRot: Int = 0, flipAxis: Int = 0, contrastFactor: Float? = nil, brightnessFactor: Float = 0,
+    package init(nRot: Int = 0, flipAxis: Int = 0, contrastFactor: Float? = nil, brightnessFactor: Float = 0,
                 noiseStd: Float = 0, start: Int = 0) {
         self.nRot = nRot
         self.flipAxis = flipAxis
@@ -64,10 +64,10 @@ public struct AugmentationParameters: Sendable, Equatable {
 }
 
 /// One sample: luminance (T, 1, hexals) and targets per task (T, C, hexals).
-public struct Sample: Sendable, Equatable {
-    public var lum: [Float]
-    public var targets: [String: [Float]]
-    public var frames: Int
+package struct Sample: Sendable, Equatable {
+    package var lum: [Float]
+    package var targets: [String: [Float]]
+    package var frames: Int
 }
 
 /// Random integer in lo..<hi from our generator.
@@ -76,21 +76,21 @@ extension RandomSource {
 }
 
 /// The random generator the data side uses; the solver saves and restores its state.
-public protocol RandomSource {
+package protocol RandomSource {
     mutating func uniform() -> Double
     mutating func normal() -> Double
 }
 
 /// A data set of rendered hex sequences with flyvis's sampling: temporal crop, noise,
 /// contrast/brightness jitter, flip, rotation, and resampling to the integration step.
-public struct MultiTaskDataset: Sendable {
-    public let sequences: [RenderedSequence]
-    public var config: DatasetConfig
-    public let lattice: HexLattice
+package struct MultiTaskDataset: Sendable {
+    package let sequences: [RenderedSequence]
+    package var config: DatasetConfig
+    package let lattice: HexLattice
     let rotations: [HexTransform]
     let flips: [HexTransform]
 
-    public init(sequences: [RenderedSequence], config: DatasetConfig, extent: Int) throws(DataError) {
+    package init(sequences: [RenderedSequence], config: DatasetConfig, extent: Int) throws(DataError) {
         try config.validate()
         guard !sequences.isEmpty else { throw .emptyDataset("no sequences were rendered") }
         for t in config.tasks where t == "depth" && sequences.contains(where: { $0.depth == nil }) {
@@ -106,21 +106,21 @@ public struct MultiTaskDataset: Sendable {
         flips = (0...3).map { HexTransform.flip(axis: $0, lattice: HexLattice(extent: extent)) }
     }
 
-    public var count: Int { sequences.count }
-    public var names: [String] { sequences.map(\.name) }
-    public var hexals: Int { lattice.count }
+    package var count: Int { sequences.count }
+    package var names: [String] { sequences.map(\.name) }
+    package var hexals: Int { lattice.count }
 
     /// Target tasks (flow, depth); lum is always the input.
-    public var targetTasks: [String] { config.tasks.filter { $0 != "lum" } }
+    package var targetTasks: [String] { config.tasks.filter { $0 != "lum" } }
 
     /// Frames after resampling a window of `n` source frames to 1/dt.
-    public func outputFrames(_ n: Int) -> Int {
+    package func outputFrames(_ n: Int) -> Int {
         Int(((1 / config.dt) / config.originalFramerate * Double(n)).rounded(.up))
     }
 
     /// Draws augmentation parameters in flyvis's order (rotation, flip, contrast, brightness,
     /// gamma, crop start); with augmentation off nothing is drawn and the crop starts at 0.
-    public func drawParameters<R: RandomSource>(frames T: Int, augment: Bool, rng: inout R) -> AugmentationParameters {
+    package func drawParameters<R: RandomSource>(frames T: Int, augment: Bool, rng: inout R) -> AugmentationParameters {
         var p = AugmentationParameters()
         guard augment else { return p }
         if config.pRot > 0 { p.nRot = config.pRot > rng.uniform() ? rng.int(1, 6) : 0 }
@@ -138,14 +138,14 @@ public struct MultiTaskDataset: Sendable {
     }
 
     /// The sample at `index` with augmentation on or off (flyvis `get_item`).
-    public func sample<R: RandomSource>(_ index: Int, augment: Bool, rng: inout R) -> Sample {
+    package func sample<R: RandomSource>(_ index: Int, augment: Bool, rng: inout R) -> Sample {
         let s = sequences[index]
         let p = drawParameters(frames: s.frames, augment: augment, rng: &rng)
         return sample(index, parameters: p, augment: augment, rng: &rng)
     }
 
     /// The sample at `index` with given augmentation parameters.
-    public func sample<R: RandomSource>(_ index: Int, parameters p: AugmentationParameters, augment: Bool = true,
+    package func sample<R: RandomSource>(_ index: Int, parameters p: AugmentationParameters, augment: Bool = true,
                                         rng: inout R) -> Sample {
         let s = sequences[index]
         let H = hexals

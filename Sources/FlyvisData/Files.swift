@@ -2,7 +2,7 @@ import CLibPNG
 import Foundation
 
 /// Problems with data files and folders, each naming the file and the fix.
-public enum DataError: Error, CustomStringConvertible, Equatable {
+package enum DataError: Error, CustomStringConvertible, Equatable {
     case missingFolder(path: String, hint: String)
     case unreadable(path: String, reason: String)
     case badFlowMagic(path: String, found: Float)
@@ -12,7 +12,7 @@ public enum DataError: Error, CustomStringConvertible, Equatable {
     case invalidConfig(key: String, problem: String)
     case emptyDataset(String)
 
-    public var description: String {
+    package var description: String {
         switch self {
         case let .missingFolder(path, hint): return "missing folder '\(path)': \(hint)"
         case let .unreadable(path, reason): return "cannot read '\(path)': \(reason)"
@@ -31,10 +31,10 @@ public enum DataError: Error, CustomStringConvertible, Equatable {
 }
 
 /// 8-bit images through libpng's simplified API (no setjmp needed).
-public enum PNGFile {
+package enum PNGFile {
     /// Reads a PNG as RGB and converts it to luminance with PIL's integer "L" formula
     /// (19595·R + 38470·G + 7471·B + 32768) >> 16, divided by 255 in float32, as flyvis does.
-    public static func readLuminance(_ path: String) throws(DataError) -> (values: [Float], height: Int, width: Int) {
+    package static func readLuminance(_ path: String) throws(DataError) -> (values: [Float], height: Int, width: Int) {
         var image = png_image()
         image.version = png_uint_32(PNG_IMAGE_VERSION)
         guard png_image_begin_read_from_file(&image, path) != 0 else {
@@ -59,7 +59,7 @@ public enum PNGFile {
     }
 
     /// Writes an 8-bit grey PNG (used to build Sintel-format folders).
-    public static func writeGray(_ path: String, pixels: [UInt8], height: Int, width: Int) throws(DataError) {
+    package static func writeGray(_ path: String, pixels: [UInt8], height: Int, width: Int) throws(DataError) {
         var image = png_image()
         image.version = png_uint_32(PNG_IMAGE_VERSION)
         image.width = png_uint_32(width)
@@ -77,10 +77,10 @@ public enum PNGFile {
 }
 
 /// Middlebury `.flo` optical flow: tag 202021.25, width, height, then (u, v) per pixel.
-public enum FloFile {
-    public static let magic: Float = 202021.25
+package enum FloFile {
+    package static let magic: Float = 202021.25
 
-    public static func read(_ path: String) throws(DataError) -> (u: [Float], v: [Float], height: Int, width: Int) {
+    package static func read(_ path: String) throws(DataError) -> (u: [Float], v: [Float], height: Int, width: Int) {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw .unreadable(path: path, reason: FileManager.default.fileExists(atPath: path) ? "permission denied" : "no such file")
         }
@@ -103,7 +103,7 @@ public enum FloFile {
         return (u, v, h, w)
     }
 
-    public static func write(_ path: String, u: [Float], v: [Float], height: Int, width: Int) throws(DataError) {
+    package static func write(_ path: String, u: [Float], v: [Float], height: Int, width: Int) throws(DataError) {
         var data = Data()
         data.reserveCapacity(12 + 8 * u.count)
         withUnsafeBytes(of: magic) { data.append(contentsOf: $0) }
@@ -119,8 +119,8 @@ public enum FloFile {
 }
 
 /// Sintel `.dpt` depth: tag, width, height, then float32 depth per pixel.
-public enum DepthFile {
-    public static func read(_ path: String) throws(DataError) -> (values: [Float], height: Int, width: Int) {
+package enum DepthFile {
+    package static func read(_ path: String) throws(DataError) -> (values: [Float], height: Int, width: Int) {
         guard let data = FileManager.default.contents(atPath: path), data.count >= 12 else {
             throw .unreadable(path: path, reason: "missing or truncated")
         }

@@ -2,16 +2,16 @@ import FlyvisRandom
 import Foundation
 
 /// Train/validation splits as flyvis makes them.
-public enum DataSplit {
-    public static let validationScenes = ["ambush_2", "bamboo_1", "bandage_1", "cave_4", "market_2", "mountain_1"]
-    public static let trainingScenes = ["alley_1", "alley_2", "ambush_4", "ambush_5", "ambush_6", "ambush_7", "bamboo_2",
+package enum DataSplit {
+    package static let validationScenes = ["ambush_2", "bamboo_1", "bandage_1", "cave_4", "market_2", "mountain_1"]
+    package static let trainingScenes = ["alley_1", "alley_2", "ambush_4", "ambush_5", "ambush_6", "ambush_7", "bamboo_2",
                                         "bandage_2", "cave_2", "market_5", "market_6", "shaman_2", "shaman_3",
                                         "sleeping_1", "sleeping_2", "temple_2", "temple_3"]
 
     /// The original split by scene name (substring match). flyvis then drops validation
     /// indices 37 and 38 (two cave_4 splits); it crashes when they are absent, we only drop
     /// them when present.
-    public static func original(names: [String]) -> (train: [Int], validation: [Int]) {
+    package static func original(names: [String]) -> (train: [Int], validation: [Int]) {
         // The built-in synthetic set names its own split (synth_train_NN / synth_val_NN).
         let train = names.indices.filter { i in (trainingScenes + ["synth_train_"]).contains { names[i].contains($0) } }
         var val = names.indices.filter { i in (validationScenes + ["synth_val_"]).contains { names[i].contains($0) } }
@@ -22,7 +22,7 @@ public enum DataSplit {
     /// k-fold split: indices 0..<n, shuffled by `seed` (a seeded Fisher–Yates; flyvis's call
     /// passes the seed as the shuffle flag by mistake, so seed 0 means unshuffled there),
     /// contiguous folds, the first n % folds folds one larger; fold `fold` is validation.
-    public static func crossValidation(count n: Int, folds: Int, fold: Int, seed: Int) throws(DataError) -> (train: [Int], validation: [Int]) {
+    package static func crossValidation(count n: Int, folds: Int, fold: Int, seed: Int) throws(DataError) -> (train: [Int], validation: [Int]) {
         guard folds >= 2, (0..<folds).contains(fold) else {
             throw .invalidConfig(key: "n_folds/fold", problem: "need n_folds ≥ 2 and 0 ≤ fold < n_folds (got \(folds), \(fold))")
         }
@@ -45,13 +45,13 @@ public enum DataSplit {
 
 /// A loader: index order and batching as flyvis's DataLoaders (train_data shuffles each epoch
 /// with the member's generator and drops the last incomplete batch).
-public struct Loader: Sendable, Equatable {
-    public var indices: [Int]
-    public var batchSize: Int
-    public var shuffle: Bool
-    public var dropLast: Bool
+package struct Loader: Sendable, Equatable {
+    package var indices: [Int]
+    package var batchSize: Int
+    package var shuffle: Bool
+    package var dropLast: Bool
 
-    public init(indices: [Int], batchSize: Int, shuffle: Bool = false, dropLast: Bool = false) {
+    package init(indices: [Int], batchSize: Int, shuffle: Bool = false, dropLast: Bool = false) {
         self.indices = indices
         self.batchSize = batchSize
         self.shuffle = shuffle
@@ -59,10 +59,10 @@ public struct Loader: Sendable, Equatable {
     }
 
     /// Batches per epoch.
-    public var count: Int { dropLast ? indices.count / batchSize : (indices.count + batchSize - 1) / batchSize }
+    package var count: Int { dropLast ? indices.count / batchSize : (indices.count + batchSize - 1) / batchSize }
 
     /// The batches of one epoch (a fresh permutation when shuffling).
-    public func epoch(_ rng: inout RandomState) -> [[Int]] {
+    package func epoch(_ rng: inout RandomState) -> [[Int]] {
         var order = indices
         if shuffle {
             for i in stride(from: order.count - 1, to: 0, by: -1) { order.swapAt(i, Int(rng.uniform() * Double(i + 1))) }
@@ -79,16 +79,16 @@ public struct Loader: Sendable, Equatable {
 }
 
 /// A stacked batch: lum (B, T, 1, hexals) and targets (B, T, C, hexals).
-public struct Batch: Sendable {
-    public var lum: [Float]
-    public var targets: [String: [Float]]
-    public var batchSize: Int
-    public var frames: Int
+package struct Batch: Sendable {
+    package var lum: [Float]
+    package var targets: [String: [Float]]
+    package var batchSize: Int
+    package var frames: Int
 }
 
 extension MultiTaskDataset {
     /// Samples and stacks a batch (all samples must have the same length).
-    public func batch(_ indices: [Int], augment: Bool, rng: inout RandomState) -> Batch {
+    package func batch(_ indices: [Int], augment: Bool, rng: inout RandomState) -> Batch {
         let samples = indices.map { sample($0, augment: augment, rng: &rng) }
         var targets: [String: [Float]] = [:]
         for t in targetTasks { targets[t] = samples.flatMap { $0.targets[t]! } }

@@ -3,31 +3,31 @@ import FlyvisHex
 import Foundation
 
 /// One rendered sequence: hex movies for one scene and one vertical split.
-public struct RenderedSequence: Sendable, Equatable {
+package struct RenderedSequence: Sendable, Equatable {
     /// flyvis's key, `sequence_{i:02d}_{scene}_split_{j:02d}`.
-    public var name: String
-    public var frames: Int
+    package var name: String
+    package var frames: Int
     /// (frames, 1, hexals)
-    public var lum: [Float]
+    package var lum: [Float]
     /// (frames, 2, hexals), x right and y up, in image heights per source frame.
-    public var flow: [Float]?
+    package var flow: [Float]?
     /// (frames, 1, hexals)
-    public var depth: [Float]?
+    package var depth: [Float]?
 }
 
 /// How raw frames become hex sequences (flyvis's RenderedSintel arguments).
-public struct RenderConfig: Sendable, Equatable {
-    public var extent = 15
-    public var kernelSize = 13
-    public var verticalSplits = 3
-    public var nFrames = 19
-    public var centerCropFraction: Double? = 0.7
-    public var depth = false
+package struct RenderConfig: Sendable, Equatable {
+    package var extent = 15
+    package var kernelSize = 13
+    package var verticalSplits = 3
+    package var nFrames = 19
+    package var centerCropFraction: Double? = 0.7
+    package var depth = false
 
-    public init() {}
+    package init() {}
 
     /// Text identifying the rendering, for the cache key.
-    public var key: String {
+    package var key: String {
         "extent=\(extent) kernel_size=\(kernelSize) vertical_splits=\(verticalSplits) n_frames=\(nFrames) "
             + "center_crop_fraction=\(centerCropFraction.map { "\($0)" } ?? "none") depth=\(depth)"
     }
@@ -74,17 +74,17 @@ func checkFinite(_ arrays: [Float]..., path: String) throws(DataError) {
 
 /// A local MPI-Sintel copy in its standard layout (`training/final/<scene>/frame_NNNN.png`,
 /// `training/flow/<scene>/frame_NNNN.flo`, optionally `training/depth/<scene>/frame_NNNN.dpt`).
-public struct SintelFolder: Sendable {
-    public let root: URL
+package struct SintelFolder: Sendable {
+    package let root: URL
 
-    public init(root: URL) { self.root = root }
+    package init(root: URL) { self.root = root }
 
     var final: URL { root.appendingPathComponent("training/final") }
     var flow: URL { root.appendingPathComponent("training/flow") }
     var depth: URL { root.appendingPathComponent("training/depth") }
 
     /// Scene names in sorted order, after checking the layout.
-    public func scenes(depth needDepth: Bool = false) throws(DataError) -> [String] {
+    package func scenes(depth needDepth: Bool = false) throws(DataError) -> [String] {
         let fm = FileManager.default
         for (dir, what) in [(final, "training/final (the rendered frames)"), (flow, "training/flow (the .flo files)")]
             + (needDepth ? [(depth, "training/depth (the .dpt files; only needed for the depth task)")] : []) {
@@ -107,7 +107,7 @@ public struct SintelFolder: Sendable {
     /// What the input files are: every frame, flow and (with depth) depth file by relative
     /// path, size and modification time (ns), hashed. A file replaced in place (a broken
     /// `.flo` by a good one) changes it, so a cached rendering of the old files is not reused.
-    public func fingerprint(depth needDepth: Bool = false) throws(DataError) -> (files: Int, hash: String) {
+    package func fingerprint(depth needDepth: Bool = false) throws(DataError) -> (files: Int, hash: String) {
         var h: UInt64 = 0xcbf2_9ce4_8422_2325
         var count = 0
         let base = root.standardizedFileURL.path.count + 1
@@ -129,7 +129,7 @@ public struct SintelFolder: Sendable {
     }
 
     /// Renders every scene with at least nFrames + 1 frames; sequence keys as flyvis's.
-    public func render(_ config: RenderConfig, progress: (String) -> Void = { _ in }) throws(DataError) -> [RenderedSequence] {
+    package func render(_ config: RenderConfig, progress: (String) -> Void = { _ in }) throws(DataError) -> [RenderedSequence] {
         let eye = BoxEye(extent: config.extent, kernelSize: config.kernelSize)
         var out: [RenderedSequence] = []
         for (i, scene) in try scenes(depth: config.depth).enumerated() {
@@ -194,8 +194,8 @@ public struct SintelFolder: Sendable {
 /// configuration) pair is rendered once and every rank and run reuses it. The file also
 /// records a fingerprint of the input files (`SintelFolder.fingerprint`); when the inputs
 /// change, the rendering is made again in the same place.
-public enum RenderCache {
-    public static func directory(root: URL, kind: String, key: String) -> URL {
+package enum RenderCache {
+    package static func directory(root: URL, kind: String, key: String) -> URL {
         var h: UInt64 = 0xcbf2_9ce4_8422_2325
         for b in key.utf8 { h = (h ^ UInt64(b)) &* 0x0000_0100_0000_01b3 }
         return root.appendingPathComponent("renderings").appendingPathComponent(String(format: "%@_%016llx", kind, h))
@@ -203,7 +203,7 @@ public enum RenderCache {
 
     /// The cached sequences if the file exists, was made with `key` and (when given) from
     /// inputs with this `fingerprint`.
-    public static func load(_ dir: URL, key: String, fingerprint: String? = nil) -> [RenderedSequence]? {
+    package static func load(_ dir: URL, key: String, fingerprint: String? = nil) -> [RenderedSequence]? {
         let path = dir.appendingPathComponent("sequences.h5").path
         guard FileManager.default.fileExists(atPath: path),
               let f = try? HDF5File(path: path, mode: .readOnly),
@@ -220,7 +220,7 @@ public enum RenderCache {
         return out.sorted { $0.name < $1.name }
     }
 
-    public static func store(_ sequences: [RenderedSequence], in dir: URL, key: String, fingerprint: String? = nil,
+    package static func store(_ sequences: [RenderedSequence], in dir: URL, key: String, fingerprint: String? = nil,
                              hexals: Int) throws {
         let url = dir.appendingPathComponent("sequences.h5")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
@@ -252,7 +252,7 @@ public enum RenderCache {
     /// Loads the cached rendering or renders and stores it. `fingerprint` identifies the input
     /// files (nil for generated data); a cache made from other inputs is rendered again.
     /// `log` hears which of the two happened.
-    public static func loadOrRender(root: URL, kind: String, key: String, fingerprint: String? = nil, hexals: Int,
+    package static func loadOrRender(root: URL, kind: String, key: String, fingerprint: String? = nil, hexals: Int,
                                     log: (String) -> Void = { _ in },
                                     render: () throws -> [RenderedSequence]) throws -> [RenderedSequence] {
         let dir = directory(root: root, kind: kind, key: key)

@@ -5,17 +5,17 @@ import Foundation
 import Synchronization
 
 /// Set from signal handlers (SIGTERM, SIGUSR1), read between training iterations.
-public enum StopSignal {
+package enum StopSignal {
     static let flag = Atomic<Int32>(0)
 
-    public static var isSet: Bool { flag.load(ordering: .relaxed) != 0 }
-    public static var signalNumber: Int32 { flag.load(ordering: .relaxed) }
-    public static func request(_ signal: Int32 = SIGTERM) { flag.store(signal, ordering: .relaxed) }
-    public static func reset() { flag.store(0, ordering: .relaxed) }
+    package static var isSet: Bool { flag.load(ordering: .relaxed) != 0 }
+    package static var signalNumber: Int32 { flag.load(ordering: .relaxed) }
+    package static func request(_ signal: Int32 = SIGTERM) { flag.store(signal, ordering: .relaxed) }
+    package static func reset() { flag.store(0, ordering: .relaxed) }
 
     /// SLURM sends SIGUSR1 (`--signal`) before the time limit and SIGTERM on preemption or
     /// scancel; both mean: finish the iteration, checkpoint, exit so a requeue can resume.
-    public static func installHandlers() {
+    package static func installHandlers() {
         for s in [SIGTERM, SIGUSR1, SIGINT] {
             signal(s) { received in StopSignal.flag.store(received, ordering: .relaxed) }
         }
@@ -23,19 +23,19 @@ public enum StopSignal {
 }
 
 /// Settings of one ensemble run.
-public struct EnsembleRun: Sendable {
-    public var ensembleID: Int
-    public var taskName: String
-    public var members: Range<Int>
+package struct EnsembleRun: Sendable {
+    package var ensembleID: Int
+    package var taskName: String
+    package var members: Range<Int>
     /// `<root>/results/<task>/<EEEE>`.
-    public var ensembleDirectory: ResultsDirectory
-    public var topK: Int?
-    public var statusInterval: TimeInterval
+    package var ensembleDirectory: ResultsDirectory
+    package var topK: Int?
+    package var statusInterval: TimeInterval
     /// Failed members are skipped on resume unless retried explicitly: a NaN divergence is
     /// deterministic, so retrying would waste cluster time.
-    public var retryFailed: Bool
+    package var retryFailed: Bool
 
-    public init(ensembleID: Int, taskName: String, members: Range<Int>, ensembleDirectory: ResultsDirectory,
+    package init(ensembleID: Int, taskName: String, members: Range<Int>, ensembleDirectory: ResultsDirectory,
                 topK: Int? = nil, statusInterval: TimeInterval = 60, retryFailed: Bool = false) {
         self.ensembleID = ensembleID
         self.taskName = taskName
@@ -46,13 +46,13 @@ public struct EnsembleRun: Sendable {
         self.retryFailed = retryFailed
     }
 
-    public func directory(_ member: Int) -> ResultsDirectory {
+    package func directory(_ member: Int) -> ResultsDirectory {
         ensembleDirectory.subdirectory(String(format: "%03d", member))
     }
 }
 
 /// How the whole job ended, as an exit status.
-public enum EnsembleExit: Int32, Sendable {
+package enum EnsembleExit: Int32, Sendable {
     case success = 0
     case memberFailed = 1
     /// EX_TEMPFAIL: stopped by a signal after checkpointing; requeue with resume.
@@ -67,7 +67,7 @@ enum Tag {
 /// Runs an ensemble over MPI ranks (or alone, as a singleton): every rank trains members through
 /// the same `MemberTrainer`; rank 0 also hands out members beyond the first P, keeps the live
 /// table, and writes the ranking after a collective write of the summary.
-public final class EnsembleCoordinator {
+package final class EnsembleCoordinator {
     let run: EnsembleRun
     let comm: Communicator
     let trainer: any MemberTrainer
@@ -84,7 +84,7 @@ public final class EnsembleCoordinator {
     /// Members this rank trained (or skipped as already done), with their final status.
     private(set) var localResults: [(MemberID, MemberStatus)] = []
 
-    public init(run: EnsembleRun, communicator: Communicator, trainer: any MemberTrainer,
+    package init(run: EnsembleRun, communicator: Communicator, trainer: any MemberTrainer,
                 output: @escaping (String) -> Void = { print($0) }) {
         self.run = run
         self.comm = communicator
@@ -93,7 +93,7 @@ public final class EnsembleCoordinator {
     }
 
     /// Trains, gathers and summarises. Returns the job's exit status (identical on every rank).
-    public func execute() throws -> EnsembleExit {
+    package func execute() throws -> EnsembleExit {
         try FileManager.default.createDirectory(at: run.ensembleDirectory.url, withIntermediateDirectories: true)
         let first = run.members.lowerBound + comm.rank
         if comm.isRoot {

@@ -5,12 +5,12 @@ import Foundation
 
 /// Why no report could be written. A member whose files cannot be read does not stop the
 /// report: the page shows the problem in that member's row.
-public enum ReportError: Error, CustomStringConvertible, Equatable {
+package enum ReportError: Error, CustomStringConvertible, Equatable {
     case missingDirectory(path: String)
     case notADirectory(path: String)
     case noMembers(path: String)
 
-    public var description: String {
+    package var description: String {
         switch self {
         case let .missingDirectory(path):
             return "ensemble directory '\(path)' does not exist; pass <root>/results/<task>/<EEEE>, e.g. $FLYVIS_ROOT_DIR/results/flow/0045"
@@ -23,15 +23,15 @@ public enum ReportError: Error, CustomStringConvertible, Equatable {
 }
 
 /// What rank 0's status table knows about a member while the job runs.
-public struct LiveMember: Sendable, Equatable {
-    public var state: MemberReport.State
-    public var rank: Int?
-    public var iteration: Int
-    public var totalIterations: Int?
-    public var iterationsPerSecond: Double?
-    public var error: String?
+package struct LiveMember: Sendable, Equatable {
+    package var state: MemberReport.State
+    package var rank: Int?
+    package var iteration: Int
+    package var totalIterations: Int?
+    package var iterationsPerSecond: Double?
+    package var error: String?
 
-    public init(state: MemberReport.State, rank: Int? = nil, iteration: Int = 0, totalIterations: Int? = nil,
+    package init(state: MemberReport.State, rank: Int? = nil, iteration: Int = 0, totalIterations: Int? = nil,
                 iterationsPerSecond: Double? = nil, error: String? = nil) {
         self.state = state
         self.rank = rank
@@ -43,14 +43,14 @@ public struct LiveMember: Sendable, Equatable {
 }
 
 /// A running job's view, passed by the coordinator.
-public struct LiveJob: Sendable {
-    public var members: [Int: LiveMember]
-    public var started: Date
+package struct LiveJob: Sendable {
+    package var members: [Int: LiveMember]
+    package var started: Date
     /// The job is ending (last update): the page stops reloading.
-    public var final: Bool
-    public var refreshSeconds: Int
+    package var final: Bool
+    package var refreshSeconds: Int
 
-    public init(members: [Int: LiveMember], started: Date, final: Bool = false, refreshSeconds: Int = 60) {
+    package init(members: [Int: LiveMember], started: Date, final: Bool = false, refreshSeconds: Int = 60) {
         self.members = members
         self.started = started
         self.final = final
@@ -62,7 +62,7 @@ public struct LiveJob: Sendable {
 /// `_status.yaml`) — and, in a live job, rank 0's status table. It keeps each member's reduced
 /// training curve while the file is unchanged, so rank 0 re-reads only the members that
 /// checkpointed since its last update (a 250,000-iteration `loss.h5` is 2 MB).
-public final class EnsembleReportWriter {
+package final class EnsembleReportWriter {
     private struct Stamp: Equatable {
         var modified: Date
         var size: Int
@@ -83,15 +83,15 @@ public final class EnsembleReportWriter {
 
     private var curves: [Int: CachedCurve] = [:]
 
-    public init() {}
+    package init() {}
 
-    public static func url(in ensembleDirectory: ResultsDirectory) -> URL {
+    package static func url(in ensembleDirectory: ResultsDirectory) -> URL {
         ensembleDirectory.url.appendingPathComponent(ReportPage.fileName)
     }
 
     /// Writes the page atomically (to `<ens>/ensemble_report.html` unless `to` is given).
     @discardableResult
-    public func write(ensembleDirectory: ResultsDirectory, taskName: String? = nil, topK: Int? = nil,
+    package func write(ensembleDirectory: ResultsDirectory, taskName: String? = nil, topK: Int? = nil,
                       live: LiveJob? = nil, to url: URL? = nil) throws -> (url: URL, report: EnsembleReport) {
         let report = try build(ensembleDirectory: ensembleDirectory, taskName: taskName, topK: topK, live: live)
         let target = url ?? Self.url(in: ensembleDirectory)
@@ -100,7 +100,7 @@ public final class EnsembleReportWriter {
     }
 
     /// Reads the ensemble into report values.
-    public func build(ensembleDirectory ens: ResultsDirectory, taskName: String? = nil, topK: Int? = nil,
+    package func build(ensembleDirectory ens: ResultsDirectory, taskName: String? = nil, topK: Int? = nil,
                       live: LiveJob? = nil) throws -> EnsembleReport {
         var isDir: ObjCBool = false
         guard FileManager.default.fileExists(atPath: ens.path, isDirectory: &isDir) else {

@@ -6,20 +6,20 @@ import Foundation
 /// A member's training state as recorded in `<netdir>/_status.yaml`, so that `--resume` and
 /// `summary` know which members finished, failed or were interrupted, without re-deriving it
 /// from loss files. (The underscore keeps it out of datamate's listing, like `_meta.yaml`.)
-public struct MemberStatus: Equatable, Sendable {
-    public var state: ProgressReport.State
-    public var iteration: Int
-    public var error: String?
+package struct MemberStatus: Equatable, Sendable {
+    package var state: ProgressReport.State
+    package var iteration: Int
+    package var error: String?
 
-    public init(state: ProgressReport.State, iteration: Int, error: String? = nil) {
+    package init(state: ProgressReport.State, iteration: Int, error: String? = nil) {
         self.state = state
         self.iteration = iteration
         self.error = error
     }
 
-    public static func url(in dir: ResultsDirectory) -> URL { dir.url.appendingPathComponent("_status.yaml") }
+    package static func url(in dir: ResultsDirectory) -> URL { dir.url.appendingPathComponent("_status.yaml") }
 
-    public func write(to dir: ResultsDirectory) throws {
+    package func write(to dir: ResultsDirectory) throws {
         var text = "state: \(state.rawValue)\niteration: \(iteration)\n"
         if let error {
             let oneLine = error.replacingOccurrences(of: "\n", with: " ").replacingOccurrences(of: "'", with: "''")
@@ -29,7 +29,7 @@ public struct MemberStatus: Equatable, Sendable {
         try AtomicFile.write(Self.url(in: dir), text: text)
     }
 
-    public static func read(from dir: ResultsDirectory) -> MemberStatus? {
+    package static func read(from dir: ResultsDirectory) -> MemberStatus? {
         guard let text = try? String(contentsOf: url(in: dir), encoding: .utf8) else { return nil }
         var fields: [String: String] = [:]
         for line in text.split(separator: "\n") {
@@ -48,22 +48,22 @@ public struct MemberStatus: Equatable, Sendable {
 }
 
 /// One row of the ensemble summary.
-public struct MemberSummary: Equatable, Sendable {
-    public var id: MemberID
-    public var rank: Int
-    public var state: String
-    public var error: String
+package struct MemberSummary: Equatable, Sendable {
+    package var id: MemberID
+    package var rank: Int
+    package var state: String
+    package var error: String
     /// `validation/loss` per checkpoint (flyvis's in-training validation loss).
-    public var valLoss: [Double]
+    package var valLoss: [Double]
     /// Checkpoint index (as in `chkpts/chkpt_NNNNN`) with the lowest validation loss, or -1.
-    public var bestCheckpoint: Int
-    public var minValLoss: Double
-    public var iterations: Int
-    public var timeTrained: Double
+    package var bestCheckpoint: Int
+    package var minValLoss: Double
+    package var iterations: Int
+    package var timeTrained: Double
 
     /// Reads a member's results directory. Missing files give empty/NaN fields, so partially
     /// trained or failed members still get a row.
-    public static func collect(_ dir: ResultsDirectory, id: MemberID, rank: Int = -1,
+    package static func collect(_ dir: ResultsDirectory, id: MemberID, rank: Int = -1,
                                status: MemberStatus? = nil) -> MemberSummary {
         let status = status ?? MemberStatus.read(from: dir)
         let validation = dir.subdirectory("validation")
@@ -90,12 +90,12 @@ public struct MemberSummary: Equatable, Sendable {
 
 /// The ensemble-level outputs flyvis never writes: `ensemble_summary.h5`, the ranking by task
 /// error (minimum validation loss), and `best_checkpoints.txt`.
-public enum EnsembleSummary {
-    public static let fileName = "ensemble_summary.h5"
+package enum EnsembleSummary {
+    package static let fileName = "ensemble_summary.h5"
 
     /// Members ordered by task error (lowest minimum validation loss first); members without a
     /// finite loss (failed, missing) come last in id order.
-    public static func ranking(_ members: [MemberSummary]) -> [MemberSummary] {
+    package static func ranking(_ members: [MemberSummary]) -> [MemberSummary] {
         members.sorted { a, b in
             // Failed members rank last whatever their early losses were.
             let fa = a.state == "failed", fb = b.state == "failed"
@@ -112,7 +112,7 @@ public enum EnsembleSummary {
     /// Writes the summary. With a communicator every rank passes only its own members and the
     /// file is written collectively with parallel HDF5, each rank filling its own rows; without
     /// one, a single process writes all rows. `rowOf` maps a member to its row.
-    public static func write(path: String, localMembers: [MemberSummary], totalRows: Int,
+    package static func write(path: String, localMembers: [MemberSummary], totalRows: Int,
                              rowOf: (MemberID) -> Int, communicator: Communicator?) throws {
         let localMax = localMembers.map(\.valLoss.count).max() ?? 0
         let localCount = localMembers.count
@@ -152,7 +152,7 @@ public enum EnsembleSummary {
     }
 
     /// Adds what only rank 0 computes (names, errors, ranking, top-k) to a written summary.
-    public static func finalize(path: String, members: [MemberSummary], rowOf: (MemberID) -> Int,
+    package static func finalize(path: String, members: [MemberSummary], rowOf: (MemberID) -> Int,
                                 totalRows: Int, taskName: String, topK: Int?) throws -> [MemberSummary] {
         var byRow = [MemberSummary?](repeating: nil, count: totalRows)
         for m in members { byRow[rowOf(m.id)] = m }
@@ -187,7 +187,7 @@ public enum EnsembleSummary {
     }
 
     /// A fixed-width table of the ranking, printed at the end and written next to the summary.
-    public static func rankingTable(_ ranked: [MemberSummary], taskName: String, topK: Int?) -> String {
+    package static func rankingTable(_ ranked: [MemberSummary], taskName: String, topK: Int?) -> String {
         let k = topK ?? ranked.count
         var lines = ["rank  member                 task error (min val loss)  best chkpt  iterations  state        top-k"]
         for (i, m) in ranked.enumerated() {
@@ -206,7 +206,7 @@ public enum EnsembleSummary {
 
     /// `best_checkpoints.txt`: one line per ranked member with a finite loss:
     /// `<task>/<EEEE>/<NNN> <path of best checkpoint> <min val loss>`.
-    public static func bestCheckpointsText(_ ranked: [MemberSummary], ensembleDir: ResultsDirectory) -> String {
+    package static func bestCheckpointsText(_ ranked: [MemberSummary], ensembleDir: ResultsDirectory) -> String {
         ranked.filter { $0.minValLoss.isFinite && $0.bestCheckpoint >= 0 && $0.state != "failed" }.map { m in
             let dir = ensembleDir.subdirectory(String(format: "%03d", m.id.member))
             let path = CheckpointStore(networkDirectory: dir).path(index: m.bestCheckpoint).path
@@ -224,7 +224,7 @@ extension EnsembleSummary {
     /// sub-directories), serially; works for ensembles trained elsewhere, including by flyvis.
     /// Returns the ranked members.
     @discardableResult
-    public static func rebuild(ensembleDirectory: ResultsDirectory, taskName: String? = nil,
+    package static func rebuild(ensembleDirectory: ResultsDirectory, taskName: String? = nil,
                                topK: Int? = nil) throws -> (ranked: [MemberSummary], table: String) {
         let ensembleName = ensembleDirectory.url.lastPathComponent
         let task = taskName ?? ensembleDirectory.url.deletingLastPathComponent().lastPathComponent

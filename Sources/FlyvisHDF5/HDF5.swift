@@ -8,7 +8,7 @@ import Glibc
 
 /// An HDF5 failure as one readable message that names the file and the object, with the
 /// library's own error stack folded in (HDF5's printing to stderr is switched off).
-public enum HDF5Error: Error, CustomStringConvertible, Equatable {
+package enum HDF5Error: Error, CustomStringConvertible, Equatable {
     case library(operation: String, file: String, object: String, details: String)
     case fileNotFound(file: String)
     case notHDF5(file: String)
@@ -22,7 +22,7 @@ public enum HDF5Error: Error, CustomStringConvertible, Equatable {
     /// Writing the finished file to disk failed for another reason.
     case io(file: String, reason: String)
 
-    public var description: String {
+    package var description: String {
         switch self {
         case let .library(operation, file, object, details):
             let what = object.isEmpty ? "" : " object '\(object)'"
@@ -50,55 +50,55 @@ public enum HDF5Error: Error, CustomStringConvertible, Equatable {
 }
 
 /// Element types stored natively.
-public protocol HDF5Element: Sendable {
+package protocol HDF5Element: Sendable {
     static var nativeType: hid_t { get }
     static var isInteger: Bool { get }
     static var typeName: String { get }
     static var zero: Self { get }
 }
 extension Float: HDF5Element {
-    public static var nativeType: hid_t { fv_h5t_native_float() }
-    public static var isInteger: Bool { false }
-    public static var typeName: String { "float32" }
-    public static var zero: Float { 0 }
+    package static var nativeType: hid_t { fv_h5t_native_float() }
+    package static var isInteger: Bool { false }
+    package static var typeName: String { "float32" }
+    package static var zero: Float { 0 }
 }
 extension Double: HDF5Element {
-    public static var nativeType: hid_t { fv_h5t_native_double() }
-    public static var isInteger: Bool { false }
-    public static var typeName: String { "float64" }
-    public static var zero: Double { 0 }
+    package static var nativeType: hid_t { fv_h5t_native_double() }
+    package static var isInteger: Bool { false }
+    package static var typeName: String { "float64" }
+    package static var zero: Double { 0 }
 }
 extension Int32: HDF5Element {
-    public static var nativeType: hid_t { fv_h5t_native_int32() }
-    public static var isInteger: Bool { true }
-    public static var typeName: String { "int32" }
-    public static var zero: Int32 { 0 }
+    package static var nativeType: hid_t { fv_h5t_native_int32() }
+    package static var isInteger: Bool { true }
+    package static var typeName: String { "int32" }
+    package static var zero: Int32 { 0 }
 }
 extension Int64: HDF5Element {
-    public static var nativeType: hid_t { fv_h5t_native_int64() }
-    public static var isInteger: Bool { true }
-    public static var typeName: String { "int64" }
-    public static var zero: Int64 { 0 }
+    package static var nativeType: hid_t { fv_h5t_native_int64() }
+    package static var isInteger: Bool { true }
+    package static var typeName: String { "int64" }
+    package static var zero: Int64 { 0 }
 }
 extension UInt8: HDF5Element {
-    public static var nativeType: hid_t { fv_h5t_native_uint8() }
-    public static var isInteger: Bool { true }
-    public static var typeName: String { "uint8" }
-    public static var zero: UInt8 { 0 }
+    package static var nativeType: hid_t { fv_h5t_native_uint8() }
+    package static var isInteger: Bool { true }
+    package static var typeName: String { "uint8" }
+    package static var zero: UInt8 { 0 }
 }
 
 /// A dense row-major array read from a dataset.
-public struct HDF5Array<T> {
-    public var values: [T]
-    public var shape: [Int]
-    public init(values: [T], shape: [Int]) {
+package struct HDF5Array<T> {
+    package var values: [T]
+    package var shape: [Int]
+    package init(values: [T], shape: [Int]) {
         self.values = values
         self.shape = shape
     }
 }
 
 /// The HDF5 library shipped with Debian's MPI build is not thread-safe, so every call into it
-/// goes through this one recursive lock (recursive because public methods call each other).
+/// goes through this one recursive lock (recursive because package methods call each other).
 final class HDF5Lock: @unchecked Sendable {
     private var mutex = pthread_mutex_t()
     init() {
@@ -187,10 +187,10 @@ func writeFileBytes(_ bytes: UnsafeRawBufferPointer, to path: String) throws(HDF
 }
 
 /// Whether the linked HDF5 library supports MPI-IO (parallel) file access.
-public var hdf5IsParallel: Bool { fv_h5_is_parallel() != 0 }
+package var hdf5IsParallel: Bool { fv_h5_is_parallel() != 0 }
 
 /// The linked HDF5 library version, e.g. "1.10.8".
-public var hdf5LibraryVersion: String {
+package var hdf5LibraryVersion: String {
     hdf5Lock.lock(); defer { hdf5Lock.unlock() }
     var major: UInt32 = 0, minor: UInt32 = 0, release: UInt32 = 0
     H5get_libversion(&major, &minor, &release)
@@ -200,12 +200,12 @@ public var hdf5LibraryVersion: String {
 /// An open HDF5 file. Paths inside the file use '/' separators; parent groups are created on
 /// write. In parallel mode (a communicator is given) every call that creates or changes
 /// structure is collective: all ranks must make it with the same arguments.
-public final class HDF5File {
-    public enum Mode: Sendable { case readOnly, readWrite, truncate, createExclusive }
+package final class HDF5File {
+    package enum Mode: Sendable { case readOnly, readWrite, truncate, createExclusive }
 
-    public let path: String
-    public let mode: Mode
-    public let isParallel: Bool
+    package let path: String
+    package let mode: Mode
+    package let isParallel: Bool
     private var id: hid_t
     private var isOpen = true
     /// Serial files we create are built in memory (HDF5's core driver, no backing store) and
@@ -213,7 +213,7 @@ public final class HDF5File {
     /// clean error and never a half-flushed HDF5 file whose ids crash the library at exit.
     private let inMemory: Bool
 
-    public init(path: String, mode: Mode, communicator: Communicator? = nil) throws(HDF5Error) {
+    package init(path: String, mode: Mode, communicator: Communicator? = nil) throws(HDF5Error) {
         hdf5Lock.lock(); defer { hdf5Lock.unlock() }
         _ = silenceHDF5
         self.path = path
@@ -271,7 +271,7 @@ public final class HDF5File {
 
     /// Closes the file, reporting errors that a silent deinit would hide (e.g. a failed flush
     /// or a full disk). A file built in memory is written to disk here.
-    public func close() throws(HDF5Error) {
+    package func close() throws(HDF5Error) {
         hdf5Lock.lock(); defer { hdf5Lock.unlock() }
         guard isOpen else { return }
         isOpen = false
@@ -284,7 +284,7 @@ public final class HDF5File {
     }
 
     /// Writes buffered data to disk, so a crash afterwards keeps what was written.
-    public func flush() throws(HDF5Error) {
+    package func flush() throws(HDF5Error) {
         hdf5Lock.lock(); defer { hdf5Lock.unlock() }
         try ensureOpen()
         if inMemory { return try writeImage() }
@@ -305,7 +305,7 @@ public final class HDF5File {
     // MARK: Structure
 
     /// Whether a link exists at `path` (every intermediate group must exist too).
-    public func exists(_ objectPath: String) -> Bool {
+    package func exists(_ objectPath: String) -> Bool {
         hdf5Lock.lock(); defer { hdf5Lock.unlock() }
         guard isOpen else { return false }
         var prefix = ""
@@ -320,7 +320,7 @@ public final class HDF5File {
     }
 
     /// Creates a group and any missing parents; an existing group is left alone.
-    public func createGroup(_ groupPath: String) throws(HDF5Error) {
+    package func createGroup(_ groupPath: String) throws(HDF5Error) {
         hdf5Lock.lock(); defer { hdf5Lock.unlock() }
         try ensureOpen()
         if exists(groupPath) { return }
@@ -332,7 +332,7 @@ public final class HDF5File {
     }
 
     /// Names of the links directly inside a group, in name order.
-    public func children(_ groupPath: String) throws(HDF5Error) -> [String] {
+    package func children(_ groupPath: String) throws(HDF5Error) -> [String] {
         hdf5Lock.lock(); defer { hdf5Lock.unlock() }
         try ensureOpen()
         guard exists(groupPath) || groupPath == "/" else { throw .objectNotFound(file: path, object: groupPath) }
@@ -353,7 +353,7 @@ public final class HDF5File {
     }
 
     /// Removes a link (dataset or group). Missing objects are ignored.
-    public func remove(_ objectPath: String) throws(HDF5Error) {
+    package func remove(_ objectPath: String) throws(HDF5Error) {
         hdf5Lock.lock(); defer { hdf5Lock.unlock() }
         try ensureOpen()
         guard exists(objectPath) else { return }
@@ -361,7 +361,7 @@ public final class HDF5File {
     }
 
     /// The shape of a dataset ([] for a scalar).
-    public func shape(_ datasetPath: String) throws(HDF5Error) -> [Int] {
+    package func shape(_ datasetPath: String) throws(HDF5Error) -> [Int] {
         hdf5Lock.lock(); defer { hdf5Lock.unlock() }
         let d = try openDataset(datasetPath)
         defer { H5Dclose(d) }
@@ -370,7 +370,7 @@ public final class HDF5File {
 
     /// The stored element type of a dataset: "float32", "float64", "int8"..."int64",
     /// "uint8"..."uint64", "string" or "other".
-    public func elementType(_ datasetPath: String) throws(HDF5Error) -> String {
+    package func elementType(_ datasetPath: String) throws(HDF5Error) -> String {
         hdf5Lock.lock(); defer { hdf5Lock.unlock() }
         let d = try openDataset(datasetPath)
         defer { H5Dclose(d) }
@@ -390,7 +390,7 @@ public final class HDF5File {
     /// Writes a dataset, replacing any existing one. `shape` [] writes a scalar. `chunkRows`
     /// makes axis 0 extendable (for `append`) with that many rows per chunk; `compression`
     /// (0–9) enables gzip and implies chunking.
-    public func write<T: HDF5Element>(_ datasetPath: String, _ values: [T], shape: [Int],
+    package func write<T: HDF5Element>(_ datasetPath: String, _ values: [T], shape: [Int],
                                       chunkRows: Int? = nil, compression: Int? = nil) throws(HDF5Error) {
         hdf5Lock.lock(); defer { hdf5Lock.unlock() }
         try ensureOpen()
@@ -417,7 +417,7 @@ public final class HDF5File {
 
     /// Creates an empty dataset of the given shape (collectively in parallel mode), for ranks
     /// to fill with `writeHyperslab`. `fill` initialises unwritten elements.
-    public func createDataset<T: HDF5Element>(_ datasetPath: String, of type: T.Type, shape: [Int],
+    package func createDataset<T: HDF5Element>(_ datasetPath: String, of type: T.Type, shape: [Int],
                                               fill: T? = nil) throws(HDF5Error) {
         hdf5Lock.lock(); defer { hdf5Lock.unlock() }
         try ensureOpen()
@@ -430,7 +430,7 @@ public final class HDF5File {
     /// Writes `values` into the block [start, start+count) of an existing dataset. In
     /// parallel mode this is collective: every rank calls it, with its own disjoint block
     /// (an empty `count` contributes nothing).
-    public func writeHyperslab<T: HDF5Element>(_ datasetPath: String, _ values: [T], start: [Int],
+    package func writeHyperslab<T: HDF5Element>(_ datasetPath: String, _ values: [T], start: [Int],
                                                count: [Int]) throws(HDF5Error) {
         hdf5Lock.lock(); defer { hdf5Lock.unlock() }
         let d = try openDataset(datasetPath)
@@ -450,7 +450,7 @@ public final class HDF5File {
 
     /// Appends rows along axis 0 of an extendable dataset, creating it (chunked) if missing.
     /// Loss histories grow this way, one checkpoint or iteration at a time.
-    public func append<T: HDF5Element>(_ datasetPath: String, _ values: [T], rowShape: [Int] = [],
+    package func append<T: HDF5Element>(_ datasetPath: String, _ values: [T], rowShape: [Int] = [],
                                        chunkRows: Int = 256) throws(HDF5Error) {
         hdf5Lock.lock(); defer { hdf5Lock.unlock() }
         try ensureOpen()
@@ -481,7 +481,7 @@ public final class HDF5File {
 
     /// Shrinks (or grows) axis 0 of an extendable dataset; used to roll histories back to a
     /// checkpoint before appending again.
-    public func resize(_ datasetPath: String, rows: Int) throws(HDF5Error) {
+    package func resize(_ datasetPath: String, rows: Int) throws(HDF5Error) {
         hdf5Lock.lock(); defer { hdf5Lock.unlock() }
         let d = try openDataset(datasetPath)
         defer { H5Dclose(d) }
@@ -492,7 +492,7 @@ public final class HDF5File {
     }
 
     /// Reads a whole numeric dataset. Integer and floating data convert within their class.
-    public func read<T: HDF5Element>(_ datasetPath: String, as: T.Type = T.self) throws(HDF5Error) -> HDF5Array<T> {
+    package func read<T: HDF5Element>(_ datasetPath: String, as: T.Type = T.self) throws(HDF5Error) -> HDF5Array<T> {
         hdf5Lock.lock(); defer { hdf5Lock.unlock() }
         let d = try openDataset(datasetPath)
         defer { H5Dclose(d) }
@@ -509,7 +509,7 @@ public final class HDF5File {
     }
 
     /// Reads a dataset and checks its shape (use -1 for "any length" on an axis).
-    public func read<T: HDF5Element>(_ datasetPath: String, as: T.Type = T.self,
+    package func read<T: HDF5Element>(_ datasetPath: String, as: T.Type = T.self,
                                      expectShape: [Int]) throws(HDF5Error) -> [T] {
         hdf5Lock.lock(); defer { hdf5Lock.unlock() }
         let a: HDF5Array<T> = try read(datasetPath)
@@ -521,7 +521,7 @@ public final class HDF5File {
     }
 
     /// Reads a scalar (or one-element) dataset.
-    public func readScalar<T: HDF5Element>(_ datasetPath: String, as: T.Type = T.self) throws(HDF5Error) -> T {
+    package func readScalar<T: HDF5Element>(_ datasetPath: String, as: T.Type = T.self) throws(HDF5Error) -> T {
         hdf5Lock.lock(); defer { hdf5Lock.unlock() }
         let a: HDF5Array<T> = try read(datasetPath)
         guard a.values.count == 1 else {
@@ -535,7 +535,7 @@ public final class HDF5File {
     /// Writes a 1-D dataset of UTF-8 strings: variable-length (what h5py writes for str lists)
     /// in serial files, fixed-length in parallel files, because MPI-IO cannot write
     /// variable-length data.
-    public func writeStrings(_ datasetPath: String, _ values: [String]) throws(HDF5Error) {
+    package func writeStrings(_ datasetPath: String, _ values: [String]) throws(HDF5Error) {
         hdf5Lock.lock(); defer { hdf5Lock.unlock() }
         try ensureOpen()
         if exists(datasetPath) { try remove(datasetPath) }
@@ -584,7 +584,7 @@ public final class HDF5File {
     }
 
     /// Reads a 1-D dataset of strings, fixed-length or variable-length.
-    public func readStrings(_ datasetPath: String) throws(HDF5Error) -> [String] {
+    package func readStrings(_ datasetPath: String) throws(HDF5Error) -> [String] {
         hdf5Lock.lock(); defer { hdf5Lock.unlock() }
         let d = try openDataset(datasetPath)
         defer { H5Dclose(d) }
@@ -602,13 +602,13 @@ public final class HDF5File {
     // MARK: Attributes
 
     /// Sets a scalar attribute on a group or dataset (the root is "/").
-    public func setAttribute<T: HDF5Element>(_ name: String, _ value: T, on objectPath: String = "/") throws(HDF5Error) {
+    package func setAttribute<T: HDF5Element>(_ name: String, _ value: T, on objectPath: String = "/") throws(HDF5Error) {
         hdf5Lock.lock(); defer { hdf5Lock.unlock() }
         try setAttribute(name, [value], shape: [], on: objectPath)
     }
 
     /// Sets an array attribute.
-    public func setAttribute<T: HDF5Element>(_ name: String, _ values: [T], shape: [Int]? = nil,
+    package func setAttribute<T: HDF5Element>(_ name: String, _ values: [T], shape: [Int]? = nil,
                                              on objectPath: String = "/") throws(HDF5Error) {
         hdf5Lock.lock(); defer { hdf5Lock.unlock() }
         let shape = shape ?? [values.count]
@@ -628,7 +628,7 @@ public final class HDF5File {
     }
 
     /// Sets a string attribute.
-    public func setAttribute(_ name: String, string value: String, on objectPath: String = "/") throws(HDF5Error) {
+    package func setAttribute(_ name: String, string value: String, on objectPath: String = "/") throws(HDF5Error) {
         hdf5Lock.lock(); defer { hdf5Lock.unlock() }
         let o = try openObject(objectPath)
         defer { H5Oclose(o) }
@@ -645,7 +645,7 @@ public final class HDF5File {
     }
 
     /// Reads a scalar attribute.
-    public func attribute<T: HDF5Element>(_ name: String, on objectPath: String = "/",
+    package func attribute<T: HDF5Element>(_ name: String, on objectPath: String = "/",
                                           as: T.Type = T.self) throws(HDF5Error) -> T {
         hdf5Lock.lock(); defer { hdf5Lock.unlock() }
         let values: [T] = try attributeArray(name, on: objectPath)
@@ -656,7 +656,7 @@ public final class HDF5File {
     }
 
     /// Reads an array attribute (flattened).
-    public func attributeArray<T: HDF5Element>(_ name: String, on objectPath: String = "/",
+    package func attributeArray<T: HDF5Element>(_ name: String, on objectPath: String = "/",
                                                as: T.Type = T.self) throws(HDF5Error) -> [T] {
         hdf5Lock.lock(); defer { hdf5Lock.unlock() }
         let a = try openAttribute(name, on: objectPath)
@@ -677,7 +677,7 @@ public final class HDF5File {
     }
 
     /// Reads a string attribute.
-    public func stringAttribute(_ name: String, on objectPath: String = "/") throws(HDF5Error) -> String {
+    package func stringAttribute(_ name: String, on objectPath: String = "/") throws(HDF5Error) -> String {
         hdf5Lock.lock(); defer { hdf5Lock.unlock() }
         let a = try openAttribute(name, on: objectPath)
         defer { H5Aclose(a) }
@@ -693,7 +693,7 @@ public final class HDF5File {
     }
 
     /// Names of the attributes on an object.
-    public func attributeNames(on objectPath: String = "/") throws(HDF5Error) -> [String] {
+    package func attributeNames(on objectPath: String = "/") throws(HDF5Error) -> [String] {
         hdf5Lock.lock(); defer { hdf5Lock.unlock() }
         let o = try openObject(objectPath)
         defer { H5Oclose(o) }

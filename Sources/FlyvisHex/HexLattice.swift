@@ -3,14 +3,14 @@
 /// flyvis enumerates a radius-`extent` hexagon with u ascending in the outer loop and v
 /// ascending in the inner loop; every per-hexal array (721 entries at extent 15) uses that
 /// order, so we keep it exactly.
-public struct HexLattice: Sendable, Equatable {
-    public let extent: Int
-    public let u: [Int]
-    public let v: [Int]
+package struct HexLattice: Sendable, Equatable {
+    package let extent: Int
+    package let u: [Int]
+    package let v: [Int]
     /// Row-major (u + extent, v + extent) → hexal index, -1 outside the hexagon.
     private let lookup: [Int]
 
-    public init(extent: Int) {
+    package init(extent: Int) {
         precondition(extent >= 0, "extent must be non-negative")
         self.extent = extent
         var us: [Int] = [], vs: [Int] = []
@@ -29,22 +29,22 @@ public struct HexLattice: Sendable, Equatable {
     }
 
     /// Number of hexals, 3n(n+1)+1.
-    public var count: Int { u.count }
+    package var count: Int { u.count }
 
     /// Width and height of the square cartesian map (2n+1) used by the decoder.
-    public var side: Int { 2 * extent + 1 }
+    package var side: Int { 2 * extent + 1 }
 
     /// Hexal index at (u, v), or nil outside the hexagon.
-    public func index(u uu: Int, v vv: Int) -> Int? {
+    package func index(u uu: Int, v vv: Int) -> Int? {
         guard abs(uu) <= extent, abs(vv) <= extent, abs(uu + vv) <= extent else { return nil }
         return lookup[(uu + extent) * side + (vv + extent)]
     }
 
     /// Flat pixel index (row = u + n, col = v + n) of each hexal in the side×side map.
-    public var cartesianPixel: [Int] {
+    package var cartesianPixel: [Int] {
         (0..<count).map { (u[$0] + extent) * side + (v[$0] + extent) }
     }
 
     /// Number of hexals for a radius.
-    public static func count(extent: Int) -> Int { 3 * extent * (extent + 1) + 1 }
+    package static func count(extent: Int) -> Int { 3 * extent * (extent + 1) + 1 }
 }

@@ -3,14 +3,14 @@ import Foundation
 /// Rotations by n·60° and flips of the hex lattice as index permutations, with the matching
 /// 2×2 transforms of flow vectors (x right, y up), as flyvis's HexRotate/HexFlip define them:
 /// the content at coordinate c after the transform is the content at M⁻¹(c) before it.
-public struct HexTransform: Sendable, Equatable {
+package struct HexTransform: Sendable, Equatable {
     /// out[j] = in[permutation[j]].
-    public let permutation: [Int]
+    package let permutation: [Int]
     /// Row-major 2×2 matrix applied to (x, y) vector channels, in float32 like the reference.
-    public let matrix: [Float]
+    package let matrix: [Float]
 
     /// Rotation by n·60° counter-clockwise (n taken mod 6).
-    public static func rotation(_ n: Int, lattice: HexLattice) -> HexTransform {
+    package static func rotation(_ n: Int, lattice: HexLattice) -> HexTransform {
         let steps = ((n % 6) + 6) % 6
         let map: (Int, Int) -> (Int, Int) = { u, v in
             var (a, b) = (u, v)
@@ -23,7 +23,7 @@ public struct HexTransform: Sendable, Equatable {
     }
 
     /// Flip over axis 1 (x → −x), 2 (the 150° line) or 3 (the 30° line); axis 0 is identity.
-    public static func flip(axis: Int, lattice: HexLattice) -> HexTransform {
+    package static func flip(axis: Int, lattice: HexLattice) -> HexTransform {
         let map: (Int, Int) -> (Int, Int)
         let alpha: Double
         switch axis {
@@ -52,7 +52,7 @@ public struct HexTransform: Sendable, Equatable {
 
     /// Applies the transform to frames × channels × hexals data in place. Vector channels
     /// (channels == 2) are also rotated/reflected; one channel is only permuted.
-    public func apply(_ data: inout [Float], frames: Int, channels: Int) {
+    package func apply(_ data: inout [Float], frames: Int, channels: Int) {
         let n = permutation.count
         var out = [Float](repeating: 0, count: data.count)
         for t in 0..<frames {

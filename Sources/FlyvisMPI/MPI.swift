@@ -2,12 +2,12 @@ import CFlyvisShim
 import COpenMPI
 
 /// An MPI failure, carrying the library's own error string so users see what MPI said.
-public enum MPIError: Error, CustomStringConvertible, Equatable {
+package enum MPIError: Error, CustomStringConvertible, Equatable {
     case call(function: String, code: Int32, message: String)
     case notInitialized
     case invalidArgument(String)
 
-    public var description: String {
+    package var description: String {
         switch self {
         case let .call(function, code, message):
             return "MPI error in \(function) (code \(code)): \(message)"
@@ -20,17 +20,17 @@ public enum MPIError: Error, CustomStringConvertible, Equatable {
 }
 
 /// Scalar types with a matching MPI datatype.
-public protocol MPIScalar: Sendable {
+package protocol MPIScalar: Sendable {
     static var mpiDatatype: MPI_Datatype { get }
 }
-extension Float: MPIScalar { public static var mpiDatatype: MPI_Datatype { fv_mpi_float() } }
-extension Double: MPIScalar { public static var mpiDatatype: MPI_Datatype { fv_mpi_double() } }
-extension Int32: MPIScalar { public static var mpiDatatype: MPI_Datatype { fv_mpi_int32() } }
-extension Int64: MPIScalar { public static var mpiDatatype: MPI_Datatype { fv_mpi_int64() } }
-extension UInt8: MPIScalar { public static var mpiDatatype: MPI_Datatype { fv_mpi_uint8() } }
+extension Float: MPIScalar { package static var mpiDatatype: MPI_Datatype { fv_mpi_float() } }
+extension Double: MPIScalar { package static var mpiDatatype: MPI_Datatype { fv_mpi_double() } }
+extension Int32: MPIScalar { package static var mpiDatatype: MPI_Datatype { fv_mpi_int32() } }
+extension Int64: MPIScalar { package static var mpiDatatype: MPI_Datatype { fv_mpi_int64() } }
+extension UInt8: MPIScalar { package static var mpiDatatype: MPI_Datatype { fv_mpi_uint8() } }
 
 /// Reduction operators.
-public enum MPIReduction: Sendable {
+package enum MPIReduction: Sendable {
     case sum, min, max
     var handle: MPI_Op {
         switch self {
@@ -54,11 +54,11 @@ func check(_ code: Int32, _ function: String) throws(MPIError) {
 
 /// Process-wide MPI lifecycle. MPI may be initialised and finalised exactly once per process,
 /// so the state lives here rather than in any object.
-public enum MPI {
+package enum MPI {
     /// Initialises MPI once (later calls return the same world communicator). Works both under
     /// `mpirun`/`srun` and as a singleton started directly from a shell.
     @discardableResult
-    public static func initialize() throws(MPIError) -> Communicator {
+    package static func initialize() throws(MPIError) -> Communicator {
         var flag: Int32 = 0
         MPI_Initialized(&flag)
         if flag == 0 {
@@ -71,7 +71,7 @@ public enum MPI {
     }
 
     /// Whether MPI_Init has run and MPI_Finalize has not.
-    public static var isInitialized: Bool {
+    package static var isInitialized: Bool {
         var initialized: Int32 = 0, finalized: Int32 = 0
         MPI_Initialized(&initialized)
         MPI_Finalized(&finalized)
@@ -79,12 +79,12 @@ public enum MPI {
     }
 
     /// Finalises MPI if it is running; safe to call more than once.
-    public static func finalize() {
+    package static func finalize() {
         if isInitialized { MPI_Finalize() }
     }
 
     /// The MPI library's version string (e.g. "Open MPI v4.1.4 ...").
-    public static var libraryVersion: String {
+    package static var libraryVersion: String {
         var buffer = [CChar](repeating: 0, count: Int(fv_mpi_max_library_version_string()) + 1)
         var length: Int32 = 0
         MPI_Get_library_version(&buffer, &length)
@@ -94,7 +94,7 @@ public enum MPI {
     }
 
     /// Seconds since an arbitrary point, from MPI_Wtime.
-    public static var wallTime: Double { MPI_Wtime() }
+    package static var wallTime: Double { MPI_Wtime() }
 }
 
 extension String {
@@ -107,25 +107,25 @@ extension String {
 }
 
 /// Information about a message waiting to be received.
-public struct MessageInfo: Sendable, Equatable {
-    public let source: Int
-    public let tag: Int
+package struct MessageInfo: Sendable, Equatable {
+    package let source: Int
+    package let tag: Int
     /// Element count in units of the datatype it was probed with (bytes for byte messages).
-    public let count: Int
+    package let count: Int
 }
 
 /// A communicator. Handles are plain values owned by the MPI library; the world communicator
 /// lives until finalisation.
-public struct Communicator: @unchecked Sendable {
+package struct Communicator: @unchecked Sendable {
     @usableFromInline let handle: MPI_Comm
-    public let rank: Int
-    public let size: Int
+    package let rank: Int
+    package let size: Int
 
-    public static let anySource = Int(fv_mpi_any_source())
-    public static let anyTag = Int(fv_mpi_any_tag())
+    package static let anySource = Int(fv_mpi_any_source())
+    package static let anyTag = Int(fv_mpi_any_tag())
 
     /// MPI_COMM_WORLD.
-    public static func world() throws(MPIError) -> Communicator {
+    package static func world() throws(MPIError) -> Communicator {
         guard MPI.isInitialized else { throw .notInitialized }
         return try Communicator(handle: fv_mpi_comm_world())
     }
@@ -139,20 +139,20 @@ public struct Communicator: @unchecked Sendable {
         size = Int(s)
     }
 
-    public var isRoot: Bool { rank == 0 }
+    package var isRoot: Bool { rank == 0 }
 
     /// Exposes the raw handle to sibling wrapper layers (parallel HDF5 needs it for MPI-IO).
-    public var rawHandle: MPI_Comm { handle }
+    package var rawHandle: MPI_Comm { handle }
 
     // MARK: Collectives
 
-    public func barrier() throws(MPIError) {
+    package func barrier() throws(MPIError) {
         try check(MPI_Barrier(handle), "MPI_Barrier")
     }
 
     /// Broadcasts `values` from `root`; on other ranks the array is replaced. The count is
     /// broadcast first, so receivers need not know it.
-    public func broadcast<T: MPIScalar>(_ values: inout [T], root: Int = 0) throws(MPIError) {
+    package func broadcast<T: MPIScalar>(_ values: inout [T], root: Int = 0) throws(MPIError) {
         var count = Int64(values.count)
         try check(MPI_Bcast(&count, 1, Int64.mpiDatatype, Int32(root), handle), "MPI_Bcast")
         if rank != root { values = [T](repeating: zero(T.self), count: Int(count)) }
@@ -164,14 +164,14 @@ public struct Communicator: @unchecked Sendable {
     }
 
     /// Broadcasts a string (UTF-8) from `root`.
-    public func broadcast(_ text: inout String, root: Int = 0) throws(MPIError) {
+    package func broadcast(_ text: inout String, root: Int = 0) throws(MPIError) {
         var bytes = Array(text.utf8)
         try broadcast(&bytes, root: root)
         text = String(decoding: bytes, as: UTF8.self)
     }
 
     /// Element-wise reduction across ranks; every rank receives the result.
-    public func allreduce<T: MPIScalar>(_ values: [T], _ op: MPIReduction) throws(MPIError) -> [T] {
+    package func allreduce<T: MPIScalar>(_ values: [T], _ op: MPIReduction) throws(MPIError) -> [T] {
         var result = values
         let code = values.withUnsafeBytes { src in
             result.withUnsafeMutableBytes { dst in
@@ -184,7 +184,7 @@ public struct Communicator: @unchecked Sendable {
     }
 
     /// Concatenates equal-length contributions in rank order on `root` (empty elsewhere).
-    public func gather<T: MPIScalar>(_ values: [T], root: Int = 0) throws(MPIError) -> [T] {
+    package func gather<T: MPIScalar>(_ values: [T], root: Int = 0) throws(MPIError) -> [T] {
         var result = rank == root ? [T](repeating: zero(T.self), count: values.count * size) : []
         let code = values.withUnsafeBytes { src in
             result.withUnsafeMutableBytes { dst in
@@ -197,7 +197,7 @@ public struct Communicator: @unchecked Sendable {
     }
 
     /// Concatenates equal-length contributions in rank order on every rank.
-    public func allgather<T: MPIScalar>(_ values: [T]) throws(MPIError) -> [T] {
+    package func allgather<T: MPIScalar>(_ values: [T]) throws(MPIError) -> [T] {
         var result = [T](repeating: zero(T.self), count: values.count * size)
         let code = values.withUnsafeBytes { src in
             result.withUnsafeMutableBytes { dst in
@@ -211,7 +211,7 @@ public struct Communicator: @unchecked Sendable {
 
     // MARK: Point to point
 
-    public func send<T: MPIScalar>(_ values: [T], to dest: Int, tag: Int) throws(MPIError) {
+    package func send<T: MPIScalar>(_ values: [T], to dest: Int, tag: Int) throws(MPIError) {
         let code = values.withUnsafeBytes { buf in
             MPI_Send(buf.baseAddress, Int32(values.count), T.mpiDatatype, Int32(dest), Int32(tag), handle)
         }
@@ -219,7 +219,7 @@ public struct Communicator: @unchecked Sendable {
     }
 
     /// Receives exactly `count` elements (fewer if the sender sent fewer; the array is trimmed).
-    public func receive<T: MPIScalar>(_ type: T.Type = T.self, count: Int, from source: Int = anySource,
+    package func receive<T: MPIScalar>(_ type: T.Type = T.self, count: Int, from source: Int = anySource,
                                       tag: Int = anyTag) throws(MPIError) -> (values: [T], source: Int, tag: Int) {
         var values = [T](repeating: zero(T.self), count: count)
         var status = MPI_Status()
@@ -234,12 +234,12 @@ public struct Communicator: @unchecked Sendable {
     }
 
     /// Sends a small byte message (e.g. a JSON-encoded progress report).
-    public func sendBytes(_ bytes: [UInt8], to dest: Int, tag: Int) throws(MPIError) {
+    package func sendBytes(_ bytes: [UInt8], to dest: Int, tag: Int) throws(MPIError) {
         try send(bytes, to: dest, tag: tag)
     }
 
     /// Receives a byte message of any length: probes for its size first.
-    public func receiveBytes(from source: Int = anySource, tag: Int = anyTag)
+    package func receiveBytes(from source: Int = anySource, tag: Int = anyTag)
         throws(MPIError) -> (bytes: [UInt8], source: Int, tag: Int) {
         let info = try probe(UInt8.self, from: source, tag: tag)
         let message = try receive(UInt8.self, count: info.count, from: info.source, tag: info.tag)
@@ -247,7 +247,7 @@ public struct Communicator: @unchecked Sendable {
     }
 
     /// Blocks until a matching message is available and describes it.
-    public func probe<T: MPIScalar>(_ type: T.Type = UInt8.self, from source: Int = anySource,
+    package func probe<T: MPIScalar>(_ type: T.Type = UInt8.self, from source: Int = anySource,
                                     tag: Int = anyTag) throws(MPIError) -> MessageInfo {
         var status = MPI_Status()
         try check(MPI_Probe(Int32(source), Int32(tag), handle, &status), "MPI_Probe")
@@ -255,7 +255,7 @@ public struct Communicator: @unchecked Sendable {
     }
 
     /// Describes a matching message if one is waiting, without blocking.
-    public func iprobe<T: MPIScalar>(_ type: T.Type = UInt8.self, from source: Int = anySource,
+    package func iprobe<T: MPIScalar>(_ type: T.Type = UInt8.self, from source: Int = anySource,
                                      tag: Int = anyTag) throws(MPIError) -> MessageInfo? {
         var status = MPI_Status()
         var flag: Int32 = 0
@@ -271,7 +271,7 @@ public struct Communicator: @unchecked Sendable {
     }
 
     /// Starts a non-blocking send. The data is copied, so the caller's array may change.
-    public func isend<T: MPIScalar>(_ values: [T], to dest: Int, tag: Int) throws(MPIError) -> Request<T> {
+    package func isend<T: MPIScalar>(_ values: [T], to dest: Int, tag: Int) throws(MPIError) -> Request<T> {
         let request = Request<T>(count: values.count)
         values.withUnsafeBytes { src in
             if let base = src.baseAddress { request.storage.copyMemory(from: base, byteCount: src.count) }
@@ -282,7 +282,7 @@ public struct Communicator: @unchecked Sendable {
     }
 
     /// Starts a non-blocking receive of up to `count` elements; read them from `wait()`/`test()`.
-    public func ireceive<T: MPIScalar>(_ type: T.Type = T.self, count: Int, from source: Int = anySource,
+    package func ireceive<T: MPIScalar>(_ type: T.Type = T.self, count: Int, from source: Int = anySource,
                                        tag: Int = anyTag) throws(MPIError) -> Request<T> {
         let request = Request<T>(count: count)
         try check(MPI_Irecv(request.storage, Int32(count), T.mpiDatatype, Int32(source),
@@ -291,7 +291,7 @@ public struct Communicator: @unchecked Sendable {
     }
 
     /// Terminates every process of the job. Use only when continuing would corrupt results.
-    public func abort(code: Int32 = 1) -> Never {
+    package func abort(code: Int32 = 1) -> Never {
         MPI_Abort(handle, code)
         fatalError("MPI_Abort returned")
     }
@@ -299,14 +299,14 @@ public struct Communicator: @unchecked Sendable {
 
 /// A pending non-blocking operation. It owns its message buffer, so the buffer outlives the
 /// operation no matter what the caller does with its own arrays.
-public final class Request<T: MPIScalar>: @unchecked Sendable {
+package final class Request<T: MPIScalar>: @unchecked Sendable {
     var handle: MPI_Request? = fv_mpi_request_null()
     let storage: UnsafeMutableRawPointer
     let capacity: Int
-    public private(set) var isComplete = false
+    package private(set) var isComplete = false
     private var received: [T] = []
-    public private(set) var source: Int = -1
-    public private(set) var tag: Int = -1
+    package private(set) var source: Int = -1
+    package private(set) var tag: Int = -1
 
     init(count: Int) {
         capacity = count
@@ -320,7 +320,7 @@ public final class Request<T: MPIScalar>: @unchecked Sendable {
     }
 
     /// Completes the operation if it has finished; returns whether it has.
-    public func test() throws(MPIError) -> Bool {
+    package func test() throws(MPIError) -> Bool {
         if isComplete { return true }
         var flag: Int32 = 0
         var status = MPI_Status()
@@ -331,7 +331,7 @@ public final class Request<T: MPIScalar>: @unchecked Sendable {
 
     /// Blocks until the operation finishes; returns the received values (the sent ones for sends).
     @discardableResult
-    public func wait() throws(MPIError) -> [T] {
+    package func wait() throws(MPIError) -> [T] {
         if !isComplete {
             var status = MPI_Status()
             try check(MPI_Wait(&handle, &status), "MPI_Wait")
@@ -341,7 +341,7 @@ public final class Request<T: MPIScalar>: @unchecked Sendable {
     }
 
     /// The values, once complete.
-    public var values: [T] { received }
+    package var values: [T] { received }
 
     private func finish(_ status: inout MPI_Status) {
         isComplete = true
@@ -355,7 +355,7 @@ public final class Request<T: MPIScalar>: @unchecked Sendable {
     }
 }
 
-@usableFromInline
+/// A zero value of an MPI element type (for buffers to receive into).
 func zero<T: MPIScalar>(_: T.Type) -> T {
     withUnsafeTemporaryAllocation(of: T.self, capacity: 1) { buf in
         UnsafeMutableRawPointer(buf.baseAddress!).initializeMemory(as: UInt8.self, repeating: 0,

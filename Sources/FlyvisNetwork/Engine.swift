@@ -3,24 +3,24 @@ import Foundation
 
 /// Float types the network core runs in: Float32 for training (like the reference), Float64
 /// for finite-difference gradient checks.
-public protocol NetworkScalar: BinaryFloatingPoint, SIMDScalar, Sendable, Codable {
+package protocol NetworkScalar: BinaryFloatingPoint, SIMDScalar, Sendable, Codable {
     static func exponential(_ x: Self) -> Self
     static func logOnePlus(_ x: Self) -> Self
     static func hyperbolicTangent(_ x: Self) -> Self
 }
 extension Float: NetworkScalar {
-    @inlinable public static func exponential(_ x: Float) -> Float { Foundation.exp(x) }
-    @inlinable public static func logOnePlus(_ x: Float) -> Float { Foundation.log1p(x) }
-    @inlinable public static func hyperbolicTangent(_ x: Float) -> Float { Foundation.tanh(x) }
+    @inlinable package static func exponential(_ x: Float) -> Float { Foundation.exp(x) }
+    @inlinable package static func logOnePlus(_ x: Float) -> Float { Foundation.log1p(x) }
+    @inlinable package static func hyperbolicTangent(_ x: Float) -> Float { Foundation.tanh(x) }
 }
 extension Double: NetworkScalar {
-    public static func exponential(_ x: Double) -> Double { Foundation.exp(x) }
-    public static func logOnePlus(_ x: Double) -> Double { Foundation.log1p(x) }
-    public static func hyperbolicTangent(_ x: Double) -> Double { Foundation.tanh(x) }
+    package static func exponential(_ x: Double) -> Double { Foundation.exp(x) }
+    package static func logOnePlus(_ x: Double) -> Double { Foundation.log1p(x) }
+    package static func hyperbolicTangent(_ x: Double) -> Double { Foundation.tanh(x) }
 }
 
 /// The synaptic transfer function, applied to the presynaptic voltage.
-public enum Activation: Sendable, Equatable {
+package enum Activation: Sendable, Equatable {
     case relu
     case leakyRelu(slope: Double)
     case elu(alpha: Double)
@@ -29,7 +29,7 @@ public enum Activation: Sendable, Equatable {
     case tanh
 
     @inlinable @inline(__always)
-    public func value<S: NetworkScalar>(_ x: S) -> S {
+    package func value<S: NetworkScalar>(_ x: S) -> S {
         switch self {
         case .relu: return x > 0 ? x : 0
         case let .leakyRelu(slope): return x > 0 ? x : S(slope) * x
@@ -43,7 +43,7 @@ public enum Activation: Sendable, Equatable {
     }
 
     @inlinable @inline(__always)
-    public func derivative<S: NetworkScalar>(_ x: S) -> S {
+    package func derivative<S: NetworkScalar>(_ x: S) -> S {
         switch self {
         case .relu: return x > 0 ? 1 : 0
         case let .leakyRelu(slope): return x > 0 ? 1 : S(slope)
@@ -63,20 +63,20 @@ public enum Activation: Sendable, Equatable {
 
 /// Gradients of a scalar loss with respect to the trainable parameters, in flyvis's group
 /// orders; `penaltyBias` is the bias gradient of the second (activity-penalty) cotangent.
-public struct NetworkGradients: Sendable, Equatable {
-    public var bias: [Double]
-    public var timeConst: [Double]
-    public var synStrength: [Double]
-    public var penaltyBias: [Double]?
+package struct NetworkGradients: Sendable, Equatable {
+    package var bias: [Double]
+    package var timeConst: [Double]
+    package var synStrength: [Double]
+    package var penaltyBias: [Double]?
 }
 
 /// The recurrent network in the padded per-type layout (see `NetworkLayout`). Owns its
 /// buffers, which are sized once per (batch, frames) and reused, so a time step allocates
 /// nothing. A class because the buffers are large and shared across calls.
-public final class NetworkEngine<S: NetworkScalar> {
-    public let layout: NetworkLayout
-    public let nodeCount: Int
-    public var activation: Activation
+package final class NetworkEngine<S: NetworkScalar> {
+    package let layout: NetworkLayout
+    package let nodeCount: Int
+    package var activation: Activation
     let nodeType: [Int32]
     let inputTypes: [Int]
     let hexCell: [Int32]           // hexal → cell within a type map
@@ -84,15 +84,15 @@ public final class NetworkEngine<S: NetworkScalar> {
     let typeIsInput: [Bool]
 
     // Parameters in S precision.
-    public private(set) var bias: [S] = []
-    public private(set) var timeConst: [S] = []
-    public private(set) var weights: [S] = []     // per group: sign·exp(count)·strength
+    package private(set) var bias: [S] = []
+    package private(set) var timeConst: [S] = []
+    package private(set) var weights: [S] = []     // per group: sign·exp(count)·strength
     private var groupScale: [S] = []              // per group: sign·exp(count) (dw/dstrength)
 
     // Buffers.
-    public private(set) var batch = 0
-    public private(set) var capacityFrames = 0
-    public private(set) var frames = 0
+    package private(set) var batch = 0
+    package private(set) var capacityFrames = 0
+    package private(set) var frames = 0
     private(set) var dt: S = 0
     private var mapSize = 0                       // totalCells · batch
     private var states: UnsafeMutablePointer<S>?  // (capacity + 1) maps
@@ -101,12 +101,12 @@ public final class NetworkEngine<S: NetworkScalar> {
     private var current: UnsafeMutablePointer<S>? // 1 map
     private var input: UnsafeMutablePointer<S>?   // one type map (cells · batch), shared by R1–R8
     private var adj = [UnsafeMutablePointer<S>?](repeating: nil, count: 6) // λ, δ, μ for two lanes
-    public private(set) var startedFromBias = false
+    package private(set) var startedFromBias = false
 
     /// Worker threads for the recurrent products (1 per MPI rank by default; the benchmark
     /// and single-process runs may use more). Work is split by target type in the forward
     /// and by source type in the backward, so threads never write the same map.
-    public var threads = 1 {
+    package var threads = 1 {
         didSet {
             threads = max(1, threads)
             stencil.setThreads(threads)
@@ -117,7 +117,7 @@ public final class NetworkEngine<S: NetworkScalar> {
     // A stable copy of the group weights for the kernels (arrays may move).
     private let weightStore: UnsafeMutablePointer<S>
 
-    public init(connectome c: Connectome, activation: Activation = .relu) {
+    package init(connectome c: Connectome, activation: Activation = .relu) {
         layout = NetworkLayout(connectome: c)
         nodeCount = c.nodeCount
         self.activation = activation
@@ -146,7 +146,7 @@ public final class NetworkEngine<S: NetworkScalar> {
     }
 
     /// Loads parameter values (applying the clamp the reference applies at every forward).
-    public func setParameters(_ p: NetworkParameters) {
+    package func setParameters(_ p: NetworkParameters) {
         var p = p
         p.clamp()
         bias = p.bias.map { S($0) }
@@ -161,7 +161,7 @@ public final class NetworkEngine<S: NetworkScalar> {
     }
 
     /// Loads parameters given in this engine's precision (used by Double gradient checks).
-    public func setParameters(bias: [S], timeConst: [S], sign: [S], synCount: [S], synStrength: [S]) {
+    package func setParameters(bias: [S], timeConst: [S], sign: [S], synCount: [S], synStrength: [S]) {
         self.bias = bias
         self.timeConst = timeConst
         groupScale = (0..<groupEdgeType.count).map { g in sign[Int(groupEdgeType[g])] * S.exponential(synCount[g]) }
@@ -170,7 +170,7 @@ public final class NetworkEngine<S: NetworkScalar> {
     }
 
     /// Sizes the buffers for a batch and a number of frames (no-op if they already fit).
-    public func reserve(batch b: Int, frames t: Int) {
+    package func reserve(batch b: Int, frames t: Int) {
         if b == batch && t <= capacityFrames && states != nil { return }
         release()
         batch = b
@@ -192,7 +192,7 @@ public final class NetworkEngine<S: NetworkScalar> {
     // MARK: Forward
 
     /// Sets the state before frame 0 to v = bias (flyvis's default initial state).
-    public func setInitialStateToBias() {
+    package func setInitialStateToBias() {
         let v = states!
         forEachActiveRun { t, start, length in
             let b = self.bias[t]
@@ -203,7 +203,7 @@ public final class NetworkEngine<S: NetworkScalar> {
 
     /// Sets the state before frame 0 from node-order values (B, N); the state is treated as
     /// detached (no gradient flows into it), like flyvis's steady states.
-    public func setInitialState(_ nodeValues: UnsafePointer<S>) {
+    package func setInitialState(_ nodeValues: UnsafePointer<S>) {
         let v = states!
         let B = batch
         for n in 0..<nodeCount {
@@ -218,7 +218,7 @@ public final class NetworkEngine<S: NetworkScalar> {
     /// (R1–R8) receives the same luminance, as in flyvis.
     @_specialize(exported: true, where S == Float)
     @_specialize(exported: true, where S == Double)
-    public func forward(frames frameCount: Int, dt: S,
+    package func forward(frames frameCount: Int, dt: S,
                         stimulus: (Int, UnsafeMutablePointer<S>) -> Bool) {
         precondition(frameCount <= capacityFrames, "reserve(batch:frames:) first")
         frames = frameCount
@@ -322,7 +322,7 @@ public final class NetworkEngine<S: NetworkScalar> {
     /// Mean, minimum and maximum of the activity over all nodes of frames 0..<frames (what the
     /// solver logs per iteration).
     @_specialize(exported: true, where S == Float)
-    public func activityStatistics() -> (mean: Double, min: S, max: S) {
+    package func activityStatistics() -> (mean: Double, min: S, max: S) {
         var sum = 0.0
         var lo = S.infinity, hi = -S.infinity
         let B = batch
@@ -345,12 +345,12 @@ public final class NetworkEngine<S: NetworkScalar> {
     /// The state after frame `t` (t = -1: the initial state), for node `n` and batch `b`.
     @inline(__always)
     @_specialize(exported: true, where S == Float)
-    public func value(frame t: Int, node n: Int, batch b: Int) -> S {
+    package func value(frame t: Int, node n: Int, batch b: Int) -> S {
         states![(t + 1) * mapSize + Int(layout.nodeCell[n]) * batch + b]
     }
 
     /// Copies the state after frame `t` (t = -1: initial) for all nodes, as (B, N).
-    public func copyState(frame t: Int, into out: UnsafeMutablePointer<S>) {
+    package func copyState(frame t: Int, into out: UnsafeMutablePointer<S>) {
         let v = states! + (t + 1) * mapSize
         let B = batch
         for n in 0..<nodeCount {
@@ -362,7 +362,7 @@ public final class NetworkEngine<S: NetworkScalar> {
     /// Copies the state after frame `t` of a contiguous node range (e.g. all output types) into
     /// `out[b · batchStride + (n − nodes.lowerBound)]`.
     @_specialize(exported: true, where S == Float)
-    public func copyState(frame t: Int, nodes: Range<Int>, into out: UnsafeMutablePointer<S>, batchStride: Int) {
+    package func copyState(frame t: Int, nodes: Range<Int>, into out: UnsafeMutablePointer<S>, batchStride: Int) {
         let v = states! + (t + 1) * mapSize
         let B = batch
         layout.nodeCell.withUnsafeBufferPointer { cells in
@@ -374,7 +374,7 @@ public final class NetworkEngine<S: NetworkScalar> {
     }
 
     /// Copies the state after frame `t` for the given nodes, as (B, nodes.count).
-    public func copyState(frame t: Int, nodes: [Int], into out: UnsafeMutablePointer<S>) {
+    package func copyState(frame t: Int, nodes: [Int], into out: UnsafeMutablePointer<S>) {
         let v = states! + (t + 1) * mapSize
         let B = batch
         for (j, n) in nodes.enumerated() {
@@ -392,7 +392,7 @@ public final class NetworkEngine<S: NetworkScalar> {
     /// forward started from the bias (then its gradient goes to the bias, as in flyvis).
     @_specialize(exported: true, where S == Float)
     @_specialize(exported: true, where S == Double)
-    public func backward(penaltyLane: Bool = false,
+    package func backward(penaltyLane: Bool = false,
                          cotangent: (Int, Int, CotangentSink<S>) -> Void) -> NetworkGradients {
         let B = batch, T = frames
         let lanes = penaltyLane ? 2 : 1
@@ -498,20 +498,20 @@ public final class NetworkEngine<S: NetworkScalar> {
 
 
 /// Where a backward's cotangent for one frame goes: ∂L/∂(activity after that frame).
-public struct CotangentSink<S: NetworkScalar> {
+package struct CotangentSink<S: NetworkScalar> {
     let lambda: UnsafeMutablePointer<S>
     let nodeCell: UnsafePointer<Int32>
     let batch: Int
 
     /// Adds g to ∂L/∂v for one node and batch element.
     @inline(__always)
-    public func callAsFunction(_ node: Int, _ b: Int, _ g: S) {
+    package func callAsFunction(_ node: Int, _ b: Int, _ g: S) {
         lambda[Int(nodeCell[node]) * batch + b] += g
     }
 
     /// Adds a contiguous node range at once: values[b · batchStride + (n − nodes.lowerBound)].
     @_specialize(exported: true, where S == Float)
-    public func add(nodes: Range<Int>, values: UnsafePointer<S>, batchStride: Int) {
+    package func add(nodes: Range<Int>, values: UnsafePointer<S>, batchStride: Int) {
         for n in nodes {
             let c = Int(nodeCell[n]) * batch, j = n - nodes.lowerBound
             for b in 0..<batch { lambda[c + b] += values[b * batchStride + j] }

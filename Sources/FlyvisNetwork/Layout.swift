@@ -5,34 +5,34 @@ import FlyvisConnectome
 /// values. A (source, target, du, dv) group then reads the source map shifted by (du, dv), a
 /// constant flat offset, with no index gathers, and positions outside the hexagon (or missing,
 /// for strided types such as Lawf) read zeros. The engine's stencils (Stencil.swift) build on it.
-public struct NetworkLayout: Sendable {
-    public let types: Int
-    public let extent: Int
-    public let pad: Int
+package struct NetworkLayout: Sendable {
+    package let types: Int
+    package let extent: Int
+    package let pad: Int
     /// Side of a padded map: 2·extent + 1 + 2·pad.
-    public let side: Int
+    package let side: Int
     /// Cells per type map (side²).
-    public let cellsPerType: Int
+    package let cellsPerType: Int
     /// Cell (no batch) of every node, in node order.
-    public let nodeCell: [Int32]
+    package let nodeCell: [Int32]
     /// Runs of consecutive node cells, per type: (first cell, length). Elementwise updates
     /// touch only these.
-    public let activeRuns: [(start: Int32, length: Int32)]
+    package let activeRuns: [(start: Int32, length: Int32)]
     /// Type of each active run.
-    public let activeRunType: [Int32]
+    package let activeRunType: [Int32]
     /// Per group: the row runs (target cell, source cell, length) where both cells exist. Their
     /// total must equal the group's edge count for the stencils to be exact (`Network` checks).
-    public let segments: [(target: Int32, source: Int32, length: Int32)]
+    package let segments: [(target: Int32, source: Int32, length: Int32)]
     /// Start of each group's segments in `segments` (count groups + 1).
-    public let groupSegmentStart: [Int32]
+    package let groupSegmentStart: [Int32]
     /// Groups ordered by target type, so one target map stays hot in cache.
-    public let groupOrder: [Int32]
+    package let groupOrder: [Int32]
     /// Groups ordered by source type (the backward writes into source maps).
-    public let groupOrderBySource: [Int32]
+    package let groupOrderBySource: [Int32]
 
-    public var totalCells: Int { types * cellsPerType }
+    package var totalCells: Int { types * cellsPerType }
 
-    public init(connectome c: Connectome) {
+    package init(connectome c: Connectome) {
         types = c.cellTypes.count
         extent = c.extent
         pad = max(1, c.groups.map { max(abs($0.du), abs($0.dv)) }.max() ?? 1)
@@ -107,7 +107,7 @@ public struct NetworkLayout: Sendable {
     }
 
     /// Edges covered by a group's segments (equals the group's edge count).
-    public func edgeCount(group g: Int) -> Int {
+    package func edgeCount(group g: Int) -> Int {
         (Int(groupSegmentStart[g])..<Int(groupSegmentStart[g + 1])).reduce(0) { $0 + Int(segments[$1].length) }
     }
 }

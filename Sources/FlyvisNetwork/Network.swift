@@ -2,7 +2,7 @@ import FlyvisConnectome
 import Foundation
 
 /// Bad simulation requests, each naming the problem and the fix.
-public enum NetworkError: Error, CustomStringConvertible, Equatable {
+package enum NetworkError: Error, CustomStringConvertible, Equatable {
     case invalidTimeStep(Double)
     case invalidDuration(name: String, value: Double)
     case stimulusShape(expected: [Int], found: [Int])
@@ -11,7 +11,7 @@ public enum NetworkError: Error, CustomStringConvertible, Equatable {
     case unknownNodeSelection(String)
     case incompleteSynapseGroup(source: String, target: String, du: Int, dv: Int, edges: Int, expected: Int)
 
-    public var description: String {
+    package var description: String {
         switch self {
         case let .invalidTimeStep(dt):
             return "time step dt must be positive and finite (got \(dt)); flyvis uses 0.02 s"
@@ -35,12 +35,12 @@ public enum NetworkError: Error, CustomStringConvertible, Equatable {
 
 /// The flyvis network (PPNeuronIGRSynapses dynamics on the connectome) in Float32, with the
 /// reference's simulation API and exact BPTT gradients.
-public final class Network {
-    public let connectome: Connectome
-    public private(set) var parameters: NetworkParameters
-    public let engine: NetworkEngine<Float>
+package final class Network {
+    package let connectome: Connectome
+    package private(set) var parameters: NetworkParameters
+    package let engine: NetworkEngine<Float>
 
-    public init(connectome: Connectome, parameters: NetworkParameters? = nil,
+    package init(connectome: Connectome, parameters: NetworkParameters? = nil,
                 activation: Activation = .relu) throws {
         self.connectome = connectome
         self.parameters = try parameters ?? NetworkParameters(connectome: connectome)
@@ -55,15 +55,15 @@ public final class Network {
     }
 
     /// Replaces the parameters (clamped, as flyvis clamps before every forward).
-    public func setParameters(_ p: NetworkParameters) {
+    package func setParameters(_ p: NetworkParameters) {
         var p = p
         p.clamp()
         parameters = p
         engine.setParameters(p)
     }
 
-    public var nodeCount: Int { connectome.nodeCount }
-    public var hexCount: Int { connectome.lattice.count }
+    package var nodeCount: Int { connectome.nodeCount }
+    package var hexCount: Int { connectome.lattice.count }
 
     static func checkDt(_ dt: Double) throws(NetworkError) {
         guard dt > 0, dt.isFinite else { throw .invalidTimeStep(dt) }
@@ -75,7 +75,7 @@ public final class Network {
     /// The state after `tPre` seconds of uniform grey `value` on the photoreceptors, from
     /// v = bias (or `state`): flyvis's `steady_state`. Returns (B, N) values, or `state`
     /// unchanged when `tPre` ≤ 0.
-    public func steadyState(tPre: Double, dt: Double, batch: Int, value: Float = 0.5,
+    package func steadyState(tPre: Double, dt: Double, batch: Int, value: Float = 0.5,
                             state: [Float]? = nil) throws(NetworkError) -> [Float]? {
         try Self.checkDt(dt)
         guard batch >= 1 else { throw .invalidBatch(batch) }
@@ -91,7 +91,7 @@ public final class Network {
 
     /// Fades from grey to `initialFrames` (B, 1, hexals) over `tFadeIn` seconds: flyvis's
     /// `fade_in_state`. Returns `state` unchanged when `tFadeIn` ≤ 0.
-    public func fadeInState(tFadeIn: Double, dt: Double, initialFrames: [Float], batch: Int,
+    package func fadeInState(tFadeIn: Double, dt: Double, initialFrames: [Float], batch: Int,
                             state: [Float]?) throws(NetworkError) -> [Float]? {
         try Self.checkDt(dt)
         guard initialFrames.count == batch * hexCount else {
@@ -127,7 +127,7 @@ public final class Network {
 
     /// Runs a movie (B, T, 1, hexals) from `state` (nil: v = bias) and keeps every step for a
     /// later `backward`. Read results with `engine.value`/`copyState`.
-    public func forward(movie: UnsafeBufferPointer<Float>, batch: Int, frames: Int, dt: Double,
+    package func forward(movie: UnsafeBufferPointer<Float>, batch: Int, frames: Int, dt: Double,
                         state: [Float]?) throws(NetworkError) {
         try Self.checkDt(dt)
         guard batch >= 1 else { throw .invalidBatch(batch) }
@@ -146,21 +146,21 @@ public final class Network {
     }
 
     /// How `simulate` starts: flyvis's "auto" (1 s of grey), v = bias, or a given state.
-    public enum InitialState: Sendable {
+    package enum InitialState: Sendable {
         case auto
         case bias
         case given([Float])
     }
 
     /// Which nodes `simulate` returns.
-    public enum NodeSelection: Sendable, Equatable {
+    package enum NodeSelection: Sendable, Equatable {
         case all
         case central
         case types([String])
         case nodes([Int])
 
         /// Parses the CLI form: "all", "central" or "T4a,T5a".
-        public static func parse(_ s: String) -> NodeSelection {
+        package static func parse(_ s: String) -> NodeSelection {
             switch s {
             case "all": return .all
             case "central": return .central
@@ -170,7 +170,7 @@ public final class Network {
     }
 
     /// The node indices a selection stands for.
-    public func nodeIndices(_ s: NodeSelection) throws(NetworkError) -> [Int] {
+    package func nodeIndices(_ s: NodeSelection) throws(NetworkError) -> [Int] {
         switch s {
         case .all: return Array(0..<nodeCount)
         case .central: return connectome.centralCellsIndex
@@ -188,7 +188,7 @@ public final class Network {
     /// Simulates a movie (B, T, 1, hexals) in chunks of at most `chunkFrames`, so memory stays
     /// small on long stimuli, and returns the post-step activity (B, frames, nodes) of the
     /// selected nodes at the selected frames (default all).
-    public func simulate(movie: [Float], batch: Int, frames: Int, dt: Double,
+    package func simulate(movie: [Float], batch: Int, frames: Int, dt: Double,
                          initialState: InitialState = .auto, nodes: NodeSelection = .all,
                          keepFrames: [Int]? = nil, chunkFrames: Int = 200) throws(NetworkError) -> (values: [Float], nodes: [Int], frames: [Int]) {
         try Self.checkDt(dt)

@@ -3,13 +3,13 @@ import FlyvisRandom
 import Foundation
 
 /// Invalid network parameter configuration or keys.
-public enum ParameterError: Error, CustomStringConvertible, Equatable {
+package enum ParameterError: Error, CustomStringConvertible, Equatable {
     case unsupportedGroupby(parameter: String, groupby: [String], allowed: [String])
     case invalidDistribution(parameter: String, problem: String)
     case unknownKey(parameter: String, key: String)
     case shapeMismatch(parameter: String, expected: Int, found: Int)
 
-    public var description: String {
+    package var description: String {
         switch self {
         case let .unsupportedGroupby(p, g, allowed):
             return "network parameter '\(p)': groupby \(g) is not supported; use \(allowed)"
@@ -24,7 +24,7 @@ public enum ParameterError: Error, CustomStringConvertible, Equatable {
 }
 
 /// How a parameter's initial values are drawn.
-public enum InitialDistribution: Sendable, Equatable {
+package enum InitialDistribution: Sendable, Equatable {
     /// One constant (flyvis `Value`); `scale` parameters derive it from the connectome instead.
     case value(Double)
     /// flyvis `Normal` with `mode: sample`, seeded.
@@ -34,22 +34,22 @@ public enum InitialDistribution: Sendable, Equatable {
 }
 
 /// Projection applied after optimizer steps and before every forward.
-public enum Clamp: Sendable, Equatable {
+package enum Clamp: Sendable, Equatable {
     case none
     case nonNegative
     case range(Double, Double)
 }
 
 /// Configuration of one parameter (flyvis `node_config.*` / `edge_config.*`).
-public struct ParameterConfig: Sendable, Equatable {
-    public var initial: InitialDistribution
-    public var requiresGrad: Bool
-    public var clamp: Clamp
-    public var groupby: [String]
+package struct ParameterConfig: Sendable, Equatable {
+    package var initial: InitialDistribution
+    package var requiresGrad: Bool
+    package var clamp: Clamp
+    package var groupby: [String]
     /// `SynapseCountScaling.scale`: strength = scale / mean synapse count of the edge type.
-    public var scale: Double?
+    package var scale: Double?
 
-    public init(initial: InitialDistribution, requiresGrad: Bool, clamp: Clamp = .none,
+    package init(initial: InitialDistribution, requiresGrad: Bool, clamp: Clamp = .none,
                 groupby: [String], scale: Double? = nil) {
         self.initial = initial
         self.requiresGrad = requiresGrad
@@ -60,43 +60,43 @@ public struct ParameterConfig: Sendable, Equatable {
 }
 
 /// The five parameter configurations, with flyvis's defaults.
-public struct NetworkParameterConfig: Sendable, Equatable {
-    public var bias = ParameterConfig(initial: .normal(mean: 0.5, std: 0.05, seed: 0), requiresGrad: true,
+package struct NetworkParameterConfig: Sendable, Equatable {
+    package var bias = ParameterConfig(initial: .normal(mean: 0.5, std: 0.05, seed: 0), requiresGrad: true,
                                       groupby: ["type"])
-    public var timeConst = ParameterConfig(initial: .value(0.05), requiresGrad: true, groupby: ["type"])
-    public var sign = ParameterConfig(initial: .value(1), requiresGrad: false,
+    package var timeConst = ParameterConfig(initial: .value(0.05), requiresGrad: true, groupby: ["type"])
+    package var sign = ParameterConfig(initial: .value(1), requiresGrad: false,
                                       groupby: ["source_type", "target_type"])
-    public var synCount = ParameterConfig(initial: .lognormalMean, requiresGrad: false,
+    package var synCount = ParameterConfig(initial: .lognormalMean, requiresGrad: false,
                                           groupby: ["source_type", "target_type", "dv", "du"])
-    public var synStrength = ParameterConfig(initial: .value(0), requiresGrad: true, clamp: .nonNegative,
+    package var synStrength = ParameterConfig(initial: .value(0), requiresGrad: true, clamp: .nonNegative,
                                              groupby: ["source_type", "target_type"], scale: 0.01)
-    public init() {}
+    package init() {}
 }
 
 /// flyvis's shared network parameters, under its state-dict names and group orders:
 /// `nodes_bias` and `nodes_time_const` per cell type, `edges_sign` and `edges_syn_strength` per
 /// (source, target) edge type, `edges_syn_count` (raw, natural log) per (source, target, du, dv).
-public struct NetworkParameters: Sendable, Equatable {
-    public static let names = ["nodes_bias", "nodes_time_const", "edges_sign", "edges_syn_count", "edges_syn_strength"]
+package struct NetworkParameters: Sendable, Equatable {
+    package static let names = ["nodes_bias", "nodes_time_const", "edges_sign", "edges_syn_count", "edges_syn_strength"]
 
-    public var bias: [Float]
-    public var timeConst: [Float]
-    public var sign: [Float]
-    public var synCount: [Float]
-    public var synStrength: [Float]
-    public let config: NetworkParameterConfig
+    package var bias: [Float]
+    package var timeConst: [Float]
+    package var sign: [Float]
+    package var synCount: [Float]
+    package var synStrength: [Float]
+    package let config: NetworkParameterConfig
 
     /// Group keys, for lookup by name.
-    public let typeNames: [String]
-    public let edgeTypeKeys: [(source: String, target: String)]
-    public let synCountKeys: [(source: String, target: String, du: Int, dv: Int)]
+    package let typeNames: [String]
+    package let edgeTypeKeys: [(source: String, target: String)]
+    package let synCountKeys: [(source: String, target: String, du: Int, dv: Int)]
 
-    public static func == (a: NetworkParameters, b: NetworkParameters) -> Bool {
+    package static func == (a: NetworkParameters, b: NetworkParameters) -> Bool {
         a.bias == b.bias && a.timeConst == b.timeConst && a.sign == b.sign && a.synCount == b.synCount
             && a.synStrength == b.synStrength && a.config == b.config
     }
 
-    public init(connectome c: Connectome, config: NetworkParameterConfig = NetworkParameterConfig()) throws(ParameterError) {
+    package init(connectome c: Connectome, config: NetworkParameterConfig = NetworkParameterConfig()) throws(ParameterError) {
         self.config = config
         try Self.checkGroupby("nodes_bias", config.bias.groupby, [["type"]])
         try Self.checkGroupby("nodes_time_const", config.timeConst.groupby, [["type"]])
@@ -173,7 +173,7 @@ public struct NetworkParameters: Sendable, Equatable {
     }
 
     /// Applies the clamps (flyvis `Network.clamp`): only trainable parameters are clamped.
-    public mutating func clamp() {
+    package mutating func clamp() {
         func apply(_ values: inout [Float], _ c: ParameterConfig) {
             guard c.requiresGrad else { return }
             switch c.clamp {
@@ -189,7 +189,7 @@ public struct NetworkParameters: Sendable, Equatable {
     }
 
     /// The raw vector of a parameter by its state-dict name.
-    public subscript(name: String) -> [Float]? {
+    package subscript(name: String) -> [Float]? {
         switch name {
         case "nodes_bias": return bias
         case "nodes_time_const": return timeConst
@@ -201,7 +201,7 @@ public struct NetworkParameters: Sendable, Equatable {
     }
 
     /// Replaces a parameter vector (e.g. from a checkpoint), checking its length.
-    public mutating func set(_ name: String, _ values: [Float]) throws(ParameterError) {
+    package mutating func set(_ name: String, _ values: [Float]) throws(ParameterError) {
         let current = self[name]
         guard let current else { throw .unknownKey(parameter: name, key: "(parameter name)") }
         guard current.count == values.count else {
@@ -216,7 +216,7 @@ public struct NetworkParameters: Sendable, Equatable {
         }
     }
 
-    public func requiresGrad(_ name: String) -> Bool {
+    package func requiresGrad(_ name: String) -> Bool {
         switch name {
         case "nodes_bias": return config.bias.requiresGrad
         case "nodes_time_const": return config.timeConst.requiresGrad
@@ -228,19 +228,19 @@ public struct NetworkParameters: Sendable, Equatable {
 
     // MARK: Keys
 
-    public func typeIndex(_ name: String, parameter: String = "nodes_bias") throws(ParameterError) -> Int {
+    package func typeIndex(_ name: String, parameter: String = "nodes_bias") throws(ParameterError) -> Int {
         guard let i = typeNames.firstIndex(of: name) else { throw .unknownKey(parameter: parameter, key: name) }
         return i
     }
 
-    public func edgeTypeIndex(source: String, target: String, parameter: String = "edges_syn_strength") throws(ParameterError) -> Int {
+    package func edgeTypeIndex(source: String, target: String, parameter: String = "edges_syn_strength") throws(ParameterError) -> Int {
         guard let i = edgeTypeKeys.firstIndex(where: { $0.source == source && $0.target == target }) else {
             throw .unknownKey(parameter: parameter, key: "(\(source), \(target))")
         }
         return i
     }
 
-    public func synCountIndex(source: String, target: String, du: Int, dv: Int) throws(ParameterError) -> Int {
+    package func synCountIndex(source: String, target: String, du: Int, dv: Int) throws(ParameterError) -> Int {
         guard let i = synCountKeys.firstIndex(where: { $0 == (source, target, du, dv) }) else {
             throw .unknownKey(parameter: "edges_syn_count", key: "(\(source), \(target), \(du), \(dv))")
         }
@@ -249,12 +249,12 @@ public struct NetworkParameters: Sendable, Equatable {
 
     /// Reads a value by key: a type name for node parameters, (source, target) for sign and
     /// strength, (source, target, du, dv) for syn_count.
-    public func value(_ parameter: String, _ key: String...) throws(ParameterError) -> Float {
+    package func value(_ parameter: String, _ key: String...) throws(ParameterError) -> Float {
         let (vector, index) = try locate(parameter, key)
         return vector[index]
     }
 
-    public mutating func setValue(_ parameter: String, _ key: [String], _ value: Float) throws(ParameterError) {
+    package mutating func setValue(_ parameter: String, _ key: [String], _ value: Float) throws(ParameterError) {
         let (_, index) = try locate(parameter, key)
         switch parameter {
         case "nodes_bias": bias[index] = value

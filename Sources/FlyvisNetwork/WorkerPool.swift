@@ -4,7 +4,7 @@ import Synchronization
 /// Runs `body(part)` for part in 0..<parts, on worker threads when parts > 1. Shared by the
 /// network engine and the decoder's kernels, whose parts are fixed ranges of work, so the
 /// results do not depend on which thread runs which part.
-public func parallel(_ parts: Int, _ body: (Int) -> Void) {
+package func parallel(_ parts: Int, _ body: (Int) -> Void) {
     if parts <= 1 {
         body(0)
     } else {

@@ -1,7 +1,7 @@
 /// splitmix64's output function (Steele, Lea and Flood 2014): a fast bijective mixer that turns
 /// consecutive or structured 64-bit inputs into well-spread ones. Used to seed xoshiro and to
 /// derive per-member seeds from (ensemble, member).
-@inlinable public func splitmix64(_ x: UInt64) -> UInt64 {
+@inlinable package func splitmix64(_ x: UInt64) -> UInt64 {
     var z = x
     z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
     z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
@@ -9,16 +9,16 @@
 }
 
 /// splitmix64's increment (2^64 / φ), which steps its state.
-public let splitmix64Increment: UInt64 = 0x9E37_79B9_7F4A_7C15
+package let splitmix64Increment: UInt64 = 0x9E37_79B9_7F4A_7C15
 
 /// 64-bit FNV-1a: a simple, stable hash for cache keys and checksums (not cryptographic).
-public struct FNV1a: Sendable {
-    public private(set) var value: UInt64 = 0xcbf2_9ce4_8422_2325
-    public init() {}
-    public mutating func mix<S: Sequence>(_ bytes: S) where S.Element == UInt8 {
+package struct FNV1a: Sendable {
+    package private(set) var value: UInt64 = 0xcbf2_9ce4_8422_2325
+    package init() {}
+    package mutating func mix<S: Sequence>(_ bytes: S) where S.Element == UInt8 {
         for b in bytes { value = (value ^ UInt64(b)) &* 0x0000_0100_0000_01b3 }
     }
-    public static func hash<S: Sequence>(_ bytes: S) -> UInt64 where S.Element == UInt8 {
+    package static func hash<S: Sequence>(_ bytes: S) -> UInt64 where S.Element == UInt8 {
         var h = FNV1a()
         h.mix(bytes)
         return h.value
@@ -27,11 +27,11 @@ public struct FNV1a: Sendable {
 
 /// Salts that split one member seed into independent streams, so that changing how much one
 /// consumer draws (say, the dropout probability) never shifts another's draws (data order).
-public enum SeedSalt {
+package enum SeedSalt {
     /// Data order, augmentation and resampling.
-    public static let data: UInt64 = 0xDA7A
+    package static let data: UInt64 = 0xDA7A
     /// The decoder's initial weights.
-    public static let decoderInit: UInt64 = 0xDEC0DE
+    package static let decoderInit: UInt64 = 0xDEC0DE
     /// The decoder's dropout masks.
-    public static let dropout: UInt64 = 0xD80F
+    package static let dropout: UInt64 = 0xD80F
 }

@@ -1,10 +1,10 @@
 import Foundation
 
 /// A seeded generator with a saveable state (xoshiro256**), for dropout masks and data order.
-public struct RandomState: Sendable, Equatable, RandomNumberGenerator {
-    public var s: (UInt64, UInt64, UInt64, UInt64)
+package struct RandomState: Sendable, Equatable, RandomNumberGenerator {
+    package var s: (UInt64, UInt64, UInt64, UInt64)
 
-    public init(seed: UInt64) {
+    package init(seed: UInt64) {
         var x = seed
         func splitmix() -> UInt64 {
             x &+= splitmix64Increment
@@ -13,16 +13,16 @@ public struct RandomState: Sendable, Equatable, RandomNumberGenerator {
         s = (splitmix(), splitmix(), splitmix(), splitmix())
     }
 
-    public init(state: [UInt64]) {
+    package init(state: [UInt64]) {
         precondition(state.count == 4)
         s = (state[0], state[1], state[2], state[3])
     }
 
-    public var state: [UInt64] { [s.0, s.1, s.2, s.3] }
+    package var state: [UInt64] { [s.0, s.1, s.2, s.3] }
 
-    public static func == (a: RandomState, b: RandomState) -> Bool { a.state == b.state }
+    package static func == (a: RandomState, b: RandomState) -> Bool { a.state == b.state }
 
-    @inlinable public mutating func next() -> UInt64 {
+    @inlinable package mutating func next() -> UInt64 {
         let result = ((s.1 &* 5) << 7 | (s.1 &* 5) >> 57) &* 9
         let t = s.1 << 17
         s.2 ^= s.0; s.3 ^= s.1; s.1 ^= s.2; s.0 ^= s.3
@@ -32,13 +32,13 @@ public struct RandomState: Sendable, Equatable, RandomNumberGenerator {
     }
 
     /// Uniform in [0, 1) with 24 random bits (float precision).
-    @inlinable public mutating func uniformFloat() -> Float { Float(next() >> 40) * 0x1p-24 }
+    @inlinable package mutating func uniformFloat() -> Float { Float(next() >> 40) * 0x1p-24 }
 
     /// Uniform in [0, 1) with 53 random bits.
-    @inlinable public mutating func uniform() -> Double { Double(next() >> 11) * 0x1p-53 }
+    @inlinable package mutating func uniform() -> Double { Double(next() >> 11) * 0x1p-53 }
 
     /// Standard normal (Box–Muller).
-    public mutating func normal() -> Double {
+    package mutating func normal() -> Double {
         let u1 = 1 - uniform(), u2 = uniform()
         return (-2 * Foundation.log(u1)).squareRoot() * Foundation.cos(2 * Double.pi * u2)
     }

@@ -2,8 +2,8 @@ import Foundation
 
 /// torch's CPU `normal_` draw (mt19937, 24-bit uniforms, Box–Muller on blocks of 16 with the
 /// tail block redrawn), emulated in double precision. Matches torch to about one float32 ulp.
-public enum TorchNormal {
-    public static func sample(count n: Int, mean: Double, std: Double, seed: Int) -> [Float] {
+package enum TorchNormal {
+    package static func sample(count n: Int, mean: Double, std: Double, seed: Int) -> [Float] {
         var mt = MersenneTwister(seed: UInt32(truncatingIfNeeded: seed))
         var d = (0..<n).map { _ in Double(mt.next() & 0xFFFFFF) * 0x1p-24 }
         func transform16(_ start: Int) {
@@ -37,18 +37,18 @@ public enum TorchNormal {
 }
 
 /// The 32-bit Mersenne Twister (mt19937), as torch's CPU generator and numpy's RandomState use.
-public struct MersenneTwister: Sendable {
+package struct MersenneTwister: Sendable {
     private var state = [UInt32](repeating: 0, count: 624)
     private var index = 624
 
-    public init(seed: UInt32) {
+    package init(seed: UInt32) {
         state[0] = seed
         for i in 1..<624 {
             state[i] = 1_812_433_253 &* (state[i - 1] ^ (state[i - 1] >> 30)) &+ UInt32(i)
         }
     }
 
-    public mutating func next() -> UInt32 {
+    package mutating func next() -> UInt32 {
         if index >= 624 { twist() }
         var y = state[index]
         index += 1

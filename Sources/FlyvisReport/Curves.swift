@@ -1,10 +1,10 @@
 import Foundation
 
 /// A point of a curve in data coordinates.
-public struct CurvePoint: Sendable, Equatable {
-    public var x: Double
-    public var y: Double
-    public init(x: Double, y: Double) {
+package struct CurvePoint: Sendable, Equatable {
+    package var x: Double
+    package var y: Double
+    package init(x: Double, y: Double) {
         self.x = x
         self.y = y
     }
@@ -14,15 +14,15 @@ public struct CurvePoint: Sendable, Equatable {
 /// points (the smoothed minimum and maximum, in order) per pixel column, plus the first and
 /// last point. A 250,000-iteration history thus costs the page a few thousand points, and no
 /// spike or dip wider than the smoothing window disappears.
-public struct TrainingCurve: Sendable, Equatable {
+package struct TrainingCurve: Sendable, Equatable {
     /// Length of the raw history.
-    public var iterations: Int
-    public var window: Int
-    public var points: [CurvePoint]
+    package var iterations: Int
+    package var window: Int
+    package var points: [CurvePoint]
 
-    public static let empty = TrainingCurve(iterations: 0, window: 1, points: [])
+    package static let empty = TrainingCurve(iterations: 0, window: 1, points: [])
 
-    public init(iterations: Int, window: Int, points: [CurvePoint]) {
+    package init(iterations: Int, window: Int, points: [CurvePoint]) {
         self.iterations = iterations
         self.window = window
         self.points = points
@@ -30,7 +30,7 @@ public struct TrainingCurve: Sendable, Equatable {
 
     /// Smooths `losses` (one per iteration) with a trailing running mean of `window` iterations
     /// and reduces it to `columns` columns spanning iterations `0..<axisIterations`.
-    public static func reduce(_ losses: [Double], window: Int, axisIterations: Int, columns: Int) -> TrainingCurve {
+    package static func reduce(_ losses: [Double], window: Int, axisIterations: Int, columns: Int) -> TrainingCurve {
         let smoothed = runningMean(losses, window: window)
         var pts = [CurvePoint]()
         let span = Double(max(axisIterations, losses.count, 1))
@@ -71,7 +71,7 @@ public struct TrainingCurve: Sendable, Equatable {
     /// Trailing mean of the finite values among the last `window` entries (nil where there are
     /// none). Compensated (Neumaier) sums keep the window exact after a huge value leaves it,
     /// as happens when a diverging member's loss explodes.
-    public static func runningMean(_ values: [Double], window: Int) -> [Double?] {
+    package static func runningMean(_ values: [Double], window: Int) -> [Double?] {
         let w = max(1, window)
         var out = [Double?](repeating: nil, count: values.count)
         var sum = 0.0, compensation = 0.0, count = 0
@@ -95,7 +95,7 @@ public struct TrainingCurve: Sendable, Equatable {
     /// The running-mean window the report uses for an axis of `iterations`: 4% of the axis, so
     /// the smoothing looks the same whatever the run length (per-batch losses are noisy enough
     /// that less leaves 50 overlapping members unreadable).
-    public static func window(forAxis iterations: Int) -> Int { max(1, iterations / 25) }
+    package static func window(forAxis iterations: Int) -> Int { max(1, iterations / 25) }
 }
 
 /// Keeps the minimum and maximum (in order) per pixel column of a sorted series, plus its

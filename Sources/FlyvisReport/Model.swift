@@ -3,27 +3,27 @@ import Foundation
 /// Everything the ensemble report shows, as plain values. A loader fills it (from a live job's
 /// status table or from member directories); `ReportPage.render` draws it. Keeping the two
 /// apart lets the drawing be tested without files or MPI.
-public struct EnsembleReport: Sendable, Equatable {
+package struct EnsembleReport: Sendable, Equatable {
     /// e.g. "flow/0045".
-    public var ensemble: String
-    public var task: String
-    public var directory: String
-    public var members: [MemberReport]
-    public var topK: Int?
+    package var ensemble: String
+    package var task: String
+    package var directory: String
+    package var members: [MemberReport]
+    package var topK: Int?
     /// Wall time since the job started (live job), or nil when unknown (offline report).
-    public var elapsed: TimeInterval?
+    package var elapsed: TimeInterval?
     /// Written by a running job: the page reloads itself until no member is running or pending,
     /// or until the job's `final` update.
-    public var live: Bool
-    public var final: Bool
-    public var refreshSeconds: Int
-    public var generated: Date
+    package var live: Bool
+    package var final: Bool
+    package var refreshSeconds: Int
+    package var generated: Date
     /// Iterations the training-loss axis spans (the planned `n_iters`, or the longest history).
-    public var trainingAxisIterations: Int
+    package var trainingAxisIterations: Int
     /// Trailing running-mean window of the training curves, in iterations.
-    public var smoothingWindow: Int
+    package var smoothingWindow: Int
 
-    public init(ensemble: String, task: String, directory: String, members: [MemberReport], topK: Int? = nil,
+    package init(ensemble: String, task: String, directory: String, members: [MemberReport], topK: Int? = nil,
                 elapsed: TimeInterval? = nil, live: Bool = false, final: Bool = false, refreshSeconds: Int = 60, generated: Date = Date(),
                 trainingAxisIterations: Int, smoothingWindow: Int) {
         self.ensemble = ensemble
@@ -40,14 +40,14 @@ public struct EnsembleReport: Sendable, Equatable {
         self.smoothingWindow = smoothingWindow
     }
 
-    public func count(_ state: MemberReport.State) -> Int { members.filter { $0.state == state }.count }
+    package func count(_ state: MemberReport.State) -> Int { members.filter { $0.state == state }.count }
 
     /// Reload only while something can still change, so a finished page stays put.
-    public var refreshes: Bool { live && !final && members.contains { $0.state == .running || $0.state == .pending } }
+    package var refreshes: Bool { live && !final && members.contains { $0.state == .running || $0.state == .pending } }
 
     /// The job's iterations per second: the sum over running members of their latest rate; with
     /// nothing running, the sum of the members' average rates (labelled as such on the page).
-    public var aggregateRate: (value: Double, runningOnly: Bool)? {
+    package var aggregateRate: (value: Double, runningOnly: Bool)? {
         let running = members.filter { $0.state == .running }.compactMap(\.iterationsPerSecond)
         if !running.isEmpty { return (running.reduce(0, +), true) }
         let all = members.compactMap(\.iterationsPerSecond)
@@ -55,7 +55,7 @@ public struct EnsembleReport: Sendable, Equatable {
     }
 
     /// Seconds until the running and pending members reach their totals at the aggregate rate.
-    public var eta: TimeInterval? {
+    package var eta: TimeInterval? {
         guard let rate = aggregateRate, rate.runningOnly, rate.value > 0 else { return nil }
         let planned = members.compactMap(\.totalIterations).max() ?? 0
         let remaining = members.filter { $0.state == .running || $0.state == .pending }
@@ -65,7 +65,7 @@ public struct EnsembleReport: Sendable, Equatable {
 
     /// Members in ranking order: lowest task error first; failed members and members without a
     /// finite validation loss last, by id (the order `ranking.txt` uses).
-    public var ranked: [MemberReport] {
+    package var ranked: [MemberReport] {
         members.sorted { a, b in
             let fa = a.state == .failed, fb = b.state == .failed
             if fa != fb { return !fa }
@@ -79,39 +79,39 @@ public struct EnsembleReport: Sendable, Equatable {
     }
 
     /// Members marked top-k: the first k of the ranking with a finite loss that did not fail.
-    public var topMembers: Set<Int> {
+    package var topMembers: Set<Int> {
         let eligible = ranked.filter { $0.state != .failed && $0.minValidationLoss != nil }
         return Set(eligible.prefix(topK ?? eligible.count).map(\.member))
     }
 }
 
 /// One member as the report sees it.
-public struct MemberReport: Sendable, Equatable {
-    public enum State: String, Sendable, CaseIterable {
+package struct MemberReport: Sendable, Equatable {
+    package enum State: String, Sendable, CaseIterable {
         case running, finished, failed, interrupted, pending
         /// No status file and an incomplete history (e.g. a flyvis run stopped early).
         case unknown
     }
 
-    public var member: Int
-    public var state: State
+    package var member: Int
+    package var state: State
     /// MPI rank training it (live job only).
-    public var rank: Int?
-    public var iteration: Int
-    public var totalIterations: Int?
-    public var iterationsPerSecond: Double?
-    public var timeTrained: Double?
-    public var training: TrainingCurve
+    package var rank: Int?
+    package var iteration: Int
+    package var totalIterations: Int?
+    package var iterationsPerSecond: Double?
+    package var timeTrained: Double?
+    package var training: TrainingCurve
     /// `validation/loss` per checkpoint, with the checkpoint indices and iterations they belong to.
-    public var validationLoss: [Double]
-    public var checkpointIndices: [Int]
-    public var checkpointIterations: [Int]
-    public var error: String?
-    public var failedAtIteration: Int?
+    package var validationLoss: [Double]
+    package var checkpointIndices: [Int]
+    package var checkpointIterations: [Int]
+    package var error: String?
+    package var failedAtIteration: Int?
     /// Files that could not be read, each with what to do about it.
-    public var problems: [String]
+    package var problems: [String]
 
-    public init(member: Int, state: State, rank: Int? = nil, iteration: Int, totalIterations: Int? = nil,
+    package init(member: Int, state: State, rank: Int? = nil, iteration: Int, totalIterations: Int? = nil,
                 iterationsPerSecond: Double? = nil, timeTrained: Double? = nil, training: TrainingCurve = .empty,
                 validationLoss: [Double] = [], checkpointIndices: [Int] = [], checkpointIterations: [Int] = [],
                 error: String? = nil, failedAtIteration: Int? = nil, problems: [String] = []) {
@@ -132,18 +132,18 @@ public struct MemberReport: Sendable, Equatable {
     }
 
     /// "003", as in the member's directory name.
-    public var name: String { String(format: "%03d", member) }
+    package var name: String { String(format: "%03d", member) }
 
     /// Checkpoint index of validation entry `i` (flyvis's `chkpt_index`; the position if absent).
-    public func checkpointIndex(at i: Int) -> Int { i < checkpointIndices.count ? checkpointIndices[i] : i }
+    package func checkpointIndex(at i: Int) -> Int { i < checkpointIndices.count ? checkpointIndices[i] : i }
 
     /// Position in `validationLoss` of the lowest finite loss (the first one on ties).
-    public var bestPosition: Int? {
+    package var bestPosition: Int? {
         var best: Int?
         for (i, l) in validationLoss.enumerated() where l.isFinite && (best == nil || l < validationLoss[best!]) { best = i }
         return best
     }
 
-    public var bestCheckpoint: Int? { bestPosition.map(checkpointIndex(at:)) }
-    public var minValidationLoss: Double? { bestPosition.map { validationLoss[$0] } }
+    package var bestCheckpoint: Int? { bestPosition.map(checkpointIndex(at:)) }
+    package var minValidationLoss: Double? { bestPosition.map { validationLoss[$0] } }
 }

@@ -2,19 +2,19 @@ import Foundation
 
 /// Geometry of the plots. The curve plots' drawing area is `curveColumns` pixels wide, and
 /// loaders reduce training curves to that many columns.
-public enum ReportLayout {
+package enum ReportLayout {
     static let width = 900.0, height = 340.0
     static let left = 78.0, right = 14.0, top = 14.0, bottom = 52.0
-    public static let curveColumns = Int(width - left - right)
+    package static let curveColumns = Int(width - left - right)
 }
 
 /// Renders an `EnsembleReport` as one self-contained XHTML page: inline CSS and SVG, no
 /// scripts, fonts or links to fetch, so it opens offline after `scp`. The markup is
 /// well-formed XML (every element closed, only XML's own entities) and valid HTML.
-public enum ReportPage {
-    public static let fileName = "ensemble_report.html"
+package enum ReportPage {
+    package static let fileName = "ensemble_report.html"
 
-    public static func render(_ r: EnsembleReport) -> String {
+    package static func render(_ r: EnsembleReport) -> String {
         let order = r.members.sorted { $0.member < $1.member }
         var colors: [Int: String] = [:]
         for (i, m) in order.enumerated() { colors[m.member] = color(i) }

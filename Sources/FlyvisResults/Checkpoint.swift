@@ -1,19 +1,19 @@
 import Foundation
 
 /// One array in a checkpoint, in the element type it is stored with.
-public enum CheckpointArray: Sendable, Equatable {
+package enum CheckpointArray: Sendable, Equatable {
     case float([Float], shape: [Int])
     case double([Double], shape: [Int])
     case int64([Int64], shape: [Int])
     case uint8([UInt8], shape: [Int])
 
-    public var shape: [Int] {
+    package var shape: [Int] {
         switch self {
         case let .float(_, s), let .double(_, s), let .int64(_, s), let .uint8(_, s): return s
         }
     }
 
-    public var count: Int {
+    package var count: Int {
         switch self {
         case let .float(v, _): return v.count
         case let .double(v, _): return v.count
@@ -22,7 +22,7 @@ public enum CheckpointArray: Sendable, Equatable {
         }
     }
 
-    public var dtypeName: String {
+    package var dtypeName: String {
         switch self {
         case .float: return "float32"
         case .double: return "float64"
@@ -31,13 +31,13 @@ public enum CheckpointArray: Sendable, Equatable {
         }
     }
 
-    public var floats: [Float]? { if case let .float(v, _) = self { return v } else { return nil } }
-    public var doubles: [Double]? { if case let .double(v, _) = self { return v } else { return nil } }
-    public var int64s: [Int64]? { if case let .int64(v, _) = self { return v } else { return nil } }
-    public var bytes: [UInt8]? { if case let .uint8(v, _) = self { return v } else { return nil } }
+    package var floats: [Float]? { if case let .float(v, _) = self { return v } else { return nil } }
+    package var doubles: [Double]? { if case let .double(v, _) = self { return v } else { return nil } }
+    package var int64s: [Int64]? { if case let .int64(v, _) = self { return v } else { return nil } }
+    package var bytes: [UInt8]? { if case let .uint8(v, _) = self { return v } else { return nil } }
 
     /// The values as Float32, converting from any stored type (BatchNorm's counter is int64).
-    public var asFloats: [Float] {
+    package var asFloats: [Float] {
         switch self {
         case let .float(v, _): return v
         case let .double(v, _): return v.map(Float.init)
@@ -49,13 +49,13 @@ public enum CheckpointArray: Sendable, Equatable {
 
 /// An ordered name → array map: a torch `state_dict()` (the order is torch's, which flyvis and
 /// `load_state_dict` do not depend on but which keeps our files like flyvis's).
-public struct StateDict: Sendable, Equatable {
-    public private(set) var names: [String] = []
+package struct StateDict: Sendable, Equatable {
+    package private(set) var names: [String] = []
     private var arrays: [String: CheckpointArray] = [:]
 
-    public init() {}
+    package init() {}
 
-    public subscript(name: String) -> CheckpointArray? {
+    package subscript(name: String) -> CheckpointArray? {
         get { arrays[name] }
         set {
             if newValue != nil, arrays[name] == nil { names.append(name) }
@@ -64,20 +64,20 @@ public struct StateDict: Sendable, Equatable {
         }
     }
 
-    public var isEmpty: Bool { names.isEmpty }
+    package var isEmpty: Bool { names.isEmpty }
 }
 
 /// A torch optimizer `state_dict()`: parameter groups (hyper-parameters and the parameter ids
 /// they own) and per-parameter state. Adam's state is `step`, `exp_avg`, `exp_avg_sq`; SGD
 /// without momentum has none.
-public struct OptimizerState: Sendable, Equatable {
-    public struct Group: Sendable, Equatable {
-        public var lr: Double
-        public var params: [Int]
-        public var betas: [Double]
-        public var eps: Double
-        public var weightDecay: Double
-        public init(lr: Double, params: [Int], betas: [Double] = [0.9, 0.999], eps: Double = 1e-8, weightDecay: Double = 0) {
+package struct OptimizerState: Sendable, Equatable {
+    package struct Group: Sendable, Equatable {
+        package var lr: Double
+        package var params: [Int]
+        package var betas: [Double]
+        package var eps: Double
+        package var weightDecay: Double
+        package init(lr: Double, params: [Int], betas: [Double] = [0.9, 0.999], eps: Double = 1e-8, weightDecay: Double = 0) {
             self.lr = lr
             self.params = params
             self.betas = betas
@@ -86,25 +86,25 @@ public struct OptimizerState: Sendable, Equatable {
         }
     }
 
-    public struct AdamEntry: Sendable, Equatable {
-        public var step: Double
-        public var expAvg: CheckpointArray
-        public var expAvgSq: CheckpointArray
-        public init(step: Double, expAvg: CheckpointArray, expAvgSq: CheckpointArray) {
+    package struct AdamEntry: Sendable, Equatable {
+        package var step: Double
+        package var expAvg: CheckpointArray
+        package var expAvgSq: CheckpointArray
+        package init(step: Double, expAvg: CheckpointArray, expAvgSq: CheckpointArray) {
             self.step = step
             self.expAvg = expAvg
             self.expAvgSq = expAvgSq
         }
     }
 
-    public enum Kind: String, Sendable { case adam, sgd }
+    package enum Kind: String, Sendable { case adam, sgd }
 
-    public var kind: Kind
-    public var groups: [Group]
+    package var kind: Kind
+    package var groups: [Group]
     /// Keyed by torch's parameter id (position across all groups).
-    public var state: [Int: AdamEntry]
+    package var state: [Int: AdamEntry]
 
-    public init(kind: Kind, groups: [Group], state: [Int: AdamEntry] = [:]) {
+    package init(kind: Kind, groups: [Group], state: [Int: AdamEntry] = [:]) {
         self.kind = kind
         self.groups = groups
         self.state = state
@@ -115,13 +115,13 @@ public struct OptimizerState: Sendable, Equatable {
 /// member's generator states, the epoch counter and the training time. Stored under one extra
 /// key, which flyvis ignores; a flyvis checkpoint has none, and resume then starts fresh
 /// generators.
-public struct ResumeState: Sendable, Equatable {
-    public var dataRNG: [UInt64]
-    public var dropoutRNG: [String: [UInt64]]
-    public var epochsDone: Int
-    public var timeTrained: Double
+package struct ResumeState: Sendable, Equatable {
+    package var dataRNG: [UInt64]
+    package var dropoutRNG: [String: [UInt64]]
+    package var epochsDone: Int
+    package var timeTrained: Double
 
-    public init(dataRNG: [UInt64], dropoutRNG: [String: [UInt64]], epochsDone: Int, timeTrained: Double) {
+    package init(dataRNG: [UInt64], dropoutRNG: [String: [UInt64]], epochsDone: Int, timeTrained: Double) {
         self.dataRNG = dataRNG
         self.dropoutRNG = dropoutRNG
         self.epochsDone = epochsDone
@@ -132,39 +132,39 @@ public struct ResumeState: Sendable, Equatable {
 /// Everything a checkpoint holds, in the structure flyvis's `MultiTaskSolver.checkpoint()`
 /// writes (`network`, `decoder`, `optim`, `time`, `val_loss`, `iteration`, `dt`,
 /// `activity_optim`), plus our `ResumeState`.
-public struct Checkpoint: Sendable, Equatable {
-    public var network = StateDict()
+package struct Checkpoint: Sendable, Equatable {
+    package var network = StateDict()
     /// `{task: state dict}`, written in task order.
-    public var decoder: [String: StateDict] = [:]
-    public var optim: OptimizerState?
-    public var activityOptim: OptimizerState?
-    public var time = ""
-    public var valLoss = Double.nan
+    package var decoder: [String: StateDict] = [:]
+    package var optim: OptimizerState?
+    package var activityOptim: OptimizerState?
+    package var time = ""
+    package var valLoss = Double.nan
     /// flyvis's convention: the solver's iteration − 1 at save time (−1 for the untrained state).
-    public var iteration = -1
-    public var dt = 0.02
-    public var resume: ResumeState?
+    package var iteration = -1
+    package var dt = 0.02
+    package var resume: ResumeState?
 
-    public init() {}
+    package init() {}
 }
 
 /// The checkpoint files of one network directory: `chkpts/chkpt_00000`, `chkpt_00001`, ...
 /// Written in torch's zip format (flyvis loads them with `torch.load`), atomically (temporary
 /// file, fsync, rename); read in that format or in our earlier HDF5 format.
-public struct CheckpointStore: Sendable {
-    public let directory: URL
+package struct CheckpointStore: Sendable {
+    package let directory: URL
 
-    public init(networkDirectory: ResultsDirectory) {
+    package init(networkDirectory: ResultsDirectory) {
         directory = networkDirectory.url.appendingPathComponent(CheckpointSchema.folder)
     }
 
-    public func path(index: Int) -> URL {
+    package func path(index: Int) -> URL {
         directory.appendingPathComponent(CheckpointSchema.fileName(index: index))
     }
 
     /// Indices present on disk, ascending (the first run of digits in each `chkpt_*` name,
     /// as flyvis resolves them).
-    public func indices() -> [Int] {
+    package func indices() -> [Int] {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
         return names.filter { $0.hasPrefix("chkpt_") }.compactMap { name -> Int? in
             let digits = name.drop { !$0.isNumber }.prefix { $0.isNumber }.prefix(10)
@@ -172,25 +172,25 @@ public struct CheckpointStore: Sendable {
         }.sorted()
     }
 
-    public func write(_ checkpoint: Checkpoint, index: Int) throws {
+    package func write(_ checkpoint: Checkpoint, index: Int) throws {
         try Self.write(checkpoint, to: path(index: index))
     }
 
     /// Writes one checkpoint file atomically in torch's format.
-    public static func write(_ checkpoint: Checkpoint, to url: URL) throws {
+    package static func write(_ checkpoint: Checkpoint, to url: URL) throws {
         try AtomicFile.write(url) { tmp in
             try TorchCheckpointCodec.write(checkpoint, to: tmp, archiveName: url.lastPathComponent)
         }
     }
 
     /// Reads and verifies one checkpoint.
-    public func read(index: Int) throws(ResultsError) -> Checkpoint {
+    package func read(index: Int) throws(ResultsError) -> Checkpoint {
         try Self.read(path(index: index).path)
     }
 
     /// Reads a checkpoint file in either format (torch zip, or the HDF5 format of earlier
     /// flyvis-swift versions, told apart by their first bytes).
-    public static func read(_ path: String) throws(ResultsError) -> Checkpoint {
+    package static func read(_ path: String) throws(ResultsError) -> Checkpoint {
         guard FileManager.default.fileExists(atPath: path) else {
             throw .corruptCheckpoint(path: path, reason: "no such file")
         }
@@ -202,7 +202,7 @@ public struct CheckpointStore: Sendable {
 
     /// The newest checkpoint that reads back and verifies, with a description of every newer
     /// one that was skipped (truncated, corrupted), so the caller can warn about them.
-    public func latestValid(atMost maxIndex: Int? = nil) throws(ResultsError)
+    package func latestValid(atMost maxIndex: Int? = nil) throws(ResultsError)
         -> (index: Int, checkpoint: Checkpoint, skipped: [String]) {
         var skipped: [String] = []
         for index in indices().reversed() where maxIndex.map({ index <= $0 }) ?? true {

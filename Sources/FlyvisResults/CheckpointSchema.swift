@@ -3,57 +3,57 @@ import Foundation
 /// The names of the checkpoint schema, in one place: the keys flyvis's
 /// `MultiTaskSolver.checkpoint()` writes, torch's optimizer `state_dict()` fields, our own
 /// addition, and the results files that say which checkpoint is which.
-public enum CheckpointSchema {
-    public static let folder = "chkpts"
-    public static func fileName(index: Int) -> String { String(format: "chkpt_%05d", index) }
+package enum CheckpointSchema {
+    package static let folder = "chkpts"
+    package static func fileName(index: Int) -> String { String(format: "chkpt_%05d", index) }
 
     // Top-level keys, in flyvis's order.
-    public static let network = "network"
-    public static let decoder = "decoder"
-    public static let optim = "optim"
-    public static let time = "time"
-    public static let valLoss = "val_loss"
-    public static let iteration = "iteration"
-    public static let dt = "dt"
-    public static let activityOptim = "activity_optim"
+    package static let network = "network"
+    package static let decoder = "decoder"
+    package static let optim = "optim"
+    package static let time = "time"
+    package static let valLoss = "val_loss"
+    package static let iteration = "iteration"
+    package static let dt = "dt"
+    package static let activityOptim = "activity_optim"
     /// Our addition (generator states, epoch counter, training time); flyvis ignores it.
-    public static let resume = "flyvis_swift"
+    package static let resume = "flyvis_swift"
 
     /// flyvis's network state dict, in `Network.state_dict()` order.
-    public static let networkParameters = ["nodes_bias", "nodes_time_const", "edges_sign", "edges_syn_count", "edges_syn_strength"]
+    package static let networkParameters = ["nodes_bias", "nodes_time_const", "edges_sign", "edges_syn_count", "edges_syn_strength"]
 
     // Optimizer state_dict fields.
-    public static let state = "state"
-    public static let paramGroups = "param_groups"
-    public static let params = "params"
-    public static let step = "step"
-    public static let expAvg = "exp_avg"
-    public static let expAvgSq = "exp_avg_sq"
+    package static let state = "state"
+    package static let paramGroups = "param_groups"
+    package static let params = "params"
+    package static let step = "step"
+    package static let expAvg = "exp_avg"
+    package static let expAvgSq = "exp_avg_sq"
 
     // ResumeState fields.
-    public static let formatKey = "format"
-    public static let format = "flyvis-swift checkpoint 2"
-    public static let dataRNG = "data_rng"
-    public static let dropoutRNG = "dropout_rng"
-    public static let epochsDone = "epochs_done"
-    public static let timeTrained = "time_trained"
+    package static let formatKey = "format"
+    package static let format = "flyvis-swift checkpoint 2"
+    package static let dataRNG = "data_rng"
+    package static let dropoutRNG = "dropout_rng"
+    package static let epochsDone = "epochs_done"
+    package static let timeTrained = "time_trained"
 
     // Results files that index the checkpoints.
-    public static let chkptIndex = "chkpt_index"
-    public static let chkptIter = "chkpt_iter"
-    public static let bestChkptIndex = "best_chkpt_index"
-    public static let validation = "validation"
+    package static let chkptIndex = "chkpt_index"
+    package static let chkptIter = "chkpt_iter"
+    package static let bestChkptIndex = "best_chkpt_index"
+    package static let validation = "validation"
     /// flyvis's "best" is the argmin of `validation/epe` once `val-single` has written it,
     /// else of the in-training `validation/loss`.
-    public static let bestLossFiles = ["epe", "loss"]
+    package static let bestLossFiles = ["epe", "loss"]
 }
 
 /// Which checkpoint of a network directory to use: flyvis's `best`, the last one, or an index.
-public enum CheckpointSelector: Equatable, Sendable, CustomStringConvertible {
+package enum CheckpointSelector: Equatable, Sendable, CustomStringConvertible {
     case best, last, index(Int)
 
     /// Parses `best`, `last` or a non-negative index.
-    public init?(_ text: String) {
+    package init?(_ text: String) {
         switch text {
         case "best": self = .best
         case "last": self = .last
@@ -63,7 +63,7 @@ public enum CheckpointSelector: Equatable, Sendable, CustomStringConvertible {
         }
     }
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .best: return "best"
         case .last: return "last"
@@ -73,7 +73,7 @@ public enum CheckpointSelector: Equatable, Sendable, CustomStringConvertible {
 
     /// The checkpoint index this selects in `directory`, by flyvis's rules: `best` is the first
     /// minimum of `validation/epe` (else `validation/loss`), mapped through `chkpt_index`.
-    public func resolve(in directory: ResultsDirectory) throws(ResultsError) -> Int {
+    package func resolve(in directory: ResultsDirectory) throws(ResultsError) -> Int {
         let store = CheckpointStore(networkDirectory: directory)
         let onDisk = store.indices()
         guard !onDisk.isEmpty else { throw .noValidCheckpoint(directory: directory.path, problems: []) }

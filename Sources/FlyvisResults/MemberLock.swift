@@ -5,14 +5,14 @@ import Glibc
 #endif
 
 /// Why a member directory could not be locked.
-public enum MemberLockError: Error, CustomStringConvertible, Equatable {
+package enum MemberLockError: Error, CustomStringConvertible, Equatable {
     /// Another live process holds the lock; `holder` is what it wrote into the lock file.
     case held(directory: String, holder: String)
     /// The file system refuses `flock` (e.g. Lustre mounted without `-o flock`).
     case unsupported(path: String, reason: String)
     case io(path: String, reason: String)
 
-    public var description: String {
+    package var description: String {
         switch self {
         case let .held(directory, holder):
             return "'\(directory)' is in use by another run (\(holder)); wait for it to finish or stop it (a SLURM requeue must not start while the old job still runs)"
@@ -36,14 +36,14 @@ public enum MemberLockError: Error, CustomStringConvertible, Equatable {
 /// one descriptor (reference-counted), as POSIX record locks do: the process is one writer,
 /// and a solver reopened in-process (as the tests do to simulate a resume) must not lock
 /// itself out.
-public final class MemberLock: @unchecked Sendable {
-    public static let fileName = ".flyvis.lock"
+package final class MemberLock: @unchecked Sendable {
+    package static let fileName = ".flyvis.lock"
 
-    public let path: String
+    package let path: String
     private var released = false
 
     /// Takes the lock or fails at once (never waits).
-    public init(directory: URL) throws(MemberLockError) {
+    package init(directory: URL) throws(MemberLockError) {
         path = directory.appendingPathComponent(Self.fileName).path
         try Self.registry.acquire(path, directory: directory.path)
     }
@@ -51,7 +51,7 @@ public final class MemberLock: @unchecked Sendable {
     deinit { release() }
 
     /// Releases the lock early (it is released anyway when the object or the process goes).
-    public func release() {
+    package func release() {
         guard !released else { return }
         released = true
         Self.registry.release(path)
@@ -106,7 +106,7 @@ public final class MemberLock: @unchecked Sendable {
 
     static let registry = Registry()
 
-    public static var hostName: String {
+    package static var hostName: String {
         var buf = [CChar](repeating: 0, count: 256)
         guard gethostname(&buf, buf.count - 1) == 0 else { return "unknown-host" }
         return String(cString: buf)

@@ -1,12 +1,12 @@
 /// An error that refused a run before it touched the member's directory (another run holds it,
 /// or the config does not match the stored one). The member's recorded state stays as it was:
 /// a finished member refused by a mistyped rerun must not be marked failed.
-public protocol MemberRefusal: Error {
+package protocol MemberRefusal: Error {
     var leavesMemberUntouched: Bool { get }
 }
 
 extension MemberLockError: MemberRefusal {
-    public var leavesMemberUntouched: Bool {
+    package var leavesMemberUntouched: Bool {
         if case .held = self { return true }
         return false
     }

@@ -1,7 +1,7 @@
 import Foundation
 
 /// Why a results path was refused, each naming the value and the form that is expected.
-public enum PathError: Error, CustomStringConvertible, Equatable {
+package enum PathError: Error, CustomStringConvertible, Equatable {
     case invalidTaskName(String)
     case invalidNetworkID(String)
     case invalidNetworkName(String)
@@ -9,7 +9,7 @@ public enum PathError: Error, CustomStringConvertible, Equatable {
     case notNetworkDirectory(path: String)
     case notADirectory(path: String)
 
-    public var description: String {
+    package var description: String {
         switch self {
         case let .invalidTaskName(v):
             return "task_name '\(v)' is not one path component; use a plain name such as flow (letters, digits, '_', '-', '.'; no '/', no '..')"
@@ -31,10 +31,10 @@ public enum PathError: Error, CustomStringConvertible, Equatable {
 /// path component, a network id is flyvis's `EEEE/NNN`, and the resolved path is checked to
 /// stay inside the results folder. Called before any directory is created, so a bad value
 /// never writes (or, with `delete_if_exists`, deletes) anything elsewhere.
-public enum NetworkPath {
+package enum NetworkPath {
     /// One component: not empty, not `.`/`..`, no `/` and no NUL, no leading `-` or `.`
     /// (hidden folders and option-like names only cause trouble in shells and globs).
-    public static func validateTaskName(_ name: String) throws(PathError) {
+    package static func validateTaskName(_ name: String) throws(PathError) {
         let allowed = CharacterSet.alphanumerics.union(CharacterSet(charactersIn: "_-."))
         guard !name.isEmpty, name.count <= 200, name != ".", name != "..",
               !name.hasPrefix("."), !name.hasPrefix("-"),
@@ -44,7 +44,7 @@ public enum NetworkPath {
     }
 
     /// `EEEE/NNN` with exactly 4 and 3 ASCII digits (flyvis's `f"{ensemble:04}/{network:03}"`).
-    public static func validateNetworkID(_ id: String) throws(PathError) {
+    package static func validateNetworkID(_ id: String) throws(PathError) {
         let parts = id.split(separator: "/", omittingEmptySubsequences: false)
         func digits(_ s: Substring, _ n: Int) -> Bool { s.count == n && s.allSatisfy { $0.isASCII && $0.isNumber } }
         guard parts.count == 2, digits(parts[0], 4), digits(parts[1], 3) else { throw .invalidNetworkID(id) }
@@ -52,7 +52,7 @@ public enum NetworkPath {
 
     /// `<root>/results/<networkName>` after checking that every component is a plain name and
     /// that the standardized result is still below `<root>/results`.
-    public static func resolve(root: URL, networkName: String) throws(PathError) -> URL {
+    package static func resolve(root: URL, networkName: String) throws(PathError) -> URL {
         let parts = networkName.split(separator: "/", omittingEmptySubsequences: false)
         guard !networkName.hasPrefix("/"), !parts.isEmpty,
               parts.allSatisfy({ !$0.isEmpty && $0 != "." && $0 != ".." && !$0.contains("\0") }) else {
@@ -65,7 +65,7 @@ public enum NetworkPath {
     }
 
     /// Throws unless `url` is strictly below `results` (component-wise, after standardizing).
-    public static func checkInside(_ url: URL, results: URL) throws(PathError) {
+    package static func checkInside(_ url: URL, results: URL) throws(PathError) {
         let base = results.standardizedFileURL.pathComponents
         let path = url.standardizedFileURL.pathComponents
         guard path.count > base.count, Array(path.prefix(base.count)) == base else {
@@ -75,7 +75,7 @@ public enum NetworkPath {
 
     /// Throws if `url` or one of its ancestors below `results` exists as something other than a
     /// directory (Foundation would report only "Code=512 (null)" when creating it).
-    public static func checkDirectoryComponents(_ url: URL, results: URL) throws(PathError) {
+    package static func checkDirectoryComponents(_ url: URL, results: URL) throws(PathError) {
         let base = results.standardizedFileURL
         var components = Array(url.standardizedFileURL.pathComponents.dropFirst(base.pathComponents.count))
         var current = base
@@ -91,14 +91,14 @@ public enum NetworkPath {
 
     /// Whether `url` is a network directory as datamate marks it: `_meta.yaml` whose config
     /// has `type: NetworkDir`.
-    public static func isNetworkDirectory(_ url: URL) -> Bool {
+    package static func isNetworkDirectory(_ url: URL) -> Bool {
         guard let text = try? String(contentsOf: url.appendingPathComponent("_meta.yaml"), encoding: .utf8) else { return false }
         return text.split(separator: "\n").contains { $0.trimmingCharacters(in: .whitespaces) == "type: NetworkDir" }
     }
 
     /// Throws unless `url` (inside `results`) is a network directory, or a directory that
     /// holds nothing but `keep`, or missing: what `delete_if_exists=true` may delete.
-    public static func checkDeletable(_ url: URL, results: URL, keep: Set<String> = []) throws(PathError) {
+    package static func checkDeletable(_ url: URL, results: URL, keep: Set<String> = []) throws(PathError) {
         try checkInside(url, results: results)
         let names = (try? FileManager.default.contentsOfDirectory(atPath: url.path)) ?? []
         guard isNetworkDirectory(url) || names.allSatisfy({ keep.contains($0) }) else {
@@ -110,7 +110,7 @@ public enum NetworkPath {
     /// the names in `keep` (the member lock, which must stay the same file while it is held).
     /// Refuses anything that is not a network directory or an empty directory, and never
     /// touches its parents.
-    public static func clearNetworkDirectory(_ url: URL, results: URL, keep: Set<String> = []) throws {
+    package static func clearNetworkDirectory(_ url: URL, results: URL, keep: Set<String> = []) throws {
         try checkDeletable(url, results: results, keep: keep)
         let fm = FileManager.default
         for name in (try? fm.contentsOfDirectory(atPath: url.path)) ?? [] where !keep.contains(name) {

@@ -2,7 +2,7 @@ import FlyvisHDF5
 import Foundation
 
 /// Errors from the results tree, each naming the file and what to do.
-public enum ResultsError: Error, CustomStringConvertible, Equatable {
+package enum ResultsError: Error, CustomStringConvertible, Equatable {
     case io(path: String, reason: String)
     case missingKey(directory: String, key: String)
     case corruptCheckpoint(path: String, reason: String)
@@ -11,7 +11,7 @@ public enum ResultsError: Error, CustomStringConvertible, Equatable {
     /// The device or the quota is full while writing `path` (the file keeps its old content).
     case noSpace(path: String, quota: Bool)
 
-    public var description: String {
+    package var description: String {
         switch self {
         case let .io(path, reason):
             return "cannot write '\(path)': \(reason)"
@@ -34,8 +34,8 @@ public enum ResultsError: Error, CustomStringConvertible, Equatable {
 /// over the target, so readers (and a crash) only ever see the old or the new complete file.
 /// Temporary names are `.<name>.tmp-<pid>-<random>-<host>`; a failed write removes its own,
 /// and `removeStaleTemporaries` the ones a killed process left behind.
-public enum AtomicFile {
-    public static func write(_ url: URL, _ build: (String) throws -> Void) throws {
+package enum AtomicFile {
+    package static func write(_ url: URL, _ build: (String) throws -> Void) throws {
         let dir = url.deletingLastPathComponent()
         do {
             try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
@@ -56,13 +56,13 @@ public enum AtomicFile {
     }
 
     /// Atomically replaces a text file.
-    public static func write(_ url: URL, text: String) throws {
+    package static func write(_ url: URL, text: String) throws {
         try write(url) { tmp in try writeBytes(Array(text.utf8), to: tmp) }
     }
 
     /// Writes bytes with POSIX calls, so a full disk is reported as such (errno), not as
     /// Foundation's "Code=640 (null)".
-    public static func writeBytes(_ bytes: [UInt8], to path: String) throws {
+    package static func writeBytes(_ bytes: [UInt8], to path: String) throws {
         let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw posixError(errno, path: path) }
         var offset = 0
@@ -97,13 +97,13 @@ public enum AtomicFile {
 
     /// Any error caused by a full device or quota becomes `noSpace` naming the real target
     /// (not the temporary file); other errors pass unchanged.
-    public static func classify(_ error: Error, target: String) -> Error {
+    package static func classify(_ error: Error, target: String) -> Error {
         if let quota = outOfSpace(error) { return ResultsError.noSpace(path: target, quota: quota) }
         return error
     }
 
     /// nil unless `error` reports ENOSPC (false) or EDQUOT (true), however it is wrapped.
-    public static func outOfSpace(_ error: Error) -> Bool? {
+    package static func outOfSpace(_ error: Error) -> Bool? {
         switch error {
         case let ResultsError.noSpace(_, quota): return quota
         case let HDF5Error.noSpace(_, quota): return quota
@@ -144,7 +144,7 @@ public enum AtomicFile {
     /// `ownerIsGone` (the caller holds the directory's lock, so nobody else writes there) —
     /// any. Returns the removed paths.
     @discardableResult
-    public static func removeStaleTemporaries(in dir: URL, recursive: Bool = true, ownerIsGone: Bool = false) -> [String] {
+    package static func removeStaleTemporaries(in dir: URL, recursive: Bool = true, ownerIsGone: Bool = false) -> [String] {
         let fm = FileManager.default
         var removed: [String] = []
         let host = MemberLock.hostName
@@ -174,29 +174,29 @@ public enum AtomicFile {
 /// A datamate-style directory as flyvis writes it: every `key.h5` holds one dataset named
 /// `data`, sub-directories are plain folders, and `_meta.yaml` holds the config and status.
 /// h5py and flyvis's own readers can therefore read what we write.
-public struct ResultsDirectory: Sendable, Equatable {
-    public let url: URL
+package struct ResultsDirectory: Sendable, Equatable {
+    package let url: URL
 
-    public init(_ url: URL) { self.url = url }
-    public init(path: String) { url = URL(fileURLWithPath: path) }
+    package init(_ url: URL) { self.url = url }
+    package init(path: String) { url = URL(fileURLWithPath: path) }
 
-    public var path: String { url.path }
+    package var path: String { url.path }
 
-    public func subdirectory(_ name: String) -> ResultsDirectory {
+    package func subdirectory(_ name: String) -> ResultsDirectory {
         ResultsDirectory(url.appendingPathComponent(name))
     }
 
-    public func file(_ key: String) -> URL { url.appendingPathComponent("\(key).h5") }
+    package func file(_ key: String) -> URL { url.appendingPathComponent("\(key).h5") }
 
-    public func contains(_ key: String) -> Bool {
+    package func contains(_ key: String) -> Bool {
         FileManager.default.fileExists(atPath: file(key).path)
     }
 
-    public var exists: Bool { FileManager.default.fileExists(atPath: url.path) }
+    package var exists: Bool { FileManager.default.fileExists(atPath: url.path) }
 
     /// Writes an array (atomic replace). Appendable keys are chunked along axis 0 with
     /// datamate's chunk size, so `extend` from h5py/datamate keeps working on them.
-    public func write<T: HDF5Element>(_ key: String, _ values: [T], shape: [Int]? = nil,
+    package func write<T: HDF5Element>(_ key: String, _ values: [T], shape: [Int]? = nil,
                                       appendable: Bool = true) throws {
         let shape = shape ?? [values.count]
         let rowSize = max(1, shape.dropFirst().reduce(1, *))
@@ -209,7 +209,7 @@ public struct ResultsDirectory: Sendable, Equatable {
     }
 
     /// Writes a rank-0 dataset, as datamate does for Python ints and floats.
-    public func writeScalar<T: HDF5Element>(_ key: String, _ value: T) throws {
+    package func writeScalar<T: HDF5Element>(_ key: String, _ value: T) throws {
         try AtomicFile.write(file(key)) { tmp in
             let f = try HDF5File(path: tmp, mode: .truncate)
             try f.write("data", [value], shape: [])
@@ -219,7 +219,7 @@ public struct ResultsDirectory: Sendable, Equatable {
 
     /// Appends rows, rewriting the file atomically (histories are small; a crash mid-append
     /// must never leave a half-written loss file).
-    public func extend<T: HDF5Element>(_ key: String, _ values: [T]) throws {
+    package func extend<T: HDF5Element>(_ key: String, _ values: [T]) throws {
         var existing: [T] = []
         if contains(key) { existing = try read(key, as: T.self).values }
         try write(key, existing + values)
@@ -227,28 +227,28 @@ public struct ResultsDirectory: Sendable, Equatable {
 
     /// Keeps only the first `count` entries of a 1-D history (used to roll back to a
     /// checkpoint on resume before appending again).
-    public func truncate<T: HDF5Element>(_ key: String, to count: Int, as: T.Type) throws {
+    package func truncate<T: HDF5Element>(_ key: String, to count: Int, as: T.Type) throws {
         guard contains(key) else { return }
         let values = try read(key, as: T.self).values
         if values.count > count { try write(key, Array(values.prefix(count))) }
     }
 
-    public func read<T: HDF5Element>(_ key: String, as: T.Type = T.self) throws -> HDF5Array<T> {
+    package func read<T: HDF5Element>(_ key: String, as: T.Type = T.self) throws -> HDF5Array<T> {
         guard contains(key) else { throw ResultsError.missingKey(directory: path, key: key) }
         return try HDF5File(path: file(key).path, mode: .readOnly).read("data", as: T.self)
     }
 
     /// Writes `_meta.yaml` atomically.
-    public func writeMeta(_ yaml: String) throws {
+    package func writeMeta(_ yaml: String) throws {
         try AtomicFile.write(url.appendingPathComponent("_meta.yaml"), text: yaml)
     }
 
-    public func readMeta() -> String? {
+    package func readMeta() -> String? {
         try? String(contentsOf: url.appendingPathComponent("_meta.yaml"), encoding: .utf8)
     }
 
     /// Public entries (no leading underscore or dot) with `.h5` stripped, sorted.
-    public func entries() -> [String] {
+    package func entries() -> [String] {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []
         return names.filter { !$0.hasPrefix("_") && !$0.hasPrefix(".") }
             .map { $0.hasSuffix(".h5") ? String($0.dropLast(3)) : $0 }

@@ -7,8 +7,8 @@ import Foundation
 /// hard-links every `.h5` file (free: no data is copied) and records the checkpoint names
 /// before the writes; `rollBack()` renames the links back over the files and removes what
 /// was added, and neither needs free space. `commit()` drops the links.
-public final class ResultsSnapshot {
-    public let directory: URL
+package final class ResultsSnapshot {
+    package let directory: URL
     private var links: [(file: String, backup: String)] = []
     private var existing: Set<String> = []
     private var existingCheckpoints: Set<String> = []
@@ -17,7 +17,7 @@ public final class ResultsSnapshot {
 
     /// `checkpointFolder` is the sub-folder whose files are only ever added (never rewritten),
     /// so only their names are recorded.
-    public init(directory: URL, checkpointFolder: String = "chkpts") throws {
+    package init(directory: URL, checkpointFolder: String = "chkpts") throws {
         self.directory = directory
         self.checkpointFolder = checkpointFolder
         let fm = FileManager.default
@@ -64,7 +64,7 @@ public final class ResultsSnapshot {
     }
 
     /// Keeps the new state: removes the backup links.
-    public func commit() {
+    package func commit() {
         for l in links { unlink(l.backup) }
         links = []
         finished = true
@@ -72,7 +72,7 @@ public final class ResultsSnapshot {
 
     /// Restores every file to its state at `init` and removes the files added since.
     /// Best effort: rename and unlink need no free space, so this works on a full disk.
-    public func rollBack() {
+    package func rollBack() {
         for l in links {
             // rename() is a no-op when both names are links to the same (unchanged) file, so
             // drop the backup name explicitly afterwards.
@@ -90,7 +90,7 @@ public final class ResultsSnapshot {
     }
 
     /// Runs `body`; if it throws, rolls the directory back before rethrowing.
-    public static func transaction<R>(in directory: URL, _ body: () throws -> R) throws -> R {
+    package static func transaction<R>(in directory: URL, _ body: () throws -> R) throws -> R {
         let snapshot = try ResultsSnapshot(directory: directory)
         do {
             let r = try body()

@@ -3,14 +3,14 @@ import Foundation
 /// flyvis-style log lines (`[YYYY-MM-DD HH:MM:SS] source:line message`, here `[time] rank N
 /// message`) to stderr and, when set, appended to a log file such as `<netdir>/train.log`.
 /// A class because every part of one member's training shares the same open file.
-public final class TrainingLog: @unchecked Sendable {
+package final class TrainingLog: @unchecked Sendable {
     private var handles: [FileHandle] = []
     private let lock = NSLock()
-    public let prefix: String
-    public var echoToStderr: Bool
+    package let prefix: String
+    package var echoToStderr: Bool
     private var reportedFileError = false
 
-    public init(prefix: String = "", echoToStderr: Bool = true) {
+    package init(prefix: String = "", echoToStderr: Bool = true) {
         self.prefix = prefix
         self.echoToStderr = echoToStderr
     }
@@ -19,7 +19,7 @@ public final class TrainingLog: @unchecked Sendable {
 
     /// Also append to `url` (created if missing); earlier content is kept, so a resumed run
     /// continues the same log.
-    public func addFile(_ url: URL) {
+    package func addFile(_ url: URL) {
         try? FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
         if !FileManager.default.fileExists(atPath: url.path) {
             _ = FileManager.default.createFile(atPath: url.path, contents: nil)
@@ -29,9 +29,9 @@ public final class TrainingLog: @unchecked Sendable {
         lock.withLock { handles.append(h) }
     }
 
-    public func info(_ message: String) { write("INFO", message) }
-    public func warning(_ message: String) { write("WARNING", message) }
-    public func error(_ message: String) { write("ERROR", message) }
+    package func info(_ message: String) { write("INFO", message) }
+    package func warning(_ message: String) { write("WARNING", message) }
+    package func error(_ message: String) { write("ERROR", message) }
 
     private func write(_ level: String, _ message: String) {
         let line = "[\(Self.timestamp())] \(prefix)\(level == "INFO" ? "" : level + ": ")\(message)\n"

@@ -9,7 +9,7 @@ import FlyvisTraining
 import Foundation
 
 /// Training failures the solver reports as such (everything else is a config/data/IO error).
-public enum SolverError: Error, CustomStringConvertible, Equatable {
+package enum SolverError: Error, CustomStringConvertible, Equatable {
     /// flyvis raises OverflowError("Invalid values encountered in trace.").
     case overflow(iteration: Int, what: String)
     case directoryExists(path: String, checkpoints: Int)
@@ -18,7 +18,7 @@ public enum SolverError: Error, CustomStringConvertible, Equatable {
     case shapeMismatch(source: String, key: String, stored: [Int], expected: [Int])
     case notANetworkDirectory(path: String, reason: String)
 
-    public var description: String {
+    package var description: String {
         switch self {
         case let .overflow(iteration, what):
             return "OverflowError: invalid values encountered in trace (\(what) at iteration \(iteration)); every earlier checkpoint is intact — lower the learning rates or check the config"
@@ -37,7 +37,7 @@ public enum SolverError: Error, CustomStringConvertible, Equatable {
 }
 
 extension SolverError: MemberRefusal {
-    public var leavesMemberUntouched: Bool {
+    package var leavesMemberUntouched: Bool {
         switch self {
         case .incompatibleConfig, .directoryExists: return true
         default: return false
@@ -46,38 +46,38 @@ extension SolverError: MemberRefusal {
 }
 
 /// Hooks the solver calls while training (the ensemble coordinator uses them).
-public struct SolverHooks {
-    public var afterIteration: () -> Void = {}
-    public var afterCheckpoint: (_ index: Int, _ iteration: Int, _ valLoss: Double, _ best: Double, _ iterationsPerSecond: Double) -> Void = { _, _, _, _, _ in }
-    public var stopRequested: () -> Bool = { false }
-    public init() {}
+package struct SolverHooks {
+    package var afterIteration: () -> Void = {}
+    package var afterCheckpoint: (_ index: Int, _ iteration: Int, _ valLoss: Double, _ best: Double, _ iterationsPerSecond: Double) -> Void = { _, _, _, _, _ in }
+    package var stopRequested: () -> Bool = { false }
+    package init() {}
 }
 
 /// flyvis's MultiTaskSolver: trains one network by BPTT, checkpoints and validates it in a
 /// flyvis-compatible results directory, and resumes exactly after any interruption.
 /// A class: it owns the network, decoders, optimizers, data generators and histories.
-public final class MultiTaskSolver {
-    public let config: Config
-    public let directory: ResultsDirectory
+package final class MultiTaskSolver {
+    package let config: Config
+    package let directory: ResultsDirectory
     /// Held while this solver exists: no other process writes this directory meanwhile.
     let memberLock: MemberLock?
-    public let log: TrainingLog
-    public let network: Network
-    public let step: TrainingStep
+    package let log: TrainingLog
+    package let network: Network
+    package let step: TrainingStep
     /// The data, loaders, decoders and objectives (flyvis's Task).
-    public let task: Task
-    public let scheduler: HyperParameterScheduler
+    package let task: Task
+    package let scheduler: HyperParameterScheduler
     let nIters: Int
     let chkptEveryEpoch: Int
     let tPreTrain: Double
     let initialParameters: NetworkParameters
 
     /// State that checkpoints save.
-    public private(set) var iteration = 0
-    public private(set) var epochsDone = 0
-    public private(set) var checkpointIndex = -1
-    public private(set) var bestValLoss = Double.infinity
-    public private(set) var bestCheckpoint = -1
+    package private(set) var iteration = 0
+    package private(set) var epochsDone = 0
+    package private(set) var checkpointIndex = -1
+    package private(set) var bestValLoss = Double.infinity
+    package private(set) var bestCheckpoint = -1
     var dataRNG: RandomState
     var timeTrained = 0.0
     var histories: [String: [Double]] = [:]
@@ -95,7 +95,7 @@ public final class MultiTaskSolver {
     /// existing `_meta.yaml` (ours or flyvis's), the stored config is the base instead, so a
     /// resume needs none of the training overrides repeated (those given must still be
     /// compatible, see `resumeInvariantKeys`).
-    public static func resolveConfig(overrides: [String], configDirs: [URL] = [], root: URL) throws -> Config {
+    package static func resolveConfig(overrides: [String], configDirs: [URL] = [], root: URL) throws -> Config {
         let config = try Config.load(overrides: overrides, configDirs: configDirs)
         guard try config.bool("resume"), let name = try? config.string("network_name") else { return config }
         let directory = ResultsDirectory(root.appendingPathComponent("results").appendingPathComponent(name))
@@ -112,7 +112,7 @@ public final class MultiTaskSolver {
     /// Opens (or creates) the network directory `<root>/results/<network_name>` and builds
     /// everything. With `resume`, an existing directory continues from its last good
     /// checkpoint; without it, an existing directory with checkpoints is refused.
-    public init(config: Config, root: URL, resume: Bool, log: TrainingLog = TrainingLog(), threads: Int = 1) throws {
+    package init(config: Config, root: URL, resume: Bool, log: TrainingLog = TrainingLog(), threads: Int = 1) throws {
         self.config = config
         self.log = log
         // Validated, inside <root>/results, locked for this run (MemberDirectory.swift).
@@ -187,12 +187,12 @@ public final class MultiTaskSolver {
 
     // MARK: Training
 
-    public enum Outcome: Equatable { case finished, interrupted }
+    package enum Outcome: Equatable { case finished, interrupted }
 
     /// Trains until task.n_iters (flyvis `train`), or until a stop is requested (then after
     /// finishing the epoch and checkpointing).
     @discardableResult
-    public func train(overfit: Bool = false, hooks: SolverHooks = SolverHooks()) throws -> Outcome {
+    package func train(overfit: Bool = false, hooks: SolverHooks = SolverHooks()) throws -> Outcome {
         guard iteration < nIters else {
             log.info("Already trained \(iteration) of \(nIters) iterations.")
             return .finished
@@ -254,7 +254,7 @@ public final class MultiTaskSolver {
     // MARK: Checkpoints and validation
 
     /// Validates on the four loaders, writes the checkpoint file and the bookkeeping arrays.
-    public func checkpoint(hooks: SolverHooks = SolverHooks(), rate: Double = 0) throws {
+    package func checkpoint(hooks: SolverHooks = SolverHooks(), rate: Double = 0) throws {
         checkpointIndex += 1
         applySchedule(at: iteration)
         var valLoss = Double.nan
@@ -286,7 +286,7 @@ public final class MultiTaskSolver {
     }
 
     /// Mean loss per task over a loader: eval mode, no augmentation, grey warm-up of 0.25 s.
-    public func test(_ loader: Loader, tPre: Double = 0.25, objective: Objective? = nil) throws -> [String: Double] {
+    package func test(_ loader: Loader, tPre: Double = 0.25, objective: Objective? = nil) throws -> [String: Double] {
         var sums: [String: Double] = [:]
         var n = 0
         var rng = RandomState(seed: 0)  // unused: no augmentation draws in eval
@@ -369,11 +369,11 @@ public final class MultiTaskSolver {
 
     // MARK: Recovery
 
-    public typealias CheckpointChoice = CheckpointSelector
+    package typealias CheckpointChoice = CheckpointSelector
 
     /// Restores network, decoders, optimizer and generators from a checkpoint (ours or
     /// flyvis's), and rolls every history back to it, so training continues exactly.
-    public func recover(_ choice: CheckpointSelector, network restoreNetwork: Bool = true, decoder restoreDecoder: Bool = true,
+    package func recover(_ choice: CheckpointSelector, network restoreNetwork: Bool = true, decoder restoreDecoder: Bool = true,
                         optimizer restoreOptimizer: Bool = true, rollBack: Bool = true) throws {
         let store = CheckpointStore(networkDirectory: directory)
         let index: Int, c: Checkpoint
@@ -411,7 +411,7 @@ public final class MultiTaskSolver {
 
     /// Loads the network parameters and (where present) the decoders' state dicts of a
     /// checkpoint. A shape that does not fit this solver's config is refused, naming both.
-    public func restoreWeights(from c: Checkpoint, source: String, network restoreNetwork: Bool = true,
+    package func restoreWeights(from c: Checkpoint, source: String, network restoreNetwork: Bool = true,
                                decoder restoreDecoder: Bool = true, decoderOptional: Bool = false) throws {
         if restoreNetwork {
             var p = network.parameters
@@ -458,7 +458,7 @@ public final class MultiTaskSolver {
     /// Starts a new run from another model's weights (ours or flyvis's): its network and, where
     /// the shapes fit, its decoders; optimizer and histories start fresh. The weights then go
     /// into this run's first checkpoint.
-    public func initialize(from source: ResultsDirectory, checkpoint: CheckpointSelector) throws {
+    package func initialize(from source: ResultsDirectory, checkpoint: CheckpointSelector) throws {
         let index = try checkpoint.resolve(in: source)
         let path = CheckpointStore(networkDirectory: source).path(index: index).path
         try restoreWeights(from: try CheckpointStore.read(path), source: path, decoderOptional: true)
@@ -521,7 +521,7 @@ public final class MultiTaskSolver {
 
     /// After training: validates every checkpoint (flyvis's separate `val_single` step), so that
     /// `EnsembleView(...).task_error()` finds `validation/epe`; skipped when it is up to date.
-    public func validateIfNeeded() throws {
+    package func validateIfNeeded() throws {
         let n = CheckpointStore(networkDirectory: directory).indices().count
         let v = directory.subdirectory(CheckpointSchema.validation)
         if let epe = try? v.read("epe", as: Double.self), let l2 = try? v.read("l2norm", as: Double.self),
@@ -534,7 +534,7 @@ public final class MultiTaskSolver {
 
     /// Validates every checkpoint with l2norm and epe (flyvis `val-single`), in eval mode from
     /// v = bias (t_pre 0, as flyvis's validation), and writes validation/l2norm and epe.
-    public func validateAllCheckpoints() throws -> (l2norm: [Double], epe: [Double]) {
+    package func validateAllCheckpoints() throws -> (l2norm: [Double], epe: [Double]) {
         let store = CheckpointStore(networkDirectory: directory)
         var l2: [Double] = [], epe: [Double] = []
         for index in store.indices() {

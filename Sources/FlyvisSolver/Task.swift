@@ -7,15 +7,15 @@ import Foundation
 /// flyvis's `Task`: the data set, its train/validation split and the loaders over it, one
 /// decoder and one objective per task, and how the tasks are weighted. The solver holds one
 /// and trains the network on it. A class: it owns the decoders, whose weights train.
-public final class Task {
+package final class Task {
     /// The rendered sequences; `dataset.config.dt` follows the dt schedule.
-    public var dataset: MultiTaskDataset
+    package var dataset: MultiTaskDataset
     /// The target tasks ("flow", "depth"), in the data set's order.
-    public let names: [String]
-    public let decoders: [String: FlowDecoder]
-    public let objectives: [String: Objective]
-    public let weights: TaskWeights
-    public let batchSize: Int
+    package let names: [String]
+    package let decoders: [String: FlowDecoder]
+    package let objectives: [String: Objective]
+    package let weights: TaskWeights
+    package let batchSize: Int
     /// flyvis's loaders: the shuffled, drop-last training loader; its first batch; the
     /// validation set (batch 1) and its first batch; one sequence for overfitting; and every
     /// training sequence in order (the `training/` subdirectory).

@@ -7,13 +7,13 @@ import Foundation
 /// A network as it was trained: built from a network directory's `_meta.yaml` (connectome,
 /// dynamics, activation — ours or flyvis's) and loaded with one of its checkpoints, as flyvis's
 /// `NetworkView(dir).init_network(checkpoint=...)` does.
-public struct TrainedNetwork {
-    public let network: Network
-    public let config: Config
-    public let checkpointIndex: Int
-    public let checkpointPath: String
+package struct TrainedNetwork {
+    package let network: Network
+    package let config: Config
+    package let checkpointIndex: Int
+    package let checkpointPath: String
 
-    public init(directory: ResultsDirectory, checkpoint: CheckpointSelector = .best, threads: Int = 1) throws {
+    package init(directory: ResultsDirectory, checkpoint: CheckpointSelector = .best, threads: Int = 1) throws {
         let config = try Self.storedConfig(directory)
         let index = try checkpoint.resolve(in: directory)
         let path = CheckpointStore(networkDirectory: directory).path(index: index).path
@@ -26,7 +26,7 @@ public struct TrainedNetwork {
     }
 
     /// The config stored in `<dir>/_meta.yaml`, over the defaults.
-    public static func storedConfig(_ directory: ResultsDirectory, overrides: [String] = []) throws -> Config {
+    package static func storedConfig(_ directory: ResultsDirectory, overrides: [String] = []) throws -> Config {
         let file = directory.url.appendingPathComponent("_meta.yaml").path
         guard let meta = directory.readMeta() else {
             throw SolverError.notANetworkDirectory(path: directory.path, reason: "it has no readable _meta.yaml")
@@ -37,7 +37,7 @@ public struct TrainedNetwork {
 
     /// The network `config` describes, with the checkpoint's parameters; a checkpoint of
     /// another shape (another extent or connectome) is refused, naming both shapes.
-    public static func build(_ config: Config, parameters c: Checkpoint, source: String) throws -> Network {
+    package static func build(_ config: Config, parameters c: Checkpoint, source: String) throws -> Network {
         let connectome = try Build.connectome(config)
         var parameters = try NetworkParameters(connectome: connectome, config: try Build.networkParameters(config))
         for name in NetworkParameters.names {

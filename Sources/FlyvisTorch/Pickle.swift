@@ -3,13 +3,13 @@
 /// Hand-written because no Swift library reads pickles; it is deliberately not a general
 /// unpickler: only the globals torch and numpy put into checkpoints are understood, and
 /// anything else is refused with the opcode or class named.
-public enum PickleError: Error, Equatable, CustomStringConvertible {
+package enum PickleError: Error, Equatable, CustomStringConvertible {
     case truncated(offset: Int)
     case unsupportedOpcode(UInt8, offset: Int)
     case unsupportedGlobal(module: String, name: String)
     case malformed(String, offset: Int)
 
-    public var description: String {
+    package var description: String {
         switch self {
         case let .truncated(offset): return "the pickle ends early (at byte \(offset))"
         case let .unsupportedOpcode(op, offset):
@@ -22,10 +22,10 @@ public enum PickleError: Error, Equatable, CustomStringConvertible {
 }
 
 /// One tensor storage a pickle refers to (`data/<key>` in the archive).
-public struct StorageReference: Equatable, Sendable {
-    public var key: String
-    public var dtype: TorchDType
-    public var count: Int
+package struct StorageReference: Equatable, Sendable {
+    package var key: String
+    package var dtype: TorchDType
+    package var count: Int
 }
 
 // MARK: - Writing
@@ -34,15 +34,15 @@ public struct StorageReference: Equatable, Sendable {
 /// `torch._utils._rebuild_tensor_v2` calls on persistent storages (one per tensor, keys
 /// "0", "1", ... in the order they are written), state dicts as `collections.OrderedDict`.
 /// The output is deterministic: the same value always gives the same bytes.
-public struct PickleWriter {
-    public private(set) var bytes: [UInt8] = []
+package struct PickleWriter {
+    package private(set) var bytes: [UInt8] = []
     /// The storages in key order, with their raw little-endian bytes.
-    public private(set) var storages: [(key: String, bytes: [UInt8])] = []
+    package private(set) var storages: [(key: String, bytes: [UInt8])] = []
     private var memo: [String: Int] = [:]
 
-    public init() {}
+    package init() {}
 
-    public static func encode(_ value: PickleValue) -> PickleWriter {
+    package static func encode(_ value: PickleValue) -> PickleWriter {
         var w = PickleWriter()
         w.bytes = [0x80, 2]  // PROTO 2
         w.write(value)
@@ -170,7 +170,7 @@ public struct PickleWriter {
 
 /// A pickle machine for the opcodes and globals of torch checkpoints. Storages are fetched
 /// through `storage`, which reads `data/<key>` from the archive.
-public struct PickleReader {
+package struct PickleReader {
     /// What the machine's stack holds: finished values, and the intermediate objects (classes,
     /// storages, dtypes) that REDUCE, BUILD and BINPERSID turn into values.
     indirect enum Item {
@@ -189,13 +189,13 @@ public struct PickleReader {
     var stack: [Item] = []
     var memo: [Int: Item] = [:]
 
-    public init(_ data: [UInt8], storage: @escaping (StorageReference) throws -> [UInt8]) {
+    package init(_ data: [UInt8], storage: @escaping (StorageReference) throws -> [UInt8]) {
         self.data = data
         self.storage = storage
     }
 
     /// Runs the machine to STOP and returns the top value.
-    public mutating func load() throws -> PickleValue {
+    package mutating func load() throws -> PickleValue {
         while true {
             let at = pos
             let op = try byte()

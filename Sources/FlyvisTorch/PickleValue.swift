@@ -1,7 +1,7 @@
 /// The values a `torch.save` checkpoint is made of: Python's None, bools, ints, floats, strings,
 /// bytes, lists, tuples, dicts (plain and `collections.OrderedDict`) and tensors. numpy scalars
 /// (flyvis stores `lr`, `val_loss` and `dt` as `numpy.float64`) are read as plain numbers.
-public indirect enum PickleValue: Equatable, Sendable {
+package indirect enum PickleValue: Equatable, Sendable {
     case none
     case bool(Bool)
     case int(Int64)
@@ -15,26 +15,26 @@ public indirect enum PickleValue: Equatable, Sendable {
     case tensor(TorchTensor)
 
     /// The entry under a string key of a dict.
-    public subscript(key: String) -> PickleValue? { self[.string(key)] }
+    package subscript(key: String) -> PickleValue? { self[.string(key)] }
 
     /// The entry under any key of a dict (optimizer states are keyed by int).
-    public subscript(key: PickleValue) -> PickleValue? {
+    package subscript(key: PickleValue) -> PickleValue? {
         guard case let .dict(entries, _) = self else { return nil }
         return entries.first { $0.key == key }?.value
     }
 
-    public var entries: [PickleEntry]? { if case let .dict(e, _) = self { return e } else { return nil } }
-    public var items: [PickleValue]? {
+    package var entries: [PickleEntry]? { if case let .dict(e, _) = self { return e } else { return nil } }
+    package var items: [PickleValue]? {
         switch self {
         case let .list(v), let .tuple(v): return v
         default: return nil
         }
     }
-    public var tensor: TorchTensor? { if case let .tensor(t) = self { return t } else { return nil } }
-    public var string: String? { if case let .string(s) = self { return s } else { return nil } }
-    public var bool: Bool? { if case let .bool(b) = self { return b } else { return nil } }
+    package var tensor: TorchTensor? { if case let .tensor(t) = self { return t } else { return nil } }
+    package var string: String? { if case let .string(s) = self { return s } else { return nil } }
+    package var bool: Bool? { if case let .bool(b) = self { return b } else { return nil } }
     /// An int (a bool counts as 0/1, as in Python).
-    public var int: Int64? {
+    package var int: Int64? {
         switch self {
         case let .int(i): return i
         case let .bool(b): return b ? 1 : 0
@@ -42,7 +42,7 @@ public indirect enum PickleValue: Equatable, Sendable {
         }
     }
     /// A number as a double (ints convert, as Python does in arithmetic).
-    public var double: Double? {
+    package var double: Double? {
         switch self {
         case let .float(d): return d
         case let .int(i): return Double(i)
@@ -51,12 +51,12 @@ public indirect enum PickleValue: Equatable, Sendable {
     }
 
     /// A plain dict from string keys, in order.
-    public static func dict(_ pairs: KeyValuePairs<String, PickleValue>, ordered: Bool = false) -> PickleValue {
+    package static func dict(_ pairs: KeyValuePairs<String, PickleValue>, ordered: Bool = false) -> PickleValue {
         .dict(pairs.map { PickleEntry(.string($0.key), $0.value) }, ordered: ordered)
     }
 
     /// A short description of the value's kind, for error messages.
-    public var kind: String {
+    package var kind: String {
         switch self {
         case .none: return "None"
         case .bool: return "bool"
@@ -72,10 +72,10 @@ public indirect enum PickleValue: Equatable, Sendable {
     }
 }
 
-public struct PickleEntry: Equatable, Sendable {
-    public var key: PickleValue
-    public var value: PickleValue
-    public init(_ key: PickleValue, _ value: PickleValue) {
+package struct PickleEntry: Equatable, Sendable {
+    package var key: PickleValue
+    package var value: PickleValue
+    package init(_ key: PickleValue, _ value: PickleValue) {
         self.key = key
         self.value = value
     }
@@ -83,7 +83,7 @@ public struct PickleEntry: Equatable, Sendable {
 
 /// torch's storage element types, by the name of their legacy storage class, which is what
 /// `torch.save` records for each tensor (`torch.FloatStorage`, ...).
-public enum TorchDType: String, CaseIterable, Sendable {
+package enum TorchDType: String, CaseIterable, Sendable {
     case float32 = "FloatStorage"
     case float64 = "DoubleStorage"
     case float16 = "HalfStorage"
@@ -95,7 +95,7 @@ public enum TorchDType: String, CaseIterable, Sendable {
     case uint8 = "ByteStorage"
     case bool = "BoolStorage"
 
-    public var byteSize: Int {
+    package var byteSize: Int {
         switch self {
         case .float64, .int64: return 8
         case .float32, .int32: return 4
@@ -104,7 +104,7 @@ public enum TorchDType: String, CaseIterable, Sendable {
         }
     }
 
-    public var name: String {
+    package var name: String {
         switch self {
         case .float32: return "float32"
         case .float64: return "float64"
@@ -121,16 +121,16 @@ public enum TorchDType: String, CaseIterable, Sendable {
 }
 
 /// A dense, row-major tensor with little-endian element bytes, as torch stores it.
-public struct TorchTensor: Equatable, Sendable {
-    public var dtype: TorchDType
-    public var shape: [Int]
-    public var bytes: [UInt8]
+package struct TorchTensor: Equatable, Sendable {
+    package var dtype: TorchDType
+    package var shape: [Int]
+    package var bytes: [UInt8]
     /// torch's `requires_grad` flag (state dicts store detached tensors, so normally false).
-    public var requiresGrad: Bool
+    package var requiresGrad: Bool
 
-    public var count: Int { shape.reduce(1, *) }
+    package var count: Int { shape.reduce(1, *) }
 
-    public init(dtype: TorchDType, shape: [Int], bytes: [UInt8], requiresGrad: Bool = false) {
+    package init(dtype: TorchDType, shape: [Int], bytes: [UInt8], requiresGrad: Bool = false) {
         precondition(bytes.count == shape.reduce(1, *) * dtype.byteSize, "tensor bytes do not match its shape")
         self.dtype = dtype
         self.shape = shape
@@ -138,30 +138,30 @@ public struct TorchTensor: Equatable, Sendable {
         self.requiresGrad = requiresGrad
     }
 
-    public init(_ values: [Float], shape: [Int]? = nil) {
+    package init(_ values: [Float], shape: [Int]? = nil) {
         self.init(dtype: .float32, shape: shape ?? [values.count], bytes: Self.littleEndianBytes(values))
     }
 
-    public init(_ values: [Double], shape: [Int]? = nil) {
+    package init(_ values: [Double], shape: [Int]? = nil) {
         self.init(dtype: .float64, shape: shape ?? [values.count], bytes: Self.littleEndianBytes(values))
     }
 
-    public init(_ values: [Int64], shape: [Int]? = nil) {
+    package init(_ values: [Int64], shape: [Int]? = nil) {
         self.init(dtype: .int64, shape: shape ?? [values.count], bytes: Self.littleEndianBytes(values))
     }
 
-    public init(_ values: [UInt8], shape: [Int]? = nil) {
+    package init(_ values: [UInt8], shape: [Int]? = nil) {
         self.init(dtype: .uint8, shape: shape ?? [values.count], bytes: values)
     }
 
     /// The elements as Float32, if the tensor holds float32.
-    public var floats: [Float]? { dtype == .float32 ? Self.decode(bytes, as: Float.self) : nil }
-    public var doubles: [Double]? { dtype == .float64 ? Self.decode(bytes, as: Double.self) : nil }
-    public var int64s: [Int64]? { dtype == .int64 ? Self.decode(bytes, as: Int64.self) : nil }
-    public var uint8s: [UInt8]? { dtype == .uint8 ? bytes : nil }
+    package var floats: [Float]? { dtype == .float32 ? Self.decode(bytes, as: Float.self) : nil }
+    package var doubles: [Double]? { dtype == .float64 ? Self.decode(bytes, as: Double.self) : nil }
+    package var int64s: [Int64]? { dtype == .int64 ? Self.decode(bytes, as: Int64.self) : nil }
+    package var uint8s: [UInt8]? { dtype == .uint8 ? bytes : nil }
 
     /// Every element converted to Double (for scalars such as Adam's `step`, whatever their dtype).
-    public var asDoubles: [Double] {
+    package var asDoubles: [Double] {
         switch dtype {
         case .float32: return Self.decode(bytes, as: Float.self).map(Double.init)
         case .float64: return Self.decode(bytes, as: Double.self)

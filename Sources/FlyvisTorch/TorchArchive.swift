@@ -2,7 +2,7 @@ import Foundation
 import ZIPFoundation
 
 /// Why a file could not be read or written as a torch checkpoint; every case names the file.
-public enum TorchFormatError: Error, Equatable, CustomStringConvertible {
+package enum TorchFormatError: Error, Equatable, CustomStringConvertible {
     case notAZipArchive(path: String, reason: String)
     case missingRecord(path: String, record: String)
     case damagedRecord(path: String, record: String, reason: String)
@@ -10,7 +10,7 @@ public enum TorchFormatError: Error, Equatable, CustomStringConvertible {
     case unsupported(path: String, reason: String)
     case io(path: String, reason: String)
 
-    public var description: String {
+    package var description: String {
         switch self {
         case let .notAZipArchive(path, reason):
             return "'\(path)' is not a torch checkpoint (torch zip format): \(reason); it may be truncated or from an incomplete copy"
@@ -29,7 +29,7 @@ public enum TorchFormatError: Error, Equatable, CustomStringConvertible {
 /// zip archive whose single top folder holds `data.pkl` (the pickled object, protocol 2),
 /// `data/<key>` (raw little-endian tensor storages), `version`, `byteorder` and the format
 /// records newer torch versions add. Written and read natively, without Python.
-public enum TorchArchive {
+package enum TorchArchive {
     /// The serialization version torch 1.6+ writes and reads.
     static let version = "3\n"
     /// Entries get a fixed date, so that the same object always gives the same file.
@@ -37,7 +37,7 @@ public enum TorchArchive {
 
     /// Writes `value` to `path` (the caller makes this atomic). `archiveName` is the top
     /// folder; torch uses the file's base name.
-    public static func write(_ value: PickleValue, to path: String, archiveName: String) throws(TorchFormatError) {
+    package static func write(_ value: PickleValue, to path: String, archiveName: String) throws(TorchFormatError) {
         let encoded = PickleWriter.encode(value)
         var records: [(String, [UInt8])] = [("data.pkl", encoded.bytes), (".format_version", Array("1".utf8)),
                                             (".storage_alignment", Array("64".utf8)), ("byteorder", Array("little".utf8))]
@@ -47,7 +47,7 @@ public enum TorchArchive {
     }
 
     /// Writes `records` as stored entries under `archiveName/`, in the given order.
-    public static func writeRaw(records: [(String, [UInt8])], to path: String, archiveName: String) throws(TorchFormatError) {
+    package static func writeRaw(records: [(String, [UInt8])], to path: String, archiveName: String) throws(TorchFormatError) {
         // Built in memory and written with one checked POSIX write: ZIPFoundation's file mode
         // ignores a failed final fflush, which on a full disk leaves a truncated archive.
         let archive: Archive
@@ -69,7 +69,7 @@ public enum TorchArchive {
 
     /// Reads a torch checkpoint: checks every record's CRC-32, runs the pickle and resolves the
     /// tensor storages.
-    public static func read(path: String) throws(TorchFormatError) -> PickleValue {
+    package static func read(path: String) throws(TorchFormatError) -> PickleValue {
         let archive: Archive
         do {
             archive = try Archive(url: URL(fileURLWithPath: path), accessMode: .read)
@@ -124,7 +124,7 @@ public enum TorchArchive {
     }
 
     /// True when the file starts like a zip archive (a local file header).
-    public static func looksLikeZip(path: String) -> Bool {
+    package static func looksLikeZip(path: String) -> Bool {
         guard let h = FileHandle(forReadingAtPath: path) else { return false }
         defer { try? h.close() }
         return (try? h.read(upToCount: 4)).map { Array($0) == [0x50, 0x4b, 0x03, 0x04] } ?? false

@@ -4,11 +4,11 @@ import FlyvisNetwork
 import Foundation
 
 /// Invalid decoder configuration or input.
-public enum DecoderError: Error, CustomStringConvertible, Equatable {
+package enum DecoderError: Error, CustomStringConvertible, Equatable {
     case invalidConfig(key: String, problem: String)
     case inputShape(expected: [Int], found: Int)
 
-    public var description: String {
+    package var description: String {
         switch self {
         case let .invalidConfig(key, problem): return "task.decoder.flow.\(key): \(problem)"
         case let .inputShape(expected, found): return "decoder input has \(found) values, expected \(expected)"
@@ -17,20 +17,20 @@ public enum DecoderError: Error, CustomStringConvertible, Equatable {
 }
 
 /// flyvis's `DecoderGAVP` configuration (task.decoder.<task>).
-public struct DecoderConfig: Sendable, Equatable {
-    public enum ActivationKind: String, Sendable, CaseIterable {
+package struct DecoderConfig: Sendable, Equatable {
+    package enum ActivationKind: String, Sendable, CaseIterable {
         case softplus = "Softplus", relu = "ReLU", elu = "ELU", tanh = "Tanh", sigmoid = "Sigmoid"
     }
-    public var shape: [Int] = [8, 2]
-    public var kernelSize = 5
-    public var constWeight: Float? = 0.001
-    public var pDropout: Double = 0.5
-    public var batchNorm = true
-    public var activation = ActivationKind.softplus
-    public var normalizeLast = true
-    public var nOutFeatures: Int?
+    package var shape: [Int] = [8, 2]
+    package var kernelSize = 5
+    package var constWeight: Float? = 0.001
+    package var pDropout: Double = 0.5
+    package var batchNorm = true
+    package var activation = ActivationKind.softplus
+    package var normalizeLast = true
+    package var nOutFeatures: Int?
 
-    public init() {}
+    package init() {}
 
     func validate() throws(DecoderError) {
         guard !shape.isEmpty, shape.allSatisfy({ $0 >= 0 }), shape.last! > 0 else {
@@ -156,12 +156,12 @@ final class BatchNorm {
 /// hex-masked convolutions with BatchNorm, activation and dropout, a last convolution, optional
 /// normalisation by (softplus + 1) of an extra channel, read back at the hexals.
 /// A class: it owns large reusable buffers and the running statistics.
-public final class FlowDecoder {
-    public let config: DecoderConfig
-    public let lattice: HexLattice
-    public let inChannels: Int
-    public var training = true
-    public var dropoutRNG: RandomState
+package final class FlowDecoder {
+    package let config: DecoderConfig
+    package let lattice: HexLattice
+    package let inChannels: Int
+    package var training = true
+    package var dropoutRNG: RandomState
 
     let base: [DecoderLayer]
     let head: [DecoderLayer]
@@ -185,7 +185,7 @@ public final class FlowDecoder {
     private var gradInputBuffer: [Float] = []
     private var images = 0
 
-    public init(config: DecoderConfig = DecoderConfig(), lattice: HexLattice, inChannels: Int, seed: UInt64 = 0) throws(DecoderError) {
+    package init(config: DecoderConfig = DecoderConfig(), lattice: HexLattice, inChannels: Int, seed: UInt64 = 0) throws(DecoderError) {
         try config.validate()
         self.config = config
         self.lattice = lattice
@@ -228,12 +228,12 @@ public final class FlowDecoder {
 
     /// The output shape per frame: (channels, hexals), or (shape[-1], n_out_features) with the
     /// global-average-pooling head.
-    public var outputPerFrame: Int { config.nOutFeatures != nil ? outChannels : outChannels * lattice.count }
+    package var outputPerFrame: Int { config.nOutFeatures != nil ? outChannels : outChannels * lattice.count }
 
     // MARK: Parameters under torch's state-dict names
 
     /// Parameter and buffer names in torch's state-dict order.
-    public var stateNames: [String] {
+    package var stateNames: [String] {
         var names: [String] = []
         for (prefix, stack) in [("base", base), ("decoder", head)] {
             for (i, layer) in stack.enumerated() {
@@ -250,7 +250,7 @@ public final class FlowDecoder {
     }
 
     /// Trainable parameter names (torch's `parameters()` order).
-    public var parameterNames: [String] { stateNames.filter { !$0.contains("running") && !$0.contains("num_batches") } }
+    package var parameterNames: [String] { stateNames.filter { !$0.contains("running") && !$0.contains("num_batches") } }
 
     private func layer(named name: String) -> (DecoderLayer, String)? {
         let parts = name.split(separator: ".")
@@ -262,7 +262,7 @@ public final class FlowDecoder {
 
     /// A state entry as torch stores it (conv weights as (out, in, k, k) with masked zeros),
     /// with its shape. `num_batches_tracked` is returned as a one-element Float array.
-    public func state(_ name: String) -> (values: [Float], shape: [Int])? {
+    package func state(_ name: String) -> (values: [Float], shape: [Int])? {
         guard let (layer, key) = layer(named: name) else { return nil }
         switch (layer, key) {
         case let (.conv(c), "weight"): return (c.torchWeight(c.weight), [c.outChannels, c.inChannels, c.kernel, c.kernel])
@@ -277,7 +277,7 @@ public final class FlowDecoder {
     }
 
     /// Sets a state entry from torch's layout; masked conv taps are ignored.
-    public func setState(_ name: String, _ values: [Float]) throws(DecoderError) {
+    package func setState(_ name: String, _ values: [Float]) throws(DecoderError) {
         guard let (layer, key) = layer(named: name), let current = state(name), current.values.count == values.count else {
             throw .invalidConfig(key: name, problem: "unknown decoder state entry or wrong size (\(values.count) values)")
         }
@@ -294,7 +294,7 @@ public final class FlowDecoder {
     }
 
     /// Gradient of a trainable parameter in torch's layout (zeros at masked taps).
-    public func gradient(_ name: String) -> [Float]? {
+    package func gradient(_ name: String) -> [Float]? {
         guard let (layer, key) = layer(named: name) else { return nil }
         switch (layer, key) {
         case let (.conv(c), "weight"): return c.torchWeight(c.gradWeight)
@@ -306,7 +306,7 @@ public final class FlowDecoder {
     }
 
     /// Direct access to a trainable parameter's storage (compact conv weights), for optimizers.
-    public func withParameter<R>(_ name: String, _ body: (inout [Float], [Float]) -> R) -> R? {
+    package func withParameter<R>(_ name: String, _ body: (inout [Float], [Float]) -> R) -> R? {
         guard let (layer, key) = layer(named: name) else { return nil }
         switch (layer, key) {
         case let (.conv(c), "weight"): return body(&c.weight, c.gradWeight)
@@ -318,13 +318,13 @@ public final class FlowDecoder {
     }
 
     /// Converts an array shaped like a parameter's storage (compact conv taps) to torch's layout.
-    public func torchLayout(_ name: String, _ compact: [Float]) -> [Float] {
+    package func torchLayout(_ name: String, _ compact: [Float]) -> [Float] {
         guard let (layer, key) = layer(named: name), case let .conv(c) = layer, key == "weight" else { return compact }
         return c.torchWeight(compact)
     }
 
     /// Converts a torch-layout array to the parameter's storage layout (drops masked taps).
-    public func storageLayout(_ name: String, _ torch: [Float]) -> [Float] {
+    package func storageLayout(_ name: String, _ torch: [Float]) -> [Float] {
         guard let (layer, key) = layer(named: name), case let .conv(c) = layer, key == "weight" else { return torch }
         let saved = c.weight
         c.setTorchWeight(torch)
@@ -334,14 +334,14 @@ public final class FlowDecoder {
     }
 
     /// Number of parameters as flyvis counts them (masked taps included).
-    public var parameterCount: Int { parameterNames.reduce(0) { $0 + (state($1)?.values.count ?? 0) } }
+    package var parameterCount: Int { parameterNames.reduce(0) { $0 + (state($1)?.values.count ?? 0) } }
 
     /// Useful floating-point operations (2 per multiply-add) of the convolutions in one forward
     /// and backward over `images` frames: live taps only, and only the pixels the math needs —
     /// the whole 31 × 31 map for a convolution feeding BatchNorm statistics (flyvis computes
     /// them too), the hexals for the last one's output and dOut and for the first one's input
     /// gradient. Padding and the masked taps are not counted.
-    public func convolutionFlops(images: Int) -> Double {
+    package func convolutionFlops(images: Int) -> Double {
         let map = side * side, hex = lattice.count, all = layers
         var total = 0
         for (index, layer) in all.enumerated() {
@@ -357,7 +357,7 @@ public final class FlowDecoder {
 
     /// Decodes `input` (B, T, inChannels, hexals) of network activity (rectified here) into
     /// (B, T, outChannels, hexals), or (B, T, shape[-1], n_out_features) with the GAVP head.
-    public func forward(_ input: UnsafeBufferPointer<Float>, batch: Int, frames: Int) throws(DecoderError) -> [Float] {
+    package func forward(_ input: UnsafeBufferPointer<Float>, batch: Int, frames: Int) throws(DecoderError) -> [Float] {
         let hexals = lattice.count
         guard input.count == batch * frames * inChannels * hexals else {
             throw .inputShape(expected: [batch, frames, inChannels, hexals], found: input.count)
@@ -458,11 +458,11 @@ public final class FlowDecoder {
 
     /// Seconds per phase of the last forward and backward ("forward_conv", ...), summed over
     /// layers of a kind, for `bench`.
-    public private(set) var lastTimings: [String: Double] = [:]
+    package private(set) var lastTimings: [String: Double] = [:]
 
     /// Worker threads for the convolutions (images are split into fixed ranges; results are
     /// bitwise independent of the count).
-    public var threads = 1
+    package var threads = 1
 
     private func convForward(_ conv: HexConv, _ x: [Float], spans: DirectConv.Spans?) -> [Float] {
         let p = side * side, N = images
@@ -511,7 +511,7 @@ public final class FlowDecoder {
     /// Backpropagates ∂L/∂output (shape of `forward`'s result). Parameter gradients are
     /// written (not accumulated) into the layers; the result is ∂L/∂input (B, T, inChannels,
     /// hexals), including the input rectification.
-    public func backward(_ gradOutput: UnsafeBufferPointer<Float>) -> [Float] {
+    package func backward(_ gradOutput: UnsafeBufferPointer<Float>) -> [Float] {
         let hexals = lattice.count, p = side * side
         var clock = PhaseClock()
         defer { clock.lap("backward_input"); lastTimings.merge(clock.phases) { $1 } }
@@ -699,7 +699,7 @@ func preciseSquaredDeviation(_ v: UnsafeBufferPointer<Float>, _ mean: Double) ->
 extension DecoderConfig.ActivationKind {
     /// The activation function itself, shared with the network, with torch's defaults for the
     /// nn modules flyvis's decoder uses (Softplus: beta 1, threshold 20; ELU: alpha 1).
-    public var function: Activation {
+    package var function: Activation {
         switch self {
         case .softplus: return torchSoftplus
         case .relu: return .relu

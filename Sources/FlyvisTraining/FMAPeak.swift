@@ -5,8 +5,8 @@ import Foundation
 /// runs of about 40 ms, in GFLOP/s (2 FLOPs per lane per FMA). The vector width is the one the
 /// kernels are compiled for (SIMD8: AVX2 at the default target CPU). It lives here, not in the
 /// CLI, because this module is compiled for the target CPU (FMA instructions).
-public enum FMAPeak {
-    public static func measure() -> Double {
+package enum FMAPeak {
+    package static func measure() -> Double {
         var best = 0.0
         for _ in 0..<5 {
             let iterations = 4_000_000
@@ -20,7 +20,7 @@ public enum FMAPeak {
     }
 
     @inline(never)
-    public static func run(_ iterations: Int, seed: Float) -> Float {
+    package static func run(_ iterations: Int, seed: Float) -> Float {
         typealias V = SIMD8<Float>
         let m = V(repeating: 0.999_999 + seed * 1e-12), x = V(repeating: 1e-9)
         var a0 = V(repeating: 1), a1 = a0 + 1, a2 = a0 + 2, a3 = a0 + 3, a4 = a0 + 4, a5 = a0 + 5

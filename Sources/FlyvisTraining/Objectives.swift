@@ -1,14 +1,14 @@
 import Foundation
 
 /// Loss functions over (B, T, C, H) predictions and targets, with their gradients.
-public enum Objective: String, Sendable, CaseIterable {
+package enum Objective: String, Sendable, CaseIterable {
     /// flyvis's training loss: mean over samples of √(Σ over frames, channels, hexals of (ŷ−y)²).
     case l2norm
     /// Endpoint error: mean over (b, t, h) of √(Σ over channels of (ŷ−y)²).
     case epe
 
     /// Loss and ∂loss/∂prediction. `shape` is (B, T, C, H).
-    public func evaluate(_ prediction: [Float], _ target: [Float], shape: [Int]) -> (loss: Double, gradient: [Float]) {
+    package func evaluate(_ prediction: [Float], _ target: [Float], shape: [Int]) -> (loss: Double, gradient: [Float]) {
         precondition(prediction.count == target.count && shape.reduce(1, *) == prediction.count)
         let (B, T, C, H) = (shape[0], shape[1], shape[2], shape[3])
         var grad = [Float](repeating: 0, count: prediction.count)
@@ -49,7 +49,7 @@ public enum Objective: String, Sendable, CaseIterable {
     }
 
     /// Parses a loss name from the config, naming the allowed values on failure.
-    public static func named(_ name: String, key: String) throws(TrainingConfigError) -> Objective {
+    package static func named(_ name: String, key: String) throws(TrainingConfigError) -> Objective {
         guard let o = Objective(rawValue: name) else {
             throw .invalidValue(key: key, value: name, allowed: allCases.map(\.rawValue).joined(separator: ", "))
         }
@@ -59,21 +59,21 @@ public enum Objective: String, Sendable, CaseIterable {
 
 /// flyvis's `Task.loss` weighting: weight[task] · loss / Σ weights, so that more tasks (depth,
 /// luminance) can be added next to flow.
-public struct TaskWeights: Sendable, Equatable {
-    public let weights: [String: Double]
-    public init(tasks: [String], weights: [String: Double]? = nil) {
+package struct TaskWeights: Sendable, Equatable {
+    package let weights: [String: Double]
+    package init(tasks: [String], weights: [String: Double]? = nil) {
         self.weights = weights ?? Dictionary(uniqueKeysWithValues: tasks.map { ($0, 1.0) })
     }
-    public var sum: Double { weights.values.reduce(0, +) }
-    public func factor(_ task: String) -> Double { (weights[task] ?? 0) / sum }
+    package var sum: Double { weights.values.reduce(0, +) }
+    package func factor(_ task: String) -> Double { (weights[task] ?? 0) / sum }
 }
 
 /// A configuration value the training step cannot use.
-public enum TrainingConfigError: Error, CustomStringConvertible, Equatable {
+package enum TrainingConfigError: Error, CustomStringConvertible, Equatable {
     case invalidValue(key: String, value: String, allowed: String)
     case missing(key: String, why: String)
 
-    public var description: String {
+    package var description: String {
         switch self {
         case let .invalidValue(key, value, allowed): return "\(key): '\(value)' is not allowed; use one of: \(allowed)"
         case let .missing(key, why): return "\(key) is required: \(why)"

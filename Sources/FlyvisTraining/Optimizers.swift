@@ -1,12 +1,12 @@
 import Foundation
 
 /// Per-parameter Adam moments, as torch keeps them (step, exp_avg, exp_avg_sq).
-public struct AdamMoments: Sendable, Equatable {
-    public var step: Int
-    public var expAvg: [Float]
-    public var expAvgSq: [Float]
+package struct AdamMoments: Sendable, Equatable {
+    package var step: Int
+    package var expAvg: [Float]
+    package var expAvgSq: [Float]
 
-    public init(step: Int, expAvg: [Float], expAvgSq: [Float]) {
+    package init(step: Int, expAvg: [Float], expAvgSq: [Float]) {
         self.step = step
         self.expAvg = expAvg
         self.expAvgSq = expAvgSq
@@ -17,14 +17,14 @@ public struct AdamMoments: Sendable, Equatable {
 /// bias corrections in double precision, eps added after dividing √v by √(1−β2^t), step size
 /// lr/(1−β1^t). Parameter groups carry their own learning rates; a parameter only gets state
 /// once it has received a gradient, so parameters with requires_grad false are never touched.
-public struct Adam: Sendable, Equatable {
-    public var learningRates: [Double]
-    public var beta1: Double, beta2: Double, eps: Double, weightDecay: Double
+package struct Adam: Sendable, Equatable {
+    package var learningRates: [Double]
+    package var beta1: Double, beta2: Double, eps: Double, weightDecay: Double
     /// Parameter names per group, in torch's id order (group 0 ids first).
-    public let groups: [[String]]
-    public private(set) var state: [String: AdamMoments] = [:]
+    package let groups: [[String]]
+    package private(set) var state: [String: AdamMoments] = [:]
 
-    public init(groups: [[String]], learningRates: [Double], beta1: Double = 0.9, beta2: Double = 0.999,
+    package init(groups: [[String]], learningRates: [Double], beta1: Double = 0.9, beta2: Double = 0.999,
                 eps: Double = 1e-8, weightDecay: Double = 0) {
         precondition(groups.count == learningRates.count)
         self.groups = groups
@@ -36,12 +36,12 @@ public struct Adam: Sendable, Equatable {
     }
 
     /// torch's parameter id of a name (its position across groups).
-    public func id(of name: String) -> Int? { Array(groups.joined()).firstIndex(of: name) }
+    package func id(of name: String) -> Int? { Array(groups.joined()).firstIndex(of: name) }
 
-    public func group(of name: String) -> Int? { groups.firstIndex { $0.contains(name) } }
+    package func group(of name: String) -> Int? { groups.firstIndex { $0.contains(name) } }
 
     /// One update of `param` with gradient `grad` (same length).
-    public mutating func step(_ name: String, _ param: inout [Float], _ grad: [Float]) {
+    package mutating func step(_ name: String, _ param: inout [Float], _ grad: [Float]) {
         guard let g = group(of: name) else { preconditionFailure("parameter \(name) is in no optimizer group") }
         precondition(param.count == grad.count)
         var s = state[name] ?? AdamMoments(step: 0, expAvg: [Float](repeating: 0, count: param.count),
@@ -68,21 +68,21 @@ public struct Adam: Sendable, Equatable {
     }
 
     /// Forgets all moments (a fresh optimizer).
-    public mutating func resetState() { state = [:] }
+    package mutating func resetState() { state = [:] }
 
     /// Restores moments (from a checkpoint).
-    public mutating func setState(_ name: String, _ moments: AdamMoments) { state[name] = moments }
+    package mutating func setState(_ name: String, _ moments: AdamMoments) { state[name] = moments }
 }
 
 /// SGD with PyTorch's semantics: weight decay, momentum with dampening (first step stores the
 /// gradient as the buffer), Nesterov.
-public struct SGD: Sendable, Equatable {
-    public var learningRate: Double
-    public var momentum: Double, dampening: Double, weightDecay: Double
-    public var nesterov: Bool
-    public private(set) var buffers: [String: [Float]] = [:]
+package struct SGD: Sendable, Equatable {
+    package var learningRate: Double
+    package var momentum: Double, dampening: Double, weightDecay: Double
+    package var nesterov: Bool
+    package private(set) var buffers: [String: [Float]] = [:]
 
-    public init(learningRate: Double, momentum: Double = 0, dampening: Double = 0, weightDecay: Double = 0,
+    package init(learningRate: Double, momentum: Double = 0, dampening: Double = 0, weightDecay: Double = 0,
                 nesterov: Bool = false) {
         self.learningRate = learningRate
         self.momentum = momentum
@@ -91,7 +91,7 @@ public struct SGD: Sendable, Equatable {
         self.nesterov = nesterov
     }
 
-    public mutating func step(_ name: String, _ param: inout [Float], _ grad: [Float]) {
+    package mutating func step(_ name: String, _ param: inout [Float], _ grad: [Float]) {
         precondition(param.count == grad.count)
         let lr = Float(learningRate), wd = Float(weightDecay), mom = Float(momentum), damp = Float(dampening)
         var d = grad
@@ -109,5 +109,5 @@ public struct SGD: Sendable, Equatable {
         for i in param.indices { param[i] -= lr * d[i] }
     }
 
-    public mutating func setBuffer(_ name: String, _ values: [Float]) { buffers[name] = values }
+    package mutating func setBuffer(_ name: String, _ values: [Float]) { buffers[name] = values }
 }

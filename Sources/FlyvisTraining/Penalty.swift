@@ -3,14 +3,14 @@ import Foundation
 /// flyvis's activity penalty (penalizer.activity_penalty): pushes the temporal mean activity of
 /// each type's central cell, over frames ≥ n_frames/4, towards a baseline, with asymmetric
 /// weights below and above it.
-public struct ActivityPenalty: Sendable, Equatable {
-    public var weight: Double
-    public var baseline: Double
-    public var stopIter: Int?
-    public var belowBaselineWeight: Double
-    public var aboveBaselineWeight: Double
+package struct ActivityPenalty: Sendable, Equatable {
+    package var weight: Double
+    package var baseline: Double
+    package var stopIter: Int?
+    package var belowBaselineWeight: Double
+    package var aboveBaselineWeight: Double
 
-    public init(weight: Double, baseline: Double, stopIter: Int?, belowBaselineWeight: Double, aboveBaselineWeight: Double) {
+    package init(weight: Double, baseline: Double, stopIter: Int?, belowBaselineWeight: Double, aboveBaselineWeight: Double) {
         self.weight = weight
         self.baseline = baseline
         self.stopIter = stopIter
@@ -18,12 +18,12 @@ public struct ActivityPenalty: Sendable, Equatable {
         self.aboveBaselineWeight = aboveBaselineWeight
     }
 
-    public func isActive(at iteration: Int) -> Bool { stopIter.map { iteration < $0 } ?? true }
+    package func isActive(at iteration: Int) -> Bool { stopIter.map { iteration < $0 } ?? true }
 
     /// Penalty and its gradient with respect to central activity.
     /// `central(b, t, k)` reads the activity of type k's central cell; the gradient is
     /// returned as a closure over (b, t, k), zero for frames before n_frames/4.
-    public func evaluate(batch B: Int, frames T: Int, types K: Int,
+    package func evaluate(batch B: Int, frames T: Int, types K: Int,
                          central: (Int, Int, Int) -> Float) -> (penalty: Double, gradient: [Float]) {
         let first = T / 4
         let span = Float(T - first)
@@ -52,15 +52,15 @@ public struct ActivityPenalty: Sendable, Equatable {
 }
 
 /// A parameter penalty (node_config/edge_config `penalize.function`).
-public struct ParameterPenalty: Sendable, Equatable {
-    public enum Function: String, Sendable { case weight_decay, prior }
-    public var parameter: String
-    public var function: Function
-    public var lambda: Double
+package struct ParameterPenalty: Sendable, Equatable {
+    package enum Function: String, Sendable { case weight_decay, prior }
+    package var parameter: String
+    package var function: Function
+    package var lambda: Double
     /// For `prior`: the value the parameter is pulled towards (its configured initial value).
-    public var prior: Double
+    package var prior: Double
 
-    public init(parameter: String, function: Function, lambda: Double, prior: Double = 0) {
+    package init(parameter: String, function: Function, lambda: Double, prior: Double = 0) {
         self.parameter = parameter
         self.function = function
         self.lambda = lambda
@@ -68,7 +68,7 @@ public struct ParameterPenalty: Sendable, Equatable {
     }
 
     /// λ·Σ w² or λ·Σ (w − prior)², and its gradient.
-    public func evaluate(_ w: [Float]) -> (penalty: Double, gradient: [Float]) {
+    package func evaluate(_ w: [Float]) -> (penalty: Double, gradient: [Float]) {
         let c = Float(function == .prior ? prior : 0), l = Float(lambda)
         var total = 0.0
         let g = w.map { x -> Float in
@@ -82,17 +82,17 @@ public struct ParameterPenalty: Sendable, Equatable {
 
 /// The penalizer: the activity penalty on the bias and any parameter penalties, each with its
 /// own SGD whose learning rate is scheduled (lr_pen).
-public struct Penalizer: Sendable, Equatable {
-    public var activity: ActivityPenalty?
+package struct Penalizer: Sendable, Equatable {
+    package var activity: ActivityPenalty?
     /// Parameters that take the activity penalty (flyvis: `penalize.activity: true`).
-    public var activityParameters: [String]
-    public var parameterPenalties: [ParameterPenalty]
-    public var activityOptimizer: SGD
-    public var parameterOptimizer: SGD?
+    package var activityParameters: [String]
+    package var parameterPenalties: [ParameterPenalty]
+    package var activityOptimizer: SGD
+    package var parameterOptimizer: SGD?
     /// Set once the activity penalty has passed its stop iteration (flyvis drops the optimizer).
-    public private(set) var activityStopped = false
+    package private(set) var activityStopped = false
 
-    public init(activity: ActivityPenalty?, activityParameters: [String], parameterPenalties: [ParameterPenalty],
+    package init(activity: ActivityPenalty?, activityParameters: [String], parameterPenalties: [ParameterPenalty],
                 learningRate: Double = 1e-3) throws(TrainingConfigError) {
         if !activityParameters.isEmpty {
             guard let a = activity,
@@ -113,7 +113,7 @@ public struct Penalizer: Sendable, Equatable {
         parameterOptimizer = self.parameterPenalties.isEmpty ? nil : SGD(learningRate: learningRate)
     }
 
-    public var learningRate: Double {
+    package var learningRate: Double {
         get { activityOptimizer.learningRate }
         set {
             activityOptimizer.learningRate = newValue
@@ -122,7 +122,7 @@ public struct Penalizer: Sendable, Equatable {
     }
 
     /// Whether the activity lane is needed for this iteration (and records when it stops).
-    public mutating func activityActive(at iteration: Int) -> Bool {
+    package mutating func activityActive(at iteration: Int) -> Bool {
         guard let a = activity, !activityStopped else { return false }
         if !a.isActive(at: iteration) { activityStopped = true; return false }
         return true

@@ -3,11 +3,11 @@ import Foundation
 /// flyvis's hyper-parameter schedule functions, reproducing the reference's numpy arrays
 /// exactly: value at iteration i is `array[i]`, and past the end (iteration ≥ stop_iter) the
 /// last entry.
-public enum ScheduleFunction: String, Sendable, CaseIterable {
+package enum ScheduleFunction: String, Sendable, CaseIterable {
     case linear, stepwise, stepwise_2ndhalf, stepwise_half, steponential, exponential, exponential_half
 
     /// The reference also lists `steponential_inv`, which divides by zero; we reject it.
-    public static func named(_ name: String, key: String) throws(TrainingConfigError) -> ScheduleFunction {
+    package static func named(_ name: String, key: String) throws(TrainingConfigError) -> ScheduleFunction {
         if name == "steponential_inv" {
             throw .invalidValue(key: key, value: name,
                                 allowed: allCases.map(\.rawValue).joined(separator: ", ")
@@ -20,7 +20,7 @@ public enum ScheduleFunction: String, Sendable, CaseIterable {
     }
 
     /// The schedule array for `nIterations` iterations (length ≥ nIterations + 1).
-    public func array(stopIter: Int, nIterations: Int, start: Double, stop: Double, steps: Int) throws(TrainingConfigError) -> [Double] {
+    package func array(stopIter: Int, nIterations: Int, start: Double, stop: Double, steps: Int) throws(TrainingConfigError) -> [Double] {
         func padEnd(_ f: [Double], _ value: Double) throws(TrainingConfigError) -> [Double] {
             let n = nIterations - f.count + 1
             guard n >= 0 else {
@@ -71,18 +71,18 @@ func linspace(_ start: Double, _ stop: Double, _ num: Int) -> [Double] {
 }
 
 /// What a schedule sets.
-public enum ScheduleTarget: String, Sendable, CaseIterable {
+package enum ScheduleTarget: String, Sendable, CaseIterable {
     case lr_net, lr_dec, lr_pen, dt, relu_leak, activity_penalty
 }
 
 /// One scheduled hyper-parameter (scheduler.<target> in the config).
-public struct Schedule: Sendable, Equatable {
-    public let target: ScheduleTarget
-    public let function: ScheduleFunction
-    public let start: Double, stop: Double, steps: Int
-    public let values: [Double]
+package struct Schedule: Sendable, Equatable {
+    package let target: ScheduleTarget
+    package let function: ScheduleFunction
+    package let start: Double, stop: Double, steps: Int
+    package let values: [Double]
 
-    public init(target: ScheduleTarget, function: ScheduleFunction, start: Double, stop: Double, steps: Int,
+    package init(target: ScheduleTarget, function: ScheduleFunction, start: Double, stop: Double, steps: Int,
                 stopIter: Int, nIterations: Int) throws(TrainingConfigError) {
         guard steps >= 1 else {
             throw .invalidValue(key: "scheduler.\(target.rawValue).steps", value: "\(steps)", allowed: "a positive integer")
@@ -96,27 +96,27 @@ public struct Schedule: Sendable, Equatable {
     }
 
     /// The value at an iteration; past the array's end, its last value.
-    public func value(at iteration: Int) -> Double {
+    package func value(at iteration: Int) -> Double {
         values.isEmpty ? start : values[min(max(iteration, 0), values.count - 1)]
     }
 }
 
 /// All schedules of a run (flyvis's HyperParamScheduler).
-public struct HyperParameterScheduler: Sendable, Equatable {
-    public let schedules: [Schedule]
-    public let stopIter: Int
+package struct HyperParameterScheduler: Sendable, Equatable {
+    package let schedules: [Schedule]
+    package let stopIter: Int
 
-    public init(schedules: [Schedule], stopIter: Int) {
+    package init(schedules: [Schedule], stopIter: Int) {
         self.schedules = schedules
         self.stopIter = stopIter
     }
 
     /// Values of every scheduled target at an iteration.
-    public func values(at iteration: Int) -> [ScheduleTarget: Double] {
+    package func values(at iteration: Int) -> [ScheduleTarget: Double] {
         Dictionary(uniqueKeysWithValues: schedules.map { ($0.target, $0.value(at: iteration)) })
     }
 
-    public static func target(named name: String) throws(TrainingConfigError) -> ScheduleTarget {
+    package static func target(named name: String) throws(TrainingConfigError) -> ScheduleTarget {
         guard let t = ScheduleTarget(rawValue: name) else {
             throw .invalidValue(key: "scheduler.\(name)", value: name,
                                 allowed: ScheduleTarget.allCases.map(\.rawValue).joined(separator: ", ") + ", chkpt_every_epoch, sched_stop_iter")

@@ -3,39 +3,39 @@ import FlyvisNetwork
 import Foundation
 
 /// What one iteration reports (flyvis logs these per iteration).
-public struct StepResult: Sendable, Equatable {
-    public var loss: Double
-    public var taskLosses: [String: Double]
-    public var activityMean: Double
-    public var activityMin: Double
-    public var activityMax: Double
-    public var penalty: Double?
+package struct StepResult: Sendable, Equatable {
+    package var loss: Double
+    package var taskLosses: [String: Double]
+    package var activityMean: Double
+    package var activityMin: Double
+    package var activityMax: Double
+    package var penalty: Double?
 }
 
 /// One flyvis training iteration: from a given steady state, run the movie through the network,
 /// decode each task, compute the weighted loss, backpropagate through decoder and network, take
 /// the Adam step, then the penalty steps on the same forward activity, then clamp.
 /// A class: it owns the network, decoders and optimizer state that persist across iterations.
-public final class TrainingStep {
-    public let network: Network
-    public let tasks: [String]
-    public var decoders: [String: FlowDecoder]
-    public var objectives: [String: Objective]
-    public var weights: TaskWeights
-    public var adam: Adam
-    public var penalizer: Penalizer
+package final class TrainingStep {
+    package let network: Network
+    package let tasks: [String]
+    package var decoders: [String: FlowDecoder]
+    package var objectives: [String: Objective]
+    package var weights: TaskWeights
+    package var adam: Adam
+    package var penalizer: Penalizer
 
     let outputTypes: [Int]
     let hexCount: Int
 
     /// Wall seconds of each phase of the last `run` (forward, decoder, backward, update), for
     /// benchmarks and throughput logs.
-    public private(set) var lastTimings: [String: Double] = [:]
+    package private(set) var lastTimings: [String: Double] = [:]
 
     /// Adam parameter names: group 0 the network (flyvis's five, in order), group 1 the decoders.
-    public static func decoderParameterName(task: String, _ name: String) -> String { "decoder/\(task)/\(name)" }
+    package static func decoderParameterName(task: String, _ name: String) -> String { "decoder/\(task)/\(name)" }
 
-    public init(network: Network, decoders: [String: FlowDecoder], objectives: [String: Objective],
+    package init(network: Network, decoders: [String: FlowDecoder], objectives: [String: Objective],
                 weights: TaskWeights, learningRates: (network: Double, decoder: Double), penalizer: Penalizer) {
         self.network = network
         tasks = decoders.keys.sorted()
@@ -70,7 +70,7 @@ public final class TrainingStep {
     }
 
     /// Runs one training iteration. `lum` is (B, T, 1, hexals); `targets[task]` is (B, T, C, hexals).
-    public func run(iteration: Int, lum: [Float], targets: [String: [Float]], batch B: Int, frames T: Int,
+    package func run(iteration: Int, lum: [Float], targets: [String: [Float]], batch B: Int, frames T: Int,
                     dt: Double, steadyState: [Float]?) throws -> StepResult {
         var clock = PhaseClock()
         try lum.withUnsafeBufferPointer { try network.forward(movie: $0, batch: B, frames: T, dt: dt, state: steadyState) }
@@ -178,7 +178,7 @@ public final class TrainingStep {
 
     /// Evaluation without gradients in eval mode (BatchNorm running statistics, no dropout):
     /// per-task weighted losses for one batch.
-    public func evaluate(lum: [Float], targets: [String: [Float]], batch B: Int, frames T: Int, dt: Double,
+    package func evaluate(lum: [Float], targets: [String: [Float]], batch B: Int, frames T: Int, dt: Double,
                          steadyState: [Float]?, objective override: Objective? = nil) throws -> [String: Double] {
         try lum.withUnsafeBufferPointer { try network.forward(movie: $0, batch: B, frames: T, dt: dt, state: steadyState) }
         let input = outputActivity(batch: B, frames: T)

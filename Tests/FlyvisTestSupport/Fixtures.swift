@@ -3,29 +3,29 @@ import Foundation
 
 /// The golden files in Tests/Fixtures, each replaceable through an environment variable so the
 /// same tests run against other reference sets.
-public enum Fixtures {
-    public static let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+package enum Fixtures {
+    package static let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent("Fixtures")
 
     /// `$variable` if set and non-empty, else `Tests/Fixtures/<name>`.
-    public static func url(_ name: String, override variable: String) -> URL {
+    package static func url(_ name: String, override variable: String) -> URL {
         if let p = ProcessInfo.processInfo.environment[variable], !p.isEmpty { return URL(fileURLWithPath: p) }
         return directory.appendingPathComponent(name)
     }
 
     /// The network golden file (connectome, parameters, simulation, gradients, decoder, steps).
-    public static var network: URL { url("flyvis-1.2.0-seed0.h5", override: "FLYVIS_REFERENCE") }
+    package static var network: URL { url("flyvis-1.2.0-seed0.h5", override: "FLYVIS_REFERENCE") }
     /// The data-pipeline golden file.
-    public static var data: URL { url("flyvis-1.2.0-data-seed0.h5", override: "FLYVIS_DATA_REFERENCE") }
+    package static var data: URL { url("flyvis-1.2.0-data-seed0.h5", override: "FLYVIS_DATA_REFERENCE") }
     /// A results tree written by flyvis's own trainer, with `expected.h5`.
-    public static var results: URL { url("flyvis-results", override: "FLYVIS_RESULTS_REFERENCE") }
+    package static var results: URL { url("flyvis-results", override: "FLYVIS_RESULTS_REFERENCE") }
 
-    public static func open(_ url: URL) throws -> HDF5File { try HDF5File(path: url.path, mode: .readOnly) }
+    package static func open(_ url: URL) throws -> HDF5File { try HDF5File(path: url.path, mode: .readOnly) }
 }
 
 /// The largest |a − b|, or +∞ when the arrays differ in length or are empty, so that every
 /// `maxAbsDiff(ours, ref) <= tolerance` fails on a missing, short or empty output.
-public func maxAbsDiff(_ a: [Float], _ b: [Float]) -> Float {
+package func maxAbsDiff(_ a: [Float], _ b: [Float]) -> Float {
     guard a.count == b.count, !a.isEmpty else { return .infinity }
     var worst: Float = 0
     for i in a.indices {
@@ -38,10 +38,10 @@ public func maxAbsDiff(_ a: [Float], _ b: [Float]) -> Float {
 
 /// The largest |a| (0 for an empty array, so a relative tolerance stays finite and
 /// `maxAbsDiff`'s +∞ still fails it).
-public func maxAbs(_ a: [Float]) -> Float { a.map { abs($0) }.max() ?? 0 }
+package func maxAbs(_ a: [Float]) -> Float { a.map { abs($0) }.max() ?? 0 }
 
 /// The same for double-precision results against a float32 or float64 reference.
-public func maxAbsDiff<R: BinaryFloatingPoint>(_ a: [Double], _ b: [R]) -> Double {
+package func maxAbsDiff<R: BinaryFloatingPoint>(_ a: [Double], _ b: [R]) -> Double {
     guard a.count == b.count, !a.isEmpty else { return .infinity }
     var worst = 0.0
     for i in a.indices {
@@ -53,6 +53,6 @@ public func maxAbsDiff<R: BinaryFloatingPoint>(_ a: [Double], _ b: [R]) -> Doubl
 }
 
 /// True when both arrays have the same, non-zero length and every pair passes `close`.
-public func allClose<A, B>(_ a: [A], _ b: [B], _ close: (A, B) -> Bool) -> Bool {
+package func allClose<A, B>(_ a: [A], _ b: [B], _ close: (A, B) -> Bool) -> Bool {
     a.count == b.count && !a.isEmpty && zip(a, b).allSatisfy(close)
 }
