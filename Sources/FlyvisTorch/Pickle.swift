@@ -216,23 +216,23 @@ package struct PickleReader {
             case 0x4d: push(.int(Int64(try uint(2))))
             case 0x4a: push(.int(Int64(Int32(bitPattern: UInt32(try uint(4))))))
             case 0x8a: push(.int(try long(Int(try byte()), at: at)))
-            case 0x8b: push(.int(try long(Int(try uint(4)), at: at)))
+            case 0x8b: push(.int(try long(try length(4), at: at)))
             case 0x47:  // BINFLOAT
                 let b = try take(8)
                 push(.float(Double(bitPattern: b.reduce(0) { $0 << 8 | UInt64($1) })))
-            case 0x58: push(.string(try text(Int(try uint(4)), at: at)))  // BINUNICODE
+            case 0x58: push(.string(try text(try length(4), at: at)))  // BINUNICODE
             case 0x8c: push(.string(try text(Int(try byte()), at: at)))  // SHORT_BINUNICODE
-            case 0x8d: push(.string(try text(Int(try uint(8)), at: at)))  // BINUNICODE8
-            case 0x54: push(.string(latin1(try take(Int(try uint(4))))))  // BINSTRING
+            case 0x8d: push(.string(try text(try length(8), at: at)))  // BINUNICODE8
+            case 0x54: push(.string(latin1(try take(try length(4)))))  // BINSTRING
             case 0x55: push(.string(latin1(try take(Int(try byte())))))  // SHORT_BINSTRING
-            case 0x42: push(.bytes(try take(Int(try uint(4)))))  // BINBYTES
+            case 0x42: push(.bytes(try take(try length(4))))  // BINBYTES
             case 0x43: push(.bytes(try take(Int(try byte()))))  // SHORT_BINBYTES
-            case 0x8e: push(.bytes(try take(Int(try uint(8)))))  // BINBYTES8
+            case 0x8e: push(.bytes(try take(try length(8))))  // BINBYTES8
             case 0x71: memo[Int(try byte())] = try top(at)  // BINPUT
-            case 0x72: memo[Int(try uint(4))] = try top(at)  // LONG_BINPUT
+            case 0x72: memo[try length(4)] = try top(at)  // LONG_BINPUT
             case 0x94: memo[memo.count] = try top(at)  // MEMOIZE
             case 0x68, 0x6a:  // BINGET, LONG_BINGET
-                let id = op == 0x68 ? Int(try byte()) : Int(try uint(4))
+                let id = op == 0x68 ? Int(try byte()) : try length(4)
                 guard let item = memo[id] else { throw PickleError.malformed("memo entry \(id) is not set", offset: at) }
                 stack.append(item)
             case 0x63:  // GLOBAL
@@ -341,10 +341,12 @@ package struct PickleReader {
         guard case let .string(typeName) = fields[1], let dtype = TorchDType(rawValue: typeName) else {
             throw PickleError.malformed("unknown storage type \(fields[1].kind)", offset: at)
         }
+        let (needed, overflow) = Int(clamping: count).multipliedReportingOverflow(by: dtype.byteSize)
+        guard count >= 0, !overflow else { throw PickleError.malformed("storage \(key) claims \(count) elements", offset: at) }
         let ref = StorageReference(key: key, dtype: dtype, count: Int(count))
         let bytes = try storage(ref)
-        guard bytes.count >= ref.count * dtype.byteSize else {
-            throw PickleError.malformed("storage \(key) holds \(bytes.count) bytes, expected \(ref.count * dtype.byteSize)", offset: at)
+        guard bytes.count >= needed else {
+            throw PickleError.malformed("storage \(key) holds \(bytes.count) bytes, expected \(needed)", offset: at)
         }
         return .storage(ref, bytes)
     }
@@ -366,13 +368,32 @@ package struct PickleReader {
         guard strides.count == shape.count else { throw PickleError.malformed("tensor size and stride differ in rank", offset: at) }
         var requiresGrad = false
         if args.count > 4, case let .value(.bool(g)) = args[4] { requiresGrad = g }
-        let size = ref.dtype.byteSize, count = shape.reduce(1, *)
+        // Sizes come from the file: multiply without overflow, and never allocate more than the
+        // storage holds (state-dict tensors are never broadcast views).
+        let size = ref.dtype.byteSize
+        var count = 1
+        for d in shape {
+            let (c, overflow) = count.multipliedReportingOverflow(by: d)
+            guard !overflow, c <= storageBytes.count / max(size, 1) else {
+                throw PickleError.malformed("tensor of shape \(shape) does not fit its storage \(ref.key) (\(storageBytes.count) bytes)", offset: at)
+            }
+            count = c
+        }
+        let limit = storageBytes.count
+        guard strides.allSatisfy({ (-limit...limit).contains($0) }), (0...Int64(limit)).contains(offset) else {
+            throw PickleError.malformed("tensor strides or offset reach outside storage \(ref.key)", offset: at)
+        }
         var out = [UInt8](repeating: 0, count: count * size)
         // Gather in row-major order (handles views and non-contiguous strides).
         var index = [Int](repeating: 0, count: shape.count)
         for n in 0..<count {
             var element = Int(offset)
-            for d in 0..<shape.count { element += index[d] * strides[d] }
+            for d in 0..<shape.count {
+                let (step, o1) = index[d].multipliedReportingOverflow(by: strides[d])
+                let (sum, o2) = element.addingReportingOverflow(step)
+                guard !o1, !o2 else { throw PickleError.malformed("tensor reaches outside storage \(ref.key)", offset: at) }
+                element = sum
+            }
             guard element >= 0, (element + 1) * size <= storageBytes.count else {
                 throw PickleError.malformed("tensor reaches outside storage \(ref.key)", offset: at)
             }
@@ -485,9 +506,18 @@ package struct PickleReader {
     }
 
     mutating func take(_ n: Int) throws -> [UInt8] {
-        guard n >= 0, pos + n <= data.count else { throw PickleError.truncated(offset: pos) }
+        guard n >= 0, n <= data.count - pos else { throw PickleError.truncated(offset: pos) }
         defer { pos += n }
         return Array(data[pos..<pos + n])
+    }
+
+    /// A length or index field of `n` bytes, refused when it cannot be one (a hostile file
+    /// could claim 2^63 bytes).
+    mutating func length(_ n: Int) throws -> Int {
+        let at = pos
+        let v = try uint(n)
+        guard v <= UInt64(Int32.max) * 16 else { throw PickleError.malformed("length \(v) is larger than any checkpoint", offset: at) }
+        return Int(v)
     }
 
     mutating func uint(_ n: Int) throws -> UInt64 {

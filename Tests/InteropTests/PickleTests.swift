@@ -47,3 +47,41 @@ import Testing
         #expect(try r.load() == value)
     }
 }
+
+/// Sizes in a checkpoint come from the file: absurd ones are errors, never traps or huge
+/// allocations (a hostile header claiming 2 billion × 2 billion elements).
+@Suite struct HostilePickleTests {
+    /// _rebuild_tensor_v2(('storage', FloatStorage, '0', 'cpu', numel), 0, size, stride, False, OrderedDict())
+    func tensorPickle(numel: Int64, size: [Int64], stride: [Int64]) -> [UInt8] {
+        func int(_ v: Int64) -> [UInt8] { [0x8a, 8] + withUnsafeBytes(of: v.littleEndian) { Array($0) } }
+        func str(_ t: String) -> [UInt8] { [0x58] + withUnsafeBytes(of: UInt32(t.utf8.count).littleEndian) { Array($0) } + Array(t.utf8) }
+        func tuple(_ v: [Int64]) -> [UInt8] { [0x28] + v.flatMap(int) + [0x74] }
+        var b: [UInt8] = [0x80, 2, 0x63] + Array("torch._utils\n_rebuild_tensor_v2\n".utf8) + [0x28, 0x28]
+        b += str("storage") + [0x63] + Array("torch\nFloatStorage\n".utf8) + str("0") + str("cpu") + int(numel) + [0x74, 0x51]
+        b += int(0) + tuple(size) + tuple(stride) + [0x89, 0x63] + Array("collections\nOrderedDict\n".utf8) + [0x29, 0x52]
+        b += [0x74, 0x52, 0x2e]
+        return b
+    }
+
+    func load(_ bytes: [UInt8], storage: [UInt8]) throws -> PickleValue {
+        var r = PickleReader(bytes) { _ in storage }
+        return try r.load()
+    }
+
+    @Test func hostileSizesAreErrors() throws {
+        let storage = [UInt8](repeating: 0, count: 16)  // four floats
+        // A sane tensor reads.
+        let ok = try load(tensorPickle(numel: 4, size: [2, 2], stride: [2, 1]), storage: storage)
+        #expect(ok.tensor?.shape == [2, 2])
+        for (numel, size, stride) in [(Int64(4), [Int64(2_000_000_000), 2_000_000_000], [Int64(1), 1]),
+                                      (4, [Int64.max, 2], [1, 1]), (Int64.max, [4], [1]), (4, [4], [Int64.min]),
+                                      (4, [2, 2], [Int64(1) << 40, 1])] {
+            #expect(throws: PickleError.self, "numel \(numel) size \(size) stride \(stride)") {
+                _ = try load(tensorPickle(numel: numel, size: size, stride: stride), storage: storage)
+            }
+        }
+        // A string claiming 2^63 bytes.
+        let huge: [UInt8] = [0x80, 2, 0x8d] + withUnsafeBytes(of: (UInt64(1) << 63).littleEndian) { Array($0) } + [0x2e]
+        #expect(throws: PickleError.self) { _ = try load(huge, storage: []) }
+    }
+}
