@@ -28,8 +28,10 @@ struct Simulate: ParsableCommand {
     @Option(help: "Instead of --network-dir: a checkpoint file or an HDF5 file of network parameters.") var params: String?
     @Option(help: "Stimulus HDF5 file with lum (batch, frames, 1, hexals).") var stimulus: String
     @Option(help: "Output HDF5 file (written atomically).") var out: String
-    @Option(help: "Integration time step in seconds.") var dt: Double = 0.02
-    @Option(help: "Seconds of grey before the movie (flyvis's 'auto' initial state is 1.0; 0 starts from v = bias).")
+    // `.unconditional`: a value that starts with "-" (--dt -0.02) is this option's value, which
+    // validate() then refuses, instead of being taken for another option.
+    @Option(parsing: .unconditional, help: "Integration time step in seconds.") var dt: Double = 0.02
+    @Option(parsing: .unconditional, help: "Seconds of grey before the movie (flyvis's 'auto' initial state is 1.0; 0 starts from v = bias).")
     var tPre: Double = 1.0
     @Option(help: "Nodes to record: central, all, or comma-separated cell types.") var nodes = "central"
     @Option(help: "With --params: the connectome extent the parameters belong to.") var extent = 15
@@ -67,11 +69,14 @@ struct Simulate: ParsableCommand {
         let names = try sf.children("/")
         guard let key = names.contains("lum") ? "lum" : (names.count == 1 ? names[0] : nil),
               (try? sf.shape(key)) != nil else {
-            throw ValidationError("'\(stimulus)' needs a dataset 'lum' of shape (batch, frames, 1, \(connectome.lattice.count))")
+            throw SimulateError("'\(stimulus)' needs a dataset 'lum' of shape (batch, frames, 1, \(connectome.lattice.count))")
         }
         let lum: HDF5Array<Float> = try sf.read(key)
         guard lum.shape.count == 4, lum.shape[2] == 1, lum.shape[3] == connectome.lattice.count else {
             throw NetworkError.stimulusShape(expected: [-1, -1, 1, connectome.lattice.count], found: lum.shape)
+        }
+        if let bad = lum.values.firstIndex(where: { !$0.isFinite }) {
+            throw SimulateError("'\(stimulus)' holds a non-finite value (\(lum.values[bad]) at flat index \(bad) of lum); a stimulus must be finite luminances")
         }
         let (batch, frames) = (lum.shape[0], lum.shape[1])
         let selection = Network.NodeSelection.parse(nodes)
@@ -104,7 +109,7 @@ struct Simulate: ParsableCommand {
         } else {
             let pf: HDF5File
             do { pf = try HDF5File(path: params, mode: .readOnly) } catch {
-                throw ValidationError("'\(params)' is neither a checkpoint nor an HDF5 parameter file: \(error)")
+                throw SimulateError("'\(params)' is neither a checkpoint nor an HDF5 parameter file: \(error)")
             }
             var v: [String: [Float]] = [:]
             for name in NetworkParameters.names {
@@ -115,12 +120,19 @@ struct Simulate: ParsableCommand {
         }
         for name in NetworkParameters.names {
             guard let v = values[name] else {
-                throw ValidationError("'\(params)' has no '\(name)' (looked for network/\(name) and /\(name))")
+                throw SimulateError("'\(params)' has no '\(name)' (looked for network/\(name) and /\(name))")
             }
             do { try parameters.set(name, v) } catch {
-                throw ValidationError("\(error) — was the network trained with another --extent? (--network-dir reads it from _meta.yaml)")
+                throw SimulateError("\(error) — was the network trained with another --extent? (--network-dir reads it from _meta.yaml)")
             }
         }
         return try Network(connectome: connectome, parameters: parameters)
     }
+}
+
+/// A problem with simulate's input files: one line, exit status 1, no usage text (those are
+/// for mistyped options).
+struct SimulateError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
 }

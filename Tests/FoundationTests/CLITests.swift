@@ -41,9 +41,28 @@ var networkReferencePath: String { Fixtures.network.path }
         // A wrong stimulus gets a clear message and a usage exit code, and writes nothing.
         let bad = try run(productPath("flyvis-ensemble"), ["simulate", "--params", params, "--stimulus", params,
                                                            "--out", dir.appendingPathComponent("x.h5").path])
-        #expect(bad.status != 0)
-        #expect(bad.output.contains("needs a dataset 'lum'"))
+        #expect(bad.status == 1, "a data error is not a usage error (64)")
+        #expect(bad.output.contains("needs a dataset 'lum'") && !bad.output.contains("USAGE"), "\(bad.output)")
         #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("x.h5").path))
+
+        // A non-finite stimulus is refused, naming the file, instead of simulating NaN with rc 0.
+        var poisoned = lum.values
+        poisoned[poisoned.count / 2] = .nan
+        let nanStim = dir.appendingPathComponent("nan.h5").path
+        do {
+            let f = try HDF5File(path: nanStim, mode: .truncate)
+            try f.write("lum", poisoned, shape: lum.shape)
+            try f.close()
+        }
+        let nan = try run(productPath("flyvis-ensemble"), ["simulate", "--params", params, "--stimulus", nanStim,
+                                                           "--out", dir.appendingPathComponent("y.h5").path])
+        #expect(nan.status == 1 && nan.output.contains("non-finite") && nan.output.contains(nanStim), "\(nan.output)")
+        #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("y.h5").path))
+
+        // A negative time step is read as the value it is, and refused.
+        let negative = try run(productPath("flyvis-ensemble"), ["simulate", "--params", params, "--stimulus", stim,
+                                                                "--out", dir.appendingPathComponent("z.h5").path, "--dt", "-0.02"])
+        #expect(negative.status != 0 && negative.output.contains("--dt must be positive (got -0.02)"), "\(negative.output)")
     }
 
     /// `simulate --network-dir` on a directory trained by flyvis: the model comes from its
