@@ -82,6 +82,8 @@ package final class MultiTaskSolver {
     var timeTrained = 0.0
     var histories: [String: [Double]] = [:]
     var dt: Double
+    /// Seconds between progress lines in the log (30 s; tests shorten it).
+    var progressInterval: TimeInterval = 30
 
     static let historyKeys = ["loss", "activity", "activity_min", "activity_max"]
     /// Keys that may differ on resume: the length of training, bookkeeping flags, and where
@@ -204,6 +206,7 @@ package final class MultiTaskSolver {
         log.info("Starting training: \(nEpochs) epochs of \(loader.count) iterations from iteration \(iteration); checkpoint every \(chkptEveryEpoch) epochs.")
         let start = Date()
         var lastCheckpointTime = Date(), lastCheckpointIteration = iteration
+        var lastProgress = Date(), lastProgressIteration = iteration
         defer { timeTrained += Date().timeIntervalSince(start); try? directory.writeScalar("time_trained", timeTrained) }
         for epoch in 0..<nEpochs {
             let steady = try network.steadyState(tPre: tPreTrain, dt: dt, batch: loader.batchSize)
@@ -224,6 +227,14 @@ package final class MultiTaskSolver {
                 histories["activity_max", default: []].append(r.activityMax)
                 iteration += 1
                 hooks.afterIteration()
+                // A full-size checkpoint interval is tens of minutes: say how it goes meanwhile.
+                let sinceProgress = Date().timeIntervalSince(lastProgress)
+                if sinceProgress >= progressInterval {
+                    let rate = Double(iteration - lastProgressIteration) / max(sinceProgress, 1e-9)
+                    log.info(String(format: "Iteration %d/%d, loss %.5f, %.2f it/s, ETA %.0f s", iteration, nIters, r.loss, rate,
+                                    Double(max(nIters - iteration, 0)) / max(rate, 1e-9)))
+                    (lastProgress, lastProgressIteration) = (Date(), iteration)
+                }
             }
             let epochIndex = epochsDone
             epochsDone += 1

@@ -115,6 +115,21 @@ enum Small {
         for i in store.indices() { _ = try store.read(index: i) }
     }
 
+    @Test func progressLinesBetweenCheckpoints() throws {
+        let log = TrainingLog(echoToStderr: false)
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("progress-\(UUID().uuidString).log")
+        defer { try? FileManager.default.removeItem(at: file) }
+        log.addFile(file)
+        let s = try MultiTaskSolver(config: Small.config("0108/000", ["task.n_iters=9", "scheduler.chkpt_every_epoch=100"]),
+                                    root: Small.root, resume: false, log: log)
+        s.progressInterval = 0  // every iteration
+        try s.train()
+        let lines = try String(contentsOf: file, encoding: .utf8).split(separator: "\n").filter { $0.contains("it/s, ETA") }
+        // One per iteration, plus the line at each checkpoint (here: the first and last epochs').
+        #expect(lines.count >= s.iteration, "\(lines.count) progress lines for \(s.iteration) iterations")
+        #expect(lines.contains { $0.contains("Iteration 1/9") })
+    }
+
     @Test func penaltyOnAMisspeltParameterIsAConfigError() throws {
         // Used to reach the optimizer and stop the process with a precondition failure.
         do {
