@@ -512,6 +512,7 @@ package final class MultiTaskSolver {
         }
         try directory.truncate("chkpt_index", to: keep, as: Int64.self)
         try directory.truncate("chkpt_iter", to: keep, as: Int64.self)
+        try repairHistories(checkpoints: keep)
         histories = [:]
         for key in Self.historyKeys + task.names.map({ "loss_\($0)" }) where directory.contains(key) {
             histories[key] = Array(try directory.read(key, as: Double.self).values.prefix(iteration))
@@ -528,6 +529,40 @@ package final class MultiTaskSolver {
         }
         if bestCheckpoint >= 0 { try directory.writeScalar("best_chkpt_index", Int64(bestCheckpoint)) }
         try directory.writeScalar("time_trained", timeTrained)
+    }
+
+    /// Checks the per-checkpoint histories against checkpoints 0..<n after a roll-back:
+    /// `chkpt_index` must be 0..<n and every per-checkpoint file must hold n entries (a deleted or
+    /// damaged file would otherwise be rebuilt from the new entries alone, and every later
+    /// argmin be off). What the checkpoints record themselves (iteration, validation loss) is
+    /// rebuilt from them; the other subdirectories' losses are padded with NaN. Each repair is
+    /// logged.
+    func repairHistories(checkpoints n: Int) throws {
+        let store = CheckpointStore(networkDirectory: directory)
+        var cache: [Int: Checkpoint?] = [:]
+        func stored(_ i: Int) -> Checkpoint? {
+            if let c = cache[i] { return c }
+            let c = try? store.read(index: i)
+            cache[i] = c
+            return c
+        }
+        func repair<T: HDF5Element & Equatable>(_ d: ResultsDirectory, _ key: String, _ expected: () -> [T], exact: Bool) throws {
+            let have = (try? d.read(key, as: T.self).values) ?? []
+            guard exact ? have != expected() : have.count != n else { return }
+            var fixed = expected()
+            if !exact { fixed = Array(have.prefix(n)) + fixed.dropFirst(min(have.count, n)) }
+            log.warning("\(d.file(key).path) had \(have.count) entries for \(n) checkpoints; repaired\(exact ? " from the checkpoints" : "")")
+            try d.write(key, fixed)
+        }
+        try repair(directory, CheckpointSchema.chkptIndex, { (0..<Int64(n)).map { $0 } }, exact: true)
+        try repair(directory, CheckpointSchema.chkptIter, { (0..<n).map { Int64(stored($0)?.iteration ?? -1) } }, exact: false)
+        for sub in ["validation", "validation_batch", "training", "training_batch"] {
+            let d = directory.subdirectory(sub)
+            let fromCheckpoint = sub == "validation"
+            try repair(d, "loss", { (0..<n).map { fromCheckpoint ? stored($0)?.valLoss ?? .nan : .nan } }, exact: false)
+            for t in task.names { try repair(d, "loss_\(t)", { [Double](repeating: .nan, count: n) }, exact: false) }
+            try repair(d, "iteration", { (0..<n).map { Int64((stored($0)?.iteration ?? -2) + 1) } }, exact: false)
+        }
     }
 
     /// After training: validates every checkpoint (flyvis's separate `val_single` step), so that

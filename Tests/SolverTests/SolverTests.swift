@@ -115,6 +115,34 @@ enum Small {
         for i in store.indices() { _ = try store.read(index: i) }
     }
 
+    @Test func damagedHistoriesAreRepairedOnResume() throws {
+        let extra = ["task.n_iters=45", "scheduler.chkpt_every_epoch=1"]
+        let s = try Small.solver("0109/000", extra)
+        var hooks = SolverHooks()
+        var epochs = 0
+        hooks.afterCheckpoint = { _, _, _, _, _ in epochs += 1 }
+        hooks.stopRequested = { epochs >= 3 }
+        #expect(try s.train(hooks: hooks) == .interrupted)
+        let d = s.directory
+        let index = try d.read("chkpt_index", as: Int64.self).values
+        let iters = try d.read("chkpt_iter", as: Int64.self).values
+        let val = try d.subdirectory("validation").read("loss", as: Double.self).values
+        #expect(index.count >= 3 && val.count == index.count)
+        // A deleted index, a short validation history (as a full disk once left them).
+        try FileManager.default.removeItem(at: d.file("chkpt_index"))
+        try d.subdirectory("validation").write("loss", Array(val.prefix(1)))
+        try d.write("chkpt_iter", Array(iters.prefix(2)))
+        let resumed = try Small.solver("0109/000", extra, resume: true)
+        #expect(try d.read("chkpt_index", as: Int64.self).values == index)
+        #expect(try d.read("chkpt_iter", as: Int64.self).values == iters)
+        #expect(try d.subdirectory("validation").read("loss", as: Double.self).values == val, "rebuilt from the checkpoints' val_loss")
+        #expect(resumed.bestCheckpoint == Int(index[val.indices.min { val[$0] < val[$1] }!]))
+        try resumed.train()
+        let after = try d.read("chkpt_index", as: Int64.self).values
+        #expect(after == (0..<Int64(after.count)).map { $0 } && after.count > index.count)
+        #expect(try d.subdirectory("validation").read("loss", as: Double.self).values.count == after.count)
+    }
+
     @Test func progressLinesBetweenCheckpoints() throws {
         let log = TrainingLog(echoToStderr: false)
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("progress-\(UUID().uuidString).log")
