@@ -32,5 +32,15 @@ struct Summary: ParsableCommand {
         print(table, terminator: "")
         print("wrote \(dir.path)/\(EnsembleSummary.fileName), ranking.txt, best_checkpoints.txt")
         try writeReport(dir, taskName: taskName, topK: topK)
+        // The summary is written for the members that read; the ones that did not are named
+        // and make the command fail, so a script does not take a partial ranking for a full one.
+        let unreadable = ranked.filter { !$0.problems.isEmpty }
+        for m in unreadable {
+            for p in m.problems { FileHandle.standardError.write(Data("warning: member \(m.id.name): \(p)\n".utf8)) }
+        }
+        if !unreadable.isEmpty {
+            FileHandle.standardError.write(Data("error: \(unreadable.count) member(s) could not be read: \(unreadable.map(\.id.name).joined(separator: ", ")); their rows are incomplete\n".utf8))
+            throw ExitCode(1)
+        }
     }
 }

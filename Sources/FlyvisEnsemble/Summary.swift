@@ -60,31 +60,44 @@ package struct MemberSummary: Equatable, Sendable {
     package var minValLoss: Double
     package var iterations: Int
     package var timeTrained: Double
+    /// Files of the member that exist but cannot be read, or why the member has no results.
+    package var problems: [String] = []
 
     /// Reads a member's results directory. Missing files give empty/NaN fields, so partially
     /// trained or failed members still get a row.
     package static func collect(_ dir: ResultsDirectory, id: MemberID, rank: Int = -1,
                                status: MemberStatus? = nil) -> MemberSummary {
         let status = status ?? MemberStatus.read(from: dir)
-        let validation = dir.subdirectory("validation")
-        var losses = (try? validation.read("loss", as: Double.self).values) ?? []
-        if losses.isEmpty, let scalar = try? validation.read("loss", as: Double.self), scalar.shape.isEmpty {
-            losses = scalar.values
+        var problems: [String] = []
+        /// Reads a history, noting a file that exists but does not read (a missing one is no news).
+        func history<T: HDF5Element>(_ d: ResultsDirectory, _ key: String, as: T.Type) -> HDF5Array<T>? {
+            guard d.contains(key) else { return nil }
+            do { return try d.read(key, as: T.self) } catch {
+                problems.append("cannot read \(d.file(key).path): \(error)")
+                return nil
+            }
         }
-        let chkptIndex = (try? dir.read("chkpt_index", as: Int64.self).values.map(Int.init)) ?? []
+        if !dir.exists { problems.append("\(dir.path) does not exist") }
+        let validation = dir.subdirectory("validation")
+        let lossFile = history(validation, "loss", as: Double.self)
+        let losses = lossFile?.values ?? []
+        let chkptIndex = history(dir, "chkpt_index", as: Int64.self)?.values.map(Int.init) ?? []
         var best = -1
         var minLoss = Double.nan
         for (i, l) in losses.enumerated() where !l.isNaN && (minLoss.isNaN || l < minLoss) {
             minLoss = l
             best = i < chkptIndex.count ? chkptIndex[i] : i
         }
-        let chkptIter = (try? dir.read("chkpt_iter", as: Int64.self).values) ?? []
+        let chkptIter = history(dir, "chkpt_iter", as: Int64.self)?.values ?? []
         let iterations = status?.iteration ?? chkptIter.last.map { Int($0) + 1 } ?? 0
-        let time = (try? dir.read("time_trained", as: Double.self).values.first) ?? 0
+        let time = history(dir, "time_trained", as: Double.self)?.values.first ?? 0
         let state = status?.state.rawValue ?? (losses.isEmpty ? "missing" : "unknown")
+        if dir.exists && losses.isEmpty && problems.isEmpty && status == nil {
+            problems.append("\(dir.path) has no validation/loss.h5 and no _status.yaml: no results to summarize")
+        }
         return MemberSummary(id: id, rank: rank, state: state, error: status?.error ?? "",
                              valLoss: losses, bestCheckpoint: best, minValLoss: minLoss,
-                             iterations: iterations, timeTrained: time)
+                             iterations: iterations, timeTrained: time, problems: problems)
     }
 }
 

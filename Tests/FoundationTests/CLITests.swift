@@ -91,4 +91,26 @@ var networkReferencePath: String { Fixtures.network.path }
         #expect(missing.status != 0 && missing.output.contains("no checkpoint 99"), "\(missing.output)")
         #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("x.h5").path))
     }
+
+    /// `summary` on an ensemble with an unreadable member: the others are summarized, the bad
+    /// file is named, and the command fails (it used to exit 0 without a word).
+    @Test func summaryNamesAnUnreadableMember() throws {
+        let source = Fixtures.results.appendingPathComponent("flow/9998")
+        let root = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: root) }
+        let ens = root.appendingPathComponent("flow/9998")
+        try FileManager.default.createDirectory(at: ens.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try FileManager.default.copyItem(at: source, to: ens)
+        let good = try run(productPath("flyvis-ensemble"), ["summary", ens.path])
+        #expect(good.status == 0 && !good.output.contains("warning"), "\(good.output)")
+        let members = try FileManager.default.contentsOfDirectory(atPath: ens.path).filter { $0.allSatisfy(\.isNumber) }.sorted()
+        let broken = ens.appendingPathComponent("\(members.last!)/validation/loss.h5")
+        chmod(broken.deletingLastPathComponent().path, 0o755)
+        try? FileManager.default.removeItem(at: broken)
+        try Data("not an HDF5 file".utf8).write(to: broken)
+        let bad = try run(productPath("flyvis-ensemble"), ["summary", ens.path])
+        #expect(bad.status == 1, "\(bad.output)")
+        #expect(bad.output.contains(broken.path) && bad.output.contains("could not be read"), "\(bad.output)")
+        #expect(bad.output.contains("flow/9998/\(members.first!)"), "the readable member is still ranked")
+    }
 }
