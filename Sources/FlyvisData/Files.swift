@@ -42,6 +42,11 @@ package enum PNGFile {
         }
         image.format = png_uint_32(PNG_FORMAT_RGB)
         let w = Int(image.width), h = Int(image.height)
+        // The header's size decides the allocation: bound it (Sintel frames are 436×1024).
+        guard w > 0, h > 0, w <= maxPixels / h else {
+            png_image_free(&image)
+            throw .unreadable(path: path, reason: "a \(w)×\(h) image is larger than this reader accepts (\(maxPixels) pixels)")
+        }
         var rgb = [UInt8](repeating: 0, count: w * h * 3)
         let ok = rgb.withUnsafeMutableBytes { png_image_finish_read(&image, nil, $0.baseAddress, 0, nil) }
         guard ok != 0 else {
@@ -76,6 +81,9 @@ package enum PNGFile {
     }
 }
 
+/// The largest image the PNG reader decodes (2^28 pixels, far beyond Sintel's 436×1024).
+let maxPixels = 1 << 28
+
 /// Middlebury `.flo` optical flow: tag 202021.25, width, height, then (u, v) per pixel.
 package enum FloFile {
     package static let magic: Float = 202021.25
@@ -89,7 +97,8 @@ package enum FloFile {
         guard tag == magic else { throw .badFlowMagic(path: path, found: tag) }
         let w = Int(data.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: 4, as: Int32.self) })
         let h = Int(data.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: 8, as: Int32.self) })
-        guard w > 0, h > 0, data.count >= 12 + w * h * 8 else {
+        // Width and height come from the file: compare without overflow against its real size.
+        guard w > 0, h > 0, w <= (data.count - 12) / 8 / h else {
             throw .unreadable(path: path, reason: "truncated: \(data.count) bytes for \(w)×\(h) flow")
         }
         var u = [Float](repeating: 0, count: w * h), v = [Float](repeating: 0, count: w * h)
@@ -126,7 +135,9 @@ package enum DepthFile {
         }
         let w = Int(data.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: 4, as: Int32.self) })
         let h = Int(data.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: 8, as: Int32.self) })
-        guard w > 0, h > 0, data.count >= 12 + 4 * w * h else { throw .unreadable(path: path, reason: "truncated depth map") }
+        guard w > 0, h > 0, w <= (data.count - 12) / 4 / h else {
+            throw .unreadable(path: path, reason: "truncated: \(data.count) bytes for a \(w)×\(h) depth map")
+        }
         let values = data.withUnsafeBytes { raw in
             (0..<(w * h)).map { raw.loadUnaligned(fromByteOffset: 12 + 4 * $0, as: Float.self) }
         }

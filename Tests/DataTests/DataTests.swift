@@ -133,3 +133,32 @@ import Testing
         #expect(train.count == 3 && val.count == 1)
     }
 }
+
+/// Headers that claim absurd sizes (a hostile `.flo` with width = height = 2,000,000,000) are
+/// errors naming the file, never an arithmetic-overflow trap.
+@Suite struct HostileHeaderTests {
+    func file(_ bytes: [UInt8]) throws -> String {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("hostile-\(UUID().uuidString)")
+        try Data(bytes).write(to: url)
+        return url.path
+    }
+
+    func header(_ tag: Float, _ w: Int32, _ h: Int32) -> [UInt8] {
+        withUnsafeBytes(of: tag) { Array($0) } + withUnsafeBytes(of: w) { Array($0) } + withUnsafeBytes(of: h) { Array($0) }
+    }
+
+    @Test func absurdSizesAreErrors() throws {
+        for (w, h) in [(Int32(2_000_000_000), Int32(2_000_000_000)), (Int32.max, 2), (-1, 5), (3, 4)] {
+            let flo = try file(header(FloFile.magic, w, h) + [UInt8](repeating: 0, count: 64))
+            defer { try? FileManager.default.removeItem(atPath: flo) }
+            #expect(throws: DataError.self, "\(w)×\(h) .flo") { _ = try FloFile.read(flo) }
+            let dpt = try file(header(202021.25, w, h) + [UInt8](repeating: 0, count: 16))
+            defer { try? FileManager.default.removeItem(atPath: dpt) }
+            #expect(throws: DataError.self, "\(w)×\(h) .dpt") { _ = try DepthFile.read(dpt) }
+        }
+        // The same header with exactly enough payload reads.
+        let ok = try file(header(FloFile.magic, 3, 4) + [UInt8](repeating: 0, count: 3 * 4 * 8))
+        defer { try? FileManager.default.removeItem(atPath: ok) }
+        #expect(try FloFile.read(ok).width == 3)
+    }
+}
