@@ -583,14 +583,27 @@ package final class MultiTaskSolver {
     package func validateAllCheckpoints() throws -> (l2norm: [Double], epe: [Double]) {
         let store = CheckpointStore(networkDirectory: directory)
         var l2: [Double] = [], epe: [Double] = []
+        var skipped: [Int] = []
         for index in store.indices() {
-            try recover(.index(index), optimizer: false, rollBack: false)
+            do {
+                try recover(.index(index), optimizer: false, rollBack: false)
+            } catch let error as ResultsError {
+                // A damaged checkpoint gets NaN, so the arrays stay aligned with chkpt_index.
+                log.warning("\(error)")
+                skipped.append(index)
+                l2.append(.nan)
+                epe.append(.nan)
+                continue
+            }
             l2.append(task.mean(try test(task.valData, tPre: 0, objective: .l2norm)))
             epe.append(task.mean(try test(task.valData, tPre: 0, objective: .epe)))
             log.info(String(format: "Checkpoint %d: l2norm %.6f, epe %.6f", index, l2.last!, epe.last!))
         }
         try directory.subdirectory("validation").write("l2norm", l2)
         try directory.subdirectory("validation").write("epe", epe)
+        if !skipped.isEmpty {
+            log.warning("Skipped damaged checkpoint(s) \(skipped.map(String.init).joined(separator: ", ")) (NaN in validation/l2norm.h5 and epe.h5).")
+        }
         return (l2, epe)
     }
 }

@@ -161,7 +161,7 @@ enum Small {
     @Test func penaltyOnAMisspeltParameterIsAConfigError() throws {
         // Used to reach the optimizer and stop the process with a precondition failure.
         do {
-            _ = try Small.solver("0107/000", ["+network.node_config.biass.penalize.function=weight_decay",
+            _ = try Small.solver("0110/000", ["+network.node_config.biass.penalize.function=weight_decay",
                                               "+network.node_config.biass.penalize.kwargs.lambda=0.1"])
             Issue.record("a penalty on an unknown parameter was accepted")
         } catch {
@@ -206,5 +206,16 @@ enum Small {
         #expect(l2.count == CheckpointStore(networkDirectory: s.directory).indices().count)
         #expect(try s.directory.subdirectory("validation").read("epe", as: Double.self).values == epe)
         #expect(epe.allSatisfy { $0 > 0 && $0.isFinite })
+
+        // A damaged checkpoint is skipped, as the log says, with NaN in its place; the others
+        // are still validated (this used to abort the whole validation).
+        let store = CheckpointStore(networkDirectory: s.directory)
+        let damaged = store.path(index: 1)
+        let bytes = try Data(contentsOf: damaged)
+        try bytes.prefix(bytes.count / 2).write(to: damaged)
+        let (l2b, epeb) = try s.validateAllCheckpoints()
+        #expect(l2b.count == l2.count && epeb.count == epe.count)
+        #expect(l2b[1].isNaN && epeb[1].isNaN)
+        #expect(l2b.indices.filter { $0 != 1 }.allSatisfy { l2b[$0] == l2[$0] && epeb[$0] == epe[$0] })
     }
 }
