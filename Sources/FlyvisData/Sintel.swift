@@ -261,6 +261,14 @@ package enum RenderCache {
             log("Reusing the cached rendering \(file)" + (fingerprint == nil ? "" : " (input files unchanged since it was made)"))
             return cached
         }
+        // Several ranks (or jobs) that need the same rendering at once: one renders, the others
+        // wait on this lock and then read what it wrote, instead of all rendering it.
+        let lock = RenderLock(directory: dir)
+        defer { lock.release() }
+        if lock.waited, let cached = load(dir, key: key, fingerprint: fingerprint) {
+            log("Reusing the rendering another process just made: \(file)")
+            return cached
+        }
         if let fingerprint, FileManager.default.fileExists(atPath: file),
            let f = try? HDF5File(path: file, mode: .readOnly), (try? f.stringAttribute("key")) == key,
            (try? f.stringAttribute("inputs")) != fingerprint {
@@ -269,5 +277,31 @@ package enum RenderCache {
         let sequences = try render()
         try store(sequences, in: dir, key: key, fingerprint: fingerprint, hexals: hexals)
         return sequences.sorted { $0.name < $1.name }
+    }
+}
+
+/// An exclusive, blocking `flock` on `<cache dir>.lock` while a rendering is made. Best effort:
+/// where the file system refuses locks, every process renders (the cache file is still
+/// written atomically, so the result is the same).
+final class RenderLock {
+    private var fd: Int32 = -1
+    /// True when another process held the lock first (so the cache may be ready now).
+    private(set) var waited = false
+
+    init(directory: URL) {
+        try? FileManager.default.createDirectory(at: directory.deletingLastPathComponent(), withIntermediateDirectories: true)
+        fd = open(directory.path + ".lock", O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { return }
+        if flock(fd, LOCK_EX | LOCK_NB) != 0 {
+            waited = true
+            while flock(fd, LOCK_EX) != 0 && errno == EINTR {}
+        }
+    }
+
+    func release() {
+        guard fd >= 0 else { return }
+        flock(fd, LOCK_UN)
+        close(fd)
+        fd = -1
     }
 }

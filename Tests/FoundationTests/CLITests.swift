@@ -114,3 +114,35 @@ var networkReferencePath: String { Fixtures.network.path }
         #expect(bad.output.contains("flow/9998/\(members.first!)"), "the readable member is still ranked")
     }
 }
+
+/// Two processes that need the same built-in data set at once: one generates it, the other
+/// waits and reads it (every rank used to generate it itself).
+@Suite struct SharedRenderingTests {
+    @Test func concurrentRunsGenerateTheDataSetOnce() throws {
+        let root = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: root) }
+        let bin = productPath("flyvis-ensemble")
+        // Both processes start before either can finish generating.
+        var processes: [Process] = []
+        for member in 0..<2 {
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: bin)
+            p.arguments = ["train-single", "--root", root.path, "--skip-validation", "task_name=flow",
+                           "ensemble_and_network_id=0012/00\(member)", "network.connectome.extent=4", "task.dataset.boxfilter.extent=4",
+                           "task.dataset.builtin.scenes=16", "task.batch_size=2", "task.n_iters=2", "train=false"]
+            let out = root.appendingPathComponent("out\(member).txt")
+            FileManager.default.createFile(atPath: out.path, contents: nil)
+            let handle = try FileHandle(forWritingTo: out)
+            p.standardOutput = handle
+            p.standardError = handle
+            processes.append(p)
+        }
+        for p in processes { try p.run() }
+        for p in processes { p.waitUntilExit() }
+        #expect(processes.allSatisfy { $0.terminationStatus == 0 })
+        let logs = try (0..<2).map { try String(contentsOf: root.appendingPathComponent("out\($0).txt"), encoding: .utf8) }
+        let generated = logs.map { $0.components(separatedBy: "Generating the built-in").count - 1 }.reduce(0, +)
+        #expect(generated == 1, "the data set was generated \(generated) times:\n\(logs.joined(separator: "\n---\n"))")
+        #expect(logs.contains { $0.contains("Reusing") })
+    }
+}
