@@ -47,7 +47,11 @@ extension Config {
         try atLeast("task.dataset.vertical_splits", 0)
         try atLeast("task.n_folds", 2)
         try atLeast("scheduler.chkpt_every_epoch", 1)
-        try atLeast("network.connectome.extent", 1)
+        // Keep in step with Connectome.extentRange (FlyvisConfig does not depend on it).
+        if contains("network.connectome.extent") {
+            let e = try int("network.connectome.extent")
+            guard (1...64).contains(e) else { throw .outOfRange(key: "network.connectome.extent", value: "\(e)", allowed: "an integer from 1 to 64 (flyvis uses 15)") }
+        }
         try positive("t_pre_train")
         try probability("task.dataset.p_flip")
         try probability("task.dataset.p_rot")

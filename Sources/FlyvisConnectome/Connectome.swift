@@ -14,7 +14,7 @@ package enum ConnectomeError: Error, CustomStringConvertible, Equatable {
         case let .malformed(path, record, problem):
             return "malformed connectome file '\(path)', \(record): \(problem); fix the record or use the bundled fib25-fib19_v2.2.json"
         case let .invalidExtent(e):
-            return "connectome extent must be between 0 and 64 (got \(e)); flyvis uses 15"
+            return "connectome extent must be between \(Connectome.extentRange.lowerBound) and \(Connectome.extentRange.upperBound) (got \(e)); flyvis uses 15"
         }
     }
 }
@@ -38,6 +38,10 @@ package struct SynapseGroup: Sendable, Equatable {
 /// types, hex-lattice nodes per type, and edges from each spec's offsets after the convex-hull
 /// fill, in flyvis's exact orders.
 package struct Connectome: Sendable {
+    /// The lattice extents this connectome supports (one ring at least; 64 rings is far beyond
+    /// flyvis's 15). Config validation uses the same range.
+    package static let extentRange = 1...64
+
     package let extent: Int
     package let lattice: HexLattice
     /// Cell types in JSON order (the canonical type index).
@@ -87,7 +91,7 @@ package struct Connectome: Sendable {
     /// Builds the connectome. `nSynFill` is flyvis's `n_syn_fill` (synapse count given to the
     /// offsets added inside each spec's convex hull; 0 disables the fill).
     package init(file: URL = Connectome.bundledFile, extent: Int = 15, nSynFill: Float = 1) throws(ConnectomeError) {
-        guard (0...64).contains(extent) else { throw .invalidExtent(extent) }
+        guard Self.extentRange.contains(extent) else { throw .invalidExtent(extent) }
         let spec = try ConnectomeSpec(file: file)
         self.extent = extent
         lattice = HexLattice(extent: extent)

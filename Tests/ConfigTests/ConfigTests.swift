@@ -116,3 +116,19 @@ import Testing
         #expect(d == ["task.batch_size: 4 → 2"])
     }
 }
+
+/// The extent range is stated once and checked before any directory exists (it used to say
+/// "≥ 1" in the config and "0…64" in the connectome).
+@Suite struct ExtentRangeTests {
+    @Test func extentOutsideOneToSixtyFourIsAConfigError() throws {
+        for bad in [0, -1, 65, 100] {
+            do {
+                _ = try Config.load(overrides: ["network.connectome.extent=\(bad)"])
+                Issue.record("extent \(bad) was accepted")
+            } catch {
+                #expect(error.description.contains("from 1 to 64"), "\(error)")
+            }
+        }
+        for good in [1, 15, 64] { _ = try Config.load(overrides: ["network.connectome.extent=\(good)"]) }
+    }
+}
