@@ -105,6 +105,10 @@ struct SolverMemberTrainer: MemberTrainer {
         var solverHooks = SolverHooks()
         let total = try config.int("task.n_iters")
         solverHooks.afterIteration = hooks.iteration
+        solverHooks.progress = { iteration, rate in
+            hooks.checkpoint(ProgressReport(member: member.member, rank: rank, state: .running, iteration: iteration,
+                                            totalIterations: total, iterationsPerSecond: rate))
+        }
         solverHooks.stopRequested = hooks.stopRequested
         solverHooks.afterCheckpoint = { index, iteration, loss, best, rate in
             hooks.checkpoint(ProgressReport(member: member.member, rank: rank, state: .running, iteration: iteration,

@@ -78,6 +78,7 @@ package final class EnsembleCoordinator {
     private var queue: [Int] = []
     private var finishedRanks = Set<Int>()
     private var lastPrint = Date.distantPast
+    private var lastPublish = Date.distantPast
     private var pendingSends: [Request<UInt8>] = []
     private let report = EnsembleReportWriter()
 
@@ -218,7 +219,8 @@ package final class EnsembleCoordinator {
 
     private func record(_ report: ProgressReport) {
         let changed = table.update(report)
-        if changed && (report.state != .running || report.checkpointIndex != nil) {
+        // Checkpoints and state changes at once; progress between checkpoints every 30 s.
+        if changed && (report.state != .running || report.checkpointIndex != nil || Date().timeIntervalSince(lastPublish) >= 30) {
             publishStatus(print: false)
         }
     }
@@ -226,6 +228,7 @@ package final class EnsembleCoordinator {
     private func publishStatus(print doPrint: Bool, final: Bool = false) {
         let text = table.markdown(title: "Ensemble \(run.taskName)/\(String(format: "%04d", run.ensembleID))")
         try? AtomicFile.write(run.ensembleDirectory.url.appendingPathComponent("ensemble_status.md"), text: text)
+        lastPublish = Date()
         // The page is a view of the same moment; a failure to draw it must not stop training.
         let live = LiveJob(members: table.liveMembers(), started: table.started, final: final,
                            refreshSeconds: Int(min(max(run.statusInterval, 10), 300)))

@@ -48,6 +48,8 @@ extension SolverError: MemberRefusal {
 /// Hooks the solver calls while training (the ensemble coordinator uses them).
 package struct SolverHooks {
     package var afterIteration: () -> Void = {}
+    /// With each progress line between checkpoints (at least every 30 s): iteration and it/s.
+    package var progress: (_ iteration: Int, _ iterationsPerSecond: Double) -> Void = { _, _ in }
     package var afterCheckpoint: (_ index: Int, _ iteration: Int, _ valLoss: Double, _ best: Double, _ iterationsPerSecond: Double) -> Void = { _, _, _, _, _ in }
     package var stopRequested: () -> Bool = { false }
     package init() {}
@@ -234,6 +236,7 @@ package final class MultiTaskSolver {
                     log.info(String(format: "Iteration %d/%d, loss %.5f, %.2f it/s, ETA %.0f s", iteration, nIters, r.loss, rate,
                                     Double(max(nIters - iteration, 0)) / max(rate, 1e-9)))
                     (lastProgress, lastProgressIteration) = (Date(), iteration)
+                    hooks.progress(iteration, rate)
                 }
             }
             let epochIndex = epochsDone
