@@ -269,7 +269,7 @@ package final class EnsembleCoordinator {
         try EnsembleSummary.write(path: tmp, localMembers: local, totalRows: run.members.count,
                                   rowOf: rowOf, communicator: comm.size > 1 ? comm : nil)
         let codes = local.map { m -> Int32 in
-            m.state == "interrupted" ? 2 : (m.state == "failed" ? 1 : 0)
+            m.state.severity
         }
         let worst = try comm.allreduce([codes.max() ?? 0], .max)[0]
         if comm.isRoot {
@@ -284,7 +284,7 @@ package final class EnsembleCoordinator {
             try AtomicFile.write(run.ensembleDirectory.url.appendingPathComponent("best_checkpoints.txt"),
                                  text: EnsembleSummary.bestCheckpointsText(ranked, ensembleDir: run.ensembleDirectory))
             output("Ranking by task error (minimum validation loss):\n" + table)
-            let failed = ranked.filter { $0.state == "failed" }
+            let failed = ranked.filter { $0.state == .failed }
             if !failed.isEmpty {
                 output("FAILED members: " + failed.map { "\(run.taskName)/\($0.id.name): \($0.error)" }.joined(separator: "; "))
             }
@@ -311,7 +311,7 @@ package final class EnsembleCoordinator {
             let status = MemberStatus.read(from: run.directory(member))
             let losses = f.valLoss[row].filter { !$0.isNaN }
             return MemberSummary(id: id, rank: Int(f.rank[row]),
-                                 state: status?.state.rawValue ?? "missing", error: status?.error ?? "",
+                                 state: status?.state ?? .missing, error: status?.error ?? "",
                                  valLoss: losses, bestCheckpoint: Int(f.best[row]), minValLoss: f.minLoss[row],
                                  iterations: Int(f.iterations[row]), timeTrained: f.time[row])
         }

@@ -6,7 +6,7 @@ struct StatusTable {
     struct Row {
         var member: Int
         var rank: Int = -1
-        var state = "pending"
+        var state = MemberState.pending
         var iteration = 0
         var total = 0
         var latest: Double?
@@ -30,7 +30,7 @@ struct StatusTable {
         if rows[r.member] == nil { order.append(r.member) }
         let before = (row.state, row.iteration, row.latest)
         row.rank = r.rank
-        row.state = r.state.rawValue
+        row.state = r.state
         row.iteration = r.iteration
         if r.totalIterations > 0 { row.total = r.totalIterations }
         if let v = r.valLoss { row.latest = v }
@@ -44,7 +44,7 @@ struct StatusTable {
     /// The rows as the report sees them.
     func liveMembers() -> [Int: LiveMember] {
         rows.mapValues { r in
-            LiveMember(state: MemberReport.State(rawValue: r.state) ?? .unknown, rank: r.rank >= 0 ? r.rank : nil,
+            LiveMember(state: MemberReport.State(rawValue: r.state.rawValue) ?? .unknown, rank: r.rank >= 0 ? r.rank : nil,
                        iteration: r.iteration, totalIterations: r.total > 0 ? r.total : nil,
                        iterationsPerSecond: r.rate, error: r.error)
         }
@@ -52,14 +52,14 @@ struct StatusTable {
 
     /// Seconds until a member finishes at its current rate, if known.
     func eta(_ row: Row) -> Double? {
-        guard row.state == "running", let rate = row.rate, rate > 0, row.total > row.iteration else { return nil }
+        guard row.state == .running, let rate = row.rate, rate > 0, row.total > row.iteration else { return nil }
         return Double(row.total - row.iteration) / rate
     }
 
     func markdown(title: String) -> String {
         let counts = Dictionary(grouping: rows.values, by: \.state).mapValues(\.count)
-        let summary = ["running", "finished", "failed", "interrupted", "pending"]
-            .compactMap { s in counts[s].map { "\($0) \(s)" } }.joined(separator: ", ")
+        let summary = [MemberState.running, .finished, .failed, .interrupted, .pending]
+            .compactMap { s in counts[s].map { "\($0) \(s.rawValue)" } }.joined(separator: ", ")
         let elapsed = Int(Date().timeIntervalSince(started))
         var lines = [
             "# \(title)", "",

@@ -51,7 +51,7 @@ package struct MemberStatus: Equatable, Sendable {
 package struct MemberSummary: Equatable, Sendable {
     package var id: MemberID
     package var rank: Int
-    package var state: String
+    package var state: MemberState
     package var error: String
     /// `validation/loss` per checkpoint (flyvis's in-training validation loss).
     package var valLoss: [Double]
@@ -91,7 +91,7 @@ package struct MemberSummary: Equatable, Sendable {
         let chkptIter = history(dir, "chkpt_iter", as: Int64.self)?.values ?? []
         let iterations = status?.iteration ?? chkptIter.last.map { Int($0) + 1 } ?? 0
         let time = history(dir, "time_trained", as: Double.self)?.values.first ?? 0
-        let state = status?.state.rawValue ?? (losses.isEmpty ? "missing" : "unknown")
+        let state = status?.state ?? (losses.isEmpty ? .missing : .unknown)
         if dir.exists && losses.isEmpty && problems.isEmpty && status == nil {
             problems.append("\(dir.path) has no validation/loss.h5 and no _status.yaml: no results to summarize")
         }
@@ -111,7 +111,7 @@ package enum EnsembleSummary {
     package static func ranking(_ members: [MemberSummary]) -> [MemberSummary] {
         members.sorted { a, b in
             // Failed members rank last whatever their early losses were.
-            let fa = a.state == "failed", fb = b.state == "failed"
+            let fa = a.state == .failed, fb = b.state == .failed
             if fa != fb { return !fa }
             switch (a.minValLoss.isFinite, b.minValLoss.isFinite) {
             case (true, true): return a.minValLoss != b.minValLoss ? a.minValLoss < b.minValLoss : a.id < b.id
@@ -159,7 +159,7 @@ package enum EnsembleSummary {
             try f.writeHyperslab("rank", m.map { [Int64($0.rank)] } ?? [], start: [row], count: [n])
             try f.writeHyperslab("iterations", m.map { [Int64($0.iterations)] } ?? [], start: [row], count: [n])
             try f.writeHyperslab("time_trained", m.map { [$0.timeTrained] } ?? [], start: [row], count: [n])
-            try f.writeHyperslab("status", m.map { [statusCode($0.state)] } ?? [], start: [row], count: [n])
+            try f.writeHyperslab("status", m.map { [$0.state.summaryCode] } ?? [], start: [row], count: [n])
         }
         try f.close()
     }
@@ -175,28 +175,18 @@ package enum EnsembleSummary {
         var top = [UInt8](repeating: 0, count: totalRows)
         for (i, m) in ranked.enumerated() {
             position[rowOf(m.id)] = Int64(i)
-            if i < k && m.minValLoss.isFinite && m.state != "failed" { top[rowOf(m.id)] = 1 }
+            if i < k && m.minValLoss.isFinite && m.state != .failed { top[rowOf(m.id)] = 1 }
         }
         let f = try HDF5File(path: path, mode: .readWrite)
         try f.writeStrings("names", byRow.enumerated().map { i, m in m.map { "\(taskName)/\($0.id.name)" } ?? "" })
-        try f.writeStrings("state", byRow.map { $0?.state ?? "missing" })
+        try f.writeStrings("state", byRow.map { ($0?.state ?? .missing).rawValue })
         try f.writeStrings("error", byRow.map { $0?.error ?? "" })
         try f.write("ranking", position, shape: [totalRows])
         try f.write("top_k", top, shape: [totalRows])
         try f.setAttribute("top_k", Int64(k))
-        try f.setAttribute("status_codes", string: "0 missing, 1 running/unknown, 2 finished, 3 failed, 4 interrupted")
+        try f.setAttribute("status_codes", string: MemberState.summaryCodeLegend)
         try f.close()
         return ranked
-    }
-
-    static func statusCode(_ state: String) -> Int32 {
-        switch state {
-        case "finished": return 2
-        case "failed": return 3
-        case "interrupted": return 4
-        case "missing": return 0
-        default: return 1
-        }
     }
 
     /// A fixed-width table of the ranking, printed at the end and written next to the summary.
@@ -205,11 +195,11 @@ package enum EnsembleSummary {
         var lines = ["rank  member                 task error (min val loss)  best chkpt  iterations  state        top-k"]
         for (i, m) in ranked.enumerated() {
             let loss = m.minValLoss.isFinite ? String(format: "%.6f", m.minValLoss) : "n/a"
-            let mark = i < k && m.minValLoss.isFinite && m.state != "failed" ? "*" : ""
+            let mark = i < k && m.minValLoss.isFinite && m.state != .failed ? "*" : ""
             lines.append(String(format: "%4d  %@  %26@  %10@  %10d  %@  %@",
                                 i + 1, pad("\(taskName)/\(m.id.name)", 21), loss as NSString,
                                 (m.bestCheckpoint >= 0 ? "\(m.bestCheckpoint)" : "-") as NSString,
-                                m.iterations, pad(m.state, 11), mark as NSString))
+                                m.iterations, pad(m.state.rawValue, 11), mark as NSString))
         }
         for m in ranked where !m.error.isEmpty {
             lines.append("  \(taskName)/\(m.id.name) \(m.state): \(m.error)")
@@ -220,7 +210,7 @@ package enum EnsembleSummary {
     /// `best_checkpoints.txt`: one line per ranked member with a finite loss:
     /// `<task>/<EEEE>/<NNN> <path of best checkpoint> <min val loss>`.
     package static func bestCheckpointsText(_ ranked: [MemberSummary], ensembleDir: ResultsDirectory) -> String {
-        ranked.filter { $0.minValLoss.isFinite && $0.bestCheckpoint >= 0 && $0.state != "failed" }.map { m in
+        ranked.filter { $0.minValLoss.isFinite && $0.bestCheckpoint >= 0 && $0.state != .failed }.map { m in
             let dir = ensembleDir.subdirectory(String(format: "%03d", m.id.member))
             let path = CheckpointStore(networkDirectory: dir).path(index: m.bestCheckpoint).path
             return "\(m.id.name) \(path) \(String(format: "%.9g", m.minValLoss))"
