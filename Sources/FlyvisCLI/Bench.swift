@@ -21,7 +21,7 @@ struct Bench: ParsableCommand {
         BLAS.configureThreads(defaultThreads: 1, environment: ProcessInfo.processInfo.environment)
         let connectome = try Connectome(extent: extent)
         let network = try Network(connectome: connectome)
-        network.engine.threads = threads
+        network.threads = threads
         BLAS.threadCount = threads
         print("ours threads: \(threads)")
         let peak = FMAPeak.measure()

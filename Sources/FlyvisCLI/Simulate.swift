@@ -61,7 +61,7 @@ struct Simulate: ParsableCommand {
             print("simulating \(dir.path) at checkpoint \(trained.checkpointIndex) (\(checkpoint))")
         } else {
             network = try Self.network(params: params!, extent: extent)
-            network.engine.threads = threads
+            network.threads = threads
             source = params!
         }
         let connectome = network.connectome

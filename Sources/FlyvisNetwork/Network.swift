@@ -40,6 +40,18 @@ package final class Network {
     package private(set) var parameters: NetworkParameters
     package let engine: NetworkEngine<Float>
 
+    /// Worker threads for the per-step loops (results are bitwise independent of it).
+    package var threads: Int {
+        get { engine.threads }
+        set { engine.threads = newValue }
+    }
+
+    /// The activation function; the scheduler moves a leaky ReLU's slope (`relu_leak`).
+    package var activation: Activation {
+        get { engine.activation }
+        set { engine.activation = newValue }
+    }
+
     package init(connectome: Connectome, parameters: NetworkParameters? = nil,
                 activation: Activation = .relu) throws {
         self.connectome = connectome

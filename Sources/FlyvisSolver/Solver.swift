@@ -150,7 +150,7 @@ package final class MultiTaskSolver {
         let parameters = try NetworkParameters(connectome: connectome, config: try Build.networkParameters(config))
         initialParameters = parameters
         network = try Network(connectome: connectome, parameters: parameters, activation: try Build.activation(config))
-        network.engine.threads = threads
+        network.threads = threads
         log.info("Initialized network with \(connectome.nodeCount) nodes, \(connectome.edgeCount) edges, \(parameters.bias.count + parameters.timeConst.count + parameters.synStrength.count) trainable parameters.")
 
         // Data.
@@ -183,7 +183,7 @@ package final class MultiTaskSolver {
             case .lr_pen: step.penalizer.learningRate = value
             case .dt: dt = value; task.dataset.config.dt = value
             case .relu_leak:
-                if case .leakyRelu = network.engine.activation { network.engine.activation = .leakyRelu(slope: value) }
+                if case .leakyRelu = network.activation { network.activation = .leakyRelu(slope: value) }
             case .activity_penalty: step.penalizer.activity?.weight = value
             }
         }

@@ -19,7 +19,7 @@ package struct TrainedNetwork {
         let path = CheckpointStore(networkDirectory: directory).path(index: index).path
         let c = try CheckpointStore.read(path)
         network = try Self.build(config, parameters: c, source: path)
-        network.engine.threads = threads
+        network.threads = threads
         self.config = config
         checkpointIndex = index
         checkpointPath = path
