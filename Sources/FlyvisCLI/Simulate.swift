@@ -69,14 +69,14 @@ struct Simulate: ParsableCommand {
         let names = try sf.children("/")
         guard let key = names.contains("lum") ? "lum" : (names.count == 1 ? names[0] : nil),
               (try? sf.shape(key)) != nil else {
-            throw SimulateError("'\(stimulus)' needs a dataset 'lum' of shape (batch, frames, 1, \(connectome.lattice.count))")
+            throw CommandError("'\(stimulus)' needs a dataset 'lum' of shape (batch, frames, 1, \(connectome.lattice.count))")
         }
         let lum: HDF5Array<Float> = try sf.read(key)
         guard lum.shape.count == 4, lum.shape[2] == 1, lum.shape[3] == connectome.lattice.count else {
             throw NetworkError.stimulusShape(expected: [-1, -1, 1, connectome.lattice.count], found: lum.shape)
         }
         if let bad = lum.values.firstIndex(where: { !$0.isFinite }) {
-            throw SimulateError("'\(stimulus)' holds a non-finite value (\(lum.values[bad]) at flat index \(bad) of lum); a stimulus must be finite luminances")
+            throw CommandError("'\(stimulus)' holds a non-finite value (\(lum.values[bad]) at flat index \(bad) of lum); a stimulus must be finite luminances")
         }
         let (batch, frames) = (lum.shape[0], lum.shape[1])
         let selection = Network.NodeSelection.parse(nodes)
@@ -109,7 +109,7 @@ struct Simulate: ParsableCommand {
         } else {
             let pf: HDF5File
             do { pf = try HDF5File(path: params, mode: .readOnly) } catch {
-                throw SimulateError("'\(params)' is neither a checkpoint nor an HDF5 parameter file: \(error)")
+                throw CommandError("'\(params)' is neither a checkpoint nor an HDF5 parameter file: \(error)")
             }
             var v: [String: [Float]] = [:]
             for name in NetworkParameters.names {
@@ -120,19 +120,12 @@ struct Simulate: ParsableCommand {
         }
         for name in NetworkParameters.names {
             guard let v = values[name] else {
-                throw SimulateError("'\(params)' has no '\(name)' (looked for network/\(name) and /\(name))")
+                throw CommandError("'\(params)' has no '\(name)' (looked for network/\(name) and /\(name))")
             }
             do { try parameters.set(name, v) } catch {
-                throw SimulateError("\(error) — was the network trained with another --extent? (--network-dir reads it from _meta.yaml)")
+                throw CommandError("\(error) — was the network trained with another --extent? (--network-dir reads it from _meta.yaml)")
             }
         }
         return try Network(connectome: connectome, parameters: parameters)
     }
-}
-
-/// A problem with simulate's input files: one line, exit status 1, no usage text (those are
-/// for mistyped options).
-struct SimulateError: Error, CustomStringConvertible {
-    let description: String
-    init(_ description: String) { self.description = description }
 }

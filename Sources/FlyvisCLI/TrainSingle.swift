@@ -75,7 +75,7 @@ struct ValSingle: ParsableCommand {
         let name = try config.string("network_name")
         let dir = ResultsDirectory(common.rootURL.appendingPathComponent("results").appendingPathComponent(name))
         guard !CheckpointStore(networkDirectory: dir).indices().isEmpty else {
-            throw ValidationError("'\(dir.path)' has no checkpoints to validate; check task_name, ensemble_and_network_id and --root")
+            throw CommandError("'\(dir.path)' has no checkpoints to validate; check task_name, ensemble_and_network_id and --root")
         }
         let solver = try MultiTaskSolver(config: config, root: common.rootURL, resume: true, threads: common.threads)
         let (l2, epe) = try solver.validateAllCheckpoints()

@@ -840,8 +840,21 @@ package final class HDF5File {
         if rank < 0 { throw fail("inspect", datasetPath) }
         var dims = [hsize_t](repeating: 0, count: Int(rank))
         H5Sget_simple_extent_dims(space, &dims, nil)
+        // The shape comes from the file and sizes the arrays we allocate: refuse absurd ones
+        // (a damaged or hostile file) instead of trapping on overflow or exhausting memory.
+        var count: UInt64 = 1
+        for d in dims {
+            let (c, overflow) = count.multipliedReportingOverflow(by: d)
+            guard !overflow, c <= Self.maxElements else {
+                throw .invalidArgument("'\(path)': dataset '\(datasetPath)' claims shape \(dims) (more than \(Self.maxElements) elements); the file is damaged")
+            }
+            count = c
+        }
         return dims.map { Int($0) }
     }
+
+    /// The largest dataset this layer reads (2^36 elements, far beyond any results file).
+    static let maxElements: UInt64 = 1 << 36
 
     private func checkType<T: HDF5Element>(_ d: hid_t, _: T.Type, _ datasetPath: String) throws(HDF5Error) {
         let ftype = H5Dget_type(d)

@@ -115,6 +115,19 @@ var networkReferencePath: String { Fixtures.network.path }
     }
 }
 
+/// `val-single` on a member that does not exist: an error naming the directory (exit 1), and
+/// no directory created (it used to create one and report "best l2norm nan").
+@Suite struct ValSingleErrorTests {
+    @Test func missingMemberIsAnErrorAndCreatesNothing() throws {
+        let root = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: root) }
+        let r = try run(productPath("flyvis-ensemble"), ["val-single", "--root", root.path, "task_name=flow",
+                                                         "ensemble_and_network_id=0001/000"])
+        #expect(r.status == 1 && r.output.contains("has no checkpoints to validate") && !r.output.contains("USAGE"), "\(r.output)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: root.path).isEmpty)
+    }
+}
+
 /// Two processes that need the same built-in data set at once: one generates it, the other
 /// waits and reads it (every rank used to generate it itself).
 @Suite struct SharedRenderingTests {

@@ -173,3 +173,28 @@ func sampleValues<T>(_ n: Int, _ make: (Int) -> T) -> [T] { (0..<n).map(make) }
         #expect(throws: HDF5Error.self) { _ = try HDF5File(path: good, mode: .createExclusive) }
     }
 }
+
+/// A dataset whose shape is absurd (a damaged or hostile file) is a clear error when read, not
+/// an overflow trap or an attempt to allocate terabytes.
+@Suite struct HostileHDF5Tests {
+    @Test func absurdShapeIsAnError() throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let path = dir.appendingPathComponent("huge.h5").path
+        do {
+            let f = try HDF5File(path: path, mode: .truncate)
+            // 2^40 elements, never written: HDF5 allocates contiguous storage only on a write.
+            try f.createDataset("data", of: Float.self, shape: [1 << 20, 1 << 20])
+            try f.write("small", [Float(1), 2, 3], shape: [3])
+            try f.close()
+        }
+        let f = try HDF5File(path: path, mode: .readOnly)
+        #expect(try f.read("small", as: Float.self).values == [1, 2, 3])
+        do {
+            _ = try f.read("data", as: Float.self)
+            Issue.record("a 2^40-element dataset was read")
+        } catch {
+            #expect(error.description.contains("claims shape") && error.description.contains(path), "\(error)")
+        }
+    }
+}
