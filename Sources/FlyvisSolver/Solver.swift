@@ -201,7 +201,7 @@ package final class MultiTaskSolver {
             log.info("Already trained \(iteration) of \(nIters) iterations.")
             return .finished
         }
-        if checkpointIndex < 0 { try checkpointAllOrNothing(hooks: hooks) }
+        if checkpointIndex < 0 { try checkpoint(hooks: hooks) }
         let loader = overfit ? task.overfitLoader : task.trainLoader
         let augment = !overfit && task.dataset.config.augment
         let nEpochs = Int((Double(nIters - iteration) / Double(loader.count)).rounded(.up))
@@ -249,7 +249,7 @@ package final class MultiTaskSolver {
             if epochIndex % chkptEveryEpoch == 0 || last || stop {
                 let elapsed = Date().timeIntervalSince(lastCheckpointTime)
                 let rate = elapsed > 0 ? Double(iteration - lastCheckpointIteration) / elapsed : 0
-                try checkpointAllOrNothing(hooks: hooks, rate: rate)
+                try checkpoint(hooks: hooks, rate: rate)
                 lastCheckpointTime = Date()
                 lastCheckpointIteration = iteration
                 let remaining = Double(nIters - iteration) / max(rate, 1e-9)
@@ -268,7 +268,7 @@ package final class MultiTaskSolver {
     // MARK: Checkpoints and validation
 
     /// Validates on the four loaders, writes the checkpoint file and the bookkeeping arrays.
-    package func checkpoint(hooks: SolverHooks = SolverHooks(), rate: Double = 0) throws {
+    func writeCheckpoint(hooks: SolverHooks, rate: Double) throws {
         checkpointIndex += 1
         applySchedule(at: iteration)
         var valLoss = Double.nan
