@@ -56,3 +56,29 @@ package func maxAbsDiff<R: BinaryFloatingPoint>(_ a: [Double], _ b: [R]) -> Doub
 package func allClose<A, B>(_ a: [A], _ b: [B], _ close: (A, B) -> Bool) -> Bool {
     a.count == b.count && !a.isEmpty && zip(a, b).allSatisfy(close)
 }
+
+// MARK: Processes
+
+/// Locates an executable product next to the test bundle (same build configuration).
+package func productPath(_ name: String) -> String {
+    let bundleDir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+    var candidates = [bundleDir.appendingPathComponent(name).path]
+    for bundle in Bundle.allBundles {
+        candidates.append(bundle.bundleURL.deletingLastPathComponent().appendingPathComponent(name).path)
+    }
+    return candidates.first { FileManager.default.isExecutableFile(atPath: $0) } ?? candidates[0]
+}
+
+/// Runs a command and returns its exit status and combined output.
+package func run(_ executable: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: executable)
+    process.arguments = arguments
+    let pipe = Pipe()
+    process.standardOutput = pipe
+    process.standardError = pipe
+    try process.run()
+    let data = pipe.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+}

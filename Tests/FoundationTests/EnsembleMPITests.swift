@@ -3,6 +3,7 @@ import Foundation
 import FoundationXML
 #endif
 import Testing
+import FlyvisTestSupport
 import FlyvisHDF5
 import FlyvisResults
 @testable import FlyvisEnsemble

@@ -1,29 +1,6 @@
 import Foundation
 import Testing
-
-/// Locates an executable product next to the test bundle (same build configuration).
-func productPath(_ name: String) -> String {
-    let bundleDir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-    var candidates = [bundleDir.appendingPathComponent(name).path]
-    for bundle in Bundle.allBundles {
-        candidates.append(bundle.bundleURL.deletingLastPathComponent().appendingPathComponent(name).path)
-    }
-    return candidates.first { FileManager.default.isExecutableFile(atPath: $0) } ?? candidates[0]
-}
-
-/// Runs a command and returns its exit status and combined output.
-func run(_ executable: String, _ arguments: [String], timeout: TimeInterval = 300) throws -> (status: Int32, output: String) {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: executable)
-    process.arguments = arguments
-    let pipe = Pipe()
-    process.standardOutput = pipe
-    process.standardError = pipe
-    try process.run()
-    let data = pipe.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return (process.terminationStatus, String(decoding: data, as: UTF8.self))
-}
+import FlyvisTestSupport
 
 /// `mpirun` with the flags a root CI container needs.
 func mpirun(ranks: Int, _ arguments: [String]) throws -> (status: Int32, output: String) {
