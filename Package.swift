@@ -62,7 +62,7 @@ let package = Package(
         // torch's zip serialization and the pickle subset its checkpoints use, in Swift.
         .target(name: "FlyvisTorch", dependencies: [.product(name: "ZIPFoundation", package: "ZIPFoundation")]),
         // flyvis-compatible results directories and checkpoints (torch format; HDF5 still read).
-        .target(name: "FlyvisResults", dependencies: ["FlyvisHDF5", "FlyvisTorch", "FlyvisRandom"]),
+        .target(name: "FlyvisResults", dependencies: ["FlyvisHDF5", "FlyvisTorch", "FlyvisRandom", "FlyvisNetwork"]),
         // MultiTaskSolver: training loop, checkpoints, validation, exact resume.
         .target(name: "FlyvisSolver", dependencies: ["FlyvisConfig", "FlyvisConnectome", "FlyvisData", "FlyvisNetwork",
                                                      "FlyvisResults", "FlyvisTraining", "FlyvisHDF5", "FlyvisRandom", "FlyvisHex"]),
@@ -96,7 +96,7 @@ let package = Package(
         .testTarget(name: "InteropTests", dependencies: ["FlyvisTestSupport", "FlyvisTorch", "FlyvisResults", "FlyvisHDF5", "FlyvisSolver", "FlyvisNetwork",
                                                   "FlyvisConfig", "FlyvisData", "FlyvisEnsemble"]),
         .testTarget(name: "ReportTests", dependencies: ["FlyvisTestSupport", "FlyvisReport", "FlyvisEnsemble", "FlyvisResults", "FlyvisHDF5", "FlyvisCLI"]),
-        .testTarget(name: "SolverTests", dependencies: ["FlyvisSolver", "FlyvisConfig", "FlyvisResults", "FlyvisHDF5"]),
+        .testTarget(name: "SolverTests", dependencies: ["FlyvisSolver", "FlyvisConfig", "FlyvisResults", "FlyvisHDF5", "FlyvisNetwork", "FlyvisTraining"]),
         // Path safety, member locks, full disks, stale temporaries: in-process and through the binary.
         .testTarget(name: "ReliabilityTests",
                     dependencies: ["FlyvisSolver", "FlyvisConfig", "FlyvisResults", "FlyvisHDF5", "FlyvisData", "FlyvisCLI"]),

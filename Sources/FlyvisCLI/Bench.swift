@@ -61,7 +61,7 @@ struct Bench: ParsableCommand {
         decoder.threads = threads
         let penalizer = try Penalizer(activity: ActivityPenalty(weight: 0.1, baseline: 5, stopIter: 150_000,
                                                                 belowBaselineWeight: 1, aboveBaselineWeight: 0.1),
-                                      activityParameters: ["nodes_bias"], parameterPenalties: [], learningRate: 5e-5)
+                                      activityParameters: [.bias], parameterPenalties: [], learningRate: 5e-5)
         let step = TrainingStep(network: network, decoders: ["flow": decoder], objectives: ["flow": .l2norm],
                                 weights: TaskWeights(tasks: ["flow"]), learningRates: (5e-5, 5e-5), penalizer: penalizer)
         var rng = SystemRandomNumberGenerator()

@@ -87,7 +87,7 @@ struct SolverMemberTrainer: MemberTrainer {
     let ensembleDirectory: URL?
 
     func config(for member: MemberID) throws -> Config {
-        try Config.load(overrides: overrides + ["task_name=\(taskName)", "ensemble_and_network_id=\(member.name)",
+        try Build.loadConfig(overrides: overrides + ["task_name=\(taskName)", "ensemble_and_network_id=\(member.name)",
                                                 "seed=\(member.seed)"] + (perMember[member.member] ?? []),
                         configDirs: common.configDirs)
     }
@@ -96,7 +96,7 @@ struct SolverMemberTrainer: MemberTrainer {
         let config = try config(for: member)
         let log = TrainingLog(prefix: "rank \(rank) member \(member.name): ", echoToStderr: true)
         if let ens = ensembleDirectory {
-            log.addFile(ens.appendingPathComponent(String(format: "%04d_train.log", member.member)))
+            log.addFile(ens.appendingPathComponent(ResultsSchema.memberLog(member.member)))
         }
         // The ensemble always resumes: re-running a job never discards finished work.
         let solver = try MultiTaskSolver(config: config, root: common.rootURL, resume: true, log: log, threads: common.threads)

@@ -74,10 +74,9 @@ struct Ensemble: ParsableCommand {
             }
             throw ExitCode(2)
         }
-        let ensembleDir = ResultsDirectory(common.rootURL.appendingPathComponent("results").appendingPathComponent(taskName)
-            .appendingPathComponent(String(format: "%04d", ensembleID)))
+        let ensembleDir = ResultsLayout(root: common.rootURL).ensemble(task: taskName, ensembleID: ensembleID)
         if comm.isRoot {
-            print("flyvis-ensemble: training members \(members.lowerBound)..<\(members.upperBound) of \(taskName)/\(String(format: "%04d", ensembleID)) on \(comm.size) rank(s); results in \(ensembleDir.path)")
+            print("flyvis-ensemble: training members \(members.lowerBound)..<\(members.upperBound) of \(taskName)/\(ResultsSchema.ensembleFolder(ensembleID)) on \(comm.size) rank(s); results in \(ensembleDir.path)")
         }
         let trainer = SolverMemberTrainer(overrides: overrides, perMember: perMember, common: common, taskName: taskName,
                                           ensembleDirectory: ensembleDir.url)

@@ -112,14 +112,14 @@ struct Simulate: ParsableCommand {
                 throw CommandError("'\(params)' is neither a checkpoint nor an HDF5 parameter file: \(error)")
             }
             var v: [String: [Float]] = [:]
-            for name in NetworkParameters.names {
+            for name in ParameterName.names {
                 let path = pf.exists("network/\(name)") ? "network/\(name)" : name
                 if pf.exists(path) { v[name] = try pf.read(path, as: Float.self).values }
             }
             values = v
         }
-        for name in NetworkParameters.names {
-            guard let v = values[name] else {
+        for name in ParameterName.allCases {
+            guard let v = values[name.rawValue] else {
                 throw CommandError("'\(params)' has no '\(name)' (looked for network/\(name) and /\(name))")
             }
             do { try parameters.set(name, v) } catch {

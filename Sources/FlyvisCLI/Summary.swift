@@ -30,7 +30,7 @@ struct Summary: ParsableCommand {
         let (ranked, table) = try EnsembleSummary.rebuild(ensembleDirectory: dir, taskName: taskName, topK: topK)
         print("Ranking by task error (minimum validation loss), \(ranked.count) members:")
         print(table, terminator: "")
-        print("wrote \(dir.path)/\(EnsembleSummary.fileName), ranking.txt, best_checkpoints.txt")
+        print("wrote \(dir.path)/\(ResultsSchema.ensembleSummary), \(ResultsSchema.ranking), \(ResultsSchema.bestCheckpoints)")
         try writeReport(dir, taskName: taskName, topK: topK)
         // The summary is written for the members that read; the ones that did not are named
         // and make the command fail, so a script does not take a partial ranking for a full one.

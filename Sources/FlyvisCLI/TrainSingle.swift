@@ -73,7 +73,7 @@ struct ValSingle: ParsableCommand {
         let config = try MultiTaskSolver.resolveConfig(overrides: overrides + ["resume=true"], configDirs: common.configDirs,
                                                        root: common.rootURL)
         let name = try config.string("network_name")
-        let dir = ResultsDirectory(common.rootURL.appendingPathComponent("results").appendingPathComponent(name))
+        let dir = try ResultsLayout(root: common.rootURL).network(name: name)
         guard !CheckpointStore(networkDirectory: dir).indices().isEmpty else {
             throw CommandError("'\(dir.path)' has no checkpoints to validate; check task_name, ensemble_and_network_id and --root")
         }

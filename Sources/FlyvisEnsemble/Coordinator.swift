@@ -47,7 +47,7 @@ package struct EnsembleRun: Sendable {
     }
 
     package func directory(_ member: Int) -> ResultsDirectory {
-        ensembleDirectory.subdirectory(String(format: "%03d", member))
+        ensembleDirectory.member(member)
     }
 }
 
@@ -226,8 +226,8 @@ package final class EnsembleCoordinator {
     }
 
     private func publishStatus(print doPrint: Bool, final: Bool = false) {
-        let text = table.markdown(title: "Ensemble \(run.taskName)/\(String(format: "%04d", run.ensembleID))")
-        try? AtomicFile.write(run.ensembleDirectory.url.appendingPathComponent("ensemble_status.md"), text: text)
+        let text = table.markdown(title: "Ensemble \(run.taskName)/\(ResultsSchema.ensembleFolder(run.ensembleID))")
+        try? AtomicFile.write(run.ensembleDirectory.url.appendingPathComponent(ResultsSchema.ensembleStatus), text: text)
         lastPublish = Date()
         // The page is a view of the same moment; a failure to draw it must not stop training.
         let live = LiveJob(members: table.liveMembers(), started: table.started, final: final,
@@ -262,10 +262,10 @@ package final class EnsembleCoordinator {
         let local = localResults.map { id, status in
             MemberSummary.collect(run.directory(id.member), id: id, rank: comm.rank, status: status)
         }
-        let path = run.ensembleDirectory.url.appendingPathComponent(EnsembleSummary.fileName).path
+        let path = run.ensembleDirectory.url.appendingPathComponent(ResultsSchema.ensembleSummary).path
         let rowOf: (MemberID) -> Int = { [run] in $0.member - run.members.lowerBound }
         // Build next to the target and rename, so a crash never leaves half a summary.
-        let tmp = run.ensembleDirectory.url.appendingPathComponent(".\(EnsembleSummary.fileName).tmp").path
+        let tmp = run.ensembleDirectory.url.appendingPathComponent(".\(ResultsSchema.ensembleSummary).tmp").path
         try EnsembleSummary.write(path: tmp, localMembers: local, totalRows: run.members.count,
                                   rowOf: rowOf, communicator: comm.size > 1 ? comm : nil)
         let codes = local.map { m -> Int32 in
@@ -280,7 +280,7 @@ package final class EnsembleCoordinator {
                                                       topK: run.topK)
             if rename(tmp, path) != 0 { throw ResultsError.io(path: path, reason: "rename failed") }
             let table = EnsembleSummary.rankingTable(ranked, taskName: run.taskName, topK: run.topK)
-            try AtomicFile.write(run.ensembleDirectory.url.appendingPathComponent("ranking.txt"), text: table)
+            try AtomicFile.write(run.ensembleDirectory.url.appendingPathComponent(ResultsSchema.ranking), text: table)
             try AtomicFile.write(run.ensembleDirectory.url.appendingPathComponent("best_checkpoints.txt"),
                                  text: EnsembleSummary.bestCheckpointsText(ranked, ensembleDir: run.ensembleDirectory))
             output("Ranking by task error (minimum validation loss):\n" + table)

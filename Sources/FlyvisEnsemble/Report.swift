@@ -86,7 +86,7 @@ package final class EnsembleReportWriter {
     package init() {}
 
     package static func url(in ensembleDirectory: ResultsDirectory) -> URL {
-        ensembleDirectory.url.appendingPathComponent(ReportPage.fileName)
+        ensembleDirectory.url.appendingPathComponent(ResultsSchema.ensembleReport)
     }
 
     /// Writes the page atomically (to `<ens>/ensemble_report.html` unless `to` is given).
@@ -119,7 +119,7 @@ package final class EnsembleReportWriter {
             let dir = member(ens, m)
             planned[m] = live?.members[m]?.totalIterations ?? Self.plannedIterations(dir)
             do { lengths[m] = try historyLength(m, dir) } catch {
-                problems[m, default: []].append(Self.problem(dir.file("loss"), error))
+                problems[m, default: []].append(Self.problem(dir.file(ResultsSchema.loss), error))
             }
         }
         let axis = max(planned.values.max() ?? 0, lengths.values.max() ?? 0, 1)
@@ -154,7 +154,7 @@ package final class EnsembleReportWriter {
     // MARK: Members
 
     private func member(_ ens: ResultsDirectory, _ m: Int) -> ResultsDirectory {
-        ens.subdirectory(String(format: "%03d", m))
+        ens.member(m)
     }
 
     private func memberDirectories(_ ens: ResultsDirectory) -> [Int] {
@@ -170,7 +170,7 @@ package final class EnsembleReportWriter {
 
     /// Length of `loss.h5` (0 when absent), read from the file's shape unless it is unchanged.
     private func historyLength(_ m: Int, _ dir: ResultsDirectory) throws -> Int {
-        let url = dir.file("loss")
+        let url = dir.file(ResultsSchema.loss)
         guard let stamp = Stamp(url) else { curves[m] = nil; return 0 }
         if let c = curves[m], c.stamp == stamp { return c.length }
         curves[m] = nil
@@ -189,7 +189,7 @@ package final class EnsembleReportWriter {
                 training = curve
             } else {
                 do {
-                    let losses = try dir.read("loss", as: Double.self).values
+                    let losses = try dir.read(ResultsSchema.loss, as: Double.self).values
                     training = TrainingCurve.reduce(losses, window: window, axisIterations: axis,
                                                     columns: ReportLayout.curveColumns)
                     c.curve = training
@@ -197,7 +197,7 @@ package final class EnsembleReportWriter {
                     c.window = window
                     curves[m] = c
                 } catch {
-                    problems.append(Self.problem(dir.file("loss"), error))
+                    problems.append(Self.problem(dir.file(ResultsSchema.loss), error))
                 }
             }
         }
@@ -208,10 +208,10 @@ package final class EnsembleReportWriter {
                 return []
             }
         }
-        let validation = optional(dir.subdirectory("validation"), "loss", Double.self)
-        let indices = optional(dir, "chkpt_index", Int64.self).map(Int.init)
-        let iterations = optional(dir, "chkpt_iter", Int64.self).map(Int.init)
-        let time = optional(dir, "time_trained", Double.self).first
+        let validation = optional(dir.split(.validation), ResultsSchema.loss, Double.self)
+        let indices = optional(dir, ResultsSchema.chkptIndex, Int64.self).map(Int.init)
+        let iterations = optional(dir, ResultsSchema.chkptIter, Int64.self).map(Int.init)
+        let time = optional(dir, ResultsSchema.timeTrained, Double.self).first
         let done = status?.iteration ?? training.iterations
         let state: MemberReport.State
         if let s = status?.state {

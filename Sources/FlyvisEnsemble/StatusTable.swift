@@ -1,4 +1,5 @@
 import FlyvisReport
+import FlyvisResults
 import Foundation
 
 /// Rank 0's live view of the ensemble: one row per member, built from progress reports.
@@ -70,11 +71,11 @@ struct StatusTable {
         for m in order {
             guard let r = rows[m] else { continue }
             let progress = r.total > 0 ? "\(r.iteration)/\(r.total)" : "\(r.iteration)"
-            lines.append("| \(String(format: "%03d", m)) | \(r.rank >= 0 ? String(r.rank) : "-") | \(r.state) | \(progress) | "
+            lines.append("| \(ResultsSchema.memberFolder(m)) | \(r.rank >= 0 ? String(r.rank) : "-") | \(r.state) | \(progress) | "
                 + "\(format(r.latest)) | \(format(r.best)) | \(r.rate.map { String(format: "%.2f", $0) } ?? "-") | "
                 + "\(eta(r).map(duration) ?? "-") |")
         }
-        let errors = order.compactMap { m in rows[m]?.error.map { "- \(String(format: "%03d", m)): \($0)" } }
+        let errors = order.compactMap { m in rows[m]?.error.map { "- \(ResultsSchema.memberFolder(m)): \($0)" } }
         if !errors.isEmpty { lines += ["", "Errors:"] + errors }
         return lines.joined(separator: "\n") + "\n"
     }

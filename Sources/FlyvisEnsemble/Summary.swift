@@ -17,7 +17,7 @@ package struct MemberStatus: Equatable, Sendable {
         self.error = error
     }
 
-    package static func url(in dir: ResultsDirectory) -> URL { dir.url.appendingPathComponent("_status.yaml") }
+    package static func url(in dir: ResultsDirectory) -> URL { dir.url.appendingPathComponent(ResultsSchema.status) }
 
     package func write(to dir: ResultsDirectory) throws {
         var text = "state: \(state.rawValue)\niteration: \(iteration)\n"
@@ -78,19 +78,18 @@ package struct MemberSummary: Equatable, Sendable {
             }
         }
         if !dir.exists { problems.append("\(dir.path) does not exist") }
-        let validation = dir.subdirectory("validation")
-        let lossFile = history(validation, "loss", as: Double.self)
+        let lossFile = history(dir.split(.validation), ResultsSchema.loss, as: Double.self)
         let losses = lossFile?.values ?? []
-        let chkptIndex = history(dir, "chkpt_index", as: Int64.self)?.values.map(Int.init) ?? []
+        let chkptIndex = history(dir, ResultsSchema.chkptIndex, as: Int64.self)?.values.map(Int.init) ?? []
         var best = -1
         var minLoss = Double.nan
         for (i, l) in losses.enumerated() where !l.isNaN && (minLoss.isNaN || l < minLoss) {
             minLoss = l
             best = i < chkptIndex.count ? chkptIndex[i] : i
         }
-        let chkptIter = history(dir, "chkpt_iter", as: Int64.self)?.values ?? []
+        let chkptIter = history(dir, ResultsSchema.chkptIter, as: Int64.self)?.values ?? []
         let iterations = status?.iteration ?? chkptIter.last.map { Int($0) + 1 } ?? 0
-        let time = history(dir, "time_trained", as: Double.self)?.values.first ?? 0
+        let time = history(dir, ResultsSchema.timeTrained, as: Double.self)?.values.first ?? 0
         let state = status?.state ?? (losses.isEmpty ? .missing : .unknown)
         if dir.exists && losses.isEmpty && problems.isEmpty && status == nil {
             problems.append("\(dir.path) has no validation/loss.h5 and no _status.yaml: no results to summarize")
@@ -104,8 +103,6 @@ package struct MemberSummary: Equatable, Sendable {
 /// The ensemble-level outputs flyvis never writes: `ensemble_summary.h5`, the ranking by task
 /// error (minimum validation loss), and `best_checkpoints.txt`.
 package enum EnsembleSummary {
-    package static let fileName = "ensemble_summary.h5"
-
     /// Members ordered by task error (lowest minimum validation loss first); members without a
     /// finite loss (failed, missing) come last in id order.
     package static func ranking(_ members: [MemberSummary]) -> [MemberSummary] {
@@ -211,7 +208,7 @@ package enum EnsembleSummary {
     /// `<task>/<EEEE>/<NNN> <path of best checkpoint> <min val loss>`.
     package static func bestCheckpointsText(_ ranked: [MemberSummary], ensembleDir: ResultsDirectory) -> String {
         ranked.filter { $0.minValLoss.isFinite && $0.bestCheckpoint >= 0 && $0.state != .failed }.map { m in
-            let dir = ensembleDir.subdirectory(String(format: "%03d", m.id.member))
+            let dir = ensembleDir.member(m.id.member)
             let path = CheckpointStore(networkDirectory: dir).path(index: m.bestCheckpoint).path
             return "\(m.id.name) \(path) \(String(format: "%.9g", m.minValLoss))"
         }.joined(separator: "\n") + "\n"
@@ -247,12 +244,12 @@ extension EnsembleSummary {
             throw ResultsError.io(path: ensembleDirectory.path, reason: "no member directories (000, 001, ...) found")
         }
         let summaries = members.map { m in
-            MemberSummary.collect(ensembleDirectory.subdirectory(String(format: "%03d", m)),
+            MemberSummary.collect(ensembleDirectory.member(m),
                                   id: MemberID(ensembleID: ensembleID, member: m))
         }
         let rowOf: (MemberID) -> Int = { $0.member - first }
         let total = last - first + 1
-        let path = ensembleDirectory.url.appendingPathComponent(fileName)
+        let path = ensembleDirectory.url.appendingPathComponent(ResultsSchema.ensembleSummary)
         var ranked: [MemberSummary] = []
         try AtomicFile.write(path) { tmp in
             try write(path: tmp, localMembers: summaries, totalRows: total, rowOf: rowOf, communicator: nil)
@@ -260,8 +257,8 @@ extension EnsembleSummary {
                                   taskName: task, topK: topK)
         }
         let table = rankingTable(ranked, taskName: task, topK: topK)
-        try AtomicFile.write(ensembleDirectory.url.appendingPathComponent("ranking.txt"), text: table)
-        try AtomicFile.write(ensembleDirectory.url.appendingPathComponent("best_checkpoints.txt"),
+        try AtomicFile.write(ensembleDirectory.url.appendingPathComponent(ResultsSchema.ranking), text: table)
+        try AtomicFile.write(ensembleDirectory.url.appendingPathComponent(ResultsSchema.bestCheckpoints),
                              text: bestCheckpointsText(ranked, ensembleDir: ensembleDirectory))
         return (ranked, table)
     }

@@ -8,9 +8,12 @@ package enum ParameterError: Error, CustomStringConvertible, Equatable {
     case invalidDistribution(parameter: String, problem: String)
     case unknownKey(parameter: String, key: String)
     case shapeMismatch(parameter: String, expected: Int, found: Int)
+    case unknownParameter(String)
 
     package var description: String {
         switch self {
+        case let .unknownParameter(name):
+            return "'\(name)' is not a network parameter; the parameters are \(ParameterName.names.joined(separator: ", "))"
         case let .unsupportedGroupby(p, g, allowed):
             return "network parameter '\(p)': groupby \(g) is not supported; use \(allowed)"
         case let .invalidDistribution(p, problem):
@@ -73,12 +76,28 @@ package struct NetworkParameterConfig: Sendable, Equatable {
     package init() {}
 }
 
+/// The five network parameters under their state-dict names, in flyvis's `state_dict()` order.
+/// Configs, checkpoints, optimizers and penalties name parameters only through this type, so a
+/// misspelt name is a config error with the valid names, never a lookup that fails later.
+package enum ParameterName: String, CaseIterable, Sendable, CustomStringConvertible {
+    case bias = "nodes_bias", timeConst = "nodes_time_const", sign = "edges_sign"
+    case synCount = "edges_syn_count", synStrength = "edges_syn_strength"
+
+    /// Parses a state-dict name; the error lists the names that exist.
+    package init(checking name: String) throws(ParameterError) {
+        guard let p = ParameterName(rawValue: name) else { throw .unknownParameter(name) }
+        self = p
+    }
+
+    package var description: String { rawValue }
+    /// The state-dict names in order.
+    package static let names = allCases.map(\.rawValue)
+}
+
 /// flyvis's shared network parameters, under its state-dict names and group orders:
 /// `nodes_bias` and `nodes_time_const` per cell type, `edges_sign` and `edges_syn_strength` per
 /// (source, target) edge type, `edges_syn_count` (raw, natural log) per (source, target, du, dv).
 package struct NetworkParameters: Sendable, Equatable {
-    package static let names = ["nodes_bias", "nodes_time_const", "edges_sign", "edges_syn_count", "edges_syn_strength"]
-
     package var bias: [Float]
     package var timeConst: [Float]
     package var sign: [Float]
@@ -98,19 +117,19 @@ package struct NetworkParameters: Sendable, Equatable {
 
     package init(connectome c: Connectome, config: NetworkParameterConfig = NetworkParameterConfig()) throws(ParameterError) {
         self.config = config
-        try Self.checkGroupby("nodes_bias", config.bias.groupby, [["type"]])
-        try Self.checkGroupby("nodes_time_const", config.timeConst.groupby, [["type"]])
-        try Self.checkGroupby("edges_sign", config.sign.groupby, [["source_type", "target_type"]])
-        try Self.checkGroupby("edges_syn_strength", config.synStrength.groupby, [["source_type", "target_type"]])
-        try Self.checkGroupby("edges_syn_count", config.synCount.groupby,
+        try Self.checkGroupby(.bias, config.bias.groupby, [["type"]])
+        try Self.checkGroupby(.timeConst, config.timeConst.groupby, [["type"]])
+        try Self.checkGroupby(.sign, config.sign.groupby, [["source_type", "target_type"]])
+        try Self.checkGroupby(.synStrength, config.synStrength.groupby, [["source_type", "target_type"]])
+        try Self.checkGroupby(.synCount, config.synCount.groupby,
                               [["source_type", "target_type", "dv", "du"], ["source_type", "target_type", "du", "dv"]])
         typeNames = c.cellTypes
         edgeTypeKeys = c.edgeTypes.map { (c.cellTypes[$0.source], c.cellTypes[$0.target]) }
         synCountKeys = c.groups.map { (c.cellTypes[$0.sourceType], c.cellTypes[$0.targetType], $0.du, $0.dv) }
         let nTypes = c.cellTypes.count
 
-        bias = try Self.nodeValues("nodes_bias", config.bias.initial, count: nTypes, typeNames: c.cellTypes)
-        timeConst = try Self.nodeValues("nodes_time_const", config.timeConst.initial, count: nTypes, typeNames: c.cellTypes)
+        bias = try Self.nodeValues(.bias, config.bias.initial, count: nTypes, typeNames: c.cellTypes)
+        timeConst = try Self.nodeValues(.timeConst, config.timeConst.initial, count: nTypes, typeNames: c.cellTypes)
 
         // Sign: the first edge's sign in each edge type (flyvis's Value mode on the edge table).
         var firstSign = [Float](repeating: 0, count: c.edgeTypes.count)
@@ -128,12 +147,12 @@ package struct NetworkParameters: Sendable, Equatable {
         }
         switch config.sign.initial {
         case .value: sign = firstSign
-        default: throw .invalidDistribution(parameter: "edges_sign", problem: "only initial_dist Value is supported (signs come from the connectome)")
+        default: throw .invalidDistribution(parameter: ParameterName.sign.rawValue, problem: "only initial_dist Value is supported (signs come from the connectome)")
         }
         switch config.synCount.initial {
         case .lognormalMean: synCount = c.groups.map { Float(Foundation.log(Double($0.nSyn))) }
         case let .value(v): synCount = [Float](repeating: Float(v), count: c.groups.count)
-        case .normal: throw .invalidDistribution(parameter: "edges_syn_count", problem: "use initial_dist Lognormal with mode mean")
+        case .normal: throw .invalidDistribution(parameter: ParameterName.synCount.rawValue, problem: "use initial_dist Lognormal with mode mean")
         }
         switch config.synStrength.initial {
         case let .value(v):
@@ -145,22 +164,22 @@ package struct NetworkParameters: Sendable, Equatable {
         case let .normal(mean, std, seed):
             synStrength = TorchNormal.sample(count: c.edgeTypes.count, mean: mean, std: std, seed: seed)
         case .lognormalMean:
-            throw .invalidDistribution(parameter: "edges_syn_strength", problem: "use initial_dist Value with a scale")
+            throw .invalidDistribution(parameter: ParameterName.synStrength.rawValue, problem: "use initial_dist Value with a scale")
         }
         clamp()
     }
 
-    private static func checkGroupby(_ name: String, _ g: [String], _ allowed: [[String]]) throws(ParameterError) {
-        guard allowed.contains(g) else { throw .unsupportedGroupby(parameter: name, groupby: g, allowed: allowed[0]) }
+    private static func checkGroupby(_ name: ParameterName, _ g: [String], _ allowed: [[String]]) throws(ParameterError) {
+        guard allowed.contains(g) else { throw .unsupportedGroupby(parameter: name.rawValue, groupby: g, allowed: allowed[0]) }
     }
 
-    private static func nodeValues(_ name: String, _ d: InitialDistribution, count: Int,
+    private static func nodeValues(_ name: ParameterName, _ d: InitialDistribution, count: Int,
                                    typeNames: [String]) throws(ParameterError) -> [Float] {
         switch d {
         case let .value(v):
             return [Float](repeating: Float(v), count: count)
         case let .normal(mean, std, seed):
-            guard std >= 0 else { throw .invalidDistribution(parameter: name, problem: "std must be non-negative") }
+            guard std >= 0 else { throw .invalidDistribution(parameter: name.rawValue, problem: "std must be non-negative") }
             // flyvis's CPU draw for seed 0, embedded exactly (our emulation of torch's generator
             // matches it to about one float32 ulp; embedding makes the default bit-exact).
             if seed == 0, mean == 0.5, std == 0.05, typeNames == DefaultBias.typeNames {
@@ -168,7 +187,7 @@ package struct NetworkParameters: Sendable, Equatable {
             }
             return TorchNormal.sample(count: count, mean: mean, std: std, seed: seed)
         case .lognormalMean:
-            throw .invalidDistribution(parameter: name, problem: "Lognormal applies to edges_syn_count only")
+            throw .invalidDistribution(parameter: name.rawValue, problem: "Lognormal applies to edges_syn_count only")
         }
     }
 
@@ -188,96 +207,93 @@ package struct NetworkParameters: Sendable, Equatable {
         apply(&synStrength, config.synStrength)
     }
 
-    /// The raw vector of a parameter by its state-dict name.
-    package subscript(name: String) -> [Float]? {
-        switch name {
-        case "nodes_bias": return bias
-        case "nodes_time_const": return timeConst
-        case "edges_sign": return sign
-        case "edges_syn_count": return synCount
-        case "edges_syn_strength": return synStrength
-        default: return nil
+    /// The raw vector of a parameter.
+    package subscript(_ name: ParameterName) -> [Float] {
+        get {
+            switch name {
+            case .bias: return bias
+            case .timeConst: return timeConst
+            case .sign: return sign
+            case .synCount: return synCount
+            case .synStrength: return synStrength
+            }
+        }
+        set {
+            switch name {
+            case .bias: bias = newValue
+            case .timeConst: timeConst = newValue
+            case .sign: sign = newValue
+            case .synCount: synCount = newValue
+            case .synStrength: synStrength = newValue
+            }
         }
     }
 
     /// Replaces a parameter vector (e.g. from a checkpoint), checking its length.
-    package mutating func set(_ name: String, _ values: [Float]) throws(ParameterError) {
-        let current = self[name]
-        guard let current else { throw .unknownKey(parameter: name, key: "(parameter name)") }
-        guard current.count == values.count else {
-            throw .shapeMismatch(parameter: name, expected: current.count, found: values.count)
+    package mutating func set(_ name: ParameterName, _ values: [Float]) throws(ParameterError) {
+        let expected = self[name].count
+        guard expected == values.count else {
+            throw .shapeMismatch(parameter: name.rawValue, expected: expected, found: values.count)
         }
+        self[name] = values
+    }
+
+    /// The configuration of a parameter (initialisation, requires_grad, clamp, groupby).
+    package func configuration(_ name: ParameterName) -> ParameterConfig {
         switch name {
-        case "nodes_bias": bias = values
-        case "nodes_time_const": timeConst = values
-        case "edges_sign": sign = values
-        case "edges_syn_count": synCount = values
-        default: synStrength = values
+        case .bias: return config.bias
+        case .timeConst: return config.timeConst
+        case .sign: return config.sign
+        case .synCount: return config.synCount
+        case .synStrength: return config.synStrength
         }
     }
 
-    package func requiresGrad(_ name: String) -> Bool {
-        switch name {
-        case "nodes_bias": return config.bias.requiresGrad
-        case "nodes_time_const": return config.timeConst.requiresGrad
-        case "edges_sign": return config.sign.requiresGrad
-        case "edges_syn_count": return config.synCount.requiresGrad
-        default: return config.synStrength.requiresGrad
-        }
-    }
+    package func requiresGrad(_ name: ParameterName) -> Bool { configuration(name).requiresGrad }
 
     // MARK: Keys
 
-    package func typeIndex(_ name: String, parameter: String = "nodes_bias") throws(ParameterError) -> Int {
-        guard let i = typeNames.firstIndex(of: name) else { throw .unknownKey(parameter: parameter, key: name) }
+    package func typeIndex(_ name: String, parameter: ParameterName = .bias) throws(ParameterError) -> Int {
+        guard let i = typeNames.firstIndex(of: name) else { throw .unknownKey(parameter: parameter.rawValue, key: name) }
         return i
     }
 
-    package func edgeTypeIndex(source: String, target: String, parameter: String = "edges_syn_strength") throws(ParameterError) -> Int {
+    package func edgeTypeIndex(source: String, target: String, parameter: ParameterName = .synStrength) throws(ParameterError) -> Int {
         guard let i = edgeTypeKeys.firstIndex(where: { $0.source == source && $0.target == target }) else {
-            throw .unknownKey(parameter: parameter, key: "(\(source), \(target))")
+            throw .unknownKey(parameter: parameter.rawValue, key: "(\(source), \(target))")
         }
         return i
     }
 
     package func synCountIndex(source: String, target: String, du: Int, dv: Int) throws(ParameterError) -> Int {
         guard let i = synCountKeys.firstIndex(where: { $0 == (source, target, du, dv) }) else {
-            throw .unknownKey(parameter: "edges_syn_count", key: "(\(source), \(target), \(du), \(dv))")
+            throw .unknownKey(parameter: ParameterName.synCount.rawValue, key: "(\(source), \(target), \(du), \(dv))")
         }
         return i
     }
 
     /// Reads a value by key: a type name for node parameters, (source, target) for sign and
     /// strength, (source, target, du, dv) for syn_count.
-    package func value(_ parameter: String, _ key: String...) throws(ParameterError) -> Float {
-        let (vector, index) = try locate(parameter, key)
-        return vector[index]
+    package func value(_ parameter: ParameterName, _ key: String...) throws(ParameterError) -> Float {
+        self[parameter][try index(parameter, key)]
     }
 
-    package mutating func setValue(_ parameter: String, _ key: [String], _ value: Float) throws(ParameterError) {
-        let (_, index) = try locate(parameter, key)
-        switch parameter {
-        case "nodes_bias": bias[index] = value
-        case "nodes_time_const": timeConst[index] = value
-        case "edges_sign": sign[index] = value
-        case "edges_syn_count": synCount[index] = value
-        default: synStrength[index] = value
-        }
+    package mutating func setValue(_ parameter: ParameterName, _ key: [String], _ value: Float) throws(ParameterError) {
+        let i = try index(parameter, key)
+        self[parameter][i] = value
     }
 
-    private func locate(_ parameter: String, _ key: [String]) throws(ParameterError) -> ([Float], Int) {
+    private func index(_ parameter: ParameterName, _ key: [String]) throws(ParameterError) -> Int {
         switch (parameter, key.count) {
-        case ("nodes_bias", 1): return (bias, try typeIndex(key[0], parameter: parameter))
-        case ("nodes_time_const", 1): return (timeConst, try typeIndex(key[0], parameter: parameter))
-        case ("edges_sign", 2): return (sign, try edgeTypeIndex(source: key[0], target: key[1], parameter: parameter))
-        case ("edges_syn_strength", 2): return (synStrength, try edgeTypeIndex(source: key[0], target: key[1], parameter: parameter))
-        case ("edges_syn_count", 4):
+        case (.bias, 1), (.timeConst, 1): return try typeIndex(key[0], parameter: parameter)
+        case (.sign, 2), (.synStrength, 2): return try edgeTypeIndex(source: key[0], target: key[1], parameter: parameter)
+        case (.synCount, 4):
             guard let du = Int(key[2]), let dv = Int(key[3]) else {
-                throw .unknownKey(parameter: parameter, key: key.joined(separator: ", "))
+                throw .unknownKey(parameter: parameter.rawValue, key: key.joined(separator: ", "))
             }
-            return (synCount, try synCountIndex(source: key[0], target: key[1], du: du, dv: dv))
+            return try synCountIndex(source: key[0], target: key[1], du: du, dv: dv)
         default:
-            throw .unknownKey(parameter: parameter, key: key.joined(separator: ", "))
+            throw .unknownKey(parameter: parameter.rawValue, key: key.joined(separator: ", "))
         }
     }
 }

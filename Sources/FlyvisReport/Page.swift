@@ -12,8 +12,6 @@ package enum ReportLayout {
 /// scripts, fonts or links to fetch, so it opens offline after `scp`. The markup is
 /// well-formed XML (every element closed, only XML's own entities) and valid HTML.
 package enum ReportPage {
-    package static let fileName = "ensemble_report.html"
-
     package static func render(_ r: EnsembleReport) -> String {
         let order = r.members.sorted { $0.member < $1.member }
         var colors: [Int: String] = [:]

@@ -19,8 +19,6 @@ package enum CheckpointSchema {
     /// Our addition (generator states, epoch counter, training time); flyvis ignores it.
     package static let resume = "flyvis_swift"
 
-    /// flyvis's network state dict, in `Network.state_dict()` order.
-    package static let networkParameters = ["nodes_bias", "nodes_time_const", "edges_sign", "edges_syn_count", "edges_syn_strength"]
 
     // Optimizer state_dict fields.
     package static let state = "state"
@@ -37,15 +35,6 @@ package enum CheckpointSchema {
     package static let dropoutRNG = "dropout_rng"
     package static let epochsDone = "epochs_done"
     package static let timeTrained = "time_trained"
-
-    // Results files that index the checkpoints.
-    package static let chkptIndex = "chkpt_index"
-    package static let chkptIter = "chkpt_iter"
-    package static let bestChkptIndex = "best_chkpt_index"
-    package static let validation = "validation"
-    /// flyvis's "best" is the argmin of `validation/epe` once `val-single` has written it,
-    /// else of the in-training `validation/loss`.
-    package static let bestLossFiles = ["epe", "loss"]
 }
 
 /// Which checkpoint of a network directory to use: flyvis's `best`, the last one, or an index.
@@ -86,10 +75,10 @@ package enum CheckpointSelector: Equatable, Sendable, CustomStringConvertible {
             }
             return i
         case .best:
-            let validation = directory.subdirectory(CheckpointSchema.validation)
-            for name in CheckpointSchema.bestLossFiles {
+            let validation = directory.split(.validation)
+            for name in ResultsSchema.bestLossFiles {
                 guard let losses = try? validation.read(name, as: Double.self).values, !losses.isEmpty else { continue }
-                let indices = (try? directory.read(CheckpointSchema.chkptIndex, as: Int64.self).values.map(Int.init)) ?? onDisk
+                let indices = (try? directory.read(ResultsSchema.chkptIndex, as: Int64.self).values.map(Int.init)) ?? onDisk
                 guard let i = losses.indices.filter({ !losses[$0].isNaN }).min(by: { losses[$0] < losses[$1] }) else { continue }
                 guard i < indices.count, onDisk.contains(indices[i]) else {
                     throw .missingCheckpoint(directory: directory.path, selector: "best (position \(i) of validation/\(name))", available: onDisk)

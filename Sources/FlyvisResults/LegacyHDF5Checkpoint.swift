@@ -1,3 +1,4 @@
+import FlyvisNetwork
 import FlyvisHDF5
 import FlyvisRandom
 import Foundation
@@ -43,7 +44,7 @@ enum LegacyHDF5Checkpoint {
         c.valLoss = valLoss
         c.dt = dt
         c.time = time
-        for name in CheckpointSchema.networkParameters { c.network[name] = arrays["network/\(name)"] }
+        for name in ParameterName.names { c.network[name] = arrays["network/\(name)"] }
         var decoderParams: [String] = []
         for key in arrays.keys.sorted() where key.hasPrefix("decoder/") {
             let parts = key.split(separator: "/", maxSplits: 2).map(String.init)
@@ -56,7 +57,7 @@ enum LegacyHDF5Checkpoint {
         let eps = arrays["optim/param_groups/eps"]?.doubles?.first ?? 1e-8
         if !lrs.isEmpty {
             // Ids as the solver assigned them: the five network parameters, then the decoders'.
-            let n = CheckpointSchema.networkParameters.count
+            let n = ParameterName.allCases.count
             let sizes = [n, decoderParams.count]
             var next = 0
             var groups: [OptimizerState.Group] = []

@@ -37,7 +37,7 @@ package enum MemberLockError: Error, CustomStringConvertible, Equatable {
 /// and a solver reopened in-process (as the tests do to simulate a resume) must not lock
 /// itself out.
 package final class MemberLock: @unchecked Sendable {
-    package static let fileName = ".flyvis.lock"
+    package static let fileName = ResultsSchema.lock
 
     package let path: String
     private var released = false

@@ -58,7 +58,7 @@ package enum NetworkPath {
               parts.allSatisfy({ !$0.isEmpty && $0 != "." && $0 != ".." && !$0.contains("\0") }) else {
             throw .invalidNetworkName(networkName)
         }
-        let results = root.appendingPathComponent("results").standardizedFileURL
+        let results = ResultsLayout(root: root).results
         let url = results.appendingPathComponent(networkName).standardizedFileURL
         try checkInside(url, results: results)
         return url
@@ -92,7 +92,7 @@ package enum NetworkPath {
     /// Whether `url` is a network directory as datamate marks it: `_meta.yaml` whose config
     /// has `type: NetworkDir`.
     package static func isNetworkDirectory(_ url: URL) -> Bool {
-        guard let text = try? String(contentsOf: url.appendingPathComponent("_meta.yaml"), encoding: .utf8) else { return false }
+        guard let text = try? String(contentsOf: url.appendingPathComponent(ResultsSchema.meta), encoding: .utf8) else { return false }
         return text.split(separator: "\n").contains { $0.trimmingCharacters(in: .whitespaces) == "type: NetworkDir" }
     }
 

@@ -240,11 +240,11 @@ package struct ResultsDirectory: Sendable, Equatable {
 
     /// Writes `_meta.yaml` atomically.
     package func writeMeta(_ yaml: String) throws {
-        try AtomicFile.write(url.appendingPathComponent("_meta.yaml"), text: yaml)
+        try AtomicFile.write(url.appendingPathComponent(ResultsSchema.meta), text: yaml)
     }
 
     package func readMeta() -> String? {
-        try? String(contentsOf: url.appendingPathComponent("_meta.yaml"), encoding: .utf8)
+        try? String(contentsOf: url.appendingPathComponent(ResultsSchema.meta), encoding: .utf8)
     }
 
     /// Public entries (no leading underscore or dot) with `.h5` stripped, sorted.

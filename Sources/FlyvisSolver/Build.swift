@@ -7,7 +7,7 @@ import FlyvisTraining
 import Foundation
 
 /// Builds the pieces of a training run from a resolved config, with errors that name the key.
-enum Build {
+package enum Build {
     static func connectome(_ c: Config) throws -> Connectome {
         let file = try c.string("network.connectome.file")
         let url = file == "fib25-fib19_v2.2.json" ? Connectome.bundledFile : URL(fileURLWithPath: file)
@@ -64,19 +64,40 @@ enum Build {
         return p
     }
 
-    static func activation(_ c: Config) throws -> Activation {
-        let type = try c.string("network.dynamics.activation.type")
-        switch type {
-        case "relu": return .relu
-        case "leakyrelu": return .leakyRelu(slope: try c.optionalDouble("network.dynamics.activation.negative_slope") ?? 0.01)
-        case "elu": return .elu(alpha: try c.optionalDouble("network.dynamics.activation.alpha") ?? 1)
-        case "softplus":
-            return .softplus(beta: try c.optionalDouble("network.dynamics.activation.beta") ?? 1,
-                             threshold: try c.optionalDouble("network.dynamics.activation.threshold") ?? 20)
-        case "sigmoid": return .sigmoid
-        case "tanh": return .tanh
-        default: throw ConfigError.outOfRange(key: "network.dynamics.activation.type", value: type, allowed: Config.activations.joined(separator: ", "))
+    /// The config with our defaults (`Config.load`), its choices checked against the enums
+    /// that implement them: every config the solver, the ensemble and `simulate` use comes
+    /// through here, before any directory is created.
+    package static func loadConfig(stored: Config? = nil, overrides: [String], configDirs: [URL] = []) throws -> Config {
+        let config = try stored.map { try Config.load(stored: $0, overrides: overrides, configDirs: configDirs) }
+            ?? Config.load(overrides: overrides, configDirs: configDirs)
+        try checkChoices(config)
+        return config
+    }
+
+    /// Names that select an implementation (activation, losses, schedules), parsed by their
+    /// enums so that the allowed values in an error are exactly what exists.
+    static func checkChoices(_ c: Config) throws {
+        if c.contains("network.dynamics.activation.type") { _ = try activation(c) }
+        if let losses = c.value("task.loss")?.mapValue {
+            for k in losses.keys { _ = try Objective.named(try c.string("task.loss.\(k)"), key: "task.loss.\(k)") }
         }
+        if let sched = c.value("scheduler")?.mapValue {
+            for k in sched.keys where !["chkpt_every_epoch", "sched_stop_iter"].contains(k) {
+                _ = try HyperParameterScheduler.target(named: k)
+                _ = try ScheduleFunction.named(try c.string("scheduler.\(k).function"), key: "scheduler.\(k).function")
+            }
+        }
+    }
+
+    static func activation(_ c: Config) throws -> Activation {
+        let key = "network.dynamics.activation"
+        let type = try c.string("\(key).type")
+        guard let name = Activation.Name(rawValue: type) else {
+            throw ConfigError.outOfRange(key: "\(key).type", value: type,
+                                         allowed: Activation.Name.allCases.map(\.rawValue).joined(separator: ", "))
+        }
+        return Activation(name, negativeSlope: try c.optionalDouble("\(key).negative_slope"), alpha: try c.optionalDouble("\(key).alpha"),
+                          beta: try c.optionalDouble("\(key).beta"), threshold: try c.optionalDouble("\(key).threshold"))
     }
 
     static func datasetConfig(_ c: Config) throws -> DatasetConfig {
@@ -182,7 +203,7 @@ enum Build {
     }
 
     static func penalizer(_ c: Config, parameters: NetworkParameters) throws -> Penalizer {
-        var activityParameters: [String] = []
+        var activityParameters: [ParameterName] = []
         var parameterPenalties: [ParameterPenalty] = []
         for (group, prefix) in [("node_config", "nodes_"), ("edge_config", "edges_")] {
             guard let m = c.value("network.\(group)")?.mapValue else { continue }
@@ -191,19 +212,19 @@ enum Build {
                 guard c.contains(k) else { continue }
                 // A penalty on a parameter the network does not have would reach the optimizer
                 // with a name it cannot update: refuse it here, naming the real parameters.
-                guard NetworkParameters.names.contains(prefix + name) else {
-                    let known = NetworkParameters.names.filter { $0.hasPrefix(prefix) }.map { String($0.dropFirst(prefix.count)) }
+                guard let parameter = ParameterName(rawValue: prefix + name) else {
+                    let known = ParameterName.names.filter { $0.hasPrefix(prefix) }.map { String($0.dropFirst(prefix.count)) }
                     throw ConfigError.unknownKey(key: "network.\(group).\(name)",
                                                  hint: "\(group) parameters are \(known.joined(separator: ", "))")
                 }
-                if c.contains("\(k).activity"), try c.bool("\(k).activity") { activityParameters.append(prefix + name) }
+                if c.contains("\(k).activity"), try c.bool("\(k).activity") { activityParameters.append(parameter) }
                 if let f = try c.optionalString("\(k).function") {
                     guard let fn = ParameterPenalty.Function(rawValue: f) else {
                         throw ConfigError.outOfRange(key: "\(k).function", value: f, allowed: "weight_decay, prior")
                     }
                     let lambda = try c.optionalDouble("\(k).kwargs.lambda") ?? 0
                     let prior = try c.optionalDouble("network.\(group).\(name).value") ?? 0
-                    parameterPenalties.append(ParameterPenalty(parameter: prefix + name, function: fn, lambda: lambda, prior: prior))
+                    parameterPenalties.append(ParameterPenalty(parameter: parameter, function: fn, lambda: lambda, prior: prior))
                 }
             }
         }

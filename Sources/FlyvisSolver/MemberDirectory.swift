@@ -11,7 +11,7 @@ enum MemberDirectory {
         // network_name is built from these two; name the one that is missing or malformed.
         try NetworkPath.validateTaskName(try text(config, "task_name"))
         try NetworkPath.validateNetworkID(try text(config, "ensemble_and_network_id"))
-        let results = root.appendingPathComponent("results").standardizedFileURL
+        let results = ResultsLayout(root: root).results
         let url = try NetworkPath.resolve(root: root, networkName: try config.string("network_name"))
         try NetworkPath.checkDirectoryComponents(url, results: results)
         let fm = FileManager.default

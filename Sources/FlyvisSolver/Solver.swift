@@ -87,7 +87,7 @@ package final class MultiTaskSolver {
     /// Seconds between progress lines in the log (30 s; tests shorten it).
     var progressInterval: TimeInterval = 30
 
-    static let historyKeys = ["loss", "activity", "activity_min", "activity_max"]
+    static let historyKeys = ResultsSchema.histories
     /// Keys that may differ on resume: the length of training, bookkeeping flags, and where
     /// the data lives (a moved Sintel copy is the same data set).
     static let resumeInvariantKeys: Set<String> = ["task.n_iters", "description", "delete_if_exists", "resume", "train",
@@ -100,15 +100,15 @@ package final class MultiTaskSolver {
     /// resume needs none of the training overrides repeated (those given must still be
     /// compatible, see `resumeInvariantKeys`).
     package static func resolveConfig(overrides: [String], configDirs: [URL] = [], root: URL) throws -> Config {
-        let config = try Config.load(overrides: overrides, configDirs: configDirs)
+        let config = try Build.loadConfig(overrides: overrides, configDirs: configDirs)
         guard try config.bool("resume"), let name = try? config.string("network_name") else { return config }
-        let directory = ResultsDirectory(root.appendingPathComponent("results").appendingPathComponent(name))
-        guard let meta = directory.readMeta() else { return config }
-        var stored = try Config.fromMeta(meta, file: directory.url.appendingPathComponent("_meta.yaml").path).config
+        // A malformed name is reported, with the form expected, when the directory is opened.
+        guard let directory = try? ResultsLayout(root: root).network(name: name), let meta = directory.readMeta() else { return config }
+        var stored = try Config.fromMeta(meta, file: directory.url.appendingPathComponent(ResultsSchema.meta).path).config
         // What a run should do (delete, resume, train…) comes from this command, never from the
         // stored config: flyvis stores delete_if_exists=true, which must not wipe a resume.
         for key in runFlags { stored.remove(key) }
-        return try Config.load(stored: stored, overrides: overrides, configDirs: configDirs)
+        return try Build.loadConfig(stored: stored, overrides: overrides, configDirs: configDirs)
     }
 
     static let runFlags = ["delete_if_exists", "resume", "train", "checkpoint_only", "overfit"]
@@ -132,7 +132,7 @@ package final class MultiTaskSolver {
         if resume, let meta = directory.readMeta() {
             // Keys the stored config lacks (flyvis has no seed, no built-in data set) count as
             // their defaults.
-            let filled = try Config.load(stored: try Config.fromMeta(meta, file: directory.url.appendingPathComponent("_meta.yaml").path).config)
+            let filled = try Config.load(stored: try Config.fromMeta(meta, file: directory.url.appendingPathComponent(ResultsSchema.meta).path).config)
             func metaPart(_ c: Config) -> Config {
                 Config(root: { var m = ConfigMap(); for k in Self.metaKeys { if let v = c.root[k] { m[k] = v } }; return m }())
             }
@@ -141,7 +141,7 @@ package final class MultiTaskSolver {
             if !diffs.isEmpty { throw SolverError.incompatibleConfig(path: directory.path, differences: diffs) }
         }
         try fm.createDirectory(at: directory.url, withIntermediateDirectories: true)
-        log.addFile(directory.url.appendingPathComponent("train.log"))
+        log.addFile(directory.url.appendingPathComponent(ResultsSchema.trainLog))
         log.info("Network directory \(directory.path)")
         try directory.writeMeta(config.metaYAML(status: "done", keys: Self.metaKeys))
 
@@ -175,6 +175,16 @@ package final class MultiTaskSolver {
     // MARK: Scheduling
 
     /// Sets every scheduled hyper-parameter for `iteration`.
+    /// Appends one iteration to the per-iteration histories (written at each checkpoint).
+    func record(_ r: StepResult) {
+        func append(_ key: String, _ v: Double) { histories[key, default: []].append(v) }
+        append(ResultsSchema.loss, r.loss)
+        for t in task.names { append(ResultsSchema.taskLoss(t), r.taskLosses[t] ?? .nan) }
+        append(ResultsSchema.activity, r.activityMean)
+        append(ResultsSchema.activityMin, r.activityMin)
+        append(ResultsSchema.activityMax, r.activityMax)
+    }
+
     func applySchedule(at iteration: Int) {
         for (target, value) in scheduler.values(at: iteration) {
             switch target {
@@ -209,7 +219,7 @@ package final class MultiTaskSolver {
         let start = Date()
         var lastCheckpointTime = Date(), lastCheckpointIteration = iteration
         var lastProgress = Date(), lastProgressIteration = iteration
-        defer { timeTrained += Date().timeIntervalSince(start); try? directory.writeScalar("time_trained", timeTrained) }
+        defer { timeTrained += Date().timeIntervalSince(start); try? directory.writeScalar(ResultsSchema.timeTrained, timeTrained) }
         for epoch in 0..<nEpochs {
             let steady = try network.steadyState(tPre: tPreTrain, dt: dt, batch: loader.batchSize)
             for indices in loader.epoch(&dataRNG) {
@@ -222,11 +232,7 @@ package final class MultiTaskSolver {
                     log.error("Network exploded at iteration \(iteration).")
                     throw SolverError.overflow(iteration: iteration, what: r.loss.isFinite ? "activity" : "loss")
                 }
-                histories["loss", default: []].append(r.loss)
-                for t in task.names { histories["loss_\(t)", default: []].append(r.taskLosses[t] ?? .nan) }
-                histories["activity", default: []].append(r.activityMean)
-                histories["activity_min", default: []].append(r.activityMin)
-                histories["activity_max", default: []].append(r.activityMax)
+                record(r)
                 iteration += 1
                 hooks.afterIteration()
                 // A full-size checkpoint interval is tens of minutes: say how it goes meanwhile.
@@ -254,7 +260,7 @@ package final class MultiTaskSolver {
                 lastCheckpointIteration = iteration
                 let remaining = Double(nIters - iteration) / max(rate, 1e-9)
                 log.info(String(format: "Iteration %d/%d, loss %.5f, %.2f it/s, ETA %.0f s", iteration, nIters,
-                                histories["loss"]?.last ?? .nan, rate, max(remaining, 0)))
+                                histories[ResultsSchema.loss]?.last ?? .nan, rate, max(remaining, 0)))
             }
             if stop && !last {
                 log.warning("Stop requested: checkpointed at iteration \(iteration); resume to continue.")
@@ -272,27 +278,26 @@ package final class MultiTaskSolver {
         checkpointIndex += 1
         applySchedule(at: iteration)
         var valLoss = Double.nan
-        for (loader, sub) in [(task.valData, "validation"), (task.valBatch, "validation_batch"), (task.trainEval, "training"),
-                              (task.trainBatch, "training_batch")] {
-            let losses = try test(loader)
+        for split in ResultsSchema.Split.allCases {
+            let losses = try test(task.loader(split))
             let total = task.mean(losses)
-            let d = directory.subdirectory(sub)
-            try d.extend("loss", [total])
-            for t in task.names { try d.extend("loss_\(t)", [losses[t]!]) }
-            try d.extend("iteration", [Int64(iteration)])
-            if sub == "validation" { valLoss = total }
+            let d = directory.split(split)
+            try d.extend(ResultsSchema.loss, [total])
+            for t in task.names { try d.extend(ResultsSchema.taskLoss(t), [losses[t]!]) }
+            try d.extend(ResultsSchema.splitIteration, [Int64(iteration)])
+            if split == .validation { valLoss = total }
         }
         // Full per-iteration histories (flyvis rewrites only the current run's part).
         for (key, values) in histories { try directory.write(key, values) }
         try CheckpointStore(networkDirectory: directory).write(checkpointState(valLoss: valLoss), index: checkpointIndex)
-        try directory.extend("chkpt_index", [Int64(checkpointIndex)])
-        try directory.extend("chkpt_iter", [Int64(iteration - 1)])
-        try directory.writeScalar("dt", dt)
-        try directory.writeScalar("time_trained", timeTrained)
+        try directory.extend(ResultsSchema.chkptIndex, [Int64(checkpointIndex)])
+        try directory.extend(ResultsSchema.chkptIter, [Int64(iteration - 1)])
+        try directory.writeScalar(ResultsSchema.dt, dt)
+        try directory.writeScalar(ResultsSchema.timeTrained, timeTrained)
         if valLoss < bestValLoss {
             bestValLoss = valLoss
             bestCheckpoint = checkpointIndex
-            try directory.writeScalar("best_chkpt_index", Int64(checkpointIndex))
+            try directory.writeScalar(ResultsSchema.bestChkptIndex, Int64(checkpointIndex))
         }
         log.info(String(format: "Checkpoint %d at iteration %d: validation loss %.6f (best %.6f at checkpoint %d)",
                         checkpointIndex, iteration, valLoss, bestValLoss, bestCheckpoint))
@@ -319,7 +324,7 @@ package final class MultiTaskSolver {
     func checkpointState(valLoss: Double) -> Checkpoint {
         var c = Checkpoint()
         let p = network.parameters
-        for name in NetworkParameters.names { c.network[name] = .float(p[name]!, shape: [p[name]!.count]) }
+        for name in ParameterName.allCases { c.network[name.rawValue] = .float(p[name], shape: [p[name].count]) }
         var dropout: [String: [UInt64]] = [:]
         for task in self.task.names {
             let d = step.decoders[task]!
@@ -359,19 +364,17 @@ package final class MultiTaskSolver {
     }
 
     /// A trainable parameter's shape in torch's layout (decoder weights are 4-d there).
-    func parameterShape(_ name: String) -> [Int] {
-        if name.hasPrefix("decoder/") {
-            let parts = name.split(separator: "/", maxSplits: 2).map(String.init)
-            return step.decoders[parts[1]]!.state(parts[2])!.shape
+    func parameterShape(_ parameter: TrainedParameter) -> [Int] {
+        switch parameter {
+        case let .network(name): return [network.parameters[name].count]
+        case let .decoder(task, name): return step.decoders[task]!.state(name)!.shape
         }
-        return [network.parameters[name]!.count]
     }
 
-    func adamArraysTorchLayout(_ name: String, _ m: AdamMoments) -> ([Float], [Float]) {
-        guard name.hasPrefix("decoder/") else { return (m.expAvg, m.expAvgSq) }
-        let parts = name.split(separator: "/", maxSplits: 2).map(String.init)
-        let d = step.decoders[parts[1]]!
-        return (d.torchLayout(parts[2], m.expAvg), d.torchLayout(parts[2], m.expAvgSq))
+    func adamArraysTorchLayout(_ parameter: TrainedParameter, _ m: AdamMoments) -> ([Float], [Float]) {
+        guard case let .decoder(task, name) = parameter else { return (m.expAvg, m.expAvgSq) }
+        let d = step.decoders[task]!
+        return (d.torchLayout(name, m.expAvg), d.torchLayout(name, m.expAvgSq))
     }
 
     static func ctime(_ date: Date) -> String {
@@ -412,7 +415,7 @@ package final class MultiTaskSolver {
             // A flyvis checkpoint: no generator states (flyvis's are global and unsaved), so
             // training continues with this member's fresh generators.
             epochsDone = iteration / max(task.trainLoader.count, 1)
-            timeTrained = (try? directory.read("time_trained", as: Double.self).values.first) ?? 0
+            timeTrained = (try? directory.read(ResultsSchema.timeTrained, as: Double.self).values.first) ?? 0
             if restoreOptimizer { log.info("Checkpoint \(index) was written by flyvis: continuing with fresh data and dropout generators.") }
         }
         checkpointIndex = index
@@ -429,16 +432,7 @@ package final class MultiTaskSolver {
                                decoder restoreDecoder: Bool = true, decoderOptional: Bool = false) throws {
         if restoreNetwork {
             var p = network.parameters
-            for name in NetworkParameters.names {
-                guard let a = c.network[name] else {
-                    throw ResultsError.corruptCheckpoint(path: source, reason: "no network/\(name)")
-                }
-                let expected = p[name]!.count
-                guard a.count == expected, a.shape.count == 1 else {
-                    throw SolverError.shapeMismatch(source: source, key: "network/\(name)", stored: a.shape, expected: [expected])
-                }
-                try p.set(name, a.asFloats)
-            }
+            try p.load(c, source: source)
             network.setParameters(p)
         }
         guard restoreDecoder else { return }
@@ -495,11 +489,10 @@ package final class MultiTaskSolver {
                 throw SolverError.shapeMismatch(source: source, key: "optim/state/\(id) (\(name))", stored: e.expAvg.shape, expected: expected)
             }
             var m = e.expAvg.asFloats, v = e.expAvgSq.asFloats
-            if name.hasPrefix("decoder/") {
-                let parts = name.split(separator: "/", maxSplits: 2).map(String.init)
-                let d = step.decoders[parts[1]]!
-                m = d.storageLayout(parts[2], m)
-                v = d.storageLayout(parts[2], v)
+            if case let .decoder(task, parameter) = name {
+                let d = step.decoders[task]!
+                m = d.storageLayout(parameter, m)
+                v = d.storageLayout(parameter, v)
             }
             step.adam.setState(name, AdamMoments(step: Int(e.step.rounded()), expAvg: m, expAvgSq: v))
         }
@@ -507,31 +500,31 @@ package final class MultiTaskSolver {
 
     func truncateHistories(toCheckpoint index: Int, iteration: Int) throws {
         let keep = index + 1
-        for sub in ["validation", "validation_batch", "training", "training_batch"] {
-            let d = directory.subdirectory(sub)
-            try d.truncate("loss", to: keep, as: Double.self)
-            for t in task.names { try d.truncate("loss_\(t)", to: keep, as: Double.self) }
-            try d.truncate("iteration", to: keep, as: Int64.self)
+        for split in ResultsSchema.Split.allCases {
+            let d = directory.split(split)
+            try d.truncate(ResultsSchema.loss, to: keep, as: Double.self)
+            for t in task.names { try d.truncate(ResultsSchema.taskLoss(t), to: keep, as: Double.self) }
+            try d.truncate(ResultsSchema.splitIteration, to: keep, as: Int64.self)
         }
-        try directory.truncate("chkpt_index", to: keep, as: Int64.self)
-        try directory.truncate("chkpt_iter", to: keep, as: Int64.self)
+        try directory.truncate(ResultsSchema.chkptIndex, to: keep, as: Int64.self)
+        try directory.truncate(ResultsSchema.chkptIter, to: keep, as: Int64.self)
         try repairHistories(checkpoints: keep)
         histories = [:]
-        for key in Self.historyKeys + task.names.map({ "loss_\($0)" }) where directory.contains(key) {
+        for key in Self.historyKeys + task.names.map(ResultsSchema.taskLoss) where directory.contains(key) {
             histories[key] = Array(try directory.read(key, as: Double.self).values.prefix(iteration))
             try directory.write(key, histories[key]!)
         }
         // Best = the minimum over the kept validation losses (flyvis keeps the resumed one's).
-        let losses = (try? directory.subdirectory("validation").read("loss", as: Double.self).values) ?? []
-        let chkpts = (try? directory.read("chkpt_index", as: Int64.self).values.map(Int.init)) ?? []
+        let losses = (try? directory.split(.validation).read(ResultsSchema.loss, as: Double.self).values) ?? []
+        let chkpts = (try? directory.read(ResultsSchema.chkptIndex, as: Int64.self).values.map(Int.init)) ?? []
         bestValLoss = .infinity
         bestCheckpoint = -1
         for (i, l) in losses.enumerated() where !l.isNaN && l < bestValLoss {
             bestValLoss = l
             bestCheckpoint = i < chkpts.count ? chkpts[i] : i
         }
-        if bestCheckpoint >= 0 { try directory.writeScalar("best_chkpt_index", Int64(bestCheckpoint)) }
-        try directory.writeScalar("time_trained", timeTrained)
+        if bestCheckpoint >= 0 { try directory.writeScalar(ResultsSchema.bestChkptIndex, Int64(bestCheckpoint)) }
+        try directory.writeScalar(ResultsSchema.timeTrained, timeTrained)
     }
 
     /// Checks the per-checkpoint histories against checkpoints 0..<n after a roll-back:
@@ -557,14 +550,14 @@ package final class MultiTaskSolver {
             log.warning("\(d.file(key).path) had \(have.count) entries for \(n) checkpoints; repaired\(exact ? " from the checkpoints" : "")")
             try d.write(key, fixed)
         }
-        try repair(directory, CheckpointSchema.chkptIndex, { (0..<Int64(n)).map { $0 } }, exact: true)
-        try repair(directory, CheckpointSchema.chkptIter, { (0..<n).map { Int64(stored($0)?.iteration ?? -1) } }, exact: false)
-        for sub in ["validation", "validation_batch", "training", "training_batch"] {
-            let d = directory.subdirectory(sub)
-            let fromCheckpoint = sub == "validation"
-            try repair(d, "loss", { (0..<n).map { fromCheckpoint ? stored($0)?.valLoss ?? .nan : .nan } }, exact: false)
-            for t in task.names { try repair(d, "loss_\(t)", { [Double](repeating: .nan, count: n) }, exact: false) }
-            try repair(d, "iteration", { (0..<n).map { Int64((stored($0)?.iteration ?? -2) + 1) } }, exact: false)
+        try repair(directory, ResultsSchema.chkptIndex, { (0..<Int64(n)).map { $0 } }, exact: true)
+        try repair(directory, ResultsSchema.chkptIter, { (0..<n).map { Int64(stored($0)?.iteration ?? -1) } }, exact: false)
+        for split in ResultsSchema.Split.allCases {
+            let d = directory.split(split)
+            let fromCheckpoint = split == .validation
+            try repair(d, ResultsSchema.loss, { (0..<n).map { fromCheckpoint ? stored($0)?.valLoss ?? .nan : .nan } }, exact: false)
+            for t in task.names { try repair(d, ResultsSchema.taskLoss(t), { [Double](repeating: .nan, count: n) }, exact: false) }
+            try repair(d, ResultsSchema.splitIteration, { (0..<n).map { Int64((stored($0)?.iteration ?? -2) + 1) } }, exact: false)
         }
     }
 
@@ -572,8 +565,8 @@ package final class MultiTaskSolver {
     /// `EnsembleView(...).task_error()` finds `validation/epe`; skipped when it is up to date.
     package func validateIfNeeded() throws {
         let n = CheckpointStore(networkDirectory: directory).indices().count
-        let v = directory.subdirectory(CheckpointSchema.validation)
-        if let epe = try? v.read("epe", as: Double.self), let l2 = try? v.read("l2norm", as: Double.self),
+        let v = directory.split(.validation)
+        if let epe = try? v.read(ResultsSchema.epe, as: Double.self), let l2 = try? v.read(ResultsSchema.l2norm, as: Double.self),
            epe.values.count == n, l2.values.count == n {
             return
         }
@@ -602,8 +595,8 @@ package final class MultiTaskSolver {
             epe.append(task.mean(try test(task.valData, tPre: 0, objective: .epe)))
             log.info(String(format: "Checkpoint %d: l2norm %.6f, epe %.6f", index, l2.last!, epe.last!))
         }
-        try directory.subdirectory("validation").write("l2norm", l2)
-        try directory.subdirectory("validation").write("epe", epe)
+        try directory.split(.validation).write(ResultsSchema.l2norm, l2)
+        try directory.split(.validation).write(ResultsSchema.epe, epe)
         if !skipped.isEmpty {
             log.warning("Skipped damaged checkpoint(s) \(skipped.map(String.init).joined(separator: ", ")) (NaN in validation/l2norm.h5 and epe.h5).")
         }

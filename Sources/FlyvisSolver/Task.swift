@@ -1,4 +1,5 @@
 import FlyvisConfig
+import FlyvisResults
 import FlyvisConnectome
 import FlyvisData
 import FlyvisTraining
@@ -20,6 +21,16 @@ package final class Task {
     /// validation set (batch 1) and its first batch; one sequence for overfitting; and every
     /// training sequence in order (the `training/` subdirectory).
     let trainLoader: Loader, trainBatch: Loader, valData: Loader, valBatch: Loader, overfitLoader: Loader, trainEval: Loader
+
+    /// The loader each checkpoint evaluates into a results split folder.
+    func loader(_ split: ResultsSchema.Split) -> Loader {
+        switch split {
+        case .validation: return valData
+        case .validationBatch: return valBatch
+        case .training: return trainEval
+        case .trainingBatch: return trainBatch
+        }
+    }
 
     init(config: Config, root: URL, connectome: Connectome, seed: Int, threads: Int, log: TrainingLog) throws {
         dataset = try MultiTaskDataset(sequences: try Build.sequences(config, root: root, log: log.info),

@@ -27,12 +27,12 @@ package struct TrainedNetwork {
 
     /// The config stored in `<dir>/_meta.yaml`, over the defaults.
     package static func storedConfig(_ directory: ResultsDirectory, overrides: [String] = []) throws -> Config {
-        let file = directory.url.appendingPathComponent("_meta.yaml").path
+        let file = directory.url.appendingPathComponent(ResultsSchema.meta).path
         guard let meta = directory.readMeta() else {
             throw SolverError.notANetworkDirectory(path: directory.path, reason: "it has no readable _meta.yaml")
         }
         let stored = try Config.fromMeta(meta, file: file).config
-        return try Config.load(stored: stored, overrides: overrides)
+        return try Build.loadConfig(stored: stored, overrides: overrides)
     }
 
     /// The network `config` describes, with the checkpoint's parameters; a checkpoint of
@@ -40,14 +40,25 @@ package struct TrainedNetwork {
     package static func build(_ config: Config, parameters c: Checkpoint, source: String) throws -> Network {
         let connectome = try Build.connectome(config)
         var parameters = try NetworkParameters(connectome: connectome, config: try Build.networkParameters(config))
-        for name in NetworkParameters.names {
-            guard let a = c.network[name] else { throw ResultsError.corruptCheckpoint(path: source, reason: "no network/\(name)") }
-            let expected = parameters[name]!.count
+        try parameters.load(c, source: source)
+        return try Network(connectome: connectome, parameters: parameters, activation: try Build.activation(config))
+    }
+}
+
+extension NetworkParameters {
+    /// Takes all five parameters from a checkpoint's network state dict; a missing one is a
+    /// damaged checkpoint, a shape that does not fit this network (another extent or
+    /// connectome) is refused, naming both shapes.
+    mutating func load(_ c: Checkpoint, source: String) throws {
+        for name in ParameterName.allCases {
+            guard let a = c.network[name.rawValue] else {
+                throw ResultsError.corruptCheckpoint(path: source, reason: "no network/\(name)")
+            }
+            let expected = self[name].count
             guard a.count == expected, a.shape.count == 1 else {
                 throw SolverError.shapeMismatch(source: source, key: "network/\(name)", stored: a.shape, expected: [expected])
             }
-            try parameters.set(name, a.asFloats)
+            try set(name, a.asFloats)
         }
-        return try Network(connectome: connectome, parameters: parameters, activation: try Build.activation(config))
     }
 }

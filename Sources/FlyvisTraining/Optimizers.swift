@@ -17,14 +17,14 @@ package struct AdamMoments: Sendable, Equatable {
 /// bias corrections in double precision, eps added after dividing √v by √(1−β2^t), step size
 /// lr/(1−β1^t). Parameter groups carry their own learning rates; a parameter only gets state
 /// once it has received a gradient, so parameters with requires_grad false are never touched.
-package struct Adam: Sendable, Equatable {
+package struct Adam<Key: Hashable & Sendable>: Sendable, Equatable {
     package var learningRates: [Double]
     package var beta1: Double, beta2: Double, eps: Double, weightDecay: Double
-    /// Parameter names per group, in torch's id order (group 0 ids first).
-    package let groups: [[String]]
-    package private(set) var state: [String: AdamMoments] = [:]
+    /// Parameters per group, in torch's id order (group 0 ids first).
+    package let groups: [[Key]]
+    package private(set) var state: [Key: AdamMoments] = [:]
 
-    package init(groups: [[String]], learningRates: [Double], beta1: Double = 0.9, beta2: Double = 0.999,
+    package init(groups: [[Key]], learningRates: [Double], beta1: Double = 0.9, beta2: Double = 0.999,
                 eps: Double = 1e-8, weightDecay: Double = 0) {
         precondition(groups.count == learningRates.count)
         self.groups = groups
@@ -36,12 +36,13 @@ package struct Adam: Sendable, Equatable {
     }
 
     /// torch's parameter id of a name (its position across groups).
-    package func id(of name: String) -> Int? { Array(groups.joined()).firstIndex(of: name) }
+    package func id(of name: Key) -> Int? { Array(groups.joined()).firstIndex(of: name) }
 
-    package func group(of name: String) -> Int? { groups.firstIndex { $0.contains(name) } }
+    package func group(of name: Key) -> Int? { groups.firstIndex { $0.contains(name) } }
 
-    /// One update of `param` with gradient `grad` (same length).
-    package mutating func step(_ name: String, _ param: inout [Float], _ grad: [Float]) {
+    /// One update of `param` with gradient `grad` (same length). Keys are typed, so only a
+    /// parameter the optimizer was built with can reach this.
+    package mutating func step(_ name: Key, _ param: inout [Float], _ grad: [Float]) {
         guard let g = group(of: name) else { preconditionFailure("parameter \(name) is in no optimizer group") }
         precondition(param.count == grad.count)
         var s = state[name] ?? AdamMoments(step: 0, expAvg: [Float](repeating: 0, count: param.count),
@@ -71,16 +72,16 @@ package struct Adam: Sendable, Equatable {
     package mutating func resetState() { state = [:] }
 
     /// Restores moments (from a checkpoint).
-    package mutating func setState(_ name: String, _ moments: AdamMoments) { state[name] = moments }
+    package mutating func setState(_ name: Key, _ moments: AdamMoments) { state[name] = moments }
 }
 
 /// SGD with PyTorch's semantics: weight decay, momentum with dampening (first step stores the
 /// gradient as the buffer), Nesterov.
-package struct SGD: Sendable, Equatable {
+package struct SGD<Key: Hashable & Sendable>: Sendable, Equatable {
     package var learningRate: Double
     package var momentum: Double, dampening: Double, weightDecay: Double
     package var nesterov: Bool
-    package private(set) var buffers: [String: [Float]] = [:]
+    package private(set) var buffers: [Key: [Float]] = [:]
 
     package init(learningRate: Double, momentum: Double = 0, dampening: Double = 0, weightDecay: Double = 0,
                 nesterov: Bool = false) {
@@ -91,7 +92,7 @@ package struct SGD: Sendable, Equatable {
         self.nesterov = nesterov
     }
 
-    package mutating func step(_ name: String, _ param: inout [Float], _ grad: [Float]) {
+    package mutating func step(_ name: Key, _ param: inout [Float], _ grad: [Float]) {
         precondition(param.count == grad.count)
         let lr = Float(learningRate), wd = Float(weightDecay), mom = Float(momentum), damp = Float(dampening)
         var d = grad
@@ -109,5 +110,5 @@ package struct SGD: Sendable, Equatable {
         for i in param.indices { param[i] -= lr * d[i] }
     }
 
-    package mutating func setBuffer(_ name: String, _ values: [Float]) { buffers[name] = values }
+    package mutating func setBuffer(_ name: Key, _ values: [Float]) { buffers[name] = values }
 }

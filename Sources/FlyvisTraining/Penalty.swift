@@ -1,3 +1,4 @@
+import FlyvisNetwork
 import Foundation
 
 /// flyvis's activity penalty (penalizer.activity_penalty): pushes the temporal mean activity of
@@ -54,13 +55,13 @@ package struct ActivityPenalty: Sendable, Equatable {
 /// A parameter penalty (node_config/edge_config `penalize.function`).
 package struct ParameterPenalty: Sendable, Equatable {
     package enum Function: String, Sendable { case weight_decay, prior }
-    package var parameter: String
+    package var parameter: ParameterName
     package var function: Function
     package var lambda: Double
     /// For `prior`: the value the parameter is pulled towards (its configured initial value).
     package var prior: Double
 
-    package init(parameter: String, function: Function, lambda: Double, prior: Double = 0) {
+    package init(parameter: ParameterName, function: Function, lambda: Double, prior: Double = 0) {
         self.parameter = parameter
         self.function = function
         self.lambda = lambda
@@ -85,14 +86,14 @@ package struct ParameterPenalty: Sendable, Equatable {
 package struct Penalizer: Sendable, Equatable {
     package var activity: ActivityPenalty?
     /// Parameters that take the activity penalty (flyvis: `penalize.activity: true`).
-    package var activityParameters: [String]
+    package var activityParameters: [ParameterName]
     package var parameterPenalties: [ParameterPenalty]
-    package var activityOptimizer: SGD
-    package var parameterOptimizer: SGD?
+    package var activityOptimizer: SGD<ParameterName>
+    package var parameterOptimizer: SGD<ParameterName>?
     /// Set once the activity penalty has passed its stop iteration (flyvis drops the optimizer).
     package private(set) var activityStopped = false
 
-    package init(activity: ActivityPenalty?, activityParameters: [String], parameterPenalties: [ParameterPenalty],
+    package init(activity: ActivityPenalty?, activityParameters: [ParameterName], parameterPenalties: [ParameterPenalty],
                 learningRate: Double = 1e-3) throws(TrainingConfigError) {
         if !activityParameters.isEmpty {
             guard let a = activity,
@@ -100,7 +101,7 @@ package struct Penalizer: Sendable, Equatable {
                 throw .missing(key: "penalizer.activity_penalty",
                                why: "a parameter is configured with penalize.activity: true but no activity penalty values (activity_penalty, activity_baseline, below/above_baseline_penalty_weight) are set")
             }
-            for p in activityParameters where p != "nodes_bias" {
+            for p in activityParameters where p != .bias {
                 throw .invalidValue(key: "network.node_config/edge_config.\(p).penalize.activity", value: "true",
                                     allowed: "only nodes_bias (the resting potential) takes the activity penalty")
             }

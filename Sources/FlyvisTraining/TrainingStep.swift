@@ -12,6 +12,19 @@ package struct StepResult: Sendable, Equatable {
     package var penalty: Double?
 }
 
+/// A parameter Adam updates: one of the network's five, or a parameter of a task's decoder.
+package enum TrainedParameter: Hashable, Sendable, CustomStringConvertible {
+    case network(ParameterName)
+    case decoder(task: String, name: String)
+
+    package var description: String {
+        switch self {
+        case let .network(p): return p.rawValue
+        case let .decoder(task, name): return "decoder/\(task)/\(name)"
+        }
+    }
+}
+
 /// One flyvis training iteration: from a given steady state, run the movie through the network,
 /// decode each task, compute the weighted loss, backpropagate through decoder and network, take
 /// the Adam step, then the penalty steps on the same forward activity, then clamp.
@@ -22,7 +35,7 @@ package final class TrainingStep {
     package var decoders: [String: FlowDecoder]
     package var objectives: [String: Objective]
     package var weights: TaskWeights
-    package var adam: Adam
+    package var adam: Adam<TrainedParameter>
     package var penalizer: Penalizer
 
     let outputTypes: [Int]
@@ -31,9 +44,6 @@ package final class TrainingStep {
     /// Wall seconds of each phase of the last `run` (forward, decoder, backward, update), for
     /// benchmarks and throughput logs.
     package private(set) var lastTimings: [String: Double] = [:]
-
-    /// Adam parameter names: group 0 the network (flyvis's five, in order), group 1 the decoders.
-    package static func decoderParameterName(task: String, _ name: String) -> String { "decoder/\(task)/\(name)" }
 
     package init(network: Network, decoders: [String: FlowDecoder], objectives: [String: Objective],
                 weights: TaskWeights, learningRates: (network: Double, decoder: Double), penalizer: Penalizer) {
@@ -46,10 +56,11 @@ package final class TrainingStep {
         let c = network.connectome
         outputTypes = c.outputCellTypes.compactMap { c.typeIndex($0) }
         hexCount = c.lattice.count
-        let decoderNames = decoders.keys.sorted().flatMap { task in
-            decoders[task]!.parameterNames.map { Self.decoderParameterName(task: task, $0) }
+        // Group 0 the network (flyvis's five, in order), group 1 the decoders: torch's ids.
+        let decoderParameters = decoders.keys.sorted().flatMap { task in
+            decoders[task]!.parameterNames.map { TrainedParameter.decoder(task: task, name: $0) }
         }
-        adam = Adam(groups: [NetworkParameters.names, decoderNames],
+        adam = Adam(groups: [ParameterName.allCases.map(TrainedParameter.network), decoderParameters],
                     learningRates: [learningRates.network, learningRates.decoder])
     }
 
@@ -76,6 +87,27 @@ package final class TrainingStep {
         try lum.withUnsafeBufferPointer { try network.forward(movie: $0, batch: B, frames: T, dt: dt, state: steadyState) }
         clock.lap("network_forward")
         let stats = network.engine.activityStatistics()
+        let decoded = try decodeAndBackpropagate(targets: targets, batch: B, frames: T)
+        clock.lap("decoder_loss_fwd_bwd")
+        // The penalty lane shares the forward and the backward sweep (bias gradient only).
+        let usePenalty = penalizer.activityActive(at: iteration)
+        let penalty = usePenalty ? activityPenalty(batch: B, frames: T) : nil
+        let grads = backpropagateNetwork(outputGradient: decoded.gradInput, penaltyGradient: penalty?.gradient,
+                                         batch: B, frames: T)
+        clock.lap("network_backward")
+        defer { clock.lap("optimizer_penalty"); lastTimings = clock.phases }
+        let result = StepResult(loss: decoded.total, taskLosses: decoded.taskLosses, activityMean: stats.mean,
+                                activityMin: Double(stats.min), activityMax: Double(stats.max), penalty: penalty?.value)
+        // An exploded step is reported without touching the parameters.
+        guard decoded.total.isFinite, stats.mean.isFinite else { return result }
+        update(grads)
+        return result
+    }
+
+    /// Decodes the output activity for every task, evaluates the weighted losses and
+    /// backpropagates them through the decoders: the summed gradient at the decoders' input.
+    func decodeAndBackpropagate(targets: [String: [Float]], batch B: Int, frames T: Int) throws
+        -> (total: Double, taskLosses: [String: Double], gradInput: [Float]) {
         let input = outputActivity(batch: B, frames: T)
         var total = 0.0
         var taskLosses: [String: Double] = [:]
@@ -102,78 +134,73 @@ package final class TrainingStep {
             }
         }
         if gradInput.isEmpty { gradInput = [Float](repeating: 0, count: input.count) }
-        clock.lap("decoder_loss_fwd_bwd")
-        // The penalty lane shares the forward and the backward sweep (bias gradient only).
-        let usePenalty = penalizer.activityActive(at: iteration)
+        return (total, taskLosses, gradInput)
+    }
+
+    /// The activity penalty on the central cells of the last forward, and its gradient per
+    /// (batch, frame, central cell).
+    func activityPenalty(batch B: Int, frames T: Int) -> (value: Double, gradient: [Float])? {
+        guard let a = penalizer.activity else { return nil }
+        let engine = network.engine
         let central = network.connectome.centralCellsIndex
-        var penaltyValue: Double?
-        var penaltyGrad: [Float] = []
-        if usePenalty, let a = penalizer.activity {
-            let engine = network.engine
-            let r = a.evaluate(batch: B, frames: T, types: central.count) { b, t, k in engine.value(frame: t, node: central[k], batch: b) }
-            penaltyValue = r.penalty
-            penaltyGrad = r.gradient
-        }
+        let r = a.evaluate(batch: B, frames: T, types: central.count) { b, t, k in engine.value(frame: t, node: central[k], batch: b) }
+        return (r.penalty, r.gradient)
+    }
+
+    /// The backward sweep through time: lane 0 carries the decoders' input gradient into the
+    /// output types, lane 1 (when the penalty is active) the penalty's gradient into the
+    /// central cells.
+    func backpropagateNetwork(outputGradient gradInput: [Float], penaltyGradient: [Float]?,
+                              batch B: Int, frames T: Int) -> NetworkGradients {
         let K = outputTypes.count, H = hexCount
         let c = network.connectome
-        let grads = network.engine.backward(penaltyLane: usePenalty) { t, lane, sink in
+        let central = c.centralCellsIndex
+        return network.engine.backward(penaltyLane: penaltyGradient != nil) { t, lane, sink in
             if lane == 0 {
                 gradInput.withUnsafeBufferPointer { g in
                     for (k, type) in self.outputTypes.enumerated() {
                         sink.add(nodes: c.layerIndex(type), values: g.baseAddress! + (t * K + k) * H, batchStride: T * K * H)
                     }
                 }
-            } else {
+            } else if let penaltyGradient {
                 for b in 0..<B {
                     for (k, n) in central.enumerated() {
-                        let g = penaltyGrad[(b * T + t) * central.count + k]
+                        let g = penaltyGradient[(b * T + t) * central.count + k]
                         if g != 0 { sink(n, b, g) }
                     }
                 }
             }
         }
-        clock.lap("network_backward")
-        defer { clock.lap("optimizer_penalty"); lastTimings = clock.phases }
-        guard total.isFinite, stats.mean.isFinite else {
-            return StepResult(loss: total, taskLosses: taskLosses, activityMean: stats.mean,
-                              activityMin: Double(stats.min), activityMax: Double(stats.max), penalty: penaltyValue)
-        }
-        // Adam on the network (trainable parameters only) and the decoders.
+    }
+
+    /// Adam on the trainable network parameters and the decoders, then the parameter
+    /// penalties' SGD on the pre-update forward (as the reference does), the activity
+    /// penalty's SGD on the bias, and the clamp.
+    func update(_ grads: NetworkGradients) {
         var p = network.parameters
-        let networkGrads: [String: [Double]] = ["nodes_bias": grads.bias, "nodes_time_const": grads.timeConst,
-                                                "edges_syn_strength": grads.synStrength]
-        for name in NetworkParameters.names where p.requiresGrad(name) {
+        let networkGrads: [ParameterName: [Double]] = [.bias: grads.bias, .timeConst: grads.timeConst,
+                                                       .synStrength: grads.synStrength]
+        for name in ParameterName.allCases where p.requiresGrad(name) {
             guard let g = networkGrads[name] else { continue }
-            var values = p[name]!
-            adam.step(name, &values, g.map { Float($0) })
-            try p.set(name, values)
+            adam.step(.network(name), &p[name], g.map { Float($0) })
         }
         for task in tasks {
             let decoder = decoders[task]!
             for name in decoder.parameterNames {
-                let key = Self.decoderParameterName(task: task, name)
-                _ = decoder.withParameter(name) { values, grad in adam.step(key, &values, grad) }
+                _ = decoder.withParameter(name) { values, grad in adam.step(.decoder(task: task, name: name), &values, grad) }
             }
         }
-        // Penalty steps on the pre-update forward (as the reference), then the clamp.
-        if let opt = penalizer.parameterOptimizer {
-            var sgd = opt
+        if var sgd = penalizer.parameterOptimizer {
             for pen in penalizer.parameterPenalties {
-                guard var values = p[pen.parameter] else { continue }
-                sgd.step(pen.parameter, &values, pen.evaluate(values).gradient)
-                try p.set(pen.parameter, values)
+                sgd.step(pen.parameter, &p[pen.parameter], pen.evaluate(p[pen.parameter]).gradient)
             }
             penalizer.parameterOptimizer = sgd
             p.clamp()
         }
-        if usePenalty, let gb = grads.penaltyBias {
-            var bias = p.bias
-            penalizer.activityOptimizer.step("nodes_bias", &bias, gb.map { Float($0) })
-            try p.set("nodes_bias", bias)
+        if let gb = grads.penaltyBias {
+            penalizer.activityOptimizer.step(.bias, &p[.bias], gb.map { Float($0) })
         }
         network.setParameters(p)  // clamps
-        return StepResult(loss: total, taskLosses: taskLosses, activityMean: stats.mean,
-                          activityMin: Double(stats.min), activityMax: Double(stats.max), penalty: penaltyValue)
     }
 
     /// Evaluation without gradients in eval mode (BatchNorm running statistics, no dropout):

@@ -45,20 +45,20 @@ func launch(_ executable: String, _ arguments: [String], environment extra: [Str
         let ens = ensembleDir(root, 7)
         // Every member directory is complete, except the diverged one, which kept its checkpoints.
         for m in 0..<5 {
-            let d = ens.subdirectory(String(format: "%03d", m))
+            let d = ens.member(m)
             let status = try #require(MemberStatus.read(from: d))
             #expect(status.state == (m == 3 ? .failed : .finished), "member \(m)")
             #expect(!CheckpointStore(networkDirectory: d).indices().isEmpty)
-            if m != 3 { #expect(try d.read("loss", as: Double.self).values.count == 36) }
+            if m != 3 { #expect(try d.read(ResultsSchema.loss, as: Double.self).values.count == 36) }
         }
-        #expect(FileManager.default.fileExists(atPath: ens.url.appendingPathComponent("ensemble_status.md").path))
+        #expect(FileManager.default.fileExists(atPath: ens.url.appendingPathComponent(ResultsSchema.ensembleStatus).path))
         // Rank 0's last report page: every member's curve, the diverged member's error, no more reloading.
-        let page = try Data(contentsOf: ens.url.appendingPathComponent("ensemble_report.html"))
+        let page = try Data(contentsOf: ens.url.appendingPathComponent(ResultsSchema.ensembleReport))
         let doc = try XMLDocument(data: page, options: [])
         func plotted(_ plot: String, _ cls: String) throws -> Int {
             try doc.nodes(forXPath: "//*[local-name()='svg'][@id='\(plot)']//*[contains(concat(' ', @class, ' '), ' \(cls) ')]").count
         }
-        let histories = (0..<5).filter { ens.subdirectory(String(format: "%03d", $0)).contains("loss") }.count
+        let histories = (0..<5).filter { ens.member($0).contains(ResultsSchema.loss) }.count
         #expect(try plotted("training-loss", "curve") == histories, "one training curve per recorded history")
         #expect(try plotted("validation-loss", "curve") == 5)
         #expect(try plotted("training-loss", "fail-mark") == 1, "the diverged member is marked")
@@ -66,33 +66,33 @@ func launch(_ executable: String, _ arguments: [String], environment extra: [Str
         #expect(try doc.nodes(forXPath: "//*[local-name()='tr'][contains(@class, 'state-failed')]").count == 1)
         #expect(String(decoding: page, as: UTF8.self).contains("OverflowError"))
         // The collectively written summary against every member's own validation/loss.h5.
-        let f = try HDF5File(path: ens.url.appendingPathComponent("ensemble_summary.h5").path, mode: .readOnly)
+        let f = try HDF5File(path: ens.url.appendingPathComponent(ResultsSchema.ensembleSummary).path, mode: .readOnly)
         let v: HDF5Array<Double> = try f.read("val_loss")
         let best: [Int64] = try f.read("best_chkpt").values
         let minLoss: [Double] = try f.read("min_val_loss").values
         let ranking: [Int64] = try f.read("ranking").values
         var mins: [Double] = []
         for m in 0..<5 {
-            let d = ens.subdirectory(String(format: "%03d", m))
-            let losses = try d.subdirectory("validation").read("loss", as: Double.self).values
+            let d = ens.member(m)
+            let losses = try d.split(.validation).read(ResultsSchema.loss, as: Double.self).values
             let row = Array(v.values[(m * v.shape[1])..<((m + 1) * v.shape[1])])
             #expect(Array(row.prefix(losses.count)) == losses, "member \(m) val_loss row")
             #expect(row.dropFirst(losses.count).allSatisfy { $0.isNaN })
             let i = losses.firstIndex(of: losses.min()!)!
-            #expect(best[m] == (try d.read("chkpt_index", as: Int64.self).values[i]))
+            #expect(best[m] == (try d.read(ResultsSchema.chkptIndex, as: Int64.self).values[i]))
             #expect(minLoss[m] == losses.min()!)
             mins.append(m == 3 ? .infinity : losses.min()!)
         }
         let order = (0..<5).sorted { mins[$0] < mins[$1] }
         for (rank, m) in order.enumerated() { #expect(ranking[m] == Int64(rank), "member \(m) ranks \(rank)") }
         #expect(try f.readStrings("state")[3] == "failed")
-        let bestText = try String(contentsOf: ens.url.appendingPathComponent("best_checkpoints.txt"), encoding: .utf8)
+        let bestText = try String(contentsOf: ens.url.appendingPathComponent(ResultsSchema.bestCheckpoints), encoding: .utf8)
         #expect(bestText.split(separator: "\n").first?.hasPrefix("0007/\(String(format: "%03d", order[0])) ") == true)
         #expect(!bestText.contains("0007/003"))
         // `summary` rebuilds the same numbers from the member directories alone.
         let rebuilt = try run(productPath("flyvis-ensemble"), ["summary", ens.path])
         #expect(rebuilt.status == 0, "\(rebuilt.output)")
-        let g = try HDF5File(path: ens.url.appendingPathComponent("ensemble_summary.h5").path, mode: .readOnly)
+        let g = try HDF5File(path: ens.url.appendingPathComponent(ResultsSchema.ensembleSummary).path, mode: .readOnly)
         #expect(try g.read("min_val_loss", as: Double.self).values == minLoss)
         #expect(try g.read("ranking", as: Int64.self).values == ranking)
     }
@@ -110,7 +110,7 @@ func launch(_ executable: String, _ arguments: [String], environment extra: [Str
         let ens = ensembleDir(b, 8)
         let deadline = Date().addingTimeInterval(120)
         while Date() < deadline {
-            let counts = (0..<3).map { CheckpointStore(networkDirectory: ens.subdirectory(String(format: "%03d", $0))).indices().count }
+            let counts = (0..<3).map { CheckpointStore(networkDirectory: ens.member($0)).indices().count }
             if counts.allSatisfy({ $0 >= 2 }) { break }
             usleep(100_000)
         }
@@ -119,7 +119,7 @@ func launch(_ executable: String, _ arguments: [String], environment extra: [Str
         for r in ranks { kill(r, SIGTERM) }
         job.waitUntilExit()
         #expect(job.terminationStatus == 75, "the job exits with EX_TEMPFAIL so a batch script can requeue it")
-        let states = (0..<3).compactMap { MemberStatus.read(from: ens.subdirectory(String(format: "%03d", $0)))?.state }
+        let states = (0..<3).compactMap { MemberStatus.read(from: ens.member($0))?.state }
         #expect(states.contains(.interrupted), "members stopped cleanly: \(states)")
         let resumed = try mpirun(ranks: 3, [productPath("flyvis-ensemble"), "--root", b.path, "--resume"] + args)
         #expect(resumed.status == 0, "\(resumed.output.suffix(2000))")
@@ -151,9 +151,9 @@ func launch(_ executable: String, _ arguments: [String], environment extra: [Str
         let again = try mpirun(ranks: 2, [productPath("flyvis-ensemble"), "--root", root.path, "--resume"] + args)
         #expect(again.status == 0, "\(again.output.suffix(2000))")
         for m in 0..<4 {
-            let d = ens.subdirectory(String(format: "%03d", m))
+            let d = ens.member(m)
             #expect(MemberStatus.read(from: d)?.state == .finished, "member \(m)")
-            #expect(try d.read("loss", as: Double.self).values.count == 126)
+            #expect(try d.read(ResultsSchema.loss, as: Double.self).values.count == 126)
         }
     }
 
@@ -165,10 +165,10 @@ func launch(_ executable: String, _ arguments: [String], environment extra: [Str
         #expect(r.status == 0, "\(r.output.suffix(2000))")
         #expect(r.output.contains("Ranking by task error"))
         let ens = ensembleDir(root, 10)
-        for m in 0..<2 { #expect(MemberStatus.read(from: ens.subdirectory(String(format: "%03d", m)))?.state == .finished) }
+        for m in 0..<2 { #expect(MemberStatus.read(from: ens.member(m))?.state == .finished) }
         // Distinct member seeds give distinct networks.
-        let l0 = try ens.subdirectory("000").read("loss", as: Double.self).values
-        let l1 = try ens.subdirectory("001").read("loss", as: Double.self).values
+        let l0 = try ens.subdirectory("000").read(ResultsSchema.loss, as: Double.self).values
+        let l1 = try ens.subdirectory("001").read(ResultsSchema.loss, as: Double.self).values
         #expect(l0 != l1)
     }
 
@@ -199,7 +199,7 @@ func launch(_ executable: String, _ arguments: [String], environment extra: [Str
         let longer = try run(productPath("flyvis-ensemble"), args + ["task.n_iters=27"])
         #expect(longer.status == 0, "\(longer.output.suffix(2000))")
         for m in members {
-            #expect(try m.read("loss", as: Double.self).values.count >= 27, "\(m.path) continued to 27 iterations")
+            #expect(try m.read(ResultsSchema.loss, as: Double.self).values.count >= 27, "\(m.path) continued to 27 iterations")
             #expect(MemberStatus.read(from: m)?.state == .finished)
         }
 

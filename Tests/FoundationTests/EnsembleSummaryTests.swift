@@ -9,11 +9,11 @@ import FlyvisResults
     /// checkpoint indices and iterations, time trained, and the training status.
     func makeMember(_ ens: ResultsDirectory, _ m: Int, losses: [Double], state: ProgressReport.State,
                     error: String? = nil) throws {
-        let dir = ens.subdirectory(String(format: "%03d", m))
-        try dir.subdirectory("validation").write("loss", losses)
-        try dir.write("chkpt_index", losses.indices.map(Int64.init))
-        try dir.write("chkpt_iter", losses.indices.map { Int64($0 * 10 - 1) })
-        try dir.writeScalar("time_trained", Double(m) + 0.5)
+        let dir = ens.member(m)
+        try dir.split(.validation).write(ResultsSchema.loss, losses)
+        try dir.write(ResultsSchema.chkptIndex, losses.indices.map(Int64.init))
+        try dir.write(ResultsSchema.chkptIter, losses.indices.map { Int64($0 * 10 - 1) })
+        try dir.writeScalar(ResultsSchema.timeTrained, Double(m) + 0.5)
         try MemberStatus(state: state, iteration: max(0, (losses.count - 1) * 10), error: error).write(to: dir)
     }
 
@@ -37,7 +37,7 @@ import FlyvisResults
             let l = losses[m.id.member]
             #expect(m.bestCheckpoint == l.firstIndex(of: l.min()!))
         }
-        let f = try HDF5File(path: ens.url.appendingPathComponent("ensemble_summary.h5").path, mode: .readOnly)
+        let f = try HDF5File(path: ens.url.appendingPathComponent(ResultsSchema.ensembleSummary).path, mode: .readOnly)
         let v: HDF5Array<Double> = try f.read("val_loss")
         #expect(v.shape == [5, 4])
         for (m, l) in losses.enumerated() {
@@ -50,7 +50,7 @@ import FlyvisResults
         #expect(try f.read("top_k", as: UInt8.self).values == (0..<5).map { expected.prefix(2).contains($0) ? 1 : 0 })
         #expect(try f.readStrings("error")[3].contains("NaN"))
         #expect(table.contains("OverflowError"))
-        let best = try String(contentsOf: ens.url.appendingPathComponent("best_checkpoints.txt"), encoding: .utf8)
+        let best = try String(contentsOf: ens.url.appendingPathComponent(ResultsSchema.bestCheckpoints), encoding: .utf8)
         #expect(best.split(separator: "\n").first?.hasPrefix("0045/\(String(format: "%03d", expected[0])) ") == true)
         #expect(best.contains("chkpts/chkpt_00003"))
     }

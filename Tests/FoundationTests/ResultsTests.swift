@@ -8,19 +8,19 @@ import FlyvisHDF5
         let root = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: root) }
         let net = ResultsDirectory(root.appendingPathComponent("results/flow/0045/000"))
-        try net.extend("loss", [3.0, 2.5])
-        try net.extend("loss", [2.0])
-        try net.writeScalar("best_chkpt_index", Int64(2))
+        try net.extend(ResultsSchema.loss, [3.0, 2.5])
+        try net.extend(ResultsSchema.loss, [2.0])
+        try net.writeScalar(ResultsSchema.bestChkptIndex, Int64(2))
         try net.writeScalar("dt", 0.02)
-        try net.subdirectory("validation").extend("iteration", [Int64(0), 3])
-        #expect(try net.read("loss", as: Double.self).values == [3.0, 2.5, 2.0])
-        #expect(try net.read("best_chkpt_index", as: Int64.self).shape == [])
+        try net.split(.validation).extend("iteration", [Int64(0), 3])
+        #expect(try net.read(ResultsSchema.loss, as: Double.self).values == [3.0, 2.5, 2.0])
+        #expect(try net.read(ResultsSchema.bestChkptIndex, as: Int64.self).shape == [])
         #expect(try net.read("dt", as: Double.self).values == [0.02])
         // Every key file holds exactly one dataset, named data, chunked so h5py can extend it.
-        let f = try HDF5File(path: net.file("loss").path, mode: .readOnly)
+        let f = try HDF5File(path: net.file(ResultsSchema.loss).path, mode: .readOnly)
         #expect(try f.children("/") == ["data"])
-        try net.truncate("loss", to: 1, as: Double.self)
-        #expect(try net.read("loss", as: Double.self).values == [3.0])
+        try net.truncate(ResultsSchema.loss, to: 1, as: Double.self)
+        #expect(try net.read(ResultsSchema.loss, as: Double.self).values == [3.0])
         #expect(net.entries() == ["best_chkpt_index", "dt", "loss", "validation"])
         #expect(throws: ResultsError.self) { _ = try net.read("missing", as: Double.self) }
         // No temporary files are left behind.

@@ -90,13 +90,13 @@ func writeMockSintel(at root: URL, scenes: Int = 4, frames: Int = 12) throws {
         let solver = try MultiTaskSolver(config: config, root: root, resume: true, log: Self.quiet)
         #expect(solver.iteration == last.iteration + 1)
         #expect(solver.checkpointIndex == lastIndex)
-        for (k, name) in NetworkParameters.names.enumerated() {
-            #expect(solver.network.parameters[name]! == last.network[name]!.floats!, "\(name)")
+        for (k, name) in ParameterName.allCases.enumerated() {
+            #expect(solver.network.parameters[name] == last.network[name.rawValue]!.floats!, "\(name)")
             if let e = last.optim?.state[k] {
-                let m = try #require(solver.step.adam.state[name], "Adam state of \(name)")
+                let m = try #require(solver.step.adam.state[.network(name)], "Adam state of \(name)")
                 #expect(m.expAvg == e.expAvg.floats! && m.expAvgSq == e.expAvgSq.floats! && Double(m.step) == e.step, "Adam \(name)")
             } else {
-                #expect(solver.step.adam.state[name] == nil, "\(name) had no Adam state in flyvis's checkpoint")
+                #expect(solver.step.adam.state[.network(name)] == nil, "\(name) had no Adam state in flyvis's checkpoint")
             }
         }
         #expect(try solver.train() == .finished)

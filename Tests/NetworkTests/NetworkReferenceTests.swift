@@ -29,9 +29,9 @@ enum Shared {
         let c = try Shared.connectome.get()
         let p = try NetworkParameters(connectome: c)
         let ref = try Reference.open()
-        for name in NetworkParameters.names {
+        for name in ParameterName.allCases {
             let want: [Float] = try ref.read("params_initial/\(name)").values
-            #expect(p[name]! == want, "\(name)")
+            #expect(p[name] == want, "\(name)")
         }
     }
 
@@ -47,13 +47,13 @@ enum Shared {
     @Test func keyLookup() throws {
         let c = try Shared.connectome.get()
         var p = try NetworkParameters(connectome: c)
-        #expect(try p.value("nodes_time_const", "T4a") == p.timeConst[c.typeIndex("T4a")!])
+        #expect(try p.value(.timeConst, "T4a") == p.timeConst[c.typeIndex("T4a")!])
         let i = try p.edgeTypeIndex(source: "R1", target: "L1")
-        #expect(try p.value("edges_syn_strength", "R1", "L1") == p.synStrength[i])
-        try p.setValue("nodes_bias", ["Mi1"], 0.25)
+        #expect(try p.value(.synStrength, "R1", "L1") == p.synStrength[i])
+        try p.setValue(.bias, ["Mi1"], 0.25)
         #expect(p.bias[c.typeIndex("Mi1")!] == 0.25)
-        #expect(throws: ParameterError.self) { _ = try p.value("nodes_bias", "NotAType") }
-        #expect(try p.value("edges_syn_count", "R1", "L1", "0", "0") == p.synCount[try p.synCountIndex(source: "R1", target: "L1", du: 0, dv: 0)])
+        #expect(throws: ParameterError.self) { _ = try p.value(.bias, "NotAType") }
+        #expect(try p.value(.synCount, "R1", "L1", "0", "0") == p.synCount[try p.synCountIndex(source: "R1", target: "L1", du: 0, dv: 0)])
     }
 }
 
@@ -62,7 +62,7 @@ enum Shared {
         let c = try Shared.connectome.get()
         let ref = try Reference.open()
         var p = try NetworkParameters(connectome: c)
-        for name in NetworkParameters.names { try p.set(name, try ref.read("params/\(name)").values) }
+        for name in ParameterName.allCases { try p.set(name, try ref.read("params/\(name)").values) }
         let net = try Network(connectome: c, parameters: p)
         return (net, ref)
     }

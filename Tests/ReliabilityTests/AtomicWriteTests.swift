@@ -9,33 +9,33 @@ import FlyvisResults
         let dir = try scratchDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         let d = ResultsDirectory(dir)
-        try d.extend("chkpt_index", [Int64(0)])
-        try d.subdirectory("validation").extend("loss", [1.5])
+        try d.extend(ResultsSchema.chkptIndex, [Int64(0)])
+        try d.split(.validation).extend(ResultsSchema.loss, [1.5])
         try FileManager.default.createDirectory(at: dir.appendingPathComponent("chkpts"), withIntermediateDirectories: true)
         try Data("c0".utf8).write(to: dir.appendingPathComponent("chkpts/chkpt_00000"))
 
         struct Full: Error {}
         #expect(throws: Full.self) {
             try ResultsSnapshot.transaction(in: dir) {
-                try d.subdirectory("validation").extend("loss", [1.25])
-                try d.extend("loss", [3.0])  // a new file
+                try d.split(.validation).extend(ResultsSchema.loss, [1.25])
+                try d.extend(ResultsSchema.loss, [3.0])  // a new file
                 try Data("c1".utf8).write(to: dir.appendingPathComponent("chkpts/chkpt_00001"))
                 throw Full()  // as ENOSPC would, before chkpt_index is extended
             }
         }
-        #expect(try d.subdirectory("validation").read("loss", as: Double.self).values == [1.5])
-        #expect(try d.read("chkpt_index", as: Int64.self).values == [0])
-        #expect(!d.contains("loss"))
+        #expect(try d.split(.validation).read(ResultsSchema.loss, as: Double.self).values == [1.5])
+        #expect(try d.read(ResultsSchema.chkptIndex, as: Int64.self).values == [0])
+        #expect(!d.contains(ResultsSchema.loss))
         #expect(CheckpointStore(networkDirectory: d).indices() == [0])
         #expect(try hiddenFiles(dir).isEmpty)
 
         // Committed: the new state stays, the backups go.
         try ResultsSnapshot.transaction(in: dir) {
-            try d.subdirectory("validation").extend("loss", [1.25])
-            try d.extend("chkpt_index", [Int64(1)])
+            try d.split(.validation).extend(ResultsSchema.loss, [1.25])
+            try d.extend(ResultsSchema.chkptIndex, [Int64(1)])
         }
-        #expect(try d.subdirectory("validation").read("loss", as: Double.self).values == [1.5, 1.25])
-        #expect(try d.read("chkpt_index", as: Int64.self).values == [0, 1])
+        #expect(try d.split(.validation).read(ResultsSchema.loss, as: Double.self).values == [1.5, 1.25])
+        #expect(try d.read(ResultsSchema.chkptIndex, as: Int64.self).values == [0, 1])
         #expect(try hiddenFiles(dir).isEmpty)
     }
 

@@ -69,7 +69,7 @@ final class SmallDisk {
         let again = try runFlyvis(Self.args(disk.url) + ["resume=true"])
         #expect(again.status == 0, "\(again.output)")
         try Self.checkConsistent(disk.url.appendingPathComponent(Self.member))
-        #expect(try ResultsDirectory(disk.url.appendingPathComponent(Self.member)).read("loss", as: Double.self).values.count >= 12, "trained to the end")
+        #expect(try ResultsDirectory(disk.url.appendingPathComponent(Self.member)).read(ResultsSchema.loss, as: Double.self).values.count >= 12, "trained to the end")
     }
 
     /// chkpt_index is 0..n−1, and every per-checkpoint history has n entries, one per
@@ -81,30 +81,30 @@ final class SmallDisk {
             .filter { ($0 as NSString).lastPathComponent.hasPrefix(".") && !$0.hasSuffix(MemberLock.fileName) }
         #expect(leftovers.isEmpty, "left behind: \(leftovers)", sourceLocation: sourceLocation)
         let checkpoints = CheckpointStore(networkDirectory: d).indices()
-        guard d.contains("chkpt_index") else {
+        guard d.contains(ResultsSchema.chkptIndex) else {
             #expect(checkpoints.isEmpty, "checkpoint files without chkpt_index", sourceLocation: sourceLocation)
-            for sub in ["validation", "validation_batch", "training", "training_batch"] {
-                #expect(!d.subdirectory(sub).contains("loss"), "\(sub)/loss without chkpt_index", sourceLocation: sourceLocation)
+            for sub in ResultsSchema.Split.allCases.map(\.folder) {
+                #expect(!d.subdirectory(sub).contains(ResultsSchema.loss), "\(sub)/loss without chkpt_index", sourceLocation: sourceLocation)
             }
             return
         }
-        let index = try d.read("chkpt_index", as: Int64.self).values
+        let index = try d.read(ResultsSchema.chkptIndex, as: Int64.self).values
         let n = index.count
         #expect(index == (0..<Int64(n)).map { $0 }, "chkpt_index \(index)", sourceLocation: sourceLocation)
         #expect(checkpoints == Array(0..<n), "checkpoint files \(checkpoints) for chkpt_index \(index)", sourceLocation: sourceLocation)
-        #expect(try d.read("chkpt_iter", as: Int64.self).values.count == n, sourceLocation: sourceLocation)
-        for sub in ["validation", "validation_batch", "training", "training_batch"] {
+        #expect(try d.read(ResultsSchema.chkptIter, as: Int64.self).values.count == n, sourceLocation: sourceLocation)
+        for sub in ResultsSchema.Split.allCases.map(\.folder) {
             let v = d.subdirectory(sub)
             for key in ["loss", "loss_flow"] {
                 #expect(try v.read(key, as: Double.self).values.count == n, "\(sub)/\(key)", sourceLocation: sourceLocation)
             }
             #expect(try v.read("iteration", as: Int64.self).values.count == n, "\(sub)/iteration", sourceLocation: sourceLocation)
         }
-        let best = try d.read("best_chkpt_index", as: Int64.self).values[0]
+        let best = try d.read(ResultsSchema.bestChkptIndex, as: Int64.self).values[0]
         #expect(best >= 0 && best < n, sourceLocation: sourceLocation)
         // Per-iteration histories reach exactly the last checkpoint's iteration.
-        let lastIteration = try d.read("chkpt_iter", as: Int64.self).values.last! + 1
-        let losses = d.contains("loss") ? try d.read("loss", as: Double.self).values : []
+        let lastIteration = try d.read(ResultsSchema.chkptIter, as: Int64.self).values.last! + 1
+        let losses = d.contains(ResultsSchema.loss) ? try d.read(ResultsSchema.loss, as: Double.self).values : []
         #expect(losses.count == Int(lastIteration), sourceLocation: sourceLocation)
     }
 
@@ -113,8 +113,8 @@ final class SmallDisk {
     @Test func failedAppendKeepsTheOldFile() throws {
         guard let disk = SmallDisk(kilobytes: 256) else { return }
         let d = ResultsDirectory(disk.url.appendingPathComponent("m"))
-        try d.extend("chkpt_index", [Int64(0)])
-        try d.extend("chkpt_index", [Int64(1)])
+        try d.extend(ResultsSchema.chkptIndex, [Int64(0)])
+        try d.extend(ResultsSchema.chkptIndex, [Int64(1)])
         try AtomicFile.write(d.url.appendingPathComponent("notes.txt"), text: "old")
         // Fill the disk.
         let filler = disk.url.appendingPathComponent("filler").path
@@ -123,10 +123,10 @@ final class SmallDisk {
         while write(fd, block, block.count) > 0 {}
         close(fd)
 
-        #expect(throws: ResultsError.noSpace(path: d.file("chkpt_index").path, quota: false)) {
-            try d.extend("chkpt_index", [Int64(2)])
+        #expect(throws: ResultsError.noSpace(path: d.file(ResultsSchema.chkptIndex).path, quota: false)) {
+            try d.extend(ResultsSchema.chkptIndex, [Int64(2)])
         }
-        #expect(try d.read("chkpt_index", as: Int64.self).values == [0, 1])
+        #expect(try d.read(ResultsSchema.chkptIndex, as: Int64.self).values == [0, 1])
         #expect(throws: ResultsError.noSpace(path: d.url.appendingPathComponent("notes.txt").path, quota: false)) {
             try AtomicFile.write(d.url.appendingPathComponent("notes.txt"), text: String(repeating: "new", count: 10_000))
         }

@@ -72,7 +72,7 @@ import FlyvisResults
         #expect(r.output.contains("is in use by another run"), "\(r.output)")
         #expect(r.output.contains("PID \(first.processIdentifier)"), "\(r.output)")
         #expect(first.isRunning)
-        let status = (try? String(contentsOf: member.appendingPathComponent("_status.yaml"), encoding: .utf8)) ?? ""
+        let status = (try? String(contentsOf: member.appendingPathComponent(ResultsSchema.status), encoding: .utf8)) ?? ""
         #expect(!status.contains("failed"), "the holder's status is not overwritten as failed: \(status)")
     }
 

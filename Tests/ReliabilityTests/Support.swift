@@ -78,7 +78,7 @@ enum Tiny {
 /// A directory that looks like one flyvis wrote (a `_meta.yaml` of type NetworkDir).
 func makeNetworkDirectory(_ url: URL, files: [String] = ["loss.h5"]) throws {
     try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    try Data("config:\n  type: NetworkDir\nstatus: done\n".utf8).write(to: url.appendingPathComponent("_meta.yaml"))
+    try Data("config:\n  type: NetworkDir\nstatus: done\n".utf8).write(to: url.appendingPathComponent(ResultsSchema.meta))
     for f in files { try Data("x".utf8).write(to: url.appendingPathComponent(f)) }
 }
 

@@ -22,12 +22,12 @@ func temporaryDirectory(_ name: String = #function) throws -> URL {
 /// checkpoint, checkpoint indices and iterations, training time, `_meta.yaml`, `_status.yaml`.
 func makeMember(_ ens: ResultsDirectory, _ m: Int, losses: [Double], validation: [Double], every: Int,
                 state: ProgressReport.State, iteration: Int, error: String? = nil, nIters: Int) throws {
-    let dir = ens.subdirectory(String(format: "%03d", m))
-    try dir.write("loss", losses)
-    try dir.subdirectory("validation").write("loss", validation)
-    try dir.write("chkpt_index", validation.indices.map(Int64.init))
-    try dir.write("chkpt_iter", validation.indices.map { Int64($0 * every - 1) })
-    try dir.writeScalar("time_trained", Double(losses.count) / 20)
+    let dir = ens.member(m)
+    try dir.write(ResultsSchema.loss, losses)
+    try dir.split(.validation).write(ResultsSchema.loss, validation)
+    try dir.write(ResultsSchema.chkptIndex, validation.indices.map(Int64.init))
+    try dir.write(ResultsSchema.chkptIter, validation.indices.map { Int64($0 * every - 1) })
+    try dir.writeScalar(ResultsSchema.timeTrained, Double(losses.count) / 20)
     try dir.writeMeta("config:\n  type: NetworkDir\n  task:\n    batch_size: 4\n    n_iters: \(nIters)\n  scheduler:\n    n_iters: 7\nstatus: done\n")
     try MemberStatus(state: state, iteration: iteration, error: error).write(to: dir)
 }
@@ -186,7 +186,7 @@ func saveSample(_ html: String, _ name: String) {
         defer { try? FileManager.default.removeItem(at: root) }
         let (ens, losses, validation) = try Self.syntheticEnsemble(root)
         try EnsembleReportWriter().write(ensembleDirectory: ens)
-        let url = ens.url.appendingPathComponent("ensemble_report.html")
+        let url = ens.url.appendingPathComponent(ResultsSchema.ensembleReport)
         let size = try #require(try FileManager.default.attributesOfItem(atPath: url.path)[.size] as? Int)
         print("report size, 3 members, one with 250,000 iterations: \(size) bytes")
         #expect(size > 20_000, "the page has content")
@@ -362,7 +362,7 @@ func saveSample(_ html: String, _ name: String) {
         let first = try writer.build(ensembleDirectory: ens)
         #expect(first.members[0].training.iterations == 30)
         // The member checkpoints again: a longer loss.h5 replaces the old one.
-        try ens.subdirectory("000").write("loss", (0..<70).map { Double($0) })
+        try ens.subdirectory("000").write(ResultsSchema.loss, (0..<70).map { Double($0) })
         let second = try writer.build(ensembleDirectory: ens)
         #expect(second.members[0].training.iterations == 70)
         // n_iters 1000 in _meta.yaml: the window is 4% of it, 40 iterations.
@@ -382,7 +382,7 @@ func saveSample(_ html: String, _ name: String) {
         let ens = ResultsDirectory(root.appendingPathComponent("results/flow/0005"))
         try simpleMember(ens, 0, state: .finished)
         try simpleMember(ens, 1, state: .finished)
-        let broken = ens.subdirectory("001").file("loss")
+        let broken = ens.subdirectory("001").file(ResultsSchema.loss)
         try Data("not an HDF5 file".utf8).write(to: broken)
         let (url, report) = try EnsembleReportWriter().write(ensembleDirectory: ens)
         #expect(report.members[1].problems.contains { $0.contains(broken.path) })
@@ -412,15 +412,15 @@ func saveSample(_ html: String, _ name: String) {
             #expect(try page.inPlot(plot, "path", class: "curve").compactMap { $0.attr("data-member") }.sorted() == members)
         }
         for (i, name) in members.enumerated() {
-            let v = try ens.subdirectory(name).subdirectory("validation").read("loss", as: Double.self).values
-            let index = try ens.subdirectory(name).read("chkpt_index", as: Int64.self).values
+            let v = try ens.subdirectory(name).split(.validation).read(ResultsSchema.loss, as: Double.self).values
+            let index = try ens.subdirectory(name).read(ResultsSchema.chkptIndex, as: Int64.self).values
             let best = Int(index[v.firstIndex(of: v.min()!)!])
             #expect(try page.inPlot("validation-loss", "circle", class: "best").first { $0.attr("data-member") == name }?.attr("data-chkpt") == "\(best)")
             #expect(report.members[i].problems.isEmpty)
-            let losses = try ens.subdirectory(name).read("loss", as: Double.self).values
+            let losses = try ens.subdirectory(name).read(ResultsSchema.loss, as: Double.self).values
             #expect(report.members[i].training.iterations == losses.count)
         }
-        #expect(!FileManager.default.fileExists(atPath: ens.url.appendingPathComponent("ensemble_report.html").path))
+        #expect(!FileManager.default.fileExists(atPath: ens.url.appendingPathComponent(ResultsSchema.ensembleReport).path))
     }
 
     @Test func reportAndSummaryCommands() throws {
@@ -429,7 +429,7 @@ func saveSample(_ html: String, _ name: String) {
         let ens = ResultsDirectory(root.appendingPathComponent("results/flow/0006"))
         try simpleMember(ens, 0, state: .finished)
         try simpleMember(ens, 1, state: .finished)
-        let page = ens.url.appendingPathComponent("ensemble_report.html")
+        let page = ens.url.appendingPathComponent(ResultsSchema.ensembleReport)
         let r = try runTool(["report", ens.path, "--top-k", "1"])
         #expect(r.status == 0, "\(r.output)")
         #expect(r.output.contains("wrote \(page.path)"))

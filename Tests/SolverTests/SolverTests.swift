@@ -32,7 +32,7 @@ enum Small {
         let d = s.directory
         let n = s.iteration
         #expect(n == 27)
-        for key in ["loss", "loss_flow", "activity", "activity_min", "activity_max"] {
+        for key in ResultsSchema.histories + [ResultsSchema.taskLoss("flow")] {
             let a: HDF5Array<Double> = try d.read(key)
             #expect(a.shape == [n], "\(key)")
             let f = try HDF5File(path: d.file(key).path, mode: .readOnly)
@@ -40,23 +40,23 @@ enum Small {
         }
         let chkpts = CheckpointStore(networkDirectory: d).indices()
         #expect(chkpts == [0, 1, 2], "initial, epoch 0, last epoch")
-        #expect(try d.read("chkpt_index", as: Int64.self).values == [0, 1, 2])
-        #expect(try d.read("chkpt_iter", as: Int64.self).values == [-1, 8, 26])
-        #expect(try d.read("best_chkpt_index", as: Int64.self).shape == [])
+        #expect(try d.read(ResultsSchema.chkptIndex, as: Int64.self).values == [0, 1, 2])
+        #expect(try d.read(ResultsSchema.chkptIter, as: Int64.self).values == [-1, 8, 26])
+        #expect(try d.read(ResultsSchema.bestChkptIndex, as: Int64.self).shape == [])
         #expect(try d.read("dt", as: Double.self).values == [0.02])
-        #expect(try d.read("time_trained", as: Double.self).values[0] > 0)
-        for sub in ["validation", "validation_batch", "training", "training_batch"] {
+        #expect(try d.read(ResultsSchema.timeTrained, as: Double.self).values[0] > 0)
+        for sub in ResultsSchema.Split.allCases.map(\.folder) {
             let v = d.subdirectory(sub)
-            #expect(try v.read("loss", as: Double.self).shape == [3], "\(sub)")
-            #expect(try v.read("loss_flow", as: Double.self).shape == [3], "\(sub)")
+            #expect(try v.read(ResultsSchema.loss, as: Double.self).shape == [3], "\(sub)")
+            #expect(try v.read(ResultsSchema.taskLoss("flow"), as: Double.self).shape == [3], "\(sub)")
             #expect(try v.read("iteration", as: Int64.self).values == [0, 9, 27], "\(sub)")
         }
         let meta = try #require(d.readMeta())
         #expect(meta.hasPrefix("config:\n  type: NetworkDir\n  network_name: flow/0101/000\n"))
         #expect(meta.contains("status: done"))
         // The best checkpoint is the argmin of validation/loss.
-        let losses = try d.subdirectory("validation").read("loss", as: Double.self).values
-        #expect(try d.read("best_chkpt_index", as: Int64.self).values[0] == Int64(losses.firstIndex(of: losses.min()!)!))
+        let losses = try d.split(.validation).read(ResultsSchema.loss, as: Double.self).values
+        #expect(try d.read(ResultsSchema.bestChkptIndex, as: Int64.self).values[0] == Int64(losses.firstIndex(of: losses.min()!)!))
     }
 
     @Test func resumeContinuesBitForBit() throws {
@@ -73,7 +73,7 @@ enum Small {
         let resumed = try Small.solver("0102/001", ["task.n_iters=54", "description=resumed"], resume: true)
         #expect(resumed.iteration == first.iteration && resumed.iteration < 54)
         try resumed.train()
-        for key in ["loss", "loss_flow", "activity", "activity_min", "activity_max"] {
+        for key in ResultsSchema.histories + [ResultsSchema.taskLoss("flow")] {
             #expect(try Small.history("0102/000", key) == Small.history("0102/001", key), "\(key) identical after resume")
         }
         #expect(resumed.network.parameters == whole.network.parameters)
@@ -124,23 +124,23 @@ enum Small {
         hooks.stopRequested = { epochs >= 3 }
         #expect(try s.train(hooks: hooks) == .interrupted)
         let d = s.directory
-        let index = try d.read("chkpt_index", as: Int64.self).values
-        let iters = try d.read("chkpt_iter", as: Int64.self).values
-        let val = try d.subdirectory("validation").read("loss", as: Double.self).values
+        let index = try d.read(ResultsSchema.chkptIndex, as: Int64.self).values
+        let iters = try d.read(ResultsSchema.chkptIter, as: Int64.self).values
+        let val = try d.split(.validation).read(ResultsSchema.loss, as: Double.self).values
         #expect(index.count >= 3 && val.count == index.count)
         // A deleted index, a short validation history (as a full disk once left them).
-        try FileManager.default.removeItem(at: d.file("chkpt_index"))
-        try d.subdirectory("validation").write("loss", Array(val.prefix(1)))
-        try d.write("chkpt_iter", Array(iters.prefix(2)))
+        try FileManager.default.removeItem(at: d.file(ResultsSchema.chkptIndex))
+        try d.split(.validation).write(ResultsSchema.loss, Array(val.prefix(1)))
+        try d.write(ResultsSchema.chkptIter, Array(iters.prefix(2)))
         let resumed = try Small.solver("0109/000", extra, resume: true)
-        #expect(try d.read("chkpt_index", as: Int64.self).values == index)
-        #expect(try d.read("chkpt_iter", as: Int64.self).values == iters)
-        #expect(try d.subdirectory("validation").read("loss", as: Double.self).values == val, "rebuilt from the checkpoints' val_loss")
+        #expect(try d.read(ResultsSchema.chkptIndex, as: Int64.self).values == index)
+        #expect(try d.read(ResultsSchema.chkptIter, as: Int64.self).values == iters)
+        #expect(try d.split(.validation).read(ResultsSchema.loss, as: Double.self).values == val, "rebuilt from the checkpoints' val_loss")
         #expect(resumed.bestCheckpoint == Int(index[val.indices.min { val[$0] < val[$1] }!]))
         try resumed.train()
-        let after = try d.read("chkpt_index", as: Int64.self).values
+        let after = try d.read(ResultsSchema.chkptIndex, as: Int64.self).values
         #expect(after == (0..<Int64(after.count)).map { $0 } && after.count > index.count)
-        #expect(try d.subdirectory("validation").read("loss", as: Double.self).values.count == after.count)
+        #expect(try d.split(.validation).read(ResultsSchema.loss, as: Double.self).values.count == after.count)
     }
 
     @Test func progressLinesBetweenCheckpoints() throws {
@@ -195,7 +195,7 @@ enum Small {
         // A higher decoder learning rate lets a few hundred iterations show progress.
         let s = try Small.solver("0106/000", ["task.n_iters=270", "scheduler.chkpt_every_epoch=10", "scheduler.lr_dec.start=1e-2"])
         try s.train()
-        let v = try s.directory.subdirectory("validation").read("loss", as: Double.self).values
+        let v = try s.directory.split(.validation).read(ResultsSchema.loss, as: Double.self).values
         #expect(v.min()! < 0.98 * v.first!, "validation loss \(v)")
     }
 
@@ -204,7 +204,7 @@ enum Small {
         try s.train()
         let (l2, epe) = try s.validateAllCheckpoints()
         #expect(l2.count == CheckpointStore(networkDirectory: s.directory).indices().count)
-        #expect(try s.directory.subdirectory("validation").read("epe", as: Double.self).values == epe)
+        #expect(try s.directory.split(.validation).read(ResultsSchema.epe, as: Double.self).values == epe)
         #expect(epe.allSatisfy { $0 > 0 && $0.isFinite })
 
         // A damaged checkpoint is skipped, as the log says, with NaN in its place; the others

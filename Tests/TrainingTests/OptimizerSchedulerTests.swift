@@ -68,17 +68,17 @@ import Testing
     }
 
     @Test func sgdMomentumNesterovDecay() {
-        var plain = SGD(learningRate: 0.1)
+        var plain = SGD<String>(learningRate: 0.1)
         var p: [Float] = [1]
         plain.step("p", &p, [2])
         #expect(p == [0.8])
-        var mom = SGD(learningRate: 0.1, momentum: 0.9, dampening: 0.5)
+        var mom = SGD<String>(learningRate: 0.1, momentum: 0.9, dampening: 0.5)
         var q: [Float] = [1]
         mom.step("q", &q, [1])          // first step: buffer = g
         #expect(abs(q[0] - 0.9) < 1e-7)
         mom.step("q", &q, [1])          // buffer = 0.9·1 + 0.5·1 = 1.4
         #expect(abs(q[0] - (0.9 - 0.14)) < 1e-6)
-        var nes = SGD(learningRate: 0.1, momentum: 0.5, weightDecay: 0.1, nesterov: true)
+        var nes = SGD<String>(learningRate: 0.1, momentum: 0.5, weightDecay: 0.1, nesterov: true)
         var r: [Float] = [2]
         nes.step("r", &r, [1])          // d = 1 + 0.2 = 1.2; buffer = 1.2; d = 1.2 + 0.5·1.2 = 1.8
         #expect(abs(r[0] - (2 - 0.18)) < 1e-6)
@@ -86,17 +86,17 @@ import Testing
 
     @Test func penaltyConfigErrorsAndGradient() throws {
         #expect(throws: TrainingConfigError.self) {
-            _ = try Penalizer(activity: nil, activityParameters: ["nodes_bias"], parameterPenalties: [])
+            _ = try Penalizer(activity: nil, activityParameters: [.bias], parameterPenalties: [])
         }
         #expect(throws: TrainingConfigError.self) {
             _ = try Penalizer(activity: ActivityPenalty(weight: 0, baseline: 0, stopIter: nil, belowBaselineWeight: 0, aboveBaselineWeight: 0),
-                              activityParameters: ["nodes_bias"], parameterPenalties: [])
+                              activityParameters: [.bias], parameterPenalties: [])
         }
-        let wd = ParameterPenalty(parameter: "edges_syn_strength", function: .weight_decay, lambda: 0.5)
+        let wd = ParameterPenalty(parameter: .synStrength, function: .weight_decay, lambda: 0.5)
         #expect(wd.evaluate([1, -2]).penalty == 2.5 && wd.evaluate([1, -2]).gradient == [1, -2])
-        let prior = ParameterPenalty(parameter: "nodes_time_const", function: .prior, lambda: 1, prior: 0.05)
+        let prior = ParameterPenalty(parameter: .timeConst, function: .prior, lambda: 1, prior: 0.05)
         #expect(abs(prior.evaluate([0.15]).gradient[0] - 0.2) < 1e-6)
-        let p = try Penalizer(activity: nil, activityParameters: [], parameterPenalties: [wd, ParameterPenalty(parameter: "x", function: .prior, lambda: 0)])
+        let p = try Penalizer(activity: nil, activityParameters: [], parameterPenalties: [wd, ParameterPenalty(parameter: .sign, function: .prior, lambda: 0)])
         #expect(p.parameterPenalties.count == 1 && p.parameterOptimizer != nil)
 
         // Activity penalty gradient against a finite difference.

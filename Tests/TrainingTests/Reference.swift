@@ -16,7 +16,7 @@ enum Reference {
         let c = try connectome.get()
         let ref = try open()
         var p = try NetworkParameters(connectome: c)
-        for name in NetworkParameters.names { try p.set(name, try ref.read("params/\(name)").values) }
+        for name in ParameterName.allCases { try p.set(name, try ref.read("params/\(name)").values) }
         return try Network(connectome: c, parameters: p)
     }
 }

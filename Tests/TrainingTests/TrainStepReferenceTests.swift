@@ -36,7 +36,7 @@ import FlyvisNetwork
         // flyvis's default penalizer (config/penalizer/penalizer.yaml), as the golden run used.
         let penalty = ActivityPenalty(weight: 0.1, baseline: 5.0, stopIter: 150_000,
                                       belowBaselineWeight: 1.0, aboveBaselineWeight: 0.1)
-        var penalizer = try Penalizer(activity: penalty, activityParameters: ["nodes_bias"], parameterPenalties: [])
+        var penalizer = try Penalizer(activity: penalty, activityParameters: [.bias], parameterPenalties: [])
         penalizer.learningRate = lr
         let step = TrainingStep(network: network, decoders: ["flow": decoder], objectives: ["flow": .l2norm],
                                 weights: TaskWeights(tasks: ["flow"]), learningRates: (lr, lr), penalizer: penalizer)
@@ -47,8 +47,8 @@ import FlyvisNetwork
                                  dt: dt, steadyState: steady)
             let wantLoss = Double(try ref.readScalar("train_steps/step\(k)/loss", as: Float.self))
             #expect(abs(r.loss - wantLoss) <= 1e-5 * abs(wantLoss), "step \(k) loss \(r.loss) vs \(wantLoss)")
-            for name in NetworkParameters.names {
-                check(network.parameters[name]!, try ref.read("train_steps/step\(k)/network/\(name)").values, "step \(k) \(name)")
+            for name in ParameterName.allCases {
+                check(network.parameters[name], try ref.read("train_steps/step\(k)/network/\(name)").values, "step \(k) \(name)")
             }
             for name in decoder.parameterNames {
                 let want: [Float] = try ref.read("train_steps/step\(k)/decoder/\(name)").values
