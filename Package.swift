@@ -69,7 +69,7 @@ let package = Package(
         // The ensemble report page (inline SVG, no dependencies): drawing only, from plain values.
         .target(name: "FlyvisReport"),
         // The MPI ensemble: rank-0 coordinator, live status, collective summary, ranking, report.
-        .target(name: "FlyvisEnsemble", dependencies: ["FlyvisMPI", "FlyvisHDF5", "FlyvisResults", "FlyvisRandom", "FlyvisReport"]),
+        .target(name: "FlyvisEnsemble", dependencies: ["FlyvisMPI", "FlyvisHDF5", "FlyvisResults", "FlyvisRandom", "FlyvisReport", "FlyvisSolver"]),
 
         // Executables.
         .executableTarget(
@@ -99,6 +99,6 @@ let package = Package(
         .testTarget(name: "SolverTests", dependencies: ["FlyvisSolver", "FlyvisConfig", "FlyvisResults", "FlyvisHDF5", "FlyvisNetwork", "FlyvisTraining"]),
         // Path safety, member locks, full disks, stale temporaries: in-process and through the binary.
         .testTarget(name: "ReliabilityTests",
-                    dependencies: ["FlyvisSolver", "FlyvisConfig", "FlyvisResults", "FlyvisHDF5", "FlyvisData", "FlyvisCLI"]),
+                    dependencies: ["FlyvisTestSupport", "FlyvisSolver", "FlyvisConfig", "FlyvisResults", "FlyvisHDF5", "FlyvisData", "FlyvisCLI"]),
     ]
 )

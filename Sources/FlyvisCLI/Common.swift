@@ -26,6 +26,9 @@ struct CommonOptions: ParsableArguments {
     @Option(name: .customLong("init-from"), help: "Start a new run from a trained model's weights: a network directory (ours or flyvis's), optionally with :best, :last or :N (default best). Loads the network and, where the shapes fit, the decoder.")
     var initFrom: String?
 
+    @Option(name: .customLong("progress-interval"), help: "Seconds between progress lines (iteration, it/s, ETA) and, in an ensemble, status table and report updates between checkpoints.")
+    var progressInterval: Double = 30
+
     var rootURL: URL {
         let path = root ?? ProcessInfo.processInfo.environment["FLYVIS_ROOT_DIR"].flatMap { $0.isEmpty ? nil : $0 } ?? "./data"
         return URL(fileURLWithPath: (path as NSString).expandingTildeInPath).standardizedFileURL
@@ -35,6 +38,9 @@ struct CommonOptions: ParsableArguments {
 
     func validateCommon() throws {
         guard requestedThreads >= 1 else { throw ValidationError("--threads must be at least 1") }
+        guard progressInterval >= 0, progressInterval.isFinite else {
+            throw ValidationError("--progress-interval \(progressInterval) is not a number of seconds ≥ 0; use e.g. 30")
+        }
         let cores = availableCores()
         if requestedThreads > cores {
             warn("--threads \(requestedThreads) is more than the \(cores) core(s) this process may use; using \(cores)")
@@ -78,49 +84,52 @@ func warn(_ message: String) {
 }
 
 /// Runs one member through the shared solver core; used by `train-single` and by every rank
-/// of the ensemble, so both produce identical results.
+/// of the ensemble (both through `MemberLifecycle`), so both produce identical results and
+/// record the same states.
 struct SolverMemberTrainer: MemberTrainer {
     let overrides: [String]
     var perMember: [Int: [String]] = [:]
     let common: CommonOptions
-    let taskName: String
+    /// The ensemble names members itself; `train-single` takes task_name and
+    /// ensemble_and_network_id from its overrides (nil here).
+    let taskName: String?
     let ensembleDirectory: URL?
 
-    func config(for member: MemberID) throws -> Config {
-        try Build.loadConfig(overrides: overrides + ["task_name=\(taskName)", "ensemble_and_network_id=\(member.name)",
-                                                "seed=\(member.seed)"] + (perMember[member.member] ?? []),
-                        configDirs: common.configDirs)
+    /// The member's config: for an ensemble member its overrides, name and seed; for
+    /// `train-single` the overrides over the stored config when resuming.
+    func config(for member: MemberID?) throws -> Config {
+        guard let member, let taskName else {
+            return try MultiTaskSolver.resolveConfig(overrides: overrides, configDirs: common.configDirs, root: common.rootURL)
+        }
+        return try Build.loadConfig(overrides: overrides + ["task_name=\(taskName)", "ensemble_and_network_id=\(member.name)",
+                                                            "seed=\(member.seed)"] + (perMember[member.member] ?? []),
+                                    configDirs: common.configDirs)
     }
 
-    func train(_ member: MemberID, rank: Int, hooks: TrainingHooks) throws -> MemberOutcome {
-        let config = try config(for: member)
-        let log = TrainingLog(prefix: "rank \(rank) member \(member.name): ", echoToStderr: true)
-        if let ens = ensembleDirectory {
-            log.addFile(ens.appendingPathComponent(ResultsSchema.memberLog(member.member)))
-        }
-        // The ensemble always resumes: re-running a job never discards finished work.
-        let solver = try MultiTaskSolver(config: config, root: common.rootURL, resume: true, log: log, threads: common.threads)
+    func train(_ member: MemberID, rank: Int, hooks: TrainingHooks) throws -> TrainingOutcome {
+        try train(config: try config(for: member), resume: true, hooks: hooks,
+                  log: TrainingLog(prefix: "rank \(rank) member \(member.name): ", echoToStderr: true),
+                  memberLog: ensembleDirectory?.appendingPathComponent(ResultsSchema.memberLog(member.member)))
+    }
+
+    /// The lifecycle of one solver run, as flyvis's train-single has it: train (or not), the
+    /// optional untrained checkpoint, then the validation of every checkpoint once trained to
+    /// the end. An ensemble member always resumes: re-running a job never discards work.
+    func train(config: Config, resume: Bool, hooks: TrainingHooks, log: TrainingLog, memberLog: URL? = nil) throws -> TrainingOutcome {
+        if let memberLog { log.addFile(memberLog) }
+        let solver = try MultiTaskSolver(config: config, root: common.rootURL, resume: resume, log: log, threads: common.threads)
+        solver.progressInterval = common.progressInterval
         try common.initialize(solver)
-        hooks.started(solver.iteration)
-        var solverHooks = SolverHooks()
         let total = try config.int("task.n_iters")
-        solverHooks.afterIteration = hooks.iteration
-        solverHooks.progress = { iteration, rate in
-            hooks.checkpoint(ProgressReport(member: member.member, rank: rank, state: .running, iteration: iteration,
-                                            totalIterations: total, iterationsPerSecond: rate))
+        hooks.started(solver.iteration, total)
+        let trained = try config.bool("train")
+        if trained, try solver.train(overfit: try config.bool("overfit"), hooks: hooks) == .interrupted {
+            return .interrupted
         }
-        solverHooks.stopRequested = hooks.stopRequested
-        solverHooks.afterCheckpoint = { index, iteration, loss, best, rate in
-            hooks.checkpoint(ProgressReport(member: member.member, rank: rank, state: .running, iteration: iteration,
-                                            totalIterations: total, valLoss: loss, bestValLoss: best,
-                                            checkpointIndex: index, iterationsPerSecond: rate > 0 ? rate : nil))
-        }
-        switch try solver.train(overfit: try config.bool("overfit"), hooks: solverHooks) {
-        case .finished:
-            if !common.skipValidation { try solver.validateIfNeeded() }
-            return .finished
-        case .interrupted: return .interrupted
-        }
+        if try config.bool("checkpoint_only") { try solver.checkpoint() }
+        guard solver.iteration >= total else { return .notTrained }
+        if trained && !common.skipValidation { try solver.validateIfNeeded() }
+        return .finished
     }
 }
 

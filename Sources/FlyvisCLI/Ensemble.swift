@@ -85,8 +85,9 @@ struct Ensemble: ParsableCommand {
             if comm.isRoot { FileHandle.standardError.write(Data("error: \(error)\n".utf8)) }
             throw ExitCode(2)
         }
-        let run = EnsembleRun(ensembleID: ensembleID, taskName: taskName, members: members, ensembleDirectory: ensembleDir,
+        var run = EnsembleRun(ensembleID: ensembleID, taskName: taskName, members: members, ensembleDirectory: ensembleDir,
                               topK: topK, statusInterval: statusInterval, retryFailed: retryFailed)
+        run.progressInterval = common.progressInterval
         let outcome = try EnsembleCoordinator(run: run, communicator: comm, trainer: trainer).execute()
         if outcome != .success { throw ExitCode(outcome.rawValue) }
     }

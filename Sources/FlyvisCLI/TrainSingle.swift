@@ -26,34 +26,26 @@ struct TrainSingle: ParsableCommand {
     func run() throws {
         common.applyThreads()
         StopSignal.installHandlers()
-        let config = try MultiTaskSolver.resolveConfig(overrides: overrides, configDirs: common.configDirs, root: common.rootURL)
-        let log = TrainingLog()
-        let solver = try MultiTaskSolver(config: config, root: common.rootURL, resume: try config.bool("resume"),
-                                         log: log, threads: common.threads)
-        try common.initialize(solver)
-        var status = MemberStatus(state: .running, iteration: solver.iteration)
-        try? status.write(to: solver.directory)
-        var hooks = SolverHooks()
-        hooks.stopRequested = { StopSignal.isSet }
-        do {
-            if try config.bool("train") {
-                if try solver.train(overfit: try config.bool("overfit"), hooks: hooks) == .interrupted {
-                    status = MemberStatus(state: .interrupted, iteration: solver.iteration)
-                    try? status.write(to: solver.directory)
-                    throw ExitCode(EnsembleExit.interrupted.rawValue)
-                }
-            }
-            if try config.bool("checkpoint_only") { try solver.checkpoint() }
-        } catch let e as ExitCode {
-            throw e
-        } catch {
-            try? MemberStatus(state: .failed, iteration: solver.iteration, error: "\(error)").write(to: solver.directory)
-            throw error
-        }
-        let done = solver.iteration >= (try config.int("task.n_iters"))
-        let trained = try config.bool("train")
-        if done && trained && !common.skipValidation { try solver.validateIfNeeded() }
-        try? MemberStatus(state: done ? .finished : .running, iteration: solver.iteration).write(to: solver.directory)
+        let trainer = SolverMemberTrainer(overrides: overrides, common: common, taskName: nil, ensembleDirectory: nil)
+        let config = try trainer.config(for: nil)
+        let located = try MemberDirectory.locate(config: config, root: common.rootURL)
+        let id = MemberID(ensembleID: located.ensembleID, member: located.member)
+        // The same lifecycle as an ensemble member: states in _status.yaml, refusals untouched.
+        let (status, error) = MemberLifecycle(member: id, rank: 0, directory: ResultsDirectory(located.url)).run(
+            SingleRun(trainer: trainer, config: config))
+        if let error { throw error }
+        if status.state == .interrupted { throw ExitCode(EnsembleExit.interrupted.rawValue) }
+    }
+}
+
+/// `train-single`'s run through the member lifecycle: its own config (resume as it says, the
+/// stored config as base), logged to stdout.
+private struct SingleRun: MemberTrainer {
+    let trainer: SolverMemberTrainer
+    let config: Config
+
+    func train(_ member: MemberID, rank: Int, hooks: TrainingHooks) throws -> TrainingOutcome {
+        try trainer.train(config: config, resume: try config.bool("resume"), hooks: hooks, log: TrainingLog())
     }
 }
 

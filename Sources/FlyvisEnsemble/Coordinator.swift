@@ -31,6 +31,8 @@ package struct EnsembleRun: Sendable {
     package var ensembleDirectory: ResultsDirectory
     package var topK: Int?
     package var statusInterval: TimeInterval
+    /// At most this often, progress between checkpoints updates the status file and report.
+    package var progressInterval: TimeInterval = 30
     /// Failed members are skipped on resume unless retried explicitly: a NaN divergence is
     /// deterministic, so retrying would waste cluster time.
     package var retryFailed: Bool
@@ -126,43 +128,10 @@ package final class EnsembleCoordinator {
                 return previous
             }
         }
-        var last = ProgressReport(member: member, rank: comm.rank, state: .running, iteration: 0, totalIterations: 0)
-        let hooks = TrainingHooks(
-            started: { [self] iteration in
-                last.iteration = iteration
-                try? MemberStatus(state: .running, iteration: iteration).write(to: dir)
-                send(last)
-            },
-            checkpoint: { [self] report in
-                last = report
-                last.member = member
-                last.rank = comm.rank
-                try? MemberStatus(state: .running, iteration: report.iteration).write(to: dir)
-                send(last)
-            },
-            iteration: { [self] in if comm.isRoot { poll() } },
-            stopRequested: { StopSignal.isSet })
-        let status: MemberStatus
-        var untouched = false
-        do {
-            switch try trainer.train(id, rank: comm.rank, hooks: hooks) {
-            case .finished:
-                status = MemberStatus(state: .finished, iteration: last.iteration)
-            case .interrupted:
-                status = MemberStatus(state: .interrupted, iteration: last.iteration)
-            }
-        } catch {
-            status = MemberStatus(state: .failed, iteration: last.iteration, error: "\(error)")
-            if let refusal = error as? MemberRefusal, refusal.leavesMemberUntouched { untouched = true }
-        }
-        // A refused member (held by another live run, or a rerun whose config does not match)
-        // keeps the status it had.
-        if !untouched { try? status.write(to: dir) }
-        var final = last
-        final.state = status.state
-        final.error = status.error
-        send(final)
-        return status
+        var lifecycle = MemberLifecycle(member: id, rank: comm.rank, directory: dir)
+        lifecycle.betweenIterations = { [self] in if comm.isRoot { poll() } }
+        lifecycle.send = { [self] report in send(report) }
+        return lifecycle.run(trainer).status
     }
 
     /// Sends a report to rank 0 without blocking (rank 0 records its own directly).
@@ -219,8 +188,9 @@ package final class EnsembleCoordinator {
 
     private func record(_ report: ProgressReport) {
         let changed = table.update(report)
-        // Checkpoints and state changes at once; progress between checkpoints every 30 s.
-        if changed && (report.state != .running || report.checkpointIndex != nil || Date().timeIntervalSince(lastPublish) >= 30) {
+        // Checkpoints and state changes at once; progress between checkpoints at most every
+        // run.progressInterval (30 s by default).
+        if changed && (report.state != .running || report.checkpointIndex != nil || Date().timeIntervalSince(lastPublish) >= run.progressInterval) {
             publishStatus(print: false)
         }
     }

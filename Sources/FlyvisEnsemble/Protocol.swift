@@ -1,4 +1,5 @@
 import FlyvisRandom
+import FlyvisSolver
 import Foundation
 
 /// One ensemble member: the network `<task>/<EEEE>/<NNN>` in flyvis's naming.
@@ -58,39 +59,10 @@ package struct ProgressReport: Codable, Sendable, Equatable {
     }
 }
 
-/// How a member's training call ended (failures are thrown).
-package enum MemberOutcome: Sendable, Equatable {
-    /// Reached n_iters (or was already finished).
-    case finished
-    /// Stopped early on request (SIGTERM/SIGUSR1) after writing a checkpoint.
-    case interrupted
-}
-
-/// Hooks the coordinator gives a trainer: where to send checkpoint reports, and a cheap check,
-/// called between iterations, that says a signal asked everyone to stop.
-package struct TrainingHooks {
-    /// Called once the member's run is accepted (directory locked, config matching the stored
-    /// one), with the iteration it starts from; nothing is recorded as running before that.
-    package var started: (Int) -> Void
-    package var checkpoint: (ProgressReport) -> Void
-    package var iteration: () -> Void
-    package var stopRequested: () -> Bool
-
-    package init(started: @escaping (Int) -> Void = { _ in },
-                checkpoint: @escaping (ProgressReport) -> Void = { _ in },
-                iteration: @escaping () -> Void = {},
-                stopRequested: @escaping () -> Bool = { false }) {
-        self.started = started
-        self.checkpoint = checkpoint
-        self.iteration = iteration
-        self.stopRequested = stopRequested
-    }
-}
-
-/// The shared solver core as the ensemble sees it: train one member to completion (or until a
-/// stop is requested). `train-single` and every rank of `flyvis-ensemble` go through this.
+/// Trains one member through the shared solver core (the CLI's solver trainer; tests may
+/// substitute their own). Status files and reports are the member lifecycle's business.
 package protocol MemberTrainer {
-    func train(_ member: MemberID, rank: Int, hooks: TrainingHooks) throws -> MemberOutcome
+    func train(_ member: MemberID, rank: Int, hooks: TrainingHooks) throws -> TrainingOutcome
 }
 
 /// A member's state, in one vocabulary for progress reports, `_status.yaml`, the status table,

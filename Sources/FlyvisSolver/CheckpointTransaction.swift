@@ -7,7 +7,7 @@ extension MultiTaskSolver {
     /// history and the checkpoint folder are rolled back to their state before it, so
     /// `chkpt_index`, `validation/loss` and the checkpoint files keep matching (see
     /// `ResultsSnapshot`). The error is rethrown unchanged.
-    package func checkpoint(hooks: SolverHooks = SolverHooks(), rate: Double = 0) throws {
+    package func checkpoint(hooks: TrainingHooks = TrainingHooks(), rate: Double = 0) throws {
         try ResultsSnapshot.transaction(in: directory.url) { try writeCheckpoint(hooks: hooks, rate: rate) }
     }
 }

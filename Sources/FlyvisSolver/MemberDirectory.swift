@@ -6,13 +6,22 @@ import Foundation
 /// validated names (`task_name` one component, `ensemble_and_network_id` `EEEE/NNN`), a path
 /// that stays inside `<root>/results`, the member lock, the removal of temporaries that
 /// killed runs left behind, and `delete_if_exists` limited to a real network directory.
-enum MemberDirectory {
-    static func open(config: Config, root: URL, resume: Bool, log: TrainingLog) throws -> (directory: ResultsDirectory, lock: MemberLock?) {
-        // network_name is built from these two; name the one that is missing or malformed.
+package enum MemberDirectory {
+    /// Where a config's network lives, validated: `task_name` and `ensemble_and_network_id`
+    /// first (network_name is built from them, so the error names the one that is wrong), then
+    /// the resolved path; plus the member id (ensemble, network number) it names.
+    package static func locate(config: Config, root: URL) throws -> (url: URL, ensembleID: Int, member: Int) {
         try NetworkPath.validateTaskName(try text(config, "task_name"))
-        try NetworkPath.validateNetworkID(try text(config, "ensemble_and_network_id"))
-        let results = ResultsLayout(root: root).results
+        let id = try text(config, "ensemble_and_network_id")
+        try NetworkPath.validateNetworkID(id)
+        let parts = id.split(separator: "/").compactMap { Int($0) }  // validated: 4 and 3 digits
         let url = try NetworkPath.resolve(root: root, networkName: try config.string("network_name"))
+        return (url, parts[0], parts[1])
+    }
+
+    static func open(config: Config, root: URL, resume: Bool, log: TrainingLog) throws -> (directory: ResultsDirectory, lock: MemberLock?) {
+        let results = ResultsLayout(root: root).results
+        let url = try locate(config: config, root: root).url
         try NetworkPath.checkDirectoryComponents(url, results: results)
         let fm = FileManager.default
         // resume=true never deletes (flyvis stores delete_if_exists: true in _meta.yaml).

@@ -45,8 +45,22 @@ extension SolverError: MemberRefusal {
     }
 }
 
-/// Hooks the solver calls while training (the ensemble coordinator uses them).
-package struct SolverHooks {
+/// How a member's training ended.
+package enum TrainingOutcome: Sendable, Equatable {
+    /// Reached task.n_iters (or was already there).
+    case finished
+    /// Stopped early on request (SIGTERM/SIGUSR1) after writing a checkpoint.
+    case interrupted
+    /// Not trained to task.n_iters by this run (train=false, e.g. checkpoint_only).
+    case notTrained
+}
+
+/// What the solver reports while it trains, and how it is asked to stop: one set of hooks for
+/// train-single, the ensemble's member lifecycle and tests.
+package struct TrainingHooks {
+    /// Once the member's run is accepted (directory locked, config matching the stored one):
+    /// the iteration it starts from and task.n_iters.
+    package var started: (_ iteration: Int, _ totalIterations: Int) -> Void = { _, _ in }
     package var afterIteration: () -> Void = {}
     /// With each progress line between checkpoints (at least every 30 s): iteration and it/s.
     package var progress: (_ iteration: Int, _ iterationsPerSecond: Double) -> Void = { _, _ in }
@@ -85,7 +99,8 @@ package final class MultiTaskSolver {
     var histories: [String: [Double]] = [:]
     var dt: Double
     /// Seconds between progress lines in the log (30 s; tests shorten it).
-    var progressInterval: TimeInterval = 30
+    /// Seconds between progress lines (and progress hooks) between checkpoints.
+    package var progressInterval: TimeInterval = 30
 
     static let historyKeys = ResultsSchema.histories
     /// Keys that may differ on resume: the length of training, bookkeeping flags, and where
@@ -201,12 +216,11 @@ package final class MultiTaskSolver {
 
     // MARK: Training
 
-    package enum Outcome: Equatable { case finished, interrupted }
 
     /// Trains until task.n_iters (flyvis `train`), or until a stop is requested (then after
     /// finishing the epoch and checkpointing).
     @discardableResult
-    package func train(overfit: Bool = false, hooks: SolverHooks = SolverHooks()) throws -> Outcome {
+    package func train(overfit: Bool = false, hooks: TrainingHooks = TrainingHooks()) throws -> TrainingOutcome {
         guard iteration < nIters else {
             log.info("Already trained \(iteration) of \(nIters) iterations.")
             return .finished
@@ -274,7 +288,7 @@ package final class MultiTaskSolver {
     // MARK: Checkpoints and validation
 
     /// Validates on the four loaders, writes the checkpoint file and the bookkeeping arrays.
-    func writeCheckpoint(hooks: SolverHooks, rate: Double) throws {
+    func writeCheckpoint(hooks: TrainingHooks, rate: Double) throws {
         checkpointIndex += 1
         applySchedule(at: iteration)
         var valLoss = Double.nan

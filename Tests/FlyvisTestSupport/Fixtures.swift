@@ -59,8 +59,11 @@ package func allClose<A, B>(_ a: [A], _ b: [B], _ close: (A, B) -> Bool) -> Bool
 
 // MARK: Processes
 
-/// Locates an executable product next to the test bundle (same build configuration).
+/// Locates an executable product next to the test bundle (same build configuration), or the
+/// flyvis-ensemble given by FLYVIS_TEST_BINARY (to show that a test fails against a build
+/// without the fix).
 package func productPath(_ name: String) -> String {
+    if name == "flyvis-ensemble", let p = ProcessInfo.processInfo.environment["FLYVIS_TEST_BINARY"], !p.isEmpty { return p }
     let bundleDir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
     var candidates = [bundleDir.appendingPathComponent(name).path]
     for bundle in Bundle.allBundles {
@@ -69,16 +72,62 @@ package func productPath(_ name: String) -> String {
     return candidates.first { FileManager.default.isExecutableFile(atPath: $0) } ?? candidates[0]
 }
 
+/// How a child process ended: its exit status, or the signal that killed it, and what it wrote.
+package struct ProcessOutcome: Sendable {
+    package var status: Int32
+    package var signaled: Bool
+    package var stdout: String
+    package var stderr: String
+    package var output: String { stdout + stderr }
+    /// The shell's view: 128 + signal for a crash (134 abort, 139 segfault).
+    package var shellStatus: Int32 { signaled ? 128 + status : status }
+}
+
+/// A configured child process: environment additions (nil removes a variable) and directory.
+private func process(_ executable: String, _ arguments: [String], environment: [String: String?],
+                     directory: URL?) -> Process {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: executable)
+    p.arguments = arguments
+    var env = ProcessInfo.processInfo.environment
+    for (k, v) in environment { env[k] = v }
+    p.environment = env
+    if let directory { p.currentDirectoryURL = directory }
+    return p
+}
+
+/// Runs a command to completion, with stdout and stderr kept apart.
+package func runProcess(_ executable: String, _ arguments: [String], environment: [String: String?] = [:],
+                        directory: URL? = nil) throws -> ProcessOutcome {
+    let p = process(executable, arguments, environment: environment, directory: directory)
+    let out = Pipe(), err = Pipe()
+    p.standardOutput = out
+    p.standardError = err
+    try p.run()
+    // Drain both pipes concurrently so a chatty child never blocks on a full pipe.
+    final class Box: @unchecked Sendable { var data = Data() }
+    let errBox = Box()
+    let group = DispatchGroup()
+    let errHandle = err.fileHandleForReading
+    DispatchQueue.global().async(group: group) { errBox.data = errHandle.readDataToEndOfFile() }
+    let outData = out.fileHandleForReading.readDataToEndOfFile()
+    group.wait()
+    p.waitUntilExit()
+    return ProcessOutcome(status: p.terminationStatus, signaled: p.terminationReason == .uncaughtSignal,
+                          stdout: String(decoding: outData, as: UTF8.self), stderr: String(decoding: errBox.data, as: UTF8.self))
+}
+
 /// Runs a command and returns its exit status and combined output.
 package func run(_ executable: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: executable)
-    process.arguments = arguments
-    let pipe = Pipe()
-    process.standardOutput = pipe
-    process.standardError = pipe
-    try process.run()
-    let data = pipe.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    let r = try runProcess(executable, arguments)
+    return (r.status, r.output)
+}
+
+/// Starts a job in the background, its output discarded (for signal and polling tests).
+package func launch(_ executable: String, _ arguments: [String], environment: [String: String?] = [:]) throws -> Process {
+    let p = process(executable, arguments, environment: environment, directory: nil)
+    p.standardOutput = FileHandle.nullDevice
+    p.standardError = FileHandle.nullDevice
+    try p.run()
+    return p
 }

@@ -16,20 +16,6 @@ func ensembleDir(_ root: URL, _ id: Int) -> ResultsDirectory {
     ResultsDirectory(root.appendingPathComponent(String(format: "results/flow/%04d", id)))
 }
 
-/// Starts a job in the background (for signal tests).
-func launch(_ executable: String, _ arguments: [String], environment extra: [String: String] = [:]) throws -> Process {
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: executable)
-    p.arguments = arguments
-    var env = ProcessInfo.processInfo.environment
-    for (k, v) in extra { env[k] = v }
-    p.environment = env
-    p.standardOutput = FileHandle.nullDevice
-    p.standardError = FileHandle.nullDevice
-    try p.run()
-    return p
-}
-
 @Suite(.serialized) struct EnsembleMPITests {
     let mpirunPath = ["/usr/bin/mpirun", "/usr/local/bin/mpirun"].first { FileManager.default.isExecutableFile(atPath: $0) } ?? "mpirun"
 
@@ -211,5 +197,41 @@ func launch(_ executable: String, _ arguments: [String], environment extra: [Str
         let adopt = try run(productPath("flyvis-ensemble"), ["--ensemble-id", "11", "--start", "2", "--end", "3", "--root", root.path]
                             + smallEnsemble + ["task.n_iters=9"])
         #expect(adopt.status != 0 && adopt.output.contains("seed"), "\(adopt.output.suffix(2000))")
+    }
+
+    /// Between checkpoints the status table follows the progress reports (every 30 s by
+    /// default; `--progress-interval` here). Without them it would only change at the two
+    /// checkpoints this run writes, which the second run shows.
+    @Test func statusTableFollowsProgressBetweenCheckpoints() throws {
+        /// The running iterations the status file showed that are not checkpoint iterations.
+        func betweenCheckpoints(progressInterval: String) throws -> Set<Int> {
+            let root = try temporaryDirectory()
+            defer { try? FileManager.default.removeItem(at: root) }
+            let status = ensembleDir(root, 12).url.appendingPathComponent(ResultsSchema.ensembleStatus)
+            let p = try launch(productPath("flyvis-ensemble"),
+                               ["--ensemble-id", "12", "--start", "0", "--end", "1", "--root", root.path, "--skip-validation",
+                                "--progress-interval", progressInterval]
+                               + smallEnsemble + ["scheduler.chkpt_every_epoch=100000", "task.n_iters=300"])
+            var seen = Set<Int>()
+            repeat {
+                // "| 000 | 0 | running | 123/300 | …": the iteration of a running member.
+                if let text = try? String(contentsOf: status, encoding: .utf8) {
+                    for line in text.split(separator: "\n") where line.hasPrefix("| 000 ") && line.contains("| running |") {
+                        let cells = line.split(separator: "|").map { $0.trimmingCharacters(in: .whitespaces) }
+                        if cells.count > 3, let i = Int(cells[3].split(separator: "/").first ?? "") { seen.insert(i) }
+                    }
+                }
+                usleep(5_000)
+            } while p.isRunning
+            #expect(p.terminationStatus == 0)
+            // chkpt_iter holds the last iteration before each checkpoint.
+            let checkpoints = try ensembleDir(root, 12).member(0).read(ResultsSchema.chkptIter, as: Int64.self).values.map { Int($0) + 1 }
+            #expect(checkpoints.count >= 2)
+            return seen.subtracting(checkpoints)
+        }
+        let followed = try betweenCheckpoints(progressInterval: "0")
+        #expect(followed.count >= 3, "running iterations between checkpoints: \(followed.sorted())")
+        let checkpointsOnly = try betweenCheckpoints(progressInterval: "1000")
+        #expect(checkpointsOnly.isEmpty, "running iterations between checkpoints: \(checkpointsOnly.sorted())")
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import FlyvisConfig
+import FlyvisTestSupport
 
 /// Issue 10, "clear errors before compute": the top level and config validation refuse
 /// mistakes before any data is generated or directory created.
@@ -10,24 +11,11 @@ import FlyvisConfig
     func runIn(_ arguments: [String], environment: [String: String] = [:]) throws -> (Outcome, [String]) {
         let dir = try scratchDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: flyvisBinary)
-        p.arguments = arguments
-        p.currentDirectoryURL = dir
-        var env = ProcessInfo.processInfo.environment
-        env["FLYVIS_ROOT_DIR"] = nil
+        var env: [String: String?] = ["FLYVIS_ROOT_DIR": nil]  // the default root, ./data
         for (k, v) in environment { env[k] = v }
-        p.environment = env
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        try p.run()
-        // Small outputs: reading one pipe after the other cannot block here.
-        let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
+        let r = try runProcess(flyvisBinary, arguments, environment: env, directory: dir)
         let created = try FileManager.default.contentsOfDirectory(atPath: dir.path)
-        return (Outcome(status: p.terminationStatus, signaled: p.terminationReason == .uncaughtSignal,
-                        stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self)), created)
+        return (r, created)
     }
 
     @Test func noArgumentsPrintsHelpAndStartsNothing() throws {

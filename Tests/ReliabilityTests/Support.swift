@@ -1,4 +1,5 @@
 import Foundation
+import FlyvisTestSupport
 import FlyvisConfig
 import FlyvisResults
 @testable import FlyvisSolver
@@ -11,53 +12,14 @@ func scratchDirectory(_ name: String = #function) throws -> URL {
     return url
 }
 
-/// The flyvis-ensemble binary next to the test bundle (same build configuration), or
-/// FLYVIS_TEST_BINARY (to show that a test fails against a build without the fix).
-var flyvisBinary: String {
-    if let p = ProcessInfo.processInfo.environment["FLYVIS_TEST_BINARY"], !p.isEmpty { return p }
-    let bundleDir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-    var candidates = [bundleDir.appendingPathComponent("flyvis-ensemble").path]
-    for bundle in Bundle.allBundles {
-        candidates.append(bundle.bundleURL.deletingLastPathComponent().appendingPathComponent("flyvis-ensemble").path)
-    }
-    return candidates.first { FileManager.default.isExecutableFile(atPath: $0) } ?? candidates[0]
-}
+/// The flyvis-ensemble binary under test.
+var flyvisBinary: String { productPath("flyvis-ensemble") }
 
-/// How a child process ended: its exit status, or the signal that killed it.
-struct Outcome {
-    var status: Int32
-    var signaled: Bool
-    var stdout: String
-    var stderr: String
-    var output: String { stdout + stderr }
-    /// The shell's view: 128 + signal for a crash (134 abort, 139 segfault).
-    var shellStatus: Int32 { signaled ? 128 + status : status }
-}
+typealias Outcome = ProcessOutcome
 
 /// Runs the binary to completion, with stdout and stderr kept apart.
 func runFlyvis(_ arguments: [String], environment: [String: String] = [:]) throws -> Outcome {
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: flyvisBinary)
-    p.arguments = arguments
-    var env = ProcessInfo.processInfo.environment
-    for (k, v) in environment { env[k] = v }
-    p.environment = env
-    let out = Pipe(), err = Pipe()
-    p.standardOutput = out
-    p.standardError = err
-    try p.run()
-    // Drain both pipes concurrently so a chatty child never blocks on a full pipe.
-    final class Box: @unchecked Sendable { var data = Data() }
-    let errBox = Box()
-    let group = DispatchGroup()
-    let errHandle = err.fileHandleForReading
-    DispatchQueue.global().async(group: group) { errBox.data = errHandle.readDataToEndOfFile() }
-    let outData = out.fileHandleForReading.readDataToEndOfFile()
-    group.wait()
-    let errData = errBox.data
-    p.waitUntilExit()
-    return Outcome(status: p.terminationStatus, signaled: p.terminationReason == .uncaughtSignal,
-                   stdout: String(decoding: outData, as: UTF8.self), stderr: String(decoding: errData, as: UTF8.self))
+    try runProcess(flyvisBinary, arguments, environment: environment.mapValues { $0 })
 }
 
 /// Small, fast runs: extent 4, a small built-in data set, batch 2.

@@ -65,7 +65,7 @@ enum Small {
         // Interrupted after two checkpoints (as SIGTERM would), then a new process resumes.
         // n_iters must stay the same: flyvis's schedules are functions of it.
         let first = try Small.solver("0102/001", ["task.n_iters=54"])
-        var hooks = SolverHooks()
+        var hooks = TrainingHooks()
         var checkpoints = 0
         hooks.afterCheckpoint = { _, _, _, _, _ in checkpoints += 1 }
         hooks.stopRequested = { checkpoints >= 2 }
@@ -85,7 +85,7 @@ enum Small {
         try whole.train()
         let partial = try Small.solver("0103/001", ["task.n_iters=45", "scheduler.chkpt_every_epoch=1"])
         // Train 3 epochs, then damage the newest checkpoint as a crash mid-write would.
-        var hooks = SolverHooks()
+        var hooks = TrainingHooks()
         var epochs = 0
         hooks.afterCheckpoint = { _, _, _, _, _ in epochs += 1 }
         hooks.stopRequested = { epochs >= 3 }
@@ -118,7 +118,7 @@ enum Small {
     @Test func damagedHistoriesAreRepairedOnResume() throws {
         let extra = ["task.n_iters=45", "scheduler.chkpt_every_epoch=1"]
         let s = try Small.solver("0109/000", extra)
-        var hooks = SolverHooks()
+        var hooks = TrainingHooks()
         var epochs = 0
         hooks.afterCheckpoint = { _, _, _, _, _ in epochs += 1 }
         hooks.stopRequested = { epochs >= 3 }
