@@ -1,7 +1,8 @@
 // swift-tools-version:6.0
 // flyvis-swift: a distributed ensemble trainer for connectome-constrained models of the
 // fly visual system. Modules follow the data flow:
-// connectome → network → task → solver → ensemble → CLI.
+// connectome → network → data → task (data set, decoders, losses) → training step → solver →
+// ensemble → CLI, with the results tree (schema, checkpoints) between solver and ensemble.
 import PackageDescription
 
 /// The hot loops are written with SIMD types; let the compiler use the vector units of the
@@ -51,11 +52,14 @@ let package = Package(
                 resources: [.copy("Resources/fib25-fib19_v2.2.json")]),
         .target(name: "FlyvisNetwork", dependencies: ["FlyvisConnectome", "FlyvisRandom"],
                 swiftSettings: numericsSettings),
-        // Decoder, objectives, optimizers, penalties, scheduler: one training iteration.
-        .target(name: "FlyvisTraining", dependencies: ["FlyvisHex", "FlyvisConnectome", "FlyvisNetwork", "FlyvisRandom"],
-                swiftSettings: numericsSettings),
         // Hex rendering, Sintel, augmentation, the built-in data set, loaders.
         .target(name: "FlyvisData", dependencies: ["FlyvisHex", "FlyvisHDF5", "CLibPNG", "FlyvisRandom"]),
+        // flyvis's Task: data set, split and loaders, the decoders and the losses.
+        .target(name: "FlyvisTask", dependencies: ["FlyvisHex", "FlyvisNetwork", "FlyvisData", "FlyvisRandom"],
+                swiftSettings: numericsSettings),
+        // One training iteration: forward, decoders and losses, backward, Adam, penalties, schedules.
+        .target(name: "FlyvisTraining", dependencies: ["FlyvisConnectome", "FlyvisNetwork", "FlyvisTask"],
+                swiftSettings: numericsSettings),
         // flyvis's config tree, command-line overrides, interpolation and validation.
         .target(name: "FlyvisConfig", dependencies: [.product(name: "Yams", package: "Yams")],
                 resources: [.copy("Resources/config")]),
@@ -65,7 +69,7 @@ let package = Package(
         .target(name: "FlyvisResults", dependencies: ["FlyvisHDF5", "FlyvisTorch", "FlyvisRandom", "FlyvisNetwork"]),
         // MultiTaskSolver: training loop, checkpoints, validation, exact resume.
         .target(name: "FlyvisSolver", dependencies: ["FlyvisConfig", "FlyvisConnectome", "FlyvisData", "FlyvisNetwork",
-                                                     "FlyvisResults", "FlyvisTraining", "FlyvisHDF5", "FlyvisRandom", "FlyvisHex"]),
+                                                     "FlyvisResults", "FlyvisTask", "FlyvisTraining", "FlyvisHDF5", "FlyvisRandom", "FlyvisHex"]),
         // The ensemble report page (inline SVG, no dependencies): drawing only, from plain values.
         .target(name: "FlyvisReport"),
         // The MPI ensemble: rank-0 coordinator, live status, collective summary, ranking, report.
@@ -76,7 +80,7 @@ let package = Package(
             name: "FlyvisCLI",
             dependencies: [
                 "FlyvisMPI", "FlyvisHDF5", "FlyvisBLAS", "FlyvisResults", "FlyvisEnsemble",
-                "FlyvisConnectome", "FlyvisNetwork", "FlyvisTraining", "FlyvisSolver", "FlyvisConfig",
+                "FlyvisConnectome", "FlyvisNetwork", "FlyvisTask", "FlyvisTraining", "FlyvisSolver", "FlyvisConfig",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .executableTarget(name: "FlyvisMPISelfTest",
@@ -90,13 +94,13 @@ let package = Package(
         .testTarget(name: "NetworkTests",
                     dependencies: ["FlyvisTestSupport", "FlyvisConnectome", "FlyvisNetwork", "FlyvisHDF5", "FlyvisRandom"]),
         .testTarget(name: "TrainingTests",
-                    dependencies: ["FlyvisTestSupport", "FlyvisTraining", "FlyvisNetwork", "FlyvisConnectome", "FlyvisHDF5", "FlyvisHex", "FlyvisRandom"]),
+                    dependencies: ["FlyvisTestSupport", "FlyvisTask", "FlyvisTraining", "FlyvisNetwork", "FlyvisConnectome", "FlyvisHDF5", "FlyvisHex", "FlyvisRandom"]),
         .testTarget(name: "DataTests", dependencies: ["FlyvisTestSupport", "FlyvisData", "FlyvisHDF5", "FlyvisHex", "FlyvisRandom"]),
         .testTarget(name: "ConfigTests", dependencies: ["FlyvisConfig"]),
         .testTarget(name: "InteropTests", dependencies: ["FlyvisTestSupport", "FlyvisTorch", "FlyvisResults", "FlyvisHDF5", "FlyvisSolver", "FlyvisNetwork",
                                                   "FlyvisConfig", "FlyvisData", "FlyvisEnsemble"]),
         .testTarget(name: "ReportTests", dependencies: ["FlyvisTestSupport", "FlyvisReport", "FlyvisEnsemble", "FlyvisResults", "FlyvisHDF5", "FlyvisCLI"]),
-        .testTarget(name: "SolverTests", dependencies: ["FlyvisSolver", "FlyvisConfig", "FlyvisResults", "FlyvisHDF5", "FlyvisNetwork", "FlyvisTraining"]),
+        .testTarget(name: "SolverTests", dependencies: ["FlyvisSolver", "FlyvisConfig", "FlyvisResults", "FlyvisHDF5", "FlyvisNetwork", "FlyvisTask", "FlyvisTraining"]),
         // Path safety, member locks, full disks, stale temporaries: in-process and through the binary.
         .testTarget(name: "ReliabilityTests",
                     dependencies: ["FlyvisTestSupport", "FlyvisSolver", "FlyvisConfig", "FlyvisResults", "FlyvisHDF5", "FlyvisData", "FlyvisCLI"]),

@@ -3,6 +3,7 @@ import FlyvisBLAS
 import FlyvisConnectome
 import FlyvisNetwork
 import FlyvisTraining
+import FlyvisTask
 import Foundation
 
 /// Prints the median time of each phase of the reference workload.

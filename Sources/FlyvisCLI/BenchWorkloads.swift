@@ -1,7 +1,7 @@
 import FlyvisHex
 import FlyvisNetwork
 import FlyvisRandom
-import FlyvisTraining
+import FlyvisTask
 import Foundation
 
 // The workloads `bench` times. They live with the command, not in the library modules, since

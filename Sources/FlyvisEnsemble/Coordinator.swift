@@ -236,37 +236,56 @@ package final class EnsembleCoordinator {
         let rowOf: (MemberID) -> Int = { [run] in $0.member - run.members.lowerBound }
         // Build next to the target and rename, so a crash never leaves half a summary.
         let tmp = run.ensembleDirectory.url.appendingPathComponent(".\(ResultsSchema.ensembleSummary).tmp").path
-        try EnsembleSummary.write(path: tmp, localMembers: local, totalRows: run.members.count,
-                                  rowOf: rowOf, communicator: comm.size > 1 ? comm : nil)
-        let codes = local.map { m -> Int32 in
-            m.state.severity
+        var writeError: Error?
+        do {
+            try EnsembleSummary.write(path: tmp, localMembers: local, totalRows: run.members.count,
+                                      rowOf: rowOf, communicator: comm.size > 1 ? comm : nil)
+        } catch { writeError = error }
+        let severity = local.map(\.state.severity).max() ?? 0
+        let agreed = try comm.allreduce([severity, writeError == nil ? 0 : 1], .max)
+        let worst = agreed[0]
+        if agreed[1] != 0 {
+            if let writeError { throw writeError }
+            return .memberFailed  // the rank that failed says why
         }
-        let worst = try comm.allreduce([codes.max() ?? 0], .max)[0]
+        // Rank 0 finishes alone; whatever it throws (a full disk, say) reaches every rank
+        // through the allreduce, so no rank is left waiting in a collective while rank 0
+        // tears MPI down.
+        var rootError: Error?
         if comm.isRoot {
-            // Rank 0 learns every member's row from the file the ranks just wrote together.
-            let all = try readRows(tmp)
-            let ranked = try EnsembleSummary.finalize(path: tmp, members: all, rowOf: rowOf,
-                                                      totalRows: run.members.count, taskName: run.taskName,
-                                                      topK: run.topK)
-            if rename(tmp, path) != 0 { throw ResultsError.io(path: path, reason: "rename failed") }
-            let table = EnsembleSummary.rankingTable(ranked, taskName: run.taskName, topK: run.topK)
-            try AtomicFile.write(run.ensembleDirectory.url.appendingPathComponent(ResultsSchema.ranking), text: table)
-            try AtomicFile.write(run.ensembleDirectory.url.appendingPathComponent("best_checkpoints.txt"),
-                                 text: EnsembleSummary.bestCheckpointsText(ranked, ensembleDir: run.ensembleDirectory))
-            output("Ranking by task error (minimum validation loss):\n" + table)
-            let failed = ranked.filter { $0.state == .failed }
-            if !failed.isEmpty {
-                output("FAILED members: " + failed.map { "\(run.taskName)/\($0.id.name): \($0.error)" }.joined(separator: "; "))
-            }
-            if worst == 2 {
-                output("Stopped by signal after checkpointing; re-run the same command with --resume to continue.")
-            }
+            do { try finalizeSummary(tmp: tmp, path: path, rowOf: rowOf, worst: worst) } catch { rootError = error }
         }
-        try comm.barrier()
+        let rootFailed = try comm.allreduce([Int32(rootError == nil ? 0 : 1)], .max)[0] != 0
+        if let rootError { throw rootError }
+        // The other ranks exit 1 quietly; rank 0 has printed why.
+        if rootFailed { return .memberFailed }
         switch worst {
         case 2: return .interrupted
         case 1: return .memberFailed
         default: return .success
+        }
+    }
+
+    /// Rank 0's part of the summary: the rows the ranks wrote, the ranking and the best
+    /// checkpoints, then the summary renamed into place.
+    private func finalizeSummary(tmp: String, path: String, rowOf: @escaping (MemberID) -> Int, worst: Int32) throws {
+        // Rank 0 learns every member's row from the file the ranks just wrote together.
+        let all = try readRows(tmp)
+        let ranked = try EnsembleSummary.finalize(path: tmp, members: all, rowOf: rowOf,
+                                                  totalRows: run.members.count, taskName: run.taskName,
+                                                  topK: run.topK)
+        if rename(tmp, path) != 0 { throw ResultsError.io(path: path, reason: "rename failed") }
+        let table = EnsembleSummary.rankingTable(ranked, taskName: run.taskName, topK: run.topK)
+        try AtomicFile.write(run.ensembleDirectory.url.appendingPathComponent(ResultsSchema.ranking), text: table)
+        try AtomicFile.write(run.ensembleDirectory.url.appendingPathComponent(ResultsSchema.bestCheckpoints),
+                             text: EnsembleSummary.bestCheckpointsText(ranked, ensembleDir: run.ensembleDirectory))
+        output("Ranking by task error (minimum validation loss):\n" + table)
+        let failed = ranked.filter { $0.state == .failed }
+        if !failed.isEmpty {
+            output("FAILED members: " + failed.map { "\(run.taskName)/\($0.id.name): \($0.error)" }.joined(separator: "; "))
+        }
+        if worst == 2 {
+            output("Stopped by signal after checkpointing; re-run the same command with --resume to continue.")
         }
     }
 

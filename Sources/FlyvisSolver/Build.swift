@@ -4,6 +4,7 @@ import FlyvisData
 import FlyvisHex
 import FlyvisNetwork
 import FlyvisTraining
+import FlyvisTask
 import Foundation
 
 /// Builds the pieces of a training run from a resolved config, with errors that name the key.

@@ -6,6 +6,7 @@ import FlyvisHDF5
 import FlyvisNetwork
 import FlyvisResults
 import FlyvisTraining
+import FlyvisTask
 import Foundation
 
 /// Training failures the solver reports as such (everything else is a config/data/IO error).
@@ -171,7 +172,7 @@ package final class MultiTaskSolver {
         // Data.
         let seed = try config.int("seed")
         dataRNG = RandomState(seed: UInt64(bitPattern: Int64(seed)) ^ SeedSalt.data)
-        task = try Task(config: config, root: root, connectome: connectome, seed: seed, threads: threads, log: log)
+        task = try Build.task(config, root: root, connectome: connectome, seed: seed, threads: threads, log: log)
         dt = task.dataset.config.dt
 
         // Optimizer, penalties, scheduler.

@@ -1,3 +1,4 @@
+import FlyvisTask
 import Foundation
 
 /// Per-parameter Adam moments, as torch keeps them (step, exp_avg, exp_avg_sq).

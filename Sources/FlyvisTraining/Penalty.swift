@@ -1,4 +1,5 @@
 import FlyvisNetwork
+import FlyvisTask
 import Foundation
 
 /// flyvis's activity penalty (penalizer.activity_penalty): pushes the temporal mean activity of

@@ -1,3 +1,4 @@
+import FlyvisTask
 import Foundation
 
 /// flyvis's hyper-parameter schedule functions, reproducing the reference's numpy arrays

@@ -1,5 +1,6 @@
 import FlyvisConnectome
 import FlyvisNetwork
+import FlyvisTask
 import Foundation
 
 /// What one iteration reports (flyvis logs these per iteration).
@@ -223,16 +224,5 @@ package final class TrainingStep {
             losses[task] = objective.evaluate(out, target, shape: [B, T, out.count / (B * T * hexCount), hexCount]).loss * weights.factor(task)
         }
         return losses
-    }
-}
-
-/// Accumulates wall time per named phase.
-struct PhaseClock {
-    var phases: [String: Double] = [:]
-    var last = DispatchTime.now().uptimeNanoseconds
-    mutating func lap(_ name: String) {
-        let now = DispatchTime.now().uptimeNanoseconds
-        phases[name, default: 0] += Double(now - last) / 1e9
-        last = now
     }
 }

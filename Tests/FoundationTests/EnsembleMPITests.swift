@@ -211,10 +211,10 @@ func ensembleDir(_ root: URL, _ id: Int) -> ResultsDirectory {
             let p = try launch(productPath("flyvis-ensemble"),
                                ["--ensemble-id", "12", "--start", "0", "--end", "1", "--root", root.path, "--skip-validation",
                                 "--progress-interval", progressInterval]
-                               + smallEnsemble + ["scheduler.chkpt_every_epoch=100000", "task.n_iters=300"])
+                               + smallEnsemble + ["scheduler.chkpt_every_epoch=100000", "task.n_iters=150"])
             var seen = Set<Int>()
             repeat {
-                // "| 000 | 0 | running | 123/300 | …": the iteration of a running member.
+                // "| 000 | 0 | running | 123/150 | …": the iteration of a running member.
                 if let text = try? String(contentsOf: status, encoding: .utf8) {
                     for line in text.split(separator: "\n") where line.hasPrefix("| 000 ") && line.contains("| running |") {
                         let cells = line.split(separator: "|").map { $0.trimmingCharacters(in: .whitespaces) }
@@ -233,5 +233,24 @@ func ensembleDir(_ root: URL, _ id: Int) -> ResultsDirectory {
         #expect(followed.count >= 3, "running iterations between checkpoints: \(followed.sorted())")
         let checkpointsOnly = try betweenCheckpoints(progressInterval: "1000")
         #expect(checkpointsOnly.isEmpty, "running iterations between checkpoints: \(checkpointsOnly.sorted())")
+    }
+
+    /// When rank 0 cannot finish the summary (here `ranking.txt` is a directory; a full disk
+    /// does the same), every rank still leaves MPI together: one clear error, exit status 1,
+    /// no crash in MPI_Finalize and no rank left waiting.
+    @Test func rankZeroSummaryFailureEndsEveryRankCleanly() throws {
+        let root = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: root) }
+        let blocker = ensembleDir(root, 13).url.appendingPathComponent(ResultsSchema.ranking)
+        try FileManager.default.createDirectory(at: blocker.appendingPathComponent("occupied"), withIntermediateDirectories: true)
+        let r = try runProcess("/usr/bin/timeout", ["300", mpirunPath, "--allow-run-as-root", "--oversubscribe", "-n", "2",
+                                                  productPath("flyvis-ensemble"), "--ensemble-id", "13", "--start", "0", "--end", "2",
+                                                  "--root", root.path, "--skip-validation"] + smallEnsemble + ["task.n_iters=6"])
+        #expect(r.status == 1, "exit status \(r.status) (124 = hung until the timeout)\n\(r.output.suffix(3000))")
+        #expect(!r.signaled)
+        #expect(r.stderr.contains(ResultsSchema.ranking), "\(r.stderr.suffix(2000))")
+        #expect(!r.output.contains("MPI_ABORT") && !r.output.contains("Segmentation"), "\(r.output.suffix(2000))")
+        // The members themselves finished.
+        for m in 0..<2 { #expect(MemberStatus.read(from: ensembleDir(root, 13).member(m))?.state == .finished, "member \(m)") }
     }
 }

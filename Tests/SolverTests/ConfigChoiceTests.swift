@@ -3,6 +3,7 @@ import Testing
 import FlyvisConfig
 import FlyvisNetwork
 import FlyvisTraining
+import FlyvisTask
 @testable import FlyvisSolver
 
 /// Names that select an implementation are checked against the enums that implement them, so

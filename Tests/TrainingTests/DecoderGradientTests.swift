@@ -2,7 +2,7 @@ import FlyvisRandom
 import Foundation
 import Testing
 import FlyvisHex
-@testable import FlyvisTraining
+@testable import FlyvisTask
 
 /// Decoder backward against central finite differences (float32, small maps, smooth loss).
 @Suite struct DecoderGradientTests {

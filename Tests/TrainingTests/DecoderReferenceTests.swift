@@ -3,7 +3,7 @@ import Testing
 import FlyvisHDF5
 import FlyvisHex
 import FlyvisNetwork
-@testable import FlyvisTraining
+@testable import FlyvisTask
 
 /// The decoder against flyvis's DecoderGAVP (p_dropout 0 in the golden file).
 @Suite(.serialized) struct DecoderReferenceTests {

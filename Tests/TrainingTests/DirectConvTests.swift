@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 import FlyvisRandom
-@testable import FlyvisTraining
+@testable import FlyvisTask
 
 /// The direct convolution kernels against a plain loop in double precision, over map sizes and
 /// kernel sizes where the last 8-wide chunk overhangs the map edge by different amounts.

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import FlyvisTraining
+import FlyvisTask
 
 @Suite struct SchedulerTests {
     /// Expected arrays worked out by hand from the reference formulas (numpy semantics: repeat

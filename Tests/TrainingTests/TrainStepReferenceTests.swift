@@ -3,6 +3,7 @@ import Testing
 import FlyvisHDF5
 import FlyvisNetwork
 @testable import FlyvisTraining
+import FlyvisTask
 
 /// Three solver iterations against flyvis's (train_steps/step0..2).
 @Suite struct TrainStepReferenceTests {
