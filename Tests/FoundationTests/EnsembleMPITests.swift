@@ -243,7 +243,7 @@ func ensembleDir(_ root: URL, _ id: Int) -> ResultsDirectory {
         defer { try? FileManager.default.removeItem(at: root) }
         let blocker = ensembleDir(root, 13).url.appendingPathComponent(ResultsSchema.ranking)
         try FileManager.default.createDirectory(at: blocker.appendingPathComponent("occupied"), withIntermediateDirectories: true)
-        let r = try runProcess("/usr/bin/timeout", ["300", mpirunPath, "--allow-run-as-root", "--oversubscribe", "-n", "2",
+        let r = try runProcess("/usr/bin/timeout", ["-k", "10", "300", mpirunPath, "--allow-run-as-root", "--oversubscribe", "-n", "2",
                                                   productPath("flyvis-ensemble"), "--ensemble-id", "13", "--start", "0", "--end", "2",
                                                   "--root", root.path, "--skip-validation"] + smallEnsemble + ["task.n_iters=6"])
         #expect(r.status == 1, "exit status \(r.status) (124 = hung until the timeout)\n\(r.output.suffix(3000))")
