@@ -441,15 +441,22 @@ package final class NetworkEngine<S: NetworkScalar> {
                 let k = sweep.k[type], tc = sweep.tauCoefficient[type]
                 forEachRun(ofType: type, runs, runStart) { c0, c1 in
                     var mainSum: S = 0, penaltySum: S = 0, tauSum: S = 0
-                    for cell in c0..<c1 {
-                        let x = cell * W, y = cell * B
-                        for b in 0..<B {
-                            let d = k * lambda[x + b]
-                            delta[x + b] = d
+                    if !twoLanes {  // the same sums over one flat range
+                        for i in (c0 * B)..<(c1 * B) {
+                            let d = k * lambda[i]
+                            delta[i] = d
                             mainSum += d
-                            tauSum += lambda[x + b] * A[y + b]
+                            tauSum += lambda[i] * A[i]
                         }
-                        if twoLanes {
+                    } else {
+                        for cell in c0..<c1 {
+                            let x = cell * W, y = cell * B
+                            for b in 0..<B {
+                                let d = k * lambda[x + b]
+                                delta[x + b] = d
+                                mainSum += d
+                                tauSum += lambda[x + b] * A[y + b]
+                            }
                             for b in (x + B)..<(x + W) { let d = k * lambda[b]; delta[b] = d; penaltySum += d }
                         }
                     }
@@ -481,20 +488,28 @@ package final class NetworkEngine<S: NetworkScalar> {
                 }
                 let c = sweep.oneMinusK[type]
                 forEachRun(ofType: type, runs, runStart) { c0, c1 in
+                    guard lanes == 2 else { return Self.updateLambda(activation, c, lambda, mu, v, c0 * B, c1 * B) }
                     for cell in c0..<c1 {
-                        for lane in 0..<lanes {
-                            let lam = lambda + cell * W + lane * B, m = mu + cell * W + lane * B, vc = v + cell * B
-                            if case .relu = activation {
-                                for b in 0..<B { lam[b] = c * lam[b] + (vc[b] > 0 ? m[b] : 0) }
-                            } else {
-                                for b in 0..<B { lam[b] = c * lam[b] + activation.derivative(vc[b]) * m[b] }
-                            }
+                        for lane in 0..<2 {
+                            let x = cell * W + lane * B
+                            Self.updateLambda(activation, c, lambda + x, mu + x, v + cell * B, 0, B)
                         }
                     }
                 }
             }
         }
         for g in 0..<sweep.weightGradient.count { sweep.weightGradient[g] += Double(sweep.dots[g]) }
+    }
+
+    /// λ ← c·λ + f'(v)·μ on lo..<hi of maps laid out alike (one lane, or one lane of one cell).
+    @inline(__always)
+    private static func updateLambda(_ activation: Activation, _ c: S, _ lam: UnsafeMutablePointer<S>,
+                                     _ mu: UnsafeMutablePointer<S>, _ v: UnsafeMutablePointer<S>, _ lo: Int, _ hi: Int) {
+        if case .relu = activation {
+            for i in lo..<hi { lam[i] = c * lam[i] + (v[i] > 0 ? mu[i] : 0) }
+        } else {
+            for i in lo..<hi { lam[i] = c * lam[i] + activation.derivative(v[i]) * mu[i] }
+        }
     }
 
     /// The gradients from the sweep's sums. A forward started from the bias also passes the
