@@ -95,8 +95,10 @@ package final class NetworkEngine<S: NetworkScalar> {
     package private(set) var frames = 0
     private(set) var dt: S = 0
     private var mapSize = 0                       // totalCells · batch
-    private var states: UnsafeMutablePointer<S>?  // (capacity + 1) maps
-    private var drive: UnsafeMutablePointer<S>?   // capacity maps: A_t = -v + b + I + x
+    private var stateSize = 0                     // nodeCount · batch
+    // The history, in node order (node, batch) without the maps' padding (most of a map).
+    private var states: UnsafeMutablePointer<S>?  // (capacity + 1) states
+    private var drive: UnsafeMutablePointer<S>?   // capacity states: A_t = -v + b + I + x
     private var act: UnsafeMutablePointer<S>?     // 1 map
     private var current: UnsafeMutablePointer<S>? // 1 map
     private var input: UnsafeMutablePointer<S>?   // one type map (cells · batch), shared by R1–R8
@@ -180,13 +182,14 @@ package final class NetworkEngine<S: NetworkScalar> {
         batch = b
         capacityFrames = max(t, 1)
         mapSize = layout.totalCells * b
+        stateSize = nodeCount * b
         func zeroed(_ n: Int) -> UnsafeMutablePointer<S> {
             let p = UnsafeMutablePointer<S>.allocate(capacity: n)
             p.initialize(repeating: 0, count: n)
             return p
         }
-        states = zeroed(mapSize * (capacityFrames + 1))
-        drive = zeroed(mapSize * capacityFrames)
+        states = zeroed(stateSize * (capacityFrames + 1))
+        drive = zeroed(stateSize * capacityFrames)
         act = zeroed(mapSize)
         current = zeroed(mapSize)
         input = zeroed(layout.cellsPerType * b)
@@ -199,10 +202,10 @@ package final class NetworkEngine<S: NetworkScalar> {
 
     /// Sets the state before frame 0 to v = bias (flyvis's default initial state).
     package func setInitialStateToBias() {
-        let v = states!
-        forEachActiveRun { t, start, length in
-            let b = self.bias[t]
-            for i in (start * self.batch)..<((start + length) * self.batch) { v[i] = b }
+        let v = states!, B = batch
+        for n in 0..<nodeCount {
+            let b = bias[Int(nodeType[n])]
+            for i in (n * B)..<((n + 1) * B) { v[i] = b }
         }
         startedFromBias = true
     }
@@ -213,8 +216,7 @@ package final class NetworkEngine<S: NetworkScalar> {
         let v = states!
         let B = batch
         for n in 0..<nodeCount {
-            let c = Int(layout.nodeCell[n]) * B
-            for b in 0..<B { v[c + b] = nodeValues[b * nodeCount + n] }
+            for b in 0..<B { v[n * B + b] = nodeValues[b * nodeCount + n] }
         }
         startedFromBias = false
     }
@@ -234,9 +236,9 @@ package final class NetworkEngine<S: NetworkScalar> {
         let lum = UnsafeMutablePointer<S>.allocate(capacity: B * hexCount)
         defer { lum.deallocate() }
         for t in 0..<frameCount {
-            let v = states! + t * mapSize
-            let vNext = states! + (t + 1) * mapSize
-            let a = drive! + t * mapSize
+            let v = states! + t * stateSize
+            let vNext = states! + (t + 1) * stateSize
+            let a = drive! + t * stateSize
             let hasInput = stimulus(t, lum)
             if hasInput {
                 let x = input!
@@ -249,32 +251,34 @@ package final class NetworkEngine<S: NetworkScalar> {
         }
     }
 
+    /// Calls `body(type, first cell, length, first node)` for every run of node cells.
     @inline(__always)
-    private func forEachActiveRun(_ body: (Int, Int, Int) -> Void) {
-        let runs = layout.activeRuns, types = layout.activeRunType
-        for r in 0..<runs.count { body(Int(types[r]), Int(runs[r].start), Int(runs[r].length)) }
+    private func forEachActiveRun(_ body: (Int, Int, Int, Int) -> Void) {
+        let runs = layout.activeRuns, types = layout.activeRunType, nodes = layout.activeRunNode
+        for r in 0..<runs.count { body(Int(types[r]), Int(runs[r].start), Int(runs[r].length), Int(nodes[r])) }
     }
 
-    /// Calls `body(first, end)` for each run of node cells of one type (cell indices, batch not
-    /// included). `runs` and `runStart` are the layout's and the stencil tables' arrays, passed
-    /// in so that worker threads do not touch the engine's properties.
+    /// Calls `body(first, end, node)` for each run of node cells of one type: its cells (batch
+    /// not included) and its first node. `runs`, `runNode` and `runStart` are the layout's and
+    /// the stencil tables' arrays, passed in so that worker threads do not touch the engine's
+    /// properties.
     @inline(__always)
-    private func forEachRun(ofType type: Int, _ runs: [(start: Int32, length: Int32)], _ runStart: [Int],
-                            _ body: (Int, Int) -> Void) {
+    private func forEachRun(ofType type: Int, _ runs: [(start: Int32, length: Int32)], _ runNode: [Int32], _ runStart: [Int],
+                            _ body: (Int, Int, Int) -> Void) {
         for r in runStart[type]..<runStart[type + 1] {
             let first = Int(runs[r].start)
-            body(first, first + Int(runs[r].length))
+            body(first, first + Int(runs[r].length), Int(runNode[r]))
         }
     }
 
-    /// f = activation(v) on lo..<hi.
+    /// f[i] = activation(v[i]) for i in 0..<count.
     @inline(__always)
     private static func activate(_ activation: Activation, _ v: UnsafeMutablePointer<S>, into f: UnsafeMutablePointer<S>,
-                                 _ lo: Int, _ hi: Int) {
+                                 count: Int) {
         if case .relu = activation {
-            for i in lo..<hi { let z = v[i]; f[i] = z > 0 ? z : 0 }
+            for i in 0..<count { let z = v[i]; f[i] = z > 0 ? z : 0 }
         } else {
-            for i in lo..<hi { f[i] = activation.value(v[i]) }
+            for i in 0..<count { f[i] = activation.value(v[i]) }
         }
     }
 
@@ -284,12 +288,14 @@ package final class NetworkEngine<S: NetworkScalar> {
         let B = batch
         let f = act!, I = current!, x = input!
         let activation = self.activation
-        let runs = layout.activeRuns, runStart = stencil.tables.runStart
+        let runs = layout.activeRuns, runNode = layout.activeRunNode, runStart = stencil.tables.runStart
         let parts = stencil.forwardParts
         // f(v) on node cells (everything else stays zero), split by type.
         parallel(parts.count) { part in
             for type in parts[part] {
-                forEachRun(ofType: type, runs, runStart) { c0, c1 in Self.activate(activation, v, into: f, c0 * B, c1 * B) }
+                forEachRun(ofType: type, runs, runNode, runStart) { c0, c1, n0 in
+                    Self.activate(activation, v + n0 * B, into: f + c0 * B, count: (c1 - c0) * B)
+                }
             }
         }
         // Per target type: I = Σ_g w_g · shift(f_source) (one stencil), then the Euler update
@@ -302,17 +308,18 @@ package final class NetworkEngine<S: NetworkScalar> {
                 work.forward(type: type, f: f, current: I)
                 let b = bias[type]
                 let inv = 1 / max(timeConst[type], dt)
-                forEachRun(ofType: type, runs, runStart) { c0, c1 in
-                    let lo = c0 * B, hi = c1 * B
+                forEachRun(ofType: type, runs, runNode, runStart) { c0, c1, n0 in
+                    // The run in the history (node order) and in the maps (cells).
+                    let v = v + n0 * B, next = next + n0 * B, A = A + n0 * B, I = I + c0 * B, count = (c1 - c0) * B
                     if hasInput && typeIsInput[type] {
-                        let xo = -type * cellsPerType * B   // x holds one type map
-                        for i in lo..<hi {
-                            let drive = ((-v[i] + b) + I[i]) + x[xo + i]
+                        let x = x + (c0 - type * cellsPerType) * B   // x holds one type map
+                        for i in 0..<count {
+                            let drive = ((-v[i] + b) + I[i]) + x[i]
                             A[i] = drive
                             next[i] = v[i] + (inv * drive) * dt
                         }
                     } else {
-                        for i in lo..<hi {
+                        for i in 0..<count {
                             let drive = (-v[i] + b) + I[i]
                             A[i] = drive
                             next[i] = v[i] + (inv * drive) * dt
@@ -333,10 +340,10 @@ package final class NetworkEngine<S: NetworkScalar> {
         var lo = S.infinity, hi = -S.infinity
         let B = batch
         for t in 0..<frames {
-            let v = states! + (t + 1) * mapSize
-            forEachActiveRun { _, start, length in
+            let v = states! + (t + 1) * stateSize
+            forEachActiveRun { _, _, length, node in
                 var s: S = 0
-                for i in (start * B)..<((start + length) * B) {
+                for i in (node * B)..<((node + length) * B) {
                     let x = v[i]
                     s += x
                     lo = Swift.min(lo, x)
@@ -352,16 +359,15 @@ package final class NetworkEngine<S: NetworkScalar> {
     @inline(__always)
     @_specialize(exported: true, where S == Float)
     package func value(frame t: Int, node n: Int, batch b: Int) -> S {
-        states![(t + 1) * mapSize + Int(layout.nodeCell[n]) * batch + b]
+        states![(t + 1) * stateSize + n * batch + b]
     }
 
     /// Copies the state after frame `t` (t = -1: initial) for all nodes, as (B, N).
     package func copyState(frame t: Int, into out: UnsafeMutablePointer<S>) {
-        let v = states! + (t + 1) * mapSize
+        let v = states! + (t + 1) * stateSize
         let B = batch
         for n in 0..<nodeCount {
-            let c = Int(layout.nodeCell[n]) * B
-            for b in 0..<B { out[b * nodeCount + n] = v[c + b] }
+            for b in 0..<B { out[b * nodeCount + n] = v[n * B + b] }
         }
     }
 
@@ -369,23 +375,20 @@ package final class NetworkEngine<S: NetworkScalar> {
     /// `out[b · batchStride + (n − nodes.lowerBound)]`.
     @_specialize(exported: true, where S == Float)
     package func copyState(frame t: Int, nodes: Range<Int>, into out: UnsafeMutablePointer<S>, batchStride: Int) {
-        let v = states! + (t + 1) * mapSize
+        let v = states! + (t + 1) * stateSize
         let B = batch
-        layout.nodeCell.withUnsafeBufferPointer { cells in
-            for n in nodes {
-                let c = Int(cells[n]) * B, j = n - nodes.lowerBound
-                for b in 0..<B { out[b * batchStride + j] = v[c + b] }
-            }
+        for n in nodes {
+            let j = n - nodes.lowerBound
+            for b in 0..<B { out[b * batchStride + j] = v[n * B + b] }
         }
     }
 
     /// Copies the state after frame `t` for the given nodes, as (B, nodes.count).
     package func copyState(frame t: Int, nodes: [Int], into out: UnsafeMutablePointer<S>) {
-        let v = states! + (t + 1) * mapSize
+        let v = states! + (t + 1) * stateSize
         let B = batch
         for (j, n) in nodes.enumerated() {
-            let c = Int(layout.nodeCell[n]) * B
-            for b in 0..<B { out[b * nodes.count + j] = v[c + b] }
+            for b in 0..<B { out[b * nodes.count + j] = v[n * B + b] }
         }
     }
 
@@ -431,25 +434,27 @@ package final class NetworkEngine<S: NetworkScalar> {
     /// sums run in element order, as one lane alone would sum them, in one loop so that their
     /// dependency chains overlap.
     private func scaleAdjoints(frame t: Int, _ sweep: BackwardSweep<S>) {
-        let v = states! + t * mapSize, A = drive! + t * mapSize, f = act!
+        let v = states! + t * stateSize, A = drive! + t * stateSize, f = act!
         let lambda = self.lambda!, delta = self.delta!
         let B = batch, W = sweep.width, twoLanes = sweep.lanes == 2, types = layout.types
         let activation = self.activation
-        let runs = layout.activeRuns, runStart = stencil.tables.runStart, parts = stencil.backwardParts
+        let runs = layout.activeRuns, runNode = layout.activeRunNode, runStart = stencil.tables.runStart
+        let parts = stencil.backwardParts
         parallel(parts.count) { part in
             for type in parts[part] {
                 let k = sweep.k[type], tc = sweep.tauCoefficient[type]
-                forEachRun(ofType: type, runs, runStart) { c0, c1 in
+                forEachRun(ofType: type, runs, runNode, runStart) { c0, c1, n0 in
+                    let lambda = lambda + c0 * W, delta = delta + c0 * W, A = A + n0 * B, count = (c1 - c0) * B
                     var mainSum: S = 0, penaltySum: S = 0, tauSum: S = 0
                     if !twoLanes {  // the same sums over one flat range
-                        for i in (c0 * B)..<(c1 * B) {
+                        for i in 0..<count {
                             let d = k * lambda[i]
                             delta[i] = d
                             mainSum += d
                             tauSum += lambda[i] * A[i]
                         }
                     } else {
-                        for cell in c0..<c1 {
+                        for cell in 0..<(c1 - c0) {
                             let x = cell * W, y = cell * B
                             for b in 0..<B {
                                 let d = k * lambda[x + b]
@@ -463,7 +468,7 @@ package final class NetworkEngine<S: NetworkScalar> {
                     sweep.biasSums[type] += Double(mainSum)
                     if twoLanes { sweep.biasSums[types + type] += Double(penaltySum) }
                     if tc != 0 { sweep.tauSums[type] += Double(tauSum * tc) }
-                    Self.activate(activation, v, into: f, c0 * B, c1 * B)
+                    Self.activate(activation, v + n0 * B, into: f + c0 * B, count: count)
                 }
             }
         }
@@ -473,12 +478,13 @@ package final class NetworkEngine<S: NetworkScalar> {
     /// in one transposed stencil sweep, then λ ← (1 − k)·λ + f'(v_t)·μ. The stencil of one type
     /// reads only δ and f, which `scaleAdjoints` has finished for all types.
     private func propagateAdjoints(frame t: Int, _ sweep: BackwardSweep<S>) {
-        let v = states! + t * mapSize, f = act!
+        let v = states! + t * stateSize, f = act!
         let lambda = self.lambda!, delta = self.delta!, mu = self.mu!
         let B = batch, W = sweep.width, lanes = sweep.lanes
         let activation = self.activation
         let kernel: StencilKernel<S> = stencil.kernel(weights: weightStore, batch: B)
-        let runs = layout.activeRuns, runStart = stencil.tables.runStart, parts = stencil.backwardParts
+        let runs = layout.activeRuns, runNode = layout.activeRunNode, runStart = stencil.tables.runStart
+        let parts = stencil.backwardParts
         parallel(parts.count) { part in
             for type in parts[part] {
                 if lanes == 2 {
@@ -487,12 +493,14 @@ package final class NetworkEngine<S: NetworkScalar> {
                     kernel.backward(type: type, f: f, delta: delta, mu: mu, dots: sweep.dots, scratch: sweep.scratch[part])
                 }
                 let c = sweep.oneMinusK[type]
-                forEachRun(ofType: type, runs, runStart) { c0, c1 in
-                    guard lanes == 2 else { return Self.updateLambda(activation, c, lambda, mu, v, c0 * B, c1 * B) }
-                    for cell in c0..<c1 {
+                forEachRun(ofType: type, runs, runNode, runStart) { c0, c1, n0 in
+                    guard lanes == 2 else {
+                        return Self.updateLambda(activation, c, lambda + c0 * B, mu + c0 * B, v + n0 * B, count: (c1 - c0) * B)
+                    }
+                    for cell in 0..<(c1 - c0) {
                         for lane in 0..<2 {
-                            let x = cell * W + lane * B
-                            Self.updateLambda(activation, c, lambda + x, mu + x, v + cell * B, 0, B)
+                            let x = (c0 + cell) * W + lane * B
+                            Self.updateLambda(activation, c, lambda + x, mu + x, v + (n0 + cell) * B, count: B)
                         }
                     }
                 }
@@ -501,14 +509,14 @@ package final class NetworkEngine<S: NetworkScalar> {
         for g in 0..<sweep.weightGradient.count { sweep.weightGradient[g] += Double(sweep.dots[g]) }
     }
 
-    /// λ ← c·λ + f'(v)·μ on lo..<hi of maps laid out alike (one lane, or one lane of one cell).
+    /// λ[i] ← c·λ[i] + f'(v[i])·μ[i] for i in 0..<count.
     @inline(__always)
     private static func updateLambda(_ activation: Activation, _ c: S, _ lam: UnsafeMutablePointer<S>,
-                                     _ mu: UnsafeMutablePointer<S>, _ v: UnsafeMutablePointer<S>, _ lo: Int, _ hi: Int) {
+                                     _ mu: UnsafeMutablePointer<S>, _ v: UnsafeMutablePointer<S>, count: Int) {
         if case .relu = activation {
-            for i in lo..<hi { lam[i] = c * lam[i] + (v[i] > 0 ? mu[i] : 0) }
+            for i in 0..<count { lam[i] = c * lam[i] + (v[i] > 0 ? mu[i] : 0) }
         } else {
-            for i in lo..<hi { lam[i] = c * lam[i] + activation.derivative(v[i]) * mu[i] }
+            for i in 0..<count { lam[i] = c * lam[i] + activation.derivative(v[i]) * mu[i] }
         }
     }
 
@@ -520,7 +528,7 @@ package final class NetworkEngine<S: NetworkScalar> {
         if startedFromBias {
             let lambda = self.lambda!
             for lane in 0..<sweep.lanes {
-                forEachActiveRun { type, start, length in
+                forEachActiveRun { type, start, length, _ in
                     var s: S = 0
                     for cell in start..<(start + length) { for b in 0..<B { s += lambda[cell * W + lane * B + b] } }
                     bias[lane][type] += Double(s)
