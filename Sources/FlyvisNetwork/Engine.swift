@@ -410,6 +410,9 @@ package final class NetworkEngine<S: NetworkScalar> {
                                      groups: weights.count, parts: stencil.backwardParts.count,
                                      scratchBytes: stencil.scratchBytes(S.self))
         lambda!.update(repeating: 0, count: sweep.lanes * mapSize)
+        // The stencil reads δ's padding as zeros; with the other lane count, the last backward
+        // wrote values there.
+        delta!.update(repeating: 0, count: sweep.lanes * mapSize)
         for t in stride(from: frames - 1, through: 0, by: -1) {
             addCotangents(frame: t, sweep, cotangent)
             scaleAdjoints(frame: t, sweep)
