@@ -95,12 +95,19 @@ package final class NetworkEngine<S: NetworkScalar> {
     package private(set) var frames = 0
     private(set) var dt: S = 0
     private var mapSize = 0                       // totalCells · batch
-    private var states: UnsafeMutablePointer<S>?  // (capacity + 1) maps
-    private var drive: UnsafeMutablePointer<S>?   // capacity maps: A_t = -v + b + I + x
+    private var stateSize = 0                     // nodeCount · batch
+    // The history, in node order (node, batch) without the maps' padding (most of a map).
+    private var states: UnsafeMutablePointer<S>?  // (capacity + 1) states
+    private var drive: UnsafeMutablePointer<S>?   // capacity states: A_t = -v + b + I + x
     private var act: UnsafeMutablePointer<S>?     // 1 map
     private var current: UnsafeMutablePointer<S>? // 1 map
     private var input: UnsafeMutablePointer<S>?   // one type map (cells · batch), shared by R1–R8
-    private var adj = [UnsafeMutablePointer<S>?](repeating: nil, count: 6) // λ, δ, μ for two lanes
+    // The backward's adjoints, each with room for two lanes interleaved per cell (see
+    // `BackwardSweep.width`): λ = ∂L/∂(state after a frame), δ = k·λ = ∂L/∂(that frame's
+    // drive), μ = Wᵀδ = ∂L/∂f(state before it).
+    private var lambda: UnsafeMutablePointer<S>?
+    private var delta: UnsafeMutablePointer<S>?
+    private var mu: UnsafeMutablePointer<S>?
     package private(set) var startedFromBias = false
 
     /// Worker threads for the recurrent products (1 per MPI rank by default; the benchmark
@@ -140,9 +147,8 @@ package final class NetworkEngine<S: NetworkScalar> {
     }
 
     private func release() {
-        for p in [states, drive, act, current, input] + adj { p?.deallocate() }
-        states = nil; drive = nil; act = nil; current = nil; input = nil
-        adj = [UnsafeMutablePointer<S>?](repeating: nil, count: 6)
+        for p in [states, drive, act, current, input, lambda, delta, mu] { p?.deallocate() }
+        states = nil; drive = nil; act = nil; current = nil; input = nil; lambda = nil; delta = nil; mu = nil
     }
 
     /// Loads parameter values (applying the clamp the reference applies at every forward).
@@ -176,27 +182,30 @@ package final class NetworkEngine<S: NetworkScalar> {
         batch = b
         capacityFrames = max(t, 1)
         mapSize = layout.totalCells * b
+        stateSize = nodeCount * b
         func zeroed(_ n: Int) -> UnsafeMutablePointer<S> {
             let p = UnsafeMutablePointer<S>.allocate(capacity: n)
             p.initialize(repeating: 0, count: n)
             return p
         }
-        states = zeroed(mapSize * (capacityFrames + 1))
-        drive = zeroed(mapSize * capacityFrames)
+        states = zeroed(stateSize * (capacityFrames + 1))
+        drive = zeroed(stateSize * capacityFrames)
         act = zeroed(mapSize)
         current = zeroed(mapSize)
         input = zeroed(layout.cellsPerType * b)
-        for i in 0..<6 { adj[i] = zeroed(mapSize) }
+        lambda = zeroed(2 * mapSize)
+        delta = zeroed(2 * mapSize)
+        mu = zeroed(2 * mapSize)
     }
 
     // MARK: Forward
 
     /// Sets the state before frame 0 to v = bias (flyvis's default initial state).
     package func setInitialStateToBias() {
-        let v = states!
-        forEachActiveRun { t, start, length in
-            let b = self.bias[t]
-            for i in (start * self.batch)..<((start + length) * self.batch) { v[i] = b }
+        let v = states!, B = batch
+        for n in 0..<nodeCount {
+            let b = bias[Int(nodeType[n])]
+            for i in (n * B)..<((n + 1) * B) { v[i] = b }
         }
         startedFromBias = true
     }
@@ -207,8 +216,7 @@ package final class NetworkEngine<S: NetworkScalar> {
         let v = states!
         let B = batch
         for n in 0..<nodeCount {
-            let c = Int(layout.nodeCell[n]) * B
-            for b in 0..<B { v[c + b] = nodeValues[b * nodeCount + n] }
+            for b in 0..<B { v[n * B + b] = nodeValues[b * nodeCount + n] }
         }
         startedFromBias = false
     }
@@ -228,9 +236,9 @@ package final class NetworkEngine<S: NetworkScalar> {
         let lum = UnsafeMutablePointer<S>.allocate(capacity: B * hexCount)
         defer { lum.deallocate() }
         for t in 0..<frameCount {
-            let v = states! + t * mapSize
-            let vNext = states! + (t + 1) * mapSize
-            let a = drive! + t * mapSize
+            let v = states! + t * stateSize
+            let vNext = states! + (t + 1) * stateSize
+            let a = drive! + t * stateSize
             let hasInput = stimulus(t, lum)
             if hasInput {
                 let x = input!
@@ -243,33 +251,34 @@ package final class NetworkEngine<S: NetworkScalar> {
         }
     }
 
+    /// Calls `body(type, first cell, length, first node)` for every run of node cells.
     @inline(__always)
-    private func forEachActiveRun(_ body: (Int, Int, Int) -> Void) {
-        let runs = layout.activeRuns, types = layout.activeRunType
-        for r in 0..<runs.count { body(Int(types[r]), Int(runs[r].start), Int(runs[r].length)) }
+    private func forEachActiveRun(_ body: (Int, Int, Int, Int) -> Void) {
+        let runs = layout.activeRuns, types = layout.activeRunType, nodes = layout.activeRunNode
+        for r in 0..<runs.count { body(Int(types[r]), Int(runs[r].start), Int(runs[r].length), Int(nodes[r])) }
     }
 
-    /// Calls `body(lo, hi)` for each run of node cells of one type, as index ranges into a map
-    /// (batch included). `runs` and `runStart` are the layout's and the stencil tables' arrays,
-    /// passed in so that worker threads do not touch the engine's properties.
+    /// Calls `body(first, end, node)` for each run of node cells of one type: its cells (batch
+    /// not included) and its first node. `runs`, `runNode` and `runStart` are the layout's and
+    /// the stencil tables' arrays, passed in so that worker threads do not touch the engine's
+    /// properties.
     @inline(__always)
-    private func forEachRun(ofType type: Int, _ runs: [(start: Int32, length: Int32)], _ runStart: [Int],
-                            _ body: (Int, Int) -> Void) {
-        let B = batch
+    private func forEachRun(ofType type: Int, _ runs: [(start: Int32, length: Int32)], _ runNode: [Int32], _ runStart: [Int],
+                            _ body: (Int, Int, Int) -> Void) {
         for r in runStart[type]..<runStart[type + 1] {
-            let lo = Int(runs[r].start) * B
-            body(lo, lo + Int(runs[r].length) * B)
+            let first = Int(runs[r].start)
+            body(first, first + Int(runs[r].length), Int(runNode[r]))
         }
     }
 
-    /// f = activation(v) on lo..<hi.
+    /// f[i] = activation(v[i]) for i in 0..<count.
     @inline(__always)
     private static func activate(_ activation: Activation, _ v: UnsafeMutablePointer<S>, into f: UnsafeMutablePointer<S>,
-                                 _ lo: Int, _ hi: Int) {
+                                 count: Int) {
         if case .relu = activation {
-            for i in lo..<hi { let z = v[i]; f[i] = z > 0 ? z : 0 }
+            for i in 0..<count { let z = v[i]; f[i] = z > 0 ? z : 0 }
         } else {
-            for i in lo..<hi { f[i] = activation.value(v[i]) }
+            for i in 0..<count { f[i] = activation.value(v[i]) }
         }
     }
 
@@ -279,12 +288,14 @@ package final class NetworkEngine<S: NetworkScalar> {
         let B = batch
         let f = act!, I = current!, x = input!
         let activation = self.activation
-        let runs = layout.activeRuns, runStart = stencil.tables.runStart
+        let runs = layout.activeRuns, runNode = layout.activeRunNode, runStart = stencil.tables.runStart
         let parts = stencil.forwardParts
         // f(v) on node cells (everything else stays zero), split by type.
         parallel(parts.count) { part in
             for type in parts[part] {
-                forEachRun(ofType: type, runs, runStart) { lo, hi in Self.activate(activation, v, into: f, lo, hi) }
+                forEachRun(ofType: type, runs, runNode, runStart) { c0, c1, n0 in
+                    Self.activate(activation, v + n0 * B, into: f + c0 * B, count: (c1 - c0) * B)
+                }
             }
         }
         // Per target type: I = Σ_g w_g · shift(f_source) (one stencil), then the Euler update
@@ -297,16 +308,18 @@ package final class NetworkEngine<S: NetworkScalar> {
                 work.forward(type: type, f: f, current: I)
                 let b = bias[type]
                 let inv = 1 / max(timeConst[type], dt)
-                forEachRun(ofType: type, runs, runStart) { lo, hi in
+                forEachRun(ofType: type, runs, runNode, runStart) { c0, c1, n0 in
+                    // The run in the history (node order) and in the maps (cells).
+                    let v = v + n0 * B, next = next + n0 * B, A = A + n0 * B, I = I + c0 * B, count = (c1 - c0) * B
                     if hasInput && typeIsInput[type] {
-                        let xo = -type * cellsPerType * B   // x holds one type map
-                        for i in lo..<hi {
-                            let drive = ((-v[i] + b) + I[i]) + x[xo + i]
+                        let x = x + (c0 - type * cellsPerType) * B   // x holds one type map
+                        for i in 0..<count {
+                            let drive = ((-v[i] + b) + I[i]) + x[i]
                             A[i] = drive
                             next[i] = v[i] + (inv * drive) * dt
                         }
                     } else {
-                        for i in lo..<hi {
+                        for i in 0..<count {
                             let drive = (-v[i] + b) + I[i]
                             A[i] = drive
                             next[i] = v[i] + (inv * drive) * dt
@@ -327,10 +340,10 @@ package final class NetworkEngine<S: NetworkScalar> {
         var lo = S.infinity, hi = -S.infinity
         let B = batch
         for t in 0..<frames {
-            let v = states! + (t + 1) * mapSize
-            forEachActiveRun { _, start, length in
+            let v = states! + (t + 1) * stateSize
+            forEachActiveRun { _, _, length, node in
                 var s: S = 0
-                for i in (start * B)..<((start + length) * B) {
+                for i in (node * B)..<((node + length) * B) {
                     let x = v[i]
                     s += x
                     lo = Swift.min(lo, x)
@@ -346,16 +359,15 @@ package final class NetworkEngine<S: NetworkScalar> {
     @inline(__always)
     @_specialize(exported: true, where S == Float)
     package func value(frame t: Int, node n: Int, batch b: Int) -> S {
-        states![(t + 1) * mapSize + Int(layout.nodeCell[n]) * batch + b]
+        states![(t + 1) * stateSize + n * batch + b]
     }
 
     /// Copies the state after frame `t` (t = -1: initial) for all nodes, as (B, N).
     package func copyState(frame t: Int, into out: UnsafeMutablePointer<S>) {
-        let v = states! + (t + 1) * mapSize
+        let v = states! + (t + 1) * stateSize
         let B = batch
         for n in 0..<nodeCount {
-            let c = Int(layout.nodeCell[n]) * B
-            for b in 0..<B { out[b * nodeCount + n] = v[c + b] }
+            for b in 0..<B { out[b * nodeCount + n] = v[n * B + b] }
         }
     }
 
@@ -363,23 +375,20 @@ package final class NetworkEngine<S: NetworkScalar> {
     /// `out[b · batchStride + (n − nodes.lowerBound)]`.
     @_specialize(exported: true, where S == Float)
     package func copyState(frame t: Int, nodes: Range<Int>, into out: UnsafeMutablePointer<S>, batchStride: Int) {
-        let v = states! + (t + 1) * mapSize
+        let v = states! + (t + 1) * stateSize
         let B = batch
-        layout.nodeCell.withUnsafeBufferPointer { cells in
-            for n in nodes {
-                let c = Int(cells[n]) * B, j = n - nodes.lowerBound
-                for b in 0..<B { out[b * batchStride + j] = v[c + b] }
-            }
+        for n in nodes {
+            let j = n - nodes.lowerBound
+            for b in 0..<B { out[b * batchStride + j] = v[n * B + b] }
         }
     }
 
     /// Copies the state after frame `t` for the given nodes, as (B, nodes.count).
     package func copyState(frame t: Int, nodes: [Int], into out: UnsafeMutablePointer<S>) {
-        let v = states! + (t + 1) * mapSize
+        let v = states! + (t + 1) * stateSize
         let B = batch
         for (j, n) in nodes.enumerated() {
-            let c = Int(layout.nodeCell[n]) * B
-            for b in 0..<B { out[b * nodes.count + j] = v[c + b] }
+            for b in 0..<B { out[b * nodes.count + j] = v[n * B + b] }
         }
     }
 
@@ -390,130 +399,214 @@ package final class NetworkEngine<S: NetworkScalar> {
     /// whose gradient is needed for the bias only); it calls `add(node, batch, value)` for
     /// each non-zero ∂L/∂(activity after frame t). The initial state is detached unless the
     /// forward started from the bias (then its gradient goes to the bias, as in flyvis).
+    ///
+    /// Each frame runs three phases: the cotangents into λ, `scaleAdjoints` (δ and the bias and
+    /// time-constant sums) and `propagateAdjoints` (the transposed stencil and the new λ).
     @_specialize(exported: true, where S == Float)
     @_specialize(exported: true, where S == Double)
     package func backward(penaltyLane: Bool = false,
                          cotangent: (Int, Int, CotangentSink<S>) -> Void) -> NetworkGradients {
-        let B = batch, T = frames
-        let lanes = penaltyLane ? 2 : 1
-        let types = layout.types
-        var gb = [[Double]](repeating: [Double](repeating: 0, count: types), count: lanes)
-        var gtau = [Double](repeating: 0, count: types)
-        var gw = [Double](repeating: 0, count: weights.count)
-        let nodeCell = layout.nodeCell
-        for lane in 0..<lanes { adj[3 * lane]!.update(repeating: 0, count: mapSize) }
-        let dt = self.dt
-        let k = timeConst.map { dt / max($0, dt) }           // dt / max(τ, dt)
-        let oneMinusK = k.map { 1 - $0 }
-        // ∂v'/∂τ = -dt·A/τ² where τ > dt, half that where τ == dt (torch's max subgradient).
-        let tauCoefficient: [S] = timeConst.map { tau in
-            tau > dt ? -dt / (tau * tau) : (tau == dt ? -dt / (tau * tau) / 2 : 0)
+        let sweep = BackwardSweep<S>(lanes: penaltyLane ? 2 : 1, batch: batch, dt: dt, timeConst: timeConst,
+                                     groups: weights.count, parts: stencil.backwardParts.count,
+                                     scratchBytes: stencil.scratchBytes(S.self))
+        lambda!.update(repeating: 0, count: sweep.lanes * mapSize)
+        // The stencil reads δ's padding as zeros; with the other lane count, the last backward
+        // wrote values there.
+        delta!.update(repeating: 0, count: sweep.lanes * mapSize)
+        for t in stride(from: frames - 1, through: 0, by: -1) {
+            addCotangents(frame: t, sweep, cotangent)
+            scaleAdjoints(frame: t, sweep)
+            propagateAdjoints(frame: t, sweep)
         }
-        let f = act!
+        return gradients(sweep)
+    }
+
+    /// Adds every lane's ∂L/∂(activity after frame t) into λ.
+    private func addCotangents(frame t: Int, _ sweep: BackwardSweep<S>, _ cotangent: (Int, Int, CotangentSink<S>) -> Void) {
+        let lambda = self.lambda!, B = batch
+        layout.nodeCell.withUnsafeBufferPointer { cells in
+            for lane in 0..<sweep.lanes {
+                cotangent(t, lane, CotangentSink(lambda: lambda + lane * B, nodeCell: cells.baseAddress!, batch: B,
+                                                 cellStride: sweep.width))
+            }
+        }
+    }
+
+    /// Per source type (each owned by one thread): δ = k·λ in every lane, the bias sums (Σ δ per
+    /// lane) and the time-constant sum (main lane), and f(v_t) for the transposed stencil. The
+    /// sums run in element order, as one lane alone would sum them, in one loop so that their
+    /// dependency chains overlap.
+    private func scaleAdjoints(frame t: Int, _ sweep: BackwardSweep<S>) {
+        let v = states! + t * stateSize, A = drive! + t * stateSize, f = act!
+        let lambda = self.lambda!, delta = self.delta!
+        let B = batch, W = sweep.width, twoLanes = sweep.lanes == 2, types = layout.types
+        let activation = self.activation
+        let runs = layout.activeRuns, runNode = layout.activeRunNode, runStart = stencil.tables.runStart
+        let parts = stencil.backwardParts
+        parallel(parts.count) { part in
+            for type in parts[part] {
+                let k = sweep.k[type], tc = sweep.tauCoefficient[type]
+                forEachRun(ofType: type, runs, runNode, runStart) { c0, c1, n0 in
+                    let lambda = lambda + c0 * W, delta = delta + c0 * W, A = A + n0 * B, count = (c1 - c0) * B
+                    var mainSum: S = 0, penaltySum: S = 0, tauSum: S = 0
+                    if !twoLanes {  // the same sums over one flat range
+                        for i in 0..<count {
+                            let d = k * lambda[i]
+                            delta[i] = d
+                            mainSum += d
+                            tauSum += lambda[i] * A[i]
+                        }
+                    } else {
+                        for cell in 0..<(c1 - c0) {
+                            let x = cell * W, y = cell * B
+                            for b in 0..<B {
+                                let d = k * lambda[x + b]
+                                delta[x + b] = d
+                                mainSum += d
+                                tauSum += lambda[x + b] * A[y + b]
+                            }
+                            for b in (x + B)..<(x + W) { let d = k * lambda[b]; delta[b] = d; penaltySum += d }
+                        }
+                    }
+                    sweep.biasSums[type] += Double(mainSum)
+                    if twoLanes { sweep.biasSums[types + type] += Double(penaltySum) }
+                    if tc != 0 { sweep.tauSums[type] += Double(tauSum * tc) }
+                    Self.activate(activation, v + n0 * B, into: f + c0 * B, count: count)
+                }
+            }
+        }
+    }
+
+    /// Per source type: μ = Wᵀδ in every lane with the main lane's weight-gradient dot products,
+    /// in one transposed stencil sweep, then λ ← (1 − k)·λ + f'(v_t)·μ. The stencil of one type
+    /// reads only δ and f, which `scaleAdjoints` has finished for all types.
+    private func propagateAdjoints(frame t: Int, _ sweep: BackwardSweep<S>) {
+        let v = states! + t * stateSize, f = act!
+        let lambda = self.lambda!, delta = self.delta!, mu = self.mu!
+        let B = batch, W = sweep.width, lanes = sweep.lanes
         let activation = self.activation
         let kernel: StencilKernel<S> = stencil.kernel(weights: weightStore, batch: B)
+        let runs = layout.activeRuns, runNode = layout.activeRunNode, runStart = stencil.tables.runStart
         let parts = stencil.backwardParts
-        let scratchBytes = stencil.scratchBytes(S.self)
-        let scratch = (0..<parts.count).map { _ in UnsafeMutableRawPointer.allocate(byteCount: scratchBytes, alignment: 64) }
-        defer { for p in scratch { p.deallocate() } }
-        // Raw accumulators, so that threads owning different types can add to them.
-        let dots = UnsafeMutablePointer<S>.allocate(capacity: max(1, weights.count))
-        dots.initialize(repeating: 0, count: max(1, weights.count))
-        let gbStore = UnsafeMutablePointer<Double>.allocate(capacity: lanes * types)
-        gbStore.initialize(repeating: 0, count: lanes * types)
-        let gtauStore = UnsafeMutablePointer<Double>.allocate(capacity: types)
-        gtauStore.initialize(repeating: 0, count: types)
-        defer { dots.deallocate(); gbStore.deallocate(); gtauStore.deallocate() }
-        let runs = layout.activeRuns, runStart = stencil.tables.runStart
-        for t in stride(from: T - 1, through: 0, by: -1) {
-            let v = states! + t * mapSize
-            let A = drive! + t * mapSize
-            nodeCell.withUnsafeBufferPointer { cells in
-                for lane in 0..<lanes {
-                    cotangent(t, lane, CotangentSink(lambda: adj[3 * lane]!, nodeCell: cells.baseAddress!, batch: B))
+        parallel(parts.count) { part in
+            for type in parts[part] {
+                if lanes == 2 {
+                    kernel.backwardTwoLanes(type: type, f: f, delta: delta, mu: mu, dots: sweep.dots, scratch: sweep.scratch[part])
+                } else {
+                    kernel.backward(type: type, f: f, delta: delta, mu: mu, dots: sweep.dots, scratch: sweep.scratch[part])
                 }
-            }
-            // Per source type (each owned by one thread): δ = k·λ, the bias and time-constant
-            // gradients, and f(v_t); then μ = Wᵀδ with the weight-gradient dot products (one
-            // stencil) and λ ← (1 − k)·λ + f'(v_t)·μ. The stencil of one type reads only δ and
-            // f, which the first pass has finished for all types.
-            let delta0 = adj[1]!, mu0 = adj[2]!, delta1 = adj[4]!, mu1 = adj[5]!
-            let lam0 = adj[0]!, lam1 = adj[3]!
-            parallel(parts.count) { part in
-                for type in parts[part] {
-                    let kt = k[type], tc = tauCoefficient[type]
-                    forEachRun(ofType: type, runs, runStart) { lo, hi in
-                        for lane in 0..<lanes {
-                            let lam = lane == 0 ? lam0 : lam1, delta = lane == 0 ? delta0 : delta1
-                            var sum: S = 0
-                            for i in lo..<hi { let d = kt * lam[i]; delta[i] = d; sum += d }
-                            gbStore[lane * types + type] += Double(sum)
-                            if lane == 0, tc != 0 {
-                                var s: S = 0
-                                for i in lo..<hi { s += lam[i] * A[i] }
-                                gtauStore[type] += Double(s * tc)
-                            }
-                        }
-                        Self.activate(activation, v, into: f, lo, hi)
+                let c = sweep.oneMinusK[type]
+                forEachRun(ofType: type, runs, runNode, runStart) { c0, c1, n0 in
+                    guard lanes == 2 else {
+                        return Self.updateLambda(activation, c, lambda + c0 * B, mu + c0 * B, v + n0 * B, count: (c1 - c0) * B)
                     }
-                }
-            }
-            parallel(parts.count) { part in
-                for type in parts[part] {
-                    kernel.backward(type: type, f: f, delta: delta0, mu: mu0, delta2: lanes == 2 ? delta1 : nil,
-                                    mu2: mu1, dots: dots, scratch: scratch[part])
-                    let c = oneMinusK[type]
-                    forEachRun(ofType: type, runs, runStart) { lo, hi in
-                        for lane in 0..<lanes {
-                            let lam = lane == 0 ? lam0 : lam1, mu = lane == 0 ? mu0 : mu1
-                            if case .relu = activation {
-                                for i in lo..<hi { lam[i] = c * lam[i] + (v[i] > 0 ? mu[i] : 0) }
-                            } else {
-                                for i in lo..<hi { lam[i] = c * lam[i] + activation.derivative(v[i]) * mu[i] }
-                            }
+                    for cell in 0..<(c1 - c0) {
+                        for lane in 0..<2 {
+                            let x = (c0 + cell) * W + lane * B
+                            Self.updateLambda(activation, c, lambda + x, mu + x, v + (n0 + cell) * B, count: B)
                         }
                     }
                 }
             }
-            for g in 0..<gw.count { gw[g] += Double(dots[g]) }
         }
-        for lane in 0..<lanes { for type in 0..<types { gb[lane][type] = gbStore[lane * types + type] } }
-        for type in 0..<types { gtau[type] = gtauStore[type] }
+        for g in 0..<sweep.weightGradient.count { sweep.weightGradient[g] += Double(sweep.dots[g]) }
+    }
+
+    /// λ[i] ← c·λ[i] + f'(v[i])·μ[i] for i in 0..<count.
+    @inline(__always)
+    private static func updateLambda(_ activation: Activation, _ c: S, _ lam: UnsafeMutablePointer<S>,
+                                     _ mu: UnsafeMutablePointer<S>, _ v: UnsafeMutablePointer<S>, count: Int) {
+        if case .relu = activation {
+            for i in 0..<count { lam[i] = c * lam[i] + (v[i] > 0 ? mu[i] : 0) }
+        } else {
+            for i in 0..<count { lam[i] = c * lam[i] + activation.derivative(v[i]) * mu[i] }
+        }
+    }
+
+    /// The gradients from the sweep's sums. A forward started from the bias also passes the
+    /// initial state's adjoint (the final λ) to the bias.
+    private func gradients(_ sweep: BackwardSweep<S>) -> NetworkGradients {
+        let types = layout.types, B = batch, W = sweep.width
+        var bias = (0..<sweep.lanes).map { lane in (0..<types).map { sweep.biasSums[lane * types + $0] } }
         if startedFromBias {
-            for lane in 0..<lanes {
-                let lam = adj[3 * lane]!
-                forEachActiveRun { type, start, length in
+            let lambda = self.lambda!
+            for lane in 0..<sweep.lanes {
+                forEachActiveRun { type, start, length, _ in
                     var s: S = 0
-                    for i in (start * B)..<((start + length) * B) { s += lam[i] }
-                    gb[lane][type] += Double(s)
+                    for cell in start..<(start + length) { for b in 0..<B { s += lambda[cell * W + lane * B + b] } }
+                    bias[lane][type] += Double(s)
                 }
             }
         }
-        var gStrength = [Double](repeating: 0, count: groupEdgeType.reduce(0) { max($0, Int($1) + 1) })
-        for g in 0..<gw.count { gStrength[Int(groupEdgeType[g])] += Double(groupScale[g]) * gw[g] }
-        return NetworkGradients(bias: gb[0], timeConst: gtau, synStrength: gStrength,
-                                penaltyBias: lanes == 2 ? gb[1] : nil)
+        var synStrength = [Double](repeating: 0, count: groupEdgeType.reduce(0) { max($0, Int($1) + 1) })
+        for g in 0..<sweep.weightGradient.count {
+            synStrength[Int(groupEdgeType[g])] += Double(groupScale[g]) * sweep.weightGradient[g]
+        }
+        return NetworkGradients(bias: bias[0], timeConst: (0..<types).map { sweep.tauSums[$0] }, synStrength: synStrength,
+                                penaltyBias: sweep.lanes == 2 ? bias[1] : nil)
     }
 }
 
+/// One backward's per-type coefficients and raw gradient accumulators (raw, so that threads
+/// owning different types can add to them).
+private final class BackwardSweep<S: NetworkScalar> {
+    /// Adjoint lanes, and values per cell in the adjoint maps (lanes · batch).
+    let lanes: Int, width: Int
+    /// Per type: k = dt / max(τ, dt), 1 − k, and ∂v'/∂τ / A: -dt/τ² where τ > dt, half that
+    /// where τ == dt (torch's max subgradient), 0 below.
+    let k: [S], oneMinusK: [S], tauCoefficient: [S]
+    /// Per lane and type: Σ δ over all frames.
+    let biasSums: UnsafeMutablePointer<Double>
+    /// Per type: Σ λ·A·∂v'/∂τ over all frames (main lane).
+    let tauSums: UnsafeMutablePointer<Double>
+    /// Per group: this frame's Σ f·δ(shifted), and its sum over frames.
+    let dots: UnsafeMutablePointer<S>
+    var weightGradient: [Double]
+    /// Per thread: the stencil's scratch.
+    let scratch: [UnsafeMutableRawPointer]
+
+    init(lanes: Int, batch: Int, dt: S, timeConst: [S], groups: Int, parts: Int, scratchBytes: Int) {
+        self.lanes = lanes
+        width = lanes * batch
+        k = timeConst.map { dt / max($0, dt) }
+        oneMinusK = k.map { 1 - $0 }
+        tauCoefficient = timeConst.map { tau in tau > dt ? -dt / (tau * tau) : (tau == dt ? -dt / (tau * tau) / 2 : 0) }
+        let types = timeConst.count
+        biasSums = .allocate(capacity: lanes * types)
+        biasSums.initialize(repeating: 0, count: lanes * types)
+        tauSums = .allocate(capacity: types)
+        tauSums.initialize(repeating: 0, count: types)
+        dots = .allocate(capacity: max(1, groups))
+        dots.initialize(repeating: 0, count: max(1, groups))
+        weightGradient = [Double](repeating: 0, count: groups)
+        scratch = (0..<parts).map { _ in UnsafeMutableRawPointer.allocate(byteCount: scratchBytes, alignment: 64) }
+    }
+
+    deinit {
+        biasSums.deallocate(); tauSums.deallocate(); dots.deallocate()
+        for p in scratch { p.deallocate() }
+    }
+}
 
 /// Where a backward's cotangent for one frame goes: ∂L/∂(activity after that frame).
 package struct CotangentSink<S: NetworkScalar> {
     let lambda: UnsafeMutablePointer<S>
     let nodeCell: UnsafePointer<Int32>
     let batch: Int
+    /// Values per cell in the adjoint map (batch · lanes: the lanes are interleaved per cell).
+    let cellStride: Int
 
     /// Adds g to ∂L/∂v for one node and batch element.
     @inline(__always)
     package func callAsFunction(_ node: Int, _ b: Int, _ g: S) {
-        lambda[Int(nodeCell[node]) * batch + b] += g
+        lambda[Int(nodeCell[node]) * cellStride + b] += g
     }
 
     /// Adds a contiguous node range at once: values[b · batchStride + (n − nodes.lowerBound)].
     @_specialize(exported: true, where S == Float)
     package func add(nodes: Range<Int>, values: UnsafePointer<S>, batchStride: Int) {
         for n in nodes {
-            let c = Int(nodeCell[n]) * batch, j = n - nodes.lowerBound
+            let c = Int(nodeCell[n]) * cellStride, j = n - nodes.lowerBound
             for b in 0..<batch { lambda[c + b] += values[b * batchStride + j] }
         }
     }

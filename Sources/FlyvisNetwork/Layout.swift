@@ -20,6 +20,10 @@ package struct NetworkLayout: Sendable {
     package let activeRuns: [(start: Int32, length: Int32)]
     /// Type of each active run.
     package let activeRunType: [Int32]
+    /// First node of each active run. Node cells increase with the node index (types in
+    /// order, each in lattice order), so the runs in order are the nodes in order, and the
+    /// engine keeps its state history in node order without the padding.
+    package let activeRunNode: [Int32]
     /// Per group: the row runs (target cell, source cell, length) where both cells exist. Their
     /// total must equal the group's edge count for the stencils to be exact (`Network` checks).
     package let segments: [(target: Int32, source: Int32, length: Int32)]
@@ -48,6 +52,7 @@ package struct NetworkLayout: Sendable {
             nodeCell[n] = Int32(k)
             exists[k] = true
         }
+        precondition(zip(nodeCell, nodeCell.dropFirst()).allSatisfy { $0 < $1 }, "node cells must increase with the node index")
         self.nodeCell = nodeCell
 
         var runs: [(Int32, Int32)] = [], runType: [Int32] = []
@@ -68,6 +73,9 @@ package struct NetworkLayout: Sendable {
         }
         activeRuns = runs
         activeRunType = runType
+        var firstNode: [Int32] = [], nodes: Int32 = 0
+        for (_, length) in runs { firstNode.append(nodes); nodes += length }
+        activeRunNode = firstNode
 
         var segments: [(Int32, Int32, Int32)] = []
         var starts: [Int32] = []

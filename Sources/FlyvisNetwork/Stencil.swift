@@ -110,58 +110,153 @@ struct StencilKernel<S: NetworkScalar>: @unchecked Sendable {
         }
     }
 
-    /// For source type `s`: μ = Σ_terms w·δ(shifted) (and μ₂ from δ₂ for the penalty lane) on
-    /// every active cell of `s`, and dots[g] = Σ f·δ(shifted) for each of its groups (the
-    /// weight gradient). `scratch` holds one vector and one scalar per term.
+    /// For source type `s`, one adjoint lane in the state's (cell, batch) layout: μ = Σ_terms
+    /// w·δ(shifted) on every active cell of `s`, and dots[g] = Σ f·δ(shifted) for each of its
+    /// groups (the weight gradient), sharing the loads of δ.
     func backward(type s: Int, f: UnsafePointer<S>, delta: UnsafePointer<S>, mu: UnsafeMutablePointer<S>,
-                  delta2: UnsafePointer<S>?, mu2: UnsafeMutablePointer<S>, dots: UnsafeMutablePointer<S>,
-                  scratch: UnsafeMutableRawPointer) {
-        let B = batch, k0 = backwardStart[s], k1 = backwardStart[s + 1], n = k1 - k0
-        let dotV = scratch.bindMemory(to: V.self, capacity: max(n, 1))
-        let dotS = UnsafeMutablePointer<S>(OpaquePointer(dotV + max(n, 1)))
-        dotV.initialize(repeating: .zero, count: n)
-        dotS.initialize(repeating: 0, count: n)
+                  dots: UnsafeMutablePointer<S>, scratch: UnsafeMutableRawPointer) {
+        let B = batch, k0 = backwardStart[s], n = backwardStart[s + 1] - k0
+        let sums = DotSums<S>(scratch, terms: n)
         for r in runStart[s]..<runStart[s + 1] {
             let lo = Int(runs[r].start) * B, hi = lo + Int(runs[r].length) * B
             var i = lo
             while i + 16 <= hi {
                 let f0 = Self.load(f + i), f1 = Self.load(f + i + 8)
                 var m0 = V.zero, m1 = V.zero
-                if let delta2 {
-                    var n0 = V.zero, n1 = V.zero
-                    for k in 0..<n {
-                        let w = V(repeating: weights[Int(backwardGroup[k0 + k])]), o = i + backwardOffset[k0 + k] * B
-                        let d0 = Self.load(delta + o), d1 = Self.load(delta + o + 8)
-                        m0 = m0 + w * d0; m1 = m1 + w * d1
-                        dotV[k] = dotV[k] + (f0 * d0 + f1 * d1)
-                        n0 = n0 + w * Self.load(delta2 + o); n1 = n1 + w * Self.load(delta2 + o + 8)
-                    }
-                    Self.store(n0, mu2 + i); Self.store(n1, mu2 + i + 8)
-                } else {
-                    for k in 0..<n {
-                        let w = V(repeating: weights[Int(backwardGroup[k0 + k])]), o = i + backwardOffset[k0 + k] * B
-                        let d0 = Self.load(delta + o), d1 = Self.load(delta + o + 8)
-                        m0 = m0 + w * d0; m1 = m1 + w * d1
-                        dotV[k] = dotV[k] + (f0 * d0 + f1 * d1)
-                    }
+                for k in 0..<n {
+                    let w = V(repeating: weights[Int(backwardGroup[k0 + k])]), o = i + backwardOffset[k0 + k] * B
+                    let d0 = Self.load(delta + o), d1 = Self.load(delta + o + 8)
+                    m0 = m0 + w * d0; m1 = m1 + w * d1
+                    sums.vector[k] = sums.vector[k] + (f0 * d0 + f1 * d1)
                 }
                 Self.store(m0, mu + i); Self.store(m1, mu + i + 8)
                 i += 16
             }
             while i < hi {
-                var m: S = 0, m2: S = 0
+                var m: S = 0
                 for k in 0..<n {
-                    let w = weights[Int(backwardGroup[k0 + k])], o = i + backwardOffset[k0 + k] * B
-                    m = m + w * delta[o]
-                    dotS[k] = dotS[k] + f[i] * delta[o]
-                    if let delta2 { m2 = m2 + w * delta2[o] }
+                    let o = i + backwardOffset[k0 + k] * B
+                    m = m + weights[Int(backwardGroup[k0 + k])] * delta[o]
+                    sums.scalar[k] = sums.scalar[k] + f[i] * delta[o]
                 }
                 mu[i] = m
-                if delta2 != nil { mu2[i] = m2 }
                 i += 1
             }
         }
-        for k in 0..<n { dots[Int(backwardGroup[k0 + k])] = dotV[k].sum() + dotS[k] }
+        sums.finish(into: dots, groups: backwardGroup + k0)
+    }
+
+    /// `backward` for two lanes (the loss and the activity penalty) interleaved per cell as
+    /// (cell, lane, batch): μ for both lanes in one sweep, the dots for the main lane only. The
+    /// dots are summed exactly as `backward` sums them, so the main lane's gradients do not
+    /// depend on whether the penalty lane runs.
+    func backwardTwoLanes(type s: Int, f: UnsafePointer<S>, delta: UnsafePointer<S>, mu: UnsafeMutablePointer<S>,
+                          dots: UnsafeMutablePointer<S>, scratch: UnsafeMutableRawPointer) {
+        let k0 = backwardStart[s], n = backwardStart[s + 1] - k0
+        let sums = DotSums<S>(scratch, terms: n)
+        for r in runStart[s]..<runStart[s + 1] {
+            let c0 = Int(runs[r].start), c1 = c0 + Int(runs[r].length)
+            if batch == 4 {
+                twoLanesOfFour(cells: c0..<c1, terms: k0..<(k0 + n), f: f, delta: delta, mu: mu, sums: sums)
+            } else {
+                twoLanesAnyBatch(cells: c0..<c1, terms: k0..<(k0 + n), f: f, delta: delta, mu: mu, sums: sums)
+            }
+        }
+        sums.finish(into: dots, groups: backwardGroup + k0)
+    }
+
+    /// The reference batch of four: one vector holds both lanes of a cell, so four cells are
+    /// four loads per term, and the main lane's halves of two of them make one vector of
+    /// `backward`'s dot products.
+    @inline(__always)
+    private func twoLanesOfFour(cells: Range<Int>, terms: Range<Int>, f: UnsafePointer<S>, delta: UnsafePointer<S>,
+                                mu: UnsafeMutablePointer<S>, sums: DotSums<S>) {
+        let k0 = terms.lowerBound
+        var c = cells.lowerBound
+        while c + 4 <= cells.upperBound {
+            let x = c * 8, f0 = Self.load(f + c * 4), f1 = Self.load(f + c * 4 + 8)
+            var m0 = V.zero, m1 = V.zero, m2 = V.zero, m3 = V.zero
+            for k in terms {
+                let w = V(repeating: weights[Int(backwardGroup[k])]), p = delta + x + backwardOffset[k] * 8
+                let d0 = Self.load(p), d1 = Self.load(p + 8), d2 = Self.load(p + 16), d3 = Self.load(p + 24)
+                m0 = m0 + w * d0; m1 = m1 + w * d1; m2 = m2 + w * d2; m3 = m3 + w * d3
+                let main0 = V(lowHalf: d0.lowHalf, highHalf: d1.lowHalf), main1 = V(lowHalf: d2.lowHalf, highHalf: d3.lowHalf)
+                sums.vector[k - k0] = sums.vector[k - k0] + (f0 * main0 + f1 * main1)
+            }
+            Self.store(m0, mu + x); Self.store(m1, mu + x + 8); Self.store(m2, mu + x + 16); Self.store(m3, mu + x + 24)
+            c += 4
+        }
+        while c < cells.upperBound {
+            let x = c * 8
+            var m = V.zero
+            for k in terms {
+                let p = delta + x + backwardOffset[k] * 8
+                m = m + V(repeating: weights[Int(backwardGroup[k])]) * Self.load(p)
+                for b in 0..<4 { sums.scalar[k - k0] = sums.scalar[k - k0] + f[c * 4 + b] * p[b] }
+            }
+            Self.store(m, mu + x)
+            c += 1
+        }
+    }
+
+    /// Any other batch: μ vector by vector over the interleaved cells, the main lane's dots
+    /// from gathered vectors in `backward`'s blocks of 16 values.
+    private func twoLanesAnyBatch(cells: Range<Int>, terms: Range<Int>, f: UnsafePointer<S>, delta: UnsafePointer<S>,
+                                  mu: UnsafeMutablePointer<S>, sums: DotSums<S>) {
+        let B = batch, W = 2 * batch, k0 = terms.lowerBound
+        let hi = cells.upperBound * W
+        var x = cells.lowerBound * W
+        while x < hi {
+            if x + 8 <= hi {
+                var m = V.zero
+                for k in terms { m = m + V(repeating: weights[Int(backwardGroup[k])]) * Self.load(delta + x + backwardOffset[k] * W) }
+                Self.store(m, mu + x)
+                x += 8
+            } else {
+                var m: S = 0
+                for k in terms { m = m + weights[Int(backwardGroup[k])] * delta[x + backwardOffset[k] * W] }
+                mu[x] = m
+                x += 1
+            }
+        }
+        // Main-lane value e of the run (cell-major, batch innermost) and its address.
+        let count = cells.count * B, fRun = f + cells.lowerBound * B
+        @inline(__always) func main(_ d: UnsafePointer<S>, _ e: Int) -> S { d[(e / B) * W + e % B] }
+        for k in terms {
+            let d = delta + cells.lowerBound * W + backwardOffset[k] * W
+            var e = 0
+            while e + 16 <= count {
+                var d0 = V.zero, d1 = V.zero
+                for j in 0..<8 { d0[j] = main(d, e + j); d1[j] = main(d, e + 8 + j) }
+                sums.vector[k - k0] = sums.vector[k - k0] + (Self.load(fRun + e) * d0 + Self.load(fRun + e + 8) * d1)
+                e += 16
+            }
+            while e < count {
+                sums.scalar[k - k0] = sums.scalar[k - k0] + fRun[e] * main(d, e)
+                e += 1
+            }
+        }
+    }
+}
+
+/// Per-term partial sums of the weight-gradient dot products in a thread's scratch: a vector
+/// for the blocks of 16 values and a scalar for the rest of each run.
+struct DotSums<S: NetworkScalar> {
+    let vector: UnsafeMutablePointer<SIMD8<S>>
+    let scalar: UnsafeMutablePointer<S>
+    let terms: Int
+
+    init(_ scratch: UnsafeMutableRawPointer, terms n: Int) {
+        vector = scratch.bindMemory(to: SIMD8<S>.self, capacity: max(n, 1))
+        scalar = UnsafeMutablePointer<S>(OpaquePointer(vector + max(n, 1)))
+        terms = n
+        vector.initialize(repeating: .zero, count: n)
+        scalar.initialize(repeating: 0, count: n)
+    }
+
+    /// dots[groups[k]] = the sum of term k.
+    func finish(into dots: UnsafeMutablePointer<S>, groups: UnsafePointer<Int32>) {
+        for k in 0..<terms { dots[Int(groups[k])] = vector[k].sum() + scalar[k] }
     }
 }
 

@@ -108,4 +108,24 @@ import FlyvisConnectome
         #expect(results[0].0 == results[1].0)
         #expect(results[0].1 == results[1].1)
     }
+
+    /// The penalty lane shares the main lane's sweep (interleaved per cell, with a kernel for
+    /// the batch of four and one for any other), but not its sums: the main lane's gradients
+    /// are bitwise those of a backward without it.
+    @Test(arguments: [4, 3]) func penaltyLaneLeavesTheMainLaneUnchanged(batch B: Int) throws {
+        let c = try Connectome(extent: 4)
+        let T = 5
+        let movie = (0..<(B * T * c.lattice.count)).map { Float(($0 * 7919) % 101) / 101 }
+        let net = try Network(connectome: c)
+        try movie.withUnsafeBufferPointer { try net.forward(movie: $0, batch: B, frames: T, dt: 0.02, state: nil) }
+        let grads = [false, true].map { penalty in
+            net.engine.backward(penaltyLane: penalty) { t, lane, add in
+                for b in 0..<B { for n in stride(from: lane, to: net.nodeCount, by: 3) { add(n, b, net.engine.value(frame: t, node: n, batch: b)) } }
+            }
+        }
+        #expect(grads[1].bias == grads[0].bias)
+        #expect(grads[1].timeConst == grads[0].timeConst)
+        #expect(grads[1].synStrength == grads[0].synStrength)
+        #expect(grads[1].penaltyBias != nil && grads[1].penaltyBias != grads[1].bias)
+    }
 }
