@@ -402,11 +402,7 @@ package final class FlowDecoder {
             case let .batchNorm(bn):
                 batchNormForward(bn, &x)
             case let .activation(kind):
-                x.withUnsafeMutableBufferPointer { xb in
-                    let xp = xb.baseAddress!
-                    let f = kind.function
-                    splitRange(xb.count, threads) { range in for i in range { xp[i] = f.value(xp[i]) } }
-                }
+                activationForward(kind, &x)
             case let .dropout(prob):
                 guard training else { break }
                 // One generator draw per element in element order, so the mask sequence is
@@ -474,6 +470,34 @@ package final class FlowDecoder {
             }
         }
         return out
+    }
+
+    /// The activation in place; softplus (the default) eight lanes at a time.
+    private func activationForward(_ kind: DecoderConfig.ActivationKind, _ x: inout [Float]) {
+        x.withUnsafeMutableBufferPointer { xb in
+            let xp = xb.baseAddress!
+            if kind == .softplus {
+                splitRange(xb.count, threads) { range in SIMDSoftplus.map(xp, nil, range) { v, _ in SIMDSoftplus.value(v) } }
+                return
+            }
+            let f = kind.function
+            splitRange(xb.count, threads) { range in for i in range { xp[i] = f.value(xp[i]) } }
+        }
+    }
+
+    /// g ← g · f′(input), softplus eight lanes at a time.
+    private func activationBackward(_ kind: DecoderConfig.ActivationKind, _ input: [Float], _ g: inout [Float]) {
+        g.withUnsafeMutableBufferPointer { gb in input.withUnsafeBufferPointer { ib in
+            let gp = gb.baseAddress!, ip = ib.baseAddress!
+            if kind == .softplus {
+                splitRange(gb.count, threads) { range in
+                    SIMDSoftplus.map(gp, ip, range) { v, z in v * SIMDSoftplus.derivative(z) }
+                }
+                return
+            }
+            let f = kind.function
+            splitRange(gb.count, threads) { range in for i in range { gp[i] *= f.derivative(ip[i]) } }
+        } }
     }
 
     private func batchNormForward(_ bn: BatchNorm, _ x: inout [Float]) {
@@ -570,11 +594,7 @@ package final class FlowDecoder {
             case let .batchNorm(bn):
                 batchNormBackward(bn, input, &g)
             case let .activation(kind):
-                g.withUnsafeMutableBufferPointer { gb in input.withUnsafeBufferPointer { ib in
-                    let gp = gb.baseAddress!, ip = ib.baseAddress!
-                    let f = kind.function
-                    splitRange(gb.count, threads) { range in for i in range { gp[i] *= f.derivative(ip[i]) } }
-                } }
+                activationBackward(kind, input, &g)
             case .dropout:
                 if let mask = dropoutMasks[index] {
                     g.withUnsafeMutableBufferPointer { gb in mask.withUnsafeBufferPointer { mb in
