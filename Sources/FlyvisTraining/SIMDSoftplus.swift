@@ -8,7 +8,10 @@ enum SIMDSoftplus {
     @inline(__always)
     static func expNonPositive(_ x: V) -> V {
         let x = x.replacing(with: V(repeating: -87), where: x .< -87)
-        let n = (x * 1.442_695_04).rounded(.toNearestOrEven)
+        // Round to nearest by adding 1.5 · 2²³: the sum's low mantissa bits hold the integer n.
+        let magic = V(repeating: 12_582_912)
+        let shifted = x * 1.442_695_04 + magic
+        let n = shifted - magic
         let r = x - n * 0.693_359_375 + n * 2.121_944_4e-4
         var p = V(repeating: 1.987_569_15e-4)
         p = p * r + 1.398_199_950_7e-3
@@ -17,7 +20,8 @@ enum SIMDSoftplus {
         p = p * r + 1.666_666_545_9e-1
         p = p * r + 5.000_000_120_1e-1
         p = p * (r * r) + r + 1
-        let scale = unsafeBitCast((SIMD8<Int32>(n, rounding: .towardZero) &+ 127) &<< 23, to: V.self)
+        let bits = unsafeBitCast(shifted, to: SIMD8<Int32>.self) &- unsafeBitCast(magic, to: SIMD8<Int32>.self)
+        let scale = unsafeBitCast((bits &+ 127) &<< 23, to: V.self)
         return p * scale
     }
 
@@ -47,14 +51,15 @@ enum SIMDSoftplus {
     /// softplus(x) = x above 20, else max(x, 0) + log1p(e^−|x|).
     @inline(__always)
     static func value(_ x: V) -> V {
-        let s = pointwiseMax(x, V(repeating: 0)) + log1pUnit(expNonPositive(pointwiseMin(x, -x)))
+        let negAbs = x.replacing(with: -x, where: x .> 0)
+        let s = x.replacing(with: 0, where: x .< 0) + log1pUnit(expNonPositive(negAbs))
         return s.replacing(with: x, where: x .> 20)
     }
 
     /// The derivative σ(x): 1 above 20, else 1 / (1 + e^−x), evaluated through e^−|x|.
     @inline(__always)
     static func derivative(_ x: V) -> V {
-        let e = expNonPositive(pointwiseMin(x, -x)), r = 1 / (1 + e)
+        let e = expNonPositive(x.replacing(with: -x, where: x .> 0)), r = 1 / (1 + e)
         let s = r.replacing(with: e * r, where: x .< 0)
         return s.replacing(with: 1, where: x .> 20)
     }
