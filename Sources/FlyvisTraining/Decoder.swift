@@ -442,7 +442,7 @@ package final class FlowDecoder {
                         let dst = op + (n * O + c) * hexals
                         for h in 0..<hexals {
                             var y = plane[px[h]]
-                            if normalize { y /= torchSoftplus.value(norm[px[h]]) + 1 }
+                            if normalize { y /= SIMDSoftplus.value(norm[px[h]]) + 1 }
                             dst[h] = y
                         }
                     }
@@ -596,9 +596,9 @@ package final class FlowDecoder {
                         for h in 0..<hexals {
                             let q = px[h], dy = src[h]
                             if normalize {
-                                let z = xp[norm + q], den = torchSoftplus.value(z) + 1
+                                let z = xp[norm + q], den = SIMDSoftplus.value(z) + 1
                                 gp[plane + q] += dy / den
-                                gp[norm + q] -= dy * xp[plane + q] / (den * den) * torchSoftplus.derivative(z)
+                                gp[norm + q] -= dy * xp[plane + q] / (den * den) * SIMDSoftplus.derivative(z)
                             } else {
                                 gp[plane + q] += dy
                             }

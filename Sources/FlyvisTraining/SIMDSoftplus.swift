@@ -1,3 +1,5 @@
+import Foundation
+
 /// Eight-lane torch softplus (beta 1, threshold 20) and its derivative for the decoder's
 /// activation layers: the scalar Foundation exp/log1p calls dominated the forward. Polynomials
 /// after Cephes' expf/logf (a few float ulp), well inside the reference tolerances.
@@ -63,6 +65,14 @@ enum SIMDSoftplus {
         let s = r.replacing(with: e * r, where: x .< 0)
         return s.replacing(with: 1, where: x .> 20)
     }
+
+    /// One element, with torch's formulas in float (normalize_last's divisor): the same values
+    /// as `torchSoftplus`, without its generic call per element.
+    @inline(__always)
+    static func value(_ x: Float) -> Float { x > 20 ? x : log1p(exp(x)) }
+
+    @inline(__always)
+    static func derivative(_ x: Float) -> Float { x > 20 ? 1 : 1 / (1 + exp(-x)) }
 
     /// p[i] ← f(p[i], q[i]) over `range`, eight at a time (q: nil reads zeros); the tail goes
     /// through the same lanes, so an element's result does not depend on where a range starts.
