@@ -363,18 +363,38 @@ package final class FlowDecoder {
             throw .inputShape(expected: [batch, frames, inChannels, hexals], found: input.count)
         }
         images = batch * frames
-        let p = side * side
         var clock = PhaseClock()
         defer { clock.lap("forward_readout"); lastTimings = clock.phases }
-        // Rectify and place on the square map (zeros off the hexagon).
-        // Activations are channel-major, (channels, images, pixels): BatchNorm statistics are
-        // contiguous per channel.
-        // The map buffer is kept between calls: off-hexagon pixels are never written, so they
-        // stay zero, and releasing the last step's activations first makes the buffer unique,
-        // so it is refilled in place instead of reallocated (21 MB at the reference size).
         activations = []
         dropoutMasks = [:]
-        let N = images, C = inChannels
+        placeInput(input)
+        var x = inputMap
+        clock.lap("forward_input")
+        for (index, layer) in layers.enumerated() {
+            activations.append(x)
+            switch layer {
+            case let .conv(conv):
+                // The last layer's output is read at the hexals only; earlier ones feed
+                // BatchNorm statistics over the whole map.
+                x = convForward(conv, x, spans: index == layers.count - 1 ? hexSpans : nil)
+            case let .batchNorm(bn): batchNormForward(bn, &x)
+            case let .activation(kind): activationForward(kind, &x)
+            case let .dropout(prob): if training { dropoutForward(prob, layer: index, &x) }
+            }
+            clock.lap("forward_\(layer.phaseName)")
+        }
+        lastOut = x
+        return readOut(x)
+    }
+
+    /// Rectifies the input and places it on the square map (zeros off the hexagon), in
+    /// `inputMap`. Activations are channel-major, (channels, images, pixels): BatchNorm
+    /// statistics are contiguous per channel. The map buffer is kept between calls:
+    /// off-hexagon pixels are never written, so they stay zero, and releasing the last step's
+    /// activations first makes the buffer unique, so it is refilled in place instead of
+    /// reallocated (21 MB at the reference size).
+    private func placeInput(_ input: UnsafeBufferPointer<Float>) {
+        let hexals = lattice.count, p = side * side, N = images, C = inChannels
         if inputMap.count != N * C * p { inputMap = [Float](repeating: 0, count: N * C * p) }
         inputMap.withUnsafeMutableBufferPointer { xb in pixels.withUnsafeBufferPointer { pb in
             let xp = xb.baseAddress!, px = pb.baseAddress!, ip = input.baseAddress!
@@ -387,47 +407,30 @@ package final class FlowDecoder {
                 }
             }
         } }
-        var x = inputMap
-        var channels = inChannels
-        clock.lap("forward_input")
-        for (index, layer) in layers.enumerated() {
-            activations.append(x)
-            defer { clock.lap("forward_\(layer.phaseName)") }
-            switch layer {
-            case let .conv(conv):
-                // The last layer's output is read at the hexals only; earlier ones feed
-                // BatchNorm statistics over the whole map.
-                x = convForward(conv, x, spans: index == layers.count - 1 ? hexSpans : nil)
-                channels = conv.outChannels
-            case let .batchNorm(bn):
-                batchNormForward(bn, &x)
-            case let .activation(kind):
-                x.withUnsafeMutableBufferPointer { xb in
-                    let xp = xb.baseAddress!
-                    let f = kind.function
-                    splitRange(xb.count, threads) { range in for i in range { xp[i] = f.value(xp[i]) } }
-                }
-            case let .dropout(prob):
-                guard training else { break }
-                // One generator draw per element in element order, so the mask sequence is
-                // the same for any thread count and across resume.
-                let keep = Float(1 - prob), scale = 1 / Float(1 - prob)
-                var mask = [Float](repeating: 0, count: x.count)
-                var rng = dropoutRNG
-                x.withUnsafeMutableBufferPointer { xb in mask.withUnsafeMutableBufferPointer { mb in
-                    for i in 0..<xb.count {
-                        let m: Float = rng.uniformFloat() < keep ? scale : 0
-                        mb[i] = m
-                        xb[i] *= m
-                    }
-                } }
-                dropoutRNG = rng
-                dropoutMasks[index] = mask
+    }
+
+    /// Dropout in place, saving the mask for backward. One generator draw per element in
+    /// element order, so the mask sequence is the same for any thread count and across resume.
+    private func dropoutForward(_ prob: Double, layer index: Int, _ x: inout [Float]) {
+        let keep = Float(1 - prob), scale = 1 / Float(1 - prob)
+        var mask = [Float](repeating: 0, count: x.count)
+        var rng = dropoutRNG
+        x.withUnsafeMutableBufferPointer { xb in mask.withUnsafeMutableBufferPointer { mb in
+            for i in 0..<xb.count {
+                let m: Float = rng.uniformFloat() < keep ? scale : 0
+                mb[i] = m
+                xb[i] *= m
             }
-        }
-        lastOut = x
-        _ = channels
-        // normalize_last and read back at the hexals.
+        } }
+        dropoutRNG = rng
+        dropoutMasks[index] = mask
+    }
+
+    /// The last convolution's output read back at the hexals, divided by (softplus + 1) of the
+    /// extra channel with normalize_last; averaged over the hexals with the GAVP head,
+    /// (B, T, shape[-1], n_out_features).
+    private func readOut(_ x: [Float]) -> [Float] {
+        let hexals = lattice.count, p = side * side, N = images
         var out = [Float](repeating: 0, count: images * outChannels * hexals)
         let O = outChannels, normalize = config.normalizeLast
         out.withUnsafeMutableBufferPointer { ob in x.withUnsafeBufferPointer { xb in pixels.withUnsafeBufferPointer { pb in
@@ -439,16 +442,14 @@ package final class FlowDecoder {
                         let dst = op + (n * O + c) * hexals
                         for h in 0..<hexals {
                             var y = plane[px[h]]
-                            if normalize { y /= torchSoftplus.value(norm[px[h]]) + 1 }
+                            if normalize { y /= SIMDSoftplus.value(norm[px[h]]) + 1 }
                             dst[h] = y
                         }
                     }
                 }
             }
         } } }
-        guard let features = config.nOutFeatures else { return out }
-        // Global average pooling over the hexals: (B, T, shape[-1], n_out_features).
-        _ = features
+        guard config.nOutFeatures != nil else { return out }
         return (0..<(images * outChannels)).map { k in
             var s: Float = 0
             for h in 0..<hexals { s += out[k * hexals + h] }
@@ -474,6 +475,34 @@ package final class FlowDecoder {
             }
         }
         return out
+    }
+
+    /// The activation in place; softplus (the default) eight lanes at a time.
+    private func activationForward(_ kind: DecoderConfig.ActivationKind, _ x: inout [Float]) {
+        x.withUnsafeMutableBufferPointer { xb in
+            let xp = xb.baseAddress!
+            if kind == .softplus {
+                splitRange(xb.count, threads) { range in SIMDSoftplus.map(xp, nil, range) { v, _ in SIMDSoftplus.value(v) } }
+                return
+            }
+            let f = kind.function
+            splitRange(xb.count, threads) { range in for i in range { xp[i] = f.value(xp[i]) } }
+        }
+    }
+
+    /// g ← g · f′(input), softplus eight lanes at a time.
+    private func activationBackward(_ kind: DecoderConfig.ActivationKind, _ input: [Float], _ g: inout [Float]) {
+        g.withUnsafeMutableBufferPointer { gb in input.withUnsafeBufferPointer { ib in
+            let gp = gb.baseAddress!, ip = ib.baseAddress!
+            if kind == .softplus {
+                splitRange(gb.count, threads) { range in
+                    SIMDSoftplus.map(gp, ip, range) { v, z in v * SIMDSoftplus.derivative(z) }
+                }
+                return
+            }
+            let f = kind.function
+            splitRange(gb.count, threads) { range in for i in range { gp[i] *= f.derivative(ip[i]) } }
+        } }
     }
 
     private func batchNormForward(_ bn: BatchNorm, _ x: inout [Float]) {
@@ -512,18 +541,46 @@ package final class FlowDecoder {
     /// written (not accumulated) into the layers; the result is ∂L/∂input (B, T, inChannels,
     /// hexals), including the input rectification.
     package func backward(_ gradOutput: UnsafeBufferPointer<Float>) -> [Float] {
-        let hexals = lattice.count, p = side * side
         var clock = PhaseClock()
         defer { clock.lap("backward_input"); lastTimings.merge(clock.phases) { $1 } }
+        var g = readOutBackward(gradOutput)
+        clock.lap("backward_readout")
+        if gradInputBuffer.count != images * inChannels * lattice.count {
+            gradInputBuffer = [Float](repeating: 0, count: images * inChannels * lattice.count)
+        }
+        var written = false
+        for (index, layer) in layers.enumerated().reversed() {
+            let input = activations[index]
+            switch layer {
+            case let .conv(conv) where index == 0:
+                convBackwardToInput(conv, input, g, outputSpans: layers.count == 1 ? hexSpans : nil, clock: &clock)
+                written = true
+            case let .conv(conv):
+                // dOut of the last layer is zero off the hexagon.
+                g = convBackward(conv, input, g, outputSpans: index == layers.count - 1 ? hexSpans : nil,
+                                 inputSpans: nil, clock: &clock)
+            case let .batchNorm(bn): batchNormBackward(bn, input, &g)
+            case let .activation(kind): activationBackward(kind, input, &g)
+            case .dropout: if let mask = dropoutMasks[index] { multiply(&g, by: mask) }
+            }
+            clock.lap("backward_\(layer.phaseName)")
+        }
+        if !written { gatherInputGradient(g) }
+        return gradInputBuffer
+    }
+
+    /// ∂L/∂(last convolution's output) on the map, zero off the hexagon: through the GAVP
+    /// head's average and normalize_last's division by (softplus + 1) of the extra channel.
+    private func readOutBackward(_ gradOutput: UnsafeBufferPointer<Float>) -> [Float] {
+        let hexals = lattice.count, p = side * side
         var g = [Float](repeating: 0, count: lastOut.count)
         var gradHex = [Float]()
-        if let features = config.nOutFeatures {
+        if config.nOutFeatures != nil {
             gradHex = [Float](repeating: 0, count: images * outChannels * hexals)
             for k in 0..<(images * outChannels) {
                 let v = gradOutput[k] / Float(hexals)
                 for h in 0..<hexals { gradHex[k * hexals + h] = v }
             }
-            _ = features
         } else {
             gradHex = Array(gradOutput)
         }
@@ -539,9 +596,9 @@ package final class FlowDecoder {
                         for h in 0..<hexals {
                             let q = px[h], dy = src[h]
                             if normalize {
-                                let z = xp[norm + q], den = torchSoftplus.value(z) + 1
+                                let z = xp[norm + q], den = SIMDSoftplus.value(z) + 1
                                 gp[plane + q] += dy / den
-                                gp[norm + q] -= dy * xp[plane + q] / (den * den) * torchSoftplus.derivative(z)
+                                gp[norm + q] -= dy * xp[plane + q] / (den * den) * SIMDSoftplus.derivative(z)
                             } else {
                                 gp[plane + q] += dy
                             }
@@ -550,45 +607,22 @@ package final class FlowDecoder {
                 }
             }
         } } } }
-        clock.lap("backward_readout")
-        if gradInputBuffer.count != images * inChannels * hexals {
-            gradInputBuffer = [Float](repeating: 0, count: images * inChannels * hexals)
-        }
-        var written = false
-        for (index, layer) in layers.enumerated().reversed() {
-            let input = activations[index]
-            defer { clock.lap("backward_\(layer.phaseName)") }
-            switch layer {
-            case let .conv(conv) where index == 0:
-                convBackwardToInput(conv, input, g, outputSpans: layers.count == 1 ? hexSpans : nil, clock: &clock)
-                written = true
-            case let .conv(conv):
-                // dOut of the last layer is zero off the hexagon; the first layer's input
-                // gradient is read back at the hexals only.
-                g = convBackward(conv, input, g, outputSpans: index == layers.count - 1 ? hexSpans : nil,
-                                 inputSpans: index == 0 ? hexSpans : nil, clock: &clock)
-            case let .batchNorm(bn):
-                batchNormBackward(bn, input, &g)
-            case let .activation(kind):
-                g.withUnsafeMutableBufferPointer { gb in input.withUnsafeBufferPointer { ib in
-                    let gp = gb.baseAddress!, ip = ib.baseAddress!
-                    let f = kind.function
-                    splitRange(gb.count, threads) { range in for i in range { gp[i] *= f.derivative(ip[i]) } }
-                } }
-            case .dropout:
-                if let mask = dropoutMasks[index] {
-                    g.withUnsafeMutableBufferPointer { gb in mask.withUnsafeBufferPointer { mb in
-                        for i in 0..<gb.count { gb[i] *= mb[i] }
-                    } }
-                }
-            }
-        }
-        // Back to (B, T, inChannels, hexals), through the input ReLU.
-        // The ReLU's derivative is read off the rectified input map (activations[0]).
-        // Every element is written, so the buffer is reused between calls (the caller's copy
-        // from the last call is gone by then, so this writes in place).
-        if written { return gradInputBuffer }
-        let C = inChannels
+        return g
+    }
+
+    private func multiply(_ g: inout [Float], by mask: [Float]) {
+        g.withUnsafeMutableBufferPointer { gb in mask.withUnsafeBufferPointer { mb in
+            for i in 0..<gb.count { gb[i] *= mb[i] }
+        } }
+    }
+
+    /// Back to (B, T, inChannels, hexals) in `gradInputBuffer`, through the input ReLU, when
+    /// the first layer is not a convolution (which writes there itself). The ReLU's derivative
+    /// is read off the rectified input map (activations[0]). Every element is written, so the
+    /// buffer is reused between calls (the caller's copy from the last call is gone by then,
+    /// so this writes in place).
+    private func gatherInputGradient(_ g: [Float]) {
+        let hexals = lattice.count, p = side * side, N = images, C = inChannels
         gradInputBuffer.withUnsafeMutableBufferPointer { ob in g.withUnsafeBufferPointer { gb in
         activations[0].withUnsafeBufferPointer { rb in pixels.withUnsafeBufferPointer { pb in
             let op = ob.baseAddress!, gp = gb.baseAddress!, rp = rb.baseAddress!, px = pb.baseAddress!
@@ -601,7 +635,6 @@ package final class FlowDecoder {
                 }
             }
         } } } }
-        return gradInputBuffer
     }
 
     private func convBackward(_ conv: HexConv, _ x: [Float], _ g: [Float], outputSpans: DirectConv.Spans?,

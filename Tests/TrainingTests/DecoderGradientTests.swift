@@ -96,3 +96,20 @@ import FlyvisHex
         }
     }
 }
+
+/// The eight-lane softplus and its derivative against torch's formulas in double.
+@Suite struct SIMDSoftplusTests {
+    @Test func matchesTorchSoftplus() {
+        var worst = (value: 0.0, derivative: 0.0)
+        for k in -4000...4000 {
+            let x = Float(k) * 0.0125 + Float(k % 7) * 1e-4   // −50 … 50, across the threshold at 20
+            let v = SIMDSoftplus.value(SIMD8(repeating: x))[0], d = SIMDSoftplus.derivative(SIMD8(repeating: x))[0]
+            let xd = Double(x)
+            let wantV = xd > 20 ? xd : log1p(exp(xd)), wantD = xd > 20 ? 1 : 1 / (1 + exp(-xd))
+            worst.value = max(worst.value, abs(Double(v) - wantV) / max(wantV, 1e-30))
+            worst.derivative = max(worst.derivative, abs(Double(d) - wantD) / max(wantD, 1e-30))
+        }
+        #expect(worst.value < 1e-6, "softplus relative error \(worst.value)")
+        #expect(worst.derivative < 1e-6, "derivative relative error \(worst.derivative)")
+    }
+}
