@@ -32,8 +32,6 @@ let package = Package(
                        providers: [.apt(["libopenmpi-dev"])]),
         .systemLibrary(name: "CHDF5", pkgConfig: "hdf5-openmpi",
                        providers: [.apt(["libhdf5-openmpi-dev"])]),
-        .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas",
-                       providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CLibPNG", pkgConfig: "libpng",
                        providers: [.apt(["libpng-dev"])]),
         // The one C shim: macros Swift cannot import.
@@ -42,7 +40,6 @@ let package = Package(
         // Safe Swift layers over the C libraries; nothing else calls the C APIs.
         .target(name: "FlyvisMPI", dependencies: ["COpenMPI", "CFlyvisShim"]),
         .target(name: "FlyvisHDF5", dependencies: ["CHDF5", "CFlyvisShim", "FlyvisMPI"]),
-        .target(name: "FlyvisBLAS", dependencies: ["COpenBLAS"]),
 
         // Numerics and domain modules.
         .target(name: "FlyvisHex"),
@@ -79,7 +76,7 @@ let package = Package(
         .executableTarget(
             name: "FlyvisCLI",
             dependencies: [
-                "FlyvisMPI", "FlyvisHDF5", "FlyvisBLAS", "FlyvisResults", "FlyvisEnsemble",
+                "FlyvisMPI", "FlyvisHDF5", "FlyvisResults", "FlyvisEnsemble",
                 "FlyvisConnectome", "FlyvisNetwork", "FlyvisTask", "FlyvisTraining", "FlyvisSolver", "FlyvisConfig",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
@@ -89,7 +86,7 @@ let package = Package(
         // Tests, and what they share: fixture paths and comparisons that fail on short output.
         .target(name: "FlyvisTestSupport", dependencies: ["FlyvisHDF5"], path: "Tests/FlyvisTestSupport"),
         .testTarget(name: "FoundationTests",
-                    dependencies: ["FlyvisTestSupport", "FlyvisMPI", "FlyvisHDF5", "FlyvisBLAS", "FlyvisHex", "FlyvisResults", "FlyvisEnsemble",
+                    dependencies: ["FlyvisTestSupport", "FlyvisMPI", "FlyvisHDF5", "FlyvisHex", "FlyvisResults", "FlyvisEnsemble",
                                    "FlyvisMPISelfTest", "FlyvisCLI"]),
         .testTarget(name: "NetworkTests",
                     dependencies: ["FlyvisTestSupport", "FlyvisConnectome", "FlyvisNetwork", "FlyvisHDF5", "FlyvisRandom"]),

@@ -8,7 +8,6 @@ PACKAGES=(
   pkg-config
   openmpi-bin libopenmpi-dev          # MPI runtime (mpirun) and headers
   libhdf5-openmpi-dev                 # parallel HDF5 (MPI-IO)
-  libopenblas-dev                     # BLAS
   libpng-dev                          # PNG decoding for Sintel frames
   zlib1g-dev                          # zlib, for ZIPFoundation (torch checkpoint archives)
 )

@@ -1,5 +1,4 @@
 import ArgumentParser
-import FlyvisBLAS
 import FlyvisConnectome
 import FlyvisNetwork
 import FlyvisTraining
@@ -19,11 +18,9 @@ struct Bench: ParsableCommand {
     @Flag(help: "Time only the FMA peak and the decoder (skip the network and the iteration).") var decoderOnly = false
 
     func run() throws {
-        BLAS.configureThreads(defaultThreads: 1, environment: ProcessInfo.processInfo.environment)
         let connectome = try Connectome(extent: extent)
         let network = try Network(connectome: connectome)
         network.threads = threads
-        BLAS.threadCount = threads
         print("ours threads: \(threads)")
         let peak = FMAPeak.measure()
         print("ours fma_peak_gflops_per_thread: \(String(format: "%.1f", peak))")

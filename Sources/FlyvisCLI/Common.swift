@@ -1,5 +1,4 @@
 import ArgumentParser
-import FlyvisBLAS
 import FlyvisConfig
 import FlyvisEnsemble
 import FlyvisResults
@@ -14,7 +13,7 @@ struct CommonOptions: ParsableArguments {
     @Option(name: .customLong("config-dir"), help: "Directory of YAML files that add or replace config groups (e.g. DIR/scheduler/fast.yaml, selected by scheduler=fast).")
     var configDir: [String] = []
 
-    @Option(name: .customLong("threads"), help: "Threads per rank for the network and decoder kernels and BLAS (default 1 per MPI rank; FLYVIS_BLAS_THREADS also sets BLAS). Give ranks × threads ≤ free cores: extra workers spin between time steps. Capped at the cores this process may use.")
+    @Option(name: .customLong("threads"), help: "Threads per rank for the network and decoder kernels (default 1 per MPI rank). Give ranks × threads ≤ free cores: extra workers spin between time steps. Capped at the cores this process may use.")
     var requestedThreads: Int = 1
 
     /// `--threads`, capped at the cores this process may run on (more only spin).
@@ -45,9 +44,6 @@ struct CommonOptions: ParsableArguments {
         if requestedThreads > cores {
             warn("--threads \(requestedThreads) is more than the \(cores) core(s) this process may use; using \(cores)")
         }
-        if let s = ProcessInfo.processInfo.environment["FLYVIS_BLAS_THREADS"], !(Int(s).map { $0 >= 1 } ?? false) {
-            throw ValidationError("FLYVIS_BLAS_THREADS='\(s)' is not a positive integer; set it to a thread count such as 1, or unset it")
-        }
         if let initFrom { _ = try InitSource.parse(initFrom) }
         for d in configDir {
             var isDir: ObjCBool = false
@@ -55,12 +51,6 @@ struct CommonOptions: ParsableArguments {
                 throw ValidationError("--config-dir '\(d)' is not a directory")
             }
         }
-    }
-
-    func applyThreads() {
-        var env = ProcessInfo.processInfo.environment
-        if env["FLYVIS_BLAS_THREADS"] == nil { env["FLYVIS_BLAS_THREADS"] = String(threads) }
-        BLAS.configureThreads(defaultThreads: threads, environment: env)
     }
 }
 

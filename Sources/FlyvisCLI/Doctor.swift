@@ -1,5 +1,4 @@
 import ArgumentParser
-import FlyvisBLAS
 import FlyvisHDF5
 import FlyvisMPI
 import Foundation
@@ -7,7 +6,7 @@ import Foundation
 /// Checks the cluster environment; users run it before their first ensemble.
 struct Doctor: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Report MPI, HDF5 and BLAS set-up and test a collective write.",
+        abstract: "Report MPI, HDF5 and core set-up and test a collective write.",
         discussion: """
             Run it the way you will run training, e.g. \
             `mpirun -n 4 flyvis-ensemble doctor --dir $FLYVIS_ROOT_DIR`.
@@ -16,16 +15,9 @@ struct Doctor: ParsableCommand {
     @Option(help: "Directory in which to test a collective parallel-HDF5 write (use your results root).")
     var dir: String = FileManager.default.currentDirectoryPath
 
-    @Option(help: "OpenBLAS threads per rank (default 1, or FLYVIS_BLAS_THREADS).")
-    var blasThreads: Int?
-
     func run() throws {
         let comm = try MPI.initialize()
         defer { MPI.finalize() }
-        var environment = ProcessInfo.processInfo.environment
-        if let blasThreads { environment["FLYVIS_BLAS_THREADS"] = String(blasThreads) }
-        let threads = BLAS.configureThreads(defaultThreads: 1, environment: environment)
-
         let writeResult = collectiveWriteTest(comm)
         let failures = (try? comm.allreduce([Int32(writeResult == nil ? 0 : 1)], .sum))?.first ?? 1
         guard comm.isRoot else {
@@ -39,7 +31,7 @@ struct Doctor: ParsableCommand {
               ranks: \(comm.size)
               HDF5 library: \(hdf5LibraryVersion)
               parallel HDF5: \(hdf5IsParallel ? "yes" : "no (install libhdf5-openmpi-dev)")
-              BLAS: OpenBLAS core \(BLAS.coreName), threads per rank: \(threads) (set FLYVIS_BLAS_THREADS or --blas-threads), processors visible: \(BLAS.processorCount)
+              cores visible to rank 0: \(availableCores()) (give ranks × --threads ≤ cores per node)
             """)
         if let writeResult {
             print("  collective write test: FAILED in \(dir): \(writeResult)")

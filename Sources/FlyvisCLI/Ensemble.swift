@@ -1,5 +1,4 @@
 import ArgumentParser
-import FlyvisBLAS
 import FlyvisEnsemble
 import FlyvisMPI
 import FlyvisResults
@@ -65,7 +64,6 @@ struct Ensemble: ParsableCommand {
     func run() throws {
         let comm = try MPI.initialize()
         defer { MPI.finalize() }
-        common.applyThreads()
         StopSignal.installHandlers()
         let members = start..<(end ?? start + comm.size)
         for m in perMember.keys.sorted() where !members.contains(m) {

@@ -11,7 +11,7 @@ struct FlyvisEnsemble: ParsableCommand {
         abstract: "Train ensembles of connectome-constrained fly visual system models (flyvis) with MPI.",
         discussion: """
             Run `flyvis-ensemble doctor` first on a new cluster: it checks MPI, parallel HDF5 \
-            and BLAS, and that the results directory accepts collective writes. Without \
+            and the cores, and that the results directory accepts collective writes. Without \
             arguments this help is printed; `flyvis-ensemble ensemble` (or any ensemble option, \
             e.g. --ensemble-id) trains an ensemble.
             """,

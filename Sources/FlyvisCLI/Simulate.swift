@@ -1,5 +1,4 @@
 import ArgumentParser
-import FlyvisBLAS
 import FlyvisConnectome
 import FlyvisHDF5
 import FlyvisNetwork
@@ -50,7 +49,6 @@ struct Simulate: ParsableCommand {
     }
 
     func run() throws {
-        BLAS.configureThreads(defaultThreads: 1, environment: ProcessInfo.processInfo.environment)
         let network: Network
         let source: String
         if let networkDir {

@@ -24,7 +24,6 @@ struct TrainSingle: ParsableCommand {
     func validate() throws { try common.validateCommon() }
 
     func run() throws {
-        common.applyThreads()
         StopSignal.installHandlers()
         let trainer = SolverMemberTrainer(overrides: overrides, common: common, taskName: nil, ensembleDirectory: nil)
         let config = try trainer.config(for: nil)
@@ -61,7 +60,6 @@ struct ValSingle: ParsableCommand {
     func validate() throws { try common.validateCommon() }
 
     func run() throws {
-        common.applyThreads()
         let config = try MultiTaskSolver.resolveConfig(overrides: overrides + ["resume=true"], configDirs: common.configDirs,
                                                        root: common.rootURL)
         let name = try config.string("network_name")
