@@ -53,7 +53,7 @@ import FlyvisTestSupport
         #expect(capped.stderr.contains("warning: --threads 100000 is more than the"), "\(capped.stderr)")
         #expect(capped.stderr.contains("core(s) this process may use; using "), "\(capped.stderr)")
 
-        let (interval, created) = try runIn(["train-single", "--progress-interval", "-1", "task_name=flow",
+        let (interval, created) = try runIn(["train-single", "--progress-interval=-1", "task_name=flow",
                                              "ensemble_and_network_id=0001/000"])
         #expect(interval.status == 64, "\(interval.output)")
         #expect(interval.stderr.contains("--progress-interval -1.0 is not a number of seconds ≥ 0"), "\(interval.stderr)")
