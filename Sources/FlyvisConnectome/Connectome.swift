@@ -190,19 +190,7 @@ struct ConnectomeSpec {
 
     init(file: URL) throws(ConnectomeError) {
         let path = file.path
-        let data: Data
-        do { data = try Data(contentsOf: file) } catch {
-            throw .unreadable(path: path, reason: FileManager.default.fileExists(atPath: path) ? "\(error)" : "no such file")
-        }
-        let root: [String: Any]
-        do {
-            guard let r = try JSONSerialization.jsonObject(with: data) as? [String: Any] else {
-                throw ConnectomeError.malformed(path: path, record: "top level", problem: "expected a JSON object")
-            }
-            root = r
-        } catch let e as ConnectomeError { throw e } catch {
-            throw .malformed(path: path, record: "top level", problem: "not valid JSON (\(error.localizedDescription))")
-        }
+        let root = try Self.readJSON(file)
         guard let nodes = root["nodes"] as? [[String: Any]], !nodes.isEmpty else {
             throw .malformed(path: path, record: "top level", problem: "missing or empty 'nodes' list")
         }
@@ -211,68 +199,97 @@ struct ConnectomeSpec {
         }
         var index: [String: Int] = [:]
         for (i, n) in nodes.enumerated() {
-            let record = "nodes[\(i)]"
-            guard let name = n["name"] as? String, !name.isEmpty else {
-                throw .malformed(path: path, record: record, problem: "missing 'name'")
+            let t = try Self.nodeType(n, record: "nodes[\(i)]", path: path)
+            guard index[t.name] == nil else {
+                throw .malformed(path: path, record: "nodes[\(i)] (\(t.name))", problem: "duplicate cell type name")
             }
-            guard index[name] == nil else {
-                throw .malformed(path: path, record: "\(record) (\(name))", problem: "duplicate cell type name")
-            }
-            guard let pattern = n["pattern"] as? [Any], let kind = pattern.first as? String else {
-                throw .malformed(path: path, record: "\(record) (\(name))", problem: "missing 'pattern' such as [\"stride\", [1, 1]]")
-            }
-            var t = NodeType(name: name, strideU: 1, strideV: 1, single: false)
-            switch kind {
-            case "stride":
-                guard pattern.count == 2, let s = pattern[1] as? [Any], s.count == 2,
-                      let su = intValue(s[0]), let sv = intValue(s[1]), su > 0, sv > 0 else {
-                    throw .malformed(path: path, record: "\(record) (\(name))", problem: "stride pattern needs two positive integers")
-                }
-                t.strideU = su; t.strideV = sv
-            case "tile":
-                guard pattern.count == 2, let n = intValue(pattern[1]), n > 0 else {
-                    throw .malformed(path: path, record: "\(record) (\(name))", problem: "tile pattern needs a positive integer")
-                }
-                t.strideU = n; t.strideV = n
-            case "single":
-                t.single = true
-            default:
-                throw .malformed(path: path, record: "\(record) (\(name))", problem: "unknown pattern '\(kind)' (stride, tile or single)")
-            }
-            index[name] = i
+            index[t.name] = i
             types.append(t)
         }
         for (i, e) in edgeRecords.enumerated() {
-            let record = "edges[\(i)]"
-            guard let s = e["src"] as? String, let t = e["tar"] as? String else {
-                throw .malformed(path: path, record: record, problem: "missing 'src' or 'tar'")
-            }
-            let label = "\(record) (\(s)→\(t))"
-            guard let si = index[s], let ti = index[t] else {
-                throw .malformed(path: path, record: label, problem: "unknown cell type '\(index[s] == nil ? s : t)'")
-            }
-            guard let alpha = doubleValue(e["alpha"] as Any) else {
-                throw .malformed(path: path, record: label, problem: "missing numeric 'alpha' (the sign)")
-            }
-            guard let offs = e["offsets"] as? [Any], !offs.isEmpty else {
-                throw .malformed(path: path, record: label, problem: "missing or empty 'offsets'")
-            }
-            var offsets: [(offset: (Int, Int), nSyn: Float)] = []
-            for (k, o) in offs.enumerated() {
-                guard let pair = o as? [Any], pair.count == 2, let uv = pair[0] as? [Any], uv.count == 2,
-                      let du = intValue(uv[0]), let dv = intValue(uv[1]), let n = doubleValue(pair[1]), n >= 0 else {
-                    throw .malformed(path: path, record: "\(label) offsets[\(k)]", problem: "expected [[du, dv], n_syn]")
-                }
-                offsets.append(((du, dv), Float(n)))
-            }
-            let certainty = doubleValue(e["lambda_mult"] as Any) ?? 0
-            edges.append(EdgeSpec(source: si, target: ti, offsets: offsets, sign: Float(alpha), certainty: Float(certainty)))
+            edges.append(try Self.edgeSpec(e, record: "edges[\(i)]", index: index, path: path))
         }
         inputs = (root["input_units"] as? [String]) ?? []
         outputs = (root["output_units"] as? [String]) ?? []
         for name in inputs + outputs where index[name] == nil {
             throw .malformed(path: path, record: "input_units/output_units", problem: "unknown cell type '\(name)'")
         }
+    }
+
+    /// The file's top-level JSON object.
+    private static func readJSON(_ file: URL) throws(ConnectomeError) -> [String: Any] {
+        let path = file.path
+        let data: Data
+        do { data = try Data(contentsOf: file) } catch {
+            throw .unreadable(path: path, reason: FileManager.default.fileExists(atPath: path) ? "\(error)" : "no such file")
+        }
+        do {
+            guard let r = try JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+                throw ConnectomeError.malformed(path: path, record: "top level", problem: "expected a JSON object")
+            }
+            return r
+        } catch let e as ConnectomeError { throw e } catch {
+            throw .malformed(path: path, record: "top level", problem: "not valid JSON (\(error.localizedDescription))")
+        }
+    }
+
+    /// One `nodes` record: a cell type's name and placement pattern (stride, tile or single).
+    private static func nodeType(_ n: [String: Any], record: String, path: String) throws(ConnectomeError) -> NodeType {
+        guard let name = n["name"] as? String, !name.isEmpty else {
+            throw .malformed(path: path, record: record, problem: "missing 'name'")
+        }
+        let label = "\(record) (\(name))"
+        guard let pattern = n["pattern"] as? [Any], let kind = pattern.first as? String else {
+            throw .malformed(path: path, record: label, problem: "missing 'pattern' such as [\"stride\", [1, 1]]")
+        }
+        var t = NodeType(name: name, strideU: 1, strideV: 1, single: false)
+        switch kind {
+        case "stride":
+            guard pattern.count == 2, let s = pattern[1] as? [Any], s.count == 2,
+                  let su = intValue(s[0]), let sv = intValue(s[1]), su > 0, sv > 0 else {
+                throw .malformed(path: path, record: label, problem: "stride pattern needs two positive integers")
+            }
+            t.strideU = su; t.strideV = sv
+        case "tile":
+            guard pattern.count == 2, let n = intValue(pattern[1]), n > 0 else {
+                throw .malformed(path: path, record: label, problem: "tile pattern needs a positive integer")
+            }
+            t.strideU = n; t.strideV = n
+        case "single":
+            t.single = true
+        default:
+            throw .malformed(path: path, record: label, problem: "unknown pattern '\(kind)' (stride, tile or single)")
+        }
+        return t
+    }
+
+    /// One `edges` record: source and target types, sign, certainty and the (du, dv, n_syn)
+    /// offsets of the average filter.
+    private static func edgeSpec(_ e: [String: Any], record: String, index: [String: Int],
+                                 path: String) throws(ConnectomeError) -> EdgeSpec {
+        guard let s = e["src"] as? String, let t = e["tar"] as? String else {
+            throw .malformed(path: path, record: record, problem: "missing 'src' or 'tar'")
+        }
+        let label = "\(record) (\(s)→\(t))"
+        guard let si = index[s], let ti = index[t] else {
+            throw .malformed(path: path, record: label, problem: "unknown cell type '\(index[s] == nil ? s : t)'")
+        }
+        guard let alpha = doubleValue(e["alpha"] as Any) else {
+            throw .malformed(path: path, record: label, problem: "missing numeric 'alpha' (the sign)")
+        }
+        guard let offs = e["offsets"] as? [Any], !offs.isEmpty else {
+            throw .malformed(path: path, record: label, problem: "missing or empty 'offsets'")
+        }
+        var offsets: [(offset: (Int, Int), nSyn: Float)] = []
+        for (k, o) in offs.enumerated() {
+            guard let pair = o as? [Any], pair.count == 2, let uv = pair[0] as? [Any], uv.count == 2,
+                  let du = intValue(uv[0]), let dv = intValue(uv[1]), let n = doubleValue(pair[1]), n >= 0 else {
+                throw .malformed(path: path, record: "\(label) offsets[\(k)]", problem: "expected [[du, dv], n_syn]")
+            }
+            offsets.append(((du, dv), Float(n)))
+        }
+        let certainty = doubleValue(e["lambda_mult"] as Any) ?? 0
+        return EdgeSpec(source: si, target: ti, offsets: offsets, sign: Float(alpha), certainty: Float(certainty))
     }
 }
 
