@@ -232,28 +232,17 @@ package final class EnsembleCoordinator {
         let local = localResults.map { id, status in
             MemberSummary.collect(run.directory(id.member), id: id, rank: comm.rank, status: status)
         }
-        let path = run.ensembleDirectory.url.appendingPathComponent(ResultsSchema.ensembleSummary).path
-        let rowOf: (MemberID) -> Int = { [run] in $0.member - run.members.lowerBound }
-        // Build next to the target and rename, so a crash never leaves half a summary.
-        let tmp = run.ensembleDirectory.url.appendingPathComponent(".\(ResultsSchema.ensembleSummary).tmp").path
-        var writeError: Error?
-        do {
-            try EnsembleSummary.write(path: tmp, localMembers: local, totalRows: run.members.count,
-                                      rowOf: rowOf, communicator: comm.size > 1 ? comm : nil)
-        } catch { writeError = error }
         let severity = local.map(\.state.severity).max() ?? 0
-        let agreed = try comm.allreduce([severity, writeError == nil ? 0 : 1], .max)
-        let worst = agreed[0]
-        if agreed[1] != 0 {
-            if let writeError { throw writeError }
-            return .memberFailed  // the rank that failed says why
+        let worst = try comm.allreduce([severity], .max)[0]
+        let all = try EnsembleSummary.gatherRows(local, communicator: comm, ensembleID: run.ensembleID) { [run] id in
+            MemberStatus.read(from: run.directory(id.member))?.error ?? ""
         }
-        // Rank 0 finishes alone; whatever it throws (a full disk, say) reaches every rank
+        // Rank 0 writes alone; whatever it throws (a full disk, say) reaches every rank
         // through the allreduce, so no rank is left waiting in a collective while rank 0
         // tears MPI down.
         var rootError: Error?
         if comm.isRoot {
-            do { try finalizeSummary(tmp: tmp, path: path, rowOf: rowOf, worst: worst) } catch { rootError = error }
+            do { try finalizeSummary(all, worst: worst) } catch { rootError = error }
         }
         let rootFailed = try comm.allreduce([Int32(rootError == nil ? 0 : 1)], .max)[0] != 0
         if let rootError { throw rootError }
@@ -266,15 +255,15 @@ package final class EnsembleCoordinator {
         }
     }
 
-    /// Rank 0's part of the summary: the rows the ranks wrote, the ranking and the best
-    /// checkpoints, then the summary renamed into place.
-    private func finalizeSummary(tmp: String, path: String, rowOf: @escaping (MemberID) -> Int, worst: Int32) throws {
-        // Rank 0 learns every member's row from the file the ranks just wrote together.
-        let all = try readRows(tmp)
-        let ranked = try EnsembleSummary.finalize(path: tmp, members: all, rowOf: rowOf,
-                                                  totalRows: run.members.count, taskName: run.taskName,
-                                                  topK: run.topK)
-        if rename(tmp, path) != 0 { throw ResultsError.io(path: path, reason: "rename failed") }
+    /// Rank 0's part of the summary: the summary file, the ranking and the best checkpoints,
+    /// each written whole under a temporary name and renamed into place.
+    private func finalizeSummary(_ members: [MemberSummary], worst: Int32) throws {
+        let rowOf: (MemberID) -> Int = { [run] in $0.member - run.members.lowerBound }
+        var ranked: [MemberSummary] = []
+        try AtomicFile.write(run.ensembleDirectory.url.appendingPathComponent(ResultsSchema.ensembleSummary)) { tmp in
+            ranked = try EnsembleSummary.write(path: tmp, members: members, totalRows: run.members.count,
+                                               rowOf: rowOf, taskName: run.taskName, topK: run.topK)
+        }
         let table = EnsembleSummary.rankingTable(ranked, taskName: run.taskName, topK: run.topK)
         try AtomicFile.write(run.ensembleDirectory.url.appendingPathComponent(ResultsSchema.ranking), text: table)
         try AtomicFile.write(run.ensembleDirectory.url.appendingPathComponent(ResultsSchema.bestCheckpoints),
@@ -287,41 +276,5 @@ package final class EnsembleCoordinator {
         if worst == 2 {
             output("Stopped by signal after checkpointing; re-run the same command with --resume to continue.")
         }
-    }
-
-    /// Reads the collectively written rows back (rank 0 only) and joins the per-member text
-    /// fields from the member directories.
-    private func readRows(_ path: String) throws -> [MemberSummary] {
-        let f = try SummaryColumns(path: path)
-        let n = run.members.count
-        return (0..<n).map { row in
-            let member = run.members.lowerBound + row
-            let id = MemberID(ensembleID: run.ensembleID, member: member)
-            let status = MemberStatus.read(from: run.directory(member))
-            let losses = f.valLoss[row].filter { !$0.isNaN }
-            return MemberSummary(id: id, rank: Int(f.rank[row]),
-                                 state: status?.state ?? .missing, error: status?.error ?? "",
-                                 valLoss: losses, bestCheckpoint: Int(f.best[row]), minValLoss: f.minLoss[row],
-                                 iterations: Int(f.iterations[row]), timeTrained: f.time[row])
-        }
-    }
-}
-
-/// The numeric columns of a summary file.
-struct SummaryColumns {
-    var valLoss: [[Double]]
-    var rank: [Int64], best: [Int64], iterations: [Int64]
-    var minLoss: [Double], time: [Double]
-
-    init(path: String) throws {
-        let f = try HDF5File(path: path, mode: .readOnly)
-        let v: HDF5Array<Double> = try f.read("val_loss")
-        let width = v.shape.count == 2 ? v.shape[1] : 1
-        valLoss = stride(from: 0, to: v.values.count, by: width).map { Array(v.values[$0..<($0 + width)]) }
-        rank = try f.read("rank").values
-        best = try f.read("best_chkpt").values
-        iterations = try f.read("iterations").values
-        minLoss = try f.read("min_val_loss").values
-        time = try f.read("time_trained").values
     }
 }

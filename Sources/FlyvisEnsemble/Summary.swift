@@ -119,51 +119,49 @@ package enum EnsembleSummary {
         }
     }
 
-    /// Writes the summary. With a communicator every rank passes only its own members and the
-    /// file is written collectively with parallel HDF5, each rank filling its own rows; without
-    /// one, a single process writes all rows. `rowOf` maps a member to its row.
-    package static func write(path: String, localMembers: [MemberSummary], totalRows: Int,
-                             rowOf: (MemberID) -> Int, communicator: Communicator?) throws {
-        let localMax = localMembers.map(\.valLoss.count).max() ?? 0
-        let localCount = localMembers.count
-        let maxCheckpoints: Int
-        let rounds: Int
-        if let comm = communicator {
-            maxCheckpoints = Int(try comm.allreduce([Int64(localMax)], .max)[0])
-            rounds = Int(try comm.allreduce([Int64(localCount)], .max)[0])
-        } else {
-            maxCheckpoints = localMax
-            rounds = localCount
-        }
-        let width = max(maxCheckpoints, 1)
-        let f = try HDF5File(path: path, mode: .truncate, communicator: communicator)
-        try f.createDataset("val_loss", of: Double.self, shape: [totalRows, width], fill: .nan)
-        try f.createDataset("min_val_loss", of: Double.self, shape: [totalRows], fill: .nan)
-        try f.createDataset("best_chkpt", of: Int64.self, shape: [totalRows], fill: -1)
-        try f.createDataset("rank", of: Int64.self, shape: [totalRows], fill: -1)
-        try f.createDataset("iterations", of: Int64.self, shape: [totalRows], fill: 0)
-        try f.createDataset("time_trained", of: Double.self, shape: [totalRows], fill: 0)
+    /// Writes the summary's numeric rows, in one process: rank 0 writes the ensemble's summary
+    /// alone after gathering the rows (`gatherRows`), because serial files are built in memory
+    /// and written with checked writes that survive a full disk, while a failed collective
+    /// MPI-IO write can crash libhdf5 at `MPI_Finalize`. `rowOf` maps a member to its row.
+    /// With the numbers go what needs every member at once: names, states, errors, the
+    /// ranking and the top-k flags. Returns the members ranked.
+    @discardableResult
+    package static func write(path: String, members: [MemberSummary], totalRows: Int, rowOf: (MemberID) -> Int,
+                             taskName: String, topK: Int?) throws -> [MemberSummary] {
+        let width = max(members.map(\.valLoss.count).max() ?? 0, 1)
+        var valLoss = [Double](repeating: .nan, count: totalRows * width)
+        var minLoss = [Double](repeating: .nan, count: totalRows), time = [Double](repeating: 0, count: totalRows)
+        var best = [Int64](repeating: -1, count: totalRows), rank = [Int64](repeating: -1, count: totalRows)
+        var iterations = [Int64](repeating: 0, count: totalRows)
         // Status codes: 0 missing, 1 running/unknown, 2 finished, 3 failed, 4 interrupted.
-        try f.createDataset("status", of: Int32.self, shape: [totalRows], fill: 0)
-        for k in 0..<rounds {
-            let m = k < localMembers.count ? localMembers[k] : nil
-            let row = m.map { rowOf($0.id) } ?? 0
-            let n = m == nil ? 0 : 1
-            let losses = m.map { $0.valLoss + [Double](repeating: .nan, count: width - $0.valLoss.count) } ?? []
-            try f.writeHyperslab("val_loss", losses, start: [row, 0], count: [n, width])
-            try f.writeHyperslab("min_val_loss", m.map { [$0.minValLoss] } ?? [], start: [row], count: [n])
-            try f.writeHyperslab("best_chkpt", m.map { [Int64($0.bestCheckpoint)] } ?? [], start: [row], count: [n])
-            try f.writeHyperslab("rank", m.map { [Int64($0.rank)] } ?? [], start: [row], count: [n])
-            try f.writeHyperslab("iterations", m.map { [Int64($0.iterations)] } ?? [], start: [row], count: [n])
-            try f.writeHyperslab("time_trained", m.map { [$0.timeTrained] } ?? [], start: [row], count: [n])
-            try f.writeHyperslab("status", m.map { [$0.state.summaryCode] } ?? [], start: [row], count: [n])
+        var status = [Int32](repeating: 0, count: totalRows)
+        for m in members {
+            let row = rowOf(m.id)
+            for (i, l) in m.valLoss.enumerated() { valLoss[row * width + i] = l }
+            minLoss[row] = m.minValLoss
+            time[row] = m.timeTrained
+            best[row] = Int64(m.bestCheckpoint)
+            rank[row] = Int64(m.rank)
+            iterations[row] = Int64(m.iterations)
+            status[row] = m.state.summaryCode
         }
+        let f = try HDF5File(path: path, mode: .truncate)
+        try f.write("val_loss", valLoss, shape: [totalRows, width])
+        try f.write("min_val_loss", minLoss, shape: [totalRows])
+        try f.write("best_chkpt", best, shape: [totalRows])
+        try f.write("rank", rank, shape: [totalRows])
+        try f.write("iterations", iterations, shape: [totalRows])
+        try f.write("time_trained", time, shape: [totalRows])
+        try f.write("status", status, shape: [totalRows])
+        let ranked = try writeRanking(f, members: members, rowOf: rowOf, totalRows: totalRows,
+                                      taskName: taskName, topK: topK)
         try f.close()
+        return ranked
     }
 
-    /// Adds what only rank 0 computes (names, errors, ranking, top-k) to a written summary.
-    package static func finalize(path: String, members: [MemberSummary], rowOf: (MemberID) -> Int,
-                                totalRows: Int, taskName: String, topK: Int?) throws -> [MemberSummary] {
+    /// The text columns, the ranking and the top-k flags of an open summary.
+    private static func writeRanking(_ f: HDF5File, members: [MemberSummary], rowOf: (MemberID) -> Int,
+                                     totalRows: Int, taskName: String, topK: Int?) throws -> [MemberSummary] {
         var byRow = [MemberSummary?](repeating: nil, count: totalRows)
         for m in members { byRow[rowOf(m.id)] = m }
         let ranked = ranking(members)
@@ -174,16 +172,52 @@ package enum EnsembleSummary {
             position[rowOf(m.id)] = Int64(i)
             if i < k && m.minValLoss.isFinite && m.state != .failed { top[rowOf(m.id)] = 1 }
         }
-        let f = try HDF5File(path: path, mode: .readWrite)
-        try f.writeStrings("names", byRow.enumerated().map { i, m in m.map { "\(taskName)/\($0.id.name)" } ?? "" })
+        try f.writeStrings("names", byRow.map { m in m.map { "\(taskName)/\($0.id.name)" } ?? "" })
         try f.writeStrings("state", byRow.map { ($0?.state ?? .missing).rawValue })
         try f.writeStrings("error", byRow.map { $0?.error ?? "" })
         try f.write("ranking", position, shape: [totalRows])
         try f.write("top_k", top, shape: [totalRows])
         try f.setAttribute("top_k", Int64(k))
         try f.setAttribute("status_codes", string: MemberState.summaryCodeLegend)
-        try f.close()
         return ranked
+    }
+
+    /// Every rank's members, on `root` (empty elsewhere), in one `MPI_Gather` of fixed-size
+    /// records: the numeric fields travel, the error text rank 0 reads from each member's
+    /// `_status.yaml` (`errorOf`). Every rank must call it.
+    package static func gatherRows(_ local: [MemberSummary], communicator comm: Communicator, ensembleID: Int,
+                                  errorOf: (MemberID) -> String) throws -> [MemberSummary] {
+        let counts = try comm.allreduce([Int64(local.count), Int64(local.map(\.valLoss.count).max() ?? 0)], .max)
+        let rounds = Int(counts[0]), width = Int(counts[1])
+        var packed: [Double] = []
+        packed.reserveCapacity(rounds * (PackedRow.fields + width))
+        for k in 0..<rounds { packed += PackedRow.pack(k < local.count ? local[k] : nil, width: width) }
+        let all = try comm.gather(packed)
+        let size = PackedRow.fields + width
+        return stride(from: 0, to: all.count, by: size).compactMap { start in
+            PackedRow.unpack(all[start..<(start + size)], ensembleID: ensembleID, errorOf: errorOf)
+        }
+    }
+
+    /// One member's numeric fields as doubles, padded to a common width with a presence flag
+    /// and the true loss count (so NaN losses survive the trip).
+    private enum PackedRow {
+        static let fields = 9
+        static func pack(_ m: MemberSummary?, width: Int) -> [Double] {
+            guard let m else { return [Double](repeating: 0, count: fields + width) }
+            let state = Double(MemberState.allCases.firstIndex(of: m.state)!)
+            return [1, Double(m.id.member), Double(m.rank), state, Double(m.bestCheckpoint), Double(m.iterations),
+                    m.timeTrained, m.minValLoss, Double(m.valLoss.count)]
+                + m.valLoss + [Double](repeating: .nan, count: width - m.valLoss.count)
+        }
+        static func unpack(_ r: ArraySlice<Double>, ensembleID: Int, errorOf: (MemberID) -> String) -> MemberSummary? {
+            let v = Array(r)
+            guard v[0] == 1 else { return nil }
+            let id = MemberID(ensembleID: ensembleID, member: Int(v[1]))
+            return MemberSummary(id: id, rank: Int(v[2]), state: MemberState.allCases[Int(v[3])], error: errorOf(id),
+                                 valLoss: Array(v[fields..<(fields + Int(v[8]))]), bestCheckpoint: Int(v[4]),
+                                 minValLoss: v[7], iterations: Int(v[5]), timeTrained: v[6])
+        }
     }
 
     /// A fixed-width table of the ranking, printed at the end and written next to the summary.
@@ -252,9 +286,8 @@ extension EnsembleSummary {
         let path = ensembleDirectory.url.appendingPathComponent(ResultsSchema.ensembleSummary)
         var ranked: [MemberSummary] = []
         try AtomicFile.write(path) { tmp in
-            try write(path: tmp, localMembers: summaries, totalRows: total, rowOf: rowOf, communicator: nil)
-            ranked = try finalize(path: tmp, members: summaries, rowOf: rowOf, totalRows: total,
-                                  taskName: task, topK: topK)
+            ranked = try write(path: tmp, members: summaries, totalRows: total, rowOf: rowOf,
+                               taskName: task, topK: topK)
         }
         let table = rankingTable(ranked, taskName: task, topK: topK)
         try AtomicFile.write(ensembleDirectory.url.appendingPathComponent(ResultsSchema.ranking), text: table)

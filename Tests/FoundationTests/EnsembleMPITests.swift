@@ -51,7 +51,7 @@ func ensembleDir(_ root: URL, _ id: Int) -> ResultsDirectory {
         #expect(try doc.nodes(forXPath: "//*[local-name()='meta'][@http-equiv='refresh']").isEmpty)
         #expect(try doc.nodes(forXPath: "//*[local-name()='tr'][contains(@class, 'state-failed')]").count == 1)
         #expect(String(decoding: page, as: UTF8.self).contains("OverflowError"))
-        // The collectively written summary against every member's own validation/loss.h5.
+        // The gathered summary against every member's own validation/loss.h5.
         let f = try HDF5File(path: ens.url.appendingPathComponent(ResultsSchema.ensembleSummary).path, mode: .readOnly)
         let v: HDF5Array<Double> = try f.read("val_loss")
         let best: [Int64] = try f.read("best_chkpt").values

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import FlyvisHDF5
 import FlyvisResults
+import FlyvisTestSupport
 
 /// A tmpfs of `kilobytes` mounted on a fresh directory, or nil (with a printed reason) where
 /// mounting is refused (not root, or no mount permission in the container).
@@ -106,6 +107,33 @@ final class SmallDisk {
         let lastIteration = try d.read(ResultsSchema.chkptIter, as: Int64.self).values.last! + 1
         let losses = d.contains(ResultsSchema.loss) ? try d.read(ResultsSchema.loss, as: Double.self).values : []
         #expect(losses.count == Int(lastIteration), sourceLocation: sourceLocation)
+    }
+
+    /// A multi-rank ensemble whose summary meets a full disk (the members trained; then the
+    /// disk filled up and the job was rerun): one clear line, exit 1 on every rank, no crash
+    /// in libhdf5 or at MPI_Finalize, no rank left waiting, the previous summary kept whole.
+    @Test func ensembleSummaryOnAFullDisk() throws {
+        guard let disk = SmallDisk(kilobytes: 24 * 1024) else { return }
+        let mpirun = ["/usr/bin/mpirun", "/usr/local/bin/mpirun"].first { FileManager.default.isExecutableFile(atPath: $0) } ?? "mpirun"
+        let job = ["-k", "10", "300", mpirun, "--allow-run-as-root", "--oversubscribe", "-n", "2", flyvisBinary,
+                   "--ensemble-id", "3", "--start", "0", "--end", "2", "--root", disk.url.path, "--skip-validation"]
+            + Tiny.base + ["task.n_iters=4"]
+        let first = try runProcess("/usr/bin/timeout", job)
+        try #require(first.status == 0, "\(first.output.suffix(3000))")
+        let summary = disk.url.appendingPathComponent("results/flow/0003/\(ResultsSchema.ensembleSummary)")
+        let before = try Data(contentsOf: summary)
+
+        let fd = open(disk.url.appendingPathComponent("filler").path, O_WRONLY | O_CREAT, 0o644)
+        let block = [UInt8](repeating: 1, count: 4096)
+        while write(fd, block, block.count) > 0 {}
+        close(fd)
+        let again = try runProcess("/usr/bin/timeout", job)
+        #expect(again.status == 1, "exit status \(again.status) (124 = hung until the timeout)\n\(again.output.suffix(3000))")
+        #expect(!again.signaled && again.shellStatus != 134 && again.shellStatus != 139, "crashed: \(again.shellStatus)")
+        #expect(again.stderr.contains("no space left on device while writing '\(disk.url.path)/"), "\(again.stderr.suffix(2000))")
+        #expect(!again.output.contains("HDF5-DIAG") && !again.output.contains("MPI_ABORT") && !again.output.contains("Segmentation"),
+                "\(again.output.suffix(2000))")
+        #expect(try Data(contentsOf: summary) == before, "the previous summary is kept whole")
     }
 
     /// In process: a history append that does not fit keeps the old file, removes its
