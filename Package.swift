@@ -69,7 +69,7 @@ let package = Package(
                                                      "FlyvisResults", "FlyvisTask", "FlyvisTraining", "FlyvisHDF5", "FlyvisRandom", "FlyvisHex"]),
         // The ensemble report page (inline SVG, no dependencies): drawing only, from plain values.
         .target(name: "FlyvisReport"),
-        // The MPI ensemble: rank-0 coordinator, live status, collective summary, ranking, report.
+        // The MPI ensemble: rank-0 coordinator, live status, gathered summary, ranking, report.
         .target(name: "FlyvisEnsemble", dependencies: ["FlyvisMPI", "FlyvisHDF5", "FlyvisResults", "FlyvisRandom", "FlyvisReport", "FlyvisSolver"]),
 
         // Executables.

@@ -4,7 +4,10 @@
 #   network speedup: X      (forward + backward of 40 frames, batch 4)
 #   iteration speedup: Y    (a whole training iteration: steady state, forward, decoder,
 #                            loss, backward with the penalty lane, Adam, penalty step)
-# both for our binary with $THREADS threads, plus the 1-thread figures for comparison.
+#   training speedup: Z     (end to end: flyvis's train_single against our train-single on
+#                            a mock Sintel, seconds per iteration from time_trained.h5)
+# each for our binary with $THREADS threads, plus the 1-thread figures for comparison, and
+# the phases, GFLOP/s and fraction of the FMA peak that `bench` reports.
 # The PyTorch side runs in its own virtualenv (.venv-bench), created on first use.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -44,4 +47,47 @@ if [[ -n "$o_it" ]]; then
   o_it1=$(value "$ours1" "iteration_ms")
   echo "iteration speedup (1 thread vs PyTorch $THREADS threads): $(awk -v a="$t_it" -v b="$o_it1" 'BEGIN{printf "%.1f", a/b}')"
   echo "iteration speedup: $(awk -v a="$t_it" -v b="$o_it" 'BEGIN{printf "%.1f", a/b}')"
+fi
+
+# End to end: flyvis's own train_single against our train-single on the same mock Sintel (the
+# full network, 9-frame sequences, checkpoints and their validation included), compared by
+# time_trained.h5 over the iterations trained (loss.h5). Rendering is excluded on both sides.
+# TRAIN_ITERS=0 skips it (flyvis needs several minutes for 20 iterations on 2 cores).
+TRAIN_ITERS="${TRAIN_ITERS:-20}"
+if ((TRAIN_ITERS > 0)); then
+  MOCK="$FLYVIS_ROOT_DIR/mock-sintel"
+  [[ -d "$MOCK/training/flow" ]] || .venv-bench/bin/python scripts/mock_sintel.py "$MOCK"
+  run=(task_name=flow ensemble_and_network_id=0001/000 "task.n_iters=$TRAIN_ITERS" task.original_split=false
+       task.n_folds=4 task.fold=1 task.dataset.n_frames=9 delete_if_exists=true)
+  work="$FLYVIS_ROOT_DIR/training-bench" PY="$PWD/.venv-bench/bin/python"
+  rm -rf "$work" && mkdir -p "$work"
+  per_iteration() {  # seconds per trained iteration of the member in results root $1
+    .venv-bench/bin/python - "$1/results/flow/0001/000" <<'PY'
+import sys, h5py
+d = sys.argv[1]
+with h5py.File(f"{d}/time_trained.h5") as f: t = float(f["data"][()])
+with h5py.File(f"{d}/loss.h5") as f: n = len(f["data"][()])
+print(f"{t / n:.4f}")
+PY
+  }
+  echo "== end to end: flyvis train_single ($THREADS threads) vs train-single, $TRAIN_ITERS iterations on a mock Sintel"
+  if ! (cd "$work" && FLYVIS_ROOT_DIR="$work/flyvis" OMP_NUM_THREADS="$THREADS" \
+        "$PY" -m flyvis_cli.training.train_single "${run[@]}" \
+        "+task.dataset.sintel_path=$MOCK" "hydra.run.dir=$work/hydra" >"$work/flyvis.log" 2>&1); then
+    echo "bench: flyvis train_single failed; see $work/flyvis.log" >&2; exit 1
+  fi
+  t_train=$(per_iteration "$work/flyvis")
+  for n in 1 "$THREADS"; do
+    "$BIN" train-single --root "$work/ours$n" --threads "$n" "${run[@]}" "task.dataset.sintel_path=$MOCK" >"$work/ours$n.log" 2>&1 \
+      || { echo "bench: train-single failed; see $work/ours$n.log" >&2; exit 1; }
+  done
+  o_train1=$(per_iteration "$work/ours1")
+  o_trainN=$(per_iteration "$work/ours$THREADS")
+  echo "pytorch train_single_s_per_it: $t_train"
+  echo "ours train_single_s_per_it (1 thread): $o_train1"
+  echo "ours train_single_s_per_it ($THREADS threads): $o_trainN"
+  grep -h "Finished training:" "$work/ours1.log" | sed 's/^\[[^]]*\] /ours train_single breakdown (1 thread): /'
+  grep -h "peak RSS" "$work/ours1.log" | sed 's/.*peak RSS /ours train_single_peak_rss (1 thread): /'
+  echo "training speedup (1 thread vs PyTorch $THREADS threads): $(awk -v a="$t_train" -v b="$o_train1" 'BEGIN{printf "%.1f", a/b}')"
+  echo "training speedup: $(awk -v a="$t_train" -v b="$o_trainN" 'BEGIN{printf "%.1f", a/b}')"
 fi

@@ -1,6 +1,7 @@
 import ArgumentParser
 import FlyvisConnectome
 import FlyvisNetwork
+import FlyvisSolver
 import FlyvisTraining
 import FlyvisTask
 import Foundation
@@ -30,6 +31,16 @@ struct Bench: ParsableCommand {
             print("ours forward_\(frames)_ms: \(String(format: "%.2f", r.forwardMs))")
             print("ours backward_\(frames)_ms: \(String(format: "%.2f", r.backwardMs))")
             print("ours network_fwd_bwd_ms: \(String(format: "%.2f", r.networkMs))")
+            // Useful FLOPs: one FMA per synapse, sample and frame forward; backward the
+            // transposed product and the weight-gradient dot product, one FMA each. The
+            // per-cell updates are a rounding error next to 1.5 million synapses.
+            let synapses = Double(connectome.groups.reduce(0) { $0 + $1.edgeCount })
+            let fma = synapses * Double(batch * frames)
+            let fwd = 2 * fma / (r.forwardMs / 1e3) / 1e9, bwd = 4 * fma / (r.backwardMs / 1e3) / 1e9
+            let whole = 6 * fma / (r.networkMs / 1e3) / 1e9, threadPeak = peak * Double(threads)
+            for (name, g) in [("forward", fwd), ("backward", bwd), ("fwd_bwd", whole)] {
+                print("ours network_\(name)_gflops: \(String(format: "%.1f", g)) (\(String(format: "%.0f", 100 * g / threadPeak))% of peak)")
+            }
         }
         let d = try DecoderBenchmark.run(lattice: connectome.lattice, inChannels: connectome.outputCellTypes.count,
                                          batch: batch, frames: frames, repetitions: repetitions, threads: threads)
@@ -82,16 +93,4 @@ struct Bench: ParsableCommand {
         for k in phases.keys.sorted() { print("ours iteration_phase_\(k)_ms: \(String(format: "%.2f", median(phases[k]!)))") }
         print("ours iteration_ms: \(String(format: "%.2f", median(totals)))")
     }
-}
-
-/// Peak resident set size of this process, from /proc (Linux) or getrusage.
-func peakResidentMB() -> Double {
-    if let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
-       let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }) {
-        let kb = Double(line.split(separator: " ").dropFirst().first { !$0.isEmpty } ?? "0") ?? 0
-        return kb / 1024
-    }
-    var usage = rusage()
-    getrusage(RUSAGE_SELF.rawValue, &usage)
-    return Double(usage.ru_maxrss) / 1024
 }

@@ -117,9 +117,10 @@ struct SolverMemberTrainer: MemberTrainer {
             return .interrupted
         }
         if try config.bool("checkpoint_only") { try solver.checkpoint() }
-        guard solver.iteration >= total else { return .notTrained }
-        if trained && !common.skipValidation { try solver.validateIfNeeded() }
-        return .finished
+        let done = solver.iteration >= total
+        if done && trained && !common.skipValidation { try solver.validateIfNeeded() }
+        log.info(String(format: "Done after %d iterations; peak RSS %.0f MB.", solver.iteration, peakResidentMB()))
+        return done ? .finished : .notTrained
     }
 }
 

@@ -26,7 +26,7 @@ struct Doctor: ParsableCommand {
         }
         let hostname = ProcessInfo.processInfo.hostName
         print("""
-            flyvis-ensemble \(FlyvisEnsemble.version) doctor (rank 0 on \(hostname))
+            flyvis-ensemble \(RootCommand.version) doctor (rank 0 on \(hostname))
               MPI library: \(MPI.libraryVersion.split(separator: "\n").first.map(String.init) ?? "?")
               ranks: \(comm.size)
               HDF5 library: \(hdf5LibraryVersion)

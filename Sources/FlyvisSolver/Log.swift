@@ -57,3 +57,16 @@ package final class TrainingLog: @unchecked Sendable {
         return f.string(from: Date())
     }
 }
+
+/// Peak resident set size of this process in MB, from /proc (Linux) or getrusage: what a
+/// rank costs a cluster node, printed by `bench` and at the end of every training run.
+package func peakResidentMB() -> Double {
+    if let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+       let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }) {
+        let kb = Double(line.split(separator: " ").dropFirst().first { !$0.isEmpty } ?? "0") ?? 0
+        return kb / 1024
+    }
+    var usage = rusage()
+    getrusage(RUSAGE_SELF.rawValue, &usage)
+    return Double(usage.ru_maxrss) / 1024
+}

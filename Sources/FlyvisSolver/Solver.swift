@@ -226,7 +226,12 @@ package final class MultiTaskSolver {
             log.info("Already trained \(iteration) of \(nIters) iterations.")
             return .finished
         }
-        if checkpointIndex < 0 { try checkpoint(hooks: hooks) }
+        var times = TrainingTimes()
+        let trainStart = DispatchTime.now().uptimeNanoseconds, firstIteration = iteration
+        if checkpointIndex < 0 {
+            try checkpoint(hooks: hooks)
+            times.checkpoints += seconds(since: trainStart)
+        }
         let loader = overfit ? task.overfitLoader : task.trainLoader
         let augment = !overfit && task.dataset.config.augment
         let nEpochs = Int((Double(nIters - iteration) / Double(loader.count)).rounded(.up))
@@ -235,10 +240,25 @@ package final class MultiTaskSolver {
         var lastCheckpointTime = Date(), lastCheckpointIteration = iteration
         var lastProgress = Date(), lastProgressIteration = iteration
         defer { timeTrained += Date().timeIntervalSince(start); try? directory.writeScalar(ResultsSchema.timeTrained, timeTrained) }
+        let prefetcher = BatchPrefetcher()
+        defer { prefetcher.drain() }
         for epoch in 0..<nEpochs {
+            var t0 = DispatchTime.now().uptimeNanoseconds
             let steady = try network.steadyState(tPre: tPreTrain, dt: dt, batch: loader.batchSize)
-            for indices in loader.epoch(&dataRNG) {
-                let batch = task.dataset.batch(indices, augment: augment, rng: &dataRNG)
+            times.steadyState += seconds(since: t0)
+            let batches = loader.epoch(&dataRNG)
+            for (k, indices) in batches.enumerated() {
+                // Batch k was started during iteration k − 1 (the first of an epoch, now).
+                t0 = DispatchTime.now().uptimeNanoseconds
+                if k == 0 { prefetcher.start(task.dataset, indices, augment: augment, rng: dataRNG) }
+                let prepared = prefetcher.take()
+                (dataRNG, times.dataPrepared) = (prepared.rng, times.dataPrepared + prepared.seconds)
+                if k + 1 < batches.count {
+                    prefetcher.start(task.dataset, batches[k + 1], augment: augment, rng: dataRNG)
+                }
+                times.dataWait += seconds(since: t0)
+                t0 = DispatchTime.now().uptimeNanoseconds
+                let batch = prepared.batch
                 var targets = batch.targets
                 for t in task.names where targets[t] == nil { targets[t] = [] }
                 let r = try step.run(iteration: iteration, lum: batch.lum, targets: targets, batch: batch.batchSize,
@@ -247,6 +267,7 @@ package final class MultiTaskSolver {
                     log.error("Network exploded at iteration \(iteration).")
                     throw SolverError.overflow(iteration: iteration, what: r.loss.isFinite ? "activity" : "loss")
                 }
+                times.steps += seconds(since: t0)
                 record(r)
                 iteration += 1
                 hooks.afterIteration()
@@ -270,7 +291,9 @@ package final class MultiTaskSolver {
             if epochIndex % chkptEveryEpoch == 0 || last || stop {
                 let elapsed = Date().timeIntervalSince(lastCheckpointTime)
                 let rate = elapsed > 0 ? Double(iteration - lastCheckpointIteration) / elapsed : 0
+                let c0 = DispatchTime.now().uptimeNanoseconds
                 try checkpoint(hooks: hooks, rate: rate)
+                times.checkpoints += seconds(since: c0)
                 lastCheckpointTime = Date()
                 lastCheckpointIteration = iteration
                 let remaining = Double(nIters - iteration) / max(rate, 1e-9)
@@ -282,7 +305,7 @@ package final class MultiTaskSolver {
                 return .interrupted
             }
         }
-        log.info("Finished training.")
+        log.info("Finished training: " + times.summary(iterations: iteration - firstIteration, wall: seconds(since: trainStart)))
         return .finished
     }
 

@@ -3,7 +3,7 @@ import Foundation
 
 /// The `flyvis-ensemble` command: trains flyvis ensembles as one MPI job.
 @main
-struct FlyvisEnsemble: ParsableCommand {
+struct RootCommand: ParsableCommand {
     static let version = "0.1.0"
 
     static let configuration = CommandConfiguration(
@@ -45,7 +45,7 @@ enum TopLevel: Equatable {
     case help, run, unknownSubcommand(String)
 
     static var subcommandNames: [String] {
-        FlyvisEnsemble.configuration.subcommands.map { $0._commandName } + ["help"]
+        RootCommand.configuration.subcommands.map { $0._commandName } + ["help"]
     }
 
     static func check(_ arguments: [String]) -> TopLevel {
