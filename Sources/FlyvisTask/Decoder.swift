@@ -369,15 +369,19 @@ package final class FlowDecoder {
     /// Useful floating-point operations (2 per multiply-add) of the convolutions in one forward
     /// and backward over `images` frames: live taps only, and only the pixels the math needs —
     /// the whole 31 × 31 map for a convolution feeding BatchNorm statistics (flyvis computes
-    /// them too), the hexals for the last one's output and dOut and for the first one's input
-    /// gradient. Padding and the masked taps are not counted.
+    /// them too), except where its input is known to be zero under every tap (reachSpans for
+    /// the first one's forward and weight gradient: the bias there costs nothing), the hexals
+    /// for the last one's output and dOut, reachSpans for its input gradient, and the hexals
+    /// for the first one's input gradient. Padding and the masked taps are not counted.
     package func convolutionFlops(images: Int) -> Double {
         let map = side * side, hex = lattice.count, all = layers
+        let reach = reachSpans.reduce(0) { $0 + max(0, $1.x1 - $1.x0 + 1) }
         var total = 0
         for (index, layer) in all.enumerated() {
             guard case let .conv(c) = layer else { continue }
             let macs = c.inChannels * c.outChannels * c.taps.count
-            let out = index == all.count - 1 ? hex : map, input = index == 0 ? hex : map
+            let last = index == all.count - 1
+            let out = last ? hex : (index == 0 ? reach : map), input = index == 0 ? hex : (last ? reach : map)
             total += macs * (2 * out + input)
         }
         return 2 * Double(total) * Double(images)

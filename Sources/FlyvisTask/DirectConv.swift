@@ -130,14 +130,17 @@ struct DirectConv {
     /// pair order k. `src` is the interior origin of the first source plane, `dst` that of the
     /// first of four output planes. Register blocks of 4 channels × 3 chunks: three loads and
     /// four broadcasts per twelve FMAs. A position is computed the same way by any chunk that
-    /// covers it.
+    /// covers it. `resume`: start from dst's values instead of `initial`, to continue a sum
+    /// over later pairs (the same operations in the same order as one call over all pairs).
     @inline(__always)
     func sweep3(_ src: UnsafePointer<Float>, pairs: Int, offsets: UnsafePointer<Int>, weights w: UnsafePointer<Float>,
-                initial: SIMD4<Float>, _ q0: Int, _ q1: Int, _ q2: Int, into dst: UnsafeMutablePointer<Float>) {
-        var a0 = V(repeating: initial[0]), a1 = a0, a2 = a0
-        var b0 = V(repeating: initial[1]), b1 = b0, b2 = b0
-        var c0 = V(repeating: initial[2]), c1 = c0, c2 = c0
-        var d0 = V(repeating: initial[3]), d1 = d0, d2 = d0
+                initial: SIMD4<Float>, resume: Bool, _ q0: Int, _ q1: Int, _ q2: Int, into dst: UnsafeMutablePointer<Float>) {
+        @inline(__always) func start(_ c: Int) -> (V, V, V) {
+            guard resume else { let v = V(repeating: initial[c]); return (v, v, v) }
+            let o = dst + c * plane
+            return (Self.load(o + q0), Self.load(o + q1), Self.load(o + q2))
+        }
+        var (a0, a1, a2) = start(0), (b0, b1, b2) = start(1), (c0, c1, c2) = start(2), (d0, d1, d2) = start(3)
         for k in 0..<pairs {
             let p = src + offsets[k], wk = w + k * 4
             let x0 = Self.load(p + q0), x1 = Self.load(p + q1), x2 = Self.load(p + q2)
@@ -165,6 +168,10 @@ struct DirectConv {
         let P = side * side, S = stride, pairs = J * taps.count
         let origin = pad * S + pad
         let pairOffsets = pairOffsets(channels: J, tapOffsets: offsets)
+        // Source channels in groups whose rows under the kernel, for the chunks in flight, stay
+        // in L1 (12 KB) beside their weights: the first layer's 34 channels overflowed it
+        // (every group's partial sums are stored and reloaded, exactly).
+        let group = max(1, 12_288 / ((2 * pad + 2) * S * MemoryLayout<Float>.size)), T = taps.count
         var init4 = [SIMD4<Float>](repeating: .zero, count: (C + 3) / 4)
         for c in 0..<min(C, initial.count) { init4[c / 4][c % 4] = initial[c] }
         // Chunks in threes (the last repeated), as the register blocks take them.
@@ -179,11 +186,14 @@ struct DirectConv {
                 for n in images {
                     fillPadded(src + n * P, channels: J, channelStride: N * P, into: padded)
                     for blk in 0..<init4.count {
-                        var t = 0
-                        while t < nq {
-                            sweep3(padded + origin, pairs: pairs, offsets: op, weights: wp + blk * pairs * 4,
-                                   initial: init4[blk], qs[t], qs[t + 1], qs[t + 2], into: out + origin)
-                            t += 3
+                        for j0 in Swift.stride(from: 0, to: J, by: group) {
+                            let k0 = j0 * T, count = (min(J, j0 + group) - j0) * T
+                            var t = 0
+                            while t < nq {
+                                sweep3(padded + origin, pairs: count, offsets: op + k0, weights: wp + (blk * pairs + k0) * 4,
+                                       initial: init4[blk], resume: j0 > 0, qs[t], qs[t + 1], qs[t + 2], into: out + origin)
+                                t += 3
+                            }
                         }
                         for c in 0..<min(4, C - blk * 4) {
                             for (y, r) in rows.enumerated() {
