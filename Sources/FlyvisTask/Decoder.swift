@@ -74,6 +74,8 @@ final class HexConv {
     var bias: [Float]
     var gradWeight: [Float]
     var gradBias: [Float]
+    /// The weight gradient's per-image sums, kept between calls (DirectConv.backwardWeights).
+    var weightScratch: [Double] = []
 
     init(inChannels: Int, outChannels: Int, kernel: Int, constWeight: Float?, rng: inout RandomState) {
         self.inChannels = inChannels
@@ -173,15 +175,29 @@ package final class FlowDecoder {
     /// contiguous): the pixels the last convolution's forward must produce and the first one's
     /// input gradient must reach.
     let hexSpans: DirectConv.Spans
-    /// The hexals of each map row: row y's are rowHexalColumn/rowHexalIndex[rowHexalStart[y]
-    /// ..< rowHexalStart[y + 1]] (column, hexal index).
-    let rowHexalStart: [Int], rowHexalColumn: [Int], rowHexalIndex: [Int]
+    /// The first hexal index of each map row: HexLattice numbers the hexals row by row, left
+    /// to right, so row y's hexals are rowHexalStart[y] + (x − hexSpans[y].x0).
+    let rowHexalStart: [Int]
 
-    // Forward caches (per layer input), reused across calls of the same size.
+    /// Per map row, the pixels where a convolution of an input that is zero off the hexagon
+    /// can differ from its bias: the hexagon dilated by the kernel's taps (the hex kernel is
+    /// symmetric, so this is also where a dOut that is zero off the hexagon reaches back to).
+    /// The first convolution's forward sweeps only these (the rest is its bias), its weight
+    /// gradient sums over only these (every other position's taps see zeros), and the last
+    /// convolution's input gradient is zero off them.
+    let reachSpans: DirectConv.Spans
+
+    // Buffers reused across calls of the same size, so that a warm call allocates no maps:
+    // activations[i] is layer i's input (activations[0] the placed input map), and
+    // activations[layers.count] the last convolution's output.
     private var activations: [[Float]] = []
-    private var dropoutMasks: [Int: [Float]] = [:]
-    private var lastOut: [Float] = []
-    private var inputMap: [Float] = []
+    private var dropoutMasks: [[Float]] = []
+    private var dropoutApplied = false
+    /// ∂L/∂(input of layer i) for the convolutions' input gradients; slot layers.count holds
+    /// the readout's ∂L/∂(last output), which is only ever written at the hexals.
+    private var gradSlots: [[Float]] = []
+    /// normalize_last's divisor softplus(z) + 1 and its slope σ(z) per (image, hexal).
+    private var normDen: [Float] = [], normSlope: [Float] = []
     private var gradInputBuffer: [Float] = []
     private var images = 0
 
@@ -198,10 +214,24 @@ package final class FlowDecoder {
             spans[y] = (min(spans[y].x0, x), max(spans[y].x1, x))
         }
         hexSpans = spans
-        let byRow = lattice.cartesianPixel.enumerated().map { ($0.element, $0.offset) }.sorted { $0.0 < $1.0 }
-        rowHexalColumn = byRow.map { $0.0 % lattice.side }
-        rowHexalIndex = byRow.map { $0.1 }
-        rowHexalStart = (0...lattice.side).map { y in byRow.firstIndex { $0.0 / lattice.side >= y } ?? byRow.count }
+        let r = config.kernelSize / 2, W = lattice.side
+        var reach = DirectConv.Spans(repeating: (W, -1), count: W)
+        for q in lattice.cartesianPixel {
+            let (y, x) = q.quotientAndRemainder(dividingBy: W)
+            for u in -r...r { for v in -r...r where abs(u + v) <= r {
+                let yy = y + u, xx = x + v
+                guard (0..<W).contains(yy), (0..<W).contains(xx) else { continue }
+                reach[yy] = (min(reach[yy].x0, xx), max(reach[yy].x1, xx))
+            } }
+        }
+        reachSpans = reach
+        let hexPixels = lattice.cartesianPixel
+        let rowStart = (0..<lattice.side).map { y in hexPixels.firstIndex { $0 / lattice.side >= y } ?? hexPixels.count }
+        precondition(hexPixels.indices.allSatisfy { h in
+            let (y, x) = hexPixels[h].quotientAndRemainder(dividingBy: lattice.side)
+            return h == rowStart[y] + x - spans[y].x0
+        }, "hexals are numbered row by row")
+        rowHexalStart = rowStart
         var rng = RandomState(seed: seed ^ SeedSalt.decoderInit)
         var layers: [DecoderLayer] = []
         var c = inChannels
@@ -339,15 +369,19 @@ package final class FlowDecoder {
     /// Useful floating-point operations (2 per multiply-add) of the convolutions in one forward
     /// and backward over `images` frames: live taps only, and only the pixels the math needs —
     /// the whole 31 × 31 map for a convolution feeding BatchNorm statistics (flyvis computes
-    /// them too), the hexals for the last one's output and dOut and for the first one's input
-    /// gradient. Padding and the masked taps are not counted.
+    /// them too), except where its input is known to be zero under every tap (reachSpans for
+    /// the first one's forward and weight gradient: the bias there costs nothing), the hexals
+    /// for the last one's output and dOut, reachSpans for its input gradient, and the hexals
+    /// for the first one's input gradient. Padding and the masked taps are not counted.
     package func convolutionFlops(images: Int) -> Double {
         let map = side * side, hex = lattice.count, all = layers
+        let reach = reachSpans.reduce(0) { $0 + max(0, $1.x1 - $1.x0 + 1) }
         var total = 0
         for (index, layer) in all.enumerated() {
             guard case let .conv(c) = layer else { continue }
             let macs = c.inChannels * c.outChannels * c.taps.count
-            let out = index == all.count - 1 ? hex : map, input = index == 0 ? hex : map
+            let last = index == all.count - 1
+            let out = last ? hex : (index == 0 ? reach : map), input = index == 0 ? hex : (last ? reach : map)
             total += macs * (2 * out + input)
         }
         return 2 * Double(total) * Double(images)
@@ -365,38 +399,55 @@ package final class FlowDecoder {
         images = batch * frames
         var clock = PhaseClock()
         defer { clock.lap("forward_readout"); lastTimings = clock.phases }
-        activations = []
-        dropoutMasks = [:]
+        let all = layers, p = side * side
+        if activations.count != all.count + 1 {
+            activations = Array(repeating: [], count: all.count + 1)
+            dropoutMasks = Array(repeating: [], count: all.count)
+        }
+        dropoutApplied = training
         placeInput(input)
-        var x = inputMap
         clock.lap("forward_input")
-        for (index, layer) in layers.enumerated() {
-            activations.append(x)
+        var channels = inChannels
+        for (index, layer) in all.enumerated() {
+            if case let .conv(conv) = layer { channels = conv.outChannels }
+            var out = Self.take(&activations[index + 1], count: images * channels * p)
+            let x = activations[index]
             switch layer {
             case let .conv(conv):
                 // The last layer's output is read at the hexals only; earlier ones feed
-                // BatchNorm statistics over the whole map.
-                x = convForward(conv, x, spans: index == layers.count - 1 ? hexSpans : nil)
-            case let .batchNorm(bn): batchNormForward(bn, &x)
-            case let .activation(kind): activationForward(kind, &x)
-            case let .dropout(prob): if training { dropoutForward(prob, layer: index, &x) }
+                // BatchNorm statistics over the whole map. The first one's input is zero off the
+                // hexagon, so beyond reachSpans its output is just its bias.
+                let last = index == all.count - 1
+                convForward(conv, x, into: &out, spans: last ? hexSpans : (index == 0 ? reachSpans : nil),
+                            biasOutside: !last && index == 0)
+            case let .batchNorm(bn): batchNormForward(bn, x, into: &out)
+            case let .activation(kind): activationForward(kind, x, into: &out)
+            case let .dropout(prob):
+                if training { dropoutForward(prob, layer: index, x, into: &out) } else { out = x }
             }
+            activations[index + 1] = out
             clock.lap("forward_\(layer.phaseName)")
         }
-        lastOut = x
-        return readOut(x)
+        return readOut(activations[all.count])
+    }
+
+    /// The buffer in `slot`, moved out of it (so that writing it neither copies it nor overlaps
+    /// an access to the array holding it), resized to `count` zeros when its size differs.
+    private static func take(_ slot: inout [Float], count: Int) -> [Float] {
+        var buffer: [Float] = []
+        swap(&buffer, &slot)
+        if buffer.count != count { buffer = [Float](repeating: 0, count: count) }
+        return buffer
     }
 
     /// Rectifies the input and places it on the square map (zeros off the hexagon), in
-    /// `inputMap`. Activations are channel-major, (channels, images, pixels): BatchNorm
-    /// statistics are contiguous per channel. The map buffer is kept between calls:
-    /// off-hexagon pixels are never written, so they stay zero, and releasing the last step's
-    /// activations first makes the buffer unique, so it is refilled in place instead of
-    /// reallocated (21 MB at the reference size).
+    /// activations[0]. Activations are channel-major, (channels, images, pixels): BatchNorm
+    /// statistics are contiguous per channel. Off-hexagon pixels of the kept buffer are never
+    /// written, so they stay zero.
     private func placeInput(_ input: UnsafeBufferPointer<Float>) {
         let hexals = lattice.count, p = side * side, N = images, C = inChannels
-        if inputMap.count != N * C * p { inputMap = [Float](repeating: 0, count: N * C * p) }
-        inputMap.withUnsafeMutableBufferPointer { xb in pixels.withUnsafeBufferPointer { pb in
+        var map = Self.take(&activations[0], count: N * C * p)
+        map.withUnsafeMutableBufferPointer { xb in pixels.withUnsafeBufferPointer { pb in
             let xp = xb.baseAddress!, px = pb.baseAddress!, ip = input.baseAddress!
             splitRange(N, threads) { range in
                 for n in range {
@@ -407,22 +458,30 @@ package final class FlowDecoder {
                 }
             }
         } }
+        activations[0] = map
     }
 
-    /// Dropout in place, saving the mask for backward. One generator draw per element in
-    /// element order, so the mask sequence is the same for any thread count and across resume.
-    private func dropoutForward(_ prob: Double, layer index: Int, _ x: inout [Float]) {
+    /// Dropout, saving the mask for backward. One generator draw per element in element order,
+    /// so the mask sequence is the same for any thread count and across resume. The draw is
+    /// compared as an integer: (u >> 40) < ⌈keep · 2²⁴⌉ is exactly uniformFloat() < keep (both
+    /// sides are exact), without the int-to-float conversion per element. The generator is a
+    /// local of the loop's closure, so its state stays in registers (captured from outside, it
+    /// went through memory: a store-to-load round trip per step of its dependency chain).
+    private func dropoutForward(_ prob: Double, layer index: Int, _ x: [Float], into out: inout [Float]) {
         let keep = Float(1 - prob), scale = 1 / Float(1 - prob)
-        var mask = [Float](repeating: 0, count: x.count)
-        var rng = dropoutRNG
-        x.withUnsafeMutableBufferPointer { xb in mask.withUnsafeMutableBufferPointer { mb in
+        let threshold = UInt64((keep * 0x1p24).rounded(.up))
+        var mask = Self.take(&dropoutMasks[index], count: x.count)
+        dropoutRNG = x.withUnsafeBufferPointer { xb in out.withUnsafeMutableBufferPointer { ob in
+        mask.withUnsafeMutableBufferPointer { mb in
+            let xp = xb.baseAddress!, op = ob.baseAddress!, mp = mb.baseAddress!
+            var rng = dropoutRNG
             for i in 0..<xb.count {
-                let m: Float = rng.uniformFloat() < keep ? scale : 0
-                mb[i] = m
-                xb[i] *= m
+                let m: Float = rng.next() >> 40 < threshold ? scale : 0
+                mp[i] = m
+                op[i] = xp[i] * m
             }
-        } }
-        dropoutRNG = rng
+            return rng
+        } } }
         dropoutMasks[index] = mask
     }
 
@@ -433,28 +492,52 @@ package final class FlowDecoder {
         let hexals = lattice.count, p = side * side, N = images
         var out = [Float](repeating: 0, count: images * outChannels * hexals)
         let O = outChannels, normalize = config.normalizeLast
+        if normalize { computeNormalizer(x) }
         out.withUnsafeMutableBufferPointer { ob in x.withUnsafeBufferPointer { xb in pixels.withUnsafeBufferPointer { pb in
-            let op = ob.baseAddress!, xp = xb.baseAddress!, px = pb.baseAddress!
+        normDen.withUnsafeBufferPointer { db in
+            let op = ob.baseAddress!, xp = xb.baseAddress!, px = pb.baseAddress!, den = db.baseAddress
             splitRange(N, threads) { range in
                 for n in range {
                     for c in 0..<O {
-                        let plane = xp + (c * N + n) * p, norm = xp + (O * N + n) * p
-                        let dst = op + (n * O + c) * hexals
-                        for h in 0..<hexals {
-                            var y = plane[px[h]]
-                            if normalize { y /= SIMDSoftplus.value(norm[px[h]]) + 1 }
-                            dst[h] = y
+                        let plane = xp + (c * N + n) * p, dst = op + (n * O + c) * hexals
+                        if normalize, let d = den.map({ $0 + n * hexals }) {
+                            for h in 0..<hexals { dst[h] = plane[px[h]] / d[h] }
+                        } else {
+                            for h in 0..<hexals { dst[h] = plane[px[h]] }
                         }
                     }
                 }
             }
-        } } }
+        } } } }
         guard config.nOutFeatures != nil else { return out }
         return (0..<(images * outChannels)).map { k in
             var s: Float = 0
             for h in 0..<hexals { s += out[k * hexals + h] }
             return s / Float(hexals)
         }
+    }
+
+    /// normalize_last's divisor softplus(z) + 1 and its slope σ(z) per (image, hexal), z the
+    /// extra channel of the last convolution, eight hexals at a time, once for all channels
+    /// and for both the readout and its backward.
+    private func computeNormalizer(_ x: [Float]) {
+        let hexals = lattice.count, p = side * side, N = images, O = outChannels
+        if normDen.count != N * hexals {
+            normDen = [Float](repeating: 0, count: N * hexals)
+            normSlope = normDen
+        }
+        normDen.withUnsafeMutableBufferPointer { db in normSlope.withUnsafeMutableBufferPointer { sb in
+        x.withUnsafeBufferPointer { xb in pixels.withUnsafeBufferPointer { pb in
+            let dp = db.baseAddress!, sp = sb.baseAddress!, xp = xb.baseAddress!, px = pb.baseAddress!
+            splitRange(N, threads) { range in
+                for n in range {
+                    let z = xp + (O * N + n) * p, d = dp + n * hexals, s = sp + n * hexals
+                    for h in 0..<hexals { d[h] = z[px[h]] }
+                    SIMDSoftplus.map(s, d, nil, 0..<hexals) { v, _ in SIMDSoftplus.derivative(v) }
+                    SIMDSoftplus.map(d, d, nil, 0..<hexals) { v, _ in SIMDSoftplus.value(v) + 1 }
+                }
+            }
+        } } } }
     }
 
     /// Seconds per phase of the last forward and backward ("forward_conv", ...), summed over
@@ -465,29 +548,32 @@ package final class FlowDecoder {
     /// bitwise independent of the count).
     package var threads = 1
 
-    private func convForward(_ conv: HexConv, _ x: [Float], spans: DirectConv.Spans?) -> [Float] {
-        let p = side * side, N = images
-        var out = [Float](repeating: 0, count: N * conv.outChannels * p)
-        let k = DirectConv(inChannels: conv.inChannels, outChannels: conv.outChannels, taps: conv.taps, side: side, pad: conv.kernel / 2, threads: threads)
-        x.withUnsafeBufferPointer { xb in
-            out.withUnsafeMutableBufferPointer { ob in
-                k.forward(xb.baseAddress!, images: N, weights: conv.weight, bias: conv.bias, out: ob.baseAddress!, spans: spans)
-            }
-        }
-        return out
+    private func kernels(_ conv: HexConv) -> DirectConv {
+        DirectConv(inChannels: conv.inChannels, outChannels: conv.outChannels, taps: conv.taps, side: side,
+                   pad: conv.kernel / 2, threads: threads)
     }
 
-    /// The activation in place; softplus (the default) eight lanes at a time.
-    private func activationForward(_ kind: DecoderConfig.ActivationKind, _ x: inout [Float]) {
-        x.withUnsafeMutableBufferPointer { xb in
-            let xp = xb.baseAddress!
+    /// `biasOutside`: the pixels off `spans` get the bias (an input that is zero under their taps).
+    private func convForward(_ conv: HexConv, _ x: [Float], into out: inout [Float], spans: DirectConv.Spans?,
+                             biasOutside: Bool) {
+        let k = kernels(conv)
+        x.withUnsafeBufferPointer { xb in out.withUnsafeMutableBufferPointer { ob in
+            k.forward(xb.baseAddress!, images: images, weights: conv.weight, bias: conv.bias, out: ob.baseAddress!,
+                      spans: spans, biasOutside: biasOutside)
+        } }
+    }
+
+    /// The activation, softplus (the default) eight lanes at a time.
+    private func activationForward(_ kind: DecoderConfig.ActivationKind, _ x: [Float], into out: inout [Float]) {
+        x.withUnsafeBufferPointer { xb in out.withUnsafeMutableBufferPointer { ob in
+            let xp = xb.baseAddress!, op = ob.baseAddress!
             if kind == .softplus {
-                splitRange(xb.count, threads) { range in SIMDSoftplus.map(xp, nil, range) { v, _ in SIMDSoftplus.value(v) } }
+                splitRange(xb.count, threads) { range in SIMDSoftplus.map(op, xp, nil, range) { v, _ in SIMDSoftplus.value(v) } }
                 return
             }
             let f = kind.function
-            splitRange(xb.count, threads) { range in for i in range { xp[i] = f.value(xp[i]) } }
-        }
+            splitRange(xb.count, threads) { range in for i in range { op[i] = f.value(xp[i]) } }
+        } }
     }
 
     /// g ← g · f′(input), softplus eight lanes at a time.
@@ -496,7 +582,7 @@ package final class FlowDecoder {
             let gp = gb.baseAddress!, ip = ib.baseAddress!
             if kind == .softplus {
                 splitRange(gb.count, threads) { range in
-                    SIMDSoftplus.map(gp, ip, range) { v, z in v * SIMDSoftplus.derivative(z) }
+                    SIMDSoftplus.map(gp, gp, ip, range) { v, z in v * SIMDSoftplus.derivative(z) }
                 }
                 return
             }
@@ -505,10 +591,10 @@ package final class FlowDecoder {
         } }
     }
 
-    private func batchNormForward(_ bn: BatchNorm, _ x: inout [Float]) {
+    private func batchNormForward(_ bn: BatchNorm, _ x: [Float], into out: inout [Float]) {
         let p = side * side, C = bn.channels
         let count = images * p
-        x.withUnsafeMutableBufferPointer { xb in
+        x.withUnsafeBufferPointer { xb in out.withUnsafeMutableBufferPointer { ob in
             if training {
                 bn.mean = [Float](repeating: 0, count: C)
                 bn.invStd = [Float](repeating: 0, count: C)
@@ -529,10 +615,10 @@ package final class FlowDecoder {
             }
             for c in 0..<C {
                 let m = bn.mean[c], s = bn.invStd[c] * bn.weight[c], b = bn.bias[c]
-                let base = xb.baseAddress! + c * count
-                for i in 0..<count { base[i] = (base[i] - m) * s + b }
+                let src = xb.baseAddress! + c * count, dst = ob.baseAddress! + c * count
+                for i in 0..<count { dst[i] = (src[i] - m) * s + b }
             }
-        }
+        } }
     }
 
     // MARK: Backward
@@ -543,76 +629,90 @@ package final class FlowDecoder {
     package func backward(_ gradOutput: UnsafeBufferPointer<Float>) -> [Float] {
         var clock = PhaseClock()
         defer { clock.lap("backward_input"); lastTimings.merge(clock.phases) { $1 } }
-        var g = readOutBackward(gradOutput)
+        let all = layers, p = side * side, N = images
+        if gradSlots.count != all.count + 1 { gradSlots = Array(repeating: [], count: all.count + 1) }
+        // g lives in gradSlots[slot] between calls.
+        var slot = all.count
+        var g = Self.take(&gradSlots[slot], count: N * convOut * p)
+        readOutBackward(gradOutput, into: &g)
         clock.lap("backward_readout")
         if gradInputBuffer.count != images * inChannels * lattice.count {
             gradInputBuffer = [Float](repeating: 0, count: images * inChannels * lattice.count)
         }
         var written = false
-        for (index, layer) in layers.enumerated().reversed() {
-            let input = activations[index]
+        for (index, layer) in all.enumerated().reversed() {
+            let input = activations[index], last = index == all.count - 1
             switch layer {
             case let .conv(conv) where index == 0:
-                convBackwardToInput(conv, input, g, outputSpans: layers.count == 1 ? hexSpans : nil, clock: &clock)
+                // dOut of the last layer is zero off the hexagon; the first one's input is.
+                convBackwardToInput(conv, input, g, weightSpans: last ? hexSpans : reachSpans, clock: &clock)
                 written = true
             case let .conv(conv):
-                // dOut of the last layer is zero off the hexagon.
-                g = convBackward(conv, input, g, outputSpans: index == layers.count - 1 ? hexSpans : nil,
-                                 inputSpans: nil, clock: &clock)
+                var gradIn = Self.take(&gradSlots[index], count: N * conv.inChannels * p)
+                convBackward(conv, input, g, into: &gradIn, outputSpans: last ? hexSpans : nil,
+                             inputSpans: last ? reachSpans : nil, clock: &clock)
+                gradSlots[slot] = g
+                (g, slot) = (gradIn, index)
             case let .batchNorm(bn): batchNormBackward(bn, input, &g)
             case let .activation(kind): activationBackward(kind, input, &g)
-            case .dropout: if let mask = dropoutMasks[index] { multiply(&g, by: mask) }
+            case .dropout: if dropoutApplied { multiply(&g, by: dropoutMasks[index]) }
             }
             clock.lap("backward_\(layer.phaseName)")
         }
         if !written { gatherInputGradient(g) }
+        gradSlots[slot] = g
         return gradInputBuffer
     }
 
-    /// ∂L/∂(last convolution's output) on the map, zero off the hexagon: through the GAVP
-    /// head's average and normalize_last's division by (softplus + 1) of the extra channel.
-    private func readOutBackward(_ gradOutput: UnsafeBufferPointer<Float>) -> [Float] {
+    /// ∂L/∂(last convolution's output) on the map, written at the hexals only (the buffer's
+    /// other pixels stay zero): through the GAVP head's average and normalize_last's division
+    /// by (softplus + 1) of the extra channel.
+    private func readOutBackward(_ gradOutput: UnsafeBufferPointer<Float>, into g: inout [Float]) {
         let hexals = lattice.count, p = side * side
-        var g = [Float](repeating: 0, count: lastOut.count)
-        var gradHex = [Float]()
+        var expanded: [Float] = []
         if config.nOutFeatures != nil {
-            gradHex = [Float](repeating: 0, count: images * outChannels * hexals)
+            expanded = [Float](repeating: 0, count: images * outChannels * hexals)
             for k in 0..<(images * outChannels) {
                 let v = gradOutput[k] / Float(hexals)
-                for h in 0..<hexals { gradHex[k * hexals + h] = v }
+                for h in 0..<hexals { expanded[k * hexals + h] = v }
             }
-        } else {
-            gradHex = Array(gradOutput)
         }
-        let x = lastOut, N = images, O = outChannels, normalize = config.normalizeLast
+        let x = activations[activations.count - 1], N = images, O = outChannels, normalize = config.normalizeLast
         g.withUnsafeMutableBufferPointer { gb in x.withUnsafeBufferPointer { xb in
-        gradHex.withUnsafeBufferPointer { hb in pixels.withUnsafeBufferPointer { pb in
-            let gp = gb.baseAddress!, xp = xb.baseAddress!, hp = hb.baseAddress!, px = pb.baseAddress!
+        expanded.withUnsafeBufferPointer { eb in pixels.withUnsafeBufferPointer { pb in
+        normDen.withUnsafeBufferPointer { db in normSlope.withUnsafeBufferPointer { sb in
+            let gp = gb.baseAddress!, xp = xb.baseAddress!, px = pb.baseAddress!
+            let hp = config.nOutFeatures != nil ? eb.baseAddress! : gradOutput.baseAddress!
             splitRange(N, threads) { range in
                 for n in range {
-                    for c in 0..<O {
-                        let plane = (c * N + n) * p, norm = (O * N + n) * p
-                        let src = hp + (n * O + c) * hexals
-                        for h in 0..<hexals {
-                            let q = px[h], dy = src[h]
-                            if normalize {
-                                let z = xp[norm + q], den = SIMDSoftplus.value(z) + 1
-                                gp[plane + q] += dy / den
-                                gp[norm + q] -= dy * xp[plane + q] / (den * den) * SIMDSoftplus.derivative(z)
-                            } else {
-                                gp[plane + q] += dy
-                            }
+                    guard normalize, let dens = db.baseAddress, let slopes = sb.baseAddress else {
+                        for c in 0..<O {
+                            let plane = (c * N + n) * p, src = hp + (n * O + c) * hexals
+                            for h in 0..<hexals { gp[plane + px[h]] = src[h] }
                         }
+                        continue
+                    }
+                    // y_c = x_c / den: ∂/∂x_c = 1 / den, ∂/∂z = −Σ_c dy_c · x_c / den² · σ(z).
+                    let norm = (O * N + n) * p, den = dens + n * hexals, slope = slopes + n * hexals
+                    for h in 0..<hexals {
+                        let q = px[h], d = den[h]
+                        var acc: Float = 0
+                        for c in 0..<O {
+                            let plane = (c * N + n) * p, dy = hp[(n * O + c) * hexals + h]
+                            gp[plane + q] = dy / d
+                            acc += dy * xp[plane + q]
+                        }
+                        gp[norm + q] = -acc / (d * d) * slope[h]
                     }
                 }
             }
-        } } } }
-        return g
+        } } } } } }
     }
 
     private func multiply(_ g: inout [Float], by mask: [Float]) {
         g.withUnsafeMutableBufferPointer { gb in mask.withUnsafeBufferPointer { mb in
-            for i in 0..<gb.count { gb[i] *= mb[i] }
+            let gp = gb.baseAddress!, mp = mb.baseAddress!
+            splitRange(gb.count, threads) { range in for i in range { gp[i] *= mp[i] } }
         } }
     }
 
@@ -637,50 +737,55 @@ package final class FlowDecoder {
         } } } }
     }
 
-    private func convBackward(_ conv: HexConv, _ x: [Float], _ g: [Float], outputSpans: DirectConv.Spans?,
-                              inputSpans: DirectConv.Spans?, clock: inout PhaseClock) -> [Float] {
-        let p = side * side, N = images
-        var gradIn = [Float](repeating: 0, count: N * conv.inChannels * p)
-        let k = DirectConv(inChannels: conv.inChannels, outChannels: conv.outChannels, taps: conv.taps, side: side, pad: conv.kernel / 2, threads: threads)
-        conv.gradBias = (0..<conv.outChannels).map { c in
-            g.withUnsafeBufferPointer { Float(preciseSum(UnsafeBufferPointer(rebasing: $0[(c * N * p)..<((c + 1) * N * p)]))) }
+    private func convBiasGradient(_ conv: HexConv, _ g: [Float]) {
+        let n = images * side * side
+        conv.gradBias = g.withUnsafeBufferPointer { gb in
+            (0..<conv.outChannels).map { c in Float(preciseSum(UnsafeBufferPointer(rebasing: gb[(c * n)..<((c + 1) * n)]))) }
         }
+    }
+
+    /// Weight and bias gradients, and the input gradient into `gradIn`: every pixel is written
+    /// (zeros off `inputSpans`).
+    private func convBackward(_ conv: HexConv, _ x: [Float], _ g: [Float], into gradIn: inout [Float],
+                              outputSpans: DirectConv.Spans?, inputSpans: DirectConv.Spans?, clock: inout PhaseClock) {
+        let k = kernels(conv)
+        convBiasGradient(conv, g)
         x.withUnsafeBufferPointer { xb in
             g.withUnsafeBufferPointer { gb in
-                conv.gradWeight = k.backwardWeights(xb.baseAddress!, gb.baseAddress!, images: N, spans: outputSpans)
+                conv.gradWeight = k.backwardWeights(xb.baseAddress!, gb.baseAddress!, images: images, spans: outputSpans,
+                                                    perImage: &conv.weightScratch)
                 clock.lap("backward_conv_weights")
                 gradIn.withUnsafeMutableBufferPointer { ib in
-                    k.backwardInput(gb.baseAddress!, images: N, weights: conv.weight, into: ib.baseAddress!,
+                    k.backwardInput(gb.baseAddress!, images: images, weights: conv.weight, into: ib.baseAddress!,
                                     spans: inputSpans, accumulate: false)
                 }
             }
         }
-        return gradIn
     }
 
     /// The first convolution's backward: its input gradient goes straight to the hexals of
     /// `gradInputBuffer` (B, T, inChannels, hexals), through the input ReLU, computed at the
-    /// hexals only, without a map-shaped buffer.
-    private func convBackwardToInput(_ conv: HexConv, _ x: [Float], _ g: [Float], outputSpans: DirectConv.Spans?,
+    /// hexals only, without a map-shaped buffer. `weightSpans` must cover every position whose
+    /// dOut meets a nonzero input under some tap.
+    private func convBackwardToInput(_ conv: HexConv, _ x: [Float], _ g: [Float], weightSpans: DirectConv.Spans,
                                      clock: inout PhaseClock) {
         let p = side * side, N = images, C = inChannels, hexals = lattice.count, W = side
-        let k = DirectConv(inChannels: conv.inChannels, outChannels: conv.outChannels, taps: conv.taps, side: side, pad: conv.kernel / 2, threads: threads)
-        conv.gradBias = (0..<conv.outChannels).map { c in
-            g.withUnsafeBufferPointer { Float(preciseSum(UnsafeBufferPointer(rebasing: $0[(c * N * p)..<((c + 1) * N * p)]))) }
-        }
+        let k = kernels(conv)
+        convBiasGradient(conv, g)
         let weight = conv.weight
         x.withUnsafeBufferPointer { xb in g.withUnsafeBufferPointer { gb in
-            conv.gradWeight = k.backwardWeights(xb.baseAddress!, gb.baseAddress!, images: N, spans: outputSpans)
+            conv.gradWeight = k.backwardWeights(xb.baseAddress!, gb.baseAddress!, images: N, spans: weightSpans,
+                                                perImage: &conv.weightScratch)
             clock.lap("backward_conv_weights")
-            gradInputBuffer.withUnsafeMutableBufferPointer { ob in
-            rowHexalStart.withUnsafeBufferPointer { sb in rowHexalColumn.withUnsafeBufferPointer { cb in
-            rowHexalIndex.withUnsafeBufferPointer { hb in
-                let op = ob.baseAddress!, xp = xb.baseAddress!, rs = sb.baseAddress!, col = cb.baseAddress!, hx = hb.baseAddress!
-                k.backwardInput(gb.baseAddress!, images: N, weights: weight, spans: hexSpans) { c, n, y, row, _, _ in
-                    let relu = xp + (c * N + n) * p + y * W, dst = op + (n * C + c) * hexals
-                    for j in rs[y]..<rs[y + 1] { let xq = col[j]; dst[hx[j]] = relu[xq] > 0 ? row[xq] : 0 }
+            gradInputBuffer.withUnsafeMutableBufferPointer { ob in rowHexalStart.withUnsafeBufferPointer { sb in
+                let op = ob.baseAddress!, xp = xb.baseAddress!, rs = sb.baseAddress!
+                k.backwardInput(gb.baseAddress!, images: N, weights: weight, spans: hexSpans) { c, n, y, row, x0, x1 in
+                    // The row's hexals are contiguous in both: a branch-free masked copy.
+                    guard x0 <= x1 else { return }
+                    DirectConv.copy(from: row + x0, to: op + (n * C + c) * hexals + rs[y], count: x1 - x0 + 1,
+                                    where: xp + (c * N + n) * p + y * W + x0)
                 }
-            } } } }
+            } }
         } }
     }
 
@@ -692,13 +797,24 @@ package final class FlowDecoder {
                 for c in 0..<C {
                     let m = bn.mean[c], inv = bn.invStd[c]
                     let xs = xb.baseAddress! + c * count, gs = gb.baseAddress! + c * count
-                    var sumG = 0.0, sumGX = 0.0
-                    for j in 0..<count { let gj = Double(gs[j]); sumG += gj; sumGX += gj * Double((xs[j] - m) * inv) }
-                    bn.gradBias[c] = Float(sumG)
-                    bn.gradWeight[c] = Float(sumGX)
+                    // Σ g and Σ g · x̂ in double, four lanes each (independent addition chains).
+                    var sumG = SIMD4<Double>(), sumGX = SIMD4<Double>()
+                    var j = 0
+                    while j + 4 <= count {
+                        let gv = SIMD4<Double>(Double(gs[j]), Double(gs[j + 1]), Double(gs[j + 2]), Double(gs[j + 3]))
+                        let xh = SIMD4<Double>(Double((xs[j] - m) * inv), Double((xs[j + 1] - m) * inv),
+                                               Double((xs[j + 2] - m) * inv), Double((xs[j + 3] - m) * inv))
+                        sumG += gv
+                        sumGX += gv * xh
+                        j += 4
+                    }
+                    for t in j..<count { let gj = Double(gs[t]); sumG[0] += gj; sumGX[0] += gj * Double((xs[t] - m) * inv) }
+                    let totalG = sumG.sum(), totalGX = sumGX.sum()
+                    bn.gradBias[c] = Float(totalG)
+                    bn.gradWeight[c] = Float(totalGX)
                     let scale = bn.weight[c] * inv
                     if training {
-                        let meanG = Float(sumG / Double(count)), meanGX = Float(sumGX / Double(count))
+                        let meanG = Float(totalG / Double(count)), meanGX = Float(totalGX / Double(count))
                         for j in 0..<count { let xh = (xs[j] - m) * inv; gs[j] = scale * (gs[j] - meanG - xh * meanGX) }
                     } else {
                         for j in 0..<count { gs[j] *= scale }
@@ -715,18 +831,37 @@ func splitRange(_ count: Int, _ parts: Int, _ body: (Range<Int>) -> Void) {
     parallel(max(1, parts)) { k in body((count * k / parts)..<(count * (k + 1) / parts)) }
 }
 
-/// Sum accumulated in double (BatchNorm statistics over ~10⁵ values stay accurate).
+/// Sum accumulated in double (BatchNorm statistics over ~10⁵ values stay accurate), in eight
+/// interleaved partial sums: independent addition chains instead of one dependent chain. The
+/// order is fixed, so the result depends only on the values.
 func preciseSum(_ v: UnsafeBufferPointer<Float>) -> Double {
-    var total = 0.0
-    for x in v { total += Double(x) }
-    return total
+    guard let p = v.baseAddress else { return 0 }
+    var a = SIMD4<Double>(), b = SIMD4<Double>()
+    var i = 0
+    while i + 8 <= v.count {
+        a += SIMD4(Double(p[i]), Double(p[i + 1]), Double(p[i + 2]), Double(p[i + 3]))
+        b += SIMD4(Double(p[i + 4]), Double(p[i + 5]), Double(p[i + 6]), Double(p[i + 7]))
+        i += 8
+    }
+    for j in i..<v.count { a[0] += Double(p[j]) }
+    return (a + b).sum()
 }
 
-/// Σ (v − mean)², accumulated in double.
+/// Σ (v − mean)², accumulated in double like `preciseSum`.
 func preciseSquaredDeviation(_ v: UnsafeBufferPointer<Float>, _ mean: Double) -> Double {
-    var total = 0.0
-    for x in v { let d = Double(x) - mean; total += d * d }
-    return total
+    guard let p = v.baseAddress else { return 0 }
+    var a = SIMD4<Double>(), b = SIMD4<Double>()
+    let m = SIMD4<Double>(repeating: mean)
+    var i = 0
+    while i + 8 <= v.count {
+        let d = SIMD4(Double(p[i]), Double(p[i + 1]), Double(p[i + 2]), Double(p[i + 3])) - m
+        let e = SIMD4(Double(p[i + 4]), Double(p[i + 5]), Double(p[i + 6]), Double(p[i + 7])) - m
+        a += d * d
+        b += e * e
+        i += 8
+    }
+    for j in i..<v.count { let d = Double(p[j]) - mean; a[0] += d * d }
+    return (a + b).sum()
 }
 
 extension DecoderConfig.ActivationKind {

@@ -42,8 +42,28 @@ struct DirectConv {
     func fillPadded(_ src: UnsafePointer<Float>, channels: Int, channelStride: Int, into dst: UnsafeMutablePointer<Float>) {
         for c in 0..<channels {
             let s = src + c * channelStride, d = dst + c * plane + pad * stride + pad
-            for y in 0..<side { (d + y * stride).update(from: s + y * side, count: side) }
+            for y in 0..<side { Self.copy(from: s + y * side, to: d + y * stride, count: side) }
         }
+    }
+
+    /// dst[0..<count] = src[0..<count] (where: only where mask[i] > 0, else 0), eight at a
+    /// time with an overlapping last vector: rows are ~31 floats, where a memmove call per
+    /// row cost more than the copy. Writes nothing outside dst[0..<count].
+    @inline(__always)
+    static func copy(from src: UnsafePointer<Float>, to dst: UnsafeMutablePointer<Float>, count: Int,
+                     where mask: UnsafePointer<Float>? = nil) {
+        @inline(__always) func move(_ i: Int) {
+            var v = load(src + i)
+            if let m = mask { v.replace(with: 0, where: .!(load(m + i) .> 0)) }
+            UnsafeMutableRawPointer(dst + i).storeBytes(of: v, as: V.self)
+        }
+        guard count >= 8 else {
+            for i in 0..<count { let keep = mask.map { $0[i] > 0 } ?? true; dst[i] = keep ? src[i] : 0 }
+            return
+        }
+        var i = 0
+        while i + 8 < count { move(i); i += 8 }
+        move(count - 8)
     }
 
     /// Zeroed scratch for one image's padded planes, with slack for the flat sweeps' reads past
@@ -110,14 +130,17 @@ struct DirectConv {
     /// pair order k. `src` is the interior origin of the first source plane, `dst` that of the
     /// first of four output planes. Register blocks of 4 channels × 3 chunks: three loads and
     /// four broadcasts per twelve FMAs. A position is computed the same way by any chunk that
-    /// covers it.
+    /// covers it. `resume`: start from dst's values instead of `initial`, to continue a sum
+    /// over later pairs (the same operations in the same order as one call over all pairs).
     @inline(__always)
     func sweep3(_ src: UnsafePointer<Float>, pairs: Int, offsets: UnsafePointer<Int>, weights w: UnsafePointer<Float>,
-                initial: SIMD4<Float>, _ q0: Int, _ q1: Int, _ q2: Int, into dst: UnsafeMutablePointer<Float>) {
-        var a0 = V(repeating: initial[0]), a1 = a0, a2 = a0
-        var b0 = V(repeating: initial[1]), b1 = b0, b2 = b0
-        var c0 = V(repeating: initial[2]), c1 = c0, c2 = c0
-        var d0 = V(repeating: initial[3]), d1 = d0, d2 = d0
+                initial: SIMD4<Float>, resume: Bool, _ q0: Int, _ q1: Int, _ q2: Int, into dst: UnsafeMutablePointer<Float>) {
+        @inline(__always) func start(_ c: Int) -> (V, V, V) {
+            guard resume else { let v = V(repeating: initial[c]); return (v, v, v) }
+            let o = dst + c * plane
+            return (Self.load(o + q0), Self.load(o + q1), Self.load(o + q2))
+        }
+        var (a0, a1, a2) = start(0), (b0, b1, b2) = start(1), (c0, c1, c2) = start(2), (d0, d1, d2) = start(3)
         for k in 0..<pairs {
             let p = src + offsets[k], wk = w + k * 4
             let x0 = Self.load(p + q0), x1 = Self.load(p + q1), x2 = Self.load(p + q2)
@@ -137,14 +160,18 @@ struct DirectConv {
     }
 
     /// Runs `sweep3` over every image and block of four computed channels, at the chunks
-    /// covering `spans`, and hands each row's needed pixels to `emit(channel, image, row,
-    /// values at x = 0, x0, x1)`.
+    /// covering `spans`, and hands every row, with its needed pixels, to `emit(channel, image,
+    /// row, values at x = 0, x0, x1)` (x0 > x1: none).
     private func sweepImages(_ src: UnsafePointer<Float>, images N: Int, sourceChannels J: Int, computed C: Int,
                              weights: [Float], offsets: [Int], initial: [Float], spans: Spans?,
                              emit: (Int, Int, Int, UnsafePointer<Float>, Int, Int) -> Void) {
         let P = side * side, S = stride, pairs = J * taps.count
         let origin = pad * S + pad
         let pairOffsets = pairOffsets(channels: J, tapOffsets: offsets)
+        // Source channels in groups whose rows under the kernel, for the chunks in flight, stay
+        // in L1 (12 KB) beside their weights: the first layer's 34 channels overflowed it
+        // (every group's partial sums are stored and reloaded, exactly).
+        let group = max(1, 12_288 / ((2 * pad + 2) * S * MemoryLayout<Float>.size)), T = taps.count
         var init4 = [SIMD4<Float>](repeating: .zero, count: (C + 3) / 4)
         for c in 0..<min(C, initial.count) { init4[c / 4][c % 4] = initial[c] }
         // Chunks in threes (the last repeated), as the register blocks take them.
@@ -159,14 +186,17 @@ struct DirectConv {
                 for n in images {
                     fillPadded(src + n * P, channels: J, channelStride: N * P, into: padded)
                     for blk in 0..<init4.count {
-                        var t = 0
-                        while t < nq {
-                            sweep3(padded + origin, pairs: pairs, offsets: op, weights: wp + blk * pairs * 4,
-                                   initial: init4[blk], qs[t], qs[t + 1], qs[t + 2], into: out + origin)
-                            t += 3
+                        for j0 in Swift.stride(from: 0, to: J, by: group) {
+                            let k0 = j0 * T, count = (min(J, j0 + group) - j0) * T
+                            var t = 0
+                            while t < nq {
+                                sweep3(padded + origin, pairs: count, offsets: op + k0, weights: wp + (blk * pairs + k0) * 4,
+                                       initial: init4[blk], resume: j0 > 0, qs[t], qs[t + 1], qs[t + 2], into: out + origin)
+                                t += 3
+                            }
                         }
                         for c in 0..<min(4, C - blk * 4) {
-                            for (y, r) in rows.enumerated() where r.x0 <= r.x1 {
+                            for (y, r) in rows.enumerated() {
                                 emit(blk * 4 + c, n, y, out + origin + c * plane + y * S, r.x0, r.x1)
                             }
                         }
@@ -178,14 +208,20 @@ struct DirectConv {
 
     /// out(o) = bias(o) + Σ_{i,tap} W(o, i, tap) · in(i, shifted by tap).
     /// `weights` is (out, in · taps) as HexConv stores it.
-    /// Only the pixels in `spans` (every pixel when nil) are written.
+    /// Only the pixels in `spans` (every pixel when nil) are computed; with `biasOutside` the
+    /// others get the bias (right when the input is zero under all their taps), else they are
+    /// not written.
     func forward(_ x: UnsafePointer<Float>, images N: Int, weights: [Float], bias: [Float], out: UnsafeMutablePointer<Float>,
-                 spans: Spans? = nil) {
+                 spans: Spans? = nil, biasOutside: Bool = false) {
         let P = side * side, NP = N * P, W = side
         sweepImages(x, images: N, sourceChannels: inChannels, computed: outChannels,
                     weights: blocked4(weights, overOutput: true), offsets: taps.map { $0.dy * stride + $0.dx },
                     initial: bias, spans: spans) { c, n, y, row, x0, x1 in
-            (out + c * NP + n * P + y * W + x0).update(from: row + x0, count: x1 - x0 + 1)
+            let dst = out + c * NP + n * P + y * W
+            if x0 <= x1 { Self.copy(from: row + x0, to: dst + x0, count: x1 - x0 + 1) }
+            if biasOutside {
+                for x in 0..<W where x < x0 || x > x1 { dst[x] = bias[c] }
+            }
         }
     }
 
@@ -200,7 +236,8 @@ struct DirectConv {
     }
 
     /// Only the pixels in `spans` (every pixel when nil) are produced; `accumulate: false`
-    /// overwrites them instead of adding.
+    /// overwrites every pixel instead of adding, with zeros off the spans (right when dOut
+    /// does not reach them).
     func backwardInput(_ g: UnsafePointer<Float>, images N: Int, weights: [Float], into dIn: UnsafeMutablePointer<Float>,
                        spans: Spans? = nil, accumulate: Bool = true) {
         let P = side * side, NP = N * P, W = side
@@ -208,17 +245,30 @@ struct DirectConv {
                     weights: blocked4(weights, overOutput: false), offsets: taps.map { -$0.dy * stride - $0.dx },
                     initial: [], spans: spans) { c, n, y, row, x0, x1 in
             let dst = dIn + c * NP + n * P + y * W
-            if accumulate { for x in x0...x1 { dst[x] += row[x] } } else { (dst + x0).update(from: row + x0, count: x1 - x0 + 1) }
+            if accumulate {
+                for x in Swift.stride(from: x0, through: x1, by: 1) { dst[x] += row[x] }
+            } else {
+                for x in 0..<W { dst[x] = x >= x0 && x <= x1 ? row[x] : 0 }
+            }
         }
     }
 
     /// Weight gradient: dW(o, i, tap) = Σ_{n,y,x} dOut(o, n, y, x) · in(i, n, (y, x) + tap),
-    /// in (out, in · taps) layout. `spans` must cover every pixel where dOut may be nonzero
-    /// (nil: all). Each image's sum is kept in double, and the images are added in order
-    /// afterwards, so the result does not depend on the thread count.
+    /// in (out, in · taps) layout. `spans` must cover every pixel where dOut · in(shifted) may
+    /// be nonzero (nil: all). Each image's sum is kept in double, and the images are added in
+    /// order afterwards, so the result does not depend on the thread count.
     func backwardWeights(_ x: UnsafePointer<Float>, _ g: UnsafePointer<Float>, images N: Int, spans: Spans? = nil) -> [Float] {
+        var perImage: [Double] = []
+        return backwardWeights(x, g, images: N, spans: spans, perImage: &perImage)
+    }
+
+    /// `perImage`: scratch for the per-image sums, kept by the caller between calls (6.6 MB
+    /// for the first layer at the reference size, which a fresh allocation page-faults in).
+    func backwardWeights(_ x: UnsafePointer<Float>, _ g: UnsafePointer<Float>, images N: Int, spans: Spans?,
+                         perImage: inout [Double]) -> [Float] {
         let P = side * side, S = stride, pairCount = inChannels * taps.count, W = outChannels * pairCount
-        var perImage = [Double](repeating: 0, count: N * W)
+        // Every entry is written below, so the scratch needs no clearing.
+        if perImage.count < N * W { perImage = [Double](repeating: 0, count: N * W) }
         let pairOffsets = pairOffsets(channels: inChannels, tapOffsets: taps.map { $0.dy * S + $0.dx })
         // Row chunks when they are disjoint; else flat chunks over the whole interior, padding
         // columns included (the dOut planes are zero there, so the padding adds nothing).
@@ -226,7 +276,8 @@ struct DirectConv {
         let chunks = rowChunks.disjoint ? rowChunks.starts
             : Array(Swift.stride(from: 0, to: (side - 1) * S + side, by: 8))
         perImage.withUnsafeMutableBufferPointer { pb in chunks.withUnsafeBufferPointer { cb in
-            let perImage = pb.baseAddress!, qs = cb.baseAddress!, nq = cb.count
+        pairOffsets.withUnsafeBufferPointer { ob in
+            let perImage = pb.baseAddress!, qs = cb.baseAddress!, nq = cb.count, offsets = ob.baseAddress!
             splitRange(N, threads) { images in
                 // dOut planes rounded up to a multiple of four, so every register block reads
                 // real (zero) planes.
@@ -237,44 +288,52 @@ struct DirectConv {
                     let total = perImage + n * W
                     fillPadded(x + n * P, channels: inChannels, channelStride: N * P, into: padIn)
                     fillPadded(g + n * P, channels: outChannels, channelStride: N * P, into: padG)
-                    // Groups of 32 chunks (about eight rows): a group of the dOut planes stays
-                    // in L1 while every (input channel, tap) pair passes over it.
-                    var c0 = 0
-                    while c0 < nq {
-                        let c1 = min(nq, c0 + 32)
-                        // Register blocks of two (input channel, tap) pairs × four output
-                        // channels: six loads per eight FMAs, all operands in registers.
-                        // Pairs outer, so that a pair's input rows are read from L1 by every
-                        // block of output channels.
-                        for k0 in Swift.stride(from: 0, to: pairCount, by: 2) {
-                            let k1 = min(k0 + 1, pairCount - 1)
-                            let xa = inOrigin + pairOffsets[k0], xb = inOrigin + pairOffsets[k1]
-                            for o0 in Swift.stride(from: 0, to: outChannels, by: 4) {
-                                let g0 = gBase + o0 * plane, g1 = g0 + plane, g2 = g1 + plane, g3 = g2 + plane
-                                var a0 = V(), a1 = V(), a2 = V(), a3 = V(), b0 = V(), b1 = V(), b2 = V(), b3 = V()
-                                for c in c0..<c1 {
-                                    let q = qs[c]
-                                    let va = Self.load(xa + q), vb = Self.load(xb + q)
-                                    let h0 = Self.load(g0 + q), h1 = Self.load(g1 + q), h2 = Self.load(g2 + q), h3 = Self.load(g3 + q)
-                                    a0.addProduct(va, h0); a1.addProduct(va, h1); a2.addProduct(va, h2); a3.addProduct(va, h3)
-                                    b0.addProduct(vb, h0); b1.addProduct(vb, h1); b2.addProduct(vb, h2); b3.addProduct(vb, h3)
-                                }
-                                @inline(__always) func put(_ o: Int, _ a: V, _ b: V) {
-                                    guard o0 + o < outChannels else { return }
-                                    let row = total + (o0 + o) * pairCount
-                                    row[k0] += Double(a.sum())
-                                    if k1 != k0 { row[k1] += Double(b.sum()) }
-                                }
-                                put(0, a0, b0); put(1, a1, b1); put(2, a2, b2); put(3, a3, b3)
+                    // Register blocks of four output channels × three (input channel, tap)
+                    // pairs over all of the image's chunks: seven loads per twelve FMAs, and
+                    // twelve independent accumulation chains (FMA latency × two pipes needs
+                    // eight). Output channels outer: a block's dOut chunks (14 KB for the
+                    // hexagon) stay in L1 while the pairs pass, and a channel's input plane
+                    // (5 KB) while its taps pass. One horizontal sum per weight and image.
+                    for o0 in Swift.stride(from: 0, to: outChannels, by: 4) {
+                        let g0 = gBase + o0 * plane, g1 = g0 + plane, g2 = g1 + plane, g3 = g2 + plane
+                        for k0 in Swift.stride(from: 0, to: pairCount, by: 3) {
+                            let k1 = min(k0 + 1, pairCount - 1), k2 = min(k0 + 2, pairCount - 1)
+                            let xa = inOrigin + offsets[k0], xb = inOrigin + offsets[k1], xc = inOrigin + offsets[k2]
+                            var a0 = V(), a1 = V(), a2 = V(), a3 = V(), b0 = V(), b1 = V(), b2 = V(), b3 = V()
+                            var c0 = V(), c1 = V(), c2 = V(), c3 = V()
+                            for c in 0..<nq {
+                                let q = qs[c]
+                                let va = Self.load(xa + q), vb = Self.load(xb + q), vc = Self.load(xc + q)
+                                var h = Self.load(g0 + q)
+                                a0.addProduct(va, h); b0.addProduct(vb, h); c0.addProduct(vc, h)
+                                h = Self.load(g1 + q)
+                                a1.addProduct(va, h); b1.addProduct(vb, h); c1.addProduct(vc, h)
+                                h = Self.load(g2 + q)
+                                a2.addProduct(va, h); b2.addProduct(vb, h); c2.addProduct(vc, h)
+                                h = Self.load(g3 + q)
+                                a3.addProduct(va, h); b3.addProduct(vb, h); c3.addProduct(vc, h)
                             }
+                            @inline(__always) func put(_ o: Int, _ a: V, _ b: V, _ c: V) {
+                                guard o0 + o < outChannels else { return }
+                                let row = total + (o0 + o) * pairCount
+                                row[k0] = Double(Self.sum(a))
+                                row[k1] = Double(Self.sum(b))
+                                row[k2] = Double(Self.sum(c))
+                            }
+                            put(0, a0, b0, c0); put(1, a1, b1, c1); put(2, a2, b2, c2); put(3, a3, b3, c3)
                         }
-                        c0 = c1
                     }
                 }
             }
-        } }
+        } } }
         var sum = [Double](repeating: 0, count: W)
         for n in 0..<N { for k in 0..<W { sum[k] += perImage[n * W + k] } }
         return sum.map { Float($0) }
+    }
+
+    /// The lanes' sum in a fixed tree order (halves, then quarters).
+    @inline(__always) static func sum(_ v: V) -> Float {
+        let h = v.lowHalf + v.highHalf, q = h.lowHalf + h.highHalf
+        return q[0] + q[1]
     }
 }

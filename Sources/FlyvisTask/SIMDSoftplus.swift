@@ -1,7 +1,8 @@
 import Foundation
 
 /// Eight-lane torch softplus (beta 1, threshold 20) and its derivative for the decoder's
-/// activation layers: the scalar Foundation exp/log1p calls dominated the forward. Polynomials
+/// activation layers and normalize_last's divisor: the scalar Foundation exp/log1p calls
+/// dominated the forward. Polynomials
 /// after Cephes' expf/logf (a few float ulp), well inside the reference tolerances.
 enum SIMDSoftplus {
     typealias V = SIMD8<Float>
@@ -66,29 +67,23 @@ enum SIMDSoftplus {
         return s.replacing(with: 1, where: x .> 20)
     }
 
-    /// One element, with torch's formulas in float (normalize_last's divisor): the same values
-    /// as `torchSoftplus`, without its generic call per element.
+    /// dst[i] ← f(p[i], q[i]) over `range`, eight at a time (q: nil reads zeros; dst may be
+    /// p); the tail goes through the same lanes, so an element's result does not depend on
+    /// where a range starts.
     @inline(__always)
-    static func value(_ x: Float) -> Float { x > 20 ? x : log1p(exp(x)) }
-
-    @inline(__always)
-    static func derivative(_ x: Float) -> Float { x > 20 ? 1 : 1 / (1 + exp(-x)) }
-
-    /// p[i] ← f(p[i], q[i]) over `range`, eight at a time (q: nil reads zeros); the tail goes
-    /// through the same lanes, so an element's result does not depend on where a range starts.
-    @inline(__always)
-    static func map(_ p: UnsafeMutablePointer<Float>, _ q: UnsafePointer<Float>?, _ range: Range<Int>, _ f: (V, V) -> V) {
+    static func map(_ dst: UnsafeMutablePointer<Float>, _ p: UnsafePointer<Float>, _ q: UnsafePointer<Float>?,
+                    _ range: Range<Int>, _ f: (V, V) -> V) {
         var i = range.lowerBound
         while i + 8 <= range.upperBound {
             let w = q.map { UnsafeRawPointer($0 + i).loadUnaligned(as: V.self) } ?? V(repeating: 0)
-            UnsafeMutableRawPointer(p + i).storeBytes(of: f(UnsafeRawPointer(p + i).loadUnaligned(as: V.self), w), as: V.self)
+            UnsafeMutableRawPointer(dst + i).storeBytes(of: f(UnsafeRawPointer(p + i).loadUnaligned(as: V.self), w), as: V.self)
             i += 8
         }
         if i < range.upperBound {
             var v = V(repeating: 0), w = V(repeating: 0)
             for j in i..<range.upperBound { v[j - i] = p[j]; w[j - i] = q?[j] ?? 0 }
             let r = f(v, w)
-            for j in i..<range.upperBound { p[j] = r[j - i] }
+            for j in i..<range.upperBound { dst[j] = r[j - i] }
         }
     }
 }
