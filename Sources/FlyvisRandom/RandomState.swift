@@ -31,6 +31,16 @@ package struct RandomState: Sendable, Equatable, RandomNumberGenerator {
         return result
     }
 
+    /// Dropout's Bernoulli mask: `value` where the draw's top 24 bits are below `threshold`,
+    /// 0 elsewhere, one draw per element in order. The loop lives here so that the generator
+    /// state stays in registers: called per element from another module, `next()` was not
+    /// inlined and its state went through memory at every draw.
+    package mutating func bernoulliMask(_ mask: UnsafeMutableBufferPointer<Float>, below threshold: UInt64, value: Float) {
+        var rng = self
+        for i in mask.indices { mask[i] = rng.next() >> 40 < threshold ? value : 0 }
+        self = rng
+    }
+
     /// Uniform in [0, 1) with 24 random bits (float precision).
     @inlinable package mutating func uniformFloat() -> Float { Float(next() >> 40) * 0x1p-24 }
 

@@ -464,23 +464,16 @@ package final class FlowDecoder {
     /// Dropout, saving the mask for backward. One generator draw per element in element order,
     /// so the mask sequence is the same for any thread count and across resume. The draw is
     /// compared as an integer: (u >> 40) < ⌈keep · 2²⁴⌉ is exactly uniformFloat() < keep (both
-    /// sides are exact), without the int-to-float conversion per element. The generator is a
-    /// local of the loop's closure, so its state stays in registers (captured from outside, it
-    /// went through memory: a store-to-load round trip per step of its dependency chain).
+    /// sides are exact), without the int-to-float conversion per element; the generator fills
+    /// the mask in its own loop (see `RandomState.bernoulliMask`).
     private func dropoutForward(_ prob: Double, layer index: Int, _ x: [Float], into out: inout [Float]) {
         let keep = Float(1 - prob), scale = 1 / Float(1 - prob)
         let threshold = UInt64((keep * 0x1p24).rounded(.up))
         var mask = Self.take(&dropoutMasks[index], count: x.count)
-        dropoutRNG = x.withUnsafeBufferPointer { xb in out.withUnsafeMutableBufferPointer { ob in
-        mask.withUnsafeMutableBufferPointer { mb in
+        mask.withUnsafeMutableBufferPointer { dropoutRNG.bernoulliMask($0, below: threshold, value: scale) }
+        x.withUnsafeBufferPointer { xb in out.withUnsafeMutableBufferPointer { ob in mask.withUnsafeBufferPointer { mb in
             let xp = xb.baseAddress!, op = ob.baseAddress!, mp = mb.baseAddress!
-            var rng = dropoutRNG
-            for i in 0..<xb.count {
-                let m: Float = rng.next() >> 40 < threshold ? scale : 0
-                mp[i] = m
-                op[i] = xp[i] * m
-            }
-            return rng
+            for i in 0..<xb.count { op[i] = xp[i] * mp[i] }
         } } }
         dropoutMasks[index] = mask
     }
