@@ -316,8 +316,9 @@ package final class MultiTaskSolver {
         checkpointIndex += 1
         applySchedule(at: iteration)
         var valLoss = Double.nan
+        var steadyStates: [Int: [Float]?] = [:]
         for split in ResultsSchema.Split.allCases {
-            let losses = try test(task.loader(split))
+            let losses = try test(task.loader(split), tPre: Self.testWarmUp, steadyStates: &steadyStates)
             let total = task.mean(losses)
             let d = directory.split(split)
             try d.extend(ResultsSchema.loss, [total])
@@ -342,14 +343,30 @@ package final class MultiTaskSolver {
         hooks.afterCheckpoint(checkpointIndex, iteration, valLoss, bestValLoss, rate)
     }
 
+    /// The grey warm-up before each evaluation batch, as flyvis's `test` has it.
+    static let testWarmUp = 0.25
+
     /// Mean loss per task over a loader: eval mode, no augmentation, grey warm-up of 0.25 s.
-    package func test(_ loader: Loader, tPre: Double = 0.25, objective: Objective? = nil) throws -> [String: Double] {
+    package func test(_ loader: Loader, tPre: Double = testWarmUp, objective: Objective? = nil) throws -> [String: Double] {
+        var steadyStates: [Int: [Float]?] = [:]
+        return try test(loader, tPre: tPre, objective: objective, steadyStates: &steadyStates)
+    }
+
+    /// `test` with the grey steady states kept per batch size in `steadyStates`: a steady
+    /// state depends only on the parameters and the batch size, so while the parameters stay
+    /// the same (one checkpoint's four splits) it is computed once, not once per batch.
+    func test(_ loader: Loader, tPre: Double, objective: Objective? = nil,
+              steadyStates: inout [Int: [Float]?]) throws -> [String: Double] {
         var sums: [String: Double] = [:]
         var n = 0
         var rng = RandomState(seed: 0)  // unused: no augmentation draws in eval
         for indices in loader.epoch(&rng) {
             let b = task.dataset.batch(indices, augment: false, rng: &rng)
-            let steady = try network.steadyState(tPre: tPre, dt: dt, batch: b.batchSize)
+            let steady: [Float]?
+            if let cached = steadyStates[b.batchSize] { steady = cached } else {
+                steady = try network.steadyState(tPre: tPre, dt: dt, batch: b.batchSize)
+                steadyStates[b.batchSize] = steady
+            }
             let losses = try step.evaluate(lum: b.lum, targets: b.targets, batch: b.batchSize, frames: b.frames, dt: dt,
                                            steadyState: steady, objective: objective)
             for (k, v) in losses { sums[k, default: 0] += v }
