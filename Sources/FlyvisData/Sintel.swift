@@ -228,7 +228,7 @@ package enum RenderCache {
         // sharing the cache never collide and stale ones can be told apart.
         var host = [CChar](repeating: 0, count: 256)
         gethostname(&host, 255)
-        let tmp = dir.appendingPathComponent(".sequences.h5.tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))-\(String(cString: host))")
+        let tmp = dir.appendingPathComponent(".sequences.h5.tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))-\(String(decoding: host.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))")
         do {
             let f = try HDF5File(path: tmp.path, mode: .truncate)
             for s in sequences {

@@ -109,7 +109,7 @@ package final class MemberLock: @unchecked Sendable {
     package static var hostName: String {
         var buf = [CChar](repeating: 0, count: 256)
         guard gethostname(&buf, buf.count - 1) == 0 else { return "unknown-host" }
-        return String(cString: buf)
+        return String(decoding: buf.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
     /// "held by host H, PID P, since T" from the holder's lock file.
