@@ -105,14 +105,10 @@ package final class NetworkEngine<S: NetworkScalar> {
     private var input: UnsafeMutablePointer<S>?   // one type map (cells · batch), shared by R1–R8
     // The backward's adjoints, each with room for two lanes interleaved per cell (see
     // `BackwardSweep.width`): λ = ∂L/∂(state after a frame), δ = k·λ = ∂L/∂(that frame's
-    // drive) (two maps: one frame's is read while the next one's is written), μ = Wᵀδ =
-    // ∂L/∂f(state before it), and the next frame's cotangents, waiting to be added to λ.
+    // drive), μ = Wᵀδ = ∂L/∂f(state before it).
     private var lambda: UnsafeMutablePointer<S>?
     private var delta: UnsafeMutablePointer<S>?
     private var mu: UnsafeMutablePointer<S>?
-    private var pending: UnsafeMutablePointer<S>?
-    /// Per type: the cells [lo, hi) of `pending` that may be non-zero.
-    private let pendingCells: UnsafeMutablePointer<Int32>
     package private(set) var startedFromBias = false
 
     /// Worker threads for the recurrent products (1 per MPI rank by default; the benchmark
@@ -150,19 +146,16 @@ package final class NetworkEngine<S: NetworkScalar> {
         }
         kernelWeights = StencilWeights(forward: zeroed(c.groups.count), scale: zeroed(c.groups.count),
                                        strength: zeroed(stencil.tables.edgeType.count))
-        pendingCells = .allocate(capacity: 2 * layout.types)
-        for t in 0..<layout.types { pendingCells[2 * t] = .max; pendingCells[2 * t + 1] = 0 }
     }
 
     deinit {
         release()
         for p in [kernelWeights.forward, kernelWeights.scale, kernelWeights.strength] { p.deallocate() }
-        pendingCells.deallocate()
     }
 
     private func release() {
-        for p in [states, drive, act, current, input, lambda, delta, mu, pending] { p?.deallocate() }
-        states = nil; drive = nil; act = nil; current = nil; input = nil; lambda = nil; delta = nil; mu = nil; pending = nil
+        for p in [states, drive, act, current, input, lambda, delta, mu] { p?.deallocate() }
+        states = nil; drive = nil; act = nil; current = nil; input = nil; lambda = nil; delta = nil; mu = nil
     }
 
     /// Loads parameter values (applying the clamp the reference applies at every forward).
@@ -218,9 +211,8 @@ package final class NetworkEngine<S: NetworkScalar> {
         current = zeroed(mapSize)
         input = zeroed(layout.cellsPerType * b)
         lambda = zeroed(2 * mapSize)
-        delta = zeroed(4 * mapSize)
+        delta = zeroed(2 * mapSize)
         mu = zeroed(2 * mapSize)
-        pending = zeroed(2 * mapSize)
     }
 
     // MARK: Forward
@@ -425,10 +417,8 @@ package final class NetworkEngine<S: NetworkScalar> {
     /// each non-zero ∂L/∂(activity after frame t). The initial state is detached unless the
     /// forward started from the bias (then its gradient goes to the bias, as in flyvis).
     ///
-    /// Frame t's step is one pass per source type (`propagateAdjoints`): the transposed
-    /// stencil, λ's update to frame t − 1 with that frame's cotangents (added beforehand into
-    /// `pending`), and at once, while the type's maps are in cache, frame t − 1's δ, bias and
-    /// time-constant sums and f(v) (`prepareAdjoints`, which alone starts the last frame).
+    /// Each frame runs three phases: the cotangents into λ, `scaleAdjoints` (δ and the bias and
+    /// time-constant sums) and `propagateAdjoints` (the transposed stencil and the new λ).
     @_specialize(exported: true, where S == Float)
     @_specialize(exported: true, where S == Double)
     package func backward(penaltyLane: Bool = false,
@@ -439,64 +429,48 @@ package final class NetworkEngine<S: NetworkScalar> {
         lambda!.update(repeating: 0, count: sweep.lanes * mapSize)
         // The stencil reads δ's padding as zeros; with the other lane count, the last backward
         // wrote values there.
-        for d in 0..<2 { deltaMap(d, sweep).update(repeating: 0, count: sweep.lanes * mapSize) }
-        guard frames > 0 else { return gradients(sweep) }
-        addCotangents(frame: frames - 1, sweep, cotangent)
-        let parts = stencil.backwardParts
-        parallel(parts.count) { part in
-            for type in parts[part] { prepareAdjoints(type: type, frame: frames - 1, sweep) }
-        }
+        delta!.update(repeating: 0, count: sweep.lanes * mapSize)
         for t in stride(from: frames - 1, through: 0, by: -1) {
-            if t > 0 { addCotangents(frame: t - 1, sweep, cotangent) }
+            addCotangents(frame: t, sweep, cotangent)
+            scaleAdjoints(frame: t, sweep)
             propagateAdjoints(frame: t, sweep)
         }
         return gradients(sweep)
     }
 
-    /// The δ map of frames with parity d (frame t's is `deltaMap(t % 2)`).
-    @inline(__always)
-    private func deltaMap(_ d: Int, _ sweep: BackwardSweep<S>) -> UnsafeMutablePointer<S> {
-        delta! + (d & 1) * sweep.lanes * mapSize
+    /// Adds every lane's ∂L/∂(activity after frame t) into λ.
+    private func addCotangents(frame t: Int, _ sweep: BackwardSweep<S>, _ cotangent: (Int, Int, CotangentSink<S>) -> Void) {
+        let lambda = self.lambda!, B = batch
+        layout.nodeCell.withUnsafeBufferPointer { cells in
+            for lane in 0..<sweep.lanes {
+                cotangent(t, lane, CotangentSink(lambda: lambda + lane * B, nodeCell: cells.baseAddress!, batch: B,
+                                                 cellStride: sweep.width))
+            }
+        }
     }
 
-    /// Adds every lane's ∂L/∂(activity after frame t) into `pending`.
-    private func addCotangents(frame t: Int, _ sweep: BackwardSweep<S>, _ cotangent: (Int, Int, CotangentSink<S>) -> Void) {
-        let pending = self.pending!, B = batch
-        layout.nodeCell.withUnsafeBufferPointer { cells in
-            nodeType.withUnsafeBufferPointer { types in
-                for lane in 0..<sweep.lanes {
-                    cotangent(t, lane, CotangentSink(lambda: pending + lane * B, nodeCell: cells.baseAddress!, batch: B,
-                                                     cellStride: sweep.width, nodeType: types.baseAddress!,
-                                                     touched: pendingCells))
+    /// Per source type (each owned by one thread): δ = k·λ in every lane, the bias sums (Σ δ per
+    /// lane) and the time-constant sum (main lane), and f(v_t) for the transposed stencil.
+    private func scaleAdjoints(frame t: Int, _ sweep: BackwardSweep<S>) {
+        let v = states! + t * stateSize, A = drive! + t * stateSize, f = act!
+        let lambda = self.lambda!, delta = self.delta!
+        let B = batch, W = sweep.width, lanes = sweep.lanes, types = layout.types
+        let activation = self.activation
+        let runs = layout.activeRuns, runNode = layout.activeRunNode, runStart = stencil.tables.runStart
+        let parts = stencil.backwardParts
+        parallel(parts.count) { part in
+            for type in parts[part] {
+                let k = sweep.k[type], tc = sweep.tauCoefficient[type]
+                forEachRun(ofType: type, runs, runNode, runStart) { c0, c1, n0 in
+                    let sums = Self.scaleRun(k, lambda + c0 * W, into: delta + c0 * W, drive: A + n0 * B,
+                                             cells: c1 - c0, batch: B, lanes: lanes)
+                    sweep.biasSums[type] += Double(sums.main)
+                    if lanes == 2 { sweep.biasSums[types + type] += Double(sums.penalty) }
+                    if tc != 0 { sweep.tauSums[type] += Double(sums.tau * tc) }
+                    Self.activate(activation, v + n0 * B, into: f + c0 * B, count: (c1 - c0) * B)
                 }
             }
         }
-    }
-
-    /// For one source type (owned by one thread) and frame t: λ += the pending cotangents
-    /// (which are cleared), δ = k·λ in every lane with the bias sums (Σ δ per lane) and the
-    /// time-constant sum (main lane), and f(v_t) for the transposed stencil.
-    private func prepareAdjoints(type: Int, frame t: Int, _ sweep: BackwardSweep<S>) {
-        let v = states! + t * stateSize, A = drive! + t * stateSize, f = act!
-        let lambda = self.lambda!, delta = deltaMap(t, sweep), pending = self.pending!
-        let B = batch, W = sweep.width, lanes = sweep.lanes, types = layout.types
-        let runs = layout.activeRuns, runNode = layout.activeRunNode, runStart = stencil.tables.runStart
-        let k = sweep.k[type], tc = sweep.tauCoefficient[type]
-        let lo = Int(pendingCells[2 * type]), hi = Int(pendingCells[2 * type + 1])
-        forEachRun(ofType: type, runs, runNode, runStart) { c0, c1, n0 in
-            let a = max(c0, lo), b = min(c1, hi)
-            if a < b {
-                for x in (a * W)..<(b * W) { lambda[x] += pending[x]; pending[x] = 0 }
-            }
-            let sums = Self.scaleRun(k, lambda + c0 * W, into: delta + c0 * W, drive: A + n0 * B,
-                                     cells: c1 - c0, batch: B, lanes: lanes)
-            sweep.biasSums[type] += Double(sums.main)
-            if lanes == 2 { sweep.biasSums[types + type] += Double(sums.penalty) }
-            if tc != 0 { sweep.tauSums[type] += Double(sums.tau * tc) }
-            Self.activate(activation, v + n0 * B, into: f + c0 * B, count: (c1 - c0) * B)
-        }
-        pendingCells[2 * type] = .max
-        pendingCells[2 * type + 1] = 0
     }
 
     /// δ = k·λ on one run of cells, and its sums: Σ δ per lane and Σ λ·A (main lane). The main
@@ -558,13 +532,12 @@ package final class NetworkEngine<S: NetworkScalar> {
         return (main.sum() + mainTail, penalty.sum() + penaltyTail, tau.sum() + tauTail)
     }
 
-    /// Frame t's step, per source type: μ = Wᵀδ in every lane with the main lane's
-    /// strength-gradient dot products, in one transposed stencil sweep, then λ ← (1 − k)·λ +
-    /// f'(v_t)·μ and, for t > 0, `prepareAdjoints` of frame t − 1. The stencil of one type reads
-    /// frame t's δ of other types and its own f(v_t), which nothing overwrites before it runs.
+    /// Per source type: μ = Wᵀδ in every lane with the main lane's strength-gradient dot products,
+    /// in one transposed stencil sweep, then λ ← (1 − k)·λ + f'(v_t)·μ. The stencil of one type
+    /// reads only δ and f, which `scaleAdjoints` has finished for all types.
     private func propagateAdjoints(frame t: Int, _ sweep: BackwardSweep<S>) {
         let v = states! + t * stateSize, f = act!
-        let lambda = self.lambda!, delta = deltaMap(t, sweep), mu = self.mu!
+        let lambda = self.lambda!, delta = self.delta!, mu = self.mu!
         let B = batch, W = sweep.width, lanes = sweep.lanes
         let activation = self.activation
         let kernel: StencilKernel<S> = stencil.kernel(weights: kernelWeights)
@@ -592,7 +565,6 @@ package final class NetworkEngine<S: NetworkScalar> {
                         }
                     }
                 }
-                if t > 0 { prepareAdjoints(type: type, frame: t - 1, sweep) }
             }
         }
         for e in 0..<sweep.weightGradient.count { sweep.weightGradient[e] += Double(sweep.dots[e]) }
@@ -701,23 +673,11 @@ package struct CotangentSink<S: NetworkScalar> {
     let batch: Int
     /// Values per cell in the adjoint map (batch · lanes: the lanes are interleaved per cell).
     let cellStride: Int
-    let nodeType: UnsafePointer<Int32>
-    /// Per type, the range of cells [lo, hi) written, widened here (so that the engine reads
-    /// only those).
-    let touched: UnsafeMutablePointer<Int32>
-
-    @inline(__always)
-    private func touch(_ node: Int) {
-        let t = 2 * Int(nodeType[node]), c = nodeCell[node]
-        touched[t] = min(touched[t], c)
-        touched[t + 1] = max(touched[t + 1], c + 1)
-    }
 
     /// Adds g to ∂L/∂v for one node and batch element.
     @inline(__always)
     package func callAsFunction(_ node: Int, _ b: Int, _ g: S) {
         lambda[Int(nodeCell[node]) * cellStride + b] += g
-        touch(node)
     }
 
     /// Adds a contiguous node range at once: values[b · batchStride + (n − nodes.lowerBound)].
@@ -726,7 +686,6 @@ package struct CotangentSink<S: NetworkScalar> {
         for n in nodes {
             let c = Int(nodeCell[n]) * cellStride, j = n - nodes.lowerBound
             for b in 0..<batch { lambda[c + b] += values[b * batchStride + j] }
-            touch(n)
         }
     }
 }
