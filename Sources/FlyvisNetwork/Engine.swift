@@ -88,6 +88,7 @@ package final class NetworkEngine<S: NetworkScalar> {
     package private(set) var timeConst: [S] = []
     package private(set) var weights: [S] = []     // per group: sign·exp(count)·strength
     private var groupScale: [S] = []              // per group: sign·exp(count) (dw/dstrength)
+    private let edgeTypeCount: Int
 
     // Buffers.
     package private(set) var batch = 0
@@ -121,8 +122,8 @@ package final class NetworkEngine<S: NetworkScalar> {
     }
     /// The recurrent product's per-type stencil tables (see Stencil.swift).
     private let stencil: StencilStore
-    // A stable copy of the group weights for the kernels (arrays may move).
-    private let weightStore: UnsafeMutablePointer<S>
+    /// Stable copies of the parameters in the kernels' term orders (arrays may move).
+    private let kernelWeights: StencilWeights<S>
 
     package init(connectome c: Connectome, activation: Activation = .relu) {
         layout = NetworkLayout(connectome: c)
@@ -136,14 +137,20 @@ package final class NetworkEngine<S: NetworkScalar> {
             Int32((c.lattice.u[h] + l.extent + l.pad) * l.side + (c.lattice.v[h] + l.extent + l.pad))
         }
         groupEdgeType = c.groups.map { Int32($0.edgeType) }
-        stencil = StencilStore(layout: layout, groups: c.groups.map { ($0.sourceType, $0.targetType, $0.du, $0.dv) })
-        weightStore = .allocate(capacity: max(1, c.groups.count))
-        weightStore.initialize(repeating: 0, count: max(1, c.groups.count))
+        stencil = StencilStore(layout: layout, groups: c.groups.map { ($0.sourceType, $0.targetType, $0.du, $0.dv, $0.edgeType) })
+        edgeTypeCount = stencil.tables.edgeTypes
+        func zeroed(_ n: Int) -> UnsafeMutablePointer<S> {
+            let p = UnsafeMutablePointer<S>.allocate(capacity: max(1, n))
+            p.initialize(repeating: 0, count: max(1, n))
+            return p
+        }
+        kernelWeights = StencilWeights(forward: zeroed(c.groups.count), scale: zeroed(c.groups.count),
+                                       strength: zeroed(stencil.tables.edgeType.count))
     }
 
     deinit {
         release()
-        weightStore.deallocate()
+        for p in [kernelWeights.forward, kernelWeights.scale, kernelWeights.strength] { p.deallocate() }
     }
 
     private func release() {
@@ -162,8 +169,9 @@ package final class NetworkEngine<S: NetworkScalar> {
             // In float32, as the reference: (sign · exp(raw count)) · strength.
             return S(p.sign[et]) * S.exponential(S(p.synCount[g]))
         }
-        weights = (0..<groupEdgeType.count).map { g in groupScale[g] * S(p.synStrength[Int(groupEdgeType[g])]) }
-        weightStore.update(from: weights, count: weights.count)
+        let strength = p.synStrength.map { S($0) }
+        weights = (0..<groupEdgeType.count).map { g in groupScale[g] * strength[Int(groupEdgeType[g])] }
+        storeKernelWeights(strength: strength)
     }
 
     /// Loads parameters given in this engine's precision (used by Double gradient checks).
@@ -172,7 +180,15 @@ package final class NetworkEngine<S: NetworkScalar> {
         self.timeConst = timeConst
         groupScale = (0..<groupEdgeType.count).map { g in sign[Int(groupEdgeType[g])] * S.exponential(synCount[g]) }
         weights = (0..<groupEdgeType.count).map { g in groupScale[g] * synStrength[Int(groupEdgeType[g])] }
-        weightStore.update(from: weights, count: weights.count)
+        storeKernelWeights(strength: synStrength)
+    }
+
+    /// Copies the weights, scales and strengths into the kernels' term orders.
+    private func storeKernelWeights(strength: [S]) {
+        let t = stencil.tables
+        for (k, g) in t.forwardGroup.enumerated() { kernelWeights.forward[k] = weights[Int(g)] }
+        for (k, g) in t.backwardGroup.enumerated() { kernelWeights.scale[k] = groupScale[Int(g)] }
+        for (e, et) in t.edgeType.enumerated() { kernelWeights.strength[e] = strength[Int(et)] }
     }
 
     /// Sizes the buffers for a batch and a number of frames (no-op if they already fit).
@@ -181,7 +197,8 @@ package final class NetworkEngine<S: NetworkScalar> {
         release()
         batch = b
         capacityFrames = max(t, 1)
-        mapSize = layout.totalCells * b
+        stencil.prepare(batch: b)
+        mapSize = stencil.spans.mapCells * b   // the maps and the slack the spans reach into
         stateSize = nodeCount * b
         func zeroed(_ n: Int) -> UnsafeMutablePointer<S> {
             let p = UnsafeMutablePointer<S>.allocate(capacity: n)
@@ -300,7 +317,7 @@ package final class NetworkEngine<S: NetworkScalar> {
         }
         // Per target type: I = Σ_g w_g · shift(f_source) (one stencil), then the Euler update
         // with the reference's operation order.
-        let work: StencilKernel<S> = stencil.kernel(weights: weightStore, batch: B)
+        let work: StencilKernel<S> = stencil.kernel(weights: kernelWeights)
         let dt = self.dt, cellsPerType = layout.cellsPerType
         let bias = self.bias, timeConst = self.timeConst, typeIsInput = self.typeIsInput
         parallel(parts.count) { part in
@@ -407,7 +424,7 @@ package final class NetworkEngine<S: NetworkScalar> {
     package func backward(penaltyLane: Bool = false,
                          cotangent: (Int, Int, CotangentSink<S>) -> Void) -> NetworkGradients {
         let sweep = BackwardSweep<S>(lanes: penaltyLane ? 2 : 1, batch: batch, dt: dt, timeConst: timeConst,
-                                     groups: weights.count, parts: stencil.backwardParts.count,
+                                     edgeTypes: edgeTypeCount, parts: stencil.backwardParts.count,
                                      scratchBytes: stencil.scratchBytes(S.self))
         lambda!.update(repeating: 0, count: sweep.lanes * mapSize)
         // The stencil reads δ's padding as zeros; with the other lane count, the last backward
@@ -433,13 +450,11 @@ package final class NetworkEngine<S: NetworkScalar> {
     }
 
     /// Per source type (each owned by one thread): δ = k·λ in every lane, the bias sums (Σ δ per
-    /// lane) and the time-constant sum (main lane), and f(v_t) for the transposed stencil. The
-    /// sums run in element order, as one lane alone would sum them, in one loop so that their
-    /// dependency chains overlap.
+    /// lane) and the time-constant sum (main lane), and f(v_t) for the transposed stencil.
     private func scaleAdjoints(frame t: Int, _ sweep: BackwardSweep<S>) {
         let v = states! + t * stateSize, A = drive! + t * stateSize, f = act!
         let lambda = self.lambda!, delta = self.delta!
-        let B = batch, W = sweep.width, twoLanes = sweep.lanes == 2, types = layout.types
+        let B = batch, W = sweep.width, lanes = sweep.lanes, types = layout.types
         let activation = self.activation
         let runs = layout.activeRuns, runNode = layout.activeRunNode, runStart = stencil.tables.runStart
         let parts = stencil.backwardParts
@@ -447,37 +462,77 @@ package final class NetworkEngine<S: NetworkScalar> {
             for type in parts[part] {
                 let k = sweep.k[type], tc = sweep.tauCoefficient[type]
                 forEachRun(ofType: type, runs, runNode, runStart) { c0, c1, n0 in
-                    let lambda = lambda + c0 * W, delta = delta + c0 * W, A = A + n0 * B, count = (c1 - c0) * B
-                    var mainSum: S = 0, penaltySum: S = 0, tauSum: S = 0
-                    if !twoLanes {  // the same sums over one flat range
-                        for i in 0..<count {
-                            let d = k * lambda[i]
-                            delta[i] = d
-                            mainSum += d
-                            tauSum += lambda[i] * A[i]
-                        }
-                    } else {
-                        for cell in 0..<(c1 - c0) {
-                            let x = cell * W, y = cell * B
-                            for b in 0..<B {
-                                let d = k * lambda[x + b]
-                                delta[x + b] = d
-                                mainSum += d
-                                tauSum += lambda[x + b] * A[y + b]
-                            }
-                            for b in (x + B)..<(x + W) { let d = k * lambda[b]; delta[b] = d; penaltySum += d }
-                        }
-                    }
-                    sweep.biasSums[type] += Double(mainSum)
-                    if twoLanes { sweep.biasSums[types + type] += Double(penaltySum) }
-                    if tc != 0 { sweep.tauSums[type] += Double(tauSum * tc) }
-                    Self.activate(activation, v + n0 * B, into: f + c0 * B, count: count)
+                    let sums = Self.scaleRun(k, lambda + c0 * W, into: delta + c0 * W, drive: A + n0 * B,
+                                             cells: c1 - c0, batch: B, lanes: lanes)
+                    sweep.biasSums[type] += Double(sums.main)
+                    if lanes == 2 { sweep.biasSums[types + type] += Double(sums.penalty) }
+                    if tc != 0 { sweep.tauSums[type] += Double(sums.tau * tc) }
+                    Self.activate(activation, v + n0 * B, into: f + c0 * B, count: (c1 - c0) * B)
                 }
             }
         }
     }
 
-    /// Per source type: μ = Wᵀδ in every lane with the main lane's weight-gradient dot products,
+    /// δ = k·λ on one run of cells, and its sums: Σ δ per lane and Σ λ·A (main lane). The main
+    /// lane's sums use eight partial sums over its values in order (cell-major, batch innermost)
+    /// and a scalar tail, whatever the lane count, so that they are bitwise those of one lane.
+    @inline(__always)
+    private static func scaleRun(_ k: S, _ lambda: UnsafeMutablePointer<S>, into delta: UnsafeMutablePointer<S>,
+                                 drive A: UnsafePointer<S>, cells: Int, batch B: Int, lanes: Int)
+        -> (main: S, penalty: S, tau: S) {
+        typealias V = SIMD8<S>
+        @inline(__always) func load(_ p: UnsafePointer<S>) -> V { UnsafeRawPointer(p).loadUnaligned(as: V.self) }
+        @inline(__always) func store(_ v: V, _ p: UnsafeMutablePointer<S>) { UnsafeMutableRawPointer(p).storeBytes(of: v, as: V.self) }
+        let kv = V(repeating: k), count = cells * B, W = lanes * B
+        var main = V.zero, penalty = V.zero, tau = V.zero
+        var mainTail: S = 0, penaltyTail: S = 0, tauTail: S = 0
+        var i = 0
+        if lanes == 1 {
+            while i + 8 <= count {
+                let l = load(lambda + i), d = kv * l
+                store(d, delta + i)
+                main += d
+                tau = tau.addingProduct(l, load(A + i))
+                i += 8
+            }
+        } else if B == 4 {  // two cells are two vectors, each with both lanes
+            while i + 8 <= count {
+                let x = 2 * i, l0 = load(lambda + x), l1 = load(lambda + x + 8), d0 = kv * l0, d1 = kv * l1
+                store(d0, delta + x); store(d1, delta + x + 8)
+                main += V(lowHalf: d0.lowHalf, highHalf: d1.lowHalf)
+                penalty += V(lowHalf: d0.highHalf, highHalf: d1.highHalf)
+                tau = tau.addingProduct(V(lowHalf: l0.lowHalf, highHalf: l1.lowHalf), load(A + i))
+                i += 8
+            }
+        } else {  // any other batch: δ value by value, the sums from gathered vectors
+            for j in 0..<(cells * W) { delta[j] = k * lambda[j] }
+            @inline(__always) func at(_ e: Int, lane: Int) -> Int { (e / B) * W + lane * B + e % B }
+            while i + 8 <= count {
+                var d = V.zero, l = V.zero, p = V.zero
+                for j in 0..<8 { d[j] = delta[at(i + j, lane: 0)]; l[j] = lambda[at(i + j, lane: 0)]; p[j] = delta[at(i + j, lane: 1)] }
+                main += d
+                penalty += p
+                tau = tau.addingProduct(l, load(A + i))
+                i += 8
+            }
+        }
+        // The tail: the last values of the main lane (and the penalty lane's of their cells).
+        while i < count {
+            let x = (i / B) * W + i % B, d = k * lambda[x]
+            delta[x] = d
+            mainTail += d
+            tauTail = tauTail.addingProduct(lambda[x], A[i])
+            if lanes == 2 {
+                let dp = k * lambda[x + B]
+                delta[x + B] = dp
+                penaltyTail += dp
+            }
+            i += 1
+        }
+        return (main.sum() + mainTail, penalty.sum() + penaltyTail, tau.sum() + tauTail)
+    }
+
+    /// Per source type: μ = Wᵀδ in every lane with the main lane's strength-gradient dot products,
     /// in one transposed stencil sweep, then λ ← (1 − k)·λ + f'(v_t)·μ. The stencil of one type
     /// reads only δ and f, which `scaleAdjoints` has finished for all types.
     private func propagateAdjoints(frame t: Int, _ sweep: BackwardSweep<S>) {
@@ -485,7 +540,7 @@ package final class NetworkEngine<S: NetworkScalar> {
         let lambda = self.lambda!, delta = self.delta!, mu = self.mu!
         let B = batch, W = sweep.width, lanes = sweep.lanes
         let activation = self.activation
-        let kernel: StencilKernel<S> = stencil.kernel(weights: weightStore, batch: B)
+        let kernel: StencilKernel<S> = stencil.kernel(weights: kernelWeights)
         let runs = layout.activeRuns, runNode = layout.activeRunNode, runStart = stencil.tables.runStart
         let parts = stencil.backwardParts
         parallel(parts.count) { part in
@@ -497,19 +552,22 @@ package final class NetworkEngine<S: NetworkScalar> {
                 }
                 let c = sweep.oneMinusK[type]
                 forEachRun(ofType: type, runs, runNode, runStart) { c0, c1, n0 in
-                    guard lanes == 2 else {
-                        return Self.updateLambda(activation, c, lambda + c0 * B, mu + c0 * B, v + n0 * B, count: (c1 - c0) * B)
-                    }
-                    for cell in 0..<(c1 - c0) {
-                        for lane in 0..<2 {
-                            let x = (c0 + cell) * W + lane * B
-                            Self.updateLambda(activation, c, lambda + x, mu + x, v + (n0 + cell) * B, count: B)
+                    if lanes == 1 {
+                        Self.updateLambda(activation, c, lambda + c0 * B, mu + c0 * B, v + n0 * B, count: (c1 - c0) * B)
+                    } else if B == 4 {
+                        Self.updateLambdaTwoLanesOfFour(activation, c, lambda + c0 * W, mu + c0 * W, v + n0 * B, cells: c1 - c0)
+                    } else {
+                        for cell in 0..<(c1 - c0) {
+                            for lane in 0..<2 {
+                                let x = (c0 + cell) * W + lane * B
+                                Self.updateLambda(activation, c, lambda + x, mu + x, v + (n0 + cell) * B, count: B)
+                            }
                         }
                     }
                 }
             }
         }
-        for g in 0..<sweep.weightGradient.count { sweep.weightGradient[g] += Double(sweep.dots[g]) }
+        for e in 0..<sweep.weightGradient.count { sweep.weightGradient[e] += Double(sweep.dots[e]) }
     }
 
     /// λ[i] ← c·λ[i] + f'(v[i])·μ[i] for i in 0..<count.
@@ -520,6 +578,29 @@ package final class NetworkEngine<S: NetworkScalar> {
             for i in 0..<count { lam[i] = c * lam[i] + (v[i] > 0 ? mu[i] : 0) }
         } else {
             for i in 0..<count { lam[i] = c * lam[i] + activation.derivative(v[i]) * mu[i] }
+        }
+    }
+
+    /// `updateLambda` on a run of cells with two lanes of four: both lanes of a cell use its
+    /// f'(v), with the same operations per value as one lane. (Plain loops of eight: SIMD
+    /// comparisons on a generic scalar compile to element-by-element mask building.)
+    @inline(__always)
+    private static func updateLambdaTwoLanesOfFour(_ activation: Activation, _ c: S, _ lam: UnsafeMutablePointer<S>,
+                                                   _ mu: UnsafeMutablePointer<S>, _ v: UnsafeMutablePointer<S>, cells: Int) {
+        if case .relu = activation {
+            for cell in 0..<cells {
+                let l = lam + 8 * cell, m = mu + 8 * cell, x = v + 4 * cell
+                for j in 0..<8 { l[j] = c * l[j] + (x[j & 3] > 0 ? m[j] : 0) }
+            }
+        } else {
+            for cell in 0..<cells {
+                let l = lam + 8 * cell, m = mu + 8 * cell, x = v + 4 * cell
+                for b in 0..<4 {
+                    let d = activation.derivative(x[b])
+                    l[b] = c * l[b] + d * m[b]
+                    l[b + 4] = c * l[b + 4] + d * m[b + 4]
+                }
+            }
         }
     }
 
@@ -538,11 +619,7 @@ package final class NetworkEngine<S: NetworkScalar> {
                 }
             }
         }
-        var synStrength = [Double](repeating: 0, count: groupEdgeType.reduce(0) { max($0, Int($1) + 1) })
-        for g in 0..<sweep.weightGradient.count {
-            synStrength[Int(groupEdgeType[g])] += Double(groupScale[g]) * sweep.weightGradient[g]
-        }
-        return NetworkGradients(bias: bias[0], timeConst: (0..<types).map { sweep.tauSums[$0] }, synStrength: synStrength,
+        return NetworkGradients(bias: bias[0], timeConst: (0..<types).map { sweep.tauSums[$0] }, synStrength: sweep.weightGradient,
                                 penaltyBias: sweep.lanes == 2 ? bias[1] : nil)
     }
 }
@@ -559,13 +636,14 @@ private final class BackwardSweep<S: NetworkScalar> {
     let biasSums: UnsafeMutablePointer<Double>
     /// Per type: Σ λ·A·∂v'/∂τ over all frames (main lane).
     let tauSums: UnsafeMutablePointer<Double>
-    /// Per group: this frame's Σ f·δ(shifted), and its sum over frames.
+    /// Per edge type: this frame's Σ f·ν (see Stencil.swift), and its sum over frames: the
+    /// strength gradient.
     let dots: UnsafeMutablePointer<S>
     var weightGradient: [Double]
     /// Per thread: the stencil's scratch.
     let scratch: [UnsafeMutableRawPointer]
 
-    init(lanes: Int, batch: Int, dt: S, timeConst: [S], groups: Int, parts: Int, scratchBytes: Int) {
+    init(lanes: Int, batch: Int, dt: S, timeConst: [S], edgeTypes: Int, parts: Int, scratchBytes: Int) {
         self.lanes = lanes
         width = lanes * batch
         k = timeConst.map { dt / max($0, dt) }
@@ -576,9 +654,9 @@ private final class BackwardSweep<S: NetworkScalar> {
         biasSums.initialize(repeating: 0, count: lanes * types)
         tauSums = .allocate(capacity: types)
         tauSums.initialize(repeating: 0, count: types)
-        dots = .allocate(capacity: max(1, groups))
-        dots.initialize(repeating: 0, count: max(1, groups))
-        weightGradient = [Double](repeating: 0, count: groups)
+        dots = .allocate(capacity: max(1, edgeTypes))
+        dots.initialize(repeating: 0, count: max(1, edgeTypes))
+        weightGradient = [Double](repeating: 0, count: edgeTypes)
         scratch = (0..<parts).map { _ in UnsafeMutableRawPointer.allocate(byteCount: scratchBytes, alignment: 64) }
     }
 

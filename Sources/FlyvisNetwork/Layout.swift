@@ -31,7 +31,8 @@ package struct NetworkLayout: Sendable {
     package let groupSegmentStart: [Int32]
     /// Groups ordered by target type, so one target map stays hot in cache.
     package let groupOrder: [Int32]
-    /// Groups ordered by source type (the backward writes into source maps).
+    /// Groups ordered by source type (the backward writes into source maps), then target type
+    /// and edge type, so that each edge type's groups are contiguous.
     package let groupOrderBySource: [Int32]
 
     package var totalCells: Int { types * cellsPerType }
@@ -110,7 +111,8 @@ package struct NetworkLayout: Sendable {
             (c.groups[$0].targetType, c.groups[$0].sourceType, $0) < (c.groups[$1].targetType, c.groups[$1].sourceType, $1)
         }.map(Int32.init)
         groupOrderBySource = c.groups.indices.sorted {
-            (c.groups[$0].sourceType, c.groups[$0].targetType, $0) < (c.groups[$1].sourceType, c.groups[$1].targetType, $1)
+            (c.groups[$0].sourceType, c.groups[$0].targetType, c.groups[$0].edgeType, $0)
+                < (c.groups[$1].sourceType, c.groups[$1].targetType, c.groups[$1].edgeType, $1)
         }.map(Int32.init)
     }
 

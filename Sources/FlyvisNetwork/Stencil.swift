@@ -3,52 +3,84 @@ import FlyvisConnectome
 /// The recurrent product as per-type stencils. Every group (source type, target type, du, dv)
 /// is one weight times the source map shifted by a constant flat offset in the padded layout,
 /// and the source map is zero wherever a source cell does not exist. So the input current of
-/// a target type is Σ_terms w·f(cell + offset) over its active cells: accumulated in registers,
-/// written once, with no read-modify-write of the current per group. The backward's
-/// transposed product is the same stencil per source type, and shares its loads of δ with
-/// the weight-gradient dot products.
+/// a target type is Σ_terms w·f(cell + offset) over its cells: accumulated in registers,
+/// written once, with no read-modify-write of the current per group.
 ///
-/// Terms are in the same order as the per-group AXPYs they replace (groups sorted by target,
-/// then source, for the forward; by source, then target, for the backward), so every current
-/// and μ is summed in the same order as before.
+/// The backward's transposed product runs per source type and factors each group's weight
+/// as w_g = scale_g · strength_e (scale = sign·exp(count), e its edge type): per edge type it
+/// sums ν_e = Σ_{g∈e} scale_g·δ(shifted) once and uses it twice, for μ += strength_e·ν_e and for
+/// the strength gradient Σ f·ν_e. That is one multiply-add per group and cell instead of two
+/// (a group's own gradient is never needed: only the strengths are trained).
+///
+/// The kernels sweep *spans*: the runs of existing cells rounded up to whole vectors and merged
+/// where they then overlap, so that no loop has a scalar tail. The cells a span adds are
+/// missing cells or padding, whose f and δ are zero: their products add zero to the dots, and
+/// the currents and μ written there are never read.
 struct StencilTables {
     /// Per type, its range of active runs in `NetworkLayout.activeRuns`.
     let runStart: [Int]
     /// Forward terms of target type t: `forwardStart[t]..<forwardStart[t + 1]`, each a group
-    /// and the flat cell offset from a target cell to its source cell.
+    /// and the flat cell offset from a target cell to its source cell, in flyvis's group order.
     let forwardStart: [Int], forwardGroup: [Int32], forwardOffset: [Int]
-    /// Backward terms of source type s: offsets from a source cell to its target cell.
-    let backwardStart: [Int], backwardGroup: [Int32], backwardOffset: [Int]
+    /// Backward: the edge types leaving source type s are `edgeStart[s]..<edgeStart[s + 1]`
+    /// (index `edgeType`); the terms of edge entry e are `edgeTermStart[e]..<edgeTermStart[e + 1]`,
+    /// each a group and the offset from a source cell to its target cell.
+    let edgeStart: [Int], edgeType: [Int32], edgeTermStart: [Int]
+    let backwardGroup: [Int32], backwardOffset: [Int]
+    /// Number of edge types (the length of the strength gradient).
+    let edgeTypes: Int
 
-    init(layout: NetworkLayout, groups: [(sourceType: Int, targetType: Int, du: Int, dv: Int)]) {
+    init(layout: NetworkLayout, groups: [(sourceType: Int, targetType: Int, du: Int, dv: Int, edgeType: Int)]) {
         let types = layout.types, side = layout.side, cpt = layout.cellsPerType
         var runStart = [Int](repeating: 0, count: types + 1)
         for t in layout.activeRunType { runStart[Int(t) + 1] += 1 }
         for t in 0..<types { runStart[t + 1] += runStart[t] }
         self.runStart = runStart
-        func table(_ order: [Int32], typeOf: (Int) -> Int, offset: (Int) -> Int) -> ([Int], [Int32], [Int]) {
-            var start = [Int](repeating: 0, count: types + 1)
-            for g in order { start[typeOf(Int(g)) + 1] += 1 }
-            for t in 0..<types { start[t + 1] += start[t] }
-            // `order` is sorted by `typeOf` first, so the terms of each type are contiguous.
-            return (start, order, order.map { offset(Int($0)) })
+        // `groupOrder` is sorted by target type first, so the terms of each type are contiguous.
+        var start = [Int](repeating: 0, count: types + 1)
+        for g in layout.groupOrder { start[groups[Int(g)].targetType + 1] += 1 }
+        for t in 0..<types { start[t + 1] += start[t] }
+        forwardStart = start
+        forwardGroup = layout.groupOrder
+        forwardOffset = layout.groupOrder.map { g in
+            let g = groups[Int(g)]
+            return (g.sourceType - g.targetType) * cpt - g.du * side - g.dv
         }
-        (forwardStart, forwardGroup, forwardOffset) = table(layout.groupOrder, typeOf: { groups[$0].targetType }) { g in
-            (groups[g].sourceType - groups[g].targetType) * cpt - groups[g].du * side - groups[g].dv
+        // `groupOrderBySource` is sorted by source, target and edge type: each edge type's
+        // groups are one contiguous stretch.
+        backwardGroup = layout.groupOrderBySource
+        backwardOffset = layout.groupOrderBySource.map { g in
+            let g = groups[Int(g)]
+            return (g.targetType - g.sourceType) * cpt + g.du * side + g.dv
         }
-        (backwardStart, backwardGroup, backwardOffset) = table(layout.groupOrderBySource, typeOf: { groups[$0].sourceType }) { g in
-            (groups[g].targetType - groups[g].sourceType) * cpt + groups[g].du * side + groups[g].dv
+        var edgeStart = [Int](repeating: 0, count: types + 1), edgeType: [Int32] = [], edgeTermStart: [Int] = []
+        for (k, g) in layout.groupOrderBySource.enumerated() {
+            let group = groups[Int(g)]
+            if k == 0 || groups[Int(layout.groupOrderBySource[k - 1])].edgeType != group.edgeType {
+                edgeType.append(Int32(group.edgeType))
+                edgeTermStart.append(k)
+                edgeStart[group.sourceType + 1] += 1
+            }
         }
+        edgeTermStart.append(backwardGroup.count)
+        for t in 0..<types { edgeStart[t + 1] += edgeStart[t] }
+        self.edgeStart = edgeStart
+        self.edgeType = edgeType
+        self.edgeTermStart = edgeTermStart
+        edgeTypes = groups.reduce(0) { max($0, $1.edgeType + 1) }
     }
 
-    /// Splits the types into `parts` contiguous ranges of similar work (terms × cells), for
+    /// Backward terms of source type s: `backwardStart(s)..<backwardStart(s + 1)`.
+    func backwardStart(_ s: Int) -> Int { edgeTermStart[edgeStart[s]] }
+
+    /// Splits the types into `parts` contiguous ranges of similar work (terms × runs), for
     /// threads that each own whole type maps.
-    func partition(parts: Int, start: [Int]) -> [Range<Int>] {
+    func partition(parts: Int, termStart: (Int) -> Int) -> [Range<Int>] {
         let types = runStart.count - 1
         guard parts > 1 else { return [0..<types] }
         var work = [Double](repeating: 0, count: types)
         for t in 0..<types {
-            let terms = Double(start[t + 1] - start[t] + 1), runs = Double(runStart[t + 1] - runStart[t] + 1)
+            let terms = Double(termStart(t + 1) - termStart(t) + 1), runs = Double(runStart[t + 1] - runStart[t] + 1)
             work[t] = terms * runs
         }
         let total = work.reduce(0, +)
@@ -65,244 +97,309 @@ struct StencilTables {
     }
 }
 
+/// The spans of one batch size (see `StencilTables`): per type `start[t]..<start[t + 1]`, each
+/// a first cell and a number of values (cells · batch, a multiple of `block`).
+struct StencilSpans {
+    /// Values per vector block of the kernels: two SIMD8 registers.
+    static let block = 16
+    var start: [Int] = [], cell: [Int32] = [], values: [Int32] = []
+    /// Cells a map must hold for every kernel read and write to stay inside it.
+    var mapCells = 0
+    /// The longest span, in cells.
+    var maxCells = 0
+
+    init() {}
+
+    init(tables t: StencilTables, layout: NetworkLayout, batch B: Int) {
+        let runs = layout.activeRuns, block = Self.block
+        start = [0]
+        var lowest = 0, highest = layout.totalCells
+        func roundUp(_ n: Int) -> Int { (n + block - 1) / block * block }
+        for type in 0..<(t.runStart.count - 1) {
+            // Every read is a term's offset from a span cell; μ and I are written on them.
+            let offsets = (t.forwardStart[type]..<t.forwardStart[type + 1]).map { t.forwardOffset[$0] }
+                + (t.backwardStart(type)..<t.backwardStart(type + 1)).map { t.backwardOffset[$0] } + [0]
+            let below = offsets.min()!, above = offsets.max()!
+            var open: (cell: Int, values: Int)?
+            func close() {
+                guard let s = open else { return }
+                cell.append(Int32(s.cell)); values.append(Int32(s.values))
+                let cells = (s.values + B - 1) / B
+                maxCells = max(maxCells, cells)
+                lowest = min(lowest, s.cell + below)
+                highest = max(highest, s.cell + cells + above)
+            }
+            for r in t.runStart[type]..<t.runStart[type + 1] {
+                let c0 = Int(runs[r].start), c1 = c0 + Int(runs[r].length)
+                if let s = open, c0 * B < s.cell * B + s.values {
+                    open = (s.cell, roundUp((c1 - s.cell) * B))  // the rounded span reaches this run
+                } else {
+                    close()
+                    open = (c0, roundUp((c1 - c0) * B))
+                }
+            }
+            close()
+            start.append(cell.count)
+        }
+        precondition(lowest >= 0, "a stencil read falls before the first map")
+        mapCells = highest
+    }
+}
+
 /// The stencil loops over raw copies of the tables, shared read-only by worker threads.
 struct StencilKernel<S: NetworkScalar>: @unchecked Sendable {
     typealias V = SIMD8<S>
-    let runs: UnsafePointer<(start: Int32, length: Int32)>
-    let runStart: UnsafePointer<Int>
-    let forwardStart: UnsafePointer<Int>, forwardGroup: UnsafePointer<Int32>, forwardOffset: UnsafePointer<Int>
-    let backwardStart: UnsafePointer<Int>, backwardGroup: UnsafePointer<Int32>, backwardOffset: UnsafePointer<Int>
-    let weights: UnsafePointer<S>
+    let spanStart: UnsafePointer<Int>, spanCell: UnsafePointer<Int32>, spanValues: UnsafePointer<Int32>
+    let forwardStart: UnsafePointer<Int>, forwardOffset: UnsafePointer<Int>
+    let edgeStart: UnsafePointer<Int>, edgeType: UnsafePointer<Int32>, edgeTermStart: UnsafePointer<Int>
+    let backwardOffset: UnsafePointer<Int>
+    let weights: StencilWeights<S>
     let batch: Int
 
     @inline(__always) static func load(_ p: UnsafePointer<S>) -> V { UnsafeRawPointer(p).loadUnaligned(as: V.self) }
     @inline(__always) static func store(_ v: V, _ p: UnsafeMutablePointer<S>) { UnsafeMutableRawPointer(p).storeBytes(of: v, as: V.self) }
 
-    /// I = Σ_terms w·f(shifted) on every active cell of target type `t`.
+    /// The spans of type t as flat value ranges (cells · batch).
+    @inline(__always)
+    private func forEachSpan(_ t: Int, _ body: (Int, Int) -> Void) {
+        for sp in spanStart[t]..<spanStart[t + 1] {
+            let lo = Int(spanCell[sp]) &* batch
+            body(lo, lo &+ Int(spanValues[sp]))
+        }
+    }
+
+    /// I = Σ_terms w·f(shifted) on every span cell of target type `t`, each current summed
+    /// over the terms in flyvis's group order.
     func forward(type t: Int, f: UnsafePointer<S>, current I: UnsafeMutablePointer<S>) {
-        let B = batch, k0 = forwardStart[t], k1 = forwardStart[t + 1]
-        for r in runStart[t]..<runStart[t + 1] {
-            let lo = Int(runs[r].start) * B, hi = lo + Int(runs[r].length) * B
+        let B = batch, k0 = forwardStart[t], k1 = forwardStart[t + 1], w = weights.forward
+        forEachSpan(t) { lo, hi in
             var i = lo
-            while i + 32 <= hi {
+            while i &+ 32 <= hi {
                 var a0 = V.zero, a1 = V.zero, a2 = V.zero, a3 = V.zero
                 for k in k0..<k1 {
-                    let w = V(repeating: weights[Int(forwardGroup[k])])
-                    let p = f + i + forwardOffset[k] * B
-                    a0 = a0 + w * Self.load(p); a1 = a1 + w * Self.load(p + 8)
-                    a2 = a2 + w * Self.load(p + 16); a3 = a3 + w * Self.load(p + 24)
+                    let wk = V(repeating: w[k]), p = f + (i &+ forwardOffset[k] &* B)
+                    a0 = a0.addingProduct(wk, Self.load(p)); a1 = a1.addingProduct(wk, Self.load(p + 8))
+                    a2 = a2.addingProduct(wk, Self.load(p + 16)); a3 = a3.addingProduct(wk, Self.load(p + 24))
                 }
                 Self.store(a0, I + i); Self.store(a1, I + i + 8); Self.store(a2, I + i + 16); Self.store(a3, I + i + 24)
-                i += 32
+                i &+= 32
             }
-            while i + 8 <= hi {
-                var a0 = V.zero
-                for k in k0..<k1 { a0 = a0 + V(repeating: weights[Int(forwardGroup[k])]) * Self.load(f + i + forwardOffset[k] * B) }
-                Self.store(a0, I + i)
-                i += 8
-            }
-            while i < hi {
-                var s: S = 0
-                for k in k0..<k1 { s = s + weights[Int(forwardGroup[k])] * f[i + forwardOffset[k] * B] }
-                I[i] = s
-                i += 1
+            if i < hi {  // spans are whole blocks of 16
+                var a0 = V.zero, a1 = V.zero
+                for k in k0..<k1 {
+                    let wk = V(repeating: w[k]), p = f + (i &+ forwardOffset[k] &* B)
+                    a0 = a0.addingProduct(wk, Self.load(p)); a1 = a1.addingProduct(wk, Self.load(p + 8))
+                }
+                Self.store(a0, I + i); Self.store(a1, I + i + 8)
             }
         }
     }
 
-    /// For source type `s`, one adjoint lane in the state's (cell, batch) layout: μ = Σ_terms
-    /// w·δ(shifted) on every active cell of `s`, and dots[g] = Σ f·δ(shifted) for each of its
-    /// groups (the weight gradient), sharing the loads of δ.
+    /// For source type `s`, one adjoint lane in the state's (cell, batch) layout: per edge type
+    /// e, ν = Σ_{g∈e} scale_g·δ(shifted); μ = Σ_e strength_e·ν on every span cell of `s`, and
+    /// dots[e] = Σ f·ν (the strength gradient), block by block of 16 values.
     func backward(type s: Int, f: UnsafePointer<S>, delta: UnsafePointer<S>, mu: UnsafeMutablePointer<S>,
                   dots: UnsafeMutablePointer<S>, scratch: UnsafeMutableRawPointer) {
-        let B = batch, k0 = backwardStart[s], n = backwardStart[s + 1] - k0
-        let sums = DotSums<S>(scratch, terms: n)
-        for r in runStart[s]..<runStart[s + 1] {
-            let lo = Int(runs[r].start) * B, hi = lo + Int(runs[r].length) * B
+        let B = batch, e0 = edgeStart[s], e1 = edgeStart[s + 1], scale = weights.scale, strength = weights.strength
+        let sums = DotSums<S>(scratch, edges: e1 - e0)
+        forEachSpan(s) { lo, hi in
             var i = lo
-            while i + 16 <= hi {
+            while i < hi {
                 let f0 = Self.load(f + i), f1 = Self.load(f + i + 8)
                 var m0 = V.zero, m1 = V.zero
-                for k in 0..<n {
-                    let w = V(repeating: weights[Int(backwardGroup[k0 + k])]), o = i + backwardOffset[k0 + k] * B
-                    let d0 = Self.load(delta + o), d1 = Self.load(delta + o + 8)
-                    m0 = m0 + w * d0; m1 = m1 + w * d1
-                    sums.vector[k] = sums.vector[k] + (f0 * d0 + f1 * d1)
+                for e in e0..<e1 {
+                    var n0 = V.zero, n1 = V.zero
+                    for k in edgeTermStart[e]..<edgeTermStart[e + 1] {
+                        let a = V(repeating: scale[k]), p = delta + (i &+ backwardOffset[k] &* B)
+                        n0 = n0.addingProduct(a, Self.load(p)); n1 = n1.addingProduct(a, Self.load(p + 8))
+                    }
+                    let w = V(repeating: strength[e])
+                    m0 = m0.addingProduct(w, n0); m1 = m1.addingProduct(w, n1)
+                    sums.vector[e &- e0] = sums.vector[e &- e0].addingProduct(f0, n0).addingProduct(f1, n1)
                 }
                 Self.store(m0, mu + i); Self.store(m1, mu + i + 8)
-                i += 16
-            }
-            while i < hi {
-                var m: S = 0
-                for k in 0..<n {
-                    let o = i + backwardOffset[k0 + k] * B
-                    m = m + weights[Int(backwardGroup[k0 + k])] * delta[o]
-                    sums.scalar[k] = sums.scalar[k] + f[i] * delta[o]
-                }
-                mu[i] = m
-                i += 1
+                i &+= 16
             }
         }
-        sums.finish(into: dots, groups: backwardGroup + k0)
+        sums.finish(into: dots, edgeTypes: edgeType + e0)
     }
 
     /// `backward` for two lanes (the loss and the activity penalty) interleaved per cell as
-    /// (cell, lane, batch): μ for both lanes in one sweep, the dots for the main lane only. The
-    /// dots are summed exactly as `backward` sums them, so the main lane's gradients do not
-    /// depend on whether the penalty lane runs.
+    /// (cell, lane, batch): ν and μ for both lanes in one sweep, the dots for the main lane only.
+    /// Every main-lane value is computed by the same operations in the same order as in
+    /// `backward`, so the main lane's gradients do not depend on whether the penalty lane runs.
     func backwardTwoLanes(type s: Int, f: UnsafePointer<S>, delta: UnsafePointer<S>, mu: UnsafeMutablePointer<S>,
                           dots: UnsafeMutablePointer<S>, scratch: UnsafeMutableRawPointer) {
-        let k0 = backwardStart[s], n = backwardStart[s + 1] - k0
-        let sums = DotSums<S>(scratch, terms: n)
-        for r in runStart[s]..<runStart[s + 1] {
-            let c0 = Int(runs[r].start), c1 = c0 + Int(runs[r].length)
+        let e0 = edgeStart[s], e1 = edgeStart[s + 1]
+        let sums = DotSums<S>(scratch, edges: e1 - e0)
+        forEachSpan(s) { lo, hi in
             if batch == 4 {
-                twoLanesOfFour(cells: c0..<c1, terms: k0..<(k0 + n), f: f, delta: delta, mu: mu, sums: sums)
+                twoLanesOfFour(cells: (lo / 4)..<(hi / 4), edges: e0..<e1, f: f, delta: delta, mu: mu, sums: sums)
             } else {
-                twoLanesAnyBatch(cells: c0..<c1, terms: k0..<(k0 + n), f: f, delta: delta, mu: mu, sums: sums)
+                twoLanesAnyBatch(values: lo..<hi, edges: e0..<e1, f: f, delta: delta, mu: mu, sums: sums,
+                                 nu: sums.spare.assumingMemoryBound(to: S.self))
             }
         }
-        sums.finish(into: dots, groups: backwardGroup + k0)
+        sums.finish(into: dots, edgeTypes: edgeType + e0)
     }
 
-    /// The reference batch of four: one vector holds both lanes of a cell, so four cells are
-    /// four loads per term, and the main lane's halves of two of them make one vector of
-    /// `backward`'s dot products.
+    /// The reference batch of four: one vector holds both lanes of a cell, so a block of four
+    /// cells (`backward`'s 16 values) is four loads per term, and the main lane's halves of
+    /// two of them make one of `backward`'s vectors.
     @inline(__always)
-    private func twoLanesOfFour(cells: Range<Int>, terms: Range<Int>, f: UnsafePointer<S>, delta: UnsafePointer<S>,
+    private func twoLanesOfFour(cells: Range<Int>, edges: Range<Int>, f: UnsafePointer<S>, delta: UnsafePointer<S>,
                                 mu: UnsafeMutablePointer<S>, sums: DotSums<S>) {
-        let k0 = terms.lowerBound
+        let e0 = edges.lowerBound, scale = weights.scale, strength = weights.strength
         var c = cells.lowerBound
-        while c + 4 <= cells.upperBound {
-            let x = c * 8, f0 = Self.load(f + c * 4), f1 = Self.load(f + c * 4 + 8)
+        while c < cells.upperBound {
+            let x = c &* 8, f0 = Self.load(f + c &* 4), f1 = Self.load(f + c &* 4 + 8)
             var m0 = V.zero, m1 = V.zero, m2 = V.zero, m3 = V.zero
-            for k in terms {
-                let w = V(repeating: weights[Int(backwardGroup[k])]), p = delta + x + backwardOffset[k] * 8
-                let d0 = Self.load(p), d1 = Self.load(p + 8), d2 = Self.load(p + 16), d3 = Self.load(p + 24)
-                m0 = m0 + w * d0; m1 = m1 + w * d1; m2 = m2 + w * d2; m3 = m3 + w * d3
-                let main0 = V(lowHalf: d0.lowHalf, highHalf: d1.lowHalf), main1 = V(lowHalf: d2.lowHalf, highHalf: d3.lowHalf)
-                sums.vector[k - k0] = sums.vector[k - k0] + (f0 * main0 + f1 * main1)
+            for e in edges {
+                var n0 = V.zero, n1 = V.zero, n2 = V.zero, n3 = V.zero
+                for k in edgeTermStart[e]..<edgeTermStart[e + 1] {
+                    let a = V(repeating: scale[k]), p = delta + (x &+ backwardOffset[k] &* 8)
+                    n0 = n0.addingProduct(a, Self.load(p)); n1 = n1.addingProduct(a, Self.load(p + 8))
+                    n2 = n2.addingProduct(a, Self.load(p + 16)); n3 = n3.addingProduct(a, Self.load(p + 24))
+                }
+                let w = V(repeating: strength[e])
+                m0 = m0.addingProduct(w, n0); m1 = m1.addingProduct(w, n1)
+                m2 = m2.addingProduct(w, n2); m3 = m3.addingProduct(w, n3)
+                let main0 = V(lowHalf: n0.lowHalf, highHalf: n1.lowHalf), main1 = V(lowHalf: n2.lowHalf, highHalf: n3.lowHalf)
+                sums.vector[e &- e0] = sums.vector[e &- e0].addingProduct(f0, main0).addingProduct(f1, main1)
             }
             Self.store(m0, mu + x); Self.store(m1, mu + x + 8); Self.store(m2, mu + x + 16); Self.store(m3, mu + x + 24)
-            c += 4
-        }
-        while c < cells.upperBound {
-            let x = c * 8
-            var m = V.zero
-            for k in terms {
-                let p = delta + x + backwardOffset[k] * 8
-                m = m + V(repeating: weights[Int(backwardGroup[k])]) * Self.load(p)
-                for b in 0..<4 { sums.scalar[k - k0] = sums.scalar[k - k0] + f[c * 4 + b] * p[b] }
-            }
-            Self.store(m, mu + x)
-            c += 1
+            c &+= 4
         }
     }
 
-    /// Any other batch: μ vector by vector over the interleaved cells, the main lane's dots
-    /// from gathered vectors in `backward`'s blocks of 16 values.
-    private func twoLanesAnyBatch(cells: Range<Int>, terms: Range<Int>, f: UnsafePointer<S>, delta: UnsafePointer<S>,
-                                  mu: UnsafeMutablePointer<S>, sums: DotSums<S>) {
-        let B = batch, W = 2 * batch, k0 = terms.lowerBound
-        let hi = cells.upperBound * W
-        var x = cells.lowerBound * W
-        while x < hi {
-            if x + 8 <= hi {
-                var m = V.zero
-                for k in terms { m = m + V(repeating: weights[Int(backwardGroup[k])]) * Self.load(delta + x + backwardOffset[k] * W) }
-                Self.store(m, mu + x)
-                x += 8
-            } else {
-                var m: S = 0
-                for k in terms { m = m + weights[Int(backwardGroup[k])] * delta[x + backwardOffset[k] * W] }
-                mu[x] = m
-                x += 1
+    /// Any other batch: per edge type, ν of both lanes into `nu` (value by value, as `backward`
+    /// computes each), μ accumulated in memory, and the main lane's dots from gathered vectors
+    /// in `backward`'s blocks of 16 values.
+    private func twoLanesAnyBatch(values: Range<Int>, edges: Range<Int>, f: UnsafePointer<S>, delta: UnsafePointer<S>,
+                                  mu: UnsafeMutablePointer<S>, sums: DotSums<S>, nu: UnsafeMutablePointer<S>) {
+        let B = batch, W = 2 * batch, e0 = edges.lowerBound, scale = weights.scale, strength = weights.strength
+        let firstCell = values.lowerBound / B, cells = (values.count + B - 1) / B
+        let x0 = firstCell * W, count = cells * W
+        (mu + x0).update(repeating: 0, count: count)
+        for e in edges {
+            nu.update(repeating: 0, count: count)
+            for k in edgeTermStart[e]..<edgeTermStart[e + 1] {
+                let a = scale[k], d = delta + x0 + backwardOffset[k] * W
+                for j in 0..<count { nu[j] = nu[j].addingProduct(a, d[j]) }
             }
-        }
-        // Main-lane value e of the run (cell-major, batch innermost) and its address.
-        let count = cells.count * B, fRun = f + cells.lowerBound * B
-        @inline(__always) func main(_ d: UnsafePointer<S>, _ e: Int) -> S { d[(e / B) * W + e % B] }
-        for k in terms {
-            let d = delta + cells.lowerBound * W + backwardOffset[k] * W
-            var e = 0
-            while e + 16 <= count {
+            let w = strength[e]
+            for j in 0..<count { mu[x0 + j] = mu[x0 + j].addingProduct(w, nu[j]) }
+            // Main-lane value j of the span (cell-major, batch innermost).
+            @inline(__always) func main(_ j: Int) -> S { nu[(j / B) * W + j % B] }
+            let fSpan = f + values.lowerBound
+            var j = 0
+            while j < values.count {
                 var d0 = V.zero, d1 = V.zero
-                for j in 0..<8 { d0[j] = main(d, e + j); d1[j] = main(d, e + 8 + j) }
-                sums.vector[k - k0] = sums.vector[k - k0] + (Self.load(fRun + e) * d0 + Self.load(fRun + e + 8) * d1)
-                e += 16
-            }
-            while e < count {
-                sums.scalar[k - k0] = sums.scalar[k - k0] + fRun[e] * main(d, e)
-                e += 1
+                for l in 0..<8 { d0[l] = main(j + l); d1[l] = main(j + 8 + l) }
+                sums.vector[e - e0] = sums.vector[e - e0].addingProduct(Self.load(fSpan + j), d0)
+                    .addingProduct(Self.load(fSpan + j + 8), d1)
+                j += 16
             }
         }
     }
 }
 
-/// Per-term partial sums of the weight-gradient dot products in a thread's scratch: a vector
-/// for the blocks of 16 values and a scalar for the rest of each run.
+/// The engine's per-term copies of the parameters in the kernels' orders: the forward's
+/// weights, the backward's scales (sign·exp(count)) and per edge entry the strengths.
+struct StencilWeights<S: NetworkScalar> {
+    let forward: UnsafeMutablePointer<S>
+    let scale: UnsafeMutablePointer<S>
+    let strength: UnsafeMutablePointer<S>
+}
+
+/// Per-edge-entry partial sums of the strength-gradient dot products in a thread's scratch,
+/// followed by spare room (ν for `twoLanesAnyBatch`).
 struct DotSums<S: NetworkScalar> {
     let vector: UnsafeMutablePointer<SIMD8<S>>
-    let scalar: UnsafeMutablePointer<S>
-    let terms: Int
+    let spare: UnsafeMutableRawPointer
+    let edges: Int
 
-    init(_ scratch: UnsafeMutableRawPointer, terms n: Int) {
+    init(_ scratch: UnsafeMutableRawPointer, edges n: Int) {
         vector = scratch.bindMemory(to: SIMD8<S>.self, capacity: max(n, 1))
-        scalar = UnsafeMutablePointer<S>(OpaquePointer(vector + max(n, 1)))
-        terms = n
+        spare = UnsafeMutableRawPointer(vector + max(n, 1))
+        edges = n
         vector.initialize(repeating: .zero, count: n)
-        scalar.initialize(repeating: 0, count: n)
     }
 
-    /// dots[groups[k]] = the sum of term k.
-    func finish(into dots: UnsafeMutablePointer<S>, groups: UnsafePointer<Int32>) {
-        for k in 0..<terms { dots[Int(groups[k])] = vector[k].sum() + scalar[k] }
+    /// Bytes of scratch for `edges` entries and `spare` values of S.
+    static func bytes(edges: Int, spare: Int) -> Int {
+        max(1, edges) * MemoryLayout<SIMD8<S>>.stride + spare * MemoryLayout<S>.stride
+    }
+
+    /// dots[edgeTypes[e]] = the sum of entry e.
+    func finish(into dots: UnsafeMutablePointer<S>, edgeTypes: UnsafePointer<Int32>) {
+        for e in 0..<edges { dots[Int(edgeTypes[e])] = vector[e].sum() }
     }
 }
 
-/// Owns stable copies of the stencil tables (Swift arrays may move) and the per-thread type
-/// ranges.
+/// Owns stable copies of the stencil tables (Swift arrays may move), the spans of the current
+/// batch size and the per-thread type ranges.
 final class StencilStore {
     let tables: StencilTables
-    private let runs: UnsafeMutablePointer<(start: Int32, length: Int32)>
+    let layout: NetworkLayout
     private let ints: [UnsafeMutablePointer<Int>]
-    private let groups: [UnsafeMutablePointer<Int32>]
-    let maxBackwardTerms: Int
+    private let edgeTypes: UnsafeMutablePointer<Int32>
+    let maxEdges: Int
+    private(set) var spans = StencilSpans()
+    private var spanStart: UnsafeMutablePointer<Int>?, spanCell: UnsafeMutablePointer<Int32>?
+    private var spanValues: UnsafeMutablePointer<Int32>?
+    private(set) var batch = 0
     private(set) var forwardParts: [Range<Int>] = []
     private(set) var backwardParts: [Range<Int>] = []
 
-    init(layout: NetworkLayout, groups g: [(sourceType: Int, targetType: Int, du: Int, dv: Int)]) {
+    init(layout: NetworkLayout, groups g: [(sourceType: Int, targetType: Int, du: Int, dv: Int, edgeType: Int)]) {
         let t = StencilTables(layout: layout, groups: g)
         tables = t
-        runs = .allocate(capacity: max(1, layout.activeRuns.count))
-        runs.initialize(from: layout.activeRuns, count: layout.activeRuns.count)
-        func copy<T>(_ a: [T]) -> UnsafeMutablePointer<T> {
-            let p = UnsafeMutablePointer<T>.allocate(capacity: max(1, a.count))
-            p.initialize(from: a, count: a.count)
-            return p
-        }
-        ints = [copy(t.runStart), copy(t.forwardStart), copy(t.forwardOffset), copy(t.backwardStart), copy(t.backwardOffset)]
-        groups = [copy(t.forwardGroup), copy(t.backwardGroup)]
-        maxBackwardTerms = (0..<(t.backwardStart.count - 1)).map { t.backwardStart[$0 + 1] - t.backwardStart[$0] }.max() ?? 0
+        self.layout = layout
+        ints = [copy(t.forwardStart), copy(t.forwardOffset), copy(t.edgeStart), copy(t.edgeTermStart), copy(t.backwardOffset)]
+        edgeTypes = copy(t.edgeType)
+        maxEdges = (0..<(t.edgeStart.count - 1)).map { t.edgeStart[$0 + 1] - t.edgeStart[$0] }.max() ?? 0
         setThreads(1)
     }
 
     deinit {
-        runs.deallocate()
         for p in ints { p.deallocate() }
-        for p in groups { p.deallocate() }
+        edgeTypes.deallocate()
+        releaseSpans()
+    }
+
+    private func releaseSpans() {
+        spanStart?.deallocate(); spanCell?.deallocate(); spanValues?.deallocate()
+    }
+
+    /// Builds the spans for a batch size (done when the engine sizes its buffers).
+    func prepare(batch b: Int) {
+        guard b != batch else { return }
+        releaseSpans()
+        spans = StencilSpans(tables: tables, layout: layout, batch: b)
+        spanStart = copy(spans.start); spanCell = copy(spans.cell); spanValues = copy(spans.values)
+        batch = b
     }
 
     func setThreads(_ n: Int) {
-        forwardParts = tables.partition(parts: n, start: tables.forwardStart)
-        backwardParts = tables.partition(parts: n, start: tables.backwardStart)
+        forwardParts = tables.partition(parts: n) { self.tables.forwardStart[$0] }
+        backwardParts = tables.partition(parts: n) { self.tables.backwardStart($0) }
     }
 
-    func kernel<S: NetworkScalar>(weights: UnsafePointer<S>, batch: Int) -> StencilKernel<S> {
-        StencilKernel(runs: runs, runStart: ints[0], forwardStart: ints[1], forwardGroup: groups[0], forwardOffset: ints[2],
-                      backwardStart: ints[3], backwardGroup: groups[1], backwardOffset: ints[4], weights: weights, batch: batch)
+    func kernel<S: NetworkScalar>(weights: StencilWeights<S>) -> StencilKernel<S> {
+        StencilKernel(spanStart: spanStart!, spanCell: spanCell!, spanValues: spanValues!,
+                      forwardStart: ints[0], forwardOffset: ints[1], edgeStart: ints[2], edgeType: edgeTypes,
+                      edgeTermStart: ints[3], backwardOffset: ints[4], weights: weights, batch: batch)
     }
 
-    /// Bytes of backward scratch per thread for scalar type S.
-    func scratchBytes<S: NetworkScalar>(_: S.Type) -> Int { max(1, maxBackwardTerms) * (MemoryLayout<SIMD8<S>>.stride + MemoryLayout<S>.stride) }
+    /// Bytes of backward scratch per thread for scalar type S: the dot sums and, for two lanes
+    /// at a batch other than four, ν of the longest span.
+    func scratchBytes<S: NetworkScalar>(_: S.Type) -> Int { DotSums<S>.bytes(edges: maxEdges, spare: spans.maxCells * 2 * batch) }
+}
+
+/// A stable copy of an array (at least one element).
+private func copy<T>(_ a: [T]) -> UnsafeMutablePointer<T> {
+    let p = UnsafeMutablePointer<T>.allocate(capacity: max(1, a.count))
+    p.initialize(from: a, count: a.count)
+    return p
 }

@@ -64,7 +64,11 @@ import FlyvisConnectome
                 add(n, b, lane == 0 ? p.weights[i] * e.value(frame: t, node: n, batch: b) : p.penalty[i])
             } }
         }
-        let h = 1e-6
+        // Central differences: the truncation error is O(h²), the rounding error about
+        // ε·|loss|/h, and the losses reach 1e5–1e6 here. At h = 1e-6 the rounding alone came to
+        // the tolerance (softplus penalty bias: 1.06× it); at 1e-5 every check is within a tenth
+        // of it, and 1e-4 is too coarse for the ReLU kinks and for elu/tanh.
+        let h = 1e-5
         func fd(_ modify: (inout Problem, Double) -> Void) -> (Double, Double) {
             var plus = p, minus = p
             modify(&plus, h); modify(&minus, -h)
