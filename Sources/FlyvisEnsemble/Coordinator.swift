@@ -68,7 +68,7 @@ enum Tag {
 
 /// Runs an ensemble over MPI ranks (or alone, as a singleton): every rank trains members through
 /// the same `MemberTrainer`; rank 0 also hands out members beyond the first P, keeps the live
-/// table, and writes the ranking after a collective write of the summary.
+/// table, and writes the summary and the ranking from the rows every rank sends it.
 package final class EnsembleCoordinator {
     let run: EnsembleRun
     let comm: Communicator
@@ -240,13 +240,18 @@ package final class EnsembleCoordinator {
         // Rank 0 writes alone; whatever it throws (a full disk, say) reaches every rank
         // through the allreduce, so no rank is left waiting in a collective while rank 0
         // tears MPI down.
-        var rootError: Error?
+        var rootFailed = false
         if comm.isRoot {
-            do { try finalizeSummary(all, worst: worst) } catch { rootError = error }
+            do { try finalizeSummary(all, worst: worst) } catch {
+                // Said here, before the allreduce lets the other ranks exit: mpirun may end
+                // the job as soon as one rank exits non-zero, and the line must not be lost
+                // (or cut by mpirun's own banner). One write, so it stays one line.
+                try? FileHandle.standardError.write(contentsOf: Data("Error: \(error)\n".utf8))
+                rootFailed = true
+            }
         }
-        let rootFailed = try comm.allreduce([Int32(rootError == nil ? 0 : 1)], .max)[0] != 0
-        if let rootError { throw rootError }
-        // The other ranks exit 1 quietly; rank 0 has printed why.
+        rootFailed = try comm.allreduce([Int32(rootFailed ? 1 : 0)], .max)[0] != 0
+        // Every rank exits 1; rank 0 has said why.
         if rootFailed { return .memberFailed }
         switch worst {
         case 2: return .interrupted
