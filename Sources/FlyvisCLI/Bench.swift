@@ -34,7 +34,7 @@ struct Bench: ParsableCommand {
             // Useful FLOPs: one FMA per synapse, sample and frame forward; backward the
             // transposed product and the weight-gradient dot product, one FMA each. The
             // per-cell updates are a rounding error next to 1.5 million synapses.
-            let synapses = Double(connectome.groups.reduce(0) { $0 + $1.edgeCount })
+            let synapses = Double(connectome.edgeCount)
             let fma = synapses * Double(batch * frames)
             let fwd = 2 * fma / (r.forwardMs / 1e3) / 1e9, bwd = 4 * fma / (r.backwardMs / 1e3) / 1e9
             let whole = 6 * fma / (r.networkMs / 1e3) / 1e9, threadPeak = peak * Double(threads)
