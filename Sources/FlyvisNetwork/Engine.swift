@@ -7,16 +7,28 @@ package protocol NetworkScalar: BinaryFloatingPoint, SIMDScalar, Sendable, Codab
     static func exponential(_ x: Self) -> Self
     static func logOnePlus(_ x: Self) -> Self
     static func hyperbolicTangent(_ x: Self) -> Self
+    /// The ReLU adjoint update c·λ + (f > 0 ? μ : 0), lane by lane. A requirement, so that
+    /// each concrete type compiles its own vector compare (on a generic scalar it becomes
+    /// element-by-element mask building).
+    static func reluAdjoint(_ c: SIMD8<Self>, _ lambda: SIMD8<Self>, _ mu: SIMD8<Self>, gate f: SIMD8<Self>) -> SIMD8<Self>
 }
 extension Float: NetworkScalar {
     @inlinable package static func exponential(_ x: Float) -> Float { Foundation.exp(x) }
     @inlinable package static func logOnePlus(_ x: Float) -> Float { Foundation.log1p(x) }
     @inlinable package static func hyperbolicTangent(_ x: Float) -> Float { Foundation.tanh(x) }
+    @inlinable @inline(__always)
+    package static func reluAdjoint(_ c: SIMD8<Float>, _ lambda: SIMD8<Float>, _ mu: SIMD8<Float>, gate f: SIMD8<Float>) -> SIMD8<Float> {
+        c * lambda + mu.replacing(with: 0, where: .!(f .> 0))
+    }
 }
 extension Double: NetworkScalar {
     package static func exponential(_ x: Double) -> Double { Foundation.exp(x) }
     package static func logOnePlus(_ x: Double) -> Double { Foundation.log1p(x) }
     package static func hyperbolicTangent(_ x: Double) -> Double { Foundation.tanh(x) }
+    @inlinable @inline(__always)
+    package static func reluAdjoint(_ c: SIMD8<Double>, _ lambda: SIMD8<Double>, _ mu: SIMD8<Double>, gate f: SIMD8<Double>) -> SIMD8<Double> {
+        c * lambda + mu.replacing(with: 0, where: .!(f .> 0))
+    }
 }
 
 /// The synaptic transfer function, applied to the presynaptic voltage.
@@ -543,14 +555,20 @@ package final class NetworkEngine<S: NetworkScalar> {
         let kernel: StencilKernel<S> = stencil.kernel(weights: kernelWeights)
         let runs = layout.activeRuns, runNode = layout.activeRunNode, runStart = stencil.tables.runStart
         let parts = stencil.backwardParts
+        // With ReLU the kernels update λ themselves, block by block (lanes == 2: at B = 4).
+        var fused = false
+        if case .relu = activation { fused = lanes == 1 || B == 4 }
         parallel(parts.count) { part in
             for type in parts[part] {
-                if lanes == 2 {
-                    kernel.backwardTwoLanes(type: type, f: f, delta: delta, mu: mu, dots: sweep.dots, scratch: sweep.scratch[part])
-                } else {
-                    kernel.backward(type: type, f: f, delta: delta, mu: mu, dots: sweep.dots, scratch: sweep.scratch[part])
-                }
                 let c = sweep.oneMinusK[type]
+                if lanes == 2 {
+                    kernel.backwardTwoLanes(type: type, f: f, delta: delta, mu: mu, dots: sweep.dots, scratch: sweep.scratch[part],
+                                            reluUpdate: fused ? c : nil, lambda: lambda)
+                } else {
+                    kernel.backward(type: type, f: f, delta: delta, mu: mu, dots: sweep.dots, scratch: sweep.scratch[part],
+                                    reluUpdate: fused ? c : nil, lambda: lambda)
+                }
+                if fused { continue }
                 forEachRun(ofType: type, runs, runNode, runStart) { c0, c1, n0 in
                     if lanes == 1 {
                         Self.updateLambda(activation, c, lambda + c0 * B, mu + c0 * B, v + n0 * B, count: (c1 - c0) * B)

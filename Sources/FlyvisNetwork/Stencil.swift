@@ -198,8 +198,14 @@ struct StencilKernel<S: NetworkScalar>: @unchecked Sendable {
     /// For source type `s`, one adjoint lane in the state's (cell, batch) layout: per edge type
     /// e, ν = Σ_{g∈e} scale_g·δ(shifted); μ = Σ_e strength_e·ν on every span cell of `s`, and
     /// dots[e] = Σ f·ν (the strength gradient), block by block of 16 values.
+    ///
+    /// `reluUpdate`: with ReLU, also λ ← c·λ + f'(v)·μ block by block while the block is in
+    /// registers and cache (f'(v) = [f > 0] for ReLU), instead of a second pass over the type
+    /// that reads v from the history; c = 1 − k of type `s`. The same operations per value as
+    /// the engine's separate update, so the results are bitwise the same.
     func backward(type s: Int, f: UnsafePointer<S>, delta: UnsafePointer<S>, mu: UnsafeMutablePointer<S>,
-                  dots: UnsafeMutablePointer<S>, scratch: UnsafeMutableRawPointer) {
+                  dots: UnsafeMutablePointer<S>, scratch: UnsafeMutableRawPointer,
+                  reluUpdate c: S? = nil, lambda: UnsafeMutablePointer<S>? = nil) {
         let B = batch, e0 = edgeStart[s], e1 = edgeStart[s + 1], scale = weights.scale, strength = weights.strength
         let sums = DotSums<S>(scratch, edges: e1 - e0)
         forEachSpan(s) { lo, hi in
@@ -217,7 +223,13 @@ struct StencilKernel<S: NetworkScalar>: @unchecked Sendable {
                     m0 = m0.addingProduct(w, n0); m1 = m1.addingProduct(w, n1)
                     sums.vector[e &- e0] = sums.vector[e &- e0].addingProduct(f0, n0).addingProduct(f1, n1)
                 }
-                Self.store(m0, mu + i); Self.store(m1, mu + i + 8)
+                if let c, let lambda {
+                    let cv = V(repeating: c), l = lambda + i
+                    Self.store(S.reluAdjoint(cv, Self.load(l), m0, gate: f0), l)
+                    Self.store(S.reluAdjoint(cv, Self.load(l + 8), m1, gate: f1), l + 8)
+                } else {
+                    Self.store(m0, mu + i); Self.store(m1, mu + i + 8)
+                }
                 i &+= 16
             }
         }
@@ -228,13 +240,16 @@ struct StencilKernel<S: NetworkScalar>: @unchecked Sendable {
     /// (cell, lane, batch): ν and μ for both lanes in one sweep, the dots for the main lane only.
     /// Every main-lane value is computed by the same operations in the same order as in
     /// `backward`, so the main lane's gradients do not depend on whether the penalty lane runs.
+    /// `reluUpdate` as in `backward`, at the batch of four only.
     func backwardTwoLanes(type s: Int, f: UnsafePointer<S>, delta: UnsafePointer<S>, mu: UnsafeMutablePointer<S>,
-                          dots: UnsafeMutablePointer<S>, scratch: UnsafeMutableRawPointer) {
+                          dots: UnsafeMutablePointer<S>, scratch: UnsafeMutableRawPointer,
+                          reluUpdate c: S? = nil, lambda: UnsafeMutablePointer<S>? = nil) {
         let e0 = edgeStart[s], e1 = edgeStart[s + 1]
         let sums = DotSums<S>(scratch, edges: e1 - e0)
         forEachSpan(s) { lo, hi in
             if batch == 4 {
-                twoLanesOfFour(cells: (lo / 4)..<(hi / 4), edges: e0..<e1, f: f, delta: delta, mu: mu, sums: sums)
+                twoLanesOfFour(cells: (lo / 4)..<(hi / 4), edges: e0..<e1, f: f, delta: delta, mu: mu, sums: sums,
+                               reluUpdate: c, lambda: lambda)
             } else {
                 twoLanesAnyBatch(values: lo..<hi, edges: e0..<e1, f: f, delta: delta, mu: mu, sums: sums,
                                  nu: sums.spare.assumingMemoryBound(to: S.self))
@@ -248,7 +263,7 @@ struct StencilKernel<S: NetworkScalar>: @unchecked Sendable {
     /// two of them make one of `backward`'s vectors.
     @inline(__always)
     private func twoLanesOfFour(cells: Range<Int>, edges: Range<Int>, f: UnsafePointer<S>, delta: UnsafePointer<S>,
-                                mu: UnsafeMutablePointer<S>, sums: DotSums<S>) {
+                                mu: UnsafeMutablePointer<S>, sums: DotSums<S>, reluUpdate: S?, lambda: UnsafeMutablePointer<S>?) {
         let e0 = edges.lowerBound, scale = weights.scale, strength = weights.strength
         var c = cells.lowerBound
         while c < cells.upperBound {
@@ -267,7 +282,15 @@ struct StencilKernel<S: NetworkScalar>: @unchecked Sendable {
                 let main0 = V(lowHalf: n0.lowHalf, highHalf: n1.lowHalf), main1 = V(lowHalf: n2.lowHalf, highHalf: n3.lowHalf)
                 sums.vector[e &- e0] = sums.vector[e &- e0].addingProduct(f0, main0).addingProduct(f1, main1)
             }
-            Self.store(m0, mu + x); Self.store(m1, mu + x + 8); Self.store(m2, mu + x + 16); Self.store(m3, mu + x + 24)
+            if let k = reluUpdate, let lambda {  // both lanes of a cell use its f'(v) = [f > 0]
+                let kv = V(repeating: k), l = lambda + x
+                Self.store(S.reluAdjoint(kv, Self.load(l), m0, gate: V(lowHalf: f0.lowHalf, highHalf: f0.lowHalf)), l)
+                Self.store(S.reluAdjoint(kv, Self.load(l + 8), m1, gate: V(lowHalf: f0.highHalf, highHalf: f0.highHalf)), l + 8)
+                Self.store(S.reluAdjoint(kv, Self.load(l + 16), m2, gate: V(lowHalf: f1.lowHalf, highHalf: f1.lowHalf)), l + 16)
+                Self.store(S.reluAdjoint(kv, Self.load(l + 24), m3, gate: V(lowHalf: f1.highHalf, highHalf: f1.highHalf)), l + 24)
+            } else {
+                Self.store(m0, mu + x); Self.store(m1, mu + x + 8); Self.store(m2, mu + x + 16); Self.store(m3, mu + x + 24)
+            }
             c &+= 4
         }
     }
