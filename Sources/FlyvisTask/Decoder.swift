@@ -447,13 +447,17 @@ package final class FlowDecoder {
     private func placeInput(_ input: UnsafeBufferPointer<Float>) {
         let hexals = lattice.count, p = side * side, N = images, C = inChannels
         var map = Self.take(&activations[0], count: N * C * p)
-        map.withUnsafeMutableBufferPointer { xb in pixels.withUnsafeBufferPointer { pb in
-            let xp = xb.baseAddress!, px = pb.baseAddress!, ip = input.baseAddress!
+        // Row by row: a map row's hexals are contiguous in the input too (rowHexalStart).
+        let W = side, spans = hexSpans
+        map.withUnsafeMutableBufferPointer { xb in rowHexalStart.withUnsafeBufferPointer { rb in
+            let xp = xb.baseAddress!, rs = rb.baseAddress!, ip = input.baseAddress!
             splitRange(N, threads) { range in
                 for n in range {
                     for c in 0..<C {
                         let src = ip + (n * C + c) * hexals, dst = xp + (c * N + n) * p
-                        for h in 0..<hexals { let v = src[h]; dst[px[h]] = v > 0 ? v : 0 }
+                        for (y, r) in spans.enumerated() where r.x0 <= r.x1 {
+                            DirectConv.copy(from: src + rs[y], to: dst + y * W + r.x0, count: r.x1 - r.x0 + 1, rectified: true)
+                        }
                     }
                 }
             }

@@ -46,19 +46,24 @@ struct DirectConv {
         }
     }
 
-    /// dst[0..<count] = src[0..<count] (where: only where mask[i] > 0, else 0), eight at a
-    /// time with an overlapping last vector: rows are ~31 floats, where a memmove call per
-    /// row cost more than the copy. Writes nothing outside dst[0..<count].
+    /// dst[0..<count] = src[0..<count] (where: only where mask[i] > 0, else 0; rectified: the
+    /// values' own ReLU, v > 0 ? v : 0), eight at a time with an overlapping last vector: rows
+    /// are ~31 floats, where a memmove call per row cost more than the copy. Writes nothing
+    /// outside dst[0..<count].
     @inline(__always)
     static func copy(from src: UnsafePointer<Float>, to dst: UnsafeMutablePointer<Float>, count: Int,
-                     where mask: UnsafePointer<Float>? = nil) {
+                     where mask: UnsafePointer<Float>? = nil, rectified: Bool = false) {
         @inline(__always) func move(_ i: Int) {
             var v = load(src + i)
             if let m = mask { v.replace(with: 0, where: .!(load(m + i) .> 0)) }
+            if rectified { v.replace(with: 0, where: .!(v .> 0)) }
             UnsafeMutableRawPointer(dst + i).storeBytes(of: v, as: V.self)
         }
         guard count >= 8 else {
-            for i in 0..<count { let keep = mask.map { $0[i] > 0 } ?? true; dst[i] = keep ? src[i] : 0 }
+            for i in 0..<count {
+                let keep = (mask.map { $0[i] > 0 } ?? true) && (!rectified || src[i] > 0)
+                dst[i] = keep ? src[i] : 0
+            }
             return
         }
         var i = 0

@@ -113,3 +113,20 @@ import FlyvisHex
         #expect(worst.derivative < 1e-6, "derivative relative error \(worst.derivative)")
     }
 }
+
+/// Dropout's mask against its definition, draw by draw: `value` where uniformFloat() < keep.
+@Suite struct DropoutMaskTests {
+    @Test(arguments: [0.5, 0.1, 0.9, 1e-7]) func maskIsTheDefinitionDrawByDraw(keep: Float) {
+        let n = 100_003, value = 1 / keep
+        let threshold = UInt64((keep * 0x1p24).rounded(.up))
+        var fast = RandomState(seed: 42), slow = fast
+        var mask = [Float](repeating: -1, count: n)
+        mask.withUnsafeMutableBufferPointer { fast.bernoulliMask($0, below: threshold, value: value) }
+        let expected = (0..<n).map { _ in slow.uniformFloat() < keep ? value : 0 }
+        #expect(mask.count == expected.count && !mask.isEmpty)
+        #expect(mask == expected)
+        #expect(fast == slow, "one draw per element")
+        let kept = Double(mask.filter { $0 != 0 }.count) / Double(n)
+        #expect(abs(kept - Double(keep)) < 0.01)
+    }
+}
