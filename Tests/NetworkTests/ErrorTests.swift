@@ -129,3 +129,39 @@ import FlyvisConnectome
         #expect(grads[1].penaltyBias != nil && grads[1].penaltyBias != grads[1].bias)
     }
 }
+
+@Suite struct CotangentSinkTests {
+    /// The sink's bulk add (four nodes at a time at the batch of four, on runs of consecutive
+    /// cells) against adding value by value: the same gradients, bit for bit, with one lane and
+    /// two, at the batch of four and another.
+    @Test(arguments: [(4, false), (4, true), (3, true)]) func bulkAddEqualsValueByValue(batch B: Int, penalty: Bool) throws {
+        let c = try Connectome(extent: 4)
+        let T = 4, H = c.lattice.count
+        let types = c.outputCellTypes.compactMap { c.typeIndex($0) }
+        let movie = (0..<(B * T * H)).map { Float(($0 * 7919) % 101) / 101 }
+        let net = try Network(connectome: c)
+        try movie.withUnsafeBufferPointer { try net.forward(movie: $0, batch: B, frames: T, dt: 0.02, state: nil) }
+        // (B, T, types, hexals), as the decoders hand it over.
+        let K = types.count
+        let g = (0..<(B * T * K * H)).map { Float(($0 * 104_729) % 997) / 997 - 0.5 }
+        #expect(!types.isEmpty && types.allSatisfy { c.layerIndex($0).count == H })
+        let grads = [true, false].map { bulk in
+            g.withUnsafeBufferPointer { gb in
+                net.engine.backward(penaltyLane: penalty) { t, lane, sink in
+                    guard lane == 0 else { sink(c.centralCellsIndex[0], 0, 1); return }
+                    for (k, type) in types.enumerated() {
+                        let nodes = c.layerIndex(type), base = gb.baseAddress! + (t * K + k) * H
+                        if bulk {
+                            sink.add(nodes: nodes, values: base, batchStride: T * K * H)
+                        } else {
+                            for (j, n) in nodes.enumerated() { for b in 0..<B { sink(n, b, base[b * T * K * H + j]) } }
+                        }
+                    }
+                }
+            }
+        }
+        #expect(grads[0].bias.count == c.cellTypes.count && grads[0].synStrength.count > 0)
+        #expect(grads[0] == grads[1])
+        #expect(grads[0].bias.contains { $0 != 0 })
+    }
+}
