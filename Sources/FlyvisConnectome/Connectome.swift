@@ -57,26 +57,63 @@ package struct Connectome: Sendable {
     package let nodeType: [Int32]
     package let nodeU: [Int32]
     package let nodeV: [Int32]
-    /// Per edge, in flyvis's edge order.
-    package let edgeSource: [Int32]
-    package let edgeTarget: [Int32]
-    package let edgeDu: [Int32]
-    package let edgeDv: [Int32]
-    package let edgeSign: [Float]
-    package let edgeNSyn: [Float]
-    package let edgeNSynCertainty: [Float]
-    /// Index of each edge's (source type, target type) group, and of its syn_count group.
-    package let edgeTypeIndex: [Int32]
-    package let edgeGroupIndex: [Int32]
     /// Edge types (source type, target type) in first-appearance order (604 at extent 15).
     package let edgeTypes: [(source: Int, target: Int)]
+    /// Per edge type: the sign and synapse-count certainty of its spec (all its edges share them).
+    package let edgeTypeSign: [Float]
+    package let edgeTypeCertainty: [Float]
     /// syn_count groups in first-appearance order (2,355 at extent 15).
     package let groups: [SynapseGroup]
     /// Node index of the (0, 0) node of every type.
     package let centralCellsIndex: [Int]
+    /// Edges (synapses between nodes), 1.5 million at extent 15. They are not stored: the
+    /// groups determine them, and nine per-edge arrays were 54 MB of every rank's memory that
+    /// only a reference test reads (`edges()` lists them).
+    package let edgeCount: Int
+    /// Per type, the node at each lattice position ((u + extent) · side + v + extent), or −1.
+    private let nodeAt: [[Int32]]
 
     package var nodeCount: Int { nodeType.count }
-    package var edgeCount: Int { edgeSource.count }
+
+    /// Every edge in flyvis's order, one array per attribute.
+    package struct EdgeList: Sendable {
+        package var source: [Int32] = [], target: [Int32] = [], du: [Int32] = [], dv: [Int32] = []
+        package var sign: [Float] = [], nSyn: [Float] = []
+        package var nSynCertainty: [Float] = []
+        /// Index of each edge's (source type, target type) edge type, and of its syn_count group.
+        package var typeIndex: [Int32] = [], groupIndex: [Int32] = []
+    }
+
+    /// Lists the edges, group by group (the groups are in flyvis's edge order: spec by spec,
+    /// offset by offset, each source node by source node).
+    package func edges() -> EdgeList {
+        var list = EdgeList()
+        for (g, group) in groups.enumerated() {
+            Self.forEachEdge(of: group.sourceType, to: group.targetType, du: group.du, dv: group.dv,
+                             nodeU: nodeU, nodeV: nodeV, sources: typeNodeStart[group.sourceType]..<(typeNodeStart[group.sourceType] + typeNodeCount[group.sourceType]),
+                             targets: nodeAt[group.targetType], extent: extent) { s, t in
+                list.source.append(Int32(s)); list.target.append(t)
+                list.du.append(Int32(group.du)); list.dv.append(Int32(group.dv))
+                list.sign.append(edgeTypeSign[group.edgeType]); list.nSyn.append(group.nSyn)
+                list.nSynCertainty.append(edgeTypeCertainty[group.edgeType])
+                list.typeIndex.append(Int32(group.edgeType)); list.groupIndex.append(Int32(g))
+            }
+        }
+        return list
+    }
+
+    /// Calls `body(source node, target node)` for the edges of one offset, source node by source
+    /// node: an edge exists where the target type has a node at source + offset.
+    private static func forEachEdge(of sourceType: Int, to targetType: Int, du: Int, dv: Int, nodeU: [Int32], nodeV: [Int32],
+                                    sources: Range<Int>, targets: [Int32], extent: Int, _ body: (Int, Int32) -> Void) {
+        let side = 2 * extent + 1
+        for s in sources {
+            let tu = Int(nodeU[s]) + du, tv = Int(nodeV[s]) + dv
+            guard abs(tu) <= extent, abs(tv) <= extent, abs(tu + tv) <= extent else { continue }
+            let t = targets[(tu + extent) * side + (tv + extent)]
+            if t >= 0 { body(s, t) }
+        }
+    }
 
     package func typeIndex(_ name: String) -> Int? { cellTypes.firstIndex(of: name) }
 
@@ -129,45 +166,36 @@ package struct Connectome: Sendable {
         }
 
         // Edges: spec by spec, offset by offset (JSON order, then the hull fill), source node
-        // by source node; an edge exists where the target type has a node at source + offset.
-        var src: [Int32] = [], tgt: [Int32] = [], eDu: [Int32] = [], eDv: [Int32] = []
-        var sign: [Float] = [], nSyn: [Float] = [], certainty: [Float] = []
-        var eType: [Int32] = [], eGroup: [Int32] = []
-        var edgeTypes: [(Int, Int)] = []
+        // by source node; only their groups and count are kept (see `edges()`).
+        var edgeTypes: [(Int, Int)] = [], typeSign: [Float] = [], typeCertainty: [Float] = []
         var groups: [SynapseGroup] = []
+        var total = 0
         for e in spec.edges {
             var offsets = e.offsets
             if nSynFill > 0 && offsets.count >= 3 {
                 offsets += fillHull(offsets.map(\.offset)).map { (offset: $0, nSyn: nSynFill) }
             }
-            var typeIndex: Int32 = -1
+            var typeIndex = -1
             for (offset, n) in offsets {
                 let (du, dv) = offset
                 var produced = 0
-                let groupIndex = Int32(groups.count)
-                for s in starts[e.source]..<(starts[e.source] + counts[e.source]) {
-                    let tu = Int(nodeU[s]) + du, tv = Int(nodeV[s]) + dv
-                    guard abs(tu) <= extent, abs(tv) <= extent, abs(tu + tv) <= extent else { continue }
-                    let t = lookup[e.target][(tu + extent) * side + (tv + extent)]
-                    guard t >= 0 else { continue }
-                    if typeIndex < 0 {
-                        typeIndex = Int32(edgeTypes.count)
-                        edgeTypes.append((e.source, e.target))
-                    }
-                    src.append(Int32(s)); tgt.append(t); eDu.append(Int32(du)); eDv.append(Int32(dv))
-                    sign.append(e.sign); nSyn.append(n); certainty.append(e.certainty)
-                    eType.append(typeIndex); eGroup.append(groupIndex)
-                    produced += 1
+                Self.forEachEdge(of: e.source, to: e.target, du: du, dv: dv, nodeU: nodeU, nodeV: nodeV,
+                                 sources: starts[e.source]..<(starts[e.source] + counts[e.source]), targets: lookup[e.target],
+                                 extent: extent) { _, _ in produced += 1 }
+                guard produced > 0 else { continue }
+                if typeIndex < 0 {
+                    typeIndex = edgeTypes.count
+                    edgeTypes.append((e.source, e.target)); typeSign.append(e.sign); typeCertainty.append(e.certainty)
                 }
-                if produced > 0 {
-                    groups.append(SynapseGroup(sourceType: e.source, targetType: e.target, du: du, dv: dv,
-                                               nSyn: n, edgeType: Int(typeIndex), edgeCount: produced))
-                }
+                groups.append(SynapseGroup(sourceType: e.source, targetType: e.target, du: du, dv: dv,
+                                           nSyn: n, edgeType: typeIndex, edgeCount: produced))
+                total += produced
             }
         }
-        edgeSource = src; edgeTarget = tgt; edgeDu = eDu; edgeDv = eDv
-        edgeSign = sign; edgeNSyn = nSyn; edgeNSynCertainty = certainty
-        edgeTypeIndex = eType; edgeGroupIndex = eGroup
+        edgeCount = total
+        edgeTypeSign = typeSign
+        edgeTypeCertainty = typeCertainty
+        nodeAt = lookup
         self.edgeTypes = edgeTypes
         self.groups = groups
     }

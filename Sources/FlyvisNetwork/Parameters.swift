@@ -131,22 +131,16 @@ package struct NetworkParameters: Sendable, Equatable {
         bias = try Self.nodeValues(.bias, config.bias.initial, count: nTypes, typeNames: c.cellTypes)
         timeConst = try Self.nodeValues(.timeConst, config.timeConst.initial, count: nTypes, typeNames: c.cellTypes)
 
-        // Sign: the first edge's sign in each edge type (flyvis's Value mode on the edge table).
-        var firstSign = [Float](repeating: 0, count: c.edgeTypes.count)
-        var seen = [Bool](repeating: false, count: c.edgeTypes.count)
-        // Mean synapse count per edge type over all its surviving edges (float64 accumulation).
+        // Sign: flyvis's Value mode takes each edge type's first edge's sign; all its edges carry
+        // the sign of their spec. Mean synapse count per edge type over all its surviving edges (float64 accumulation).
         var nSynSum = [Double](repeating: 0, count: c.edgeTypes.count)
         var nSynCount = [Int](repeating: 0, count: c.edgeTypes.count)
         for g in c.groups {
             nSynSum[g.edgeType] += Double(g.nSyn) * Double(g.edgeCount)
             nSynCount[g.edgeType] += g.edgeCount
         }
-        for e in 0..<c.edgeCount {
-            let t = Int(c.edgeTypeIndex[e])
-            if !seen[t] { seen[t] = true; firstSign[t] = c.edgeSign[e] }
-        }
         switch config.sign.initial {
-        case .value: sign = firstSign
+        case .value: sign = c.edgeTypeSign
         default: throw .invalidDistribution(parameter: ParameterName.sign.rawValue, problem: "only initial_dist Value is supported (signs come from the connectome)")
         }
         switch config.synCount.initial {

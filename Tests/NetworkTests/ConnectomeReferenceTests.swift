@@ -36,11 +36,18 @@ import FlyvisNetwork
         func keys(_ s: [Int32], _ t: [Int32], _ du: [Int32], _ dv: [Int32], _ sign: [Float], _ n: [Float]) -> [String] {
             (0..<s.count).map { "\(s[$0]) \(t[$0]) \(du[$0]) \(dv[$0]) \(sign[$0]) \(n[$0].bitPattern)" }.sorted()
         }
-        let ours = keys(c.edgeSource, c.edgeTarget, c.edgeDu, c.edgeDv, c.edgeSign, c.edgeNSyn)
+        let e = c.edges()
+        #expect(e.source.count == c.edgeCount && e.nSyn.count == c.edgeCount && !s.isEmpty)
+        let ours = keys(e.source, e.target, e.du, e.dv, e.sign, e.nSyn)
         let theirs = keys(s, t, du, dv, sign, n)
         #expect(ours == theirs)
         // The edge order is flyvis's too (not required, but it makes comparisons easy).
-        #expect(c.edgeSource == s && c.edgeTarget == t)
+        #expect(e.source == s && e.target == t)
+        // Each edge's groups agree with the groups' own fields.
+        #expect(e.groupIndex.indices.allSatisfy { i in
+            let g = c.groups[Int(e.groupIndex[i])]
+            return g.edgeType == Int(e.typeIndex[i]) && g.du == Int(e.du[i]) && g.dv == Int(e.dv[i])
+        })
     }
 
     @Test func groupCounts() throws {
