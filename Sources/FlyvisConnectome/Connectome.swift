@@ -89,8 +89,7 @@ package struct Connectome: Sendable {
     package func edges() -> EdgeList {
         var list = EdgeList()
         for (g, group) in groups.enumerated() {
-            Self.forEachEdge(of: group.sourceType, to: group.targetType, du: group.du, dv: group.dv,
-                             nodeU: nodeU, nodeV: nodeV, sources: typeNodeStart[group.sourceType]..<(typeNodeStart[group.sourceType] + typeNodeCount[group.sourceType]),
+            Self.forEachEdge(du: group.du, dv: group.dv, nodeU: nodeU, nodeV: nodeV, sources: layerIndex(group.sourceType),
                              targets: nodeAt[group.targetType], extent: extent) { s, t in
                 list.source.append(Int32(s)); list.target.append(t)
                 list.du.append(Int32(group.du)); list.dv.append(Int32(group.dv))
@@ -104,8 +103,9 @@ package struct Connectome: Sendable {
 
     /// Calls `body(source node, target node)` for the edges of one offset, source node by source
     /// node: an edge exists where the target type has a node at source + offset.
-    private static func forEachEdge(of sourceType: Int, to targetType: Int, du: Int, dv: Int, nodeU: [Int32], nodeV: [Int32],
-                                    sources: Range<Int>, targets: [Int32], extent: Int, _ body: (Int, Int32) -> Void) {
+    /// `sources`: the source type's nodes; `targets`: the target type's node per lattice position.
+    private static func forEachEdge(du: Int, dv: Int, nodeU: [Int32], nodeV: [Int32], sources: Range<Int>, targets: [Int32],
+                                    extent: Int, _ body: (Int, Int32) -> Void) {
         let side = 2 * extent + 1
         for s in sources {
             let tu = Int(nodeU[s]) + du, tv = Int(nodeV[s]) + dv
@@ -179,7 +179,7 @@ package struct Connectome: Sendable {
             for (offset, n) in offsets {
                 let (du, dv) = offset
                 var produced = 0
-                Self.forEachEdge(of: e.source, to: e.target, du: du, dv: dv, nodeU: nodeU, nodeV: nodeV,
+                Self.forEachEdge(du: du, dv: dv, nodeU: nodeU, nodeV: nodeV,
                                  sources: starts[e.source]..<(starts[e.source] + counts[e.source]), targets: lookup[e.target],
                                  extent: extent) { _, _ in produced += 1 }
                 guard produced > 0 else { continue }

@@ -131,8 +131,9 @@ package struct NetworkParameters: Sendable, Equatable {
         bias = try Self.nodeValues(.bias, config.bias.initial, count: nTypes, typeNames: c.cellTypes)
         timeConst = try Self.nodeValues(.timeConst, config.timeConst.initial, count: nTypes, typeNames: c.cellTypes)
 
-        // Sign: flyvis's Value mode takes each edge type's first edge's sign; all its edges carry
-        // the sign of their spec. Mean synapse count per edge type over all its surviving edges (float64 accumulation).
+        // Sign: flyvis's Value mode takes each edge type's first edge's sign; all its edges
+        // carry the sign of their spec (edgeTypeSign).
+        // Mean synapse count per edge type over all its surviving edges (float64 accumulation).
         var nSynSum = [Double](repeating: 0, count: c.edgeTypes.count)
         var nSynCount = [Int](repeating: 0, count: c.edgeTypes.count)
         for g in c.groups {
