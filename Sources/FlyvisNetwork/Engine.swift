@@ -401,14 +401,30 @@ package final class NetworkEngine<S: NetworkScalar> {
     }
 
     /// Copies the state after frame `t` of a contiguous node range (e.g. all output types) into
-    /// `out[b · batchStride + (n − nodes.lowerBound)]`.
+    /// `out[b · batchStride + (n − nodes.lowerBound)]`. At the batch of four, four nodes at a
+    /// time: their 16 contiguous values transposed into one vector per batch element (the
+    /// strided scalar loop cost 6.5 ms per training iteration for the decoders' input).
     @_specialize(exported: true, where S == Float)
     package func copyState(frame t: Int, nodes: Range<Int>, into out: UnsafeMutablePointer<S>, batchStride: Int) {
+        typealias V = SIMD4<S>
         let v = states! + (t + 1) * stateSize
         let B = batch
-        for n in nodes {
+        var n = nodes.lowerBound
+        if B == 4 {
+            @inline(__always) func load(_ p: UnsafePointer<S>) -> V { UnsafeRawPointer(p).loadUnaligned(as: V.self) }
+            while n + 4 <= nodes.upperBound {
+                let p = v + n * 4, a = load(p), b = load(p + 4), c = load(p + 8), d = load(p + 12)
+                let o = out + (n - nodes.lowerBound)
+                for i in 0..<4 {
+                    UnsafeMutableRawPointer(o + i * batchStride).storeBytes(of: V(a[i], b[i], c[i], d[i]), as: V.self)
+                }
+                n += 4
+            }
+        }
+        while n < nodes.upperBound {
             let j = n - nodes.lowerBound
             for b in 0..<B { out[b * batchStride + j] = v[n * B + b] }
+            n += 1
         }
     }
 

@@ -256,6 +256,14 @@ package final class FlowDecoder {
 
     private var layers: [DecoderLayer] { base + head }
 
+    /// The first layer's convolution kernels when the decoder starts with a convolution: then
+    /// the placed input map is kept in their padded layout (DirectConv.Source.padded), which
+    /// they read in place, in the forward and in the weight gradient.
+    private var paddedInput: DirectConv? {
+        guard case let .conv(conv) = layers.first else { return nil }
+        return kernels(conv)
+    }
+
     /// The output shape per frame: (channels, hexals), or (shape[-1], n_out_features) with the
     /// global-average-pooling head.
     package var outputPerFrame: Int { config.nOutFeatures != nil ? outChannels : outChannels * lattice.count }
@@ -418,7 +426,7 @@ package final class FlowDecoder {
                 // BatchNorm statistics over the whole map. The first one's input is zero off the
                 // hexagon, so beyond reachSpans its output is just its bias.
                 let last = index == all.count - 1
-                convForward(conv, x, into: &out, spans: last ? hexSpans : (index == 0 ? reachSpans : nil),
+                convForward(conv, x, padded: index == 0, into: &out, spans: last ? hexSpans : (index == 0 ? reachSpans : nil),
                             biasOutside: !last && index == 0)
             case let .batchNorm(bn): batchNormForward(bn, x, into: &out)
             case let .activation(kind): activationForward(kind, x, into: &out)
@@ -442,21 +450,24 @@ package final class FlowDecoder {
 
     /// Rectifies the input and places it on the square map (zeros off the hexagon), in
     /// activations[0]. Activations are channel-major, (channels, images, pixels): BatchNorm
-    /// statistics are contiguous per channel. Off-hexagon pixels of the kept buffer are never
+    /// statistics are contiguous per channel. A first convolution takes the input in its
+    /// padded layout instead (`paddedInput`). Off-hexagon pixels of the kept buffer are never
     /// written, so they stay zero.
     private func placeInput(_ input: UnsafeBufferPointer<Float>) {
         let hexals = lattice.count, p = side * side, N = images, C = inChannels
-        var map = Self.take(&activations[0], count: N * C * p)
+        let padded = paddedInput
+        var map = Self.take(&activations[0], count: padded?.paddedCount(images: N, channels: C) ?? N * C * p)
         // Row by row: a map row's hexals are contiguous in the input too (rowHexalStart).
-        let W = side, spans = hexSpans
+        let rowStride = padded?.stride ?? side, spans = hexSpans
         map.withUnsafeMutableBufferPointer { xb in rowHexalStart.withUnsafeBufferPointer { rb in
             let xp = xb.baseAddress!, rs = rb.baseAddress!, ip = input.baseAddress!
             splitRange(N, threads) { range in
                 for n in range {
                     for c in 0..<C {
-                        let src = ip + (n * C + c) * hexals, dst = xp + (c * N + n) * p
+                        let src = ip + (n * C + c) * hexals
+                        let dst = xp + (padded?.paddedOrigin(image: n, channel: c, channels: C) ?? (c * N + n) * p)
                         for (y, r) in spans.enumerated() where r.x0 <= r.x1 {
-                            DirectConv.copy(from: src + rs[y], to: dst + y * W + r.x0, count: r.x1 - r.x0 + 1, rectified: true)
+                            DirectConv.copy(from: src + rs[y], to: dst + y * rowStride + r.x0, count: r.x1 - r.x0 + 1, rectified: true)
                         }
                     }
                 }
@@ -550,12 +561,13 @@ package final class FlowDecoder {
                    pad: conv.kernel / 2, threads: threads)
     }
 
-    /// `biasOutside`: the pixels off `spans` get the bias (an input that is zero under their taps).
-    private func convForward(_ conv: HexConv, _ x: [Float], into out: inout [Float], spans: DirectConv.Spans?,
+    /// `padded`: x is in the kernels' padded layout. `biasOutside`: the pixels off `spans` get
+    /// the bias (an input that is zero under their taps).
+    private func convForward(_ conv: HexConv, _ x: [Float], padded: Bool, into out: inout [Float], spans: DirectConv.Spans?,
                              biasOutside: Bool) {
         let k = kernels(conv)
         x.withUnsafeBufferPointer { xb in out.withUnsafeMutableBufferPointer { ob in
-            k.forward(xb.baseAddress!, images: images, weights: conv.weight, bias: conv.bias, out: ob.baseAddress!,
+            k.forward(padded ? .padded(xb.baseAddress!) : .maps(xb.baseAddress!), images: images, weights: conv.weight, bias: conv.bias, out: ob.baseAddress!,
                       spans: spans, biasOutside: biasOutside)
         } }
     }
@@ -749,7 +761,7 @@ package final class FlowDecoder {
         convBiasGradient(conv, g)
         x.withUnsafeBufferPointer { xb in
             g.withUnsafeBufferPointer { gb in
-                conv.gradWeight = k.backwardWeights(xb.baseAddress!, gb.baseAddress!, images: images, spans: outputSpans,
+                conv.gradWeight = k.backwardWeights(.maps(xb.baseAddress!), gb.baseAddress!, images: images, spans: outputSpans,
                                                     perImage: &conv.weightScratch)
                 clock.lap("backward_conv_weights")
                 gradIn.withUnsafeMutableBufferPointer { ib in
@@ -763,15 +775,16 @@ package final class FlowDecoder {
     /// The first convolution's backward: its input gradient goes straight to the hexals of
     /// `gradInputBuffer` (B, T, inChannels, hexals), through the input ReLU, computed at the
     /// hexals only, without a map-shaped buffer. `weightSpans` must cover every position whose
-    /// dOut meets a nonzero input under some tap.
+    /// dOut meets a nonzero input under some tap. `x` is the placed input in the kernels'
+    /// padded layout.
     private func convBackwardToInput(_ conv: HexConv, _ x: [Float], _ g: [Float], weightSpans: DirectConv.Spans,
                                      clock: inout PhaseClock) {
-        let p = side * side, N = images, C = inChannels, hexals = lattice.count, W = side
-        let k = kernels(conv)
+        let N = images, C = inChannels, hexals = lattice.count
+        let k = kernels(conv), S = k.stride
         convBiasGradient(conv, g)
         let weight = conv.weight
         x.withUnsafeBufferPointer { xb in g.withUnsafeBufferPointer { gb in
-            conv.gradWeight = k.backwardWeights(xb.baseAddress!, gb.baseAddress!, images: N, spans: weightSpans,
+            conv.gradWeight = k.backwardWeights(.padded(xb.baseAddress!), gb.baseAddress!, images: N, spans: weightSpans,
                                                 perImage: &conv.weightScratch)
             clock.lap("backward_conv_weights")
             gradInputBuffer.withUnsafeMutableBufferPointer { ob in rowHexalStart.withUnsafeBufferPointer { sb in
@@ -780,7 +793,7 @@ package final class FlowDecoder {
                     // The row's hexals are contiguous in both: a branch-free masked copy.
                     guard x0 <= x1 else { return }
                     DirectConv.copy(from: row + x0, to: op + (n * C + c) * hexals + rs[y], count: x1 - x0 + 1,
-                                    where: xp + (c * N + n) * p + y * W + x0)
+                                    where: xp + k.paddedOrigin(image: n, channel: c, channels: C) + y * S + x0)
                 }
             } }
         } }

@@ -71,6 +71,50 @@ struct DirectConv {
         move(count - 8)
     }
 
+    /// dst[x] = value for x in 0..<width outside x0...x1 (every x when x0 > x1): the row's
+    /// pixels that a sweep over spans does not produce.
+    @inline(__always)
+    static func fillOutside(_ dst: UnsafeMutablePointer<Float>, width: Int, _ x0: Int, _ x1: Int, with value: Float) {
+        guard x0 <= x1 else { dst.update(repeating: value, count: width); return }
+        if x0 > 0 { dst.update(repeating: value, count: x0) }
+        if x1 + 1 < width { (dst + x1 + 1).update(repeating: value, count: width - x1 - 1) }
+    }
+
+    /// Where a sweep's source planes come from.
+    enum Source {
+        /// Channel-major maps, value (c, n, y, x) at c·N·P + n·P + y·W + x: each image is first
+        /// copied into zero-bordered scratch planes.
+        case maps(UnsafePointer<Float>)
+        /// Images already in the padded layout (`paddedCount`, `paddedOrigin`), read in place.
+        /// The decoder's input is placed this way: copying its 34 channels into scratch cost
+        /// about 2 ms per pass (forward and weight gradient).
+        case padded(UnsafePointer<Float>)
+    }
+
+    /// Floats for `images` images of `channels` padded planes, image-major, with the zeros the
+    /// flat sweeps read before the first plane and past the last. Every plane is laid out as in
+    /// the scratch: a sweep reads image n exactly as it reads a copy of it.
+    func paddedCount(images: Int, channels: Int) -> Int { Self.guardFloats + images * channels * plane + 2 * stride + 64 }
+
+    /// Index of pixel (0, 0) of image n's channel c in a `paddedCount` buffer; rows are `stride`
+    /// apart. Pixels never written stay zero, as the padding must.
+    func paddedOrigin(image n: Int, channel c: Int, channels: Int) -> Int {
+        Self.guardFloats + (n * channels + c) * plane + pad * stride + pad
+    }
+
+    /// Image n's first plane (its padded top-left corner): from the padded buffer in place, or
+    /// copied into `scratch` from channel-major maps.
+    private func planes(_ source: Source, image n: Int, images N: Int, channels: Int,
+                        scratch: UnsafeMutablePointer<Float>?) -> UnsafePointer<Float> {
+        switch source {
+        case let .maps(src):
+            fillPadded(src + n * side * side, channels: channels, channelStride: N * side * side, into: scratch!)
+            return UnsafePointer(scratch!)
+        case let .padded(base):
+            return base + Self.guardFloats + n * channels * plane
+        }
+    }
+
     /// Zeroed scratch for one image's padded planes, with slack for the flat sweeps' reads past
     /// the last row.
     /// `guardFloats` zeros also precede it, for chunks that start left of a row's interior.
@@ -167,10 +211,10 @@ struct DirectConv {
     /// Runs `sweep3` over every image and block of four computed channels, at the chunks
     /// covering `spans`, and hands every row, with its needed pixels, to `emit(channel, image,
     /// row, values at x = 0, x0, x1)` (x0 > x1: none).
-    private func sweepImages(_ src: UnsafePointer<Float>, images N: Int, sourceChannels J: Int, computed C: Int,
+    private func sweepImages(_ source: Source, images N: Int, sourceChannels J: Int, computed C: Int,
                              weights: [Float], offsets: [Int], initial: [Float], spans: Spans?,
                              emit: (Int, Int, Int, UnsafePointer<Float>, Int, Int) -> Void) {
-        let P = side * side, S = stride, pairs = J * taps.count
+        let S = stride, pairs = J * taps.count
         let origin = pad * S + pad
         let pairOffsets = pairOffsets(channels: J, tapOffsets: offsets)
         // Source channels in groups whose rows under the kernel, for the chunks in flight, stay
@@ -186,10 +230,11 @@ struct DirectConv {
         weights.withUnsafeBufferPointer { wb in pairOffsets.withUnsafeBufferPointer { ob in starts.withUnsafeBufferPointer { sb in
             let wp = wb.baseAddress!, op = ob.baseAddress!, qs = sb.baseAddress!, nq = sb.count
             splitRange(N, threads) { images in
-                let padded = scratch(J), out = scratch(4)
-                defer { release(padded); release(out) }
+                let copies: UnsafeMutablePointer<Float>? = if case .maps = source { scratch(J) } else { nil }
+                let out = scratch(4)
+                defer { copies.map(release); release(out) }
                 for n in images {
-                    fillPadded(src + n * P, channels: J, channelStride: N * P, into: padded)
+                    let padded = planes(source, image: n, images: N, channels: J, scratch: copies)
                     for blk in 0..<init4.count {
                         for j0 in Swift.stride(from: 0, to: J, by: group) {
                             let k0 = j0 * T, count = (min(J, j0 + group) - j0) * T
@@ -218,15 +263,18 @@ struct DirectConv {
     /// not written.
     func forward(_ x: UnsafePointer<Float>, images N: Int, weights: [Float], bias: [Float], out: UnsafeMutablePointer<Float>,
                  spans: Spans? = nil, biasOutside: Bool = false) {
+        forward(.maps(x), images: N, weights: weights, bias: bias, out: out, spans: spans, biasOutside: biasOutside)
+    }
+
+    func forward(_ x: Source, images N: Int, weights: [Float], bias: [Float], out: UnsafeMutablePointer<Float>,
+                 spans: Spans? = nil, biasOutside: Bool = false) {
         let P = side * side, NP = N * P, W = side
         sweepImages(x, images: N, sourceChannels: inChannels, computed: outChannels,
                     weights: blocked4(weights, overOutput: true), offsets: taps.map { $0.dy * stride + $0.dx },
                     initial: bias, spans: spans) { c, n, y, row, x0, x1 in
             let dst = out + c * NP + n * P + y * W
             if x0 <= x1 { Self.copy(from: row + x0, to: dst + x0, count: x1 - x0 + 1) }
-            if biasOutside {
-                for x in 0..<W where x < x0 || x > x1 { dst[x] = bias[c] }
-            }
+            if biasOutside { Self.fillOutside(dst, width: W, x0, x1, with: bias[c]) }
         }
     }
 
@@ -235,7 +283,7 @@ struct DirectConv {
     /// `emit(input channel, image, row, values at x = 0, x0, x1)`.
     func backwardInput(_ g: UnsafePointer<Float>, images N: Int, weights: [Float], spans: Spans?,
                        emit: (Int, Int, Int, UnsafePointer<Float>, Int, Int) -> Void) {
-        sweepImages(g, images: N, sourceChannels: outChannels, computed: inChannels,
+        sweepImages(.maps(g), images: N, sourceChannels: outChannels, computed: inChannels,
                     weights: blocked4(weights, overOutput: false), offsets: taps.map { -$0.dy * stride - $0.dx },
                     initial: [], spans: spans, emit: emit)
     }
@@ -246,14 +294,15 @@ struct DirectConv {
     func backwardInput(_ g: UnsafePointer<Float>, images N: Int, weights: [Float], into dIn: UnsafeMutablePointer<Float>,
                        spans: Spans? = nil, accumulate: Bool = true) {
         let P = side * side, NP = N * P, W = side
-        sweepImages(g, images: N, sourceChannels: outChannels, computed: inChannels,
+        sweepImages(.maps(g), images: N, sourceChannels: outChannels, computed: inChannels,
                     weights: blocked4(weights, overOutput: false), offsets: taps.map { -$0.dy * stride - $0.dx },
                     initial: [], spans: spans) { c, n, y, row, x0, x1 in
             let dst = dIn + c * NP + n * P + y * W
             if accumulate {
                 for x in Swift.stride(from: x0, through: x1, by: 1) { dst[x] += row[x] }
             } else {
-                for x in 0..<W { dst[x] = x >= x0 && x <= x1 ? row[x] : 0 }
+                if x0 <= x1 { Self.copy(from: row + x0, to: dst + x0, count: x1 - x0 + 1) }
+                Self.fillOutside(dst, width: W, x0, x1, with: 0)
             }
         }
     }
@@ -264,12 +313,12 @@ struct DirectConv {
     /// order afterwards, so the result does not depend on the thread count.
     func backwardWeights(_ x: UnsafePointer<Float>, _ g: UnsafePointer<Float>, images N: Int, spans: Spans? = nil) -> [Float] {
         var perImage: [Double] = []
-        return backwardWeights(x, g, images: N, spans: spans, perImage: &perImage)
+        return backwardWeights(.maps(x), g, images: N, spans: spans, perImage: &perImage)
     }
 
     /// `perImage`: scratch for the per-image sums, kept by the caller between calls (6.6 MB
     /// for the first layer at the reference size, which a fresh allocation page-faults in).
-    func backwardWeights(_ x: UnsafePointer<Float>, _ g: UnsafePointer<Float>, images N: Int, spans: Spans?,
+    func backwardWeights(_ x: Source, _ g: UnsafePointer<Float>, images N: Int, spans: Spans?,
                          perImage: inout [Double]) -> [Float] {
         let P = side * side, S = stride, pairCount = inChannels * taps.count, W = outChannels * pairCount
         // Every entry is written below, so the scratch needs no clearing.
@@ -286,12 +335,13 @@ struct DirectConv {
             splitRange(N, threads) { images in
                 // dOut planes rounded up to a multiple of four, so every register block reads
                 // real (zero) planes.
-                let padIn = scratch(inChannels), padG = scratch((outChannels + 3) / 4 * 4)
-                defer { release(padIn); release(padG) }
-                let gBase = padG + pad * S + pad, inOrigin = padIn + pad * S + pad
+                let copies: UnsafeMutablePointer<Float>? = if case .maps = x { scratch(inChannels) } else { nil }
+                let padG = scratch((outChannels + 3) / 4 * 4)
+                defer { copies.map(release); release(padG) }
+                let gBase = padG + pad * S + pad
                 for n in images {
                     let total = perImage + n * W
-                    fillPadded(x + n * P, channels: inChannels, channelStride: N * P, into: padIn)
+                    let inOrigin = planes(x, image: n, images: N, channels: inChannels, scratch: copies) + pad * S + pad
                     fillPadded(g + n * P, channels: outChannels, channelStride: N * P, into: padG)
                     // Register blocks of four output channels × three (input channel, tap)
                     // pairs over all of the image's chunks: seven loads per twelve FMAs, and

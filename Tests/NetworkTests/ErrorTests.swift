@@ -165,3 +165,31 @@ import FlyvisConnectome
         #expect(grads[0].bias.contains { $0 != 0 })
     }
 }
+
+@Suite struct StateCopyTests {
+    /// The range copy (four nodes at a time at the batch of four) against reading the state
+    /// value by value: every value, at batches 4 and 3, on a range that starts off a multiple
+    /// of four and has a remainder, into a strided buffer whose gaps must stay untouched.
+    @Test(arguments: [4, 3]) func rangeCopyEqualsValueByValue(batch B: Int) throws {
+        let c = try Connectome(extent: 4)
+        let T = 3, H = c.lattice.count
+        let movie = (0..<(B * T * H)).map { Float(($0 * 7919) % 101) / 101 }
+        let net = try Network(connectome: c)
+        try movie.withUnsafeBufferPointer { try net.forward(movie: $0, batch: B, frames: T, dt: 0.02, state: nil) }
+        let nodes = 5..<(5 + 4 * 9 + 3), stride = nodes.count + 2
+        var out = [Float](repeating: .nan, count: B * stride)
+        for t in 0..<T {
+            out.withUnsafeMutableBufferPointer { net.engine.copyState(frame: t, nodes: nodes, into: $0.baseAddress!, batchStride: stride) }
+            var compared = 0
+            for b in 0..<B {
+                for (j, n) in nodes.enumerated() {
+                    #expect(out[b * stride + j] == net.engine.value(frame: t, node: n, batch: b))
+                    compared += 1
+                }
+                let gap = out[(b * stride + nodes.count)..<((b + 1) * stride)]
+                #expect(gap.count == 2 && gap.allSatisfy { $0.isNaN })
+            }
+            #expect(compared == B * nodes.count && out.contains { $0 != 0 && !$0.isNaN })
+        }
+    }
+}

@@ -111,4 +111,45 @@ import FlyvisRandom
             #expect(worst < 1e-5, "weight gradient relative difference \(worst)")
         }
     }
+
+    /// Images read in place from the padded layout give the same bits as channel-major maps
+    /// copied into scratch: forward (full and over spans) and weight gradient, at one and two
+    /// threads, with several images so that reads past one image's planes meet the next one's.
+    @Test(arguments: [(31, 5), (9, 3), (7, 1)]) func paddedSourceEqualsMaps(side: Int, kernel: Int) {
+        let inC = 5, outC = 6, N = 3, P = side * side, r = side / 2
+        let tp = taps(kernel), T = tp.count
+        var rng = RandomState(seed: UInt64(side * 13 + kernel))
+        let spans: DirectConv.Spans = (0..<side).map { y in (max(0, r - y), min(side - 1, 3 * r - y)) }
+        let x = (0..<(inC * N * P)).map { _ in Float(rng.uniform() * 2 - 1) }
+        let g = (0..<(outC * N * P)).map { _ in Float(rng.uniform() * 2 - 1) }
+        let w = (0..<(outC * inC * T)).map { _ in Float(rng.uniform() * 2 - 1) }
+        let b = (0..<outC).map { _ in Float(rng.uniform()) }
+        for threads in [1, 2] {
+            let conv = DirectConv(inChannels: inC, outChannels: outC, taps: tp, side: side, pad: kernel / 2, threads: threads)
+            var padded = [Float](repeating: 0, count: conv.paddedCount(images: N, channels: inC))
+            for n in 0..<N { for c in 0..<inC { for y in 0..<side { for xx in 0..<side {
+                padded[conv.paddedOrigin(image: n, channel: c, channels: inC) + y * conv.stride + xx] = x[c * N * P + n * P + y * side + xx]
+            } } } }
+            for sp in [nil, spans] {
+                var fromMaps = [Float](repeating: .nan, count: outC * N * P), inPlace = fromMaps
+                x.withUnsafeBufferPointer { xb in fromMaps.withUnsafeMutableBufferPointer {
+                    conv.forward(.maps(xb.baseAddress!), images: N, weights: w, bias: b, out: $0.baseAddress!, spans: sp, biasOutside: true)
+                } }
+                padded.withUnsafeBufferPointer { pb in inPlace.withUnsafeMutableBufferPointer {
+                    conv.forward(.padded(pb.baseAddress!), images: N, weights: w, bias: b, out: $0.baseAddress!, spans: sp, biasOutside: true)
+                } }
+                #expect(!fromMaps.contains { $0.isNaN } && fromMaps.contains { $0 != 0 }, "forward left pixels unwritten")
+                #expect(inPlace == fromMaps, "forward (spans: \(sp != nil))")
+                var scratch: [Double] = []
+                let dW = x.withUnsafeBufferPointer { xb in g.withUnsafeBufferPointer {
+                    conv.backwardWeights(.maps(xb.baseAddress!), $0.baseAddress!, images: N, spans: sp, perImage: &scratch)
+                } }
+                let dWPadded = padded.withUnsafeBufferPointer { pb in g.withUnsafeBufferPointer {
+                    conv.backwardWeights(.padded(pb.baseAddress!), $0.baseAddress!, images: N, spans: sp, perImage: &scratch)
+                } }
+                #expect(dW.count == w.count && dW.contains { $0 != 0 })
+                #expect(dWPadded == dW, "weight gradient (spans: \(sp != nil))")
+            }
+        }
+    }
 }
