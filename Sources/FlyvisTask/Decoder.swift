@@ -426,8 +426,8 @@ package final class FlowDecoder {
                 // BatchNorm statistics over the whole map. The first one's input is zero off the
                 // hexagon, so beyond reachSpans its output is just its bias.
                 let last = index == all.count - 1
-                convForward(conv, x, padded: index == 0, into: &out, spans: last ? hexSpans : (index == 0 ? reachSpans : nil),
-                            biasOutside: !last && index == 0)
+                convForward(conv, x, padded: index == 0, into: &out,
+                            spans: last ? hexSpans : (index == 0 ? reachSpans : nil), biasOutside: !last && index == 0)
             case let .batchNorm(bn): batchNormForward(bn, x, into: &out)
             case let .activation(kind): activationForward(kind, x, into: &out)
             case let .dropout(prob):
@@ -567,7 +567,8 @@ package final class FlowDecoder {
                              biasOutside: Bool) {
         let k = kernels(conv)
         x.withUnsafeBufferPointer { xb in out.withUnsafeMutableBufferPointer { ob in
-            k.forward(padded ? .padded(xb.baseAddress!) : .maps(xb.baseAddress!), images: images, weights: conv.weight, bias: conv.bias, out: ob.baseAddress!,
+            let source: DirectConv.Source = padded ? .padded(xb.baseAddress!) : .maps(xb.baseAddress!)
+            k.forward(source, images: images, weights: conv.weight, bias: conv.bias, out: ob.baseAddress!,
                       spans: spans, biasOutside: biasOutside)
         } }
     }
