@@ -13,9 +13,9 @@ import FlyvisHex
         let B = 2, T = 3
     }
 
-    func make(batchNorm: Bool, normalizeLast: Bool, dropout: Double, nOut: Int? = nil) throws -> Case {
+    func make(batchNorm: Bool, normalizeLast: Bool, dropout: Double, nOut: Int? = nil, shape: [Int] = [3, 2]) throws -> Case {
         var config = DecoderConfig()
-        config.shape = [3, 2]
+        config.shape = shape
         config.kernelSize = 3
         config.constWeight = nil   // random init, so every tap matters
         config.batchNorm = batchNorm
@@ -72,6 +72,11 @@ import FlyvisHex
     @Test func withDropoutMask() throws { try check(make(batchNorm: true, normalizeLast: true, dropout: 0.5)) }
     @Test func plainConvolutions() throws { try check(make(batchNorm: false, normalizeLast: false, dropout: 0)) }
     @Test func globalAveragePoolingHead() throws { try check(make(batchNorm: true, normalizeLast: true, dropout: 0, nOut: 3)) }
+    /// No hidden layers: BatchNorm then the last convolution (the input stays a plain map), or
+    /// the last convolution alone (it takes the input in its padded layout and is also the first).
+    @Test(arguments: [true, false]) func lastConvolutionOnly(batchNorm: Bool) throws {
+        try check(make(batchNorm: batchNorm, normalizeLast: true, dropout: 0, shape: [2]))
+    }
 
     @Test func evalModeUsesRunningStatistics() throws {
         let c = try make(batchNorm: true, normalizeLast: true, dropout: 0.5)
