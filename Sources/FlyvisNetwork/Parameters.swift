@@ -131,8 +131,6 @@ package struct NetworkParameters: Sendable, Equatable {
         bias = try Self.nodeValues(.bias, config.bias.initial, count: nTypes, typeNames: c.cellTypes)
         timeConst = try Self.nodeValues(.timeConst, config.timeConst.initial, count: nTypes, typeNames: c.cellTypes)
 
-        // Sign: flyvis's Value mode takes each edge type's first edge's sign; all its edges
-        // carry the sign of their spec (edgeTypeSign).
         // Mean synapse count per edge type over all its surviving edges (float64 accumulation).
         var nSynSum = [Double](repeating: 0, count: c.edgeTypes.count)
         var nSynCount = [Int](repeating: 0, count: c.edgeTypes.count)
@@ -140,6 +138,8 @@ package struct NetworkParameters: Sendable, Equatable {
             nSynSum[g.edgeType] += Double(g.nSyn) * Double(g.edgeCount)
             nSynCount[g.edgeType] += g.edgeCount
         }
+        // Sign: flyvis's Value mode takes each edge type's first edge's sign; all its edges
+        // carry the sign of their spec (edgeTypeSign).
         switch config.sign.initial {
         case .value: sign = c.edgeTypeSign
         default: throw .invalidDistribution(parameter: ParameterName.sign.rawValue, problem: "only initial_dist Value is supported (signs come from the connectome)")

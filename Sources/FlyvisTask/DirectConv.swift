@@ -261,11 +261,6 @@ struct DirectConv {
     /// Only the pixels in `spans` (every pixel when nil) are computed; with `biasOutside` the
     /// others get the bias (right when the input is zero under all their taps), else they are
     /// not written.
-    func forward(_ x: UnsafePointer<Float>, images N: Int, weights: [Float], bias: [Float], out: UnsafeMutablePointer<Float>,
-                 spans: Spans? = nil, biasOutside: Bool = false) {
-        forward(.maps(x), images: N, weights: weights, bias: bias, out: out, spans: spans, biasOutside: biasOutside)
-    }
-
     func forward(_ x: Source, images N: Int, weights: [Float], bias: [Float], out: UnsafeMutablePointer<Float>,
                  spans: Spans? = nil, biasOutside: Bool = false) {
         let P = side * side, NP = N * P, W = side
