@@ -13,6 +13,39 @@ import FlyvisRandom
         return t
     }
 
+    /// The forward in double by plain loops, zeros outside the map: (out, images, pixels).
+    func plainForward(_ x: [Float], _ w: [Float], _ b: [Float], inC: Int, outC: Int, images N: Int, side: Int,
+                      taps tp: [(dy: Int, dx: Int)]) -> [Double] {
+        let P = side * side, T = tp.count
+        var out = [Double](repeating: 0, count: outC * N * P)
+        for o in 0..<outC { for n in 0..<N { for y in 0..<side { for xx in 0..<side {
+            var s = Double(b[o])
+            for i in 0..<inC { for (t, d) in tp.enumerated() {
+                let yy = y + d.dy, xs = xx + d.dx
+                guard yy >= 0, yy < side, xs >= 0, xs < side else { continue }
+                s += Double(w[o * inC * T + i * T + t]) * Double(x[i * N * P + n * P + yy * side + xs])
+            } }
+            out[o * N * P + n * P + y * side + xx] = s
+        } } } }
+        return out
+    }
+
+    /// The weight gradient in double by plain loops: Σ dOut(o, pixel) · x(i, pixel + tap).
+    func plainWeights(_ x: [Float], _ g: [Float], inC: Int, outC: Int, images N: Int, side: Int,
+                      taps tp: [(dy: Int, dx: Int)]) -> [Double] {
+        let P = side * side, T = tp.count
+        var dW = [Double](repeating: 0, count: outC * inC * T)
+        for o in 0..<outC { for n in 0..<N { for y in 0..<side { for xx in 0..<side {
+            let go = Double(g[o * N * P + n * P + y * side + xx])
+            for i in 0..<inC { for (t, d) in tp.enumerated() {
+                let yy = y + d.dy, xs = xx + d.dx
+                guard yy >= 0, yy < side, xs >= 0, xs < side else { continue }
+                dW[o * inC * T + i * T + t] += go * Double(x[i * N * P + n * P + yy * side + xs])
+            } }
+        } } } }
+        return dW
+    }
+
     @Test(arguments: [(3, 1), (5, 3), (7, 5), (9, 3), (13, 5), (17, 3), (31, 5)])
     func matchesPlainLoops(side: Int, kernel: Int) {
         let inC = 10, outC = 9, N = 3, P = side * side
@@ -33,7 +66,7 @@ import FlyvisRandom
             var out = [Float](repeating: 0, count: outC * N * P)
             var dIn = [Float](repeating: 0, count: inC * N * P)
             x.withUnsafeBufferPointer { xb in out.withUnsafeMutableBufferPointer { ob in
-                k.forward(xb.baseAddress!, images: N, weights: w, bias: b, out: ob.baseAddress!)
+                k.forward(.maps(xb.baseAddress!), images: N, weights: w, bias: b, out: ob.baseAddress!)
             } }
             g.withUnsafeBufferPointer { gb in dIn.withUnsafeMutableBufferPointer { ib in
                 k.backwardInput(gb.baseAddress!, images: N, weights: w, into: ib.baseAddress!)
@@ -46,21 +79,18 @@ import FlyvisRandom
         let (out, dIn, dW) = run(conv)
 
         var worst = (fwd: 0.0, input: 0.0, weight: 0.0)
-        var refW = [Double](repeating: 0, count: w.count)
+        let refOut = plainForward(x, w, b, inC: inC, outC: outC, images: N, side: side, taps: tp)
+        let refW = plainWeights(x, g, inC: inC, outC: outC, images: N, side: side, taps: tp)
         var refIn = [Double](repeating: 0, count: dIn.count)
         for n in 0..<N { for y in 0..<side { for xx in 0..<side { for o in 0..<outC {
-            var s = Double(b[o])
             let go = at(g, o, n, y, xx)
             for i in 0..<inC { for (t, d) in tp.enumerated() {
-                let wv = Double(w[o * inC * T + i * T + t])
-                let xv = at(x, i, n, y + d.dy, xx + d.dx)
-                s += wv * xv
-                refW[o * inC * T + i * T + t] += go * xv
                 let yy = y + d.dy, xs = xx + d.dx
-                if yy >= 0, yy < side, xs >= 0, xs < side { refIn[i * N * P + n * P + yy * side + xs] += wv * go }
+                if yy >= 0, yy < side, xs >= 0, xs < side { refIn[i * N * P + n * P + yy * side + xs] += Double(w[o * inC * T + i * T + t]) * go }
             } }
-            worst.fwd = max(worst.fwd, abs(s - Double(out[o * N * P + n * P + y * side + xx])))
         } } } }
+        #expect(out.count == refOut.count && dW.count == refW.count && !out.isEmpty)
+        for k in 0..<out.count { worst.fwd = max(worst.fwd, abs(refOut[k] - Double(out[k]))) }
         for k in 0..<w.count { worst.weight = max(worst.weight, abs(refW[k] - Double(dW[k])) / max(1, abs(refW[k]))) }
         for k in 0..<dIn.count { worst.input = max(worst.input, abs(refIn[k] - Double(dIn[k]))) }
         // Any thread count gives the same bits.
@@ -92,8 +122,8 @@ import FlyvisRandom
             var full = [Float](repeating: 0, count: outC * N * P), part = full
             var fullIn = [Float](repeating: 0, count: inC * N * P), partIn = fullIn
             x.withUnsafeBufferPointer { xb in
-                full.withUnsafeMutableBufferPointer { conv.forward(xb.baseAddress!, images: N, weights: w, bias: b, out: $0.baseAddress!) }
-                part.withUnsafeMutableBufferPointer { conv.forward(xb.baseAddress!, images: N, weights: w, bias: b, out: $0.baseAddress!, spans: spans) }
+                full.withUnsafeMutableBufferPointer { conv.forward(.maps(xb.baseAddress!), images: N, weights: w, bias: b, out: $0.baseAddress!) }
+                part.withUnsafeMutableBufferPointer { conv.forward(.maps(xb.baseAddress!), images: N, weights: w, bias: b, out: $0.baseAddress!, spans: spans) }
             }
             g.withUnsafeBufferPointer { gb in
                 fullIn.withUnsafeMutableBufferPointer { conv.backwardInput(gb.baseAddress!, images: N, weights: w, into: $0.baseAddress!) }
@@ -114,16 +144,21 @@ import FlyvisRandom
 
     /// Images read in place from the padded layout give the same bits as channel-major maps
     /// copied into scratch: forward (full and over spans) and weight gradient, at one and two
-    /// threads, with several images so that reads past one image's planes meet the next one's.
+    /// threads, with several images so that reads past one image's planes meet the next one's;
+    /// and both against plain loops in double. dOut is zero off the spans, as the weight
+    /// gradient over spans requires.
     @Test(arguments: [(31, 5), (9, 3), (7, 1)]) func paddedSourceEqualsMaps(side: Int, kernel: Int) {
         let inC = 5, outC = 6, N = 3, P = side * side, r = side / 2
         let tp = taps(kernel), T = tp.count
         var rng = RandomState(seed: UInt64(side * 13 + kernel))
         let spans: DirectConv.Spans = (0..<side).map { y in (max(0, r - y), min(side - 1, 3 * r - y)) }
+        func inside(_ q: Int) -> Bool { let (y, x) = q.quotientAndRemainder(dividingBy: side); return x >= spans[y].x0 && x <= spans[y].x1 }
         let x = (0..<(inC * N * P)).map { _ in Float(rng.uniform() * 2 - 1) }
-        let g = (0..<(outC * N * P)).map { _ in Float(rng.uniform() * 2 - 1) }
+        let g = (0..<(outC * N * P)).map { k in inside(k % P) ? Float(rng.uniform() * 2 - 1) : 0 }
         let w = (0..<(outC * inC * T)).map { _ in Float(rng.uniform() * 2 - 1) }
         let b = (0..<outC).map { _ in Float(rng.uniform()) }
+        let refOut = plainForward(x, w, b, inC: inC, outC: outC, images: N, side: side, taps: tp)
+        let refW = plainWeights(x, g, inC: inC, outC: outC, images: N, side: side, taps: tp)
         for threads in [1, 2] {
             let conv = DirectConv(inChannels: inC, outChannels: outC, taps: tp, side: side, pad: kernel / 2, threads: threads)
             var padded = [Float](repeating: 0, count: conv.paddedCount(images: N, channels: inC))
@@ -140,6 +175,12 @@ import FlyvisRandom
                 } }
                 #expect(!fromMaps.contains { $0.isNaN } && fromMaps.contains { $0 != 0 }, "forward left pixels unwritten")
                 #expect(inPlace == fromMaps, "forward (spans: \(sp != nil))")
+                // Off the spans, biasOutside writes the bias.
+                let fwdError = (0..<inPlace.count).map { k in
+                    let want = sp == nil || inside(k % P) ? refOut[k] : Double(b[k / (N * P)])
+                    return abs(want - Double(inPlace[k]))
+                }.max() ?? .infinity
+                #expect(inPlace.count == refOut.count && fwdError < 1e-4, "forward max error \(fwdError)")
                 var scratch: [Double] = []
                 let dW = x.withUnsafeBufferPointer { xb in g.withUnsafeBufferPointer {
                     conv.backwardWeights(.maps(xb.baseAddress!), $0.baseAddress!, images: N, spans: sp, perImage: &scratch)
@@ -149,6 +190,8 @@ import FlyvisRandom
                 } }
                 #expect(dW.count == w.count && dW.contains { $0 != 0 })
                 #expect(dWPadded == dW, "weight gradient (spans: \(sp != nil))")
+                let wError = zip(refW, dWPadded).map { abs($0 - Double($1)) / max(1, abs($0)) }.max() ?? .infinity
+                #expect(dWPadded.count == refW.count && wError < 1e-4, "weight gradient max relative error \(wError)")
             }
         }
     }
