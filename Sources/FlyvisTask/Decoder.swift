@@ -199,6 +199,9 @@ package final class FlowDecoder {
     /// normalize_last's divisor softplus(z) + 1 and its slope σ(z) per (image, hexal).
     private var normDen: [Float] = [], normSlope: [Float] = []
     private var gradInputBuffer: [Float] = []
+    /// The first convolution's kernel spectrum and its input's spectra from the last forward,
+    /// and the spectra of its dOut (SpectralConv).
+    private var firstKernel: [Float] = [], inputSpectra: [Float] = [], gradSpectra: [Float] = []
     private var images = 0
 
     package init(config: DecoderConfig = DecoderConfig(), lattice: HexLattice, inChannels: Int, seed: UInt64 = 0) throws(DecoderError) {
@@ -256,12 +259,12 @@ package final class FlowDecoder {
 
     private var layers: [DecoderLayer] { base + head }
 
-    /// The first layer's convolution kernels when the decoder starts with a convolution: then
-    /// the placed input map is kept in their padded layout (DirectConv.Source.padded), which
-    /// they read in place, in the forward and in the weight gradient.
-    private var paddedInput: DirectConv? {
+    /// The first layer's FFT kernels when the decoder starts with a convolution: then the
+    /// placed input map is kept as spatial lanes (eight images per vector), which they
+    /// transform in place (SpectralConv).
+    private var spectralInput: SpectralConv? {
         guard case let .conv(conv) = layers.first else { return nil }
-        return kernels(conv)
+        return spectral(conv)
     }
 
     /// The output shape per frame: (channels, hexals), or (shape[-1], n_out_features) with the
@@ -426,8 +429,11 @@ package final class FlowDecoder {
                 // BatchNorm statistics over the whole map. The first one's input is zero off the
                 // hexagon, so beyond reachSpans its output is just its bias.
                 let last = index == all.count - 1
-                convForward(conv, x, padded: index == 0, into: &out,
-                            spans: last ? hexSpans : (index == 0 ? reachSpans : nil), biasOutside: !last && index == 0)
+                if index == 0 {
+                    firstForward(conv, x, into: &out)
+                } else {
+                    convForward(conv, x, into: &out, spans: last ? hexSpans : nil)
+                }
             case let .batchNorm(bn): batchNormForward(bn, x, into: &out)
             case let .activation(kind): activationForward(kind, x, into: &out)
             case let .dropout(prob):
@@ -450,24 +456,45 @@ package final class FlowDecoder {
 
     /// Rectifies the input and places it on the square map (zeros off the hexagon), in
     /// activations[0]. Activations are channel-major, (channels, images, pixels): BatchNorm
-    /// statistics are contiguous per channel. A first convolution takes the input in its
-    /// padded layout instead (`paddedInput`). Off-hexagon pixels of the kept buffer are never
-    /// written, so they stay zero.
+    /// statistics are contiguous per channel. A first convolution takes the input as spatial
+    /// lanes instead (`spectralInput`). Off-hexagon pixels (and the lanes past the last image)
+    /// of the kept buffer are never written, so they stay zero.
     private func placeInput(_ input: UnsafeBufferPointer<Float>) {
         let hexals = lattice.count, p = side * side, N = images, C = inChannels
-        let padded = paddedInput
-        var map = Self.take(&activations[0], count: padded?.paddedCount(images: N, channels: C) ?? N * C * p)
+        let spectral = spectralInput
+        var map = Self.take(&activations[0], count: spectral?.spatialCount(images: N, channels: C) ?? N * C * p)
         // Row by row: a map row's hexals are contiguous in the input too (rowHexalStart).
-        let rowStride = padded?.stride ?? side, spans = hexSpans
+        let spans = hexSpans, W = side
         map.withUnsafeMutableBufferPointer { xb in rowHexalStart.withUnsafeBufferPointer { rb in
             let xp = xb.baseAddress!, rs = rb.baseAddress!, ip = input.baseAddress!
+            if let spectral {
+                // Eight images at a time, one lane each: every pixel's vector is written once.
+                let lanes = SpectralConv.lanes
+                splitRange(SpectralConv.groups(N), threads) { groups in
+                    for g in groups {
+                        let count = min(lanes, N - g * lanes)
+                        for c in 0..<C {
+                            let dst = xp + spectral.spatialOrigin(group: g, channel: c, channels: C)
+                            for (y, r) in spans.enumerated() where r.x0 <= r.x1 {
+                                for x in r.x0...r.x1 {
+                                    var v = SIMD8<Float>()
+                                    let h = rs[y] + x - r.x0
+                                    for l in 0..<count { v[l] = ip[((g * lanes + l) * C + c) * hexals + h] }
+                                    v.replace(with: 0, where: .!(v .> 0))
+                                    UnsafeMutableRawPointer(dst + (y * W + x) * lanes).storeBytes(of: v, as: SIMD8<Float>.self)
+                                }
+                            }
+                        }
+                    }
+                }
+                return
+            }
             splitRange(N, threads) { range in
                 for n in range {
                     for c in 0..<C {
-                        let src = ip + (n * C + c) * hexals
-                        let dst = xp + (padded?.paddedOrigin(image: n, channel: c, channels: C) ?? (c * N + n) * p)
+                        let src = ip + (n * C + c) * hexals, dst = xp + (c * N + n) * p
                         for (y, r) in spans.enumerated() where r.x0 <= r.x1 {
-                            DirectConv.copy(from: src + rs[y], to: dst + y * rowStride + r.x0, count: r.x1 - r.x0 + 1, rectified: true)
+                            DirectConv.copy(from: src + rs[y], to: dst + y * W + r.x0, count: r.x1 - r.x0 + 1, rectified: true)
                         }
                     }
                 }
@@ -561,16 +588,32 @@ package final class FlowDecoder {
                    pad: conv.kernel / 2, threads: threads)
     }
 
-    /// `padded`: x is in the kernels' padded layout. `biasOutside`: the pixels off `spans` get
-    /// the bias (an input that is zero under their taps).
-    private func convForward(_ conv: HexConv, _ x: [Float], padded: Bool, into out: inout [Float], spans: DirectConv.Spans?,
-                             biasOutside: Bool) {
+    private func spectral(_ conv: HexConv) -> SpectralConv {
+        SpectralConv(inChannels: conv.inChannels, outChannels: conv.outChannels, taps: conv.taps, side: side,
+                     pad: conv.kernel / 2, threads: threads)
+    }
+
+    /// Only the pixels in `spans` (every pixel when nil) are computed.
+    private func convForward(_ conv: HexConv, _ x: [Float], into out: inout [Float], spans: DirectConv.Spans?) {
         let k = kernels(conv)
         x.withUnsafeBufferPointer { xb in out.withUnsafeMutableBufferPointer { ob in
-            let source: DirectConv.Source = padded ? .padded(xb.baseAddress!) : .maps(xb.baseAddress!)
-            k.forward(source, images: images, weights: conv.weight, bias: conv.bias, out: ob.baseAddress!,
-                      spans: spans, biasOutside: biasOutside)
+            k.forward(.maps(xb.baseAddress!), images: images, weights: conv.weight, bias: conv.bias, out: ob.baseAddress!,
+                      spans: spans)
         } }
+    }
+
+    /// The first convolution, by FFT, on the whole map: its kernel spectrum and the input's
+    /// spectra are kept for the backward.
+    private func firstForward(_ conv: HexConv, _ x: [Float], into out: inout [Float]) {
+        let k = spectral(conv)
+        firstKernel = k.kernelSpectrum(conv.weight)
+        let count = k.spectrumCount(images: images, channels: conv.inChannels)
+        if inputSpectra.count != count { inputSpectra = [Float](repeating: 0, count: count) }
+        x.withUnsafeBufferPointer { xb in out.withUnsafeMutableBufferPointer { ob in
+        inputSpectra.withUnsafeMutableBufferPointer { sb in
+            k.forward(xb.baseAddress!, images: images, kernel: firstKernel, bias: conv.bias, spectra: sb.baseAddress!,
+                      out: ob.baseAddress!)
+        } } }
     }
 
     /// The activation, softplus (the default) eight lanes at a time.
@@ -655,7 +698,7 @@ package final class FlowDecoder {
             switch layer {
             case let .conv(conv) where index == 0:
                 // dOut of the last layer is zero off the hexagon; the first one's input is.
-                convBackwardToInput(conv, input, g, weightSpans: last ? hexSpans : reachSpans, clock: &clock)
+                convBackwardToInput(conv, input, g)
                 written = true
             case let .conv(conv):
                 var gradIn = Self.take(&gradSlots[index], count: N * conv.inChannels * p)
@@ -773,31 +816,37 @@ package final class FlowDecoder {
         }
     }
 
-    /// The first convolution's backward: its input gradient goes straight to the hexals of
-    /// `gradInputBuffer` (B, T, inChannels, hexals), through the input ReLU, computed at the
-    /// hexals only, without a map-shaped buffer. `weightSpans` must cover every position whose
-    /// dOut meets a nonzero input under some tap. `x` is the placed input in the kernels'
-    /// padded layout.
-    private func convBackwardToInput(_ conv: HexConv, _ x: [Float], _ g: [Float], weightSpans: DirectConv.Spans,
-                                     clock: inout PhaseClock) {
-        let N = images, C = inChannels, hexals = lattice.count
-        let k = kernels(conv), S = k.stride
+    /// The first convolution's backward, by FFT: its input gradient goes straight to the
+    /// hexals of `gradInputBuffer` (B, T, inChannels, hexals), through the input ReLU, without
+    /// a map-shaped buffer. `x` is the placed input as spatial lanes.
+    private func convBackwardToInput(_ conv: HexConv, _ x: [Float], _ g: [Float]) {
+        let N = images, C = inChannels, hexals = lattice.count, lanes = SpectralConv.lanes, W = side
+        let k = spectral(conv)
         convBiasGradient(conv, g)
-        let weight = conv.weight
+        let count = k.spectrumCount(images: N, channels: conv.outChannels)
+        if gradSpectra.count != count { gradSpectra = [Float](repeating: 0, count: count) }
+        let spans = hexSpans
         x.withUnsafeBufferPointer { xb in g.withUnsafeBufferPointer { gb in
-            conv.gradWeight = k.backwardWeights(.padded(xb.baseAddress!), gb.baseAddress!, images: N, spans: weightSpans,
-                                                perImage: &conv.weightScratch)
-            clock.lap("backward_conv_weights")
-            gradInputBuffer.withUnsafeMutableBufferPointer { ob in rowHexalStart.withUnsafeBufferPointer { sb in
-                let op = ob.baseAddress!, xp = xb.baseAddress!, rs = sb.baseAddress!
-                k.backwardInput(gb.baseAddress!, images: N, weights: weight, spans: hexSpans) { c, n, y, row, x0, x1 in
-                    // The row's hexals are contiguous in both: a branch-free masked copy.
-                    guard x0 <= x1 else { return }
-                    DirectConv.copy(from: row + x0, to: op + (n * C + c) * hexals + rs[y], count: x1 - x0 + 1,
-                                    where: xp + k.paddedOrigin(image: n, channel: c, channels: C) + y * S + x0)
+        inputSpectra.withUnsafeBufferPointer { sb in gradSpectra.withUnsafeMutableBufferPointer { db in
+        gradInputBuffer.withUnsafeMutableBufferPointer { ob in rowHexalStart.withUnsafeBufferPointer { rb in
+            let op = ob.baseAddress!, xp = xb.baseAddress!, rs = rb.baseAddress!
+            conv.gradWeight = k.backward(gb.baseAddress!, images: N, kernel: firstKernel, spectra: sb.baseAddress!,
+                                         gradientSpectra: db.baseAddress!) { grp, c, image in
+                // The row's hexals are contiguous in the output: lanes masked by the input's
+                // ReLU (the placed input is zero where it was rectified), then spread to images.
+                let relu = xp + k.spatialOrigin(group: grp, channel: c, channels: C)
+                let n0 = grp * lanes, used = min(lanes, N - n0)
+                for (y, r) in spans.enumerated() where r.x0 <= r.x1 {
+                    for x in r.x0...r.x1 {
+                        let q = (y * W + x) * lanes
+                        var v = UnsafeRawPointer(image + q).loadUnaligned(as: SIMD8<Float>.self)
+                        v.replace(with: 0, where: .!(UnsafeRawPointer(relu + q).loadUnaligned(as: SIMD8<Float>.self) .> 0))
+                        let h = rs[y] + x - r.x0
+                        for l in 0..<used { op[((n0 + l) * C + c) * hexals + h] = v[l] }
+                    }
                 }
-            } }
-        } }
+            }
+        } } } } } }
     }
 
     private func batchNormBackward(_ bn: BatchNorm, _ x: [Float], _ g: inout [Float]) {

@@ -1,0 +1,127 @@
+import Foundation
+import Testing
+import FlyvisRandom
+@testable import FlyvisTask
+
+/// The FFT convolution (SpectralConv) against plain loops in double, and the lane FFT against
+/// a plain DFT. The FFT rounds differently from a direct sum, so these compare to a tolerance
+/// relative to the largest reference value: 1e-5, against float32 rounding of ~1e-6 seen here.
+@Suite struct SpectralConvTests {
+    let plain = DirectConvTests()
+
+    @Test(arguments: [2, 6, 8, 12, 36, 48])
+    func laneFFTMatchesPlainDFT(size: Int) {
+        let fft = LaneFFT(size: size)
+        var rng = RandomState(seed: UInt64(size))
+        typealias V = SIMD8<Float>
+        let re = UnsafeMutablePointer<V>.allocate(capacity: 4 * size)
+        defer { re.deallocate() }
+        let im = re + size, wr = re + 2 * size, wi = re + 3 * size
+        var inRe = [[Double]](repeating: [], count: 8), inIm = inRe
+        for j in 0..<size {
+            var a = V(), b = V()
+            for l in 0..<8 { a[l] = Float(rng.uniform() * 2 - 1); b[l] = Float(rng.uniform() * 2 - 1) }
+            re[j] = a; im[j] = b
+            for l in 0..<8 { inRe[l].append(Double(a[l])); inIm[l].append(Double(b[l])) }
+        }
+        let (zr, zi) = fft.table.withUnsafeBufferPointer { fft.forward(re, im, wr, wi, table: $0.baseAddress!) }
+        var worst = 0.0
+        for l in 0..<8 {
+            for k in 0..<size {
+                var sr = 0.0, si = 0.0
+                for j in 0..<size {
+                    let a = -2 * Double.pi * Double(j * k) / Double(size)
+                    sr += inRe[l][j] * cos(a) - inIm[l][j] * sin(a)
+                    si += inRe[l][j] * sin(a) + inIm[l][j] * cos(a)
+                }
+                worst = max(worst, abs(Double(zr[k][l]) - sr), abs(Double(zi[k][l]) - si))
+            }
+        }
+        #expect(worst <= 1e-5 * Double(size), "size \(size): max error \(worst)")
+    }
+
+    @Test func transformLengths() {
+        #expect(LaneFFT.length(atLeast: 35) == 36)
+        #expect(LaneFFT.length(atLeast: 19) == 24)
+        #expect(LaneFFT.length(atLeast: 7) == 8)
+        #expect(LaneFFT.length(atLeast: 1) == 2)
+    }
+
+    /// Spatial lanes from channel-major maps (zeros in the lanes past the last image).
+    func lanes(_ x: [Float], channels C: Int, images N: Int, side: Int, conv: SpectralConv) -> [Float] {
+        let P = side * side
+        var out = [Float](repeating: 0, count: conv.spatialCount(images: N, channels: C))
+        for c in 0..<C { for n in 0..<N { for q in 0..<P {
+            out[conv.spatialOrigin(group: n / 8, channel: c, channels: C) + q * 8 + n % 8] = x[c * N * P + n * P + q]
+        } } }
+        return out
+    }
+
+    func relative(_ ours: [Float], _ ref: [Double]) -> Double {
+        guard ours.count == ref.count, !ref.isEmpty else { return .infinity }
+        let scale = max(ref.map(abs).max()!, 1e-30)
+        return zip(ours, ref).map { abs(Double($0) - $1) }.max()! / scale
+    }
+
+    struct Run { var out: [Float], dIn: [Float], dW: [Float] }
+
+    func run(_ conv: SpectralConv, _ x: [Float], _ g: [Float], _ w: [Float], _ b: [Float], images N: Int) -> Run {
+        let P = conv.pixels, I = conv.inChannels, O = conv.outChannels
+        let xl = lanes(x, channels: I, images: N, side: conv.side, conv: conv)
+        let K = conv.kernelSpectrum(w)
+        var spectra = [Float](repeating: .nan, count: conv.spectrumCount(images: N, channels: I))
+        var dSpectra = [Float](repeating: .nan, count: conv.spectrumCount(images: N, channels: O))
+        var out = [Float](repeating: .nan, count: O * N * P)
+        xl.withUnsafeBufferPointer { xb in spectra.withUnsafeMutableBufferPointer { sb in out.withUnsafeMutableBufferPointer { ob in
+            conv.forward(xb.baseAddress!, images: N, kernel: K, bias: b, spectra: sb.baseAddress!, out: ob.baseAddress!)
+        } } }
+        var dIn = [Float](repeating: .nan, count: I * N * P)
+        let dW = g.withUnsafeBufferPointer { gb in spectra.withUnsafeBufferPointer { sb in dSpectra.withUnsafeMutableBufferPointer { db in
+            conv.backward(gb.baseAddress!, images: N, kernel: K, spectra: sb.baseAddress!, gradientSpectra: db.baseAddress!) { grp, c, image in
+                for l in 0..<min(8, N - grp * 8) { for q in 0..<P { dIn[c * N * P + (grp * 8 + l) * P + q] = image[q * 8 + l] } }
+            }
+        } } }
+        return Run(out: out, dIn: dIn, dW: dW)
+    }
+
+    /// Forward, input gradient and weight gradient against plain loops in double; 1 and 2
+    /// threads bit for bit. Image counts that leave a partial group of lanes, channel counts
+    /// that leave partial register blocks, and transform lengths with radix 4, 3 and 2.
+    @Test(arguments: [(31, 5, 11), (9, 3, 8), (7, 1, 3), (13, 7, 9), (5, 3, 17)])
+    func matchesPlainLoops(side: Int, kernel: Int, images N: Int) {
+        let inC = 6, outC = 5, P = side * side
+        let tp = plain.taps(kernel), T = tp.count
+        var rng = RandomState(seed: UInt64(side * 1000 + kernel * 10 + N))
+        let x = (0..<(inC * N * P)).map { _ in Float(rng.uniform() * 2 - 1) }
+        let g = (0..<(outC * N * P)).map { _ in Float(rng.uniform() * 2 - 1) }
+        let w = (0..<(outC * inC * T)).map { _ in Float(rng.uniform() * 2 - 1) }
+        let b = (0..<outC).map { _ in Float(rng.uniform()) }
+        let one = SpectralConv(inChannels: inC, outChannels: outC, taps: tp, side: side, pad: kernel / 2, threads: 1)
+        #expect(one.size >= side + 2 * (kernel / 2))
+        let r1 = run(one, x, g, w, b, images: N)
+
+        let refOut = plain.plainForward(x, w, b, inC: inC, outC: outC, images: N, side: side, taps: tp)
+        let refW = plain.plainWeights(x, g, inC: inC, outC: outC, images: N, side: side, taps: tp)
+        var refIn = [Double](repeating: 0, count: inC * N * P)
+        for i in 0..<inC { for n in 0..<N { for y in 0..<side { for xx in 0..<side {
+            var s = 0.0
+            for o in 0..<outC { for (t, d) in tp.enumerated() {
+                let yy = y - d.dy, xs = xx - d.dx
+                guard yy >= 0, yy < side, xs >= 0, xs < side else { continue }
+                s += Double(w[o * inC * T + i * T + t]) * Double(g[o * N * P + n * P + yy * side + xs])
+            } }
+            refIn[i * N * P + n * P + y * side + xx] = s
+        } } } }
+        let eOut = relative(r1.out, refOut), eIn = relative(r1.dIn, refIn), eW = relative(r1.dW, refW)
+        #expect(eOut <= 1e-5, "forward: \(eOut)")
+        #expect(eIn <= 1e-5, "input gradient: \(eIn)")
+        #expect(eW <= 1e-5, "weight gradient: \(eW)")
+
+        var two = one
+        two.threads = 2
+        let r2 = run(two, x, g, w, b, images: N)
+        #expect(r2.out.map(\.bitPattern) == r1.out.map(\.bitPattern))
+        #expect(r2.dIn.map(\.bitPattern) == r1.dIn.map(\.bitPattern))
+        #expect(r2.dW.map(\.bitPattern) == r1.dW.map(\.bitPattern))
+    }
+}
