@@ -201,7 +201,8 @@ package final class FlowDecoder {
     private var gradInputBuffer: [Float] = []
     /// The first convolution's kernel spectrum and its input's spectra from the last forward,
     /// and the spectra of its dOut (SpectralConv).
-    private var firstKernel: [Float] = [], inputSpectra: [Float] = [], gradSpectra: [Float] = []
+    private var inputSpectra: [Float] = [], gradSpectra: [Float] = []
+    private let spectralScratch = SpectralConv.Scratch()
     private var images = 0
 
     package init(config: DecoderConfig = DecoderConfig(), lattice: HexLattice, inChannels: Int, seed: UInt64 = 0) throws(DecoderError) {
@@ -606,13 +607,12 @@ package final class FlowDecoder {
     /// spectra are kept for the backward.
     private func firstForward(_ conv: HexConv, _ x: [Float], into out: inout [Float]) {
         let k = spectral(conv)
-        firstKernel = k.kernelSpectrum(conv.weight)
         let count = k.spectrumCount(images: images, channels: conv.inChannels)
         if inputSpectra.count != count { inputSpectra = [Float](repeating: 0, count: count) }
         x.withUnsafeBufferPointer { xb in out.withUnsafeMutableBufferPointer { ob in
         inputSpectra.withUnsafeMutableBufferPointer { sb in
-            k.forward(xb.baseAddress!, images: images, kernel: firstKernel, bias: conv.bias, spectra: sb.baseAddress!,
-                      out: ob.baseAddress!)
+            k.forward(xb.baseAddress!, images: images, weights: conv.weight, bias: conv.bias, spectra: sb.baseAddress!,
+                      out: ob.baseAddress!, scratch: spectralScratch)
         } } }
     }
 
@@ -830,8 +830,8 @@ package final class FlowDecoder {
         inputSpectra.withUnsafeBufferPointer { sb in gradSpectra.withUnsafeMutableBufferPointer { db in
         gradInputBuffer.withUnsafeMutableBufferPointer { ob in rowHexalStart.withUnsafeBufferPointer { rb in
             let op = ob.baseAddress!, xp = xb.baseAddress!, rs = rb.baseAddress!
-            conv.gradWeight = k.backward(gb.baseAddress!, images: N, kernel: firstKernel, spectra: sb.baseAddress!,
-                                         gradientSpectra: db.baseAddress!) { grp, c, image in
+            conv.gradWeight = k.backward(gb.baseAddress!, images: N, spectra: sb.baseAddress!,
+                                         gradientSpectra: db.baseAddress!, scratch: spectralScratch) { grp, c, image in
                 // The row's hexals are contiguous in the output: lanes masked by the input's
                 // ReLU (the placed input is zero where it was rectified), then spread to images.
                 let relu = xp + k.spatialOrigin(group: grp, channel: c, channels: C)

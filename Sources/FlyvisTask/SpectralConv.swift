@@ -116,13 +116,14 @@ struct LaneFFT {
 ///
 /// The transform length L is the smallest even 2ᵃ3ᵇ ≥ side + 2·pad, so that the circular
 /// convolution equals the zero-padded one on the map: every tap that leaves the map lands on
-/// zeros. Results agree with the direct sums to float32 rounding (a few 1e-7 of the largest
+/// zeros. Results agree with the direct sums to float32 rounding (about 1e-6 of the largest
 /// value), not bit for bit.
 ///
 /// Layouts (floats). Spatial lanes: value (image g·8 + l, channel c, pixel q) at
 /// ((g·C + c)·P + q)·8 + l. Spectra: bin f = kx·L + ky (kx ≤ L/2, the real input's half
-/// spectrum), value (group g, bin f, channel c) at ((g·bins + f)·C + c)·16, real parts in the
-/// first eight floats, imaginary in the next eight.
+/// spectrum), value (bin f, group g, channel c) at ((f·G + g)·C + c)·16, real parts in the
+/// first eight floats, imaginary in the next eight: a bin's values for all groups are
+/// contiguous, as the weight gradient reads them.
 ///
 /// Determinism: every group of eight images is transformed by one thread in a fixed order,
 /// and the weight gradient sums groups in group order per bin, with bins split over threads,
@@ -149,6 +150,7 @@ struct SpectralConv {
     var half: Int { fft.size / 2 + 1 }
     var bins: Int { fft.size * half }
     var pixels: Int { side * side }
+    var pairs: Int { inChannels * outChannels }
     static func groups(_ images: Int) -> Int { (images + lanes - 1) / lanes }
 
     func spatialCount(images: Int, channels: Int) -> Int { Self.groups(images) * channels * pixels * Self.lanes }
@@ -157,61 +159,111 @@ struct SpectralConv {
     /// Index of (group g, channel c, pixel 0, lane 0) in a spatial-lanes buffer.
     func spatialOrigin(group g: Int, channel c: Int, channels: Int) -> Int { (g * channels + c) * pixels * Self.lanes }
 
-    // MARK: Kernel spectrum
+    /// Runs `body(part, range)` on `threads` fixed, contiguous parts of 0..<count.
+    private func split(_ count: Int, _ body: (Int, Range<Int>) -> Void) {
+        let parts = threads
+        parallel(parts) { k in body(k, (count * k / parts)..<(count * (k + 1) / parts)) }
+    }
 
-    /// K(f) = Σ_t w(o, i, t)·e^{+2πi(ky·dy + kx·dx)/L} / L², per bin, output and input channel,
-    /// stored as (Re, Im, −Im, 0) so that the products need only broadcasts: entry
-    /// ((f·O + o)·I + i)·4. The 1/L² of the inverse transform is folded in here.
-    func kernelSpectrum(_ weights: [Float]) -> [Float] {
-        let L = size, T = taps.count, pairs = outChannels * inChannels
-        var out = [Float](repeating: 0, count: bins * pairs * 4)
-        let scale = 1 / Float(L * L)
-        var phase = [Float](repeating: 0, count: 2 * T)
+    /// cos and sin of 2π(ky·dy + kx·dx)/L per bin and tap, times `scale(kx)`: (f · T + t) · 2.
+    func phases(scale: (Int) -> Double) -> [Float] {
+        let L = size, T = taps.count
+        var table = [Float](repeating: 0, count: bins * T * 2)
         for kx in 0..<half {
             for ky in 0..<L {
                 for (t, tap) in taps.enumerated() {
                     let k = ((ky * tap.dy + kx * tap.dx) % L + L) % L
                     let angle = 2 * Double.pi * Double(k) / Double(L)
-                    phase[2 * t] = Float(cos(angle)) * scale
-                    phase[2 * t + 1] = Float(sin(angle)) * scale
-                }
-                let f = kx * L + ky
-                for pair in 0..<pairs {
-                    var re: Float = 0, im: Float = 0
-                    for t in 0..<T {
-                        let w = weights[pair * T + t]
-                        re += w * phase[2 * t]
-                        im += w * phase[2 * t + 1]
-                    }
-                    let e = (f * pairs + pair) * 4
-                    out[e] = re; out[e + 1] = im; out[e + 2] = -im
+                    table[((kx * L + ky) * T + t) * 2] = Float(scale(kx) * cos(angle))
+                    table[((kx * L + ky) * T + t) * 2 + 1] = Float(scale(kx) * sin(angle))
                 }
             }
         }
-        return out
+        return table
     }
 
-    // MARK: 2-D transforms of one channel
-
-    /// Per-thread buffers: two 1-D sequences and the row pass's half spectrum (half × side).
+    /// Per-thread buffers, kept by the caller between calls (fresh megabytes would be
+    /// page-faulted in on every call): two 1-D sequences, the row pass's half spectrum
+    /// (half × side), one map of lanes and one group's spectral products.
     final class Work {
         let re: UnsafeMutablePointer<V>, im: UnsafeMutablePointer<V>
         let workRe: UnsafeMutablePointer<V>, workIm: UnsafeMutablePointer<V>
         let tRe: UnsafeMutablePointer<V>, tIm: UnsafeMutablePointer<V>
-        let count: Int
-        init(size: Int, half: Int, side: Int) {
-            count = 4 * size + 2 * half * side
-            let all = UnsafeMutablePointer<V>.allocate(capacity: count)
-            all.initialize(repeating: V(), count: count)
-            re = all; im = all + size; workRe = all + 2 * size; workIm = all + 3 * size
-            tRe = all + 4 * size; tIm = tRe + half * side
+        let image: UnsafeMutablePointer<Float>, product: UnsafeMutablePointer<Float>
+        let vectors: Int, floats: Int
+        init(_ conv: SpectralConv) {
+            let L = conv.size, H = conv.half, S = conv.side
+            vectors = 4 * L + 2 * H * S
+            let all = UnsafeMutablePointer<V>.allocate(capacity: vectors)
+            all.initialize(repeating: V(), count: vectors)
+            re = all; im = all + L; workRe = all + 2 * L; workIm = all + 3 * L
+            tRe = all + 4 * L; tIm = tRe + H * S
+            let imageFloats = conv.pixels * SpectralConv.lanes
+            floats = imageFloats + conv.bins * max(conv.inChannels, conv.outChannels) * 16
+            image = .allocate(capacity: floats)
+            image.initialize(repeating: 0, count: floats)
+            product = image + imageFloats
         }
-        deinit { re.deinitialize(count: count); re.deallocate() }
+        deinit { re.deinitialize(count: vectors); re.deallocate(); image.deallocate() }
     }
 
+    /// One `Work` per thread and the phase tables, kept while the shape stays the same.
+    final class Scratch {
+        private(set) var work: [Work] = []
+        /// `phases` for the kernel spectrum (scaled by 1/L²) and for the weight gradient
+        /// (scaled by c_f/L²).
+        private(set) var kernelPhases: [Float] = [], gradientPhases: [Float] = []
+        private var key: [Int] = []
+        /// The kernel spectrum (K) of the last forward, for the backward.
+        var kernel: [Float] = []
+        /// The weight gradient's products per bin and its accumulators.
+        var products: [Float] = [], taps: [Float] = []
+        func prepare(_ conv: SpectralConv) {
+            let k = [conv.threads, conv.size, conv.side, conv.inChannels, conv.outChannels]
+                + conv.taps.flatMap { [$0.dy, $0.dx] }
+            guard k != key else { return }
+            work = (0..<conv.threads).map { _ in Work(conv) }
+            let L = conv.size
+            kernelPhases = conv.phases { _ in 1 / Double(L * L) }
+            gradientPhases = conv.phases { kx in (kx == 0 || 2 * kx == L ? 1.0 : 2.0) / Double(L * L) }
+            key = k
+        }
+        package init() {}
+    }
+
+    // MARK: Kernel spectrum
+
+    /// K(f) = Σ_t w(o, i, t)·e^{+2πi(ky·dy + kx·dx)/L} / L² per bin, as three planes of the
+    /// (o, i) pairs — Re, Im, −Im — so that the products need only broadcasts: entry
+    /// (f · 3 + plane) · pairs + o · I + i. The 1/L² of the inverse transform is folded in.
+    func kernelSpectrum(_ weights: [Float], into out: inout [Float], phases table: [Float]) {
+        let T = taps.count, n = pairs
+        if out.count != bins * 3 * n { out = [Float](repeating: 0, count: bins * 3 * n) }
+        // Weights as (tap, pair) so that a tap's weights are contiguous.
+        var wt = [Float](repeating: 0, count: T * n)
+        for pair in 0..<n { for t in 0..<T { wt[t * n + pair] = weights[pair * T + t] } }
+        out.withUnsafeMutableBufferPointer { ob in wt.withUnsafeBufferPointer { wb in table.withUnsafeBufferPointer { tb in
+            let op = ob.baseAddress!, wp = wb.baseAddress!, tp = tb.baseAddress!
+            split(bins) { _, range in
+                for f in range {
+                    let re = op + f * 3 * n, im = re + n, neg = im + n
+                    for j in 0..<n { re[j] = 0; im[j] = 0 }
+                    for t in 0..<T {
+                        let c = tp[(f * T + t) * 2], s = tp[(f * T + t) * 2 + 1], w = wp + t * n
+                        for j in 0..<n { re[j] += w[j] * c; im[j] += w[j] * s }
+                    }
+                    for j in 0..<n { neg[j] = -im[j] }
+                }
+            }
+        } } }
+    }
+
+    // MARK: 2-D transforms of one channel
+
     /// The half spectrum of one real channel (spatial lanes at `src`, zero off the map) into
-    /// `dst`, bins `binStride` channels (16 floats each) apart (real parts at +0, imaginary at +8). Rows in pairs
-    /// as one complex transform, split by symmetry; then one complex transform per column.
+    /// `dst`, bins `binStride` channels (16 floats each) apart (real parts at +0, imaginary at
+    /// +8). Rows in pairs as one complex transform, split by symmetry; then one complex
+    /// transform per column.
     func forward2D(_ src: UnsafePointer<Float>, into dst: UnsafeMutablePointer<Float>, binStride: Int, work: Work,
                    table: UnsafePointer<Float>) {
         let L = size, H = half, S = side
@@ -220,11 +272,13 @@ struct SpectralConv {
         @inline(__always) func pixel(_ y: Int, _ x: Int) -> V { rows.loadUnaligned(fromByteOffset: (y * S + x) * 32, as: V.self) }
         for y0 in Swift.stride(from: 0, to: S, by: 2) {
             let y1 = y0 + 1
-            for x in 0..<S {
-                re[x] = pixel(y0, x)
-                im[x] = y1 < S ? pixel(y1, x) : V()
-            }
+            // The transform uses both buffers, so the zeros past the map are written each time.
             for x in S..<L { re[x] = V(); im[x] = V() }
+            if y1 < S {
+                for x in 0..<S { re[x] = pixel(y0, x); im[x] = pixel(y1, x) }
+            } else {
+                for x in 0..<S { re[x] = pixel(y0, x); im[x] = V() }
+            }
             let (zr, zi) = fft.forward(re, im, work.workRe, work.workIm, table: table)
             for k in 0..<H {
                 let c = (L - k) % L
@@ -235,11 +289,11 @@ struct SpectralConv {
                 }
             }
         }
+        let out = UnsafeMutableRawPointer(dst)
         for k in 0..<H {
             for y in 0..<S { re[y] = tRe[k * S + y]; im[y] = tIm[k * S + y] }
             for y in S..<L { re[y] = V(); im[y] = V() }
             let (zr, zi) = fft.forward(re, im, work.workRe, work.workIm, table: table)
-            let out = UnsafeMutableRawPointer(dst)
             for ky in 0..<L {
                 let b = (k * L + ky) * binStride * 64
                 out.storeBytes(of: zr[ky], toByteOffset: b, as: V.self)
@@ -291,28 +345,27 @@ struct SpectralConv {
     /// out(o) = bias(o) + Σ_{i,t} w(o, i, t)·x(i, shifted by t) on the whole map, channel-major
     /// (o, n, pixel) as DirectConv writes it. `x` is spatial lanes (images rounded up to whole
     /// groups, the extra lanes zero); its spectra are kept in `spectra` (`spectrumCount`) for
-    /// the weight gradient.
-    func forward(_ x: UnsafePointer<Float>, images N: Int, kernel: [Float], bias: [Float],
-                 spectra: UnsafeMutablePointer<Float>, out: UnsafeMutablePointer<Float>) {
-        let I = inChannels, O = outChannels, B = bins, P = pixels
-        fft.table.withUnsafeBufferPointer { tb in kernel.withUnsafeBufferPointer { kb in
+    /// the weight gradient, and the kernel spectrum in `scratch`.
+    func forward(_ x: UnsafePointer<Float>, images N: Int, weights: [Float], bias: [Float],
+                 spectra: UnsafeMutablePointer<Float>, out: UnsafeMutablePointer<Float>, scratch: Scratch) {
+        let I = inChannels, O = outChannels, B = bins, P = pixels, G = Self.groups(N)
+        scratch.prepare(self)
+        kernelSpectrum(weights, into: &scratch.kernel, phases: scratch.kernelPhases)
+        let work = scratch.work
+        fft.table.withUnsafeBufferPointer { tb in scratch.kernel.withUnsafeBufferPointer { kb in
             let table = tb.baseAddress!, K = kb.baseAddress!
-            splitRange(Self.groups(N), threads) { groups in
-                let work = Work(size: size, half: half, side: side)
-                let product = UnsafeMutablePointer<Float>.allocate(capacity: B * O * 16)
-                let image = UnsafeMutablePointer<Float>.allocate(capacity: P * Self.lanes)
-                defer { product.deallocate(); image.deallocate() }
+            split(G) { part, groups in
+                let w = work[part]
                 for g in groups {
-                    let X = spectra + g * B * I * 16
+                    let X = spectra + g * I * 16
                     for c in 0..<I {
-                        forward2D(x + spatialOrigin(group: g, channel: c, channels: I), into: X + c * 16, binStride: I,
-                                  work: work, table: table)
+                        forward2D(x + spatialOrigin(group: g, channel: c, channels: I), into: X + c * 16, binStride: G * I,
+                                  work: w, table: table)
                     }
-                    Self.multiply(X, kernel: K, bins: B, inputs: I, outputs: O, into: product)
+                    Self.multiply(X, binStride: G * I, kernel: K, bins: B, inputs: I, outputs: O, into: w.product)
                     for o in 0..<O {
-                        inverse2D(product + o * 16, binStride: O, into: image, work: work, table: table)
-                        let b = V(repeating: bias[o])
-                        Self.scatter(image, add: b, images: g * Self.lanes..<min(N, (g + 1) * Self.lanes),
+                        inverse2D(w.product + o * 16, binStride: O, into: w.image, work: w, table: table)
+                        Self.scatter(w.image, add: V(repeating: bias[o]), images: g * Self.lanes..<min(N, (g + 1) * Self.lanes),
                                      to: out + o * N * P, pixels: P)
                     }
                 }
@@ -320,67 +373,69 @@ struct SpectralConv {
         } }
     }
 
-    /// Y(f, o) = Σ_i K(f, o, i)·X(f, i) for one group, four outputs at a time.
+    /// Y(f, o) = Σ_i K(f, o, i)·X(f, i) for one group, four outputs at a time; Y is
+    /// (f, o) · 16 floats.
     @inline(__always)
-    static func multiply(_ X: UnsafePointer<Float>, kernel K: UnsafePointer<Float>, bins: Int, inputs I: Int, outputs O: Int,
-                         into Y: UnsafeMutablePointer<Float>) {
-        let x = UnsafeRawPointer(X), y = UnsafeMutableRawPointer(Y)
+    static func multiply(_ X: UnsafePointer<Float>, binStride: Int, kernel K: UnsafePointer<Float>, bins: Int, inputs I: Int,
+                         outputs O: Int, into Y: UnsafeMutablePointer<Float>) {
+        let x = UnsafeRawPointer(X), y = UnsafeMutableRawPointer(Y), n = O * I
         for f in 0..<bins {
-            let xs = x + f * I * 64, ks = K + f * O * I * 4
+            let xs = x + f * binStride * 64, kr = K + f * 3 * n, ki = kr + n, kn = ki + n
             for o0 in Swift.stride(from: 0, to: O, by: 4) {
-                let n = min(4, O - o0)
+                let used = min(4, O - o0)
                 var r0 = V(), i0 = V(), r1 = V(), i1 = V(), r2 = V(), i2 = V(), r3 = V(), i3 = V()
                 for i in 0..<I {
                     let xr = xs.loadUnaligned(fromByteOffset: i * 64, as: V.self)
                     let xi = xs.loadUnaligned(fromByteOffset: i * 64 + 32, as: V.self)
                     @inline(__always) func mac(_ o: Int, _ r: inout V, _ m: inout V) {
-                        let k = ks + ((o0 + o) * I + i) * 4
-                        r.addProduct(xr, k[0]); r.addProduct(xi, k[2])
-                        m.addProduct(xi, k[0]); m.addProduct(xr, k[1])
+                        let e = (o0 + o) * I + i
+                        r.addProduct(xr, kr[e]); r.addProduct(xi, kn[e])
+                        m.addProduct(xi, kr[e]); m.addProduct(xr, ki[e])
                     }
                     mac(0, &r0, &i0)
-                    if n > 1 { mac(1, &r1, &i1) }
-                    if n > 2 { mac(2, &r2, &i2) }
-                    if n > 3 { mac(3, &r3, &i3) }
+                    if used > 1 { mac(1, &r1, &i1) }
+                    if used > 2 { mac(2, &r2, &i2) }
+                    if used > 3 { mac(3, &r3, &i3) }
                 }
                 let base = (f * O + o0) * 64
                 y.storeBytes(of: r0, toByteOffset: base, as: V.self); y.storeBytes(of: i0, toByteOffset: base + 32, as: V.self)
-                if n > 1 { y.storeBytes(of: r1, toByteOffset: base + 64, as: V.self); y.storeBytes(of: i1, toByteOffset: base + 96, as: V.self) }
-                if n > 2 { y.storeBytes(of: r2, toByteOffset: base + 128, as: V.self); y.storeBytes(of: i2, toByteOffset: base + 160, as: V.self) }
-                if n > 3 { y.storeBytes(of: r3, toByteOffset: base + 192, as: V.self); y.storeBytes(of: i3, toByteOffset: base + 224, as: V.self) }
+                if used > 1 { y.storeBytes(of: r1, toByteOffset: base + 64, as: V.self); y.storeBytes(of: i1, toByteOffset: base + 96, as: V.self) }
+                if used > 2 { y.storeBytes(of: r2, toByteOffset: base + 128, as: V.self); y.storeBytes(of: i2, toByteOffset: base + 160, as: V.self) }
+                if used > 3 { y.storeBytes(of: r3, toByteOffset: base + 192, as: V.self); y.storeBytes(of: i3, toByteOffset: base + 224, as: V.self) }
             }
         }
     }
 
-    /// dX(f, i) = Σ_o conj K(f, o, i)·D(f, o) for one group, four inputs at a time.
+    /// dX(f, i) = Σ_o conj K(f, o, i)·D(f, o) for one group, four inputs at a time; dX is
+    /// (f, i) · 16 floats.
     @inline(__always)
-    static func multiplyTransposed(_ D: UnsafePointer<Float>, kernel K: UnsafePointer<Float>, bins: Int, inputs I: Int,
-                                   outputs O: Int, into dX: UnsafeMutablePointer<Float>) {
-        let d = UnsafeRawPointer(D), y = UnsafeMutableRawPointer(dX)
+    static func multiplyTransposed(_ D: UnsafePointer<Float>, binStride: Int, kernel K: UnsafePointer<Float>, bins: Int,
+                                   inputs I: Int, outputs O: Int, into dX: UnsafeMutablePointer<Float>) {
+        let d = UnsafeRawPointer(D), y = UnsafeMutableRawPointer(dX), n = O * I
         for f in 0..<bins {
-            let ds = d + f * O * 64, ks = K + f * O * I * 4
+            let ds = d + f * binStride * 64, kr = K + f * 3 * n, ki = kr + n, kn = ki + n
             for i0 in Swift.stride(from: 0, to: I, by: 4) {
-                let n = min(4, I - i0)
+                let used = min(4, I - i0)
                 var r0 = V(), m0 = V(), r1 = V(), m1 = V(), r2 = V(), m2 = V(), r3 = V(), m3 = V()
                 for o in 0..<O {
                     let dr = ds.loadUnaligned(fromByteOffset: o * 64, as: V.self)
                     let di = ds.loadUnaligned(fromByteOffset: o * 64 + 32, as: V.self)
-                    let row = ks + (o * I + i0) * 4
+                    let row = o * I + i0
                     @inline(__always) func mac(_ i: Int, _ r: inout V, _ m: inout V) {
-                        let k = row + i * 4
-                        r.addProduct(dr, k[0]); r.addProduct(di, k[1])
-                        m.addProduct(di, k[0]); m.addProduct(dr, k[2])
+                        let e = row + i
+                        r.addProduct(dr, kr[e]); r.addProduct(di, ki[e])
+                        m.addProduct(di, kr[e]); m.addProduct(dr, kn[e])
                     }
                     mac(0, &r0, &m0)
-                    if n > 1 { mac(1, &r1, &m1) }
-                    if n > 2 { mac(2, &r2, &m2) }
-                    if n > 3 { mac(3, &r3, &m3) }
+                    if used > 1 { mac(1, &r1, &m1) }
+                    if used > 2 { mac(2, &r2, &m2) }
+                    if used > 3 { mac(3, &r3, &m3) }
                 }
                 let base = (f * I + i0) * 64
                 y.storeBytes(of: r0, toByteOffset: base, as: V.self); y.storeBytes(of: m0, toByteOffset: base + 32, as: V.self)
-                if n > 1 { y.storeBytes(of: r1, toByteOffset: base + 64, as: V.self); y.storeBytes(of: m1, toByteOffset: base + 96, as: V.self) }
-                if n > 2 { y.storeBytes(of: r2, toByteOffset: base + 128, as: V.self); y.storeBytes(of: m2, toByteOffset: base + 160, as: V.self) }
-                if n > 3 { y.storeBytes(of: r3, toByteOffset: base + 192, as: V.self); y.storeBytes(of: m3, toByteOffset: base + 224, as: V.self) }
+                if used > 1 { y.storeBytes(of: r1, toByteOffset: base + 64, as: V.self); y.storeBytes(of: m1, toByteOffset: base + 96, as: V.self) }
+                if used > 2 { y.storeBytes(of: r2, toByteOffset: base + 128, as: V.self); y.storeBytes(of: m2, toByteOffset: base + 160, as: V.self) }
+                if used > 3 { y.storeBytes(of: r3, toByteOffset: base + 192, as: V.self); y.storeBytes(of: m3, toByteOffset: base + 224, as: V.self) }
             }
         }
     }
@@ -409,99 +464,106 @@ struct SpectralConv {
     /// Backward: the weight gradient (out, in · taps), returned, and the input gradient, handed
     /// per group and input channel as spatial lanes to `emit(group, channel, lanes)`.
     /// `g` is ∂L/∂out, channel-major (o, n, pixel) on the whole map; `spectra` are the input's
-    /// spectra from `forward`.
-    func backward(_ g: UnsafePointer<Float>, images N: Int, kernel: [Float], spectra: UnsafePointer<Float>,
-                  gradientSpectra: UnsafeMutablePointer<Float>, emit: (Int, Int, UnsafePointer<Float>) -> Void) -> [Float] {
+    /// spectra from `forward`, whose kernel spectrum `scratch` still holds.
+    func backward(_ g: UnsafePointer<Float>, images N: Int, spectra: UnsafePointer<Float>,
+                  gradientSpectra: UnsafeMutablePointer<Float>, scratch: Scratch,
+                  emit: (Int, Int, UnsafePointer<Float>) -> Void) -> [Float] {
         let I = inChannels, O = outChannels, B = bins, P = pixels, G = Self.groups(N)
-        fft.table.withUnsafeBufferPointer { tb in kernel.withUnsafeBufferPointer { kb in
+        scratch.prepare(self)
+        let work = scratch.work
+        fft.table.withUnsafeBufferPointer { tb in scratch.kernel.withUnsafeBufferPointer { kb in
             let table = tb.baseAddress!, K = kb.baseAddress!
-            splitRange(G, threads) { groups in
-                let work = Work(size: size, half: half, side: side)
-                let product = UnsafeMutablePointer<Float>.allocate(capacity: B * I * 16)
-                let image = UnsafeMutablePointer<Float>.allocate(capacity: P * Self.lanes)
-                defer { product.deallocate(); image.deallocate() }
+            split(G) { part, groups in
+                let w = work[part]
                 for grp in groups {
-                    let D = gradientSpectra + grp * B * O * 16
+                    let D = gradientSpectra + grp * O * 16
                     let range = grp * Self.lanes..<min(N, (grp + 1) * Self.lanes)
                     for o in 0..<O {
-                        Self.gather(g + o * N * P, images: range, pixels: P, to: image)
-                        forward2D(image, into: D + o * 16, binStride: O, work: work, table: table)
+                        Self.gather(g + o * N * P, images: range, pixels: P, to: w.image)
+                        forward2D(w.image, into: D + o * 16, binStride: G * O, work: w, table: table)
                     }
-                    Self.multiplyTransposed(D, kernel: K, bins: B, inputs: I, outputs: O, into: product)
+                    Self.multiplyTransposed(D, binStride: G * O, kernel: K, bins: B, inputs: I, outputs: O, into: w.product)
                     for c in 0..<I {
-                        inverse2D(product + c * 16, binStride: I, into: image, work: work, table: table)
-                        emit(grp, c, image)
+                        inverse2D(w.product + c * 16, binStride: I, into: w.image, work: w, table: table)
+                        emit(grp, c, w.image)
                     }
                 }
             }
         } }
-        return weightGradient(spectra: spectra, gradientSpectra: gradientSpectra, groups: G)
+        return weightGradient(spectra: spectra, gradientSpectra: gradientSpectra, groups: G, scratch: scratch)
     }
 
     /// dW(o, i, t) = Σ_n Σ_q dOut(o, n, q)·x(i, n, q + t)
     ///            = (1/L²) Σ_{half f} c_f·Re(P(f)·e^{+2πi(ky·dy + kx·dx)/L}),
     /// P(f) = Σ_n conj D_n(f, o)·X_n(f, i), c_f = 1 on the columns kx = 0 and L/2 (their
     /// mirror images are themselves) and 2 elsewhere. P is summed over groups in group order
-    /// in the lanes, then over the lanes in a fixed tree; bins are split over threads.
-    func weightGradient(spectra: UnsafePointer<Float>, gradientSpectra: UnsafePointer<Float>, groups G: Int) -> [Float] {
-        let I = inChannels, O = outChannels, B = bins, L = size, T = taps.count, pairs = O * I
-        var products = [Float](repeating: 0, count: B * pairs * 2)     // (f, o, i, re/im)
-        products.withUnsafeMutableBufferPointer { pb in
+    /// in the lanes, then over the lanes in a fixed tree; bins are split over threads, and the
+    /// sum over bins runs in bin order for every weight.
+    func weightGradient(spectra: UnsafePointer<Float>, gradientSpectra: UnsafePointer<Float>, groups G: Int,
+                        scratch: Scratch) -> [Float] {
+        let I = inChannels, O = outChannels, B = bins, T = taps.count, n = pairs
+        let v = (n + 7) / 8       // pair vectors
+        // P as (f, re/im, pair), the pairs padded to whole vectors.
+        if scratch.products.count != B * 2 * v * 8 { scratch.products = [Float](repeating: 0, count: B * 2 * v * 8) }
+        scratch.products.withUnsafeMutableBufferPointer { pb in
             let pp = pb.baseAddress!
             let x = UnsafeRawPointer(spectra), d = UnsafeRawPointer(gradientSpectra)
-            splitRange(B, threads) { binRange in
+            split(B) { _, binRange in
                 for f in binRange {
+                    let xs = x + f * G * I * 64, ds = d + f * G * O * 64
+                    let pre = pp + f * 2 * v * 8, pim = pre + v * 8
                     for o in 0..<O {
-                        for i in 0..<I {
-                            var re = V(), im = V()
+                        // Three inputs at a time, all groups in order.
+                        for i0 in Swift.stride(from: 0, to: I, by: 3) {
+                            let used = min(3, I - i0)
+                            var r0 = V(), m0 = V(), r1 = V(), m1 = V(), r2 = V(), m2 = V()
                             for grp in 0..<G {
-                                let db = ((grp * B + f) * O + o) * 64, xb = ((grp * B + f) * I + i) * 64
-                                let dr = d.loadUnaligned(fromByteOffset: db, as: V.self)
-                                let di = d.loadUnaligned(fromByteOffset: db + 32, as: V.self)
-                                let xr = x.loadUnaligned(fromByteOffset: xb, as: V.self)
-                                let xi = x.loadUnaligned(fromByteOffset: xb + 32, as: V.self)
-                                re.addProduct(dr, xr); re.addProduct(di, xi)
-                                im.addProduct(dr, xi); im.addProduct(-di, xr)
+                                let db = (grp * O + o) * 64, xb = (grp * I + i0) * 64
+                                let dr = ds.loadUnaligned(fromByteOffset: db, as: V.self)
+                                let di = ds.loadUnaligned(fromByteOffset: db + 32, as: V.self), nd = -di
+                                @inline(__always) func mac(_ j: Int, _ r: inout V, _ m: inout V) {
+                                    let xr = xs.loadUnaligned(fromByteOffset: xb + j * 64, as: V.self)
+                                    let xi = xs.loadUnaligned(fromByteOffset: xb + j * 64 + 32, as: V.self)
+                                    r.addProduct(dr, xr); r.addProduct(di, xi)
+                                    m.addProduct(dr, xi); m.addProduct(nd, xr)
+                                }
+                                mac(0, &r0, &m0)
+                                if used > 1 { mac(1, &r1, &m1) }
+                                if used > 2 { mac(2, &r2, &m2) }
                             }
-                            let e = ((f * O + o) * I + i) * 2
-                            pp[e] = DirectConv.sum(re)
-                            pp[e + 1] = DirectConv.sum(im)
+                            let e = o * I + i0
+                            pre[e] = DirectConv.sum(r0); pim[e] = DirectConv.sum(m0)
+                            if used > 1 { pre[e + 1] = DirectConv.sum(r1); pim[e + 1] = DirectConv.sum(m1) }
+                            if used > 2 { pre[e + 2] = DirectConv.sum(r2); pim[e + 2] = DirectConv.sum(m2) }
                         }
                     }
                 }
             }
         }
-        // The taps' phases per bin, weighted by c_f / L²; then one dot product per weight, in
-        // double over the bins.
-        var result = [Float](repeating: 0, count: pairs * T)
-        var cosT = [Double](repeating: 0, count: B * T), sinT = cosT
-        for kx in 0..<half {
-            let c = (kx == 0 || 2 * kx == L ? 1.0 : 2.0) / Double(L * L)
-            for ky in 0..<L {
-                for (t, tap) in taps.enumerated() {
-                    let k = ((ky * tap.dy + kx * tap.dx) % L + L) % L
-                    let angle = 2 * Double.pi * Double(k) / Double(L)
-                    cosT[(kx * L + ky) * T + t] = c * cos(angle)
-                    sinT[(kx * L + ky) * T + t] = c * sin(angle)
-                }
-            }
-        }
-        products.withUnsafeBufferPointer { pb in cosT.withUnsafeBufferPointer { cb in sinT.withUnsafeBufferPointer { sb in
-            result.withUnsafeMutableBufferPointer { rb in
-                let pp = pb.baseAddress!, cp = cb.baseAddress!, sp = sb.baseAddress!, rp = rb.baseAddress!
-                splitRange(pairs, threads) { pairRange in
-                    var acc = [Double](repeating: 0, count: T)
-                    for pair in pairRange {
-                        for t in 0..<T { acc[t] = 0 }
-                        for f in 0..<B {
-                            let re = Double(pp[(f * pairs + pair) * 2]), im = Double(pp[(f * pairs + pair) * 2 + 1])
-                            for t in 0..<T { acc[t] += re * cp[f * T + t] - im * sp[f * T + t] }
+        // Σ over bins, eight pairs per vector: acc(t, pair) += Re P·c_f cos − Im P·c_f sin.
+        let table = scratch.gradientPhases
+        if scratch.taps.count != T * v * 8 { scratch.taps = [Float](repeating: 0, count: T * v * 8) }
+        scratch.products.withUnsafeBufferPointer { pb in scratch.taps.withUnsafeMutableBufferPointer { ab in
+        table.withUnsafeBufferPointer { tb in
+            let pp = UnsafeRawPointer(pb.baseAddress!), acc = UnsafeMutableRawPointer(ab.baseAddress!), tp = tb.baseAddress!
+            split(v) { _, vectors in
+                for j in vectors { for t in 0..<T { acc.storeBytes(of: V(), toByteOffset: (t * v + j) * 32, as: V.self) } }
+                for f in 0..<B {
+                    let row = f * 2 * v * 32
+                    for t in 0..<T {
+                        let c = tp[(f * T + t) * 2], s = -tp[(f * T + t) * 2 + 1]
+                        for j in vectors {
+                            var a = acc.loadUnaligned(fromByteOffset: (t * v + j) * 32, as: V.self)
+                            a.addProduct(pp.loadUnaligned(fromByteOffset: row + j * 32, as: V.self), c)
+                            a.addProduct(pp.loadUnaligned(fromByteOffset: row + (v + j) * 32, as: V.self), s)
+                            acc.storeBytes(of: a, toByteOffset: (t * v + j) * 32, as: V.self)
                         }
-                        for t in 0..<T { rp[pair * T + t] = Float(acc[t]) }
                     }
                 }
             }
         } } }
+        var result = [Float](repeating: 0, count: n * T)
+        for pair in 0..<n { for t in 0..<T { result[pair * T + t] = scratch.taps[t * v * 8 + pair] } }
         return result
     }
 }

@@ -68,16 +68,18 @@ import FlyvisRandom
     func run(_ conv: SpectralConv, _ x: [Float], _ g: [Float], _ w: [Float], _ b: [Float], images N: Int) -> Run {
         let P = conv.pixels, I = conv.inChannels, O = conv.outChannels
         let xl = lanes(x, channels: I, images: N, side: conv.side, conv: conv)
-        let K = conv.kernelSpectrum(w)
+        let scratch = SpectralConv.Scratch()
         var spectra = [Float](repeating: .nan, count: conv.spectrumCount(images: N, channels: I))
         var dSpectra = [Float](repeating: .nan, count: conv.spectrumCount(images: N, channels: O))
         var out = [Float](repeating: .nan, count: O * N * P)
         xl.withUnsafeBufferPointer { xb in spectra.withUnsafeMutableBufferPointer { sb in out.withUnsafeMutableBufferPointer { ob in
-            conv.forward(xb.baseAddress!, images: N, kernel: K, bias: b, spectra: sb.baseAddress!, out: ob.baseAddress!)
+            conv.forward(xb.baseAddress!, images: N, weights: w, bias: b, spectra: sb.baseAddress!, out: ob.baseAddress!,
+                         scratch: scratch)
         } } }
         var dIn = [Float](repeating: .nan, count: I * N * P)
         let dW = g.withUnsafeBufferPointer { gb in spectra.withUnsafeBufferPointer { sb in dSpectra.withUnsafeMutableBufferPointer { db in
-            conv.backward(gb.baseAddress!, images: N, kernel: K, spectra: sb.baseAddress!, gradientSpectra: db.baseAddress!) { grp, c, image in
+            conv.backward(gb.baseAddress!, images: N, spectra: sb.baseAddress!, gradientSpectra: db.baseAddress!,
+                          scratch: scratch) { grp, c, image in
                 for l in 0..<min(8, N - grp * 8) { for q in 0..<P { dIn[c * N * P + (grp * 8 + l) * P + q] = image[q * 8 + l] } }
             }
         } } }
