@@ -59,42 +59,77 @@ struct LaneFFT {
                  table t: UnsafePointer<Float>) -> (UnsafeMutablePointer<V>, UnsafeMutablePointer<V>) {
         var (xr, xi, yr, yi) = (re, im, workRe, workIm)
         for (r, m, s, offset) in stages {
-            let step = s * m
-            for p in 0..<m {
-                let w = t + offset + p * 2 * (r - 1)
-                for q in 0..<s {
-                    let i0 = q + s * p, o0 = q + s * r * p
-                    switch r {
-                    case 4:
-                        let a0r = xr[i0], a0i = xi[i0], a1r = xr[i0 + step], a1i = xi[i0 + step]
-                        let a2r = xr[i0 + 2 * step], a2i = xi[i0 + 2 * step], a3r = xr[i0 + 3 * step], a3i = xi[i0 + 3 * step]
-                        let t0r = a0r + a2r, t0i = a0i + a2i, t1r = a0r - a2r, t1i = a0i - a2i
-                        let t2r = a1r + a3r, t2i = a1i + a3i, t3r = a1r - a3r, t3i = a1i - a3i
-                        yr[o0] = t0r + t2r; yi[o0] = t0i + t2i
-                        Self.put(t1r + t3i, t1i - t3r, w[0], w[1], yr + o0 + s, yi + o0 + s)
-                        Self.put(t0r - t2r, t0i - t2i, w[2], w[3], yr + o0 + 2 * s, yi + o0 + 2 * s)
-                        Self.put(t1r - t3i, t1i + t3r, w[4], w[5], yr + o0 + 3 * s, yi + o0 + 3 * s)
-                    case 3:
-                        let a0r = xr[i0], a0i = xi[i0], a1r = xr[i0 + step], a1i = xi[i0 + step]
-                        let a2r = xr[i0 + 2 * step], a2i = xi[i0 + 2 * step]
-                        let sr = a1r + a2r, si = a1i + a2i, dr = a1r - a2r, di = a1i - a2i
-                        let mr = a0r - 0.5 * sr, mi = a0i - 0.5 * si
-                        let h: Float = 0.866_025_403_784_438_6   // sin(2π/3)
-                        let nr = h * di, ni = -h * dr              // −i·sin(2π/3)·(a1 − a2)
-                        yr[o0] = a0r + sr; yi[o0] = a0i + si
-                        Self.put(mr + nr, mi + ni, w[0], w[1], yr + o0 + s, yi + o0 + s)
-                        Self.put(mr - nr, mi - ni, w[2], w[3], yr + o0 + 2 * s, yi + o0 + 2 * s)
-                    default:
-                        let a0r = xr[i0], a0i = xi[i0], a1r = xr[i0 + step], a1i = xi[i0 + step]
-                        yr[o0] = a0r + a1r; yi[o0] = a0i + a1i
-                        Self.put(a0r - a1r, a0i - a1i, w[0], w[1], yr + o0 + s, yi + o0 + s)
-                    }
-                }
+            switch r {
+            case 4: Self.radix4(xr, xi, yr, yi, m: m, s: s, twiddles: t + offset)
+            case 3: Self.radix3(xr, xi, yr, yi, m: m, s: s, twiddles: t + offset)
+            default: Self.radix2(xr, xi, yr, yi, m: m, s: s, twiddles: t + offset)
             }
             swap(&xr, &yr)
             swap(&xi, &yi)
         }
         return (xr, xi)
+    }
+
+    // One Stockham stage each: inputs x[q + s·(p + j·m)], outputs y[q + s·(r·p + k)] =
+    // DFT_r(inputs)_k · w^{p·k}. The radix's switch stays outside the loops, and the index
+    // arithmetic cannot overflow (all below the length), so it is unchecked.
+
+    @inline(__always)
+    static func radix4(_ xr: UnsafeMutablePointer<V>, _ xi: UnsafeMutablePointer<V>, _ yr: UnsafeMutablePointer<V>,
+                       _ yi: UnsafeMutablePointer<V>, m: Int, s: Int, twiddles: UnsafePointer<Float>) {
+        let step = s &* m
+        for p in 0..<m {
+            let w = twiddles + p &* 6
+            let c1 = w[0], s1 = w[1], c2 = w[2], s2 = w[3], c3 = w[4], s3 = w[5]
+            for q in 0..<s {
+                let i0 = q &+ s &* p, o0 = q &+ s &* 4 &* p
+                let a0r = xr[i0], a0i = xi[i0], a1r = xr[i0 &+ step], a1i = xi[i0 &+ step]
+                let a2r = xr[i0 &+ 2 &* step], a2i = xi[i0 &+ 2 &* step], a3r = xr[i0 &+ 3 &* step], a3i = xi[i0 &+ 3 &* step]
+                let t0r = a0r + a2r, t0i = a0i + a2i, t1r = a0r - a2r, t1i = a0i - a2i
+                let t2r = a1r + a3r, t2i = a1i + a3i, t3r = a1r - a3r, t3i = a1i - a3i
+                yr[o0] = t0r + t2r; yi[o0] = t0i + t2i
+                put(t1r + t3i, t1i - t3r, c1, s1, yr + (o0 &+ s), yi + (o0 &+ s))
+                put(t0r - t2r, t0i - t2i, c2, s2, yr + (o0 &+ 2 &* s), yi + (o0 &+ 2 &* s))
+                put(t1r - t3i, t1i + t3r, c3, s3, yr + (o0 &+ 3 &* s), yi + (o0 &+ 3 &* s))
+            }
+        }
+    }
+
+    @inline(__always)
+    static func radix3(_ xr: UnsafeMutablePointer<V>, _ xi: UnsafeMutablePointer<V>, _ yr: UnsafeMutablePointer<V>,
+                       _ yi: UnsafeMutablePointer<V>, m: Int, s: Int, twiddles: UnsafePointer<Float>) {
+        let step = s &* m
+        let h: Float = 0.866_025_403_784_438_6   // sin(2π/3)
+        for p in 0..<m {
+            let w = twiddles + p &* 4
+            let c1 = w[0], s1 = w[1], c2 = w[2], s2 = w[3]
+            for q in 0..<s {
+                let i0 = q &+ s &* p, o0 = q &+ s &* 3 &* p
+                let a0r = xr[i0], a0i = xi[i0], a1r = xr[i0 &+ step], a1i = xi[i0 &+ step]
+                let a2r = xr[i0 &+ 2 &* step], a2i = xi[i0 &+ 2 &* step]
+                let sr = a1r + a2r, si = a1i + a2i, dr = a1r - a2r, di = a1i - a2i
+                let mr = a0r - 0.5 * sr, mi = a0i - 0.5 * si
+                let nr = h * di, ni = -h * dr              // −i·sin(2π/3)·(a1 − a2)
+                yr[o0] = a0r + sr; yi[o0] = a0i + si
+                put(mr + nr, mi + ni, c1, s1, yr + (o0 &+ s), yi + (o0 &+ s))
+                put(mr - nr, mi - ni, c2, s2, yr + (o0 &+ 2 &* s), yi + (o0 &+ 2 &* s))
+            }
+        }
+    }
+
+    @inline(__always)
+    static func radix2(_ xr: UnsafeMutablePointer<V>, _ xi: UnsafeMutablePointer<V>, _ yr: UnsafeMutablePointer<V>,
+                       _ yi: UnsafeMutablePointer<V>, m: Int, s: Int, twiddles: UnsafePointer<Float>) {
+        let step = s &* m
+        for p in 0..<m {
+            let c1 = twiddles[p &* 2], s1 = twiddles[p &* 2 &+ 1]
+            for q in 0..<s {
+                let i0 = q &+ s &* p, o0 = q &+ s &* 2 &* p
+                let a0r = xr[i0], a0i = xi[i0], a1r = xr[i0 &+ step], a1i = xi[i0 &+ step]
+                yr[o0] = a0r + a1r; yi[o0] = a0i + a1i
+                put(a0r - a1r, a0i - a1i, c1, s1, yr + (o0 &+ s), yi + (o0 &+ s))
+            }
+        }
     }
 
     /// (re + i·im) · (c + i·s), stored.
@@ -121,9 +156,10 @@ struct LaneFFT {
 ///
 /// Layouts (floats). Spatial lanes: value (image g·8 + l, channel c, pixel q) at
 /// ((g·C + c)·P + q)·8 + l. Spectra: bin f = kx·L + ky (kx ≤ L/2, the real input's half
-/// spectrum), value (bin f, group g, channel c) at ((f·G + g)·C + c)·16, real parts in the
-/// first eight floats, imaginary in the next eight: a bin's values for all groups are
-/// contiguous, as the weight gradient reads them.
+/// spectrum), value (group g, bin f, channel c) at ((g·bins + f)·C + c)·16, real parts in
+/// the first eight floats, imaginary in the next eight. (Bin-major over groups, as the weight
+/// gradient reads them, made the transforms' stores 40 KB apart over 30 MB: a TLB miss per
+/// store, which cost more than the weight gradient's strided reads save.)
 ///
 /// Determinism: every group of eight images is transformed by one thread in a fixed order,
 /// and the weight gradient sums groups in group order per bin, with bins split over threads,
@@ -357,12 +393,12 @@ struct SpectralConv {
             split(G) { part, groups in
                 let w = work[part]
                 for g in groups {
-                    let X = spectra + g * I * 16
+                    let X = spectra + g * B * I * 16
                     for c in 0..<I {
-                        forward2D(x + spatialOrigin(group: g, channel: c, channels: I), into: X + c * 16, binStride: G * I,
+                        forward2D(x + spatialOrigin(group: g, channel: c, channels: I), into: X + c * 16, binStride: I,
                                   work: w, table: table)
                     }
-                    Self.multiply(X, binStride: G * I, kernel: K, bins: B, inputs: I, outputs: O, into: w.product)
+                    Self.multiply(X, binStride: I, kernel: K, bins: B, inputs: I, outputs: O, into: w.product)
                     for o in 0..<O {
                         inverse2D(w.product + o * 16, binStride: O, into: w.image, work: w, table: table)
                         Self.scatter(w.image, add: V(repeating: bias[o]), images: g * Self.lanes..<min(N, (g + 1) * Self.lanes),
@@ -476,13 +512,13 @@ struct SpectralConv {
             split(G) { part, groups in
                 let w = work[part]
                 for grp in groups {
-                    let D = gradientSpectra + grp * O * 16
+                    let D = gradientSpectra + grp * B * O * 16
                     let range = grp * Self.lanes..<min(N, (grp + 1) * Self.lanes)
                     for o in 0..<O {
                         Self.gather(g + o * N * P, images: range, pixels: P, to: w.image)
-                        forward2D(w.image, into: D + o * 16, binStride: G * O, work: w, table: table)
+                        forward2D(w.image, into: D + o * 16, binStride: O, work: w, table: table)
                     }
-                    Self.multiplyTransposed(D, binStride: G * O, kernel: K, bins: B, inputs: I, outputs: O, into: w.product)
+                    Self.multiplyTransposed(D, binStride: O, kernel: K, bins: B, inputs: I, outputs: O, into: w.product)
                     for c in 0..<I {
                         inverse2D(w.product + c * 16, binStride: I, into: w.image, work: w, table: table)
                         emit(grp, c, w.image)
@@ -510,7 +546,7 @@ struct SpectralConv {
             let x = UnsafeRawPointer(spectra), d = UnsafeRawPointer(gradientSpectra)
             split(B) { _, binRange in
                 for f in binRange {
-                    let xs = x + f * G * I * 64, ds = d + f * G * O * 64
+                    let xs = x + f * I * 64, ds = d + f * O * 64
                     let pre = pp + f * 2 * v * 8, pim = pre + v * 8
                     for o in 0..<O {
                         // Three inputs at a time, all groups in order.
@@ -518,7 +554,7 @@ struct SpectralConv {
                             let used = min(3, I - i0)
                             var r0 = V(), m0 = V(), r1 = V(), m1 = V(), r2 = V(), m2 = V()
                             for grp in 0..<G {
-                                let db = (grp * O + o) * 64, xb = (grp * I + i0) * 64
+                                let db = (grp * B * O + o) * 64, xb = (grp * B * I + i0) * 64
                                 let dr = ds.loadUnaligned(fromByteOffset: db, as: V.self)
                                 let di = ds.loadUnaligned(fromByteOffset: db + 32, as: V.self), nd = -di
                                 @inline(__always) func mac(_ j: Int, _ r: inout V, _ m: inout V) {
