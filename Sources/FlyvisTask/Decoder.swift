@@ -202,6 +202,7 @@ package final class FlowDecoder {
     /// The first convolution's kernel spectrum and its input's spectra from the last forward,
     /// and the spectra of its dOut (SpectralConv).
     private var inputSpectra: [Float] = [], gradSpectra: [Float] = []
+    private var reluMask: [UInt8] = []
     private let spectralScratch = SpectralConv.Scratch()
     private var images = 0
 
@@ -417,7 +418,9 @@ package final class FlowDecoder {
             dropoutMasks = Array(repeating: [], count: all.count)
         }
         dropoutApplied = training
-        placeInput(input)
+        // A first convolution reads the input itself (SpectralConv); otherwise it is placed on
+        // the map first.
+        if spectralInput == nil { placeInput(input) }
         clock.lap("forward_input")
         var channels = inChannels
         for (index, layer) in all.enumerated() {
@@ -431,7 +434,7 @@ package final class FlowDecoder {
                 // hexagon, so beyond reachSpans its output is just its bias.
                 let last = index == all.count - 1
                 if index == 0 {
-                    firstForward(conv, x, into: &out)
+                    firstForward(conv, input, into: &out)
                 } else {
                     convForward(conv, x, into: &out, spans: last ? hexSpans : nil)
                 }
@@ -456,40 +459,16 @@ package final class FlowDecoder {
     }
 
     /// Rectifies the input and places it on the square map (zeros off the hexagon), in
-    /// activations[0]. Activations are channel-major, (channels, images, pixels): BatchNorm
-    /// statistics are contiguous per channel. A first convolution takes the input as spatial
-    /// lanes instead (`spectralInput`). Off-hexagon pixels (and the lanes past the last image)
-    /// of the kept buffer are never written, so they stay zero.
+    /// activations[0], when the first layer is not a convolution. Activations are
+    /// channel-major, (channels, images, pixels): BatchNorm statistics are contiguous per
+    /// channel. Off-hexagon pixels of the kept buffer are never written, so they stay zero.
     private func placeInput(_ input: UnsafeBufferPointer<Float>) {
         let hexals = lattice.count, p = side * side, N = images, C = inChannels
-        let spectral = spectralInput
-        var map = Self.take(&activations[0], count: spectral?.spatialCount(images: N, channels: C) ?? N * C * p)
+        var map = Self.take(&activations[0], count: N * C * p)
         // Row by row: a map row's hexals are contiguous in the input too (rowHexalStart).
         let spans = hexSpans, W = side
         map.withUnsafeMutableBufferPointer { xb in rowHexalStart.withUnsafeBufferPointer { rb in
             let xp = xb.baseAddress!, rs = rb.baseAddress!, ip = input.baseAddress!
-            if let spectral {
-                // Eight images at a time, one lane each: every pixel's vector is written once.
-                let lanes = SpectralConv.lanes
-                splitRange(SpectralConv.groups(N), threads) { groups in
-                    for g in groups {
-                        let count = min(lanes, N - g * lanes)
-                        for c in 0..<C {
-                            let dst = xp + spectral.spatialOrigin(group: g, channel: c, channels: C)
-                            for (y, r) in spans.enumerated() where r.x0 <= r.x1 {
-                                for x in r.x0...r.x1 {
-                                    var v = SIMD8<Float>()
-                                    let h = rs[y] + x - r.x0
-                                    for l in 0..<count { v[l] = ip[((g * lanes + l) * C + c) * hexals + h] }
-                                    v.replace(with: 0, where: .!(v .> 0))
-                                    UnsafeMutableRawPointer(dst + (y * W + x) * lanes).storeBytes(of: v, as: SIMD8<Float>.self)
-                                }
-                            }
-                        }
-                    }
-                }
-                return
-            }
             splitRange(N, threads) { range in
                 for n in range {
                     for c in 0..<C {
@@ -603,17 +582,35 @@ package final class FlowDecoder {
         } }
     }
 
-    /// The first convolution, by FFT, on the whole map: its kernel spectrum and the input's
-    /// spectra are kept for the backward.
-    private func firstForward(_ conv: HexConv, _ x: [Float], into out: inout [Float]) {
-        let k = spectral(conv)
-        let count = k.spectrumCount(images: images, channels: conv.inChannels)
+    /// The first convolution, by FFT, on the whole map, reading the input (B, T, C, hexals)
+    /// eight images at a time, rectified. Its spectra are kept for the backward, and so is the
+    /// rectifier's mask: one byte per (group of eight images, channel, hexal), bit l for image
+    /// 8·group + l.
+    private func firstForward(_ conv: HexConv, _ input: UnsafeBufferPointer<Float>, into out: inout [Float]) {
+        let k = spectral(conv), N = images, C = inChannels, hexals = lattice.count, lanes = SpectralConv.lanes, L = k.size
+        let count = k.spectrumCount(images: N, channels: C)
         if inputSpectra.count != count { inputSpectra = [Float](repeating: 0, count: count) }
-        x.withUnsafeBufferPointer { xb in out.withUnsafeMutableBufferPointer { ob in
-        inputSpectra.withUnsafeMutableBufferPointer { sb in
-            k.forward(xb.baseAddress!, images: images, weights: conv.weight, bias: conv.bias, spectra: sb.baseAddress!,
-                      out: ob.baseAddress!, scratch: spectralScratch)
-        } } }
+        let maskCount = SpectralConv.groups(N) * C * hexals
+        if reluMask.count != maskCount { reluMask = [UInt8](repeating: 0, count: maskCount) }
+        let spans = hexSpans
+        out.withUnsafeMutableBufferPointer { ob in inputSpectra.withUnsafeMutableBufferPointer { sb in
+        reluMask.withUnsafeMutableBufferPointer { mb in rowHexalStart.withUnsafeBufferPointer { rb in
+            let ip = input.baseAddress!, mp = mb.baseAddress!, rs = rb.baseAddress!
+            k.forward(load: { g, c, y, row in
+                let n0 = g * lanes, used = min(lanes, N - n0), r = spans[y]
+                row.update(repeating: SIMD8<Float>(), count: L)
+                guard r.x0 <= r.x1 else { return }
+                let src = ip + (n0 * C + c) * hexals + rs[y], mask = mp + (g * C + c) * hexals + rs[y]
+                for x in r.x0...r.x1 {
+                    let v = SpectralConv.gather(src + x - r.x0, stride: C * hexals, count: used)
+                    var bits: UInt8 = 0
+                    for l in 0..<8 where v[l] > 0 { bits |= 1 << UInt8(l) }
+                    row[x] = v.replacing(with: 0, where: .!(v .> 0))
+                    mask[x - r.x0] = bits
+                }
+            }, images: N, weights: conv.weight, bias: conv.bias, spectra: sb.baseAddress!, out: ob.baseAddress!,
+                      scratch: spectralScratch)
+        } } } }
     }
 
     /// The activation, softplus (the default) eight lanes at a time.
@@ -698,7 +695,7 @@ package final class FlowDecoder {
             switch layer {
             case let .conv(conv) where index == 0:
                 // dOut of the last layer is zero off the hexagon; the first one's input is.
-                convBackwardToInput(conv, input, g)
+                convBackwardToInput(conv, g)
                 written = true
             case let .conv(conv):
                 var gradIn = Self.take(&gradSlots[index], count: N * conv.inChannels * p)
@@ -817,36 +814,34 @@ package final class FlowDecoder {
     }
 
     /// The first convolution's backward, by FFT: its input gradient goes straight to the
-    /// hexals of `gradInputBuffer` (B, T, inChannels, hexals), through the input ReLU, without
-    /// a map-shaped buffer. `x` is the placed input as spatial lanes.
-    private func convBackwardToInput(_ conv: HexConv, _ x: [Float], _ g: [Float]) {
-        let N = images, C = inChannels, hexals = lattice.count, lanes = SpectralConv.lanes, W = side
+    /// hexals of `gradInputBuffer` (B, T, inChannels, hexals), through the input's rectifier
+    /// (the mask saved by the forward), without a map-shaped buffer.
+    private func convBackwardToInput(_ conv: HexConv, _ g: [Float]) {
+        let N = images, C = inChannels, hexals = lattice.count, lanes = SpectralConv.lanes
         let k = spectral(conv)
         convBiasGradient(conv, g)
         let count = k.spectrumCount(images: N, channels: conv.outChannels)
         if gradSpectra.count != count { gradSpectra = [Float](repeating: 0, count: count) }
         let spans = hexSpans
-        x.withUnsafeBufferPointer { xb in g.withUnsafeBufferPointer { gb in
-        inputSpectra.withUnsafeBufferPointer { sb in gradSpectra.withUnsafeMutableBufferPointer { db in
+        SpectralConv.bitLanes.withUnsafeBufferPointer { bits in
+        g.withUnsafeBufferPointer { gb in inputSpectra.withUnsafeBufferPointer { sb in
+        gradSpectra.withUnsafeMutableBufferPointer { db in reluMask.withUnsafeBufferPointer { mb in
         gradInputBuffer.withUnsafeMutableBufferPointer { ob in rowHexalStart.withUnsafeBufferPointer { rb in
-            let op = ob.baseAddress!, xp = xb.baseAddress!, rs = rb.baseAddress!
+            let op = ob.baseAddress!, mp = mb.baseAddress!, rs = rb.baseAddress!
             conv.gradWeight = k.backward(gb.baseAddress!, images: N, spectra: sb.baseAddress!,
-                                         gradientSpectra: db.baseAddress!, scratch: spectralScratch) { grp, c, image in
-                // The row's hexals are contiguous in the output: lanes masked by the input's
-                // ReLU (the placed input is zero where it was rectified), then spread to images.
-                let relu = xp + k.spatialOrigin(group: grp, channel: c, channels: C)
+                                         gradientSpectra: db.baseAddress!, scratch: spectralScratch) { grp, c, y, row in
+                // The row's hexals are contiguous in the output; lanes off the rectifier's
+                // mask are zero, then each lane goes to its image.
+                let r = spans[y]
+                guard r.x0 <= r.x1 else { return }
                 let n0 = grp * lanes, used = min(lanes, N - n0)
-                for (y, r) in spans.enumerated() where r.x0 <= r.x1 {
-                    for x in r.x0...r.x1 {
-                        let q = (y * W + x) * lanes
-                        var v = UnsafeRawPointer(image + q).loadUnaligned(as: SIMD8<Float>.self)
-                        v.replace(with: 0, where: .!(UnsafeRawPointer(relu + q).loadUnaligned(as: SIMD8<Float>.self) .> 0))
-                        let h = rs[y] + x - r.x0
-                        for l in 0..<used { op[((n0 + l) * C + c) * hexals + h] = v[l] }
-                    }
+                let mask = mp + (grp * C + c) * hexals + rs[y], dst = op + (n0 * C + c) * hexals + rs[y]
+                for x in r.x0...r.x1 {
+                    let v = row[x] * bits[Int(mask[x - r.x0])]
+                    SpectralConv.scatter(v, dst + x - r.x0, stride: C * hexals, count: used)
                 }
             }
-        } } } } } }
+        } } } } } } }
     }
 
     private func batchNormBackward(_ bn: BatchNorm, _ x: [Float], _ g: inout [Float]) {

@@ -50,54 +50,74 @@ struct LaneFFT {
         self.table = table
     }
 
-    /// The forward transform (e^{−2πi·jk/n}, unnormalised) of (re, im), using (workRe, workIm)
-    /// as the second buffer; returns the buffers that hold the result. The inverse is this
-    /// transform with re and im swapped on the way in and out.
+    /// The forward transform (e^{−2πi·jk/n}, unnormalised) of the sequence at (inRe, inIm),
+    /// elements `inStride` bytes apart, into (outRe, outIm), `outStride` bytes apart; the
+    /// stages in between use `buffers` (four sequences of `size` vectors). Reading and writing
+    /// in place of the callers' layouts saves a copy in and out of every transform. The
+    /// inverse is this transform with re and im swapped on the way in and out.
     @inline(__always)
-    func forward(_ re: UnsafeMutablePointer<V>, _ im: UnsafeMutablePointer<V>,
-                 _ workRe: UnsafeMutablePointer<V>, _ workIm: UnsafeMutablePointer<V>,
-                 table t: UnsafePointer<Float>) -> (UnsafeMutablePointer<V>, UnsafeMutablePointer<V>) {
-        var (xr, xi, yr, yi) = (re, im, workRe, workIm)
-        for (r, m, s, offset) in stages {
+    func transform(_ inRe: UnsafeRawPointer, _ inIm: UnsafeRawPointer, inStride: Int,
+                   _ outRe: UnsafeMutableRawPointer, _ outIm: UnsafeMutableRawPointer, outStride: Int,
+                   buffers: UnsafeMutablePointer<V>, table t: UnsafePointer<Float>) {
+        let a = (UnsafeMutableRawPointer(buffers), UnsafeMutableRawPointer(buffers + size))
+        let b = (UnsafeMutableRawPointer(buffers + 2 * size), UnsafeMutableRawPointer(buffers + 3 * size))
+        let last = stages.count - 1
+        for (index, (r, m, s, offset)) in stages.enumerated() {
+            let (xr, xi, xs): (UnsafeRawPointer, UnsafeRawPointer, Int) = index == 0 ? (inRe, inIm, inStride)
+                : (index % 2 == 1 ? (UnsafeRawPointer(a.0), UnsafeRawPointer(a.1), 32) : (UnsafeRawPointer(b.0), UnsafeRawPointer(b.1), 32))
+            let (yr, yi, ys) = index == last ? (outRe, outIm, outStride) : (index % 2 == 0 ? (a.0, a.1, 32) : (b.0, b.1, 32))
             switch r {
-            case 4: Self.radix4(xr, xi, yr, yi, m: m, s: s, twiddles: t + offset)
-            case 3: Self.radix3(xr, xi, yr, yi, m: m, s: s, twiddles: t + offset)
-            default: Self.radix2(xr, xi, yr, yi, m: m, s: s, twiddles: t + offset)
+            case 4: Self.radix4(xr, xi, xs, yr, yi, ys, m: m, s: s, twiddles: t + offset)
+            case 3: Self.radix3(xr, xi, xs, yr, yi, ys, m: m, s: s, twiddles: t + offset)
+            default: Self.radix2(xr, xi, xs, yr, yi, ys, m: m, s: s, twiddles: t + offset)
             }
-            swap(&xr, &yr)
-            swap(&xi, &yi)
         }
-        return (xr, xi)
     }
 
     // One Stockham stage each: inputs x[q + s·(p + j·m)], outputs y[q + s·(r·p + k)] =
-    // DFT_r(inputs)_k · w^{p·k}. The radix's switch stays outside the loops, and the index
-    // arithmetic cannot overflow (all below the length), so it is unchecked.
+    // DFT_r(inputs)_k · w^{p·k}, at byte strides xs and ys. The radix's switch stays outside
+    // the loops, and the index arithmetic cannot overflow (all below the length), so it is
+    // unchecked.
 
     @inline(__always)
-    static func radix4(_ xr: UnsafeMutablePointer<V>, _ xi: UnsafeMutablePointer<V>, _ yr: UnsafeMutablePointer<V>,
-                       _ yi: UnsafeMutablePointer<V>, m: Int, s: Int, twiddles: UnsafePointer<Float>) {
+    static func ld(_ p: UnsafeRawPointer, _ i: Int, _ stride: Int) -> V { p.loadUnaligned(fromByteOffset: i &* stride, as: V.self) }
+
+    @inline(__always)
+    static func st(_ v: V, _ p: UnsafeMutableRawPointer, _ i: Int, _ stride: Int) { p.storeBytes(of: v, toByteOffset: i &* stride, as: V.self) }
+
+    /// (re + i·im) · (c + i·s), stored at index i.
+    @inline(__always)
+    static func put(_ re: V, _ im: V, _ c: Float, _ s: Float, _ yr: UnsafeMutableRawPointer, _ yi: UnsafeMutableRawPointer,
+                    _ i: Int, _ stride: Int) {
+        st(re * c - im * s, yr, i, stride)
+        st(re * s + im * c, yi, i, stride)
+    }
+
+    @inline(__always)
+    static func radix4(_ xr: UnsafeRawPointer, _ xi: UnsafeRawPointer, _ xs: Int, _ yr: UnsafeMutableRawPointer,
+                       _ yi: UnsafeMutableRawPointer, _ ys: Int, m: Int, s: Int, twiddles: UnsafePointer<Float>) {
         let step = s &* m
         for p in 0..<m {
             let w = twiddles + p &* 6
             let c1 = w[0], s1 = w[1], c2 = w[2], s2 = w[3], c3 = w[4], s3 = w[5]
             for q in 0..<s {
                 let i0 = q &+ s &* p, o0 = q &+ s &* 4 &* p
-                let a0r = xr[i0], a0i = xi[i0], a1r = xr[i0 &+ step], a1i = xi[i0 &+ step]
-                let a2r = xr[i0 &+ 2 &* step], a2i = xi[i0 &+ 2 &* step], a3r = xr[i0 &+ 3 &* step], a3i = xi[i0 &+ 3 &* step]
+                let a0r = ld(xr, i0, xs), a0i = ld(xi, i0, xs), a1r = ld(xr, i0 &+ step, xs), a1i = ld(xi, i0 &+ step, xs)
+                let a2r = ld(xr, i0 &+ 2 &* step, xs), a2i = ld(xi, i0 &+ 2 &* step, xs)
+                let a3r = ld(xr, i0 &+ 3 &* step, xs), a3i = ld(xi, i0 &+ 3 &* step, xs)
                 let t0r = a0r + a2r, t0i = a0i + a2i, t1r = a0r - a2r, t1i = a0i - a2i
                 let t2r = a1r + a3r, t2i = a1i + a3i, t3r = a1r - a3r, t3i = a1i - a3i
-                yr[o0] = t0r + t2r; yi[o0] = t0i + t2i
-                put(t1r + t3i, t1i - t3r, c1, s1, yr + (o0 &+ s), yi + (o0 &+ s))
-                put(t0r - t2r, t0i - t2i, c2, s2, yr + (o0 &+ 2 &* s), yi + (o0 &+ 2 &* s))
-                put(t1r - t3i, t1i + t3r, c3, s3, yr + (o0 &+ 3 &* s), yi + (o0 &+ 3 &* s))
+                st(t0r + t2r, yr, o0, ys); st(t0i + t2i, yi, o0, ys)
+                put(t1r + t3i, t1i - t3r, c1, s1, yr, yi, o0 &+ s, ys)
+                put(t0r - t2r, t0i - t2i, c2, s2, yr, yi, o0 &+ 2 &* s, ys)
+                put(t1r - t3i, t1i + t3r, c3, s3, yr, yi, o0 &+ 3 &* s, ys)
             }
         }
     }
 
     @inline(__always)
-    static func radix3(_ xr: UnsafeMutablePointer<V>, _ xi: UnsafeMutablePointer<V>, _ yr: UnsafeMutablePointer<V>,
-                       _ yi: UnsafeMutablePointer<V>, m: Int, s: Int, twiddles: UnsafePointer<Float>) {
+    static func radix3(_ xr: UnsafeRawPointer, _ xi: UnsafeRawPointer, _ xs: Int, _ yr: UnsafeMutableRawPointer,
+                       _ yi: UnsafeMutableRawPointer, _ ys: Int, m: Int, s: Int, twiddles: UnsafePointer<Float>) {
         let step = s &* m
         let h: Float = 0.866_025_403_784_438_6   // sin(2π/3)
         for p in 0..<m {
@@ -105,38 +125,31 @@ struct LaneFFT {
             let c1 = w[0], s1 = w[1], c2 = w[2], s2 = w[3]
             for q in 0..<s {
                 let i0 = q &+ s &* p, o0 = q &+ s &* 3 &* p
-                let a0r = xr[i0], a0i = xi[i0], a1r = xr[i0 &+ step], a1i = xi[i0 &+ step]
-                let a2r = xr[i0 &+ 2 &* step], a2i = xi[i0 &+ 2 &* step]
+                let a0r = ld(xr, i0, xs), a0i = ld(xi, i0, xs), a1r = ld(xr, i0 &+ step, xs), a1i = ld(xi, i0 &+ step, xs)
+                let a2r = ld(xr, i0 &+ 2 &* step, xs), a2i = ld(xi, i0 &+ 2 &* step, xs)
                 let sr = a1r + a2r, si = a1i + a2i, dr = a1r - a2r, di = a1i - a2i
                 let mr = a0r - 0.5 * sr, mi = a0i - 0.5 * si
                 let nr = h * di, ni = -h * dr              // −i·sin(2π/3)·(a1 − a2)
-                yr[o0] = a0r + sr; yi[o0] = a0i + si
-                put(mr + nr, mi + ni, c1, s1, yr + (o0 &+ s), yi + (o0 &+ s))
-                put(mr - nr, mi - ni, c2, s2, yr + (o0 &+ 2 &* s), yi + (o0 &+ 2 &* s))
+                st(a0r + sr, yr, o0, ys); st(a0i + si, yi, o0, ys)
+                put(mr + nr, mi + ni, c1, s1, yr, yi, o0 &+ s, ys)
+                put(mr - nr, mi - ni, c2, s2, yr, yi, o0 &+ 2 &* s, ys)
             }
         }
     }
 
     @inline(__always)
-    static func radix2(_ xr: UnsafeMutablePointer<V>, _ xi: UnsafeMutablePointer<V>, _ yr: UnsafeMutablePointer<V>,
-                       _ yi: UnsafeMutablePointer<V>, m: Int, s: Int, twiddles: UnsafePointer<Float>) {
+    static func radix2(_ xr: UnsafeRawPointer, _ xi: UnsafeRawPointer, _ xs: Int, _ yr: UnsafeMutableRawPointer,
+                       _ yi: UnsafeMutableRawPointer, _ ys: Int, m: Int, s: Int, twiddles: UnsafePointer<Float>) {
         let step = s &* m
         for p in 0..<m {
             let c1 = twiddles[p &* 2], s1 = twiddles[p &* 2 &+ 1]
             for q in 0..<s {
                 let i0 = q &+ s &* p, o0 = q &+ s &* 2 &* p
-                let a0r = xr[i0], a0i = xi[i0], a1r = xr[i0 &+ step], a1i = xi[i0 &+ step]
-                yr[o0] = a0r + a1r; yi[o0] = a0i + a1i
-                put(a0r - a1r, a0i - a1i, c1, s1, yr + (o0 &+ s), yi + (o0 &+ s))
+                let a0r = ld(xr, i0, xs), a0i = ld(xi, i0, xs), a1r = ld(xr, i0 &+ step, xs), a1i = ld(xi, i0 &+ step, xs)
+                st(a0r + a1r, yr, o0, ys); st(a0i + a1i, yi, o0, ys)
+                put(a0r - a1r, a0i - a1i, c1, s1, yr, yi, o0 &+ s, ys)
             }
         }
-    }
-
-    /// (re + i·im) · (c + i·s), stored.
-    @inline(__always)
-    static func put(_ re: V, _ im: V, _ c: Float, _ s: Float, _ dr: UnsafeMutablePointer<V>, _ di: UnsafeMutablePointer<V>) {
-        dr.pointee = re * c - im * s
-        di.pointee = re * s + im * c
     }
 }
 
@@ -156,10 +169,13 @@ struct LaneFFT {
 ///
 /// Layouts (floats). Spatial lanes: value (image g·8 + l, channel c, pixel q) at
 /// ((g·C + c)·P + q)·8 + l. Spectra: bin f = kx·L + ky (kx ≤ L/2, the real input's half
-/// spectrum), value (group g, bin f, channel c) at ((g·bins + f)·C + c)·16, real parts in
-/// the first eight floats, imaginary in the next eight. (Bin-major over groups, as the weight
-/// gradient reads them, made the transforms' stores 40 KB apart over 30 MB: a TLB miss per
-/// store, which cost more than the weight gradient's strided reads save.)
+/// spectrum), value (bin f, group g, channel c) at ((f·G + g)·C + c)·16, real parts in the
+/// first eight floats, imaginary in the next eight: the weight gradient reads a bin's values
+/// for all groups as one stream. The transforms write one group's spectra into a per-thread
+/// buffer, (f, c) · 16, which the products read while it is in cache, and which is then
+/// copied out bin by bin. (Written straight into the kept spectra, bins 2 KB apart over
+/// 30 MB, every store missed the cache; read group by group, the weight gradient ran 40
+/// streams, more than the prefetchers follow.)
 ///
 /// Determinism: every group of eight images is transformed by one thread in a fixed order,
 /// and the weight gradient sums groups in group order per bin, with bins split over threads,
@@ -189,11 +205,8 @@ struct SpectralConv {
     var pairs: Int { inChannels * outChannels }
     static func groups(_ images: Int) -> Int { (images + lanes - 1) / lanes }
 
-    func spatialCount(images: Int, channels: Int) -> Int { Self.groups(images) * channels * pixels * Self.lanes }
     func spectrumCount(images: Int, channels: Int) -> Int { Self.groups(images) * bins * channels * 16 }
 
-    /// Index of (group g, channel c, pixel 0, lane 0) in a spatial-lanes buffer.
-    func spatialOrigin(group g: Int, channel c: Int, channels: Int) -> Int { (g * channels + c) * pixels * Self.lanes }
 
     /// Runs `body(part, range)` on `threads` fixed, contiguous parts of 0..<count.
     private func split(_ count: Int, _ body: (Int, Range<Int>) -> Void) {
@@ -219,28 +232,32 @@ struct SpectralConv {
     }
 
     /// Per-thread buffers, kept by the caller between calls (fresh megabytes would be
-    /// page-faulted in on every call): two 1-D sequences, the row pass's half spectrum
-    /// (half × side), one map of lanes and one group's spectral products.
+    /// page-faulted in on every call): a row pair going in and coming out of the row
+    /// transforms, the transforms' four stage buffers, the half spectra after the forward row
+    /// pass (columns zero-padded to L, the padding never written) and after the inverse column
+    /// pass, and one group's spectral products.
     final class Work {
-        let re: UnsafeMutablePointer<V>, im: UnsafeMutablePointer<V>
-        let workRe: UnsafeMutablePointer<V>, workIm: UnsafeMutablePointer<V>
-        let tRe: UnsafeMutablePointer<V>, tIm: UnsafeMutablePointer<V>
-        let image: UnsafeMutablePointer<Float>, product: UnsafeMutablePointer<Float>
+        let rowRe: UnsafeMutablePointer<V>, rowIm: UnsafeMutablePointer<V>
+        let outRe: UnsafeMutablePointer<V>, outIm: UnsafeMutablePointer<V>
+        let buffers: UnsafeMutablePointer<V>
+        let forwardRe: UnsafeMutablePointer<V>, forwardIm: UnsafeMutablePointer<V>
+        let inverseRe: UnsafeMutablePointer<V>, inverseIm: UnsafeMutablePointer<V>
+        let product: UnsafeMutablePointer<Float>, spectrum: UnsafeMutablePointer<Float>
         let vectors: Int, floats: Int
         init(_ conv: SpectralConv) {
-            let L = conv.size, H = conv.half, S = conv.side
-            vectors = 4 * L + 2 * H * S
+            let L = conv.size, H = conv.half
+            vectors = 8 * L + 4 * H * L
             let all = UnsafeMutablePointer<V>.allocate(capacity: vectors)
             all.initialize(repeating: V(), count: vectors)
-            re = all; im = all + L; workRe = all + 2 * L; workIm = all + 3 * L
-            tRe = all + 4 * L; tIm = tRe + H * S
-            let imageFloats = conv.pixels * SpectralConv.lanes
-            floats = imageFloats + conv.bins * max(conv.inChannels, conv.outChannels) * 16
-            image = .allocate(capacity: floats)
-            image.initialize(repeating: 0, count: floats)
-            product = image + imageFloats
+            rowRe = all; rowIm = all + L; outRe = all + 2 * L; outIm = all + 3 * L; buffers = all + 4 * L
+            forwardRe = all + 8 * L; forwardIm = forwardRe + H * L
+            inverseRe = forwardIm + H * L; inverseIm = inverseRe + H * L
+            floats = conv.bins * max(conv.inChannels, conv.outChannels) * 16
+            product = .allocate(capacity: 2 * floats)
+            product.initialize(repeating: 0, count: 2 * floats)
+            spectrum = product + floats
         }
-        deinit { re.deinitialize(count: vectors); re.deallocate(); image.deallocate() }
+        deinit { rowRe.deinitialize(count: vectors); rowRe.deallocate(); product.deallocate() }
     }
 
     /// One `Work` per thread and the phase tables, kept while the shape stays the same.
@@ -296,95 +313,78 @@ struct SpectralConv {
 
     // MARK: 2-D transforms of one channel
 
-    /// The half spectrum of one real channel (spatial lanes at `src`, zero off the map) into
-    /// `dst`, bins `binStride` channels (16 floats each) apart (real parts at +0, imaginary at
-    /// +8). Rows in pairs as one complex transform, split by symmetry; then one complex
-    /// transform per column.
-    func forward2D(_ src: UnsafePointer<Float>, into dst: UnsafeMutablePointer<Float>, binStride: Int, work: Work,
-                   table: UnsafePointer<Float>) {
-        let L = size, H = half, S = side
-        let re = work.re, im = work.im, tRe = work.tRe, tIm = work.tIm
-        let rows = UnsafeRawPointer(src)
-        @inline(__always) func pixel(_ y: Int, _ x: Int) -> V { rows.loadUnaligned(fromByteOffset: (y * S + x) * 32, as: V.self) }
+    /// The half spectrum of one real channel into `dst`, bins `binStride` channels (16 floats
+    /// each) apart (real parts at +0, imaginary at +8). `load(y, row)` writes map row y's L
+    /// values (zeros past the map) as lanes. Rows in pairs as one complex transform, split by
+    /// symmetry; then one complex transform per column, written straight into `dst`.
+    @inline(__always)
+    func forward2D(load: (Int, UnsafeMutablePointer<V>) -> Void, into dst: UnsafeMutableRawPointer, binStride: Int,
+                   work: Work, table: UnsafePointer<Float>) {
+        let L = size, H = half, S = side, bs = binStride * 64
+        let tRe = work.forwardRe, tIm = work.forwardIm, zr = work.outRe, zi = work.outIm
         for y0 in Swift.stride(from: 0, to: S, by: 2) {
             let y1 = y0 + 1
-            // The transform uses both buffers, so the zeros past the map are written each time.
-            for x in S..<L { re[x] = V(); im[x] = V() }
-            if y1 < S {
-                for x in 0..<S { re[x] = pixel(y0, x); im[x] = pixel(y1, x) }
-            } else {
-                for x in 0..<S { re[x] = pixel(y0, x); im[x] = V() }
-            }
-            let (zr, zi) = fft.forward(re, im, work.workRe, work.workIm, table: table)
+            load(y0, work.rowRe)
+            if y1 < S { load(y1, work.rowIm) } else { work.rowIm.update(repeating: V(), count: L) }
+            fft.transform(work.rowRe, work.rowIm, inStride: 32, zr, zi, outStride: 32, buffers: work.buffers, table: table)
             for k in 0..<H {
-                let c = (L - k) % L
-                let ar = 0.5 * (zr[k] + zr[c]), ai = 0.5 * (zi[k] - zi[c])
-                tRe[k * S + y0] = ar; tIm[k * S + y0] = ai
-                if y1 < S {
-                    tRe[k * S + y1] = 0.5 * (zi[k] + zi[c]); tIm[k * S + y1] = 0.5 * (zr[c] - zr[k])
-                }
+                let c = k == 0 ? 0 : L - k
+                tRe[k * L + y0] = 0.5 * (zr[k] + zr[c]); tIm[k * L + y0] = 0.5 * (zi[k] - zi[c])
+                if y1 < S { tRe[k * L + y1] = 0.5 * (zi[k] + zi[c]); tIm[k * L + y1] = 0.5 * (zr[c] - zr[k]) }
             }
         }
-        let out = UnsafeMutableRawPointer(dst)
         for k in 0..<H {
-            for y in 0..<S { re[y] = tRe[k * S + y]; im[y] = tIm[k * S + y] }
-            for y in S..<L { re[y] = V(); im[y] = V() }
-            let (zr, zi) = fft.forward(re, im, work.workRe, work.workIm, table: table)
-            for ky in 0..<L {
-                let b = (k * L + ky) * binStride * 64
-                out.storeBytes(of: zr[ky], toByteOffset: b, as: V.self)
-                out.storeBytes(of: zi[ky], toByteOffset: b + 32, as: V.self)
-            }
+            let out = dst + k * L * bs
+            fft.transform(tRe + k * L, tIm + k * L, inStride: 32, out, out + 32, outStride: bs, buffers: work.buffers, table: table)
         }
     }
 
     /// The inverse of `forward2D` (unnormalised: L² times the real channel) from a half
-    /// spectrum at `src`, written as spatial lanes at `dst` for the map's pixels only.
-    func inverse2D(_ src: UnsafePointer<Float>, binStride: Int, into dst: UnsafeMutablePointer<Float>, work: Work,
-                   table: UnsafePointer<Float>) {
-        let L = size, H = half, S = side
-        let re = work.re, im = work.im, tRe = work.tRe, tIm = work.tIm
-        let spectrum = UnsafeRawPointer(src)
-        // Columns: the inverse is the forward transform with re and im swapped.
+    /// spectrum at `src`, handed out in row pairs: `emit(y0, row y0, row y0 + 1)` (the second
+    /// nil past the map), each row L lanes of which the first `side` are the map's.
+    @inline(__always)
+    func inverse2D(_ src: UnsafeRawPointer, binStride: Int, work: Work, table: UnsafePointer<Float>,
+                   emit: (Int, UnsafePointer<V>, UnsafePointer<V>?) -> Void) {
+        let L = size, H = half, S = side, bs = binStride * 64
+        let tRe = work.inverseRe, tIm = work.inverseIm
+        // Columns: the inverse is the forward transform with re and im swapped in and out.
         for k in 0..<H {
-            for ky in 0..<L {
-                let b = (k * L + ky) * binStride * 64
-                im[ky] = spectrum.loadUnaligned(fromByteOffset: b, as: V.self)
-                re[ky] = spectrum.loadUnaligned(fromByteOffset: b + 32, as: V.self)
-            }
-            let (zi, zr) = fft.forward(re, im, work.workRe, work.workIm, table: table)
-            for y in 0..<S { tRe[k * S + y] = zr[y]; tIm[k * S + y] = zi[y] }
+            let col = src + k * L * bs
+            fft.transform(col + 32, col, inStride: bs, tIm + k * L, tRe + k * L, outStride: 32, buffers: work.buffers, table: table)
         }
-        let out = UnsafeMutableRawPointer(dst)
+        let zr = work.rowRe, zi = work.rowIm
         for y0 in Swift.stride(from: 0, to: S, by: 2) {
             let y1 = y0 + 1, pair = y1 < S
             // Z = A + i·B over the whole row, A and B extended by Hermitian symmetry; the
-            // imaginary parts at k = 0 and L/2 are dropped (zero for a real row).
-            for k in 0..<L {
-                let kk = k < H ? k : L - k, sign: Float = k < H ? 1 : -1
-                let real = kk == 0 || 2 * kk == L
-                let ar = tRe[kk * S + y0], ai = real ? V() : sign * tIm[kk * S + y0]
-                let br = pair ? tRe[kk * S + y1] : V(), bi = pair && !real ? sign * tIm[kk * S + y1] : V()
-                im[k] = ar - bi       // swapped in for the inverse
-                re[k] = ai + br
+            // imaginary parts at k = 0 and L/2 are dropped (zero for a real row). Stored
+            // swapped (Im Z in zr) for the inverse.
+            @inline(__always) func edge(_ k: Int) {
+                zi[k] = tRe[k * L + y0]
+                zr[k] = pair ? tRe[k * L + y1] : V()
             }
-            let (zi, zr) = fft.forward(re, im, work.workRe, work.workIm, table: table)
-            for x in 0..<S {
-                out.storeBytes(of: zr[x], toByteOffset: (y0 * S + x) * 32, as: V.self)
-                if pair { out.storeBytes(of: zi[x], toByteOffset: (y1 * S + x) * 32, as: V.self) }
+            edge(0)
+            edge(L / 2)
+            for k in 1..<(L / 2) {
+                let ar = tRe[k * L + y0], ai = tIm[k * L + y0]
+                let br = pair ? tRe[k * L + y1] : V(), bi = pair ? tIm[k * L + y1] : V()
+                zi[k] = ar - bi; zr[k] = ai + br
+                zi[L - k] = ar + bi; zr[L - k] = br - ai
             }
+            fft.transform(zr, zi, inStride: 32, work.outIm, work.outRe, outStride: 32, buffers: work.buffers, table: table)
+            emit(y0, work.outRe, pair ? UnsafePointer(work.outIm) : nil)
         }
     }
 
     // MARK: Layer passes
 
     /// out(o) = bias(o) + Σ_{i,t} w(o, i, t)·x(i, shifted by t) on the whole map, channel-major
-    /// (o, n, pixel) as DirectConv writes it. `x` is spatial lanes (images rounded up to whole
-    /// groups, the extra lanes zero); its spectra are kept in `spectra` (`spectrumCount`) for
-    /// the weight gradient, and the kernel spectrum in `scratch`.
-    func forward(_ x: UnsafePointer<Float>, images N: Int, weights: [Float], bias: [Float],
+    /// (o, n, pixel) as DirectConv writes it. `load(group, channel, y, row)` writes the input's
+    /// map row y as lanes (L values, zeros past the map and in lanes past the last image). The
+    /// input's spectra are kept in `spectra` (`spectrumCount`) for the weight gradient, and the
+    /// kernel spectrum in `scratch`.
+    func forward(load: (Int, Int, Int, UnsafeMutablePointer<V>) -> Void, images N: Int, weights: [Float], bias: [Float],
                  spectra: UnsafeMutablePointer<Float>, out: UnsafeMutablePointer<Float>, scratch: Scratch) {
-        let I = inChannels, O = outChannels, B = bins, P = pixels, G = Self.groups(N)
+        let I = inChannels, O = outChannels, B = bins, P = pixels, G = Self.groups(N), S = side
         scratch.prepare(self)
         kernelSpectrum(weights, into: &scratch.kernel, phases: scratch.kernelPhases)
         let work = scratch.work
@@ -393,20 +393,58 @@ struct SpectralConv {
             split(G) { part, groups in
                 let w = work[part]
                 for g in groups {
-                    let X = spectra + g * B * I * 16
+                    let X = w.spectrum
                     for c in 0..<I {
-                        forward2D(x + spatialOrigin(group: g, channel: c, channels: I), into: X + c * 16, binStride: I,
-                                  work: w, table: table)
+                        forward2D(load: { y, row in load(g, c, y, row) }, into: UnsafeMutableRawPointer(X + c * 16),
+                                  binStride: I, work: w, table: table)
                     }
                     Self.multiply(X, binStride: I, kernel: K, bins: B, inputs: I, outputs: O, into: w.product)
+                    Self.keep(X, channels: I, group: g, groups: G, bins: B, into: spectra)
+                    let n0 = g * Self.lanes, used = min(Self.lanes, N - n0)
                     for o in 0..<O {
-                        inverse2D(w.product + o * 16, binStride: O, into: w.image, work: w, table: table)
-                        Self.scatter(w.image, add: V(repeating: bias[o]), images: g * Self.lanes..<min(N, (g + 1) * Self.lanes),
-                                     to: out + o * N * P, pixels: P)
+                        let b = V(repeating: bias[o]), planes = out + o * N * P + n0 * P
+                        inverse2D(UnsafeRawPointer(w.product + o * 16), binStride: O, work: w, table: table) { y0, first, second in
+                            for x in 0..<S { Self.scatter(first[x] + b, planes + y0 * S + x, stride: P, count: used) }
+                            guard let second else { return }
+                            for x in 0..<S { Self.scatter(second[x] + b, planes + (y0 + 1) * S + x, stride: P, count: used) }
+                        }
                     }
                 }
             }
         } }
+    }
+
+    /// p[0], p[s], …, p[7s] as lanes (lanes from `count` on zero). Constant lane indices for a
+    /// full group: a lane picked by a variable index goes through memory.
+    @inline(__always)
+    static func gather(_ p: UnsafePointer<Float>, stride s: Int, count: Int) -> V {
+        if count == 8 { return V(p[0], p[s], p[2 * s], p[3 * s], p[4 * s], p[5 * s], p[6 * s], p[7 * s]) }
+        var v = V()
+        for l in 0..<count { v[l] = p[l * s] }
+        return v
+    }
+
+    /// p[l·s] = v[l] for the first `count` lanes.
+    @inline(__always)
+    static func scatter(_ v: V, _ p: UnsafeMutablePointer<Float>, stride s: Int, count: Int) {
+        if count == 8 {
+            p[0] = v[0]; p[s] = v[1]; p[2 * s] = v[2]; p[3 * s] = v[3]
+            p[4 * s] = v[4]; p[5 * s] = v[5]; p[6 * s] = v[6]; p[7 * s] = v[7]
+            return
+        }
+        for l in 0..<count { p[l * s] = v[l] }
+    }
+
+    /// Lane l is 1 where bit l of the index is set, else 0: a byte of eight flags as a
+    /// multiplier (integer lane masks compiled to a loop through memory).
+    static let bitLanes: [V] = (0..<256).map { b in V((0..<8).map { Float((b >> $0) & 1) }) }
+
+    /// One group's spectra, (f, c) · 16, into the kept ones, (f, g, c) · 16.
+    @inline(__always)
+    static func keep(_ src: UnsafePointer<Float>, channels C: Int, group g: Int, groups G: Int, bins B: Int,
+                     into dst: UnsafeMutablePointer<Float>) {
+        let n = C * 16
+        for f in 0..<B { (dst + (f * G + g) * n).update(from: src + f * n, count: n) }
     }
 
     /// Y(f, o) = Σ_i K(f, o, i)·X(f, i) for one group, four outputs at a time; Y is
@@ -476,35 +514,15 @@ struct SpectralConv {
         }
     }
 
-    /// Spatial lanes + `add` to channel-major planes: lane l goes to image images.lowerBound + l.
-    @inline(__always)
-    static func scatter(_ src: UnsafePointer<Float>, add: V, images: Range<Int>, to dst: UnsafeMutablePointer<Float>, pixels P: Int) {
-        let s = UnsafeRawPointer(src)
-        for q in 0..<P {
-            let v = s.loadUnaligned(fromByteOffset: q * 32, as: V.self) + add
-            for l in 0..<images.count { dst[(images.lowerBound + l) * P + q] = v[l] }
-        }
-    }
-
-    /// Channel-major planes to spatial lanes (lanes past `images` get zeros).
-    @inline(__always)
-    static func gather(_ src: UnsafePointer<Float>, images: Range<Int>, pixels P: Int, to dst: UnsafeMutablePointer<Float>) {
-        let d = UnsafeMutableRawPointer(dst)
-        for q in 0..<P {
-            var v = V()
-            for l in 0..<images.count { v[l] = src[(images.lowerBound + l) * P + q] }
-            d.storeBytes(of: v, toByteOffset: q * 32, as: V.self)
-        }
-    }
-
-    /// Backward: the weight gradient (out, in · taps), returned, and the input gradient, handed
-    /// per group and input channel as spatial lanes to `emit(group, channel, lanes)`.
-    /// `g` is ∂L/∂out, channel-major (o, n, pixel) on the whole map; `spectra` are the input's
-    /// spectra from `forward`, whose kernel spectrum `scratch` still holds.
+    /// Backward: the weight gradient (out, in · taps), returned, and the input gradient,
+    /// handed out row by row as lanes: `emit(group, channel, y, row)`, the row's first `side`
+    /// values the map's. `g` is ∂L/∂out, channel-major (o, n, pixel) on the whole map;
+    /// `spectra` are the input's spectra from `forward`, whose kernel spectrum `scratch` still
+    /// holds.
     func backward(_ g: UnsafePointer<Float>, images N: Int, spectra: UnsafePointer<Float>,
                   gradientSpectra: UnsafeMutablePointer<Float>, scratch: Scratch,
-                  emit: (Int, Int, UnsafePointer<Float>) -> Void) -> [Float] {
-        let I = inChannels, O = outChannels, B = bins, P = pixels, G = Self.groups(N)
+                  emit: (Int, Int, Int, UnsafePointer<V>) -> Void) -> [Float] {
+        let I = inChannels, O = outChannels, B = bins, P = pixels, G = Self.groups(N), S = side, L = size
         scratch.prepare(self)
         let work = scratch.work
         fft.table.withUnsafeBufferPointer { tb in scratch.kernel.withUnsafeBufferPointer { kb in
@@ -512,16 +530,22 @@ struct SpectralConv {
             split(G) { part, groups in
                 let w = work[part]
                 for grp in groups {
-                    let D = gradientSpectra + grp * B * O * 16
-                    let range = grp * Self.lanes..<min(N, (grp + 1) * Self.lanes)
+                    let D = w.spectrum
+                    let n0 = grp * Self.lanes, used = min(Self.lanes, N - n0)
                     for o in 0..<O {
-                        Self.gather(g + o * N * P, images: range, pixels: P, to: w.image)
-                        forward2D(w.image, into: D + o * 16, binStride: O, work: w, table: table)
+                        let planes = g + o * N * P + n0 * P
+                        forward2D(load: { y, row in
+                            for x in 0..<S { row[x] = Self.gather(planes + y * S + x, stride: P, count: used) }
+                            for x in S..<L { row[x] = V() }
+                        }, into: UnsafeMutableRawPointer(D + o * 16), binStride: O, work: w, table: table)
                     }
                     Self.multiplyTransposed(D, binStride: O, kernel: K, bins: B, inputs: I, outputs: O, into: w.product)
+                    Self.keep(D, channels: O, group: grp, groups: G, bins: B, into: gradientSpectra)
                     for c in 0..<I {
-                        inverse2D(w.product + c * 16, binStride: I, into: w.image, work: w, table: table)
-                        emit(grp, c, w.image)
+                        inverse2D(UnsafeRawPointer(w.product + c * 16), binStride: I, work: w, table: table) { y0, first, second in
+                            emit(grp, c, y0, first)
+                            if let second { emit(grp, c, y0 + 1, second) }
+                        }
                     }
                 }
             }
@@ -546,7 +570,7 @@ struct SpectralConv {
             let x = UnsafeRawPointer(spectra), d = UnsafeRawPointer(gradientSpectra)
             split(B) { _, binRange in
                 for f in binRange {
-                    let xs = x + f * I * 64, ds = d + f * O * 64
+                    let xs = x + f * G * I * 64, ds = d + f * G * O * 64
                     let pre = pp + f * 2 * v * 8, pim = pre + v * 8
                     for o in 0..<O {
                         // Three inputs at a time, all groups in order.
@@ -554,7 +578,7 @@ struct SpectralConv {
                             let used = min(3, I - i0)
                             var r0 = V(), m0 = V(), r1 = V(), m1 = V(), r2 = V(), m2 = V()
                             for grp in 0..<G {
-                                let db = (grp * B * O + o) * 64, xb = (grp * B * I + i0) * 64
+                                let db = (grp * O + o) * 64, xb = (grp * I + i0) * 64
                                 let dr = ds.loadUnaligned(fromByteOffset: db, as: V.self)
                                 let di = ds.loadUnaligned(fromByteOffset: db + 32, as: V.self), nd = -di
                                 @inline(__always) func mac(_ j: Int, _ r: inout V, _ m: inout V) {

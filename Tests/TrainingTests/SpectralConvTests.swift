@@ -14,9 +14,9 @@ import FlyvisRandom
         let fft = LaneFFT(size: size)
         var rng = RandomState(seed: UInt64(size))
         typealias V = SIMD8<Float>
-        let re = UnsafeMutablePointer<V>.allocate(capacity: 4 * size)
+        let re = UnsafeMutablePointer<V>.allocate(capacity: 8 * size)
         defer { re.deallocate() }
-        let im = re + size, wr = re + 2 * size, wi = re + 3 * size
+        let im = re + size, zr = re + 2 * size, zi = re + 3 * size, buffers = re + 4 * size
         var inRe = [[Double]](repeating: [], count: 8), inIm = inRe
         for j in 0..<size {
             var a = V(), b = V()
@@ -24,7 +24,9 @@ import FlyvisRandom
             re[j] = a; im[j] = b
             for l in 0..<8 { inRe[l].append(Double(a[l])); inIm[l].append(Double(b[l])) }
         }
-        let (zr, zi) = fft.table.withUnsafeBufferPointer { fft.forward(re, im, wr, wi, table: $0.baseAddress!) }
+        fft.table.withUnsafeBufferPointer {
+            fft.transform(re, im, inStride: 32, zr, zi, outStride: 32, buffers: buffers, table: $0.baseAddress!)
+        }
         var worst = 0.0
         for l in 0..<8 {
             for k in 0..<size {
@@ -47,16 +49,6 @@ import FlyvisRandom
         #expect(LaneFFT.length(atLeast: 1) == 2)
     }
 
-    /// Spatial lanes from channel-major maps (zeros in the lanes past the last image).
-    func lanes(_ x: [Float], channels C: Int, images N: Int, side: Int, conv: SpectralConv) -> [Float] {
-        let P = side * side
-        var out = [Float](repeating: 0, count: conv.spatialCount(images: N, channels: C))
-        for c in 0..<C { for n in 0..<N { for q in 0..<P {
-            out[conv.spatialOrigin(group: n / 8, channel: c, channels: C) + q * 8 + n % 8] = x[c * N * P + n * P + q]
-        } } }
-        return out
-    }
-
     func relative(_ ours: [Float], _ ref: [Double]) -> Double {
         guard ours.count == ref.count, !ref.isEmpty else { return .infinity }
         let scale = max(ref.map(abs).max()!, 1e-30)
@@ -66,21 +58,27 @@ import FlyvisRandom
     struct Run { var out: [Float], dIn: [Float], dW: [Float] }
 
     func run(_ conv: SpectralConv, _ x: [Float], _ g: [Float], _ w: [Float], _ b: [Float], images N: Int) -> Run {
-        let P = conv.pixels, I = conv.inChannels, O = conv.outChannels
-        let xl = lanes(x, channels: I, images: N, side: conv.side, conv: conv)
+        let P = conv.pixels, I = conv.inChannels, O = conv.outChannels, S = conv.side, L = conv.size
         let scratch = SpectralConv.Scratch()
         var spectra = [Float](repeating: .nan, count: conv.spectrumCount(images: N, channels: I))
         var dSpectra = [Float](repeating: .nan, count: conv.spectrumCount(images: N, channels: O))
         var out = [Float](repeating: .nan, count: O * N * P)
-        xl.withUnsafeBufferPointer { xb in spectra.withUnsafeMutableBufferPointer { sb in out.withUnsafeMutableBufferPointer { ob in
-            conv.forward(xb.baseAddress!, images: N, weights: w, bias: b, spectra: sb.baseAddress!, out: ob.baseAddress!,
-                         scratch: scratch)
-        } } }
+        spectra.withUnsafeMutableBufferPointer { sb in out.withUnsafeMutableBufferPointer { ob in
+            conv.forward(load: { grp, c, y, row in
+                // Map row y of channel c for images 8·grp ..< 8·grp + 8, zeros past the map
+                // and past the last image.
+                for xx in 0..<L {
+                    var v = SIMD8<Float>()
+                    for l in 0..<8 where grp * 8 + l < N && xx < S { v[l] = x[c * N * P + (grp * 8 + l) * P + y * S + xx] }
+                    row[xx] = v
+                }
+            }, images: N, weights: w, bias: b, spectra: sb.baseAddress!, out: ob.baseAddress!, scratch: scratch)
+        } }
         var dIn = [Float](repeating: .nan, count: I * N * P)
         let dW = g.withUnsafeBufferPointer { gb in spectra.withUnsafeBufferPointer { sb in dSpectra.withUnsafeMutableBufferPointer { db in
             conv.backward(gb.baseAddress!, images: N, spectra: sb.baseAddress!, gradientSpectra: db.baseAddress!,
-                          scratch: scratch) { grp, c, image in
-                for l in 0..<min(8, N - grp * 8) { for q in 0..<P { dIn[c * N * P + (grp * 8 + l) * P + q] = image[q * 8 + l] } }
+                          scratch: scratch) { grp, c, y, row in
+                for l in 0..<min(8, N - grp * 8) { for xx in 0..<S { dIn[c * N * P + (grp * 8 + l) * P + y * S + xx] = row[xx][l] } }
             }
         } } }
         return Run(out: out, dIn: dIn, dW: dW)
