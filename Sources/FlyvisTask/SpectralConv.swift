@@ -3,8 +3,9 @@ import Foundation
 
 /// Complex FFTs of one length on SIMD8 vectors: eight independent transforms, one per lane,
 /// so that every butterfly is plain vector arithmetic with no shuffles. Stockham autosort
-/// (natural order in and out), radix 6, 4, 3 and 2: 36 = 6 × 6 takes two stages, with
-/// about 30 % fewer operations than 4 × 3 × 3.
+/// (natural order in and out), radix 4, 3 and 2. (A radix-6 stage has fewer operations for
+/// 36 = 6 × 6, but its twelve inputs did not fit the registers: the compiler split it into
+/// 128-bit halves with spills, and it ran no faster.)
 struct LaneFFT {
     typealias V = SIMD8<Float>
     let size: Int
@@ -28,7 +29,6 @@ struct LaneFFT {
 
     init(size: Int) {
         var radices: [Int] = [], rest = size
-        while rest % 6 == 0 { radices.append(6); rest /= 6 }
         while rest % 4 == 0 { radices.append(4); rest /= 4 }
         while rest % 3 == 0 { radices.append(3); rest /= 3 }
         while rest % 2 == 0 { radices.append(2); rest /= 2 }
@@ -69,7 +69,6 @@ struct LaneFFT {
                 : (index % 2 == 1 ? (UnsafeRawPointer(a.0), UnsafeRawPointer(a.1), 32) : (UnsafeRawPointer(b.0), UnsafeRawPointer(b.1), 32))
             let (yr, yi, ys) = index == last ? (outRe, outIm, outStride) : (index % 2 == 0 ? (a.0, a.1, 32) : (b.0, b.1, 32))
             switch r {
-            case 6: Self.radix6(xr, xi, xs, yr, yi, ys, m: m, s: s, twiddles: t + offset)
             case 4: Self.radix4(xr, xi, xs, yr, yi, ys, m: m, s: s, twiddles: t + offset)
             case 3: Self.radix3(xr, xi, xs, yr, yi, ys, m: m, s: s, twiddles: t + offset)
             default: Self.radix2(xr, xi, xs, yr, yi, ys, m: m, s: s, twiddles: t + offset)
@@ -95,40 +94,6 @@ struct LaneFFT {
         guard twiddled else { st(re, yr, i, stride); st(im, yi, i, stride); return }
         st((im * -s).addingProduct(re, c), yr, i, stride)
         st((im * c).addingProduct(re, s), yi, i, stride)
-    }
-
-    @inline(__always)
-    static func radix6(_ xr: UnsafeRawPointer, _ xi: UnsafeRawPointer, _ xs: Int, _ yr: UnsafeMutableRawPointer,
-                       _ yi: UnsafeMutableRawPointer, _ ys: Int, m: Int, s: Int, twiddles: UnsafePointer<Float>) {
-        let step = s &* m
-        let h: Float = 0.866_025_403_784_438_6   // sin(2π/3) = sin(π/3)
-        // DFT-3 of (a, b, c): (a + b + c, m + n, m − n), m = a − (b + c)/2, n = −i·h·(b − c).
-        @inline(__always) func dft3(_ ar: V, _ ai: V, _ br: V, _ bi: V, _ cr: V, _ ci: V) -> (V, V, V, V, V, V) {
-            let sr = br + cr, si = bi + ci, dr = br - cr, di = bi - ci
-            let mr = ar.addingProduct(sr, -0.5), mi = ai.addingProduct(si, -0.5)
-            let nr = h * di, ni = -h * dr
-            return (ar + sr, ai + si, mr + nr, mi + ni, mr - nr, mi - ni)
-        }
-        for p in 0..<m {
-            let w = twiddles + p &* 10, twiddled = p != 0
-            for q in 0..<s {
-                let i0 = q &+ s &* p, o0 = q &+ s &* 6 &* p
-                @inline(__always) func a(_ j: Int) -> (V, V) { (ld(xr, i0 &+ j &* step, xs), ld(xi, i0 &+ j &* step, xs)) }
-                let (a0r, a0i) = a(0), (a1r, a1i) = a(1), (a2r, a2i) = a(2), (a3r, a3i) = a(3), (a4r, a4i) = a(4), (a5r, a5i) = a(5)
-                // Even and odd halves, then b_k = E_k + w6^k·O_k, b_{k+3} = E_k − w6^k·O_k.
-                let (e0r, e0i, e1r, e1i, e2r, e2i) = dft3(a0r, a0i, a2r, a2i, a4r, a4i)
-                let (o0r, o0i, o1r, o1i, o2r, o2i) = dft3(a1r, a1i, a3r, a3i, a5r, a5i)
-                // w6 = (1/2, −h), w6² = (−1/2, −h).
-                let t1r = (o1i * h).addingProduct(o1r, 0.5), t1i = (o1r * -h).addingProduct(o1i, 0.5)
-                let t2r = (o2i * h).addingProduct(o2r, -0.5), t2i = (o2r * -h).addingProduct(o2i, -0.5)
-                st(e0r + o0r, yr, o0, ys); st(e0i + o0i, yi, o0, ys)
-                put(e1r + t1r, e1i + t1i, w[0], w[1], yr, yi, o0 &+ s, ys, twiddled: twiddled)
-                put(e2r + t2r, e2i + t2i, w[2], w[3], yr, yi, o0 &+ 2 &* s, ys, twiddled: twiddled)
-                put(e0r - o0r, e0i - o0i, w[4], w[5], yr, yi, o0 &+ 3 &* s, ys, twiddled: twiddled)
-                put(e1r - t1r, e1i - t1i, w[6], w[7], yr, yi, o0 &+ 4 &* s, ys, twiddled: twiddled)
-                put(e2r - t2r, e2i - t2i, w[8], w[9], yr, yi, o0 &+ 5 &* s, ys, twiddled: twiddled)
-            }
-        }
     }
 
     @inline(__always)
