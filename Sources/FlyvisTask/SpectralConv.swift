@@ -245,7 +245,9 @@ struct SpectralConv {
         let buffers: UnsafeMutablePointer<V>
         let forwardRe: UnsafeMutablePointer<V>, forwardIm: UnsafeMutablePointer<V>
         let inverseRe: UnsafeMutablePointer<V>, inverseIm: UnsafeMutablePointer<V>
-        let product: UnsafeMutablePointer<Float>, spectrum: UnsafeMutablePointer<Float>
+        /// Two groups' spectra and products (the products are computed for two groups at once).
+        let product: (UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>)
+        let spectrum: (UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>)
         let vectors: Int, floats: Int
         init(_ conv: SpectralConv) {
             let L = conv.size, H = conv.half
@@ -256,11 +258,12 @@ struct SpectralConv {
             forwardRe = all + 8 * L; forwardIm = forwardRe + H * L
             inverseRe = forwardIm + H * L; inverseIm = inverseRe + H * L
             floats = conv.bins * max(conv.inChannels, conv.outChannels) * 16
-            product = .allocate(capacity: 2 * floats)
-            product.initialize(repeating: 0, count: 2 * floats)
-            spectrum = product + floats
+            let p = UnsafeMutablePointer<Float>.allocate(capacity: 4 * floats)
+            p.initialize(repeating: 0, count: 4 * floats)
+            product = (p, p + floats)
+            spectrum = (p + 2 * floats, p + 3 * floats)
         }
-        deinit { rowRe.deinitialize(count: vectors); rowRe.deallocate(); product.deallocate() }
+        deinit { rowRe.deinitialize(count: vectors); rowRe.deallocate(); product.0.deallocate() }
     }
 
     /// One `Work` per thread and the phase tables, kept while the shape stays the same.
@@ -395,21 +398,29 @@ struct SpectralConv {
             let table = tb.baseAddress!, K = kb.baseAddress!
             split(G) { part, groups in
                 let w = work[part]
-                for g in groups {
-                    let X = w.spectrum
-                    for c in 0..<I {
-                        forward2D(load: { y, row in load(g, c, y, row) }, into: UnsafeMutableRawPointer(X + c * 16),
-                                  binStride: I, work: w, table: table)
+                // Groups in pairs for the products; each group's arithmetic is the same alone.
+                for g0 in Swift.stride(from: groups.lowerBound, to: groups.upperBound, by: 2) {
+                    let pair = g0 + 1 < groups.upperBound ? [g0, g0 + 1] : [g0]
+                    for (j, g) in pair.enumerated() {
+                        let X = j == 0 ? w.spectrum.0 : w.spectrum.1
+                        for c in 0..<I {
+                            forward2D(load: { y, row in load(g, c, y, row) }, into: UnsafeMutableRawPointer(X + c * 16),
+                                      binStride: I, work: w, table: table)
+                        }
+                        Self.keep(X, channels: I, group: g, groups: G, bins: B, into: spectra)
                     }
-                    Self.multiply(X, binStride: I, kernel: K, bins: B, inputs: I, outputs: O, into: w.product)
-                    Self.keep(X, channels: I, group: g, groups: G, bins: B, into: spectra)
-                    let n0 = g * Self.lanes, used = min(Self.lanes, N - n0)
-                    for o in 0..<O {
-                        let b = V(repeating: bias[o]), planes = out + o * N * P + n0 * P
-                        inverse2D(UnsafeRawPointer(w.product + o * 16), binStride: O, work: w, table: table) { y0, first, second in
-                            for x in 0..<S { Self.scatter(first[x] + b, planes + y0 * S + x, stride: P, count: used) }
-                            guard let second else { return }
-                            for x in 0..<S { Self.scatter(second[x] + b, planes + (y0 + 1) * S + x, stride: P, count: used) }
+                    Self.multiply(w.spectrum.0, pair.count > 1 ? w.spectrum.1 : w.spectrum.0, kernel: K, bins: B, inputs: I,
+                                  outputs: O, into: w.product.0, w.product.1)
+                    for (j, g) in pair.enumerated() {
+                        let Y = j == 0 ? w.product.0 : w.product.1
+                        let n0 = g * Self.lanes, used = min(Self.lanes, N - n0)
+                        for o in 0..<O {
+                            let b = V(repeating: bias[o]), planes = out + o * N * P + n0 * P
+                            inverse2D(UnsafeRawPointer(Y + o * 16), binStride: O, work: w, table: table) { y0, first, second in
+                                for x in 0..<S { Self.scatter(first[x] + b, planes + y0 * S + x, stride: P, count: used) }
+                                guard let second else { return }
+                                for x in 0..<S { Self.scatter(second[x] + b, planes + (y0 + 1) * S + x, stride: P, count: used) }
+                            }
                         }
                     }
                 }
@@ -450,69 +461,75 @@ struct SpectralConv {
         for f in 0..<B { (dst + (f * G + g) * n).update(from: src + f * n, count: n) }
     }
 
-    /// Y(f, o) = Σ_i K(f, o, i)·X(f, i) for one group, four outputs at a time; Y is
-    /// (f, o) · 16 floats.
+    /// Y_g(f, o) = Σ_i K(f, o, i)·X_g(f, i) for two groups at once (X0, X1 → Y0, Y1; pass
+    /// the same group twice for one), which share the kernel's broadcasts: blocks of two
+    /// outputs × two groups, ten loads per sixteen FMAs. X is (f, i) · 16 floats, Y (f, o) · 16.
+    /// Each group's sums run in input order, as they would alone.
     @inline(__always)
-    static func multiply(_ X: UnsafePointer<Float>, binStride: Int, kernel K: UnsafePointer<Float>, bins: Int, inputs I: Int,
-                         outputs O: Int, into Y: UnsafeMutablePointer<Float>) {
-        let x = UnsafeRawPointer(X), y = UnsafeMutableRawPointer(Y), n = O * I
+    static func multiply(_ X0: UnsafePointer<Float>, _ X1: UnsafePointer<Float>, kernel K: UnsafePointer<Float>, bins: Int,
+                         inputs I: Int, outputs O: Int, into Y0: UnsafeMutablePointer<Float>, _ Y1: UnsafeMutablePointer<Float>) {
+        let n = O * I
         for f in 0..<bins {
-            let xs = x + f * binStride * 64, kr = K + f * 3 * n, ki = kr + n, kn = ki + n
-            for o0 in Swift.stride(from: 0, to: O, by: 4) {
-                let used = min(4, O - o0)
-                var r0 = V(), i0 = V(), r1 = V(), i1 = V(), r2 = V(), i2 = V(), r3 = V(), i3 = V()
+            let x0 = UnsafeRawPointer(X0 + f * I * 16), x1 = UnsafeRawPointer(X1 + f * I * 16)
+            let kr = K + f * 3 * n, ki = kr + n, kn = ki + n
+            let y0 = UnsafeMutableRawPointer(Y0 + f * O * 16), y1 = UnsafeMutableRawPointer(Y1 + f * O * 16)
+            var o = 0
+            while o < O {
+                let two = o + 1 < O, e0 = o * I, e1 = two ? e0 + I : e0
+                var ar = V(), ai = V(), br = V(), bi = V(), cr = V(), ci = V(), dr = V(), di = V()
                 for i in 0..<I {
-                    let xr = xs.loadUnaligned(fromByteOffset: i * 64, as: V.self)
-                    let xi = xs.loadUnaligned(fromByteOffset: i * 64 + 32, as: V.self)
-                    @inline(__always) func mac(_ o: Int, _ r: inout V, _ m: inout V) {
-                        let e = (o0 + o) * I + i
-                        r.addProduct(xr, kr[e]); r.addProduct(xi, kn[e])
-                        m.addProduct(xi, kr[e]); m.addProduct(xr, ki[e])
-                    }
-                    mac(0, &r0, &i0)
-                    if used > 1 { mac(1, &r1, &i1) }
-                    if used > 2 { mac(2, &r2, &i2) }
-                    if used > 3 { mac(3, &r3, &i3) }
+                    let p0r = x0.loadUnaligned(fromByteOffset: i * 64, as: V.self), p0i = x0.loadUnaligned(fromByteOffset: i * 64 + 32, as: V.self)
+                    let p1r = x1.loadUnaligned(fromByteOffset: i * 64, as: V.self), p1i = x1.loadUnaligned(fromByteOffset: i * 64 + 32, as: V.self)
+                    let k0r = kr[e0 + i], k0i = ki[e0 + i], k0n = kn[e0 + i]
+                    let k1r = kr[e1 + i], k1i = ki[e1 + i], k1n = kn[e1 + i]
+                    ar.addProduct(p0r, k0r); ar.addProduct(p0i, k0n); ai.addProduct(p0i, k0r); ai.addProduct(p0r, k0i)
+                    br.addProduct(p1r, k0r); br.addProduct(p1i, k0n); bi.addProduct(p1i, k0r); bi.addProduct(p1r, k0i)
+                    cr.addProduct(p0r, k1r); cr.addProduct(p0i, k1n); ci.addProduct(p0i, k1r); ci.addProduct(p0r, k1i)
+                    dr.addProduct(p1r, k1r); dr.addProduct(p1i, k1n); di.addProduct(p1i, k1r); di.addProduct(p1r, k1i)
                 }
-                let base = (f * O + o0) * 64
-                y.storeBytes(of: r0, toByteOffset: base, as: V.self); y.storeBytes(of: i0, toByteOffset: base + 32, as: V.self)
-                if used > 1 { y.storeBytes(of: r1, toByteOffset: base + 64, as: V.self); y.storeBytes(of: i1, toByteOffset: base + 96, as: V.self) }
-                if used > 2 { y.storeBytes(of: r2, toByteOffset: base + 128, as: V.self); y.storeBytes(of: i2, toByteOffset: base + 160, as: V.self) }
-                if used > 3 { y.storeBytes(of: r3, toByteOffset: base + 192, as: V.self); y.storeBytes(of: i3, toByteOffset: base + 224, as: V.self) }
+                y0.storeBytes(of: ar, toByteOffset: o * 64, as: V.self); y0.storeBytes(of: ai, toByteOffset: o * 64 + 32, as: V.self)
+                y1.storeBytes(of: br, toByteOffset: o * 64, as: V.self); y1.storeBytes(of: bi, toByteOffset: o * 64 + 32, as: V.self)
+                if two {
+                    y0.storeBytes(of: cr, toByteOffset: o * 64 + 64, as: V.self); y0.storeBytes(of: ci, toByteOffset: o * 64 + 96, as: V.self)
+                    y1.storeBytes(of: dr, toByteOffset: o * 64 + 64, as: V.self); y1.storeBytes(of: di, toByteOffset: o * 64 + 96, as: V.self)
+                }
+                o += 2
             }
         }
     }
 
-    /// dX(f, i) = Σ_o conj K(f, o, i)·D(f, o) for one group, four inputs at a time; dX is
-    /// (f, i) · 16 floats.
+    /// dX_g(f, i) = Σ_o conj K(f, o, i)·D_g(f, o) for two groups at once, as `multiply`:
+    /// blocks of two inputs × two groups. D is (f, o) · 16 floats, dX (f, i) · 16.
     @inline(__always)
-    static func multiplyTransposed(_ D: UnsafePointer<Float>, binStride: Int, kernel K: UnsafePointer<Float>, bins: Int,
-                                   inputs I: Int, outputs O: Int, into dX: UnsafeMutablePointer<Float>) {
-        let d = UnsafeRawPointer(D), y = UnsafeMutableRawPointer(dX), n = O * I
+    static func multiplyTransposed(_ D0: UnsafePointer<Float>, _ D1: UnsafePointer<Float>, kernel K: UnsafePointer<Float>,
+                                   bins: Int, inputs I: Int, outputs O: Int,
+                                   into X0: UnsafeMutablePointer<Float>, _ X1: UnsafeMutablePointer<Float>) {
+        let n = O * I
         for f in 0..<bins {
-            let ds = d + f * binStride * 64, kr = K + f * 3 * n, ki = kr + n, kn = ki + n
-            for i0 in Swift.stride(from: 0, to: I, by: 4) {
-                let used = min(4, I - i0)
-                var r0 = V(), m0 = V(), r1 = V(), m1 = V(), r2 = V(), m2 = V(), r3 = V(), m3 = V()
+            let d0 = UnsafeRawPointer(D0 + f * O * 16), d1 = UnsafeRawPointer(D1 + f * O * 16)
+            let kr = K + f * 3 * n, ki = kr + n, kn = ki + n
+            let x0 = UnsafeMutableRawPointer(X0 + f * I * 16), x1 = UnsafeMutableRawPointer(X1 + f * I * 16)
+            var i = 0
+            while i < I {
+                let two = i + 1 < I, j = two ? i + 1 : i
+                var ar = V(), ai = V(), br = V(), bi = V(), cr = V(), ci = V(), dr = V(), di = V()
                 for o in 0..<O {
-                    let dr = ds.loadUnaligned(fromByteOffset: o * 64, as: V.self)
-                    let di = ds.loadUnaligned(fromByteOffset: o * 64 + 32, as: V.self)
-                    let row = o * I + i0
-                    @inline(__always) func mac(_ i: Int, _ r: inout V, _ m: inout V) {
-                        let e = row + i
-                        r.addProduct(dr, kr[e]); r.addProduct(di, ki[e])
-                        m.addProduct(di, kr[e]); m.addProduct(dr, kn[e])
-                    }
-                    mac(0, &r0, &m0)
-                    if used > 1 { mac(1, &r1, &m1) }
-                    if used > 2 { mac(2, &r2, &m2) }
-                    if used > 3 { mac(3, &r3, &m3) }
+                    let q0r = d0.loadUnaligned(fromByteOffset: o * 64, as: V.self), q0i = d0.loadUnaligned(fromByteOffset: o * 64 + 32, as: V.self)
+                    let q1r = d1.loadUnaligned(fromByteOffset: o * 64, as: V.self), q1i = d1.loadUnaligned(fromByteOffset: o * 64 + 32, as: V.self)
+                    let e0 = o * I + i, e1 = o * I + j
+                    let k0r = kr[e0], k0i = ki[e0], k0n = kn[e0], k1r = kr[e1], k1i = ki[e1], k1n = kn[e1]
+                    ar.addProduct(q0r, k0r); ar.addProduct(q0i, k0i); ai.addProduct(q0i, k0r); ai.addProduct(q0r, k0n)
+                    br.addProduct(q1r, k0r); br.addProduct(q1i, k0i); bi.addProduct(q1i, k0r); bi.addProduct(q1r, k0n)
+                    cr.addProduct(q0r, k1r); cr.addProduct(q0i, k1i); ci.addProduct(q0i, k1r); ci.addProduct(q0r, k1n)
+                    dr.addProduct(q1r, k1r); dr.addProduct(q1i, k1i); di.addProduct(q1i, k1r); di.addProduct(q1r, k1n)
                 }
-                let base = (f * I + i0) * 64
-                y.storeBytes(of: r0, toByteOffset: base, as: V.self); y.storeBytes(of: m0, toByteOffset: base + 32, as: V.self)
-                if used > 1 { y.storeBytes(of: r1, toByteOffset: base + 64, as: V.self); y.storeBytes(of: m1, toByteOffset: base + 96, as: V.self) }
-                if used > 2 { y.storeBytes(of: r2, toByteOffset: base + 128, as: V.self); y.storeBytes(of: m2, toByteOffset: base + 160, as: V.self) }
-                if used > 3 { y.storeBytes(of: r3, toByteOffset: base + 192, as: V.self); y.storeBytes(of: m3, toByteOffset: base + 224, as: V.self) }
+                x0.storeBytes(of: ar, toByteOffset: i * 64, as: V.self); x0.storeBytes(of: ai, toByteOffset: i * 64 + 32, as: V.self)
+                x1.storeBytes(of: br, toByteOffset: i * 64, as: V.self); x1.storeBytes(of: bi, toByteOffset: i * 64 + 32, as: V.self)
+                if two {
+                    x0.storeBytes(of: cr, toByteOffset: i * 64 + 64, as: V.self); x0.storeBytes(of: ci, toByteOffset: i * 64 + 96, as: V.self)
+                    x1.storeBytes(of: dr, toByteOffset: i * 64 + 64, as: V.self); x1.storeBytes(of: di, toByteOffset: i * 64 + 96, as: V.self)
+                }
+                i += 2
             }
         }
     }
@@ -532,22 +549,29 @@ struct SpectralConv {
             let table = tb.baseAddress!, K = kb.baseAddress!
             split(G) { part, groups in
                 let w = work[part]
-                for grp in groups {
-                    let D = w.spectrum
-                    let n0 = grp * Self.lanes, used = min(Self.lanes, N - n0)
-                    for o in 0..<O {
-                        let planes = g + o * N * P + n0 * P
-                        forward2D(load: { y, row in
-                            for x in 0..<S { row[x] = Self.gather(planes + y * S + x, stride: P, count: used) }
-                            for x in S..<L { row[x] = V() }
-                        }, into: UnsafeMutableRawPointer(D + o * 16), binStride: O, work: w, table: table)
+                for g0 in Swift.stride(from: groups.lowerBound, to: groups.upperBound, by: 2) {
+                    let pair = g0 + 1 < groups.upperBound ? [g0, g0 + 1] : [g0]
+                    for (j, grp) in pair.enumerated() {
+                        let D = j == 0 ? w.spectrum.0 : w.spectrum.1
+                        let n0 = grp * Self.lanes, used = min(Self.lanes, N - n0)
+                        for o in 0..<O {
+                            let planes = g + o * N * P + n0 * P
+                            forward2D(load: { y, row in
+                                for x in 0..<S { row[x] = Self.gather(planes + y * S + x, stride: P, count: used) }
+                                for x in S..<L { row[x] = V() }
+                            }, into: UnsafeMutableRawPointer(D + o * 16), binStride: O, work: w, table: table)
+                        }
+                        Self.keep(D, channels: O, group: grp, groups: G, bins: B, into: gradientSpectra)
                     }
-                    Self.multiplyTransposed(D, binStride: O, kernel: K, bins: B, inputs: I, outputs: O, into: w.product)
-                    Self.keep(D, channels: O, group: grp, groups: G, bins: B, into: gradientSpectra)
-                    for c in 0..<I {
-                        inverse2D(UnsafeRawPointer(w.product + c * 16), binStride: I, work: w, table: table) { y0, first, second in
-                            emit(grp, c, y0, first)
-                            if let second { emit(grp, c, y0 + 1, second) }
+                    Self.multiplyTransposed(w.spectrum.0, pair.count > 1 ? w.spectrum.1 : w.spectrum.0, kernel: K, bins: B,
+                                            inputs: I, outputs: O, into: w.product.0, w.product.1)
+                    for (j, grp) in pair.enumerated() {
+                        let dX = j == 0 ? w.product.0 : w.product.1
+                        for c in 0..<I {
+                            inverse2D(UnsafeRawPointer(dX + c * 16), binStride: I, work: w, table: table) { y0, first, second in
+                                emit(grp, c, y0, first)
+                                if let second { emit(grp, c, y0 + 1, second) }
+                            }
                         }
                     }
                 }
