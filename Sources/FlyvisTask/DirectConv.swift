@@ -83,35 +83,19 @@ struct DirectConv {
     /// Where a sweep's source planes come from.
     enum Source {
         /// Channel-major maps, value (c, n, y, x) at c·N·P + n·P + y·W + x: each image is first
-        /// copied into zero-bordered scratch planes.
+        /// copied into zero-bordered scratch planes. (The decoder's first layer, which read its
+        /// input in place, is now SpectralConv.)
         case maps(UnsafePointer<Float>)
-        /// Images already in the padded layout (`paddedCount`, `paddedOrigin`), read in place.
-        /// The decoder's input is placed this way: copying its 34 channels into scratch cost
-        /// about 2 ms per pass (forward and weight gradient).
-        case padded(UnsafePointer<Float>)
     }
 
-    /// Floats for `images` images of `channels` padded planes, image-major, with the zeros the
-    /// flat sweeps read before the first plane and past the last. Every plane is laid out as in
-    /// the scratch: a sweep reads image n exactly as it reads a copy of it.
-    func paddedCount(images: Int, channels: Int) -> Int { Self.guardFloats + images * channels * plane + 2 * stride + 64 }
-
-    /// Index of pixel (0, 0) of image n's channel c in a `paddedCount` buffer; rows are `stride`
-    /// apart. Pixels never written stay zero, as the padding must.
-    func paddedOrigin(image n: Int, channel c: Int, channels: Int) -> Int {
-        Self.guardFloats + (n * channels + c) * plane + pad * stride + pad
-    }
-
-    /// Image n's first plane (its padded top-left corner): from the padded buffer in place, or
-    /// copied into `scratch` from channel-major maps.
+    /// Image n's first plane (its padded top-left corner), copied into `scratch` from
+    /// channel-major maps.
     private func planes(_ source: Source, image n: Int, images N: Int, channels: Int,
                         scratch: UnsafeMutablePointer<Float>?) -> UnsafePointer<Float> {
         switch source {
         case let .maps(src):
             fillPadded(src + n * side * side, channels: channels, channelStride: N * side * side, into: scratch!)
             return UnsafePointer(scratch!)
-        case let .padded(base):
-            return base + Self.guardFloats + n * channels * plane
         }
     }
 
