@@ -582,6 +582,9 @@ package final class FlowDecoder {
         } }
     }
 
+    /// 2^l in lane l: a lane mask's bits as one integer sum.
+    private static let laneBits = SIMD8<Int32>(1, 2, 4, 8, 16, 32, 64, 128)
+
     /// The first convolution, by FFT, on the whole map, reading the input (B, T, C, hexals)
     /// eight images at a time, rectified. Its spectra are kept for the backward, and so is the
     /// rectifier's mask: one byte per (group of eight images, channel, hexal), bit l for image
@@ -592,7 +595,7 @@ package final class FlowDecoder {
         if inputSpectra.count != count { inputSpectra = [Float](repeating: 0, count: count) }
         let maskCount = SpectralConv.groups(N) * C * hexals
         if reluMask.count != maskCount { reluMask = [UInt8](repeating: 0, count: maskCount) }
-        let spans = hexSpans
+        let spans = hexSpans, laneBits = Self.laneBits
         out.withUnsafeMutableBufferPointer { ob in inputSpectra.withUnsafeMutableBufferPointer { sb in
         reluMask.withUnsafeMutableBufferPointer { mb in rowHexalStart.withUnsafeBufferPointer { rb in
             let ip = input.baseAddress!, mp = mb.baseAddress!, rs = rb.baseAddress!
@@ -603,10 +606,10 @@ package final class FlowDecoder {
                 let src = ip + (n0 * C + c) * hexals + rs[y], mask = mp + (g * C + c) * hexals + rs[y]
                 for x in r.x0...r.x1 {
                     let v = SpectralConv.gather(src + x - r.x0, stride: C * hexals, count: used)
-                    var bits: UInt8 = 0
-                    for l in 0..<8 where v[l] > 0 { bits |= 1 << UInt8(l) }
-                    row[x] = v.replacing(with: 0, where: .!(v .> 0))
-                    mask[x - r.x0] = bits
+                    let off = .!(v .> 0)
+                    row[x] = v.replacing(with: 0, where: off)
+                    // Branch-free: a branch per lane on the sign is a coin flip.
+                    mask[x - r.x0] = UInt8(truncatingIfNeeded: laneBits.replacing(with: 0, where: off).wrappedSum())
                 }
             }, images: N, weights: conv.weight, bias: conv.bias, spectra: sb.baseAddress!, out: ob.baseAddress!,
                       scratch: spectralScratch)
