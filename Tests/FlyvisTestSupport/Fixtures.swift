@@ -19,6 +19,11 @@ package enum Fixtures {
     package static var data: URL { url("flyvis-1.2.0-data-seed0.h5", override: "FLYVIS_DATA_REFERENCE") }
     /// A results tree written by flyvis's own trainer, with `expected.h5`.
     package static var results: URL { url("flyvis-results", override: "FLYVIS_RESULTS_REFERENCE") }
+    /// An extent-15 results tree written by flyvis's own trainer (ensemble flow/9995).
+    package static var resultsE15: URL { url("flyvis-results-e15", override: "FLYVIS_RESULTS_E15_REFERENCE") }
+    /// flyvis's stimulus-response analysis (flashes, moving edges, FRI, DSI) of resultsE15's
+    /// member 000 at its best checkpoint.
+    package static var responses: URL { url("flyvis-responses-e15.h5", override: "FLYVIS_RESPONSES_REFERENCE") }
 
     package static func open(_ url: URL) throws -> HDF5File { try HDF5File(path: url.path, mode: .readOnly) }
 }
