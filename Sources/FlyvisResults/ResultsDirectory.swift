@@ -10,9 +10,16 @@ package enum ResultsError: Error, CustomStringConvertible, Equatable {
     case missingCheckpoint(directory: String, selector: String, available: [Int])
     /// The device or the quota is full while writing `path` (the file keeps its old content).
     case noSpace(path: String, quota: Bool)
+    /// A member's stored config exists (or must exist) but cannot be read. Its identity
+    /// (extent, task, training length) is never guessed from the defaults.
+    case unreadableMeta(path: String, reason: String)
 
     package var description: String {
         switch self {
+        case let .unreadableMeta(path, reason):
+            return "the stored config '\(path)' cannot be read (\(reason)); it defines this member (network, task, training length), "
+                + "so nothing was run or written. Restore the file (from a backup, or a sibling member's with its own seed), "
+                + "or start the member over with delete_if_exists=true"
         case let .io(path, reason):
             return "cannot write '\(path)': \(reason)"
         case let .missingKey(directory, key):
@@ -243,8 +250,41 @@ package struct ResultsDirectory: Sendable, Equatable {
         try AtomicFile.write(url.appendingPathComponent(ResultsSchema.meta), text: yaml)
     }
 
-    package func readMeta() -> String? {
-        try? String(contentsOf: url.appendingPathComponent(ResultsSchema.meta), encoding: .utf8)
+    /// The stored config's text; nil only for a directory that holds no member yet (a new
+    /// run). A `_meta.yaml` that is unreadable, not UTF-8 or empty, or missing beside
+    /// checkpoints or results, is an error: falling back to the defaults would overwrite the
+    /// member with another model.
+    package func readMeta() throws(ResultsError) -> String? {
+        let file = url.appendingPathComponent(ResultsSchema.meta)
+        var info = stat()
+        guard lstat(file.path, &info) == 0 else {
+            let code = errno
+            guard code == ENOENT else { throw .unreadableMeta(path: file.path, reason: String(cString: strerror(code))) }
+            if let held = heldResults() {
+                throw .unreadableMeta(path: file.path, reason: "it is missing, but the directory holds \(held)")
+            }
+            return nil
+        }
+        guard (info.st_mode & S_IFMT) == S_IFREG else {
+            throw .unreadableMeta(path: file.path, reason: "it is not a regular file")
+        }
+        let data: Data
+        do { data = try Data(contentsOf: file) } catch {
+            throw .unreadableMeta(path: file.path, reason: "\(error.localizedDescription)")
+        }
+        guard let text = String(validating: data, as: UTF8.self) else {
+            throw .unreadableMeta(path: file.path, reason: "it is not valid UTF-8 text")
+        }
+        guard !text.allSatisfy(\.isWhitespace) else { throw .unreadableMeta(path: file.path, reason: "it is empty") }
+        return text
+    }
+
+    /// What marks this directory as an existing member: checkpoints or result files.
+    private func heldResults() -> String? {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []
+        if names.contains(CheckpointSchema.folder) { return "'\(CheckpointSchema.folder)/'" }
+        if let h5 = names.sorted().first(where: { $0.hasSuffix(".h5") }) { return "results ('\(h5)')" }
+        return nil
     }
 
     /// Public entries (no leading underscore or dot) with `.h5` stripped, sorted.
