@@ -43,7 +43,8 @@ package enum Activation: Sendable, Equatable {
     @inlinable @inline(__always)
     package func value<S: NetworkScalar>(_ x: S) -> S {
         switch self {
-        case .relu: return x > 0 ? x : 0
+        // `x < 0 ? 0 : x` keeps NaN, as torch's relu does (flyvis's padded stimuli are NaN).
+        case .relu: return x < 0 ? 0 : x
         case let .leakyRelu(slope): return x > 0 ? x : S(slope) * x
         case let .elu(alpha): return x > 0 ? x : S(alpha) * (S.exponential(x) - 1)
         case let .softplus(beta, threshold):
@@ -305,7 +306,7 @@ package final class NetworkEngine<S: NetworkScalar> {
     private static func activate(_ activation: Activation, _ v: UnsafeMutablePointer<S>, into f: UnsafeMutablePointer<S>,
                                  count: Int) {
         if case .relu = activation {
-            for i in 0..<count { let z = v[i]; f[i] = z > 0 ? z : 0 }
+            for i in 0..<count { let z = v[i]; f[i] = z < 0 ? 0 : z }  // NaN stays NaN, as in torch
         } else {
             for i in 0..<count { f[i] = activation.value(v[i]) }
         }
