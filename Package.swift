@@ -69,7 +69,7 @@ let package = Package(
                                                      "FlyvisResults", "FlyvisTask", "FlyvisTraining", "FlyvisHDF5", "FlyvisRandom", "FlyvisHex"]),
         // flyvis's stimulus-response analysis: stimuli through trained members, under MPI, into
         // parallel-HDF5 files, and the tuning indices.
-        .target(name: "FlyvisResponses", dependencies: ["FlyvisNetwork", "FlyvisResults", "FlyvisSolver", "FlyvisHDF5", "FlyvisMPI"],
+        .target(name: "FlyvisResponses", dependencies: ["FlyvisNetwork", "FlyvisConnectome", "FlyvisResults", "FlyvisSolver", "FlyvisHDF5", "FlyvisMPI"],
                 swiftSettings: numericsSettings),
         // The ensemble report page (inline SVG, no dependencies): drawing only, from plain values.
         .target(name: "FlyvisReport"),

@@ -31,11 +31,11 @@ package struct StimulusResponse {
     /// Runs samples `0..<samples` of `frames` frames each. `render(i, buffer)` fills sample i's
     /// movie (frames × hexals, frame-major; NaN frames propagate as in flyvis). `body(range,
     /// values)` receives each batch's responses, (sample, frame, cell) for the samples in
-    /// `range`; the buffer is reused for the next batch. `shouldStop` is asked between batches.
+    /// `range`. `shouldStop` is asked between batches.
     package func run(samples: Int, frames: Int,
                      render: (Int, UnsafeMutableBufferPointer<Float>) throws -> Void,
                      shouldStop: () -> Bool = { false },
-                     body: (Range<Int>, UnsafeBufferPointer<Float>) throws -> Void) throws {
+                     body: (Range<Int>, [Float]) throws -> Void) throws {
         guard samples >= 0, frames >= 1 else { throw ResponsesError.invalidParameter("a stimulus needs at least one frame (got \(frames))") }
         let hexals = network.hexCount
         let nodes = network.nodeCount
@@ -61,7 +61,7 @@ package struct StimulusResponse {
             }
             let result = try network.simulate(movie: movie, batch: b, frames: frames, dt: dt, initialState: initial,
                                               nodes: .nodes(cells), chunkFrames: chunkFrames)
-            try result.values.withUnsafeBufferPointer { try body(start..<(start + b), $0) }
+            try body(start..<(start + b), result.values)
             start += b
         }
     }

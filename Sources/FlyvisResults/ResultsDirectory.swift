@@ -88,7 +88,7 @@ package enum AtomicFile {
 
     /// Flushes the file's data to disk before the rename makes it visible. On NFS a full
     /// disk may only show here.
-    static func syncFile(_ path: String) throws {
+    package static func syncFile(_ path: String) throws {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw posixError(errno, path: path) }
         defer { close(fd) }
@@ -130,7 +130,7 @@ package enum AtomicFile {
     // MARK: Temporary files
 
     /// `.<name>.<kind>-<pid>-<random>-<host>`: the PID and host say who may still be writing it.
-    static func temporaryName(for name: String, kind: String) -> String {
+    package static func temporaryName(for name: String, kind: String) -> String {
         ".\(name).\(kind)-\(getpid())-\(UInt32.random(in: 0...UInt32.max))-\(MemberLock.hostName)"
     }
 
