@@ -67,9 +67,12 @@ let package = Package(
         // MultiTaskSolver: training loop, checkpoints, validation, exact resume.
         .target(name: "FlyvisSolver", dependencies: ["FlyvisConfig", "FlyvisConnectome", "FlyvisData", "FlyvisNetwork",
                                                      "FlyvisResults", "FlyvisTask", "FlyvisTraining", "FlyvisHDF5", "FlyvisRandom", "FlyvisHex"]),
+        // flyvis's tuning indices (FRI, DSI, preferred direction, correlations to known tuning)
+        // from stimulus responses: pure functions on plain arrays.
+        .target(name: "FlyvisTuning"),
         // flyvis's stimulus-response analysis: stimuli through trained members, under MPI, into
         // parallel-HDF5 files, and the tuning indices.
-        .target(name: "FlyvisResponses", dependencies: ["FlyvisNetwork", "FlyvisConnectome", "FlyvisResults", "FlyvisSolver", "FlyvisHDF5", "FlyvisMPI"],
+        .target(name: "FlyvisResponses", dependencies: ["FlyvisTuning", "FlyvisNetwork", "FlyvisConnectome", "FlyvisResults", "FlyvisSolver", "FlyvisHDF5", "FlyvisMPI"],
                 swiftSettings: numericsSettings),
         // The ensemble report page (inline SVG, no dependencies): drawing only, from plain values.
         .target(name: "FlyvisReport"),
@@ -101,6 +104,7 @@ let package = Package(
         .testTarget(name: "InteropTests", dependencies: ["FlyvisTestSupport", "FlyvisTorch", "FlyvisResults", "FlyvisHDF5", "FlyvisSolver", "FlyvisNetwork",
                                                   "FlyvisConfig", "FlyvisData", "FlyvisEnsemble"]),
         .testTarget(name: "ReportTests", dependencies: ["FlyvisTestSupport", "FlyvisReport", "FlyvisEnsemble", "FlyvisResults", "FlyvisHDF5", "FlyvisCLI"]),
+        .testTarget(name: "TuningTests", dependencies: ["FlyvisTestSupport", "FlyvisTuning", "FlyvisHDF5"]),
         .testTarget(name: "ResponsesTests",
                     dependencies: ["FlyvisTestSupport", "FlyvisResponses", "FlyvisNetwork", "FlyvisResults", "FlyvisSolver", "FlyvisHDF5"]),
         .testTarget(name: "SolverTests", dependencies: ["FlyvisSolver", "FlyvisConfig", "FlyvisResults", "FlyvisHDF5", "FlyvisNetwork", "FlyvisTask", "FlyvisTraining"]),
