@@ -19,7 +19,13 @@ import Foundation
 package enum DirectionSelectivity {
     /// flyvis's `direction_selectivity_index(dataset)` (average over widths and speeds).
     package static func index(responses: [Float], coordinates: MovingEdgeCoordinates) throws(TuningError) -> TuningByIntensity {
-        let grid = try AngularGrid(responses: responses, coordinates: coordinates)
+        try index(peaks: try peakResponses(responses: responses, coordinates: coordinates), coordinates: coordinates)
+    }
+
+    /// The same from the peaks (sample, cell) of `peakResponses`, which a caller can take batch
+    /// by batch so that a member's responses are never all in memory.
+    package static func index(peaks: [Float], coordinates: MovingEdgeCoordinates) throws(TuningError) -> TuningByIntensity {
+        let grid = try AngularGrid(peaks: peaks, coordinates: coordinates)
         var out = [Double](repeating: 0, count: grid.cells * grid.intensities.count)
         for cell in 0..<grid.cells {
             for w in grid.widths.indices {
@@ -42,7 +48,12 @@ package enum DirectionSelectivity {
 
     /// flyvis's `preferred_direction(dataset)` (vector sum over angles, widths and speeds).
     package static func preferredDirection(responses: [Float], coordinates: MovingEdgeCoordinates) throws(TuningError) -> TuningByIntensity {
-        let grid = try AngularGrid(responses: responses, coordinates: coordinates)
+        try preferredDirection(peaks: try peakResponses(responses: responses, coordinates: coordinates), coordinates: coordinates)
+    }
+
+    /// The same from the peaks (sample, cell) of `peakResponses`.
+    package static func preferredDirection(peaks: [Float], coordinates: MovingEdgeCoordinates) throws(TuningError) -> TuningByIntensity {
+        let grid = try AngularGrid(peaks: peaks, coordinates: coordinates)
         var out = [Double]()
         for cell in 0..<grid.cells {
             for i in grid.intensities.indices {
@@ -93,8 +104,9 @@ private struct AngularGrid {
     /// (cell, width, intensity, speed) flattened.
     private var sums: [Sum]
 
-    init(responses: [Float], coordinates c: MovingEdgeCoordinates) throws(TuningError) {
-        let peaks = try DirectionSelectivity.peakResponses(responses: responses, coordinates: c)
+    init(peaks: [Float], coordinates c: MovingEdgeCoordinates) throws(TuningError) {
+        try c.validate(responsesCount: c.samples * c.frames * c.cells)
+        guard peaks.count == c.samples * c.cells else { throw .shape(what: "peaks", expected: c.samples * c.cells, found: peaks.count) }
         let angles = Array(Set(c.angle)).sorted()
         widths = Array(Set(c.width)).sorted()
         intensities = Array(Set(c.intensity)).sorted()
