@@ -23,6 +23,9 @@ package struct MovingBar: CacheableStimulusSet {
     package let postPadMode: PostPadMode
     package let tPre: Double
     package let tPost: Double
+    /// Show each sample's resampled frames in a random order (numpy's RandomState(seed)).
+    package let shuffleOffsets: Bool
+    package let seed: UInt32
     package let angles: [Double]
     package let lattice: HexLattice
     package let layout: FrameLayout
@@ -44,21 +47,23 @@ package struct MovingBar: CacheableStimulusSet {
     ///   - height: in LEDs.
     ///   - barLocHorizontal: the bar's horizontal place on the 180° monitor, in radians (π/2 is
     ///     the centre).
+    ///   - shuffleOffsets: play each sample's frames in a random order (flyvis's control for
+    ///     motion); `seed` seeds numpy's RandomState as flyvis's `seed` does.
     ///   - angles: directions of motion in degrees (0 moves right, 90 up).
     ///   - extent: the lattice; hexals keep flyvis's coordinates at every extent.
     package init(widths: [Double] = [1, 2, 4], offsets: Range<Int> = -10..<11, intensities: [Double] = [0, 1],
                  speeds: [Double] = [2.4, 4.8, 9.7, 13, 19, 25], height: Double = 9, dt: Double = 1.0 / 200,
                  barLocHorizontal: Double = 90 * (Double.pi / 180), postPadMode: PostPadMode = .continue,
-                 tPre: Double = 1, tPost: Double = 1,
+                 tPre: Double = 1, tPost: Double = 1, shuffleOffsets: Bool = false, seed: UInt32 = 0,
                  angles: [Double] = Array(stride(from: 0.0, to: 360, by: 30)), extent: Int = 15) throws(StimulusError) {
         try self.init(name: "moving_bar", widths: widths, offsets: offsets, intensities: intensities, speeds: speeds,
                       height: height, dt: dt, barLocHorizontal: barLocHorizontal, postPadMode: postPadMode,
-                      tPre: tPre, tPost: tPost, angles: angles, extent: extent)
+                      tPre: tPre, tPost: tPost, shuffleOffsets: shuffleOffsets, seed: seed, angles: angles, extent: extent)
     }
 
     init(name: String, widths: [Double], offsets: Range<Int>, intensities: [Double], speeds: [Double],
          height: Double, dt: Double, barLocHorizontal: Double, postPadMode: PostPadMode,
-         tPre: Double, tPost: Double, angles: [Double], extent: Int) throws(StimulusError) {
+         tPre: Double, tPost: Double, shuffleOffsets: Bool, seed: UInt32, angles: [Double], extent: Int) throws(StimulusError) {
         let check = ParameterCheck(set: name)
         try check.nonEmpty(angles, "angles")
         try check.finite(angles, "angles")
@@ -91,6 +96,8 @@ package struct MovingBar: CacheableStimulusSet {
         self.postPadMode = postPadMode
         self.tPre = tPre
         self.tPost = tPost
+        self.shuffleOffsets = shuffleOffsets
+        self.seed = seed
         self.angles = angles
         lattice = HexLattice(extent: extent)
 
@@ -117,16 +124,14 @@ package struct MovingBar: CacheableStimulusSet {
         }
         self.bars = bars
 
-        // The time the bar takes at each speed, and each speed's frame schedule.
+        // The time the bar takes at each speed, and each sample's frame schedule.
         let n = offsets.count
         let tStim = speeds.map { (Double(n) * Self.ledWidth) / ($0 * Self.ommatidiumWidth) }
         let tMax = tStim.max()!
-        var schedules: [[Int32]] = []
-        for t in tStim {
-            let steps = try check.frames(pythonInt(t / dt))
-            var schedule = Resampling.indices(count: n, steps: steps)
-            let before = try check.frames(Resampling.padding(duration: t + tPre, dt: dt, current: schedule.count))
-            schedule = [Int32](repeating: FrameSource.background, count: before) + schedule
+        /// flyvis's pads after resampling: grey before, post_pad_mode after, NaN to the slowest speed.
+        func padded(_ resampled: [Int32], _ t: Double) throws(StimulusError) -> [Int32] {
+            let before = try check.frames(Resampling.padding(duration: t + tPre, dt: dt, current: resampled.count))
+            var schedule = [Int32](repeating: FrameSource.background, count: before) + resampled
             let after = try check.frames(Resampling.padding(duration: t + tPre + tPost, dt: dt, current: schedule.count))
             if after > 0 {
                 switch postPadMode {
@@ -149,14 +154,37 @@ package struct MovingBar: CacheableStimulusSet {
             let missing = try check.frames(Resampling.padding(duration: tMax + tPre + tPost, dt: dt, current: schedule.count))
             schedule += [Int32](repeating: FrameSource.missing, count: missing)
             _ = try check.frames(schedule.count)
-            schedules.append(schedule)
+            return schedule
         }
         let groups = angles.count * widths.count * intensities.count
         let samples = groups * speeds.count
+        var resampled: [[Int32]] = []
+        for t in tStim {
+            resampled.append(Resampling.indices(count: n, steps: try check.frames(pythonInt(t / dt))))
+        }
+        var schedules: [[Int32]] = []
+        var sampleSchedule: [Int]
+        if shuffleOffsets {
+            // Each group's resampled frames in a random order, drawn speed by speed and group by
+            // group. flyvis shuffles when the set is made and again when its analysis sets dt
+            // (stimulus_response), which resamples; the analysis sees the second draw.
+            var random = NumpyRandomState(seed: seed)
+            for pass in 0..<2 {
+                for (k, indices) in resampled.enumerated() {
+                    for _ in 0..<groups {
+                        let order = random.permutation(indices.count)
+                        if pass == 1 { schedules.append(try padded(order.map { indices[$0] }, tStim[k])) }
+                    }
+                }
+            }
+            sampleSchedule = (0..<samples).map { ($0 % speeds.count) * groups + $0 / speeds.count }
+        } else {
+            for (k, indices) in resampled.enumerated() { schedules.append(try padded(indices, tStim[k])) }
+            sampleSchedule = (0..<samples).map { $0 % speeds.count }
+        }
         layout = FrameLayout(groups: groups, framesPerGroup: n, hexals: lattice.count,
                              sampleGroup: (0..<samples).map { $0 / speeds.count },
-                             sampleSchedule: (0..<samples).map { $0 % speeds.count },
-                             schedules: schedules, background: Float(Self.background))
+                             sampleSchedule: sampleSchedule, schedules: schedules, background: Float(Self.background))
     }
 
     package var time: [Double] { analysisTime(tPre: tPre) }
@@ -173,7 +201,7 @@ package struct MovingBar: CacheableStimulusSet {
     package var configuration: [(name: String, value: StimulusParameterValue)] {
         [("widths", .numbers(widths)), ("offsets", .numbers([Double(offsets.lowerBound), Double(offsets.upperBound)])),
          ("intensities", .numbers(intensities)), ("speeds", .numbers(speeds)), ("height", .number(height)),
-         ("bar_loc_horizontal", .number(barLocHorizontal)), ("shuffle_offsets", .number(0)),
+         ("bar_loc_horizontal", .number(barLocHorizontal)), ("shuffle_offsets", .number(shuffleOffsets ? 1 : 0)),
          ("post_pad_mode", .string(postPadMode.rawValue)), ("t_pre", .number(tPre)), ("t_post", .number(tPost)),
          ("dt", .number(dt)), ("angles", .numbers(angles))]
     }
@@ -202,18 +230,21 @@ package struct MovingBar: CacheableStimulusSet {
 }
 
 /// flyvis's `MovingEdge` with `moving_edge_responses`'s defaults: a `MovingBar` 80 LEDs wide
-/// and high (wider than the eye, so one edge crosses it), placed at the monitor's left border
-/// (`bar_loc_horizontal` 0), whose trailing edge the offsets move across the centre.
+/// and high — the whole monitor — centred on the monitor's left border (`bar_loc_horizontal`
+/// 0), so its right edge is the one edge in view, and the offsets move it across the eye's
+/// centre: the bar's intensity behind it, grey ahead. Note flyvis's class default height is 9;
+/// its analysis, and so this type, uses 80.
 package struct MovingEdge: CacheableStimulusSet {
     package let bar: MovingBar
 
     package init(angles: [Double] = Array(stride(from: 0.0, to: 360, by: 30)), intensities: [Double] = [0, 1],
                  speeds: [Double] = [2.4, 4.8, 9.7, 13, 19, 25], offsets: Range<Int> = -10..<11, height: Double = 80,
                  postPadMode: PostPadMode = .continue, tPre: Double = 1, tPost: Double = 1, dt: Double = 1.0 / 200,
-                 extent: Int = 15) throws(StimulusError) {
+                 shuffleOffsets: Bool = false, seed: UInt32 = 0, extent: Int = 15) throws(StimulusError) {
         bar = try MovingBar(name: "moving_edge", widths: [80], offsets: offsets, intensities: intensities, speeds: speeds,
                             height: height, dt: dt, barLocHorizontal: 0, postPadMode: postPadMode,
-                            tPre: tPre, tPost: tPost, angles: angles, extent: extent)
+                            tPre: tPre, tPost: tPost, shuffleOffsets: shuffleOffsets, seed: seed, angles: angles,
+                            extent: extent)
     }
 
     package var name: String { bar.name }

@@ -122,14 +122,23 @@ struct ReferenceGroup {
         if group.hasPrefix("moving_edge") {
             return try MovingEdge(angles: numbers("angles"), intensities: numbers("intensities"), speeds: numbers("speeds"),
                                   offsets: Int(offsets[0])..<Int(offsets[1]), height: number("height"),
-                                  postPadMode: padMode, tPre: number("t_pre"), tPost: number("t_post"), dt: number("dt"))
+                                  postPadMode: padMode, tPre: number("t_pre"), tPost: number("t_post"), dt: number("dt"),
+                                  shuffleOffsets: number("shuffle_offsets") != 0)
         }
         if group.hasPrefix("moving_bar") {
             return try MovingBar(widths: numbers("widths"), offsets: Int(offsets[0])..<Int(offsets[1]),
                                  intensities: numbers("intensities"), speeds: numbers("speeds"), height: number("height"),
                                  dt: number("dt"), barLocHorizontal: number("bar_loc_horizontal"), postPadMode: padMode,
-                                 tPre: number("t_pre"), tPost: number("t_post"), angles: numbers("angles"))
+                                 tPre: number("t_pre"), tPost: number("t_post"),
+                                 shuffleOffsets: number("shuffle_offsets") != 0, angles: numbers("angles"))
         }
         throw ReferenceError.unknownGroup(group)
     }
+}
+
+/// Bitwise equality (NaN equal to NaN) of two arrays of one length; false when either is empty,
+/// so a missing or short output fails.
+func bitwiseEqual(_ a: ArraySlice<Float>, _ b: ArraySlice<Float>) -> Bool {
+    guard a.count == b.count, !a.isEmpty else { return false }
+    return a.withUnsafeBytes { x in b.withUnsafeBytes { y in memcmp(x.baseAddress!, y.baseAddress!, x.count) == 0 } }
 }
