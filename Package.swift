@@ -51,6 +51,8 @@ let package = Package(
                 swiftSettings: numericsSettings),
         // Hex rendering, Sintel, augmentation, the built-in data set, loaders.
         .target(name: "FlyvisData", dependencies: ["FlyvisHex", "FlyvisHDF5", "CLibPNG", "FlyvisRandom"]),
+        // flyvis's analysis stimuli (flashes, moving edges and bars), rendered as flyvis renders them.
+        .target(name: "FlyvisStimuli", dependencies: ["FlyvisHex", "FlyvisHDF5"]),
         // flyvis's Task: data set, split and loaders, the decoders and the losses.
         .target(name: "FlyvisTask", dependencies: ["FlyvisHex", "FlyvisNetwork", "FlyvisData", "FlyvisRandom"],
                 swiftSettings: numericsSettings),
@@ -100,6 +102,7 @@ let package = Package(
         .testTarget(name: "TrainingTests",
                     dependencies: ["FlyvisTestSupport", "FlyvisTask", "FlyvisTraining", "FlyvisNetwork", "FlyvisConnectome", "FlyvisHDF5", "FlyvisHex", "FlyvisRandom"]),
         .testTarget(name: "DataTests", dependencies: ["FlyvisTestSupport", "FlyvisData", "FlyvisHDF5", "FlyvisHex", "FlyvisRandom"]),
+        .testTarget(name: "StimuliTests", dependencies: ["FlyvisTestSupport", "FlyvisStimuli", "FlyvisHDF5"]),
         .testTarget(name: "ConfigTests", dependencies: ["FlyvisConfig"]),
         .testTarget(name: "InteropTests", dependencies: ["FlyvisTestSupport", "FlyvisTorch", "FlyvisResults", "FlyvisHDF5", "FlyvisSolver", "FlyvisNetwork",
                                                   "FlyvisConfig", "FlyvisData", "FlyvisEnsemble"]),
