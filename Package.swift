@@ -74,7 +74,7 @@ let package = Package(
         .target(name: "FlyvisTuning"),
         // flyvis's stimulus-response analysis: stimuli through trained members, under MPI, into
         // parallel-HDF5 files, and the tuning indices.
-        .target(name: "FlyvisResponses", dependencies: ["FlyvisTuning", "FlyvisNetwork", "FlyvisConnectome", "FlyvisResults", "FlyvisSolver", "FlyvisHDF5", "FlyvisMPI"],
+        .target(name: "FlyvisResponses", dependencies: ["FlyvisStimuli", "FlyvisTuning", "FlyvisNetwork", "FlyvisConnectome", "FlyvisResults", "FlyvisSolver", "FlyvisHDF5", "FlyvisMPI"],
                 swiftSettings: numericsSettings),
         // The ensemble report page (inline SVG, no dependencies): drawing only, from plain values.
         .target(name: "FlyvisReport"),
@@ -85,7 +85,7 @@ let package = Package(
         .executableTarget(
             name: "FlyvisCLI",
             dependencies: [
-                "FlyvisMPI", "FlyvisHDF5", "FlyvisResults", "FlyvisEnsemble",
+                "FlyvisMPI", "FlyvisHDF5", "FlyvisResults", "FlyvisEnsemble", "FlyvisResponses", "FlyvisStimuli",
                 "FlyvisConnectome", "FlyvisNetwork", "FlyvisTask", "FlyvisTraining", "FlyvisSolver", "FlyvisConfig",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
@@ -109,7 +109,8 @@ let package = Package(
         .testTarget(name: "ReportTests", dependencies: ["FlyvisTestSupport", "FlyvisReport", "FlyvisEnsemble", "FlyvisResults", "FlyvisHDF5", "FlyvisCLI"]),
         .testTarget(name: "TuningTests", dependencies: ["FlyvisTestSupport", "FlyvisTuning", "FlyvisHDF5"]),
         .testTarget(name: "ResponsesTests",
-                    dependencies: ["FlyvisTestSupport", "FlyvisResponses", "FlyvisNetwork", "FlyvisResults", "FlyvisSolver", "FlyvisHDF5"]),
+                    dependencies: ["FlyvisTestSupport", "FlyvisResponses", "FlyvisNetwork", "FlyvisResults", "FlyvisSolver", "FlyvisHDF5",
+                                   "FlyvisCLI"]),
         .testTarget(name: "SolverTests", dependencies: ["FlyvisSolver", "FlyvisConfig", "FlyvisResults", "FlyvisHDF5", "FlyvisNetwork", "FlyvisTask", "FlyvisTraining"]),
         // Path safety, member locks, full disks, stale temporaries: in-process and through the binary.
         .testTarget(name: "ReliabilityTests",

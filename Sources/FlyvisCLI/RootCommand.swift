@@ -16,7 +16,7 @@ struct RootCommand: ParsableCommand {
             e.g. --ensemble-id) trains an ensemble.
             """,
         version: version,
-        subcommands: [Ensemble.self, TrainSingle.self, ValSingle.self, Summary.self, Report.self, Simulate.self, Bench.self, Doctor.self,
+        subcommands: [Ensemble.self, TrainSingle.self, ValSingle.self, Summary.self, Report.self, Responses.self, Simulate.self, Bench.self, Doctor.self,
                       MemberSeed.self],
         defaultSubcommand: Ensemble.self
     )
