@@ -8,7 +8,7 @@ Each group has the schema of flyvis-responses-e15.h5 (see /work/shared/reference
 `stimulus` (sample, frame, 1, 721) float32, `time` (frame), `sample_*` (sample) and the
 dataset's parameters as `config_*` attributes, so the same tests read both files.
 
-Usage (flyvis 1.2.0 and torch installed; renders for about ten minutes on one core):
+Usage (flyvis 1.2.0 and torch installed; flyvis renders for about half an hour on one core):
     FLYVIS_ROOT_DIR=/tmp/flyvis-data python scripts/make_stimulus_fixture.py OUT.h5
 """
 

@@ -28,21 +28,3 @@ enum Resampling {
         return max(0, target - current)
     }
 }
-
-/// What a frame of a schedule shows.
-enum FrameSource {
-    /// The grey background (flyvis's `bg_intensity`, 0.5).
-    static let background: Int32 = -1
-    /// NaN, where a faster speed is padded to the slowest one's length.
-    static let missing: Int32 = -2
-}
-
-/// How flyvis continues a moving bar after its last offset (`post_pad_mode`).
-package enum PostPadMode: String, Sendable, CaseIterable {
-    /// Repeat the last frame (the bar stays where it stopped).
-    case `continue`
-    /// Grey background.
-    case value
-    /// Mirror the movie back from its last frame (torch's reflect padding, edge not repeated).
-    case reflect
-}
