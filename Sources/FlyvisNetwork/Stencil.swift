@@ -169,7 +169,8 @@ struct StencilKernel<S: NetworkScalar>: @unchecked Sendable {
     }
 
     /// I = Σ_terms w·f(shifted) on every span cell of target type `t`, each current summed
-    /// over the terms in flyvis's group order.
+    /// over the terms in flyvis's group order, each product rounded before it is added (no
+    /// fused multiply-add), as torch's scatter_add of the edge currents does.
     func forward(type t: Int, f: UnsafePointer<S>, current I: UnsafeMutablePointer<S>) {
         let B = batch, k0 = forwardStart[t], k1 = forwardStart[t + 1], w = weights.forward
         forEachSpan(t) { lo, hi in
@@ -178,8 +179,8 @@ struct StencilKernel<S: NetworkScalar>: @unchecked Sendable {
                 var a0 = V.zero, a1 = V.zero, a2 = V.zero, a3 = V.zero
                 for k in k0..<k1 {
                     let wk = V(repeating: w[k]), p = f + (i &+ forwardOffset[k] &* B)
-                    a0 = a0.addingProduct(wk, Self.load(p)); a1 = a1.addingProduct(wk, Self.load(p + 8))
-                    a2 = a2.addingProduct(wk, Self.load(p + 16)); a3 = a3.addingProduct(wk, Self.load(p + 24))
+                    a0 += wk * Self.load(p); a1 += wk * Self.load(p + 8)
+                    a2 += wk * Self.load(p + 16); a3 += wk * Self.load(p + 24)
                 }
                 Self.store(a0, I + i); Self.store(a1, I + i + 8); Self.store(a2, I + i + 16); Self.store(a3, I + i + 24)
                 i &+= 32
@@ -188,7 +189,7 @@ struct StencilKernel<S: NetworkScalar>: @unchecked Sendable {
                 var a0 = V.zero, a1 = V.zero
                 for k in k0..<k1 {
                     let wk = V(repeating: w[k]), p = f + (i &+ forwardOffset[k] &* B)
-                    a0 = a0.addingProduct(wk, Self.load(p)); a1 = a1.addingProduct(wk, Self.load(p + 8))
+                    a0 += wk * Self.load(p); a1 += wk * Self.load(p + 8)
                 }
                 Self.store(a0, I + i); Self.store(a1, I + i + 8)
             }
