@@ -41,21 +41,25 @@ let package = Package(
         .target(name: "FlyvisMPI", dependencies: ["COpenMPI", "CFlyvisShim"]),
         .target(name: "FlyvisHDF5", dependencies: ["CHDF5", "CFlyvisShim", "FlyvisMPI"]),
 
+        // Low-level helpers every layer may use: atomic file writes (temporary, fsync, rename)
+        // with their temporary and host naming, the worker pool, phase timing.
+        .target(name: "FlyvisBase"),
+
         // Numerics and domain modules.
         .target(name: "FlyvisHex"),
         // Seeded generators whose state is saved in checkpoints (data order, augmentation, dropout).
         .target(name: "FlyvisRandom"),
         .target(name: "FlyvisConnectome", dependencies: ["FlyvisHex"],
                 resources: [.copy("Resources/fib25-fib19_v2.2.json")]),
-        .target(name: "FlyvisNetwork", dependencies: ["FlyvisConnectome", "FlyvisRandom"],
+        .target(name: "FlyvisNetwork", dependencies: ["FlyvisBase", "FlyvisConnectome", "FlyvisRandom"],
                 swiftSettings: numericsSettings),
         // Hex rendering, Sintel, augmentation, the built-in data set, loaders.
         .target(name: "FlyvisData", dependencies: ["FlyvisHex", "FlyvisHDF5", "CLibPNG", "FlyvisRandom"]),
         // flyvis's Task: data set, split and loaders, the decoders and the losses.
-        .target(name: "FlyvisTask", dependencies: ["FlyvisHex", "FlyvisNetwork", "FlyvisData", "FlyvisRandom"],
+        .target(name: "FlyvisTask", dependencies: ["FlyvisBase", "FlyvisHex", "FlyvisNetwork", "FlyvisData", "FlyvisRandom"],
                 swiftSettings: numericsSettings),
         // One training iteration: forward, decoders and losses, backward, Adam, penalties, schedules.
-        .target(name: "FlyvisTraining", dependencies: ["FlyvisConnectome", "FlyvisNetwork", "FlyvisTask"],
+        .target(name: "FlyvisTraining", dependencies: ["FlyvisBase", "FlyvisConnectome", "FlyvisNetwork", "FlyvisTask"],
                 swiftSettings: numericsSettings),
         // flyvis's config tree, command-line overrides, interpolation and validation.
         .target(name: "FlyvisConfig", dependencies: [.product(name: "Yams", package: "Yams")],
@@ -72,12 +76,16 @@ let package = Package(
         // The MPI ensemble: rank-0 coordinator, live status, gathered summary, ranking, report.
         .target(name: "FlyvisEnsemble", dependencies: ["FlyvisMPI", "FlyvisHDF5", "FlyvisResults", "FlyvisRandom", "FlyvisReport", "FlyvisSolver"]),
 
+        // The workloads `bench` times and the machine's FMA peak, compiled for the target CPU.
+        .target(name: "FlyvisBench", dependencies: ["FlyvisHex", "FlyvisNetwork", "FlyvisRandom", "FlyvisTask"],
+                swiftSettings: numericsSettings),
+
         // Executables.
         .executableTarget(
             name: "FlyvisCLI",
             dependencies: [
                 "FlyvisMPI", "FlyvisHDF5", "FlyvisResults", "FlyvisEnsemble",
-                "FlyvisConnectome", "FlyvisNetwork", "FlyvisTask", "FlyvisTraining", "FlyvisSolver", "FlyvisConfig",
+                "FlyvisConnectome", "FlyvisNetwork", "FlyvisTask", "FlyvisTraining", "FlyvisSolver", "FlyvisConfig", "FlyvisBench",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .executableTarget(name: "FlyvisMPISelfTest",

@@ -4,6 +4,7 @@ import FlyvisNetwork
 import FlyvisSolver
 import FlyvisTraining
 import FlyvisTask
+import FlyvisBench
 import Foundation
 
 /// Prints the median time of each phase of the reference workload.

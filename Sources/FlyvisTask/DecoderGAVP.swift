@@ -1,3 +1,4 @@
+import FlyvisBase
 import FlyvisHex
 import FlyvisNetwork
 @_exported import FlyvisRandom

@@ -1,3 +1,4 @@
+import FlyvisBase
 import Foundation
 
 /// Direct hex-masked convolution kernels: flat SIMD sweeps over zero-padded image planes with

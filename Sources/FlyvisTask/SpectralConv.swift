@@ -1,4 +1,4 @@
-import FlyvisNetwork
+import FlyvisBase
 import Foundation
 
 /// Complex FFTs of one length on SIMD8 vectors: eight independent transforms, one per lane,

@@ -1,3 +1,4 @@
+import FlyvisBase
 import FlyvisConnectome
 import FlyvisNetwork
 import FlyvisTask

@@ -8,21 +8,21 @@ import Foundation
 // nothing else runs them.
 
 /// The median of timings (the upper one for an even count, as every figure here is).
-func median(_ x: [Double]) -> Double { let s = x.sorted(); return s[s.count / 2] }
+package func median(_ x: [Double]) -> Double { let s = x.sorted(); return s[s.count / 2] }
 
 /// Times the reference workload (flyvis's training iteration minus the decoder): B = 4, a
 /// 25-step grey steady state without gradients, 40 movie frames with gradients, and the
 /// backward of a loss on every node of every frame.
-enum NetworkBenchmark {
-    struct Result: Sendable {
-        var steadyStateMs: Double
-        var forwardMs: Double
-        var backwardMs: Double
-        var repetitions: Int
-        var networkMs: Double { forwardMs + backwardMs }
+package enum NetworkBenchmark {
+    package struct Result: Sendable {
+        package var steadyStateMs: Double
+        package var forwardMs: Double
+        package var backwardMs: Double
+        package var repetitions: Int
+        package var networkMs: Double { forwardMs + backwardMs }
     }
 
-    static func run(network: Network, batch: Int = 4, frames: Int = 40, repetitions: Int = 5,
+    package static func run(network: Network, batch: Int = 4, frames: Int = 40, repetitions: Int = 5,
                            dt: Double = 0.02) throws -> Result {
         var rng = SystemRandomNumberGenerator()
         let movie = (0..<(batch * frames * network.hexCount)).map { _ in Float.random(in: 0.2...0.8, using: &rng) }
@@ -48,8 +48,8 @@ enum NetworkBenchmark {
 }
 
 /// Times the decoder forward and backward at a given size (median ms), for `bench`.
-enum DecoderBenchmark {
-    static func run(lattice: HexLattice, inChannels: Int, batch: Int, frames: Int,
+package enum DecoderBenchmark {
+    package static func run(lattice: HexLattice, inChannels: Int, batch: Int, frames: Int,
                            repetitions: Int, threads: Int = 1) throws -> (forwardMs: Double, backwardMs: Double, phasesMs: [String: Double],
                                                         convolutionFlops: Double) {
         let d = try FlowDecoder(lattice: lattice, inChannels: inChannels)
