@@ -4,63 +4,6 @@ import FlyvisResults
 import Foundation
 import Synchronization
 
-/// Set from signal handlers (SIGTERM, SIGUSR1), read between training iterations.
-package enum StopSignal {
-    static let flag = Atomic<Int32>(0)
-
-    package static var isSet: Bool { flag.load(ordering: .relaxed) != 0 }
-    package static var signalNumber: Int32 { flag.load(ordering: .relaxed) }
-    package static func request(_ signal: Int32 = SIGTERM) { flag.store(signal, ordering: .relaxed) }
-    package static func reset() { flag.store(0, ordering: .relaxed) }
-
-    /// SLURM sends SIGUSR1 (`--signal`) before the time limit and SIGTERM on preemption or
-    /// scancel; both mean: finish the iteration, checkpoint, exit so a requeue can resume.
-    package static func installHandlers() {
-        for s in [SIGTERM, SIGUSR1, SIGINT] {
-            signal(s) { received in StopSignal.flag.store(received, ordering: .relaxed) }
-        }
-    }
-}
-
-/// Settings of one ensemble run.
-package struct EnsembleRun: Sendable {
-    package var ensembleID: Int
-    package var taskName: String
-    package var members: Range<Int>
-    /// `<root>/results/<task>/<EEEE>`.
-    package var ensembleDirectory: ResultsDirectory
-    package var topK: Int?
-    package var statusInterval: TimeInterval
-    /// At most this often, progress between checkpoints updates the status file and report.
-    package var progressInterval: TimeInterval = 30
-    /// Failed members are skipped on resume unless retried explicitly: a NaN divergence is
-    /// deterministic, so retrying would waste cluster time.
-    package var retryFailed: Bool
-
-    package init(ensembleID: Int, taskName: String, members: Range<Int>, ensembleDirectory: ResultsDirectory,
-                topK: Int? = nil, statusInterval: TimeInterval = 60, retryFailed: Bool = false) {
-        self.ensembleID = ensembleID
-        self.taskName = taskName
-        self.members = members
-        self.ensembleDirectory = ensembleDirectory
-        self.topK = topK
-        self.statusInterval = statusInterval
-        self.retryFailed = retryFailed
-    }
-
-    package func directory(_ member: Int) -> ResultsDirectory {
-        ensembleDirectory.member(member)
-    }
-}
-
-/// How the whole job ended, as an exit status.
-package enum EnsembleExit: Int32, Sendable {
-    case success = 0
-    case memberFailed = 1
-    /// EX_TEMPFAIL: stopped by a signal after checkpointing; requeue with resume.
-    case interrupted = 75
-}
-
 /// Message tags between ranks.
 enum Tag {
     static let progress = 101, request = 102, assign = 103, done = 104

@@ -3,61 +3,6 @@ import FlyvisReport
 import FlyvisResults
 import Foundation
 
-/// Why no report could be written. A member whose files cannot be read does not stop the
-/// report: the page shows the problem in that member's row.
-package enum ReportError: Error, CustomStringConvertible, Equatable {
-    case missingDirectory(path: String)
-    case notADirectory(path: String)
-    case noMembers(path: String)
-
-    package var description: String {
-        switch self {
-        case let .missingDirectory(path):
-            return "ensemble directory '\(path)' does not exist; pass <root>/results/<task>/<EEEE>, e.g. $FLYVIS_ROOT_DIR/results/flow/0045"
-        case let .notADirectory(path):
-            return "'\(path)' is a file, not an ensemble directory; pass the directory that holds the members 000, 001, ..."
-        case let .noMembers(path):
-            return "no member directories (000, 001, ...) in '\(path)'; pass the ensemble directory itself, not the task directory or a member"
-        }
-    }
-}
-
-/// What rank 0's status table knows about a member while the job runs.
-package struct LiveMember: Sendable, Equatable {
-    package var state: MemberReport.State
-    package var rank: Int?
-    package var iteration: Int
-    package var totalIterations: Int?
-    package var iterationsPerSecond: Double?
-    package var error: String?
-
-    package init(state: MemberReport.State, rank: Int? = nil, iteration: Int = 0, totalIterations: Int? = nil,
-                iterationsPerSecond: Double? = nil, error: String? = nil) {
-        self.state = state
-        self.rank = rank
-        self.iteration = iteration
-        self.totalIterations = totalIterations
-        self.iterationsPerSecond = iterationsPerSecond
-        self.error = error
-    }
-}
-
-/// A running job's view, passed by the coordinator.
-package struct LiveJob: Sendable {
-    package var members: [Int: LiveMember]
-    package var started: Date
-    /// The job is ending (last update): the page stops reloading.
-    package var final: Bool
-    package var refreshSeconds: Int
-
-    package init(members: [Int: LiveMember], started: Date, final: Bool = false, refreshSeconds: Int = 60) {
-        self.members = members
-        self.started = started
-        self.final = final
-        self.refreshSeconds = refreshSeconds
-    }
-}
-
 /// Builds `<ens>/ensemble_report.html` from the member directories — ours, or flyvis's (no
 /// `_status.yaml`) — and, in a live job, rank 0's status table. It keeps each member's reduced
 /// training curve while the file is unchanged, so rank 0 re-reads only the members that

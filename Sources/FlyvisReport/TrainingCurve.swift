@@ -1,15 +1,5 @@
 import Foundation
 
-/// A point of a curve in data coordinates.
-package struct CurvePoint: Sendable, Equatable {
-    package var x: Double
-    package var y: Double
-    package init(x: Double, y: Double) {
-        self.x = x
-        self.y = y
-    }
-}
-
 /// A member's training loss, smoothed and reduced to what the plot can show: at most two
 /// points (the smoothed minimum and maximum, in order) per pixel column, plus the first and
 /// last point. A 250,000-iteration history thus costs the page a few thousand points, and no

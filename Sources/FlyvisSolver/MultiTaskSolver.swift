@@ -9,67 +9,6 @@ import FlyvisTraining
 import FlyvisTask
 import Foundation
 
-/// Training failures the solver reports as such (everything else is a config/data/IO error).
-package enum SolverError: Error, CustomStringConvertible, Equatable {
-    /// flyvis raises OverflowError("Invalid values encountered in trace.").
-    case overflow(iteration: Int, what: String)
-    case directoryExists(path: String, checkpoints: Int)
-    case incompatibleConfig(path: String, differences: [String])
-    case invalidSplit(String)
-    case shapeMismatch(source: String, key: String, stored: [Int], expected: [Int])
-    case notANetworkDirectory(path: String, reason: String)
-
-    package var description: String {
-        switch self {
-        case let .overflow(iteration, what):
-            return "OverflowError: invalid values encountered in trace (\(what) at iteration \(iteration)); every earlier checkpoint is intact — lower the learning rates or check the config"
-        case let .directoryExists(path, n):
-            return "network directory '\(path)' already holds \(n) checkpoint(s); pass resume=true to continue it or delete_if_exists=true to start over"
-        case let .incompatibleConfig(path, diffs):
-            return "cannot resume '\(path)': the config differs from the stored one in\n  " + diffs.joined(separator: "\n  ")
-                + "\n(only task.n_iters and description may change on resume; use a new ensemble_and_network_id otherwise)"
-        case let .invalidSplit(why): return "cannot split the data set: \(why)"
-        case let .notANetworkDirectory(path, reason):
-            return "'\(path)' is not a network directory (\(reason)); pass <root>/results/<task>/<EEEE>/<NNN>"
-        case let .shapeMismatch(source, key, stored, expected):
-            return "'\(source)' does not fit this config: \(key) has shape \(stored), the config's model needs \(expected) (check network.connectome.extent and task.decoder against the directory's _meta.yaml)"
-        }
-    }
-}
-
-extension SolverError: MemberRefusal {
-    package var leavesMemberUntouched: Bool {
-        switch self {
-        case .incompatibleConfig, .directoryExists: return true
-        default: return false
-        }
-    }
-}
-
-/// How a member's training ended.
-package enum TrainingOutcome: Sendable, Equatable {
-    /// Reached task.n_iters (or was already there).
-    case finished
-    /// Stopped early on request (SIGTERM/SIGUSR1) after writing a checkpoint.
-    case interrupted
-    /// Not trained to task.n_iters by this run (train=false, e.g. checkpoint_only).
-    case notTrained
-}
-
-/// What the solver reports while it trains, and how it is asked to stop: one set of hooks for
-/// train-single, the ensemble's member lifecycle and tests.
-package struct TrainingHooks {
-    /// Once the member's run is accepted (directory locked, config matching the stored one):
-    /// the iteration it starts from and task.n_iters.
-    package var started: (_ iteration: Int, _ totalIterations: Int) -> Void = { _, _ in }
-    package var afterIteration: () -> Void = {}
-    /// With each progress line between checkpoints (at least every 30 s): iteration and it/s.
-    package var progress: (_ iteration: Int, _ iterationsPerSecond: Double) -> Void = { _, _ in }
-    package var afterCheckpoint: (_ index: Int, _ iteration: Int, _ valLoss: Double, _ best: Double, _ iterationsPerSecond: Double) -> Void = { _, _, _, _, _ in }
-    package var stopRequested: () -> Bool = { false }
-    package init() {}
-}
-
 /// flyvis's MultiTaskSolver: trains one network by BPTT, checkpoints and validates it in a
 /// flyvis-compatible results directory, and resumes exactly after any interruption.
 /// A class: it owns the network, decoders, optimizers, data generators and histories.
@@ -216,7 +155,6 @@ package final class MultiTaskSolver {
     }
 
     // MARK: Training
-
 
     /// Trains until task.n_iters (flyvis `train`), or until a stop is requested (then after
     /// finishing the epoch and checkpointing).

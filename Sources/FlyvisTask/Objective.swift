@@ -56,27 +56,3 @@ package enum Objective: String, Sendable, CaseIterable {
         return o
     }
 }
-
-/// flyvis's `Task.loss` weighting: weight[task] · loss / Σ weights, so that more tasks (depth,
-/// luminance) can be added next to flow.
-package struct TaskWeights: Sendable, Equatable {
-    package let weights: [String: Double]
-    package init(tasks: [String], weights: [String: Double]? = nil) {
-        self.weights = weights ?? Dictionary(uniqueKeysWithValues: tasks.map { ($0, 1.0) })
-    }
-    package var sum: Double { weights.values.reduce(0, +) }
-    package func factor(_ task: String) -> Double { (weights[task] ?? 0) / sum }
-}
-
-/// A configuration value the training step cannot use.
-package enum TrainingConfigError: Error, CustomStringConvertible, Equatable {
-    case invalidValue(key: String, value: String, allowed: String)
-    case missing(key: String, why: String)
-
-    package var description: String {
-        switch self {
-        case let .invalidValue(key, value, allowed): return "\(key): '\(value)' is not allowed; use one of: \(allowed)"
-        case let .missing(key, why): return "\(key) is required: \(why)"
-        }
-    }
-}

@@ -1,19 +1,6 @@
 import FlyvisTask
 import Foundation
 
-/// Per-parameter Adam moments, as torch keeps them (step, exp_avg, exp_avg_sq).
-package struct AdamMoments: Sendable, Equatable {
-    package var step: Int
-    package var expAvg: [Float]
-    package var expAvgSq: [Float]
-
-    package init(step: Int, expAvg: [Float], expAvgSq: [Float]) {
-        self.step = step
-        self.expAvg = expAvg
-        self.expAvgSq = expAvgSq
-    }
-}
-
 /// Adam with PyTorch's semantics (torch.optim.Adam, single-tensor path): exp_avg by lerp,
 /// bias corrections in double precision, eps added after dividing √v by √(1−β2^t), step size
 /// lr/(1−β1^t). Parameter groups carry their own learning rates; a parameter only gets state
@@ -74,42 +61,4 @@ package struct Adam<Key: Hashable & Sendable>: Sendable, Equatable {
 
     /// Restores moments (from a checkpoint).
     package mutating func setState(_ name: Key, _ moments: AdamMoments) { state[name] = moments }
-}
-
-/// SGD with PyTorch's semantics: weight decay, momentum with dampening (first step stores the
-/// gradient as the buffer), Nesterov.
-package struct SGD<Key: Hashable & Sendable>: Sendable, Equatable {
-    package var learningRate: Double
-    package var momentum: Double, dampening: Double, weightDecay: Double
-    package var nesterov: Bool
-    package private(set) var buffers: [Key: [Float]] = [:]
-
-    package init(learningRate: Double, momentum: Double = 0, dampening: Double = 0, weightDecay: Double = 0,
-                nesterov: Bool = false) {
-        self.learningRate = learningRate
-        self.momentum = momentum
-        self.dampening = dampening
-        self.weightDecay = weightDecay
-        self.nesterov = nesterov
-    }
-
-    package mutating func step(_ name: Key, _ param: inout [Float], _ grad: [Float]) {
-        precondition(param.count == grad.count)
-        let lr = Float(learningRate), wd = Float(weightDecay), mom = Float(momentum), damp = Float(dampening)
-        var d = grad
-        if wd != 0 { for i in d.indices { d[i] += wd * param[i] } }
-        if mom != 0 {
-            if var buf = buffers[name] {
-                for i in buf.indices { buf[i] = buf[i] * mom + (1 - damp) * d[i] }
-                buffers[name] = buf
-            } else {
-                buffers[name] = d
-            }
-            let buf = buffers[name]!
-            if nesterov { for i in d.indices { d[i] += mom * buf[i] } } else { d = buf }
-        }
-        for i in param.indices { param[i] -= lr * d[i] }
-    }
-
-    package mutating func setBuffer(_ name: Key, _ values: [Float]) { buffers[name] = values }
 }

@@ -4,29 +4,6 @@ import FlyvisNetwork
 import FlyvisTask
 import Foundation
 
-/// What one iteration reports (flyvis logs these per iteration).
-package struct StepResult: Sendable, Equatable {
-    package var loss: Double
-    package var taskLosses: [String: Double]
-    package var activityMean: Double
-    package var activityMin: Double
-    package var activityMax: Double
-    package var penalty: Double?
-}
-
-/// A parameter Adam updates: one of the network's five, or a parameter of a task's decoder.
-package enum TrainedParameter: Hashable, Sendable, CustomStringConvertible {
-    case network(ParameterName)
-    case decoder(task: String, name: String)
-
-    package var description: String {
-        switch self {
-        case let .network(p): return p.rawValue
-        case let .decoder(task, name): return "decoder/\(task)/\(name)"
-        }
-    }
-}
-
 /// One flyvis training iteration: from a given steady state, run the movie through the network,
 /// decode each task, compute the weighted loss, backpropagate through decoder and network, take
 /// the Adam step, then the penalty steps on the same forward activity, then clamp.
