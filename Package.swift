@@ -22,6 +22,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
         // torch's checkpoint container is a zip archive.
         .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.20"),
@@ -37,13 +38,13 @@ let package = Package(
         // The one C shim: macros Swift cannot import.
         .target(name: "CFlyvisShim", dependencies: ["COpenMPI", "CHDF5"]),
 
+        // Low-level helpers every layer may use: atomic file writes (temporary, fsync, rename)
+        // with their temporary and host naming, the worker pool, phase timing, log lines.
+        .target(name: "FlyvisBase", dependencies: [.product(name: "Logging", package: "swift-log")]),
+
         // Safe Swift layers over the C libraries; nothing else calls the C APIs.
         .target(name: "FlyvisMPI", dependencies: ["COpenMPI", "CFlyvisShim"]),
-        .target(name: "FlyvisHDF5", dependencies: ["CHDF5", "CFlyvisShim", "FlyvisMPI"]),
-
-        // Low-level helpers every layer may use: atomic file writes (temporary, fsync, rename)
-        // with their temporary and host naming, the worker pool, phase timing.
-        .target(name: "FlyvisBase"),
+        .target(name: "FlyvisHDF5", dependencies: ["CHDF5", "CFlyvisShim", "FlyvisBase", "FlyvisMPI"]),
 
         // Numerics and domain modules.
         .target(name: "FlyvisHex"),
@@ -54,7 +55,7 @@ let package = Package(
         .target(name: "FlyvisNetwork", dependencies: ["FlyvisBase", "FlyvisConnectome", "FlyvisRandom"],
                 swiftSettings: numericsSettings),
         // Hex rendering, Sintel, augmentation, the built-in data set, loaders.
-        .target(name: "FlyvisData", dependencies: ["FlyvisHex", "FlyvisHDF5", "CLibPNG", "FlyvisRandom"]),
+        .target(name: "FlyvisData", dependencies: ["FlyvisBase", "FlyvisHex", "FlyvisHDF5", "CLibPNG", "FlyvisRandom"]),
         // flyvis's Task: data set, split and loaders, the decoders and the losses.
         .target(name: "FlyvisTask", dependencies: ["FlyvisBase", "FlyvisHex", "FlyvisNetwork", "FlyvisData", "FlyvisRandom"],
                 swiftSettings: numericsSettings),
@@ -62,52 +63,56 @@ let package = Package(
         .target(name: "FlyvisTraining", dependencies: ["FlyvisBase", "FlyvisConnectome", "FlyvisNetwork", "FlyvisTask"],
                 swiftSettings: numericsSettings),
         // flyvis's config tree, command-line overrides, interpolation and validation.
-        .target(name: "FlyvisConfig", dependencies: [.product(name: "Yams", package: "Yams")],
+        .target(name: "FlyvisConfig", dependencies: ["FlyvisBase", "FlyvisHex", .product(name: "Yams", package: "Yams")],
                 resources: [.copy("Resources/config")]),
         // torch's zip serialization and the pickle subset its checkpoints use, in Swift.
         .target(name: "FlyvisTorch", dependencies: [.product(name: "ZIPFoundation", package: "ZIPFoundation")]),
-        // flyvis-compatible results directories and checkpoints (torch format; HDF5 still read).
-        .target(name: "FlyvisResults", dependencies: ["FlyvisHDF5", "FlyvisTorch", "FlyvisRandom", "FlyvisNetwork"]),
+        // flyvis-compatible results directories and checkpoints (torch format; HDF5 still read),
+        // and the one rule that picks a network's best checkpoint.
+        .target(name: "FlyvisResults", dependencies: ["FlyvisBase", "FlyvisHDF5", "FlyvisTorch", "FlyvisRandom", "FlyvisNetwork"]),
         // MultiTaskSolver: training loop, checkpoints, validation, exact resume.
-        .target(name: "FlyvisSolver", dependencies: ["FlyvisConfig", "FlyvisConnectome", "FlyvisData", "FlyvisNetwork",
+        .target(name: "FlyvisSolver", dependencies: ["FlyvisBase", "FlyvisConfig", "FlyvisConnectome", "FlyvisData", "FlyvisNetwork",
                                                      "FlyvisResults", "FlyvisTask", "FlyvisTraining", "FlyvisHDF5", "FlyvisRandom", "FlyvisHex"]),
         // The ensemble report page (inline SVG, no dependencies): drawing only, from plain values.
         .target(name: "FlyvisReport"),
-        // The MPI ensemble: rank-0 coordinator, live status, gathered summary, ranking, report.
-        .target(name: "FlyvisEnsemble", dependencies: ["FlyvisMPI", "FlyvisHDF5", "FlyvisResults", "FlyvisRandom", "FlyvisReport", "FlyvisSolver"]),
-
+        // The MPI ensemble: a member's production sequence, rank-0 coordinator, live status,
+        // gathered summary, ranking, report.
+        .target(name: "FlyvisEnsemble", dependencies: ["FlyvisBase", "FlyvisConfig", "FlyvisMPI", "FlyvisHDF5", "FlyvisResults",
+                                                       "FlyvisRandom", "FlyvisReport", "FlyvisSolver"]),
         // The workloads `bench` times and the machine's FMA peak, compiled for the target CPU.
-        .target(name: "FlyvisBench", dependencies: ["FlyvisHex", "FlyvisNetwork", "FlyvisRandom", "FlyvisTask"],
+        .target(name: "FlyvisBench", dependencies: ["FlyvisHex", "FlyvisNetwork", "FlyvisRandom", "FlyvisTask", "FlyvisTraining"],
                 swiftSettings: numericsSettings),
 
-        // Executables.
+        // Executables: argument parsing and calls into the library layers, nothing else.
         .executableTarget(
             name: "FlyvisCLI",
             dependencies: [
-                "FlyvisMPI", "FlyvisHDF5", "FlyvisResults", "FlyvisEnsemble",
+                "FlyvisBase", "FlyvisMPI", "FlyvisHDF5", "FlyvisResults", "FlyvisEnsemble",
                 "FlyvisConnectome", "FlyvisNetwork", "FlyvisTask", "FlyvisTraining", "FlyvisSolver", "FlyvisConfig", "FlyvisBench",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .executableTarget(name: "FlyvisMPISelfTest",
                           dependencies: ["FlyvisMPI", "FlyvisHDF5"]),
 
-        // Tests, and what they share: fixture paths and comparisons that fail on short output.
-        .target(name: "FlyvisTestSupport", dependencies: ["FlyvisHDF5"], path: "Tests/FlyvisTestSupport"),
+        // Tests, and what they share: fixture paths, comparisons that fail on short output,
+        // temporary directories, tiny configs, the mock Sintel writer, child processes.
+        .target(name: "FlyvisTestSupport", dependencies: ["FlyvisHDF5", "FlyvisConfig"], path: "Tests/FlyvisTestSupport"),
         .testTarget(name: "FoundationTests",
-                    dependencies: ["FlyvisTestSupport", "FlyvisMPI", "FlyvisHDF5", "FlyvisHex", "FlyvisResults", "FlyvisEnsemble",
+                    dependencies: ["FlyvisTestSupport", "FlyvisBase", "FlyvisMPI", "FlyvisHDF5", "FlyvisHex", "FlyvisResults", "FlyvisEnsemble",
                                    "FlyvisMPISelfTest", "FlyvisCLI"]),
         .testTarget(name: "NetworkTests",
                     dependencies: ["FlyvisTestSupport", "FlyvisConnectome", "FlyvisNetwork", "FlyvisHDF5", "FlyvisRandom"]),
         .testTarget(name: "TrainingTests",
                     dependencies: ["FlyvisTestSupport", "FlyvisTask", "FlyvisTraining", "FlyvisNetwork", "FlyvisConnectome", "FlyvisHDF5", "FlyvisHex", "FlyvisRandom"]),
         .testTarget(name: "DataTests", dependencies: ["FlyvisTestSupport", "FlyvisData", "FlyvisHDF5", "FlyvisHex", "FlyvisRandom"]),
-        .testTarget(name: "ConfigTests", dependencies: ["FlyvisConfig"]),
+        .testTarget(name: "ConfigTests", dependencies: ["FlyvisTestSupport", "FlyvisConfig"]),
         .testTarget(name: "InteropTests", dependencies: ["FlyvisTestSupport", "FlyvisTorch", "FlyvisResults", "FlyvisHDF5", "FlyvisSolver", "FlyvisNetwork",
                                                   "FlyvisConfig", "FlyvisData", "FlyvisEnsemble"]),
         .testTarget(name: "ReportTests", dependencies: ["FlyvisTestSupport", "FlyvisReport", "FlyvisEnsemble", "FlyvisResults", "FlyvisHDF5", "FlyvisCLI"]),
-        .testTarget(name: "SolverTests", dependencies: ["FlyvisSolver", "FlyvisConfig", "FlyvisResults", "FlyvisHDF5", "FlyvisNetwork", "FlyvisTask", "FlyvisTraining"]),
+        .testTarget(name: "SolverTests", dependencies: ["FlyvisTestSupport", "FlyvisSolver", "FlyvisConfig", "FlyvisResults", "FlyvisHDF5", "FlyvisNetwork",
+                                                 "FlyvisTask", "FlyvisTraining", "FlyvisData", "FlyvisRandom"]),
         // Path safety, member locks, full disks, stale temporaries: in-process and through the binary.
         .testTarget(name: "ReliabilityTests",
-                    dependencies: ["FlyvisTestSupport", "FlyvisSolver", "FlyvisConfig", "FlyvisResults", "FlyvisHDF5", "FlyvisData", "FlyvisCLI"]),
+                    dependencies: ["FlyvisTestSupport", "FlyvisBase", "FlyvisSolver", "FlyvisConfig", "FlyvisResults", "FlyvisHDF5", "FlyvisData", "FlyvisCLI"]),
     ]
 )

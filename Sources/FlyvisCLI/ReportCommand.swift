@@ -43,7 +43,7 @@ func writeReport(_ dir: ResultsDirectory, taskName: String?, topK: Int?, out: UR
             for p in m.problems { FileHandle.standardError.write(Data("warning: member \(m.name): \(p)\n".utf8)) }
         }
         print("wrote \(url.path) (\(report.members.count) members)")
-    } catch let e as ReportError {
+    } catch let e as EnsembleDirectoryError {
         throw ValidationError(e.description)
     }
 }

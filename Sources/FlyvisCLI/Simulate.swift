@@ -1,4 +1,5 @@
 import ArgumentParser
+import FlyvisBase
 import FlyvisConnectome
 import FlyvisHDF5
 import FlyvisNetwork

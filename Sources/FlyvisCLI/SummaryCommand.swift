@@ -28,7 +28,7 @@ struct Summary: ParsableCommand {
             throw ValidationError("ensemble directory '\(ensembleDirectory)' does not exist; pass <root>/results/<task>/<EEEE>")
         }
         let (ranked, table) = try EnsembleSummary.rebuild(ensembleDirectory: dir, taskName: taskName, topK: topK)
-        print("Ranking by task error (minimum validation loss), \(ranked.count) members:")
+        print("Ranking by task error, \(ranked.count) members:")
         print(table, terminator: "")
         print("wrote \(dir.path)/\(ResultsSchema.ensembleSummary), \(ResultsSchema.ranking), \(ResultsSchema.bestCheckpoints)")
         try writeReport(dir, taskName: taskName, topK: topK)

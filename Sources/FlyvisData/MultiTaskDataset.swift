@@ -2,17 +2,6 @@ import FlyvisHex
 import FlyvisRandom
 import Foundation
 
-/// Random integer in lo..<hi from our generator.
-extension RandomSource {
-    mutating func int(_ lo: Int, _ hi: Int) -> Int { lo + Int(uniform() * Double(hi - lo)) }
-}
-
-/// The random generator the data side uses; the solver saves and restores its state.
-package protocol RandomSource {
-    mutating func uniform() -> Double
-    mutating func normal() -> Double
-}
-
 /// A data set of rendered hex sequences with flyvis's sampling: temporal crop, noise,
 /// contrast/brightness jitter, flip, rotation, and resampling to the integration step.
 package struct MultiTaskDataset: Sendable {
@@ -145,4 +134,3 @@ package struct MultiTaskDataset: Sendable {
     }
 }
 
-extension RandomState: RandomSource {}

@@ -1,3 +1,4 @@
+import FlyvisBase
 import FlyvisHDF5
 import FlyvisHex
 import Foundation
@@ -37,13 +38,8 @@ package enum RenderCache {
                              hexals: Int) throws {
         let url = dir.appendingPathComponent("sequences.h5")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        // Named like AtomicFile's temporaries (PID, random, host), so ranks on different hosts
-        // sharing the cache never collide and stale ones can be told apart.
-        var host = [CChar](repeating: 0, count: 256)
-        gethostname(&host, 255)
-        let tmp = dir.appendingPathComponent(".sequences.h5.tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))-\(String(decoding: host.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))")
-        do {
-            let f = try HDF5File(path: tmp.path, mode: .truncate)
+        try AtomicFile.write(url) { tmp in
+            let f = try HDF5File(path: tmp, mode: .truncate)
             for s in sequences {
                 try f.write("\(s.name)/lum", s.lum, shape: [s.frames, 1, hexals])
                 if let flow = s.flow { try f.write("\(s.name)/flow", flow, shape: [s.frames, 2, hexals]) }
@@ -52,13 +48,6 @@ package enum RenderCache {
             try f.setAttribute("key", string: key)
             if let fingerprint { try f.setAttribute("inputs", string: fingerprint) }
             try f.close()
-            guard rename(tmp.path, url.path) == 0 else { throw DataError.unreadable(path: url.path, reason: "rename failed") }
-        } catch HDF5Error.noSpace(_, let quota) {
-            try? FileManager.default.removeItem(at: tmp)
-            throw HDF5Error.noSpace(file: url.path, quota: quota)
-        } catch {
-            try? FileManager.default.removeItem(at: tmp)
-            throw error
         }
     }
 

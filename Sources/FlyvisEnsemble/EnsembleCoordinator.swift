@@ -1,3 +1,4 @@
+import FlyvisBase
 import FlyvisHDF5
 import FlyvisMPI
 import FlyvisResults
@@ -203,20 +204,14 @@ package final class EnsembleCoordinator {
         }
     }
 
-    /// Rank 0's part of the summary: the summary file, the ranking and the best checkpoints,
-    /// each written whole under a temporary name and renamed into place.
+    /// Rank 0's part of the summary: the summary file, the ranking and the best checkpoints
+    /// (`EnsembleSummary.writeOutputs`), then the table on stdout.
     private func finalizeSummary(_ members: [MemberSummary], worst: Int32) throws {
-        let rowOf: (MemberID) -> Int = { [run] in $0.member - run.members.lowerBound }
-        var ranked: [MemberSummary] = []
-        try AtomicFile.write(run.ensembleDirectory.url.appendingPathComponent(ResultsSchema.ensembleSummary)) { tmp in
-            ranked = try EnsembleSummary.write(path: tmp, members: members, totalRows: run.members.count,
-                                               rowOf: rowOf, taskName: run.taskName, topK: run.topK)
-        }
-        let table = EnsembleSummary.rankingTable(ranked, taskName: run.taskName, topK: run.topK)
-        try AtomicFile.write(run.ensembleDirectory.url.appendingPathComponent(ResultsSchema.ranking), text: table)
-        try AtomicFile.write(run.ensembleDirectory.url.appendingPathComponent(ResultsSchema.bestCheckpoints),
-                             text: EnsembleSummary.bestCheckpointsText(ranked, ensembleDir: run.ensembleDirectory))
-        output("Ranking by task error (minimum validation loss):\n" + table)
+        let (ranked, table) = try EnsembleSummary.writeOutputs(members, ensembleDirectory: run.ensembleDirectory,
+                                                               taskName: run.taskName, topK: run.topK,
+                                                               totalRows: run.members.count,
+                                                               rowOf: { [run] in $0.member - run.members.lowerBound })
+        output("Ranking by task error:\n" + table)
         let failed = ranked.filter { $0.state == .failed }
         if !failed.isEmpty {
             output("FAILED members: " + failed.map { "\(run.taskName)/\($0.id.name): \($0.error)" }.joined(separator: "; "))

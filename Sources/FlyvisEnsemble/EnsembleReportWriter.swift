@@ -1,3 +1,4 @@
+import FlyvisBase
 import FlyvisHDF5
 import FlyvisReport
 import FlyvisResults
@@ -27,6 +28,8 @@ package final class EnsembleReportWriter {
     }
 
     private var curves: [Int: CachedCurve] = [:]
+    /// Each member's best checkpoint from the latest `build`.
+    private var bests: [Int: BestCheckpoint?] = [:]
 
     package init() {}
 
@@ -47,14 +50,10 @@ package final class EnsembleReportWriter {
     /// Reads the ensemble into report values.
     package func build(ensembleDirectory ens: ResultsDirectory, taskName: String? = nil, topK: Int? = nil,
                       live: LiveJob? = nil) throws -> EnsembleReport {
-        var isDir: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: ens.path, isDirectory: &isDir) else {
-            throw ReportError.missingDirectory(path: ens.path)
-        }
-        guard isDir.boolValue else { throw ReportError.notADirectory(path: ens.path) }
+        try EnsembleDirectoryError.check(ens)
         let task = taskName ?? ens.url.deletingLastPathComponent().lastPathComponent
-        let ids = Set(memberDirectories(ens)).union(live.map { Array($0.members.keys) } ?? []).sorted()
-        guard !ids.isEmpty else { throw ReportError.noMembers(path: ens.path) }
+        let ids = Set(ens.memberNumbers()).union(live.map { Array($0.members.keys) } ?? []).sorted()
+        guard !ids.isEmpty else { throw EnsembleDirectoryError.noMembers(path: ens.path) }
 
         // First the axis: the planned iterations, or the longest history if that is longer.
         var problems: [Int: [String]] = [:]
@@ -89,8 +88,16 @@ package final class EnsembleReportWriter {
             members.append(r)
         }
         curves = curves.filter { ids.contains($0.key) }
+        // The ranking is the summary's, over the same states and best checkpoints.
+        let summaries = members.map { r in
+            MemberSummary(id: MemberID(ensembleID: Int(ens.url.lastPathComponent) ?? 0, member: r.member), rank: r.rank ?? -1,
+                          state: MemberState(rawValue: r.state.rawValue) ?? .unknown, error: r.error ?? "",
+                          valLoss: r.validationLoss, best: bests[r.member] ?? nil, iterations: r.iteration, timeTrained: r.timeTrained ?? 0)
+        }
         let name = ens.url.deletingLastPathComponent().lastPathComponent + "/" + ens.url.lastPathComponent
-        return EnsembleReport(ensemble: name, task: task, directory: ens.path, members: members, topK: topK,
+        return EnsembleReport(ensemble: name, task: task, directory: ens.path, members: members,
+                              ranking: EnsembleSummary.ranking(summaries).map(\.id.member),
+                              rankedBy: EnsembleSummary.rankedBy(summaries), topK: topK,
                               elapsed: live.map { Date().timeIntervalSince($0.started) },
                               live: live != nil, final: live?.final ?? false, refreshSeconds: live?.refreshSeconds ?? 60,
                               trainingAxisIterations: axis, smoothingWindow: window)
@@ -100,17 +107,6 @@ package final class EnsembleReportWriter {
 
     private func member(_ ens: ResultsDirectory, _ m: Int) -> ResultsDirectory {
         ens.member(m)
-    }
-
-    private func memberDirectories(_ ens: ResultsDirectory) -> [Int] {
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: ens.path)) ?? []
-        return names.compactMap { name in
-            var isDir: ObjCBool = false
-            guard !name.isEmpty, name.allSatisfy(\.isASCII), name.allSatisfy(\.isNumber),
-                  FileManager.default.fileExists(atPath: ens.subdirectory(name).path, isDirectory: &isDir),
-                  isDir.boolValue else { return nil }
-            return Int(name)
-        }
     }
 
     /// Length of `loss.h5` (0 when absent), read from the file's shape unless it is unchanged.
@@ -167,9 +163,14 @@ package final class EnsembleReportWriter {
             state = validation.isEmpty && training.iterations == 0 ? .pending : .unknown
         }
         let rate = time.flatMap { $0 > 0 && done > 0 ? Double(done) / $0 : nil }
-        return MemberReport(member: m, state: state, iteration: done, iterationsPerSecond: rate, timeTrained: time,
-                            training: training, validationLoss: validation, checkpointIndices: indices,
-                            checkpointIterations: iterations, error: status?.error)
+        var best: BestCheckpoint?
+        do { best = try BestCheckpoint.find(in: dir) } catch { problems.append("\(error)") }
+        bests[m] = best
+        return MemberReport(member: m, name: ResultsSchema.memberFolder(m), state: state, iteration: done,
+                            iterationsPerSecond: rate, timeTrained: time, training: training, validationLoss: validation,
+                            checkpointIndices: indices, checkpointIterations: iterations,
+                            best: best.map { .init(checkpoint: $0.index, taskError: $0.value, metric: $0.metric.path) },
+                            error: status?.error)
     }
 
     static func problem(_ url: URL, _ error: any Error) -> String {

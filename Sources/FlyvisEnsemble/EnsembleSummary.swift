@@ -1,25 +1,60 @@
+import FlyvisBase
 import FlyvisHDF5
 import FlyvisMPI
 import FlyvisResults
 import Foundation
 
 /// The ensemble-level outputs flyvis never writes: `ensemble_summary.h5`, the ranking by task
-/// error (minimum validation loss), and `best_checkpoints.txt`.
+/// error (`ranking.txt`) and `best_checkpoints.txt`. Written in one place (`writeOutputs`), by
+/// the ensemble job's rank 0 and by `summary` alike. Every member's best checkpoint and task
+/// error come from `BestCheckpoint`, flyvis's rule.
 package enum EnsembleSummary {
-    /// Members ordered by task error (lowest minimum validation loss first); members without a
-    /// finite loss (failed, missing) come last in id order.
+    /// Members ordered by task error, lowest first, as flyvis's `EnsembleView` sorts them:
+    /// members ranked by `validation/epe` first, then any still without it by
+    /// `validation/loss` (the two are not comparable), then members without a task error in id
+    /// order; failed members last whatever their early losses were.
     package static func ranking(_ members: [MemberSummary]) -> [MemberSummary] {
-        members.sorted { a, b in
-            // Failed members rank last whatever their early losses were.
-            let fa = a.state == .failed, fb = b.state == .failed
-            if fa != fb { return !fa }
-            switch (a.minValLoss.isFinite, b.minValLoss.isFinite) {
-            case (true, true): return a.minValLoss != b.minValLoss ? a.minValLoss < b.minValLoss : a.id < b.id
-            case (true, false): return true
-            case (false, true): return false
-            case (false, false): return a.id < b.id
-            }
+        func group(_ m: MemberSummary) -> Int {
+            if m.state == .failed { return 3 }
+            guard let best = m.best, best.value.isFinite else { return 2 }
+            return best.metric == .epe ? 0 : 1
         }
+        return members.sorted { a, b in
+            let (ga, gb) = (group(a), group(b))
+            if ga != gb { return ga < gb }
+            if ga < 2, a.taskError != b.taskError { return a.taskError < b.taskError }
+            return a.id < b.id
+        }
+    }
+
+    /// What the ranking is by, for table and page captions.
+    package static func rankedBy(_ members: [MemberSummary]) -> String {
+        let metrics = Set(members.compactMap { $0.best?.metric })
+        switch metrics.count {
+        case 0: return "task error (no member has validation values yet)"
+        case 1: return "task error = min. \(metrics.first!.path)"
+        default:
+            return "task error = min. \(BestCheckpoint.Metric.epe.path); members not yet validated after training by min. \(BestCheckpoint.Metric.loss.path), after them"
+        }
+    }
+
+    /// Writes `ensemble_summary.h5`, `ranking.txt` and `best_checkpoints.txt` for `members`,
+    /// each whole under a temporary name and renamed into place; `rowOf` maps a member to its
+    /// row of `totalRows`. The one writer of these files. Returns the members ranked and the
+    /// ranking table.
+    @discardableResult
+    package static func writeOutputs(_ members: [MemberSummary], ensembleDirectory: ResultsDirectory, taskName: String,
+                                     topK: Int?, totalRows: Int, rowOf: (MemberID) -> Int) throws
+        -> (ranked: [MemberSummary], table: String) {
+        var ranked: [MemberSummary] = []
+        try AtomicFile.write(ensembleDirectory.url.appendingPathComponent(ResultsSchema.ensembleSummary)) { tmp in
+            ranked = try write(path: tmp, members: members, totalRows: totalRows, rowOf: rowOf, taskName: taskName, topK: topK)
+        }
+        let table = rankingTable(ranked, taskName: taskName, topK: topK)
+        try AtomicFile.write(ensembleDirectory.url.appendingPathComponent(ResultsSchema.ranking), text: table)
+        try AtomicFile.write(ensembleDirectory.url.appendingPathComponent(ResultsSchema.bestCheckpoints),
+                             text: bestCheckpointsText(ranked, ensembleDir: ensembleDirectory))
+        return (ranked, table)
     }
 
     /// Writes the summary's numeric rows, in one process: rank 0 writes the ensemble's summary
@@ -29,11 +64,12 @@ package enum EnsembleSummary {
     /// With the numbers go what needs every member at once: names, states, errors, the
     /// ranking and the top-k flags. Returns the members ranked.
     @discardableResult
-    package static func write(path: String, members: [MemberSummary], totalRows: Int, rowOf: (MemberID) -> Int,
-                             taskName: String, topK: Int?) throws -> [MemberSummary] {
+    static func write(path: String, members: [MemberSummary], totalRows: Int, rowOf: (MemberID) -> Int,
+                      taskName: String, topK: Int?) throws -> [MemberSummary] {
         let width = max(members.map(\.valLoss.count).max() ?? 0, 1)
         var valLoss = [Double](repeating: .nan, count: totalRows * width)
         var minLoss = [Double](repeating: .nan, count: totalRows), time = [Double](repeating: 0, count: totalRows)
+        var taskError = [Double](repeating: .nan, count: totalRows), metric = [String](repeating: "", count: totalRows)
         var best = [Int64](repeating: -1, count: totalRows), rank = [Int64](repeating: -1, count: totalRows)
         var iterations = [Int64](repeating: 0, count: totalRows)
         // Status codes: 0 missing, 1 running/unknown, 2 finished, 3 failed, 4 interrupted.
@@ -42,6 +78,8 @@ package enum EnsembleSummary {
             let row = rowOf(m.id)
             for (i, l) in m.valLoss.enumerated() { valLoss[row * width + i] = l }
             minLoss[row] = m.minValLoss
+            taskError[row] = m.taskError
+            metric[row] = m.best?.metric.path ?? ""
             time[row] = m.timeTrained
             best[row] = Int64(m.bestCheckpoint)
             rank[row] = Int64(m.rank)
@@ -51,6 +89,8 @@ package enum EnsembleSummary {
         let f = try HDF5File(path: path, mode: .truncate)
         try f.write("val_loss", valLoss, shape: [totalRows, width])
         try f.write("min_val_loss", minLoss, shape: [totalRows])
+        try f.write("task_error", taskError, shape: [totalRows])
+        try f.writeStrings("task_error_metric", metric)
         try f.write("best_chkpt", best, shape: [totalRows])
         try f.write("rank", rank, shape: [totalRows])
         try f.write("iterations", iterations, shape: [totalRows])
@@ -73,7 +113,7 @@ package enum EnsembleSummary {
         var top = [UInt8](repeating: 0, count: totalRows)
         for (i, m) in ranked.enumerated() {
             position[rowOf(m.id)] = Int64(i)
-            if i < k && m.minValLoss.isFinite && m.state != .failed { top[rowOf(m.id)] = 1 }
+            if i < k && m.isRankable { top[rowOf(m.id)] = 1 }
         }
         try f.writeStrings("names", byRow.map { m in m.map { "\(taskName)/\($0.id.name)" } ?? "" })
         try f.writeStrings("state", byRow.map { ($0?.state ?? .missing).rawValue })
@@ -81,6 +121,7 @@ package enum EnsembleSummary {
         try f.write("ranking", position, shape: [totalRows])
         try f.write("top_k", top, shape: [totalRows])
         try f.setAttribute("top_k", Int64(k))
+        try f.setAttribute("ranked_by", string: rankedBy(members))
         try f.setAttribute("status_codes", string: MemberState.summaryCodeLegend)
         return ranked
     }
@@ -89,7 +130,7 @@ package enum EnsembleSummary {
     /// records: the numeric fields travel, the error text rank 0 reads from each member's
     /// `_status.yaml` (`errorOf`). Every rank must call it.
     package static func gatherRows(_ local: [MemberSummary], communicator comm: Communicator, ensembleID: Int,
-                                  errorOf: (MemberID) -> String) throws -> [MemberSummary] {
+                                   errorOf: (MemberID) -> String) throws -> [MemberSummary] {
         let counts = try comm.allreduce([Int64(local.count), Int64(local.map(\.valLoss.count).max() ?? 0)], .max)
         let rounds = Int(counts[0]), width = Int(counts[1])
         var packed: [Double] = []
@@ -105,33 +146,39 @@ package enum EnsembleSummary {
     /// One member's numeric fields as doubles, padded to a common width with a presence flag
     /// and the true loss count (so NaN losses survive the trip).
     private enum PackedRow {
-        static let fields = 9
+        static let fields = 11
         static func pack(_ m: MemberSummary?, width: Int) -> [Double] {
             guard let m else { return [Double](repeating: 0, count: fields + width) }
             let state = Double(MemberState.allCases.firstIndex(of: m.state)!)
+            let metric = m.best.map { Double(BestCheckpoint.Metric.allCases.firstIndex(of: $0.metric)!) } ?? -1
             return [1, Double(m.id.member), Double(m.rank), state, Double(m.bestCheckpoint), Double(m.iterations),
-                    m.timeTrained, m.minValLoss, Double(m.valLoss.count)]
+                    m.timeTrained, m.taskError, Double(m.valLoss.count), metric, Double(m.best?.position ?? -1)]
                 + m.valLoss + [Double](repeating: .nan, count: width - m.valLoss.count)
         }
         static func unpack(_ r: ArraySlice<Double>, ensembleID: Int, errorOf: (MemberID) -> String) -> MemberSummary? {
             let v = Array(r)
             guard v[0] == 1 else { return nil }
             let id = MemberID(ensembleID: ensembleID, member: Int(v[1]))
+            let best = v[9] < 0 ? nil : BestCheckpoint(index: Int(v[4]), position: Int(v[10]), value: v[7],
+                                                        metric: BestCheckpoint.Metric.allCases[Int(v[9])])
             return MemberSummary(id: id, rank: Int(v[2]), state: MemberState.allCases[Int(v[3])], error: errorOf(id),
-                                 valLoss: Array(v[fields..<(fields + Int(v[8]))]), bestCheckpoint: Int(v[4]),
-                                 minValLoss: v[7], iterations: Int(v[5]), timeTrained: v[6])
+                                 valLoss: Array(v[fields..<(fields + Int(v[8]))]), best: best,
+                                 iterations: Int(v[5]), timeTrained: v[6])
         }
     }
 
     /// A fixed-width table of the ranking, printed at the end and written next to the summary.
+    /// Its first line says what it ranks by.
     package static func rankingTable(_ ranked: [MemberSummary], taskName: String, topK: Int?) -> String {
         let k = topK ?? ranked.count
-        var lines = ["rank  member                 task error (min val loss)  best chkpt  iterations  state        top-k"]
+        var lines = ["Ranked by \(rankedBy(ranked)).",
+                     "rank  member                 task error   metric           best chkpt  iterations  state        top-k"]
         for (i, m) in ranked.enumerated() {
-            let loss = m.minValLoss.isFinite ? String(format: "%.6f", m.minValLoss) : "n/a"
-            let mark = i < k && m.minValLoss.isFinite && m.state != .failed ? "*" : ""
-            lines.append(String(format: "%4d  %@  %26@  %10@  %10d  %@  %@",
-                                i + 1, pad("\(taskName)/\(m.id.name)", 21), loss as NSString,
+            let error = m.taskError.isFinite ? String(format: "%.6f", m.taskError) : "n/a"
+            let mark = i < k && m.isRankable ? "*" : ""
+            lines.append(String(format: "%4d  %@  %10@   %@  %10@  %10d  %@  %@",
+                                i + 1, pad("\(taskName)/\(m.id.name)", 21), error as NSString,
+                                pad(m.best?.metric.path ?? "-", 15),
                                 (m.bestCheckpoint >= 0 ? "\(m.bestCheckpoint)" : "-") as NSString,
                                 m.iterations, pad(m.state.rawValue, 11), mark as NSString))
         }
@@ -141,13 +188,13 @@ package enum EnsembleSummary {
         return lines.joined(separator: "\n") + "\n"
     }
 
-    /// `best_checkpoints.txt`: one line per ranked member with a finite loss:
-    /// `<task>/<EEEE>/<NNN> <path of best checkpoint> <min val loss>`.
+    /// `best_checkpoints.txt`: one line per ranked member with a task error:
+    /// `<EEEE>/<NNN> <path of best checkpoint> <task error> <metric>`.
     package static func bestCheckpointsText(_ ranked: [MemberSummary], ensembleDir: ResultsDirectory) -> String {
-        ranked.filter { $0.minValLoss.isFinite && $0.bestCheckpoint >= 0 && $0.state != .failed }.map { m in
+        ranked.filter { $0.isRankable && $0.bestCheckpoint >= 0 }.map { m in
             let dir = ensembleDir.member(m.id.member)
             let path = CheckpointStore(networkDirectory: dir).path(index: m.bestCheckpoint).path
-            return "\(m.id.name) \(path) \(String(format: "%.9g", m.minValLoss))"
+            return "\(m.id.name) \(path) \(String(format: "%.9g", m.taskError)) \(m.best!.metric.path)"
         }.joined(separator: "\n") + "\n"
     }
 
@@ -159,43 +206,23 @@ package enum EnsembleSummary {
 extension EnsembleSummary {
     /// Rebuilds the summary of an ensemble directory from its member directories (the numeric
     /// sub-directories), serially; works for ensembles trained elsewhere, including by flyvis.
-    /// Returns the ranked members.
+    /// Returns the ranked members and the table.
     @discardableResult
     package static func rebuild(ensembleDirectory: ResultsDirectory, taskName: String? = nil,
-                               topK: Int? = nil) throws -> (ranked: [MemberSummary], table: String) {
-        let ensembleName = ensembleDirectory.url.lastPathComponent
+                                topK: Int? = nil) throws -> (ranked: [MemberSummary], table: String) {
+        try EnsembleDirectoryError.check(ensembleDirectory)
         let task = taskName ?? ensembleDirectory.url.deletingLastPathComponent().lastPathComponent
-        guard let ensembleID = Int(ensembleName) else {
-            throw ResultsError.io(path: ensembleDirectory.path,
-                                  reason: "not an ensemble directory: expected <root>/results/<task>/<EEEE> with a numeric last part")
+        guard let ensembleID = Int(ensembleDirectory.url.lastPathComponent) else {
+            throw EnsembleDirectoryError.notNumbered(path: ensembleDirectory.path)
         }
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: ensembleDirectory.path)) ?? []
-        let members = names.compactMap { name -> Int? in
-            var isDir: ObjCBool = false
-            guard name.allSatisfy(\.isNumber),
-                  FileManager.default.fileExists(atPath: ensembleDirectory.subdirectory(name).path, isDirectory: &isDir),
-                  isDir.boolValue else { return nil }
-            return Int(name)
-        }.sorted()
+        let members = ensembleDirectory.memberNumbers()
         guard let first = members.first, let last = members.last else {
-            throw ResultsError.io(path: ensembleDirectory.path, reason: "no member directories (000, 001, ...) found")
+            throw EnsembleDirectoryError.noMembers(path: ensembleDirectory.path)
         }
         let summaries = members.map { m in
-            MemberSummary.collect(ensembleDirectory.member(m),
-                                  id: MemberID(ensembleID: ensembleID, member: m))
+            MemberSummary.collect(ensembleDirectory.member(m), id: MemberID(ensembleID: ensembleID, member: m))
         }
-        let rowOf: (MemberID) -> Int = { $0.member - first }
-        let total = last - first + 1
-        let path = ensembleDirectory.url.appendingPathComponent(ResultsSchema.ensembleSummary)
-        var ranked: [MemberSummary] = []
-        try AtomicFile.write(path) { tmp in
-            ranked = try write(path: tmp, members: summaries, totalRows: total, rowOf: rowOf,
-                               taskName: task, topK: topK)
-        }
-        let table = rankingTable(ranked, taskName: task, topK: topK)
-        try AtomicFile.write(ensembleDirectory.url.appendingPathComponent(ResultsSchema.ranking), text: table)
-        try AtomicFile.write(ensembleDirectory.url.appendingPathComponent(ResultsSchema.bestCheckpoints),
-                             text: bestCheckpointsText(ranked, ensembleDir: ensembleDirectory))
-        return (ranked, table)
+        return try writeOutputs(summaries, ensembleDirectory: ensembleDirectory, taskName: task, topK: topK,
+                                totalRows: last - first + 1, rowOf: { $0.member - first })
     }
 }

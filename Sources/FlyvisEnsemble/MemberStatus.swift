@@ -1,3 +1,4 @@
+import FlyvisBase
 import FlyvisHDF5
 import FlyvisMPI
 import FlyvisResults

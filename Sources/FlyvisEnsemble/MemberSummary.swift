@@ -1,5 +1,4 @@
 import FlyvisHDF5
-import FlyvisMPI
 import FlyvisResults
 import Foundation
 
@@ -11,13 +10,36 @@ package struct MemberSummary: Equatable, Sendable {
     package var error: String
     /// `validation/loss` per checkpoint (flyvis's in-training validation loss).
     package var valLoss: [Double]
-    /// Checkpoint index (as in `chkpts/chkpt_NNNNN`) with the lowest validation loss, or -1.
-    package var bestCheckpoint: Int
-    package var minValLoss: Double
+    /// The best checkpoint by flyvis's rule (`BestCheckpoint`): its index, the task error and
+    /// the metric it was chosen by. Nil while the member has no validation values.
+    package var best: BestCheckpoint?
     package var iterations: Int
     package var timeTrained: Double
     /// Files of the member that exist but cannot be read, or why the member has no results.
     package var problems: [String] = []
+
+    package init(id: MemberID, rank: Int, state: MemberState, error: String, valLoss: [Double], best: BestCheckpoint?,
+                 iterations: Int, timeTrained: Double, problems: [String] = []) {
+        self.id = id
+        self.rank = rank
+        self.state = state
+        self.error = error
+        self.valLoss = valLoss
+        self.best = best
+        self.iterations = iterations
+        self.timeTrained = timeTrained
+        self.problems = problems
+    }
+
+    /// The task error (the best checkpoint's value), NaN when there is none.
+    package var taskError: Double { best?.value ?? .nan }
+    /// The best checkpoint's index, -1 when there is none.
+    package var bestCheckpoint: Int { best?.index ?? -1 }
+    /// The lowest `validation/loss` (NaN when there is none), kept in the summary beside the
+    /// task error.
+    package var minValLoss: Double { valLoss.filter { !$0.isNaN }.min() ?? .nan }
+    /// Whether the member takes part in the top k: a finite task error, not failed.
+    package var isRankable: Bool { taskError.isFinite && state != .failed }
 
     /// Reads a member's results directory. Missing files give empty/NaN fields, so partially
     /// trained or failed members still get a row.
@@ -34,24 +56,17 @@ package struct MemberSummary: Equatable, Sendable {
             }
         }
         if !dir.exists { problems.append("\(dir.path) does not exist") }
-        let lossFile = history(dir.split(.validation), ResultsSchema.loss, as: Double.self)
-        let losses = lossFile?.values ?? []
-        let chkptIndex = history(dir, ResultsSchema.chkptIndex, as: Int64.self)?.values.map(Int.init) ?? []
-        var best = -1
-        var minLoss = Double.nan
-        for (i, l) in losses.enumerated() where !l.isNaN && (minLoss.isNaN || l < minLoss) {
-            minLoss = l
-            best = i < chkptIndex.count ? chkptIndex[i] : i
-        }
+        let losses = history(dir.split(.validation), ResultsSchema.loss, as: Double.self)?.values ?? []
+        var best: BestCheckpoint?
+        do { best = try BestCheckpoint.find(in: dir) } catch { problems.append("\(error)") }
         let chkptIter = history(dir, ResultsSchema.chkptIter, as: Int64.self)?.values ?? []
         let iterations = status?.iteration ?? chkptIter.last.map { Int($0) + 1 } ?? 0
         let time = history(dir, ResultsSchema.timeTrained, as: Double.self)?.values.first ?? 0
-        let state = status?.state ?? (losses.isEmpty ? .missing : .unknown)
-        if dir.exists && losses.isEmpty && problems.isEmpty && status == nil {
+        let state = status?.state ?? (losses.isEmpty && best == nil ? .missing : .unknown)
+        if dir.exists && losses.isEmpty && best == nil && problems.isEmpty && status == nil {
             problems.append("\(dir.path) has no validation/loss.h5 and no _status.yaml: no results to summarize")
         }
-        return MemberSummary(id: id, rank: rank, state: state, error: status?.error ?? "",
-                             valLoss: losses, bestCheckpoint: best, minValLoss: minLoss,
+        return MemberSummary(id: id, rank: rank, state: state, error: status?.error ?? "", valLoss: losses, best: best,
                              iterations: iterations, timeTrained: time, problems: problems)
     }
 }

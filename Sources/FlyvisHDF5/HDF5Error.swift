@@ -1,5 +1,6 @@
 import CFlyvisShim
 import CHDF5
+import FlyvisBase
 import FlyvisMPI
 
 #if canImport(Glibc)
@@ -46,5 +47,12 @@ package enum HDF5Error: Error, CustomStringConvertible, Equatable {
         case let .io(file, reason):
             return "cannot write '\(file)': \(reason)"
         }
+    }
+}
+
+extension HDF5Error: FullDiskReporting {
+    package var fullDiskQuota: Bool? {
+        if case let .noSpace(_, quota) = self { return quota }
+        return nil
     }
 }

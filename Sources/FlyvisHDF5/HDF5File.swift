@@ -1,5 +1,6 @@
 import CFlyvisShim
 import CHDF5
+import FlyvisBase
 import FlyvisMPI
 
 #if canImport(Glibc)
@@ -56,28 +57,13 @@ func stackReportsNoSpace(_ lines: [String]) -> (full: Bool, quota: Bool) {
 /// is an errno we report, not a failure deep inside HDF5's cache (which, after ENOSPC, leaves
 /// file ids that crash the library at exit). On failure the partial file is removed.
 func writeFileBytes(_ bytes: UnsafeRawBufferPointer, to path: String) throws(HDF5Error) {
-    func failure(_ code: Int32) -> HDF5Error {
-        if code == ENOSPC || code == EDQUOT { return .noSpace(file: path, quota: code == EDQUOT) }
-        return .io(file: path, reason: String(cString: strerror(code)))
-    }
-    let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-    guard fd >= 0 else { throw failure(errno) }
-    var offset = 0
-    while offset < bytes.count {
-        let n = write(fd, bytes.baseAddress! + offset, bytes.count - offset)
-        if n < 0 {
-            if errno == EINTR { continue }
-            let code = errno
-            close(fd)
-            unlink(path)
-            throw failure(code)
+    do {
+        try AtomicFile.writeBytes(bytes, to: path)
+    } catch {
+        switch error {
+        case let .noSpace(path, quota): throw .noSpace(file: path, quota: quota)
+        case let .io(path, reason): throw .io(file: path, reason: reason)
         }
-        offset += n
-    }
-    if close(fd) != 0 {
-        let code = errno
-        unlink(path)
-        throw failure(code)
     }
 }
 

@@ -9,6 +9,11 @@ package struct EnsembleReport: Sendable, Equatable {
     package var task: String
     package var directory: String
     package var members: [MemberReport]
+    /// Member numbers in ranking order, best first (the loader takes it from the summary's
+    /// ranking, so page and `ranking.txt` agree).
+    package var ranking: [Int]
+    /// What the ranking is by, e.g. "task error = min. validation/epe".
+    package var rankedBy: String
     package var topK: Int?
     /// Wall time since the job started (live job), or nil when unknown (offline report).
     package var elapsed: TimeInterval?
@@ -23,13 +28,16 @@ package struct EnsembleReport: Sendable, Equatable {
     /// Trailing running-mean window of the training curves, in iterations.
     package var smoothingWindow: Int
 
-    package init(ensemble: String, task: String, directory: String, members: [MemberReport], topK: Int? = nil,
+    package init(ensemble: String, task: String, directory: String, members: [MemberReport], ranking: [Int] = [],
+                rankedBy: String = "task error", topK: Int? = nil,
                 elapsed: TimeInterval? = nil, live: Bool = false, final: Bool = false, refreshSeconds: Int = 60, generated: Date = Date(),
                 trainingAxisIterations: Int, smoothingWindow: Int) {
         self.ensemble = ensemble
         self.task = task
         self.directory = directory
         self.members = members
+        self.ranking = ranking
+        self.rankedBy = rankedBy
         self.topK = topK
         self.elapsed = elapsed
         self.live = live
@@ -63,14 +71,13 @@ package struct EnsembleReport: Sendable, Equatable {
         return Double(remaining) / rate.value
     }
 
-    /// Members in ranking order: lowest task error first; failed members and members without a
-    /// finite validation loss last, by id (the order `ranking.txt` uses).
+    /// Members in ranking order: the order the loader gives (`ranking`, the ensemble summary's),
+    /// then any member it does not list, by id.
     package var ranked: [MemberReport] {
-        members.sorted { a, b in
-            let fa = a.state == .failed, fb = b.state == .failed
-            if fa != fb { return !fa }
-            switch (a.minValidationLoss, b.minValidationLoss) {
-            case let (x?, y?): return x != y ? x < y : a.member < b.member
+        let position = Dictionary(uniqueKeysWithValues: ranking.enumerated().map { ($1, $0) })
+        return members.sorted { a, b in
+            switch (position[a.member], position[b.member]) {
+            case let (x?, y?): return x < y
             case (.some, nil): return true
             case (nil, .some): return false
             case (nil, nil): return a.member < b.member
@@ -80,7 +87,7 @@ package struct EnsembleReport: Sendable, Equatable {
 
     /// Members marked top-k: the first k of the ranking with a finite loss that did not fail.
     package var topMembers: Set<Int> {
-        let eligible = ranked.filter { $0.state != .failed && $0.minValidationLoss != nil }
+        let eligible = ranked.filter { $0.state != .failed && $0.taskError != nil }
         return Set(eligible.prefix(topK ?? eligible.count).map(\.member))
     }
 }

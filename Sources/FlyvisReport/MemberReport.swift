@@ -8,7 +8,24 @@ package struct MemberReport: Sendable, Equatable {
         case unknown
     }
 
+    /// A member's best checkpoint and task error, chosen by the loader (flyvis's rule, in
+    /// FlyvisResults): the page draws them, it does not choose them.
+    package struct Best: Sendable, Equatable {
+        package var checkpoint: Int
+        package var taskError: Double
+        /// The history it was chosen by, e.g. "validation/epe".
+        package var metric: String
+
+        package init(checkpoint: Int, taskError: Double, metric: String) {
+            self.checkpoint = checkpoint
+            self.taskError = taskError
+            self.metric = metric
+        }
+    }
+
     package var member: Int
+    /// The member's directory name ("003"), as the loader spells it.
+    package var name: String
     package var state: State
     /// MPI rank training it (live job only).
     package var rank: Int?
@@ -21,16 +38,18 @@ package struct MemberReport: Sendable, Equatable {
     package var validationLoss: [Double]
     package var checkpointIndices: [Int]
     package var checkpointIterations: [Int]
+    package var best: Best?
     package var error: String?
     package var failedAtIteration: Int?
     /// Files that could not be read, each with what to do about it.
     package var problems: [String]
 
-    package init(member: Int, state: State, rank: Int? = nil, iteration: Int, totalIterations: Int? = nil,
+    package init(member: Int, name: String, state: State, rank: Int? = nil, iteration: Int, totalIterations: Int? = nil,
                 iterationsPerSecond: Double? = nil, timeTrained: Double? = nil, training: TrainingCurve = .empty,
                 validationLoss: [Double] = [], checkpointIndices: [Int] = [], checkpointIterations: [Int] = [],
-                error: String? = nil, failedAtIteration: Int? = nil, problems: [String] = []) {
+                best: Best? = nil, error: String? = nil, failedAtIteration: Int? = nil, problems: [String] = []) {
         self.member = member
+        self.name = name
         self.state = state
         self.rank = rank
         self.iteration = iteration
@@ -41,24 +60,21 @@ package struct MemberReport: Sendable, Equatable {
         self.validationLoss = validationLoss
         self.checkpointIndices = checkpointIndices
         self.checkpointIterations = checkpointIterations
+        self.best = best
         self.error = error
         self.failedAtIteration = failedAtIteration
         self.problems = problems
     }
 
-    /// "003", as in the member's directory name.
-    package var name: String { String(format: "%03d", member) }
-
     /// Checkpoint index of validation entry `i` (flyvis's `chkpt_index`; the position if absent).
     package func checkpointIndex(at i: Int) -> Int { i < checkpointIndices.count ? checkpointIndices[i] : i }
 
-    /// Position in `validationLoss` of the lowest finite loss (the first one on ties).
+    /// The entry of `validationLoss` that belongs to the best checkpoint, if it has one.
     package var bestPosition: Int? {
-        var best: Int?
-        for (i, l) in validationLoss.enumerated() where l.isFinite && (best == nil || l < validationLoss[best!]) { best = i }
-        return best
+        guard let b = best else { return nil }
+        return validationLoss.indices.first { checkpointIndex(at: $0) == b.checkpoint }
     }
 
-    package var bestCheckpoint: Int? { bestPosition.map(checkpointIndex(at:)) }
-    package var minValidationLoss: Double? { bestPosition.map { validationLoss[$0] } }
+    /// The task error, if the member has one that counts (finite).
+    package var taskError: Double? { best.flatMap { $0.taskError.isFinite ? $0.taskError : nil } }
 }

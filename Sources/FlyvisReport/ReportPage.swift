@@ -197,7 +197,7 @@ private struct Page {
         let xs = series.flatMap { $0.1.map(\.x) }
         let x = Scale.fit([0] + xs, from: frame.x0, to: frame.x1, integerTicks: true)
         let y = Scale.fit(series.flatMap { $0.1.map(\.y) }, from: frame.y1, to: frame.y0, allowLog: true)
-        w("<section id=\"validation\">\n<h2>Validation loss</h2>\n<p class=\"caption\">Validation loss at every checkpoint, one line per member; a white dot marks each member's best checkpoint (lowest validation loss, the one <code>best_checkpoints.txt</code> lists)\(y.log ? ". Log scale" : "").</p>\n")
+        w("<section id=\"validation\">\n<h2>Validation loss</h2>\n<p class=\"caption\">Validation loss at every checkpoint, one line per member; a white dot marks each member's best checkpoint, chosen by \(esc(report.rankedBy)) (the one <code>best_checkpoints.txt</code> lists and <code>--checkpoint best</code> loads)\(y.log ? ". Log scale" : "").</p>\n")
         openPlot("validation-loss", "Validation loss per member against checkpoint", x: x, y: y, window: nil)
         axes(frame, x: x, y: y, xLabel: "checkpoint (index, as in chkpts/chkpt_NNNNN)", yLabel: "validation loss (task objective, a.u.)",
              xFormat: Format.count, yFormat: Format.value)
@@ -211,7 +211,7 @@ private struct Page {
             guard let b = m.bestPosition else { continue }
             let l = m.validationLoss[b], c = m.checkpointIndex(at: b)
             let iter = Self.atIteration(m, b)
-            w("<circle class=\"best mem m\(m.member)\" data-member=\"\(m.name)\" data-chkpt=\"\(c)\" cx=\"\(Format.px(x(Double(c))))\" cy=\"\(Format.px(y(l)))\" r=\"4.5\" stroke=\"\(colors[m.member]!)\"><title>member \(m.name): best checkpoint \(c)\(iter), validation loss \(Format.value(l))</title></circle>\n")
+            w("<circle class=\"best mem m\(m.member)\" data-member=\"\(m.name)\" data-chkpt=\"\(c)\" cx=\"\(Format.px(x(Double(c))))\" cy=\"\(Format.px(y(l)))\" r=\"4.5\" stroke=\"\(colors[m.member]!)\"><title>member \(m.name): best checkpoint \(c)\(iter), validation loss \(Format.value(l)), task error \(Format.value(m.best!.taskError)) (\(esc(m.best!.metric)))</title></circle>\n")
         }
         w("</g>\n</svg>\n</section>\n")
     }
@@ -254,13 +254,13 @@ private struct Page {
 
     // MARK: Task error
 
-    /// Members with a task error that counts: finite minimum validation loss, not failed.
-    var scored: [MemberReport] { members.filter { $0.state != .failed && $0.minValidationLoss != nil } }
+    /// Members with a task error that counts: finite, not failed.
+    var scored: [MemberReport] { members.filter { $0.state != .failed && $0.taskError != nil } }
 
     mutating func histogramSection() {
-        let values = scored.map { ($0, $0.minValidationLoss!) }
+        let values = scored.map { ($0, $0.taskError!) }
         let excluded = members.count - values.count
-        w("<section id=\"histogram\">\n<h2>Task error</h2>\n<p class=\"caption\">Histogram of the task error (each member's minimum validation loss) over \(values.count) member\(values.count == 1 ? "" : "s")")
+        w("<section id=\"histogram\">\n<h2>Task error</h2>\n<p class=\"caption\">Histogram of the task error (\(esc(report.rankedBy))) over \(values.count) member\(values.count == 1 ? "" : "s")")
         w(excluded > 0 ? "; \(excluded) failed or unvalidated member\(excluded == 1 ? " is" : "s are") left out.</p>\n" : ".</p>\n")
         let frame = Frame(width: 640, height: 280)
         let lo = values.map(\.1).min() ?? 0, hi = values.map(\.1).max() ?? 1
@@ -273,7 +273,7 @@ private struct Page {
         let x = Scale.fit([start, start + Double(count) * width], from: frame.x0, to: frame.x1, exact: true)
         let y = Scale.fit(groups.map { Double($0.count) } + [0, 1], from: frame.y1, to: frame.y0, zero: true, integerTicks: true)
         openPlot("task-error-histogram", "Histogram of the task error", x: x, y: y, window: nil, frame: frame)
-        axes(frame, x: x, y: y, xLabel: "task error: min. validation loss (a.u.)", yLabel: "members (count)",
+        axes(frame, x: x, y: y, xLabel: "\(report.rankedBy) (a.u.)", yLabel: "members (count)",
              xFormat: Format.value, yFormat: Format.value)
         if values.isEmpty { empty(frame, "no member validated yet") }
         for (i, g) in groups.enumerated() where !g.isEmpty {
@@ -289,8 +289,8 @@ private struct Page {
         let ranked = report.ranked
         let top = report.topMembers
         let k = report.topK.map { "the top \($0) (--top-k)" } ?? "all of them (no --top-k given)"
-        w("<section id=\"ranking\">\n<h2>Ranking</h2>\n<p class=\"caption\">Members sorted by task error, best first. Top-k members, \(esc(k)), are drawn in their own colour, the rest grey, failed members last in red.")
-        let values = ranked.compactMap(\.minValidationLoss)
+        w("<section id=\"ranking\">\n<h2>Ranking</h2>\n<p class=\"caption\">Members sorted by \(esc(report.rankedBy)), best first. Top-k members, \(esc(k)), are drawn in their own colour, the rest grey, failed members last in red.")
+        let values = ranked.compactMap(\.taskError)
         let frame = Frame(height: 300)
         let lo = values.min() ?? 0, hi = values.max() ?? 1
         // Bars start at zero unless that would hide the differences between members; then the
@@ -303,7 +303,7 @@ private struct Page {
         let slot = (frame.x1 - frame.x0) / Double(max(ranked.count, 1))
         let x = Scale(lo: 0, hi: Double(max(ranked.count, 1)), log: false, from: frame.x0, to: frame.x1, ticks: [])
         openPlot("ranking-chart", "Members ranked by task error", x: x, y: y, window: nil, frame: frame)
-        axes(frame, x: x, y: y, xLabel: "member (ranked by task error, best first)", yLabel: "task error: min. validation loss (a.u.)",
+        axes(frame, x: x, y: y, xLabel: "member (ranked by task error, best first)", yLabel: "\(report.rankedBy) (a.u.)",
              xFormat: Format.value, yFormat: Format.value)
         if ranked.isEmpty { empty(frame, "no members") }
         let vertical = ranked.count > 14
@@ -312,7 +312,7 @@ private struct Page {
             let cx = x0 + slot / 2
             let cls = m.state == .failed ? "failed" : (top.contains(m.member) ? "top" : "other")
             let fill = cls == "top" ? " fill=\"\(colors[m.member]!)\"" : ""
-            let loss = m.minValidationLoss
+            let loss = m.taskError
             if let loss, loss > 0 || !y.log {
                 let topY = max(frame.y0, min(frame.y1, y(loss)))
                 w("<rect class=\"bar \(cls) mem m\(m.member)\" data-member=\"\(m.name)\" data-position=\"\(i + 1)\"\(fill) x=\"\(Format.px(x0 + slot * 0.12))\" y=\"\(Format.px(topY))\" width=\"\(Format.px(slot * 0.76))\" height=\"\(Format.px(frame.y1 - topY))\"><title>#\(i + 1) member \(m.name): task error \(Format.value(loss))\(cls == "top" ? " (top-k)" : "")\(m.state == .failed ? " (failed)" : "")</title></rect>\n")
@@ -334,7 +334,7 @@ private struct Page {
     mutating func memberTable() {
         let position = Dictionary(uniqueKeysWithValues: report.ranked.enumerated().map { ($1.member, $0 + 1) })
         let top = report.topMembers
-        w("<section id=\"members-table\">\n<h2>Member table</h2>\n<table id=\"members\">\n<thead><tr><th></th><th>member</th><th>state</th><th>MPI rank</th><th>iteration</th><th>it/s</th><th>trained</th><th>best checkpoint</th><th>min. val. loss</th><th>ranking</th><th>errors and problems</th></tr></thead>\n<tbody>\n")
+        w("<section id=\"members-table\">\n<h2>Member table</h2>\n<table id=\"members\">\n<thead><tr><th></th><th>member</th><th>state</th><th>MPI rank</th><th>iteration</th><th>it/s</th><th>trained</th><th>best checkpoint</th><th>task error</th><th>ranked by</th><th>ranking</th><th>errors and problems</th></tr></thead>\n<tbody>\n")
         for m in members {
             w("<tr class=\"mem m\(m.member) state-\(m.state.rawValue)\" data-member=\"\(m.name)\">")
             w("<td><span class=\"sw\" style=\"background:\(colors[m.member]!)\"></span></td><td>\(m.name)</td><td class=\"state\">\(m.state.rawValue)</td>")
@@ -342,14 +342,15 @@ private struct Page {
             w("<td class=\"num\">\(m.iteration)\(m.totalIterations.map { " / \($0)" } ?? "")</td>")
             w("<td class=\"num\">\(m.iterationsPerSecond.map(Format.rate) ?? "–")</td>")
             w("<td class=\"num\">\(m.timeTrained.map(Format.duration) ?? "–")</td>")
-            if let b = m.bestPosition {
-                let iter = Self.atIteration(m, b)
-                w("<td class=\"best-chkpt\" data-chkpt=\"\(m.checkpointIndex(at: b))\">\(m.checkpointIndex(at: b))\(iter)</td>")
+            if let best = m.best {
+                let iter = m.bestPosition.map { Self.atIteration(m, $0) } ?? ""
+                w("<td class=\"best-chkpt\" data-chkpt=\"\(best.checkpoint)\">\(best.checkpoint)\(iter)</td>")
             } else {
                 w("<td class=\"best-chkpt\">–</td>")
             }
-            w("<td class=\"num\">\(m.minValidationLoss.map(Format.value) ?? "–")</td>")
-            w("<td class=\"num\">\(m.minValidationLoss == nil && m.state != .failed ? "–" : "#\(position[m.member]!)")\(top.contains(m.member) ? " ★" : "")</td>")
+            w("<td class=\"num\">\(m.taskError.map(Format.value) ?? "–")</td>")
+            w("<td class=\"metric\">\(m.best.map { esc($0.metric) } ?? "–")</td>")
+            w("<td class=\"num\">\(m.taskError == nil && m.state != .failed ? "–" : "#\(position[m.member]!)")\(top.contains(m.member) ? " ★" : "")</td>")
             w("<td>")
             if m.state == .failed || m.error != nil {
                 let at = m.failedAtIteration.map { " at iteration <b class=\"fail-iteration\">\($0)</b>" } ?? ""

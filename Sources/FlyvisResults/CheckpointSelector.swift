@@ -23,8 +23,8 @@ package enum CheckpointSelector: Equatable, Sendable, CustomStringConvertible {
         }
     }
 
-    /// The checkpoint index this selects in `directory`, by flyvis's rules: `best` is the first
-    /// minimum of `validation/epe` (else `validation/loss`), mapped through `chkpt_index`.
+    /// The checkpoint index this selects in `directory`: `best` by flyvis's rule
+    /// (`BestCheckpoint`), `last` the newest file, an index that file.
     package func resolve(in directory: ResultsDirectory) throws(ResultsError) -> Int {
         let store = CheckpointStore(networkDirectory: directory)
         let onDisk = store.indices()
@@ -38,15 +38,16 @@ package enum CheckpointSelector: Equatable, Sendable, CustomStringConvertible {
             }
             return i
         case .best:
-            let validation = directory.split(.validation)
-            for name in ResultsSchema.bestLossFiles {
-                guard let losses = try? validation.read(name, as: Double.self).values, !losses.isEmpty else { continue }
-                let indices = (try? directory.read(ResultsSchema.chkptIndex, as: Int64.self).values.map(Int.init)) ?? onDisk
-                guard let i = losses.indices.filter({ !losses[$0].isNaN }).min(by: { losses[$0] < losses[$1] }) else { continue }
-                guard i < indices.count, onDisk.contains(indices[i]) else {
-                    throw .missingCheckpoint(directory: directory.path, selector: "best (position \(i) of validation/\(name))", available: onDisk)
+            let best: BestCheckpoint?
+            do { best = try BestCheckpoint.find(in: directory) } catch {
+                throw .noValidCheckpoint(directory: directory.path, problems: ["\(error)"])
+            }
+            if let best {
+                guard onDisk.contains(best.index) else {
+                    throw .missingCheckpoint(directory: directory.path, selector: "best (position \(best.position) of \(best.metric.path))",
+                                             available: onDisk)
                 }
-                return indices[i]
+                return best.index
             }
             // flyvis's pretrained models ship only their best checkpoint and no losses.
             if onDisk.count == 1 { return onDisk[0] }

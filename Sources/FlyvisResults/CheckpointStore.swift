@@ -1,3 +1,4 @@
+import FlyvisBase
 import Foundation
 
 /// The checkpoint files of one network directory: `chkpts/chkpt_00000`, `chkpt_00001`, ...

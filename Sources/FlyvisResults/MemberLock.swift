@@ -1,3 +1,4 @@
+import FlyvisBase
 import Foundation
 
 #if canImport(Glibc)
@@ -60,7 +61,7 @@ package final class MemberLock: @unchecked Sendable {
                 throw .unsupported(path: path, reason: String(cString: strerror(code)))
             }
             // Record who holds it (best effort: a full disk must not stop the run from locking).
-            let text = "host: \(MemberLock.hostName)\npid: \(getpid())\nsince: \(ISO8601DateFormatter().string(from: Date()))\n"
+            let text = "host: \(HostName.current)\npid: \(getpid())\nsince: \(ISO8601DateFormatter().string(from: Date()))\n"
             _ = ftruncate(fd, 0)
             _ = text.withCString { pwrite(fd, $0, strlen($0), 0) }
             held[key] = (fd, 1)
@@ -86,11 +87,6 @@ package final class MemberLock: @unchecked Sendable {
 
     static let registry = Registry()
 
-    package static var hostName: String {
-        var buf = [CChar](repeating: 0, count: 256)
-        guard gethostname(&buf, buf.count - 1) == 0 else { return "unknown-host" }
-        return String(decoding: buf.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-    }
 
     /// "held by host H, PID P, since T" from the holder's lock file.
     static func describeHolder(_ path: String) -> String {

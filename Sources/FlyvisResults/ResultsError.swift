@@ -1,20 +1,14 @@
-import FlyvisHDF5
 import Foundation
 
 /// Errors from the results tree, each naming the file and what to do.
 package enum ResultsError: Error, CustomStringConvertible, Equatable {
-    case io(path: String, reason: String)
     case missingKey(directory: String, key: String)
     case corruptCheckpoint(path: String, reason: String)
     case noValidCheckpoint(directory: String, problems: [String])
     case missingCheckpoint(directory: String, selector: String, available: [Int])
-    /// The device or the quota is full while writing `path` (the file keeps its old content).
-    case noSpace(path: String, quota: Bool)
 
     package var description: String {
         switch self {
-        case let .io(path, reason):
-            return "cannot write '\(path)': \(reason)"
         case let .missingKey(directory, key):
             return "results directory '\(directory)' has no '\(key).h5'"
         case let .corruptCheckpoint(path, reason):
@@ -22,8 +16,6 @@ package enum ResultsError: Error, CustomStringConvertible, Equatable {
         case let .noValidCheckpoint(directory, problems):
             let detail = problems.isEmpty ? "none were written yet" : problems.joined(separator: "; ")
             return "no readable checkpoint in '\(directory)/chkpts' (\(detail)); start without resume=true"
-        case let .noSpace(path, quota):
-            return (quota ? "disk quota exceeded" : "no space left on device") + " while writing '\(path)'; free space and rerun with resume=true"
         case let .missingCheckpoint(directory, selector, available):
             return "'\(directory)' has no checkpoint \(selector); it has \(available.map(String.init).joined(separator: ", ")) (choose best, last or one of these)"
         }

@@ -27,4 +27,17 @@ extension ResultsDirectory {
     package func member(_ member: Int) -> ResultsDirectory { subdirectory(ResultsSchema.memberFolder(member)) }
     /// An evaluation split folder of a network directory.
     package func split(_ split: ResultsSchema.Split) -> ResultsDirectory { subdirectory(split.folder) }
+
+    /// The members of an ensemble directory: its sub-directories whose names are all digits
+    /// (`000`, `001`, …), as numbers, ascending.
+    package func memberNumbers() -> [Int] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []
+        return names.compactMap { name -> Int? in
+            var isDir: ObjCBool = false
+            guard !name.isEmpty, name.allSatisfy({ $0.isASCII && $0.isNumber }),
+                  FileManager.default.fileExists(atPath: subdirectory(name).path, isDirectory: &isDir),
+                  isDir.boolValue else { return nil }
+            return Int(name)
+        }.sorted()
+    }
 }

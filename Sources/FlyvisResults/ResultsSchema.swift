@@ -62,9 +62,6 @@ package enum ResultsSchema {
     package static let dt = "dt"
     /// Written by `val-single` into `validation/`.
     package static let l2norm = "l2norm", epe = "epe"
-    /// flyvis's "best" is the argmin of `validation/epe` once `val-single` has written it,
-    /// else of the in-training `validation/loss`.
-    package static let bestLossFiles = [epe, loss]
 
     // MARK: An ensemble directory
 

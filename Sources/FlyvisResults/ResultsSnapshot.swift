@@ -1,3 +1,4 @@
+import FlyvisBase
 import Foundation
 
 /// Makes a group of writes to one network directory all-or-nothing. A checkpoint appends to a
@@ -31,7 +32,7 @@ package final class ResultsSnapshot {
                 let code = errno
                 if code == ENOSPC || code == EDQUOT {
                     rollBack()
-                    throw AtomicFile.posixError(code, path: file)
+                    throw FileWriteError.posix(code, path: file)
                 }
                 // No hard links here (some network or FUSE file systems): each file is still
                 // replaced atomically, only the group is not.

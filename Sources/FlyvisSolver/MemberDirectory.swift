@@ -1,3 +1,4 @@
+import FlyvisBase
 import FlyvisConfig
 import FlyvisResults
 import Foundation
@@ -34,8 +35,8 @@ package enum MemberDirectory {
             try fm.createDirectory(at: url, withIntermediateDirectories: true)
         } catch {
             let classified = AtomicFile.classify(error, target: url.path)
-            if classified is ResultsError { throw classified }
-            throw ResultsError.io(path: url.path, reason: plainReason(error))
+            if classified is FileWriteError { throw classified }
+            throw FileWriteError.io(path: url.path, reason: plainReason(error))
         }
         var lock: MemberLock?
         do {

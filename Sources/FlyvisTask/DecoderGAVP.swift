@@ -1,7 +1,7 @@
 import FlyvisBase
 import FlyvisHex
 import FlyvisNetwork
-@_exported import FlyvisRandom
+import FlyvisRandom
 import Foundation
 
 /// flyvis's flow decoder: the rectified activity of the output cell types on the hex map,

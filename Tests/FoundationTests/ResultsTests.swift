@@ -1,3 +1,4 @@
+import FlyvisBase
 import Foundation
 import Testing
 import FlyvisHDF5

@@ -1,3 +1,4 @@
+import FlyvisTestSupport
 import Foundation
 import Testing
 import FlyvisHDF5

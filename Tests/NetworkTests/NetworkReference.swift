@@ -1,6 +1,6 @@
 import Foundation
 import FlyvisHDF5
-@_exported import FlyvisTestSupport
+import FlyvisTestSupport
 
 /// The golden file from flyvis 1.2.0 (Tests/Fixtures), or the one named by FLYVIS_REFERENCE.
 enum Reference {

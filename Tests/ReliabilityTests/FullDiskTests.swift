@@ -1,3 +1,4 @@
+import FlyvisBase
 import Foundation
 import Testing
 import FlyvisHDF5
@@ -151,11 +152,11 @@ final class SmallDisk {
         while write(fd, block, block.count) > 0 {}
         close(fd)
 
-        #expect(throws: ResultsError.noSpace(path: d.file(ResultsSchema.chkptIndex).path, quota: false)) {
+        #expect(throws: FileWriteError.noSpace(path: d.file(ResultsSchema.chkptIndex).path, quota: false)) {
             try d.extend(ResultsSchema.chkptIndex, [Int64(2)])
         }
         #expect(try d.read(ResultsSchema.chkptIndex, as: Int64.self).values == [0, 1])
-        #expect(throws: ResultsError.noSpace(path: d.url.appendingPathComponent("notes.txt").path, quota: false)) {
+        #expect(throws: FileWriteError.noSpace(path: d.url.appendingPathComponent("notes.txt").path, quota: false)) {
             try AtomicFile.write(d.url.appendingPathComponent("notes.txt"), text: String(repeating: "new", count: 10_000))
         }
         #expect(try String(contentsOf: d.url.appendingPathComponent("notes.txt"), encoding: .utf8) == "old")

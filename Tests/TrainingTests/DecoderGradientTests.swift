@@ -1,3 +1,4 @@
+import FlyvisTestSupport
 import FlyvisRandom
 import Foundation
 import Testing

@@ -1,6 +1,6 @@
 import Foundation
 import FlyvisHDF5
-@_exported import FlyvisTestSupport
+import FlyvisTestSupport
 import FlyvisConnectome
 import FlyvisNetwork
 

@@ -1,4 +1,3 @@
-import FlyvisHDF5
 import Foundation
 
 /// Writes a file by building it under a temporary name in the same directory and renaming it
@@ -18,7 +17,7 @@ package enum AtomicFile {
             try build(tmp.path)
             try syncFile(tmp.path)
             if rename(tmp.path, url.path) != 0 {
-                throw posixError(errno, path: url.path)
+                throw FileWriteError.posix(errno, path: url.path)
             }
         } catch {
             unlink(tmp.path)
@@ -33,51 +32,60 @@ package enum AtomicFile {
 
     /// Writes bytes with POSIX calls, so a full disk is reported as such (errno), not as
     /// Foundation's "Code=640 (null)".
-    package static func writeBytes(_ bytes: [UInt8], to path: String) throws {
+    package static func writeBytes(_ bytes: [UInt8], to path: String) throws(FileWriteError) {
+        let failure = bytes.withUnsafeBytes { raw -> FileWriteError? in
+            do throws(FileWriteError) { try writeBytes(raw, to: path); return nil } catch { return error }
+        }
+        if let failure { throw failure }
+    }
+
+    /// The same for raw memory (the HDF5 wrapper's in-memory images). On failure the partial
+    /// file is removed.
+    package static func writeBytes(_ bytes: UnsafeRawBufferPointer, to path: String) throws(FileWriteError) {
         let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw posixError(errno, path: path) }
+        guard fd >= 0 else { throw .posix(errno, path: path) }
         var offset = 0
         while offset < bytes.count {
-            let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + offset, bytes.count - offset) }
+            let n = Glibc.write(fd, bytes.baseAddress! + offset, bytes.count - offset)
             if n < 0 {
                 if errno == EINTR { continue }
                 let code = errno
                 close(fd)
-                throw posixError(code, path: path)
+                unlink(path)
+                throw .posix(code, path: path)
             }
             offset += n
         }
-        if close(fd) != 0 { throw posixError(errno, path: path) }
+        if close(fd) != 0 {
+            let code = errno
+            unlink(path)
+            throw .posix(code, path: path)
+        }
     }
 
     /// Flushes the file's data to disk before the rename makes it visible. On NFS a full
     /// disk may only show here.
-    static func syncFile(_ path: String) throws {
+    static func syncFile(_ path: String) throws(FileWriteError) {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw posixError(errno, path: path) }
+        guard fd >= 0 else { throw .posix(errno, path: path) }
         defer { close(fd) }
         if fsync(fd) != 0, errno == ENOSPC || errno == EDQUOT || errno == EIO {
-            throw posixError(errno, path: path)
+            throw .posix(errno, path: path)
         }
-    }
-
-    static func posixError(_ code: Int32, path: String) -> ResultsError {
-        if code == ENOSPC || code == EDQUOT { return .noSpace(path: path, quota: code == EDQUOT) }
-        return .io(path: path, reason: String(cString: strerror(code)))
     }
 
     /// Any error caused by a full device or quota becomes `noSpace` naming the real target
     /// (not the temporary file); other errors pass unchanged.
     package static func classify(_ error: Error, target: String) -> Error {
-        if let quota = outOfSpace(error) { return ResultsError.noSpace(path: target, quota: quota) }
+        if let quota = outOfSpace(error) { return FileWriteError.noSpace(path: target, quota: quota) }
         return error
     }
 
     /// nil unless `error` reports ENOSPC (false) or EDQUOT (true), however it is wrapped.
     package static func outOfSpace(_ error: Error) -> Bool? {
         switch error {
-        case let ResultsError.noSpace(_, quota): return quota
-        case let HDF5Error.noSpace(_, quota): return quota
+        case let FileWriteError.noSpace(_, quota): return quota
+        case let e as any FullDiskReporting: if let quota = e.fullDiskQuota { return quota }
         default: break
         }
         let ns = error as NSError
@@ -94,12 +102,12 @@ package enum AtomicFile {
     // MARK: Temporary files
 
     /// `.<name>.<kind>-<pid>-<random>-<host>`: the PID and host say who may still be writing it.
-    static func temporaryName(for name: String, kind: String) -> String {
-        ".\(name).\(kind)-\(getpid())-\(UInt32.random(in: 0...UInt32.max))-\(MemberLock.hostName)"
+    package static func temporaryName(for name: String, kind: String) -> String {
+        ".\(name).\(kind)-\(getpid())-\(UInt32.random(in: 0...UInt32.max))-\(HostName.current)"
     }
 
     /// The writer of a temporary name from `temporaryName`, or nil for other files.
-    static func temporaryOwner(_ fileName: String) -> (pid: Int32, host: String?)? {
+    package static func temporaryOwner(_ fileName: String) -> (pid: Int32, host: String?)? {
         guard fileName.hasPrefix(".") else { return nil }
         for kind in [".tmp-", ".bak-"] {
             guard let r = fileName.range(of: kind, options: .backwards) else { continue }
@@ -118,7 +126,7 @@ package enum AtomicFile {
     package static func removeStaleTemporaries(in dir: URL, recursive: Bool = true, ownerIsGone: Bool = false) -> [String] {
         let fm = FileManager.default
         var removed: [String] = []
-        let host = MemberLock.hostName
+        let host = HostName.current
         for name in (try? fm.contentsOfDirectory(atPath: dir.path)) ?? [] {
             let url = dir.appendingPathComponent(name)
             var isDir: ObjCBool = false
@@ -136,7 +144,7 @@ package enum AtomicFile {
         return removed
     }
 
-    static func processIsAlive(_ pid: Int32) -> Bool {
+    package static func processIsAlive(_ pid: Int32) -> Bool {
         if pid == getpid() { return true }
         return kill(pid, 0) == 0 || errno == EPERM
     }
