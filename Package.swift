@@ -66,7 +66,7 @@ let package = Package(
         .target(name: "FlyvisConfig", dependencies: ["FlyvisBase", "FlyvisHex", .product(name: "Yams", package: "Yams")],
                 resources: [.copy("Resources/config")]),
         // torch's zip serialization and the pickle subset its checkpoints use, in Swift.
-        .target(name: "FlyvisTorch", dependencies: [.product(name: "ZIPFoundation", package: "ZIPFoundation")]),
+        .target(name: "FlyvisTorch", dependencies: ["FlyvisBase", .product(name: "ZIPFoundation", package: "ZIPFoundation")]),
         // flyvis-compatible results directories and checkpoints (torch format; HDF5 still read),
         // and the one rule that picks a network's best checkpoint.
         .target(name: "FlyvisResults", dependencies: ["FlyvisBase", "FlyvisHDF5", "FlyvisTorch", "FlyvisRandom", "FlyvisNetwork"]),
@@ -96,7 +96,7 @@ let package = Package(
 
         // Tests, and what they share: fixture paths, comparisons that fail on short output,
         // temporary directories, tiny configs, the mock Sintel writer, child processes.
-        .target(name: "FlyvisTestSupport", dependencies: ["FlyvisHDF5", "FlyvisConfig"], path: "Tests/FlyvisTestSupport"),
+        .target(name: "FlyvisTestSupport", dependencies: ["FlyvisHDF5", "FlyvisData"], path: "Tests/FlyvisTestSupport"),
         .testTarget(name: "FoundationTests",
                     dependencies: ["FlyvisTestSupport", "FlyvisBase", "FlyvisMPI", "FlyvisHDF5", "FlyvisHex", "FlyvisResults", "FlyvisEnsemble",
                                    "FlyvisMPISelfTest", "FlyvisCLI"]),
@@ -106,10 +106,10 @@ let package = Package(
                     dependencies: ["FlyvisTestSupport", "FlyvisTask", "FlyvisTraining", "FlyvisNetwork", "FlyvisConnectome", "FlyvisHDF5", "FlyvisHex", "FlyvisRandom"]),
         .testTarget(name: "DataTests", dependencies: ["FlyvisTestSupport", "FlyvisData", "FlyvisHDF5", "FlyvisHex", "FlyvisRandom"]),
         .testTarget(name: "ConfigTests", dependencies: ["FlyvisTestSupport", "FlyvisConfig"]),
-        .testTarget(name: "InteropTests", dependencies: ["FlyvisTestSupport", "FlyvisTorch", "FlyvisResults", "FlyvisHDF5", "FlyvisSolver", "FlyvisNetwork",
+        .testTarget(name: "InteropTests", dependencies: ["FlyvisTestSupport", "FlyvisBase", "FlyvisTorch", "FlyvisResults", "FlyvisHDF5", "FlyvisSolver", "FlyvisNetwork",
                                                   "FlyvisConfig", "FlyvisData", "FlyvisEnsemble"]),
         .testTarget(name: "ReportTests", dependencies: ["FlyvisTestSupport", "FlyvisReport", "FlyvisEnsemble", "FlyvisResults", "FlyvisHDF5", "FlyvisCLI"]),
-        .testTarget(name: "SolverTests", dependencies: ["FlyvisTestSupport", "FlyvisSolver", "FlyvisConfig", "FlyvisResults", "FlyvisHDF5", "FlyvisNetwork",
+        .testTarget(name: "SolverTests", dependencies: ["FlyvisTestSupport", "FlyvisBase", "FlyvisSolver", "FlyvisConfig", "FlyvisResults", "FlyvisHDF5", "FlyvisNetwork",
                                                  "FlyvisTask", "FlyvisTraining", "FlyvisData", "FlyvisRandom"]),
         // Path safety, member locks, full disks, stale temporaries: in-process and through the binary.
         .testTarget(name: "ReliabilityTests",

@@ -52,7 +52,7 @@ package enum DecoderBenchmark {
     package static func run(lattice: HexLattice, inChannels: Int, batch: Int, frames: Int,
                            repetitions: Int, threads: Int = 1) throws -> (forwardMs: Double, backwardMs: Double, phasesMs: [String: Double],
                                                         convolutionFlops: Double) {
-        let d = try FlowDecoder(lattice: lattice, inChannels: inChannels)
+        let d = try DecoderGAVP(lattice: lattice, inChannels: inChannels)
         d.threads = threads
         var rng = RandomState(seed: 1)
         let input = (0..<(batch * frames * inChannels * lattice.count)).map { _ in rng.uniformFloat() - 0.2 }

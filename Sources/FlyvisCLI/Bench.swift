@@ -1,4 +1,5 @@
 import ArgumentParser
+import FlyvisBase
 import FlyvisConnectome
 import FlyvisNetwork
 import FlyvisSolver
@@ -68,7 +69,7 @@ struct Bench: ParsableCommand {
     /// dropout, l2norm, backward, Adam, activity penalty, clamp).
     func iteration(_ network: Network) throws {
         let c = network.connectome
-        let decoder = try FlowDecoder(lattice: c.lattice, inChannels: c.outputCellTypes.count)
+        let decoder = try DecoderGAVP(lattice: c.lattice, inChannels: c.outputCellTypes.count)
         decoder.threads = threads
         let penalizer = try Penalizer(activity: ActivityPenalty(weight: 0.1, baseline: 5, stopIter: 150_000,
                                                                 belowBaselineWeight: 1, aboveBaselineWeight: 0.1),

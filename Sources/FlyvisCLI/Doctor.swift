@@ -1,4 +1,6 @@
 import ArgumentParser
+import FlyvisBase
+import FlyvisEnsemble
 import FlyvisHDF5
 import FlyvisMPI
 import Foundation
@@ -21,7 +23,7 @@ struct Doctor: ParsableCommand {
         let writeResult = collectiveWriteTest(comm)
         let failures = (try? comm.allreduce([Int32(writeResult == nil ? 0 : 1)], .sum))?.first ?? 1
         guard comm.isRoot else {
-            if failures > 0 { throw ExitCode(1) }
+            if failures > 0 { throw ExitCode(ExitStatus.failure.rawValue) }
             return
         }
         let hostname = ProcessInfo.processInfo.hostName
@@ -41,7 +43,7 @@ struct Doctor: ParsableCommand {
         } else {
             print("  collective write test: ok (\(comm.size) ranks wrote disjoint rows to one file in \(dir))")
         }
-        if failures > 0 { throw ExitCode(1) }
+        if failures > 0 { throw ExitCode(ExitStatus.failure.rawValue) }
     }
 
     /// Every rank writes its own row of one shared dataset; rank 0 reads it back. Returns an

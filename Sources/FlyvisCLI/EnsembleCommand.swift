@@ -1,4 +1,5 @@
 import ArgumentParser
+import FlyvisBase
 import FlyvisEnsemble
 import FlyvisMPI
 import FlyvisResults
@@ -6,7 +7,7 @@ import Foundation
 
 /// The default command: train an ensemble, one member per MPI rank (or all members one after
 /// another without mpirun), then write the ensemble summary and ranking.
-struct Ensemble: ParsableCommand {
+struct EnsembleCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ensemble",
         abstract: "Train an ensemble of networks as one MPI job (the default command).",
@@ -68,20 +69,20 @@ struct Ensemble: ParsableCommand {
         let members = start..<(end ?? start + comm.size)
         for m in perMember.keys.sorted() where !members.contains(m) {
             if comm.isRoot {
-                FileHandle.standardError.write(Data("error: --member-override for member \(m), which is not in this job's members \(members.lowerBound)..<\(members.upperBound); check the member number or --start/--end\n".utf8))
+                TrainingLog.console.error("--member-override for member \(m), which is not in this job's members \(members.lowerBound)..<\(members.upperBound); check the member number or --start/--end")
             }
-            throw ExitCode(2)
+            throw ExitCode(ExitStatus.invalidEnsembleConfig.rawValue)
         }
         let ensembleDir = ResultsLayout(root: common.rootURL).ensemble(task: taskName, ensembleID: ensembleID)
         if comm.isRoot {
             print("flyvis-ensemble: training members \(members.lowerBound)..<\(members.upperBound) of \(taskName)/\(ResultsSchema.ensembleFolder(ensembleID)) on \(comm.size) rank(s); results in \(ensembleDir.path)")
         }
-        let trainer = SolverMemberTrainer(overrides: overrides, perMember: perMember, common: common, taskName: taskName,
-                                          ensembleDirectory: ensembleDir.url)
+        let trainer = SolverMemberTrainer.ensemble(settings: try common.settings(), overrides: overrides, perMember: perMember,
+                                                   taskName: taskName, directory: ensembleDir)
         // Check the config once, before any rank starts, so a typo fails fast with one message.
         do { _ = try trainer.config(for: MemberID(ensembleID: ensembleID, member: members.lowerBound)) } catch {
-            if comm.isRoot { FileHandle.standardError.write(Data("error: \(error)\n".utf8)) }
-            throw ExitCode(2)
+            if comm.isRoot { TrainingLog.console.error("\(error)") }
+            throw ExitCode(ExitStatus.invalidEnsembleConfig.rawValue)
         }
         var run = EnsembleRun(ensembleID: ensembleID, taskName: taskName, members: members, ensembleDirectory: ensembleDir,
                               topK: topK, statusInterval: statusInterval, retryFailed: retryFailed)

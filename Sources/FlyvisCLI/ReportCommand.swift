@@ -1,12 +1,14 @@
 import ArgumentParser
+import FlyvisBase
 import FlyvisEnsemble
 import FlyvisResults
 import Foundation
 
 /// Writes the ensemble report page for any ensemble directory, also one trained by flyvis or
 /// as a SLURM array, without touching the summary files.
-struct Report: ParsableCommand {
+struct ReportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "report",
         abstract: "Write <ens>/ensemble_report.html: curves, task-error histogram, ranking and member table.",
         discussion: """
             One self-contained HTML file (inline SVG and CSS) that opens offline. Running jobs keep it \
@@ -40,7 +42,7 @@ func writeReport(_ dir: ResultsDirectory, taskName: String?, topK: Int?, out: UR
     do {
         let (url, report) = try EnsembleReportWriter().write(ensembleDirectory: dir, taskName: taskName, topK: topK, to: out)
         for m in report.members {
-            for p in m.problems { FileHandle.standardError.write(Data("warning: member \(m.name): \(p)\n".utf8)) }
+            for p in m.problems { TrainingLog.console.warning("member \(m.name): \(p)") }
         }
         print("wrote \(url.path) (\(report.members.count) members)")
     } catch let e as EnsembleDirectoryError {

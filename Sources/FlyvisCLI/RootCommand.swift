@@ -1,4 +1,6 @@
 import ArgumentParser
+import FlyvisBase
+import FlyvisEnsemble
 import Foundation
 
 /// The `flyvis-ensemble` command: trains flyvis ensembles as one MPI job.
@@ -16,9 +18,9 @@ struct RootCommand: ParsableCommand {
             e.g. --ensemble-id) trains an ensemble.
             """,
         version: version,
-        subcommands: [Ensemble.self, TrainSingle.self, ValSingle.self, Summary.self, Report.self, Simulate.self, Bench.self, Doctor.self,
-                      MemberSeed.self],
-        defaultSubcommand: Ensemble.self
+        subcommands: [EnsembleCommand.self, TrainSingle.self, ValSingle.self, SummaryCommand.self, ReportCommand.self, Simulate.self,
+                      Bench.self, Doctor.self, MemberSeed.self],
+        defaultSubcommand: EnsembleCommand.self
     )
 
     /// Checks the first argument before ArgumentParser sees it: no arguments at all print the
@@ -32,8 +34,8 @@ struct RootCommand: ParsableCommand {
             print(helpMessage())
             Foundation.exit(0)
         case let .unknownSubcommand(message):
-            try? FileHandle.standardError.write(contentsOf: Data("Error: \(message)\n".utf8))
-            Foundation.exit(ExitCode.validationFailure.rawValue)
+            TrainingLog.finalError(message)
+            Foundation.exit(ExitStatus.usage.rawValue)
         case .run:
             main(arguments)
         }

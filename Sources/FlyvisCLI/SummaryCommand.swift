@@ -1,12 +1,14 @@
 import ArgumentParser
+import FlyvisBase
 import FlyvisEnsemble
 import FlyvisResults
 import Foundation
 
 /// Rebuilds `ensemble_summary.h5`, `ranking.txt` and `best_checkpoints.txt` from the member
 /// directories of an ensemble, e.g. one trained as a SLURM array or by flyvis itself.
-struct Summary: ParsableCommand {
+struct SummaryCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "summary",
         abstract: "Rebuild an ensemble's summary and ranking from its member directories.")
 
     @Argument(help: "Ensemble directory, e.g. $FLYVIS_ROOT_DIR/results/flow/0045.")
@@ -36,11 +38,11 @@ struct Summary: ParsableCommand {
         // and make the command fail, so a script does not take a partial ranking for a full one.
         let unreadable = ranked.filter { !$0.problems.isEmpty }
         for m in unreadable {
-            for p in m.problems { FileHandle.standardError.write(Data("warning: member \(m.id.name): \(p)\n".utf8)) }
+            for p in m.problems { TrainingLog.console.warning("member \(m.id.name): \(p)") }
         }
         if !unreadable.isEmpty {
-            FileHandle.standardError.write(Data("error: \(unreadable.count) member(s) could not be read: \(unreadable.map(\.id.name).joined(separator: ", ")); their rows are incomplete\n".utf8))
-            throw ExitCode(1)
+            TrainingLog.console.error("\(unreadable.count) member(s) could not be read: \(unreadable.map(\.id.name).joined(separator: ", ")); their rows are incomplete")
+            throw ExitCode(ExitStatus.failure.rawValue)
         }
     }
 }

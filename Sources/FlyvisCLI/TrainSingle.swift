@@ -1,5 +1,4 @@
 import ArgumentParser
-import FlyvisConfig
 import FlyvisEnsemble
 import FlyvisResults
 import FlyvisSolver
@@ -25,25 +24,14 @@ struct TrainSingle: ParsableCommand {
 
     func run() throws {
         StopSignal.installHandlers()
-        let trainer = SolverMemberTrainer(overrides: overrides, common: common, taskName: nil, ensembleDirectory: nil)
-        let config = try trainer.config(for: nil)
-        let located = try MemberDirectory.locate(config: config, root: common.rootURL)
+        let settings = try common.settings()
+        let config = try SolverMemberTrainer.resolveConfig(settings: settings, overrides: overrides)
+        let located = try MemberDirectory.locate(config: config, root: settings.root)
         let id = MemberID(ensembleID: located.ensembleID, member: located.member)
         // The same lifecycle as an ensemble member: states in _status.yaml, refusals untouched.
         let (status, error) = MemberLifecycle(member: id, rank: 0, directory: ResultsDirectory(located.url)).run(
-            SingleRun(trainer: trainer, config: config))
+            SolverMemberTrainer.single(settings: settings, config: config))
         if let error { throw error }
-        if status.state == .interrupted { throw ExitCode(EnsembleExit.interrupted.rawValue) }
-    }
-}
-
-/// `train-single`'s run through the member lifecycle: its own config (resume as it says, the
-/// stored config as base), logged to stdout.
-private struct SingleRun: MemberTrainer {
-    let trainer: SolverMemberTrainer
-    let config: Config
-
-    func train(_ member: MemberID, rank: Int, hooks: TrainingHooks) throws -> TrainingOutcome {
-        try trainer.train(config: config, resume: try config.bool("resume"), hooks: hooks, log: TrainingLog())
+        if status.state == .interrupted { throw ExitCode(ExitStatus.interrupted.rawValue) }
     }
 }

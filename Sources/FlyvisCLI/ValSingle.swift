@@ -17,7 +17,7 @@ struct ValSingle: ParsableCommand {
     func validate() throws { try common.validateCommon() }
 
     func run() throws {
-        let config = try MultiTaskSolver.resolveConfig(overrides: overrides + ["resume=true"], configDirs: common.configDirs,
+        let config = try MultiTaskSolver.resolveConfig(overrides: overrides + ["\(RunFlag.resume.key)=true"], configDirs: common.configDirs,
                                                        root: common.rootURL)
         let name = try config.string("network_name")
         let dir = try ResultsLayout(root: common.rootURL).network(name: name)

@@ -23,13 +23,6 @@ package struct ConfigMap: Equatable, Sendable {
 
     package var isEmpty: Bool { keys.isEmpty }
 
-    /// Moves a key to the front (used for `type: NetworkDir`).
-    package mutating func moveToFront(_ key: String) {
-        guard keys.contains(key) else { return }
-        keys.removeAll { $0 == key }
-        keys.insert(key, at: 0)
-    }
-
     /// Deep merge: values of `other` win; maps merge recursively; new keys append.
     package mutating func merge(_ other: ConfigMap) {
         for k in other.keys {

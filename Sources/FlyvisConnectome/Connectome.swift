@@ -5,10 +5,6 @@ import Foundation
 /// types, hex-lattice nodes per type, and edges from each spec's offsets after the convex-hull
 /// fill, in flyvis's exact orders.
 package struct Connectome: Sendable {
-    /// The lattice extents this connectome supports (one ring at least; 64 rings is far beyond
-    /// flyvis's 15). Config validation uses the same range.
-    package static let extentRange = 1...64
-
     package let extent: Int
     package let lattice: HexLattice
     /// Cell types in JSON order (the canonical type index).
@@ -95,7 +91,7 @@ package struct Connectome: Sendable {
     /// Builds the connectome. `nSynFill` is flyvis's `n_syn_fill` (synapse count given to the
     /// offsets added inside each spec's convex hull; 0 disables the fill).
     package init(file: URL = Connectome.bundledFile, extent: Int = 15, nSynFill: Float = 1) throws(ConnectomeError) {
-        guard Self.extentRange.contains(extent) else { throw .invalidExtent(extent) }
+        guard HexLattice.networkExtents.contains(extent) else { throw .invalidExtent(extent) }
         let spec = try ConnectomeSpec(file: file)
         self.extent = extent
         lattice = HexLattice(extent: extent)

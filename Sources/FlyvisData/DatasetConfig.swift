@@ -1,10 +1,11 @@
+import FlyvisBase
 import FlyvisHex
 import FlyvisRandom
 import Foundation
 
 /// flyvis's MultiTaskSintel sampling settings (task.dataset in task.yaml).
 package struct DatasetConfig: Sendable, Equatable {
-    package var tasks = ["flow"]
+    package var tasks = [TaskName.flow.rawValue]
     package var nFrames = 19
     package var dt = 0.02
     package var augment = true
@@ -33,7 +34,7 @@ package struct DatasetConfig: Sendable, Equatable {
         guard flipAxes.allSatisfy({ (0...3).contains($0) }) else {
             throw .invalidConfig(key: "flip_axes", problem: "axes must be among 0, 1, 2, 3 (got \(flipAxes))")
         }
-        for t in tasks where !["flow", "lum", "depth"].contains(t) {
+        for t in tasks where TaskName(rawValue: t) == nil {
             throw .invalidConfig(key: "tasks", problem: "unknown task '\(t)'; use flow, lum or depth")
         }
     }

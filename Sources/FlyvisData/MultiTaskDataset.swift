@@ -1,3 +1,4 @@
+import FlyvisBase
 import FlyvisHex
 import FlyvisRandom
 import Foundation
@@ -14,7 +15,7 @@ package struct MultiTaskDataset: Sendable {
     package init(sequences: [RenderedSequence], config: DatasetConfig, extent: Int) throws(DataError) {
         try config.validate()
         guard !sequences.isEmpty else { throw .emptyDataset("no sequences were rendered") }
-        for t in config.tasks where t == "depth" && sequences.contains(where: { $0.depth == nil }) {
+        for t in config.tasks where t == TaskName.depth.rawValue && sequences.contains(where: { $0.depth == nil }) {
             throw .invalidConfig(key: "tasks", problem: "the depth task needs depth maps; render with depth")
         }
         if !config.allFrames, let short = sequences.first(where: { $0.frames < config.nFrames }) {
@@ -32,7 +33,7 @@ package struct MultiTaskDataset: Sendable {
     package var hexals: Int { lattice.count }
 
     /// Target tasks (flow, depth); lum is always the input.
-    package var targetTasks: [String] { config.tasks.filter { $0 != "lum" } }
+    package var targetTasks: [String] { config.tasks.filter { $0 != TaskName.lum.rawValue } }
 
     /// Frames after resampling a window of `n` source frames to 1/dt.
     package func outputFrames(_ n: Int) -> Int {
@@ -90,7 +91,8 @@ package struct MultiTaskDataset: Sendable {
         if config.resampling { lum = resampleNearest(lum, frames: n, channels: 1, to: outputFrames(n)) }
         var targets: [String: [Float]] = [:]
         for task in targetTasks {
-            let (data, channels): ([Float], Int) = task == "flow" ? (s.flow!, 2) : (s.depth!, 1)
+            let kind = TaskName(rawValue: task)!
+            let (data, channels) = (kind == .flow ? s.flow! : s.depth!, kind.targetChannels!)
             var x = Array(data[(start * channels * H)..<((start + n) * channels * H)])
             if augment {
                 if p.flipAxis != 0 { flips[p.flipAxis].apply(&x, frames: n, channels: channels) }

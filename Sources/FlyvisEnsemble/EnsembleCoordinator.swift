@@ -40,7 +40,7 @@ package final class EnsembleCoordinator {
     }
 
     /// Trains, gathers and summarises. Returns the job's exit status (identical on every rank).
-    package func execute() throws -> EnsembleExit {
+    package func execute() throws -> ExitStatus {
         try FileManager.default.createDirectory(at: run.ensembleDirectory.url, withIntermediateDirectories: true)
         let first = run.members.lowerBound + comm.rank
         if comm.isRoot {
@@ -172,7 +172,7 @@ package final class EnsembleCoordinator {
 
     // MARK: Summary
 
-    private func summarize() throws -> EnsembleExit {
+    private func summarize() throws -> ExitStatus {
         let local = localResults.map { id, status in
             MemberSummary.collect(run.directory(id.member), id: id, rank: comm.rank, status: status)
         }
@@ -190,16 +190,16 @@ package final class EnsembleCoordinator {
                 // Said here, before the allreduce lets the other ranks exit: mpirun may end
                 // the job as soon as one rank exits non-zero, and the line must not be lost
                 // (or cut by mpirun's own banner). One write, so it stays one line.
-                try? FileHandle.standardError.write(contentsOf: Data("Error: \(error)\n".utf8))
+                TrainingLog.finalError("\(error)")
                 rootFailed = true
             }
         }
         rootFailed = try comm.allreduce([Int32(rootFailed ? 1 : 0)], .max)[0] != 0
         // Every rank exits 1; rank 0 has said why.
-        if rootFailed { return .memberFailed }
+        if rootFailed { return .failure }
         switch worst {
         case 2: return .interrupted
-        case 1: return .memberFailed
+        case 1: return .failure
         default: return .success
         }
     }

@@ -1,4 +1,5 @@
 import FlyvisRandom
+import FlyvisResults
 import FlyvisSolver
 import Foundation
 
@@ -13,7 +14,7 @@ package struct MemberID: Hashable, Sendable, Codable, Comparable {
     }
 
     /// flyvis's `ensemble_and_network_id`, e.g. "0045/003".
-    package var name: String { String(format: "%04d/%03d", ensembleID, member) }
+    package var name: String { "\(ResultsSchema.ensembleFolder(ensembleID))/\(ResultsSchema.memberFolder(member))" }
 
     /// Per-member seed: flyvis seeds every member identically, which makes members differ only
     /// through GPU nondeterminism. We derive a distinct, reproducible seed from both ids.

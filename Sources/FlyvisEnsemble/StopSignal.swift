@@ -11,7 +11,6 @@ package enum StopSignal {
     package static var isSet: Bool { flag.load(ordering: .relaxed) != 0 }
     package static var signalNumber: Int32 { flag.load(ordering: .relaxed) }
     package static func request(_ signal: Int32 = SIGTERM) { flag.store(signal, ordering: .relaxed) }
-    package static func reset() { flag.store(0, ordering: .relaxed) }
 
     /// SLURM sends SIGUSR1 (`--signal`) before the time limit and SIGTERM on preemption or
     /// scancel; both mean: finish the iteration, checkpoint, exit so a requeue can resume.

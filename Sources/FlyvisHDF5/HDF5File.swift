@@ -200,18 +200,6 @@ package final class HDF5File {
         return true
     }
 
-    /// Creates a group and any missing parents; an existing group is left alone.
-    package func createGroup(_ groupPath: String) throws(HDF5Error) {
-        hdf5Lock.lock(); defer { hdf5Lock.unlock() }
-        try ensureOpen()
-        if exists(groupPath) { return }
-        let lcpl = linkCreationList()
-        defer { H5Pclose(lcpl) }
-        let g = H5Gcreate2(id, groupPath, lcpl, fv_h5p_default(), fv_h5p_default())
-        if g < 0 { throw fail("create group", groupPath) }
-        H5Gclose(g)
-    }
-
     /// Names of the links directly inside a group, in name order.
     package func children(_ groupPath: String) throws(HDF5Error) -> [String] {
         hdf5Lock.lock(); defer { hdf5Lock.unlock() }

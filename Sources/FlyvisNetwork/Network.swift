@@ -69,23 +69,6 @@ package final class Network {
         }
     }
 
-    /// Fades from grey to `initialFrames` (B, 1, hexals) over `tFadeIn` seconds: flyvis's
-    /// `fade_in_state`. Returns `state` unchanged when `tFadeIn` ≤ 0.
-    package func fadeInState(tFadeIn: Double, dt: Double, initialFrames: [Float], batch: Int,
-                            state: [Float]?) throws(NetworkError) -> [Float]? {
-        try Self.checkDt(dt)
-        guard initialFrames.count == batch * hexCount else {
-            throw .stimulusShape(expected: [batch, 1, 1, hexCount], found: [initialFrames.count])
-        }
-        let n = Self.steps(tFadeIn, dt)
-        guard tFadeIn > 0, n > 0 else { return state }
-        return try run(frames: n, dt: dt, batch: batch, state: state) { k, into in
-            let w = n > 1 ? Float(Double(k) / Double(n - 1)) : 0
-            for i in 0..<initialFrames.count { into[i] = w * (initialFrames[i] - 0.5) + 0.5 }
-            return true
-        }
-    }
-
     private func run(frames: Int, dt: Double, batch: Int, state: [Float]?,
                      stimulus: (Int, UnsafeMutablePointer<Float>) -> Bool) throws(NetworkError) -> [Float] {
         try prepare(batch: batch, frames: frames, state: state)

@@ -5,7 +5,9 @@ import Foundation
 /// addition, and the results files that say which checkpoint is which.
 package enum CheckpointSchema {
     package static let folder = "chkpts"
-    package static func fileName(index: Int) -> String { String(format: "chkpt_%05d", index) }
+    /// Every checkpoint file's name starts so; the first run of digits after it is its index.
+    package static let filePrefix = "chkpt_"
+    package static func fileName(index: Int) -> String { filePrefix + String(format: "%05d", index) }
 
     // Top-level keys, in flyvis's order.
     package static let network = "network"

@@ -19,7 +19,7 @@ package struct CheckpointStore: Sendable {
     /// as flyvis resolves them).
     package func indices() -> [Int] {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
-        return names.filter { $0.hasPrefix("chkpt_") }.compactMap { name -> Int? in
+        return names.filter { $0.hasPrefix(CheckpointSchema.filePrefix) }.compactMap { name -> Int? in
             let digits = name.drop { !$0.isNumber }.prefix { $0.isNumber }.prefix(10)
             return digits.isEmpty ? nil : Int(digits)
         }.sorted()

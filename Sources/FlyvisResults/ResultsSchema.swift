@@ -20,10 +20,6 @@ package enum ResultsSchema {
     package static func ensembleFolder(_ ensembleID: Int) -> String { String(format: "%04d", ensembleID) }
     /// flyvis's `f"{network_id:03}"`.
     package static func memberFolder(_ member: Int) -> String { String(format: "%03d", member) }
-    /// `ensemble_and_network_id` as flyvis spells it: `EEEE/NNN`.
-    package static func networkID(ensembleID: Int, member: Int) -> String {
-        "\(ensembleFolder(ensembleID))/\(memberFolder(member))"
-    }
 
     // MARK: A network directory
 

@@ -18,7 +18,7 @@ package final class ResultsSnapshot {
 
     /// `checkpointFolder` is the sub-folder whose files are only ever added (never rewritten),
     /// so only their names are recorded.
-    package init(directory: URL, checkpointFolder: String = "chkpts") throws {
+    package init(directory: URL, checkpointFolder: String = CheckpointSchema.folder) throws {
         self.directory = directory
         self.checkpointFolder = checkpointFolder
         let fm = FileManager.default

@@ -1,3 +1,4 @@
+import FlyvisBase
 import FlyvisConfig
 import FlyvisConnectome
 import FlyvisData
@@ -135,7 +136,7 @@ package enum Build {
         r.verticalSplits = try c.int("task.dataset.vertical_splits")
         r.nFrames = try c.int("task.dataset.n_frames")
         r.centerCropFraction = try c.optionalDouble("task.dataset.center_crop_fraction")
-        r.depth = try c.list("task.dataset.tasks").contains(.string("depth"))
+        r.depth = try c.list("task.dataset.tasks").contains(.string(TaskName.depth.rawValue))
         let extent = try c.int("network.connectome.extent")
         guard r.extent == extent else {
             throw ConfigError.outOfRange(key: "task.dataset.boxfilter.extent", value: "\(r.extent)",
@@ -184,6 +185,10 @@ package enum Build {
     static func decoderConfig(_ c: Config, task: String) throws -> DecoderConfig {
         let k = "task.decoder.\(task)"
         var d = DecoderConfig()
+        guard let name = TaskName(rawValue: task), name.targetChannels != nil else {
+            throw ConfigError.outOfRange(key: "task.dataset.tasks", value: task, allowed: TaskName.targets.map(\.rawValue).joined(separator: ", "))
+        }
+        d.task = name
         d.shape = try c.list("\(k).shape").map { v -> Int in
             guard case let .int(i) = v else { throw ConfigError.wrongType(key: "\(k).shape", expected: "a list of integers", found: "\(v)") }
             return i

@@ -26,7 +26,7 @@ package enum MemberDirectory {
         try NetworkPath.checkDirectoryComponents(url, results: results)
         let fm = FileManager.default
         // resume=true never deletes (flyvis stores delete_if_exists: true in _meta.yaml).
-        let deleteAsked = try config.bool("delete_if_exists") && fm.fileExists(atPath: url.path)
+        let deleteAsked = try config.bool(RunFlag.deleteIfExists.key) && fm.fileExists(atPath: url.path)
         if deleteAsked && resume { log.warning("delete_if_exists=true is ignored with resume=true: \(url.path) is kept") }
         let deleteRequested = deleteAsked && !resume
         if deleteRequested { try NetworkPath.checkDeletable(url, results: results, keep: [MemberLock.fileName]) }

@@ -1,3 +1,4 @@
+import FlyvisBase
 import FlyvisRandom
 import FlyvisConfig
 import FlyvisConnectome
@@ -21,7 +22,7 @@ package final class MultiTaskSolver {
     package let network: Network
     package let step: TrainingStep
     /// The data, loaders, decoders and objectives (flyvis's Task).
-    package let task: Task
+    package let task: TrainingTask
     package let scheduler: HyperParameterScheduler
     let nIters: Int
     let chkptEveryEpoch: Int
@@ -45,8 +46,8 @@ package final class MultiTaskSolver {
     static let historyKeys = ResultsSchema.histories
     /// Keys that may differ on resume: the length of training, bookkeeping flags, and where
     /// the data lives (a moved Sintel copy is the same data set).
-    static let resumeInvariantKeys: Set<String> = ["task.n_iters", "description", "delete_if_exists", "resume", "train",
-                                                   "checkpoint_only", "overfit", "save_environment", "task.dataset.sintel_path"]
+    static let resumeInvariantKeys = Set(["task.n_iters", "description", "save_environment", "task.dataset.sintel_path"]
+                                             + RunFlag.allCases.map(\.key))
     /// Keys stored in `_meta.yaml` (flyvis's order, plus our seed and warm-up).
     static let metaKeys = ["network_name", "network", "task", "optim", "penalizer", "scheduler", "description", "seed", "t_pre_train"]
 
@@ -56,17 +57,16 @@ package final class MultiTaskSolver {
     /// compatible, see `resumeInvariantKeys`).
     package static func resolveConfig(overrides: [String], configDirs: [URL] = [], root: URL) throws -> Config {
         let config = try Build.loadConfig(overrides: overrides, configDirs: configDirs)
-        guard try config.bool("resume"), let name = try? config.string("network_name") else { return config }
+        guard try config.bool(RunFlag.resume.key), let name = try? config.string("network_name") else { return config }
         // A malformed name is reported, with the form expected, when the directory is opened.
         guard let directory = try? ResultsLayout(root: root).network(name: name), let meta = directory.readMeta() else { return config }
         var stored = try Config.fromMeta(meta, file: directory.url.appendingPathComponent(ResultsSchema.meta).path).config
         // What a run should do (delete, resume, train…) comes from this command, never from the
         // stored config: flyvis stores delete_if_exists=true, which must not wipe a resume.
-        for key in runFlags { stored.remove(key) }
+        for flag in RunFlag.allCases { stored.remove(flag.key) }
         return try Build.loadConfig(stored: stored, overrides: overrides, configDirs: configDirs)
     }
 
-    static let runFlags = ["delete_if_exists", "resume", "train", "checkpoint_only", "overfit"]
 
     /// Opens (or creates) the network directory `<root>/results/<network_name>` and builds
     /// everything. With `resume`, an existing directory continues from its last good
@@ -379,7 +379,6 @@ package final class MultiTaskSolver {
 
     // MARK: Recovery
 
-    package typealias CheckpointChoice = CheckpointSelector
 
     /// Restores network, decoders, optimizer and generators from a checkpoint (ours or
     /// flyvis's), and rolls every history back to it, so training continues exactly.

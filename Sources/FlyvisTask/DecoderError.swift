@@ -6,12 +6,13 @@ import Foundation
 
 /// Invalid decoder configuration or input.
 package enum DecoderError: Error, CustomStringConvertible, Equatable {
-    case invalidConfig(key: String, problem: String)
+    /// A bad value of `task.decoder.<task>.<key>`.
+    case invalidConfig(task: String, key: String, problem: String)
     case inputShape(expected: [Int], found: Int)
 
     package var description: String {
         switch self {
-        case let .invalidConfig(key, problem): return "task.decoder.flow.\(key): \(problem)"
+        case let .invalidConfig(task, key, problem): return "task.decoder.\(task).\(key): \(problem)"
         case let .inputShape(expected, found): return "decoder input has \(found) values, expected \(expected)"
         }
     }

@@ -4,11 +4,11 @@ import FlyvisNetwork
 import FlyvisRandom
 import Foundation
 
-/// flyvis's flow decoder: the rectified activity of the output cell types on the hex map,
+/// flyvis's `DecoderGAVP`, the decoder of every task (flow, depth): the rectified activity of the output cell types on the hex map,
 /// hex-masked convolutions with BatchNorm, activation and dropout, a last convolution, optional
 /// normalisation by (softplus + 1) of an extra channel, read back at the hexals.
 /// A class: it owns large reusable buffers and the running statistics.
-package final class FlowDecoder {
+package final class DecoderGAVP {
     package let config: DecoderConfig
     package let lattice: HexLattice
     package let inChannels: Int
@@ -172,7 +172,7 @@ package final class FlowDecoder {
     /// Sets a state entry from torch's layout; masked conv taps are ignored.
     package func setState(_ name: String, _ values: [Float]) throws(DecoderError) {
         guard let (layer, key) = layer(named: name), let current = state(name), current.values.count == values.count else {
-            throw .invalidConfig(key: name, problem: "unknown decoder state entry or wrong size (\(values.count) values)")
+            throw .invalidConfig(task: config.task.rawValue, key: name, problem: "unknown decoder state entry or wrong size (\(values.count) values)")
         }
         switch (layer, key) {
         case let (.conv(c), "weight"): c.setTorchWeight(values)

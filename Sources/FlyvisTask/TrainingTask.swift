@@ -1,16 +1,16 @@
 import FlyvisData
 import Foundation
 
-/// flyvis's `Task`: the data set, its train/validation split and the loaders over it, one
-/// decoder and one objective per task, and how the tasks are weighted. The solver holds one
+/// flyvis's `Task` (named apart from Swift's concurrency `Task`): the data set, its
+/// train/validation split and the loaders over it, one decoder and one objective per task, and how the tasks are weighted. The solver holds one
 /// and trains the network on it (built from the config by the solver's `Build.task`). A class:
 /// it owns the decoders, whose weights train.
-package final class Task {
+package final class TrainingTask {
     /// The rendered sequences; `dataset.config.dt` follows the dt schedule.
     package var dataset: MultiTaskDataset
     /// The target tasks ("flow", "depth"), in the data set's order.
     package let names: [String]
-    package let decoders: [String: FlowDecoder]
+    package let decoders: [String: DecoderGAVP]
     package let objectives: [String: Objective]
     package let weights: TaskWeights
     package let batchSize: Int
@@ -21,7 +21,7 @@ package final class Task {
 
     /// `split` holds sequence indices of `dataset`; the training part must fill a batch.
     package init(dataset: MultiTaskDataset, split: (train: [Int], validation: [Int]), batchSize: Int,
-                 decoders: [String: FlowDecoder], objectives: [String: Objective], weights: TaskWeights) {
+                 decoders: [String: DecoderGAVP], objectives: [String: Objective], weights: TaskWeights) {
         precondition(split.train.count >= batchSize, "the training split must fill one batch")
         self.dataset = dataset
         names = dataset.targetTasks

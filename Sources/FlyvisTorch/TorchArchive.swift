@@ -1,3 +1,4 @@
+import FlyvisBase
 import Foundation
 import ZIPFoundation
 
@@ -99,33 +100,17 @@ package enum TorchArchive {
         }
     }
 
-    /// True when the file starts like a zip archive (a local file header).
-    package static func looksLikeZip(path: String) -> Bool {
-        guard let h = FileHandle(forReadingAtPath: path) else { return false }
-        defer { try? h.close() }
-        return (try? h.read(upToCount: 4)).map { Array($0) == [0x50, 0x4b, 0x03, 0x04] } ?? false
-    }
-
-    /// Writes `data` to `path` (created or truncated); errors carry strerror's text, which
-    /// callers recognise (a full disk, a quota).
+    /// Writes the archive with checked POSIX writes (`AtomicFile.writeBytes`), so a full disk
+    /// is an errno the caller reports (its message says "No space left on device").
     static func writeFile(_ data: Data, to path: String) throws(TorchFormatError) {
-        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw .io(path: path, reason: String(cString: strerror(errno))) }
-        var failure: Int32 = 0
-        data.withUnsafeBytes { (raw: UnsafeRawBufferPointer) in
-            var offset = 0
-            while offset < raw.count {
-                let n = Glibc.write(fd, raw.baseAddress! + offset, raw.count - offset)
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    failure = errno
-                    return
-                }
-                offset += n
+        do {
+            try AtomicFile.writeBytes([UInt8](data), to: path)
+        } catch {
+            switch error {
+            case let .io(_, reason): throw .io(path: path, reason: reason)
+            case let .noSpace(_, quota): throw .io(path: path, reason: String(cString: strerror(quota ? EDQUOT : ENOSPC)))
             }
         }
-        if close(fd) != 0, failure == 0 { failure = errno }
-        if failure != 0 { throw .io(path: path, reason: String(cString: strerror(failure))) }
     }
 
     static func reason(_ error: Error) -> String {

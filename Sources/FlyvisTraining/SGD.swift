@@ -36,5 +36,4 @@ package struct SGD<Key: Hashable & Sendable>: Sendable, Equatable {
         for i in param.indices { param[i] -= lr * d[i] }
     }
 
-    package mutating func setBuffer(_ name: Key, _ values: [Float]) { buffers[name] = values }
 }

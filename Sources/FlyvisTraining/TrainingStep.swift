@@ -11,7 +11,7 @@ import Foundation
 package final class TrainingStep {
     package let network: Network
     package let tasks: [String]
-    package var decoders: [String: FlowDecoder]
+    package var decoders: [String: DecoderGAVP]
     package var objectives: [String: Objective]
     package var weights: TaskWeights
     package var adam: Adam<TrainedParameter>
@@ -24,7 +24,7 @@ package final class TrainingStep {
     /// benchmarks and throughput logs.
     package private(set) var lastTimings: [String: Double] = [:]
 
-    package init(network: Network, decoders: [String: FlowDecoder], objectives: [String: Objective],
+    package init(network: Network, decoders: [String: DecoderGAVP], objectives: [String: Objective],
                 weights: TaskWeights, learningRates: (network: Double, decoder: Double), penalizer: Penalizer) {
         self.network = network
         tasks = decoders.keys.sorted()

@@ -21,6 +21,10 @@ package enum Fixtures {
     package static var results: URL { url("flyvis-results", override: "FLYVIS_RESULTS_REFERENCE") }
     /// An extent-15 results tree written by flyvis's own trainer (ensemble flow/9995).
     package static var resultsE15: URL { url("flyvis-results-e15", override: "FLYVIS_RESULTS_E15_REFERENCE") }
+    /// A 4-member ensemble trained by flyvis-swift and validated with epe, with what flyvis's
+    /// `EnsembleView(ens).task_error()` and `best_checkpoint_default_fn` say about it
+    /// (`expected.json`, written by scripts/flyvis_task_error.py).
+    package static var ensemble4: URL { url("flyvis-ensemble-4", override: "FLYVIS_ENSEMBLE_REFERENCE") }
     /// flyvis's stimulus-response analysis (flashes, moving edges, FRI, DSI) of resultsE15's
     /// member 000 at its best checkpoint.
     package static var responses: URL { url("flyvis-responses-e15.h5", override: "FLYVIS_RESPONSES_REFERENCE") }

@@ -9,8 +9,7 @@ import FlyvisResults
 @testable import FlyvisEnsemble
 
 /// Small members for real multi-rank runs: extent 4, a small built-in data set.
-let smallEnsemble = ["network.connectome.extent=4", "task.dataset.boxfilter.extent=4", "task.dataset.builtin.scenes=8",
-                     "task.batch_size=2", "scheduler.chkpt_every_epoch=2"]
+let smallEnsemble = TinyConfig.overrides(checkpointEveryEpoch: 2, learningRate: nil)
 
 func ensembleDir(_ root: URL, _ id: Int) -> ResultsDirectory {
     ResultsDirectory(root.appendingPathComponent(String(format: "results/flow/%04d", id)))

@@ -1,3 +1,4 @@
+import FlyvisTestSupport
 import Foundation
 import Testing
 import FlyvisHDF5
@@ -58,8 +59,17 @@ import FlyvisResults
     @Test func seedsDifferPerMemberAndAreStable() {
         let seeds = (0..<50).map { MemberID(ensembleID: 45, member: $0).seed }
         #expect(Set(seeds).count == 50)
-        #expect(MemberID(ensembleID: 45, member: 7).seed == MemberID(ensembleID: 45, member: 7).seed)
         #expect(MemberID(ensembleID: 46, member: 7).seed != MemberID(ensembleID: 45, member: 7).seed)
+    }
+
+    /// Every stored ensemble member keeps its seed in `_meta.yaml`, and a resume refuses a
+    /// member whose seed differs: the derivation may never change. These literals were
+    /// computed independently of our code (splitmix64 of ensemble · 0x9E3779B97F4A7C15 +
+    /// member + 0x632BE59BD9B4E019, low 31 bits, in Python).
+    @Test(arguments: [(0, 0, 1_447_931_562), (0, 1, 676_773_339), (1, 0, 2_003_370_682), (45, 7, 135_201_533),
+                      (46, 7, 2_057_595_369), (9999, 999, 1_408_553_890), (23, 1, 1_731_820_558)])
+    func memberSeedsArePinned(ensemble: Int, member: Int, seed: Int) {
+        #expect(MemberID(ensembleID: ensemble, member: member).seed == seed)
         #expect(MemberID(ensembleID: 45, member: 7).name == "0045/007")
     }
 

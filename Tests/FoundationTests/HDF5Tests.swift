@@ -1,15 +1,7 @@
+import FlyvisTestSupport
 import Foundation
 import Testing
 @testable import FlyvisHDF5
-
-/// A fresh temporary directory per test, removed afterwards.
-func temporaryDirectory(_ name: String = #function) throws -> URL {
-    let safe = name.filter { $0.isLetter || $0.isNumber }
-    let url = FileManager.default.temporaryDirectory
-        .appendingPathComponent("flyvis-tests-\(safe)-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    return url
-}
 
 /// Deterministic pseudo-random values, so round trips check more than constants.
 func sampleValues<T>(_ n: Int, _ make: (Int) -> T) -> [T] { (0..<n).map(make) }

@@ -1,4 +1,5 @@
 import FlyvisBase
+import FlyvisTestSupport
 import Foundation
 import Testing
 import FlyvisHDF5

@@ -1,3 +1,4 @@
+import FlyvisBase
 import FlyvisTestSupport
 import FlyvisConfig
 import FlyvisData
@@ -8,36 +9,6 @@ import FlyvisSolver
 import Foundation
 import Testing
 
-/// A Sintel-layout folder like the one the fixture was trained on: `scenes` scenes of `frames`
-/// 436×1024 grey frames of a smooth texture translating by a constant flow, with the exact
-/// `.flo` files.
-func writeMockSintel(at root: URL, scenes: Int = 4, frames: Int = 12) throws {
-    let (h, w) = (436, 1024)
-    for s in 0..<scenes {
-        let scene = String(format: "mock_%d", s + 1)
-        let final = root.appendingPathComponent("training/final/\(scene)")
-        let flow = root.appendingPathComponent("training/flow/\(scene)")
-        try FileManager.default.createDirectory(at: final, withIntermediateDirectories: true)
-        try FileManager.default.createDirectory(at: flow, withIntermediateDirectories: true)
-        let (du, dv) = (Double(s + 1) * 1.5, Double(s) - 1.5)
-        for k in 0..<frames {
-            var pixels = [UInt8](repeating: 0, count: h * w)
-            for y in 0..<h {
-                for x in 0..<w {
-                    let xx = Double(x) - du * Double(k), yy = Double(y) - dv * Double(k)
-                    let v = 128 + 60 * sin(xx / (23 + Double(s))) * cos(yy / 31) + 30 * sin((xx + yy) / 11)
-                    pixels[y * w + x] = UInt8(max(0, min(255, v.rounded())))
-                }
-            }
-            try PNGFile.writeGray(final.appendingPathComponent(String(format: "frame_%04d.png", k + 1)).path, pixels: pixels, height: h, width: w)
-            if k + 1 < frames {
-                try FloFile.write(flow.appendingPathComponent(String(format: "frame_%04d.flo", k + 1)).path,
-                                  u: [Float](repeating: Float(du), count: h * w), v: [Float](repeating: Float(dv), count: h * w),
-                                  height: h, width: w)
-            }
-        }
-    }
-}
 
 @Suite(.serialized) struct FlyvisDirectoryTests {
     static let quiet = TrainingLog(echoToStderr: false)
@@ -81,7 +52,7 @@ func writeMockSintel(at root: URL, scenes: Int = 4, frames: Int = 12) throws {
         }
 
         let sintel = root.appendingPathComponent("mock-sintel")
-        try writeMockSintel(at: sintel)
+        try MockSintel.writeMoving(at: sintel)
         let config = try MultiTaskSolver.resolveConfig(overrides: base + ["task.n_iters=\(target)", "task.dataset.sintel_path=\(sintel.path)"],
                                                        root: root)
         // The stored config is the base: flyvis's extent and schedule, not our defaults.

@@ -1,5 +1,6 @@
 import FlyvisBase
 import Foundation
+import FlyvisTestSupport
 import Testing
 import FlyvisResults
 @testable import FlyvisSolver
@@ -7,20 +8,21 @@ import FlyvisResults
 /// Issue 10, item 4 (atomic groups of writes) and the orphaned temporaries of kill -9.
 @Suite(.serialized) struct AtomicWriteTests {
     @Test func snapshotRollsAGroupOfWritesBack() throws {
-        let dir = try scratchDirectory()
+        let dir = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         let d = ResultsDirectory(dir)
         try d.extend(ResultsSchema.chkptIndex, [Int64(0)])
         try d.split(.validation).extend(ResultsSchema.loss, [1.5])
-        try FileManager.default.createDirectory(at: dir.appendingPathComponent("chkpts"), withIntermediateDirectories: true)
-        try Data("c0".utf8).write(to: dir.appendingPathComponent("chkpts/chkpt_00000"))
+        let store = CheckpointStore(networkDirectory: d)
+        try FileManager.default.createDirectory(at: store.directory, withIntermediateDirectories: true)
+        try Data("c0".utf8).write(to: store.path(index: 0))
 
         struct Full: Error {}
         #expect(throws: Full.self) {
             try ResultsSnapshot.transaction(in: dir) {
                 try d.split(.validation).extend(ResultsSchema.loss, [1.25])
                 try d.extend(ResultsSchema.loss, [3.0])  // a new file
-                try Data("c1".utf8).write(to: dir.appendingPathComponent("chkpts/chkpt_00001"))
+                try Data("c1".utf8).write(to: store.path(index: 1))
                 throw Full()  // as ENOSPC would, before chkpt_index is extended
             }
         }
@@ -41,7 +43,7 @@ import FlyvisResults
     }
 
     @Test func staleTemporariesOfDeadProcessesAreRemoved() throws {
-        let dir = try scratchDirectory()
+        let dir = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         let sub = dir.appendingPathComponent("validation")
         try FileManager.default.createDirectory(at: sub, withIntermediateDirectories: true)
@@ -60,7 +62,7 @@ import FlyvisResults
 
     /// Opening a member directory holds its lock, so every temporary in it is an orphan.
     @Test func openingAMemberRemovesOrphansKilledRunsLeft() throws {
-        let root = try scratchDirectory()
+        let root = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: root) }
         let member = root.appendingPathComponent("results/flow/0008/000")
         try FileManager.default.createDirectory(at: member.appendingPathComponent("validation"), withIntermediateDirectories: true)

@@ -9,7 +9,7 @@ import FlyvisTestSupport
     /// Runs the binary in an empty directory and returns what it printed and whether it created
     /// anything there (the default root is ./data).
     func runIn(_ arguments: [String], environment: [String: String] = [:]) throws -> (Outcome, [String]) {
-        let dir = try scratchDirectory()
+        let dir = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         var env: [String: String?] = ["FLYVIS_ROOT_DIR": nil]  // the default root, ./data
         for (k, v) in environment { env[k] = v }

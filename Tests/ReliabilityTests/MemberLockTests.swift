@@ -1,4 +1,5 @@
 import Foundation
+import FlyvisTestSupport
 import Testing
 import FlyvisResults
 
@@ -7,7 +8,7 @@ import FlyvisResults
     /// Two `train-single` runs on the same member: the second fails at once naming the first's
     /// host and PID, and the lock goes with the first when it is killed (-9, no clean-up).
     @Test func secondWriterFailsAtOnceAndKill9ReleasesTheLock() throws {
-        let root = try scratchDirectory()
+        let root = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: root) }
         let member = root.appendingPathComponent("results/flow/0005/000")
         let args = ["train-single", "--root", root.path, "task_name=flow", "ensemble_and_network_id=0005/000",
@@ -50,7 +51,7 @@ import FlyvisResults
     /// An ensemble job (here without mpirun: one rank) on a member a `train-single` holds
     /// reports the member failed with the same message, and leaves the holder's status alone.
     @Test func ensembleMemberHeldByAnotherRunIsReported() throws {
-        let root = try scratchDirectory()
+        let root = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: root) }
         let member = root.appendingPathComponent("results/flow/0006/000")
         let first = Process()
@@ -77,7 +78,7 @@ import FlyvisResults
     }
 
     @Test func lockFileIsHiddenFromEntries() throws {
-        let dir = try scratchDirectory()
+        let dir = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         let lock = try MemberLock(directory: dir)
         defer { lock.release() }

@@ -1,4 +1,5 @@
 import Foundation
+import FlyvisTestSupport
 import Testing
 import FlyvisConfig
 import FlyvisResults
@@ -38,7 +39,7 @@ import FlyvisResults
     /// The reported cases: an id that climbs out of the root, one missing the member part, and
     /// `..`, each with delete_if_exists=true; and a task name that climbs out.
     @Test func escapingNamesDeleteAndWriteNothing() throws {
-        let top = try scratchDirectory()
+        let top = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: top) }
         let root = top.appendingPathComponent("root")
         let victim = top.appendingPathComponent("victim")
@@ -67,7 +68,7 @@ import FlyvisResults
     }
 
     @Test func deleteIfExistsDeletesOnlyANetworkDirectory() throws {
-        let root = try scratchDirectory()
+        let root = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: root) }
         // Not a network directory (no _meta.yaml of type NetworkDir): refused, left alone.
         let foreign = root.appendingPathComponent("results/flow/0002/000")
@@ -93,7 +94,7 @@ import FlyvisResults
     }
 
     @Test func aFileWhereAFolderBelongsIsNamed() throws {
-        let root = try scratchDirectory()
+        let root = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: root) }
         let blocker = root.appendingPathComponent("results/flow")
         try FileManager.default.createDirectory(at: blocker.deletingLastPathComponent(), withIntermediateDirectories: true)
@@ -108,7 +109,7 @@ import FlyvisResults
 
     /// The binary refuses before doing anything, with the message on stderr.
     @Test func trainSingleRefusesAnEscapingIDWithAClearMessage() throws {
-        let top = try scratchDirectory()
+        let top = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: top) }
         let victim = top.appendingPathComponent("victim")
         try makeNetworkDirectory(victim)

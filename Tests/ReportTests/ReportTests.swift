@@ -11,13 +11,6 @@ import FlyvisResults
 
 // MARK: Helpers
 
-func temporaryDirectory(_ name: String = #function) throws -> URL {
-    let url = FileManager.default.temporaryDirectory
-        .appendingPathComponent("flyvis-report-tests-\(name.filter { $0.isLetter })-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    return url
-}
-
 /// A member directory as the solver leaves it: per-iteration loss, validation loss per
 /// checkpoint, checkpoint indices and iterations, training time, `_meta.yaml`, `_status.yaml`.
 func makeMember(_ ens: ResultsDirectory, _ m: Int, losses: [Double], validation: [Double], every: Int,
@@ -287,12 +280,19 @@ func saveSample(_ html: String, _ name: String) {
             let curve = TrainingCurve.reduce(losses, window: window, axisIterations: n, columns: ReportLayout.curveColumns)
             // A checkpoint every 100 iterations: more than the plot has pixel columns.
             let v = (0..<2500).map { j in 0.6 + exp(-Double(j) / 300) + 0.05 * noise(j, 100 + m) }
-            members.append(MemberReport(member: m, state: m == 7 ? .failed : .finished, iteration: n, totalIterations: n,
+            // The page draws the best checkpoint the loader chose; here the lowest loss.
+            let best = v.indices.min { v[$0] < v[$1] }!
+            members.append(MemberReport(member: m, name: String(format: "%03d", m), state: m == 7 ? .failed : .finished,
+                                        iteration: n, totalIterations: n,
                                         iterationsPerSecond: 4, timeTrained: 60_000, training: curve, validationLoss: v,
                                         checkpointIndices: Array(v.indices), checkpointIterations: v.indices.map { $0 * 100 },
+                                        best: .init(checkpoint: best, taskError: v[best], metric: "validation/loss"),
                                         error: m == 7 ? "OverflowError at iteration 99" : nil))
         }
-        let report = EnsembleReport(ensemble: "flow/0045", task: "flow", directory: "/x", members: members, topK: 10,
+        let ranking = members.sorted { ($0.state == .failed ? 1 : 0, $0.taskError!) < ($1.state == .failed ? 1 : 0, $1.taskError!) }
+            .map(\.member)
+        let report = EnsembleReport(ensemble: "flow/0045", task: "flow", directory: "/x", members: members, ranking: ranking,
+                                    rankedBy: "task error = min. validation/loss", topK: 10,
                                     trainingAxisIterations: n, smoothingWindow: window)
         let html = ReportPage.render(report)
         saveSample(html, "fifty-members.html")
@@ -374,10 +374,10 @@ func saveSample(_ html: String, _ name: String) {
         let root = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: root) }
         let missing = ResultsDirectory(root.appendingPathComponent("results/flow/0099"))
-        #expect(throws: ReportError.missingDirectory(path: missing.path)) { try EnsembleReportWriter().build(ensembleDirectory: missing) }
-        #expect(ReportError.missingDirectory(path: missing.path).description.contains("results/<task>/<EEEE>"))
+        #expect(throws: EnsembleDirectoryError.missingDirectory(path: missing.path)) { try EnsembleReportWriter().build(ensembleDirectory: missing) }
+        #expect(EnsembleDirectoryError.missingDirectory(path: missing.path).description.contains("results/<task>/<EEEE>"))
         try FileManager.default.createDirectory(at: missing.url, withIntermediateDirectories: true)
-        #expect(throws: ReportError.noMembers(path: missing.path)) { try EnsembleReportWriter().build(ensembleDirectory: missing) }
+        #expect(throws: EnsembleDirectoryError.noMembers(path: missing.path)) { try EnsembleReportWriter().build(ensembleDirectory: missing) }
 
         let ens = ResultsDirectory(root.appendingPathComponent("results/flow/0005"))
         try simpleMember(ens, 0, state: .finished)
@@ -515,7 +515,7 @@ func saveSample(_ html: String, _ name: String) {
 
     @Test func markupEscapesEverythingAnErrorMessageMayHold() throws {
         let nasty = "a < b && c > \"d\" 'e' \u{1}\u{0}]]> <script>x</script>"
-        var m = MemberReport(member: 4, state: .failed, iteration: 10, error: nasty)
+        var m = MemberReport(member: 4, name: "004", state: .failed, iteration: 10, error: nasty)
         m.validationLoss = [1, 0.5]
         let r = EnsembleReport(ensemble: "flow/<0001>", task: "fl&ow", directory: "/tmp/\"x\"", members: [m],
                                trainingAxisIterations: 10, smoothingWindow: 1)

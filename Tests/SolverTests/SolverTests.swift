@@ -1,3 +1,5 @@
+import FlyvisBase
+import FlyvisTestSupport
 import Foundation
 import Testing
 import FlyvisConfig
@@ -8,9 +10,7 @@ import FlyvisResults
 /// Small, fast runs: extent 4, a small built-in data set, batch 2.
 enum Small {
     static let root = FileManager.default.temporaryDirectory.appendingPathComponent("flyvis-solver-tests-\(UUID().uuidString)")
-    static let base = ["task_name=flow", "network.connectome.extent=4", "task.dataset.boxfilter.extent=4",
-                       "task.dataset.builtin.scenes=8", "task.batch_size=2", "scheduler.chkpt_every_epoch=2",
-                       "scheduler.lr_net.start=1e-3", "scheduler.lr_dec.start=1e-3"]
+    static let base = ["task_name=flow"] + TinyConfig.overrides(checkpointEveryEpoch: 2)
 
     static func config(_ id: String, _ extra: [String] = []) throws -> Config {
         try Config.load(overrides: base + ["ensemble_and_network_id=\(id)"] + extra)

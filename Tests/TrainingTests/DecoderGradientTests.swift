@@ -8,7 +8,7 @@ import FlyvisHex
 /// Decoder backward against central finite differences (float32, small maps, smooth loss).
 @Suite struct DecoderGradientTests {
     struct Case {
-        let decoder: FlowDecoder
+        let decoder: DecoderGAVP
         let input: [Float]
         let weights: [Float]   // loss = Σ weights · output
         let B = 2, T = 3
@@ -24,7 +24,7 @@ import FlyvisHex
         config.pDropout = dropout
         config.nOutFeatures = nOut
         let lattice = HexLattice(extent: 2)
-        let d = try FlowDecoder(config: config, lattice: lattice, inChannels: 4, seed: 3)
+        let d = try DecoderGAVP(config: config, lattice: lattice, inChannels: 4, seed: 3)
         var rng = RandomState(seed: 11)
         let input = (0..<(2 * 3 * 4 * lattice.count)).map { _ in Float(rng.uniform() * 2 - 0.5) }
         let outCount = 2 * 3 * (nOut.map { 2 * $0 } ?? 2 * lattice.count)
@@ -95,8 +95,8 @@ import FlyvisHex
     @Test func badConfigAndInputAreRejected() throws {
         var config = DecoderConfig()
         config.kernelSize = 4
-        #expect(throws: DecoderError.self) { _ = try FlowDecoder(config: config, lattice: HexLattice(extent: 2), inChannels: 3) }
-        let d = try FlowDecoder(lattice: HexLattice(extent: 2), inChannels: 3)
+        #expect(throws: DecoderError.self) { _ = try DecoderGAVP(config: config, lattice: HexLattice(extent: 2), inChannels: 3) }
+        let d = try DecoderGAVP(lattice: HexLattice(extent: 2), inChannels: 3)
         #expect(throws: DecoderError.inputShape(expected: [1, 1, 3, 19], found: 5)) {
             _ = try [Float](repeating: 0, count: 5).withUnsafeBufferPointer { try d.forward($0, batch: 1, frames: 1) }
         }

@@ -10,7 +10,7 @@ import FlyvisNetwork
 @Suite(.serialized) struct DecoderReferenceTests {
     struct Setup {
         let network: Network
-        let decoder: FlowDecoder
+        let decoder: DecoderGAVP
         let ref: HDF5File
         let input: [Float]        // (B, T, 34, hexals) output-type activity
         let target: [Float]
@@ -39,7 +39,7 @@ import FlyvisNetwork
         }
         var config = DecoderConfig()
         config.pDropout = 0
-        let decoder = try FlowDecoder(config: config, lattice: c.lattice, inChannels: outputs.count)
+        let decoder = try DecoderGAVP(config: config, lattice: c.lattice, inChannels: outputs.count)
         let target: HDF5Array<Float> = try ref.read("decoder/flow_target")
         return Setup(network: network, decoder: decoder, ref: ref, input: input, target: target.values,
                      shape: target.shape, B: B, T: T)

@@ -1,16 +1,9 @@
+import FlyvisBase
 import Foundation
 import FlyvisTestSupport
 import FlyvisConfig
 import FlyvisResults
 @testable import FlyvisSolver
-
-/// A fresh temporary directory, removed by the caller.
-func scratchDirectory(_ name: String = #function) throws -> URL {
-    let safe = name.filter { $0.isLetter || $0.isNumber }
-    let url = FileManager.default.temporaryDirectory.appendingPathComponent("flyvis-reliability-\(safe)-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    return url
-}
 
 /// The flyvis-ensemble binary under test.
 var flyvisBinary: String { productPath("flyvis-ensemble") }
@@ -24,9 +17,7 @@ func runFlyvis(_ arguments: [String], environment: [String: String] = [:]) throw
 
 /// Small, fast runs: extent 4, a small built-in data set, batch 2.
 enum Tiny {
-    static let base = ["network.connectome.extent=4", "task.dataset.boxfilter.extent=4",
-                       "task.dataset.builtin.scenes=8", "task.batch_size=2", "scheduler.chkpt_every_epoch=1",
-                       "scheduler.lr_net.start=1e-3", "scheduler.lr_dec.start=1e-3"]
+    static let base = TinyConfig.overrides(checkpointEveryEpoch: 1)
 
     static func config(_ overrides: [String]) throws -> Config {
         try Config.load(overrides: base + overrides)
@@ -53,8 +44,4 @@ func deadPID() throws -> Int32 {
     return p.processIdentifier
 }
 
-var thisHost: String {
-    var buf = [CChar](repeating: 0, count: 256)
-    gethostname(&buf, 255)
-    return String(cString: buf)
-}
+var thisHost: String { HostName.current }
