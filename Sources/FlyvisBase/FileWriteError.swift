@@ -23,9 +23,3 @@ package enum FileWriteError: Error, CustomStringConvertible, Equatable {
         return .io(path: path, reason: String(cString: strerror(code)))
     }
 }
-
-/// An error of another layer (the HDF5 wrapper) that can say it was caused by a full device
-/// (`false`) or quota (`true`), so that `AtomicFile.outOfSpace` recognises it.
-package protocol FullDiskReporting: Error {
-    var fullDiskQuota: Bool? { get }
-}

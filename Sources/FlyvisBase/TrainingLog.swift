@@ -52,7 +52,7 @@ package final class TrainingLog: @unchecked Sendable {
 }
 
 /// swift-log's handler for our lines: formats and hands them to the sink.
-struct LineHandler: LogHandler {
+private struct LineHandler: LogHandler {
     let prefix: String
     let sink: LineSink
     var logLevel: Logger.Level = .info
@@ -76,7 +76,7 @@ struct LineHandler: LogHandler {
 }
 
 /// stderr and the log files of one log, behind one lock.
-final class LineSink: @unchecked Sendable {
+private final class LineSink: @unchecked Sendable {
     private var handles: [FileHandle] = []
     private let lock = NSLock()
     private var reportedFileError = false

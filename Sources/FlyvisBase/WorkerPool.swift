@@ -86,7 +86,7 @@ final class WorkerPool: @unchecked Sendable {
 }
 
 /// Hands the caller's closure to the workers, which only run disjoint parts of it.
-struct UnsafeSendable<T>: @unchecked Sendable {
+private struct UnsafeSendable<T>: @unchecked Sendable {
     let value: T
     init(_ value: T) { self.value = value }
 }

@@ -6,7 +6,7 @@ import Foundation
 import Synchronization
 
 /// Message tags between ranks.
-enum Tag {
+private enum Tag {
     static let progress = 101, request = 102, assign = 103, done = 104
 }
 

@@ -1,3 +1,4 @@
+import FlyvisTestSupport
 import Foundation
 import Testing
 @testable import FlyvisConfig
@@ -77,7 +78,7 @@ import Testing
     }
 
     @Test func configDirReplacesAGroup() throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("cfg-\(UUID().uuidString)")
+        let dir = try temporaryDirectory()
         try FileManager.default.createDirectory(at: dir.appendingPathComponent("scheduler"), withIntermediateDirectories: true)
         try """
             lr_net: {function: linear, start: 1.0e-3, stop: 1.0e-4, steps: 1}

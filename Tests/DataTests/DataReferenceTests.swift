@@ -15,7 +15,7 @@ enum DataReference {
     /// built once per test run.
     static let mockSintel = Result<URL, Error> {
         let ref = try open()
-        let root = FileManager.default.temporaryDirectory.appendingPathComponent("flyvis-mock-sintel-\(UUID().uuidString)")
+        let root = try temporaryDirectory("mock-sintel")
         for scene in try ref.children("input") {
             let frames: HDF5Array<UInt8> = try ref.read("input/\(scene)/final_gray_u8")
             let (n, h, w) = (frames.shape[0], frames.shape[1], frames.shape[2])

@@ -1,4 +1,5 @@
 import FlyvisRandom
+import FlyvisTestSupport
 import Foundation
 import Testing
 @testable import FlyvisData
@@ -41,7 +42,7 @@ import Testing
 
 @Suite struct SintelErrorTests {
     func folder() throws -> URL {
-        let root = FileManager.default.temporaryDirectory.appendingPathComponent("broken-sintel-\(UUID().uuidString)")
+        let root = try temporaryDirectory("broken-sintel")
         try FileManager.default.createDirectory(at: root.appendingPathComponent("training/final/alley_1"), withIntermediateDirectories: true)
         return root
     }

@@ -55,6 +55,8 @@ func ensembleDir(_ root: URL, _ id: Int) -> ResultsDirectory {
         let v: HDF5Array<Double> = try f.read("val_loss")
         let best: [Int64] = try f.read("best_chkpt").values
         let minLoss: [Double] = try f.read("min_val_loss").values
+        let taskError: [Double] = try f.read("task_error").values
+        let metric = try f.readStrings("task_error_metric")
         let ranking: [Int64] = try f.read("ranking").values
         var mins: [Double] = []
         for m in 0..<5 {
@@ -63,10 +65,16 @@ func ensembleDir(_ root: URL, _ id: Int) -> ResultsDirectory {
             let row = Array(v.values[(m * v.shape[1])..<((m + 1) * v.shape[1])])
             #expect(Array(row.prefix(losses.count)) == losses, "member \(m) val_loss row")
             #expect(row.dropFirst(losses.count).allSatisfy { $0.isNaN })
-            let i = losses.firstIndex(of: losses.min()!)!
+            // Best and task error by flyvis's rule: validation/epe once the post-training
+            // validation wrote it (finished members), else validation/loss (the diverged one).
+            let validated = d.split(.validation).contains(ResultsSchema.epe)
+            #expect(validated == (m != 3), "member \(m): epe written after training")
+            let scores = validated ? try d.split(.validation).read(ResultsSchema.epe, as: Double.self).values : losses
+            let i = scores.indices.filter { !scores[$0].isNaN }.min { scores[$0] < scores[$1] }!
             #expect(best[m] == (try d.read(ResultsSchema.chkptIndex, as: Int64.self).values[i]))
+            #expect(taskError[m] == scores[i] && metric[m] == (validated ? "validation/epe" : "validation/loss"))
             #expect(minLoss[m] == losses.min()!)
-            mins.append(m == 3 ? .infinity : losses.min()!)
+            mins.append(m == 3 ? .infinity : scores[i])
         }
         let order = (0..<5).sorted { mins[$0] < mins[$1] }
         for (rank, m) in order.enumerated() { #expect(ranking[m] == Int64(rank), "member \(m) ranks \(rank)") }
@@ -79,6 +87,7 @@ func ensembleDir(_ root: URL, _ id: Int) -> ResultsDirectory {
         #expect(rebuilt.status == 0, "\(rebuilt.output)")
         let g = try HDF5File(path: ens.url.appendingPathComponent(ResultsSchema.ensembleSummary).path, mode: .readOnly)
         #expect(try g.read("min_val_loss", as: Double.self).values == minLoss)
+        #expect(try g.read("task_error", as: Double.self).values.elementsEqual(taskError) { $0 == $1 || ($0.isNaN && $1.isNaN) })
         #expect(try g.read("ranking", as: Int64.self).values == ranking)
     }
 

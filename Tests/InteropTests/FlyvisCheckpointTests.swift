@@ -146,8 +146,7 @@ func expectIdentical<T: Equatable>(_ ours: [T], _ ref: [T], _ what: String, sour
     /// (numpy scalars become Python floats of the same value), and our own files round-trip
     /// bit for bit.
     @Test func roundTripsAreBitIdentical() throws {
-        let tmp = FileManager.default.temporaryDirectory.appendingPathComponent("roundtrip-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: tmp, withIntermediateDirectories: true)
+        let tmp = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: tmp) }
         let (dir, index) = try FlyvisResultsReference.bestMember()
         let flyvisPath = CheckpointStore(networkDirectory: dir).path(index: index).path
@@ -171,8 +170,7 @@ func expectIdentical<T: Equatable>(_ ours: [T], _ ref: [T], _ what: String, sour
 
     /// Damaged files are clear errors naming the file and what is wrong.
     @Test func damagedCheckpointsAreClearErrors() throws {
-        let tmp = FileManager.default.temporaryDirectory.appendingPathComponent("damaged-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: tmp, withIntermediateDirectories: true)
+        let tmp = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: tmp) }
         let (dir, index) = try FlyvisResultsReference.bestMember()
         let good = try Data(contentsOf: CheckpointStore(networkDirectory: dir).path(index: index))
@@ -220,8 +218,7 @@ func expectIdentical<T: Equatable>(_ ours: [T], _ ref: [T], _ what: String, sour
 /// datasets, root attributes, and an FNV-1a checksum over sorted keys, shapes and payloads.
 @Suite struct LegacyCheckpointTests {
     @Test func hdf5CheckpointsStillLoad() throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("legacy-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let dir = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         let path = dir.appendingPathComponent("chkpt_00003").path
         let bias = (0..<65).map { Float($0) / 100 }

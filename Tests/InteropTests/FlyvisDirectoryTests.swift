@@ -17,7 +17,7 @@ import Testing
     func copyOfBestMember() throws -> (root: URL, directory: ResultsDirectory, id: String) {
         let (dir, _) = try FlyvisResultsReference.bestMember()
         let parts = dir.url.pathComponents.suffix(3)
-        let root = FileManager.default.temporaryDirectory.appendingPathComponent("flyvis-copy-\(UUID().uuidString)")
+        let root = try temporaryDirectory("flyvis-copy")
         let target = root.appendingPathComponent("results").appendingPathComponent(parts.joined(separator: "/"))
         try FileManager.default.createDirectory(at: target.deletingLastPathComponent(), withIntermediateDirectories: true)
         try FileManager.default.copyItem(at: dir.url, to: target)
@@ -97,7 +97,7 @@ import Testing
         let (source, best) = try FlyvisResultsReference.bestMember()
         let expected = try CheckpointStore(networkDirectory: source).read(index: best)
         let extent = try TrainedNetwork.storedConfig(source).int("network.connectome.extent")
-        let root = FileManager.default.temporaryDirectory.appendingPathComponent("init-from-\(UUID().uuidString)")
+        let root = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: root) }
         let small = ["task_name=flow", "task.dataset.builtin.scenes=8", "task.batch_size=2", "task.n_iters=4",
                      "task.dataset.boxfilter.extent=\(extent)"]
