@@ -73,6 +73,13 @@ let package = Package(
         // MultiTaskSolver: training loop, checkpoints, validation, exact resume.
         .target(name: "FlyvisSolver", dependencies: ["FlyvisBase", "FlyvisConfig", "FlyvisConnectome", "FlyvisData", "FlyvisNetwork",
                                                      "FlyvisResults", "FlyvisTask", "FlyvisTraining", "FlyvisHDF5", "FlyvisRandom", "FlyvisHex"]),
+        // flyvis's tuning indices (FRI, DSI, preferred direction, correlations to known tuning)
+        // from stimulus responses: pure functions on plain arrays.
+        .target(name: "FlyvisTuning"),
+        // flyvis's stimulus-response analysis: stimuli through trained members, under MPI, into
+        // parallel-HDF5 files, and the tuning indices.
+        .target(name: "FlyvisResponses", dependencies: ["FlyvisBase", "FlyvisConfig", "FlyvisTuning", "FlyvisNetwork", "FlyvisConnectome", "FlyvisResults", "FlyvisSolver", "FlyvisHDF5", "FlyvisMPI"],
+                swiftSettings: numericsSettings),
         // The ensemble report page (inline SVG, no dependencies): drawing only, from plain values.
         .target(name: "FlyvisReport"),
         // The MPI ensemble: a member's production sequence, rank-0 coordinator, live status,
@@ -111,6 +118,9 @@ let package = Package(
         .testTarget(name: "ReportTests", dependencies: ["FlyvisTestSupport", "FlyvisReport", "FlyvisEnsemble", "FlyvisResults", "FlyvisHDF5", "FlyvisCLI"]),
         .testTarget(name: "SolverTests", dependencies: ["FlyvisTestSupport", "FlyvisBase", "FlyvisSolver", "FlyvisConfig", "FlyvisResults", "FlyvisHDF5", "FlyvisNetwork",
                                                  "FlyvisTask", "FlyvisTraining", "FlyvisData", "FlyvisRandom"]),
+        .testTarget(name: "TuningTests", dependencies: ["FlyvisTestSupport", "FlyvisTuning", "FlyvisHDF5"]),
+        .testTarget(name: "ResponsesTests",
+                    dependencies: ["FlyvisTestSupport", "FlyvisResponses", "FlyvisNetwork", "FlyvisResults", "FlyvisSolver", "FlyvisHDF5"]),
         // Path safety, member locks, full disks, stale temporaries: in-process and through the binary.
         .testTarget(name: "ReliabilityTests",
                     dependencies: ["FlyvisTestSupport", "FlyvisBase", "FlyvisSolver", "FlyvisConfig", "FlyvisResults", "FlyvisHDF5", "FlyvisData", "FlyvisCLI"]),

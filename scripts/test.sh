@@ -37,6 +37,9 @@ fi
 echo "test: our checkpoint has every key, dtype and shape flyvis loads (no torch)"
 "$PY" scripts/check_flyvis_checkpoint.py "$TMP/results/flow/0001/000/chkpts/chkpt_00001" \
   Tests/Fixtures/flyvis-results/flow/9998/000/chkpts/chkpt_00004
+echo "test: tuning indices in numpy against flyvis's own analysis, and the responses checker's tests"
+"$PY" scripts/check_responses.py --reference Tests/Fixtures/flyvis-responses-e15.h5
+"$PY" scripts/test_check_responses.py --reference Tests/Fixtures/flyvis-responses-e15.h5
 
 if [[ -f scripts/test-slurm.sh ]]; then
   echo "test: SLURM scripts on a one-node cluster"

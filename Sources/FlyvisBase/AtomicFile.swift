@@ -65,7 +65,7 @@ package enum AtomicFile {
 
     /// Flushes the file's data to disk before the rename makes it visible. On NFS a full
     /// disk may only show here.
-    static func syncFile(_ path: String) throws(FileWriteError) {
+    package static func syncFile(_ path: String) throws(FileWriteError) {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw .posix(errno, path: path) }
         defer { close(fd) }

@@ -179,7 +179,7 @@ package final class EnsembleReportWriter {
 
     /// `task.n_iters` from a member's `_meta.yaml` (ours and flyvis's: `config: task: n_iters:`).
     static func plannedIterations(_ dir: ResultsDirectory) -> Int? {
-        guard let text = dir.readMeta() else { return nil }
+        guard let text = try? dir.readMeta() else { return nil }
         var inConfig = false, inTask = false
         for line in text.split(separator: "\n", omittingEmptySubsequences: true) {
             let indent = line.prefix { $0 == " " }.count

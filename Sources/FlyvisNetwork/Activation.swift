@@ -14,7 +14,8 @@ package enum Activation: Sendable, Equatable {
     @inlinable @inline(__always)
     package func value<S: NetworkScalar>(_ x: S) -> S {
         switch self {
-        case .relu: return x > 0 ? x : 0
+        // `x < 0 ? 0 : x` keeps NaN, as torch's relu does (flyvis's padded stimuli are NaN).
+        case .relu: return x < 0 ? 0 : x
         case let .leakyRelu(slope): return x > 0 ? x : S(slope) * x
         case let .elu(alpha): return x > 0 ? x : S(alpha) * (S.exponential(x) - 1)
         case let .softplus(beta, threshold):

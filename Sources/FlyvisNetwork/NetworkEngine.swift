@@ -225,7 +225,7 @@ package final class NetworkEngine<S: NetworkScalar> {
     private static func activate(_ activation: Activation, _ v: UnsafeMutablePointer<S>, into f: UnsafeMutablePointer<S>,
                                  count: Int) {
         if case .relu = activation {
-            for i in 0..<count { let z = v[i]; f[i] = z > 0 ? z : 0 }
+            for i in 0..<count { let z = v[i]; f[i] = z < 0 ? 0 : z }  // NaN stays NaN, as in torch
         } else {
             for i in 0..<count { f[i] = activation.value(v[i]) }
         }

@@ -74,8 +74,41 @@ package struct ResultsDirectory: Sendable, Equatable {
         try AtomicFile.write(url.appendingPathComponent(ResultsSchema.meta), text: yaml)
     }
 
-    package func readMeta() -> String? {
-        try? String(contentsOf: url.appendingPathComponent(ResultsSchema.meta), encoding: .utf8)
+    /// The stored config's text; nil only for a directory that holds no member yet (a new
+    /// run). A `_meta.yaml` that is unreadable, not UTF-8 or empty, or missing beside
+    /// checkpoints or results, is an error: falling back to the defaults would overwrite the
+    /// member with another model.
+    package func readMeta() throws(ResultsError) -> String? {
+        let file = url.appendingPathComponent(ResultsSchema.meta)
+        var info = stat()
+        guard lstat(file.path, &info) == 0 else {
+            let code = errno
+            guard code == ENOENT else { throw .unreadableMeta(path: file.path, reason: String(cString: strerror(code))) }
+            if let held = heldResults() {
+                throw .unreadableMeta(path: file.path, reason: "it is missing, but the directory holds \(held)")
+            }
+            return nil
+        }
+        guard (info.st_mode & S_IFMT) == S_IFREG else {
+            throw .unreadableMeta(path: file.path, reason: "it is not a regular file")
+        }
+        let data: Data
+        do { data = try Data(contentsOf: file) } catch {
+            throw .unreadableMeta(path: file.path, reason: "\(error.localizedDescription)")
+        }
+        guard let text = String(validating: data, as: UTF8.self) else {
+            throw .unreadableMeta(path: file.path, reason: "it is not valid UTF-8 text")
+        }
+        guard !text.allSatisfy(\.isWhitespace) else { throw .unreadableMeta(path: file.path, reason: "it is empty") }
+        return text
+    }
+
+    /// What marks this directory as an existing member: checkpoints or result files.
+    private func heldResults() -> String? {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []
+        if names.contains(CheckpointSchema.folder) { return "'\(CheckpointSchema.folder)/'" }
+        if let h5 = names.sorted().first(where: { $0.hasSuffix(".h5") }) { return "results ('\(h5)')" }
+        return nil
     }
 
     /// Public entries (no leading underscore or dot) with `.h5` stripped, sorted.

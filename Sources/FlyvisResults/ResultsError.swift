@@ -6,9 +6,16 @@ package enum ResultsError: Error, CustomStringConvertible, Equatable {
     case corruptCheckpoint(path: String, reason: String)
     case noValidCheckpoint(directory: String, problems: [String])
     case missingCheckpoint(directory: String, selector: String, available: [Int])
+    /// A member's stored config exists (or must exist) but cannot be read. Its identity
+    /// (extent, task, training length) is never guessed from the defaults.
+    case unreadableMeta(path: String, reason: String)
 
     package var description: String {
         switch self {
+        case let .unreadableMeta(path, reason):
+            return "the stored config '\(path)' cannot be read (\(reason)); it defines this member (network, task, training length), "
+                + "so nothing was run or written. Restore the file (from a backup, or a sibling member's with its own seed), "
+                + "or start the member over with delete_if_exists=true"
         case let .missingKey(directory, key):
             return "results directory '\(directory)' has no '\(key).h5'"
         case let .corruptCheckpoint(path, reason):

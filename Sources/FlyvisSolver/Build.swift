@@ -10,7 +10,7 @@ import Foundation
 
 /// Builds the pieces of a training run from a resolved config, with errors that name the key.
 package enum Build {
-    static func connectome(_ c: Config) throws -> Connectome {
+    package static func connectome(_ c: Config) throws -> Connectome {
         let file = try c.string("network.connectome.file")
         let url = file == "fib25-fib19_v2.2.json" ? Connectome.bundledFile : URL(fileURLWithPath: file)
         return try Connectome(file: url, extent: try c.int("network.connectome.extent"),

@@ -59,7 +59,7 @@ package final class MultiTaskSolver {
         let config = try Build.loadConfig(overrides: overrides, configDirs: configDirs)
         guard try config.bool(RunFlag.resume.key), let name = try? config.string("network_name") else { return config }
         // A malformed name is reported, with the form expected, when the directory is opened.
-        guard let directory = try? ResultsLayout(root: root).network(name: name), let meta = directory.readMeta() else { return config }
+        guard let directory = try? ResultsLayout(root: root).network(name: name), let meta = try directory.readMeta() else { return config }
         var stored = try Config.fromMeta(meta, file: directory.url.appendingPathComponent(ResultsSchema.meta).path).config
         // What a run should do (delete, resume, train…) comes from this command, never from the
         // stored config: flyvis stores delete_if_exists=true, which must not wipe a resume.
@@ -84,7 +84,7 @@ package final class MultiTaskSolver {
         if !existing.isEmpty && !resume {
             throw SolverError.directoryExists(path: directory.path, checkpoints: existing.count)
         }
-        if resume, let meta = directory.readMeta() {
+        if resume, let meta = try directory.readMeta() {
             // Keys the stored config lacks (flyvis has no seed, no built-in data set) count as
             // their defaults.
             let filled = try Config.load(stored: try Config.fromMeta(meta, file: directory.url.appendingPathComponent(ResultsSchema.meta).path).config)

@@ -28,7 +28,7 @@ package struct TrainedNetwork {
     /// The config stored in `<dir>/_meta.yaml`, over the defaults.
     package static func storedConfig(_ directory: ResultsDirectory, overrides: [String] = []) throws -> Config {
         let file = directory.url.appendingPathComponent(ResultsSchema.meta).path
-        guard let meta = directory.readMeta() else {
+        guard let meta = try directory.readMeta() else {
             throw SolverError.notANetworkDirectory(path: directory.path, reason: "it has no readable _meta.yaml")
         }
         let stored = try Config.fromMeta(meta, file: file).config

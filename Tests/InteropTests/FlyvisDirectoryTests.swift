@@ -56,7 +56,7 @@ import Testing
         let config = try MultiTaskSolver.resolveConfig(overrides: base + ["task.n_iters=\(target)", "task.dataset.sintel_path=\(sintel.path)"],
                                                        root: root)
         // The stored config is the base: flyvis's extent and schedule, not our defaults.
-        let stored = try Config.fromMeta(dir.readMeta()!, file: "_meta.yaml").config
+        let stored = try Config.fromMeta(try dir.readMeta()!, file: "_meta.yaml").config
         #expect(try config.int("network.connectome.extent") == stored.int("network.connectome.extent"))
         let solver = try MultiTaskSolver(config: config, root: root, resume: true, log: Self.quiet)
         #expect(solver.iteration == last.iteration + 1)

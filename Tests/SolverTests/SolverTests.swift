@@ -51,7 +51,7 @@ enum Small {
             #expect(try v.read(ResultsSchema.taskLoss("flow"), as: Double.self).shape == [3], "\(sub)")
             #expect(try v.read("iteration", as: Int64.self).values == [0, 9, 27], "\(sub)")
         }
-        let meta = try #require(d.readMeta())
+        let meta = try #require(try d.readMeta())
         #expect(meta.hasPrefix("config:\n  type: NetworkDir\n  network_name: flow/0101/000\n"))
         #expect(meta.contains("status: done"))
         // The best checkpoint is the argmin of validation/loss.

@@ -1,0 +1,126 @@
+import FlyvisBase
+import FlyvisHDF5
+import FlyvisResults
+import Foundation
+
+/// The tuning readout of an ensemble, `<ens>/responses/tuning.h5` and `tuning.txt`: per member
+/// and cell type the flash response indices, direction selectivity and preferred direction,
+/// and per member the correlations to the known tuning. Dataset names follow flyvis's
+/// analysis files. Only the indices of the stimuli that were run are present.
+package struct TuningTable: Sendable, Equatable {
+    package var members: [String]
+    package var checkpoints: [Int]
+    package var cellTypes: [String]
+    /// The moving edges' intensities (0 = OFF edge, 1 = ON edge), the last axis of `dsi`.
+    package var intensities: [Double] = []
+    /// (member, cell type), for radius 6 and −1.
+    package var friRadius6: [Double]?
+    package var friRadiusMinus1: [Double]?
+    /// (member, cell type, intensity).
+    package var dsi: [Double]?
+    package var preferredDirection: [Double]?
+    /// (member).
+    package var friCorrelationToKnown: [Double]?
+    package var dsiCorrelationToKnown: [Double]?
+
+    package init(members: [String], checkpoints: [Int], cellTypes: [String]) {
+        self.members = members
+        self.checkpoints = checkpoints
+        self.cellTypes = cellTypes
+    }
+
+    package static let fileName = "tuning.h5"
+    package static let textName = "tuning.txt"
+
+    package var hasFlashes: Bool { friRadius6 != nil }
+    package var hasMovingEdges: Bool { dsi != nil }
+
+    /// One member's value of a (member, cell) or (member, cell, intensity) dataset.
+    package func value(_ array: [Double]?, member: Int, cell: Int, intensity: Int? = nil) -> Double? {
+        guard let array else { return nil }
+        let i = intensity.map { (member * cellTypes.count + cell) * intensities.count + $0 } ?? member * cellTypes.count + cell
+        return array.indices.contains(i) ? array[i] : nil
+    }
+
+    /// Writes both files atomically (tuning.h5 first, then the table).
+    package func write(directory: URL) throws {
+        let (m, c, k) = (members.count, cellTypes.count, intensities.count)
+        try AtomicFile.write(directory.appendingPathComponent(Self.fileName)) { tmp in
+            let f = try HDF5File(path: tmp, mode: .truncate)
+            try f.writeStrings("member", members)
+            try f.write("checkpoint", checkpoints.map(Int64.init), shape: [m])
+            try f.writeStrings("cell_type", cellTypes)
+            if let friRadius6 { try f.write("fri_radius_6", friRadius6, shape: [m, c]) }
+            if let friRadiusMinus1 { try f.write("fri_radius_-1", friRadiusMinus1, shape: [m, c]) }
+            if let friCorrelationToKnown { try f.write("fri_correlation_to_known", friCorrelationToKnown, shape: [m]) }
+            if let dsi {
+                try f.write("intensity", intensities, shape: [k])
+                try f.write("dsi", dsi, shape: [m, c, k])
+            }
+            if let preferredDirection { try f.write("preferred_direction", preferredDirection, shape: [m, c, k]) }
+            if let dsiCorrelationToKnown { try f.write("dsi_correlation_to_known", dsiCorrelationToKnown, shape: [m]) }
+            try f.setAttribute("dims_fri", string: "member,cell_type")
+            try f.setAttribute("dims_dsi", string: "member,cell_type,intensity")
+            try f.close()
+        }
+        try AtomicFile.write(directory.appendingPathComponent(Self.textName), text: text())
+    }
+
+    /// Reads a tuning.h5 (ours); nil datasets stay nil.
+    package static func read(_ url: URL) throws -> TuningTable {
+        let f = try HDF5File(path: url.path, mode: .readOnly)
+        var t = TuningTable(members: try f.readStrings("member"),
+                            checkpoints: try f.read("checkpoint", as: Int64.self).values.map(Int.init),
+                            cellTypes: try f.readStrings("cell_type"))
+        func optional(_ name: String, count: Int) throws -> [Double]? {
+            guard f.exists(name) else { return nil }
+            let values = try f.read(name, as: Double.self).values
+            guard values.count == count else {
+                throw HDF5Error.invalidArgument("'\(url.path)': \(name) holds \(values.count) values, expected \(count)")
+            }
+            return values
+        }
+        let (m, c) = (t.members.count, t.cellTypes.count)
+        guard t.checkpoints.count == m else {
+            throw HDF5Error.invalidArgument("'\(url.path)': checkpoint holds \(t.checkpoints.count) values for \(m) members")
+        }
+        t.intensities = f.exists("intensity") ? try f.read("intensity", as: Double.self).values : []
+        let k = t.intensities.count
+        t.friRadius6 = try optional("fri_radius_6", count: m * c)
+        t.friRadiusMinus1 = try optional("fri_radius_-1", count: m * c)
+        t.friCorrelationToKnown = try optional("fri_correlation_to_known", count: m)
+        t.dsi = try optional("dsi", count: m * c * k)
+        t.preferredDirection = try optional("preferred_direction", count: m * c * k)
+        t.dsiCorrelationToKnown = try optional("dsi_correlation_to_known", count: m)
+        return t
+    }
+
+    /// The table: one block per member, one row per cell type.
+    package func text() -> String {
+        var out = "# flyvis tuning readout: flash response index (FRI) at radius 6 and -1, direction selectivity index (DSI)\n"
+        out += "# and preferred direction (degrees) of moving ON (intensity 1) and OFF (intensity 0) edges, central cells.\n"
+        for (mi, member) in members.enumerated() {
+            var line = "member \(member) (checkpoint \(checkpoints[mi]))"
+            if let r = friCorrelationToKnown?[mi] { line += String(format: "  fri_correlation_to_known %.4f", r) }
+            if let r = dsiCorrelationToKnown?[mi] { line += String(format: "  dsi_correlation_to_known %.4f", r) }
+            out += line + "\n"
+            var header = "  cell_type   "
+            if hasFlashes { header += "  fri_r6   fri_r-1" }
+            for x in intensities { header += String(format: "  dsi_i%-3g  pd_i%-3g", x, x) }
+            out += header + "\n"
+            for (ci, type) in cellTypes.enumerated() {
+                var row = "  " + type.padding(toLength: 12, withPad: " ", startingAt: 0)
+                if hasFlashes {
+                    row += String(format: "  %7.4f  %7.4f", value(friRadius6, member: mi, cell: ci) ?? .nan,
+                                  value(friRadiusMinus1, member: mi, cell: ci) ?? .nan)
+                }
+                for k in intensities.indices {
+                    let pd = (value(preferredDirection, member: mi, cell: ci, intensity: k) ?? .nan) * 180 / .pi
+                    row += String(format: "  %7.4f  %7.1f", value(dsi, member: mi, cell: ci, intensity: k) ?? .nan, pd)
+                }
+                out += row + "\n"
+            }
+        }
+        return out
+    }
+}
