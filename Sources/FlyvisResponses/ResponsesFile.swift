@@ -90,11 +90,3 @@ package final class ResponsesFile {
         if communicator.isRoot { unlink(temporary.path) }
     }
 }
-
-/// A numeric or text attribute (flyvis's analysis files store every stimulus parameter as a
-/// `config_*` attribute).
-package enum AttributeValue: Sendable, Equatable {
-    case number(Double)
-    case numbers([Double])
-    case text(String)
-}

@@ -102,7 +102,7 @@ var networkReferencePath: String { Fixtures.network.path }
         try FileManager.default.createDirectory(at: ens.deletingLastPathComponent(), withIntermediateDirectories: true)
         try FileManager.default.copyItem(at: source, to: ens)
         let good = try run(productPath("flyvis-ensemble"), ["summary", ens.path])
-        #expect(good.status == 0 && !good.output.contains("warning"), "\(good.output)")
+        #expect(good.status == 0 && !good.output.contains("WARNING"), "\(good.output)")
         let members = try FileManager.default.contentsOfDirectory(atPath: ens.path).filter { $0.allSatisfy(\.isNumber) }.sorted()
         let broken = ens.appendingPathComponent("\(members.last!)/validation/loss.h5")
         chmod(broken.deletingLastPathComponent().path, 0o755)

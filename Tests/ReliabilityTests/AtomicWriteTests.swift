@@ -5,7 +5,7 @@ import Testing
 import FlyvisResults
 @testable import FlyvisSolver
 
-/// Issue 10, item 4 (atomic groups of writes) and the orphaned temporaries of kill -9.
+/// Atomic groups of writes and the orphaned temporaries of kill -9.
 @Suite(.serialized) struct AtomicWriteTests {
     @Test func snapshotRollsAGroupOfWritesBack() throws {
         let dir = try temporaryDirectory()

@@ -3,7 +3,7 @@ import Testing
 import FlyvisConfig
 import FlyvisTestSupport
 
-/// Issue 10, "clear errors before compute": the top level and config validation refuse
+/// Clear errors before compute: the top level and config validation refuse
 /// mistakes before any data is generated or directory created.
 @Suite(.serialized) struct CLITopLevelTests {
     /// Runs the binary in an empty directory and returns what it printed and whether it created
@@ -50,7 +50,7 @@ import FlyvisTestSupport
     @Test func threadsAreCappedAndBadProgressIntervalRefused() throws {
         // A config error follows validation, so nothing is trained.
         let (capped, _) = try runIn(["train-single", "--threads", "100000", "task_name=flow", "ensemble_and_network_id=bad"])
-        #expect(capped.stderr.contains("warning: --threads 100000 is more than the"), "\(capped.stderr)")
+        #expect(capped.stderr.contains("WARNING: --threads 100000 is more than the"), "\(capped.stderr)")
         #expect(capped.stderr.contains("core(s) this process may use; using "), "\(capped.stderr)")
 
         let (interval, created) = try runIn(["train-single", "--progress-interval=-1", "task_name=flow",

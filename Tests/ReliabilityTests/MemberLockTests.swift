@@ -3,7 +3,7 @@ import FlyvisTestSupport
 import Testing
 import FlyvisResults
 
-/// Issue 10, item 2: one writer per member directory.
+/// One writer per member directory.
 @Suite(.serialized) struct MemberLockTests {
     /// Two `train-single` runs on the same member: the second fails at once naming the first's
     /// host and PID, and the lock goes with the first when it is killed (-9, no clean-up).

@@ -5,7 +5,7 @@ import FlyvisConfig
 import FlyvisResults
 @testable import FlyvisSolver
 
-/// Issue 10, item 1: hostile or mistyped names never write or delete outside `<root>/results`.
+/// Hostile or mistyped names never write or delete outside `<root>/results`.
 @Suite(.serialized) struct PathSafetyTests {
     @Test func namesAreValidatedInFlyvisForm() throws {
         for ok in ["flow", "depth", "flow_depth", "task-2", "v1.2"] { try NetworkPath.validateTaskName(ok) }

@@ -5,7 +5,7 @@ import FlyvisConfig
 import FlyvisData
 @testable import FlyvisSolver
 
-/// Issue 10, item 5: the render cache is keyed by what the input files are, not their path.
+/// The render cache is keyed by what the input files are, not their path.
 @Suite(.serialized) struct RenderCacheTests {
     /// A Sintel-layout folder with one scene of 4 frames whose flow is `u` everywhere.
     func makeSintel(_ root: URL, u: Float) throws {

@@ -14,7 +14,7 @@ import Testing
 
     /// A trained, validated extent-4 member under a fresh root.
     static func trainedMember() throws -> (root: URL, member: URL) {
-        let root = try scratchDirectory("storedConfig")
+        let root = try temporaryDirectory("storedConfig")
         let r = try runFlyvis(["train-single", "--root", root.path] + id + Tiny.base + ["task.n_iters=4"])
         #expect(r.status == 0, "\(r.stderr)")
         return (root, root.appendingPathComponent("results/flow/0001/000"))
@@ -93,7 +93,7 @@ import Testing
 
     /// A directory without a member yet is still a new run: no config to read, no error.
     @Test func newDirectoryHasNoStoredConfig() throws {
-        let root = try scratchDirectory()
+        let root = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: root) }
         let dir = root.appendingPathComponent("results/flow/0001/000")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)

@@ -15,7 +15,7 @@ import FlyvisTask
     func check(_ ours: [Float], _ ref: [Float], _ what: String, mask: [Bool]? = nil) {
         #expect(ours.count == ref.count && !ref.isEmpty, "\(what): \(ours.count) values, the reference has \(ref.count)")
         #expect(mask.map { $0.count == ref.count } ?? true, "\(what): mask of \(mask?.count ?? 0) for \(ref.count) values")
-        let kept = ref.indices.filter { $0 < ours.count && (mask.map { m in $0 < m.count && m[$0] } ?? true) }
+        let kept = ref.indices.filter { i in i < ours.count && (mask.map { m in i < m.count && m[i] } ?? true) }
         let a = kept.map { ours[$0] }, b = kept.map { ref[$0] }
         let worst = ours.count == ref.count ? maxAbsDiff(a, b) : .infinity
         let within = Double(zip(a, b).filter { abs($0 - $1) <= 1e-6 }.count) / Double(max(kept.count, 1))
