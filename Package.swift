@@ -87,7 +87,7 @@ let package = Package(
         .target(name: "FlyvisEnsemble", dependencies: ["FlyvisBase", "FlyvisConfig", "FlyvisMPI", "FlyvisHDF5", "FlyvisResults",
                                                        "FlyvisRandom", "FlyvisReport", "FlyvisSolver"]),
         // The workloads `bench` times and the machine's FMA peak, compiled for the target CPU.
-        .target(name: "FlyvisBench", dependencies: ["FlyvisHex", "FlyvisNetwork", "FlyvisRandom", "FlyvisTask", "FlyvisTraining"],
+        .target(name: "FlyvisBench", dependencies: ["FlyvisBase", "FlyvisHex", "FlyvisNetwork", "FlyvisRandom", "FlyvisTask", "FlyvisTraining"],
                 swiftSettings: numericsSettings),
 
         // Executables: argument parsing and calls into the library layers, nothing else.

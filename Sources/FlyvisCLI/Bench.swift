@@ -2,9 +2,6 @@ import ArgumentParser
 import FlyvisBase
 import FlyvisConnectome
 import FlyvisNetwork
-import FlyvisSolver
-import FlyvisTraining
-import FlyvisTask
 import FlyvisBench
 import Foundation
 
@@ -61,39 +58,12 @@ struct Bench: ParsableCommand {
         print("ours decoder_useful_gflop: \(String(format: "%.3f", gflop))")
         print("ours decoder_gflops: \(String(format: "%.1f", all)) (\(String(format: "%.0f", 100 * all / threadPeak))% of peak, direct-equivalent)")
         print("ours decoder_conv_gflops: \(String(format: "%.1f", conv)) (\(String(format: "%.0f", 100 * conv / threadPeak))% of peak, direct-equivalent)")
-        if !decoderOnly { try iteration(network) }
-        print("ours peak_rss_mb: \(String(format: "%.1f", peakResidentMB()))")
-    }
-
-    /// One whole training iteration as the solver runs it (steady state, forward, decoder with
-    /// dropout, l2norm, backward, Adam, activity penalty, clamp).
-    func iteration(_ network: Network) throws {
-        let c = network.connectome
-        let decoder = try DecoderGAVP(lattice: c.lattice, inChannels: c.outputCellTypes.count)
-        decoder.threads = threads
-        let penalizer = try Penalizer(activity: ActivityPenalty(weight: 0.1, baseline: 5, stopIter: 150_000,
-                                                                belowBaselineWeight: 1, aboveBaselineWeight: 0.1),
-                                      activityParameters: [.bias], parameterPenalties: [], learningRate: 5e-5)
-        let step = TrainingStep(network: network, decoders: ["flow": decoder], objectives: ["flow": .l2norm],
-                                weights: TaskWeights(tasks: ["flow"]), learningRates: (5e-5, 5e-5), penalizer: penalizer)
-        var rng = SystemRandomNumberGenerator()
-        let lum = (0..<(batch * frames * c.lattice.count)).map { _ in Float.random(in: 0.2...0.8, using: &rng) }
-        let target = (0..<(batch * frames * 2 * c.lattice.count)).map { _ in Float.random(in: -0.1...0.1, using: &rng) }
-        var totals: [Double] = []
-        var phases: [String: [Double]] = [:]
-        for rep in 0...repetitions {
-            let t0 = DispatchTime.now().uptimeNanoseconds
-            let steady = try network.steadyState(tPre: 0.5, dt: 0.02, batch: batch)
-            let t1 = DispatchTime.now().uptimeNanoseconds
-            _ = try step.run(iteration: rep, lum: lum, targets: ["flow": target], batch: batch, frames: frames,
-                             dt: 0.02, steadyState: steady)
-            let t2 = DispatchTime.now().uptimeNanoseconds
-            guard rep > 0 else { continue }
-            totals.append(Double(t2 - t0) / 1e6)
-            phases["steady_state", default: []].append(Double(t1 - t0) / 1e6)
-            for (k, v) in step.lastTimings { phases[k, default: []].append(v * 1e3) }
+        if !decoderOnly {
+            let it = try IterationBenchmark.run(network: network, batch: batch, frames: frames, repetitions: repetitions,
+                                                threads: threads)
+            for k in it.phasesMs.keys.sorted() { print("ours iteration_phase_\(k)_ms: \(String(format: "%.2f", it.phasesMs[k]!))") }
+            print("ours iteration_ms: \(String(format: "%.2f", it.iterationMs))")
         }
-        for k in phases.keys.sorted() { print("ours iteration_phase_\(k)_ms: \(String(format: "%.2f", median(phases[k]!)))") }
-        print("ours iteration_ms: \(String(format: "%.2f", median(totals)))")
+        print("ours peak_rss_mb: \(String(format: "%.1f", peakResidentMB()))")
     }
 }

@@ -1,7 +1,4 @@
 import ArgumentParser
-import FlyvisConfig
-import FlyvisEnsemble
-import FlyvisResults
 import FlyvisSolver
 import Foundation
 
@@ -17,15 +14,8 @@ struct ValSingle: ParsableCommand {
     func validate() throws { try common.validateCommon() }
 
     func run() throws {
-        let config = try MultiTaskSolver.resolveConfig(overrides: overrides + ["\(RunFlag.resume.key)=true"], configDirs: common.configDirs,
-                                                       root: common.rootURL)
-        let name = try config.string("network_name")
-        let dir = try ResultsLayout(root: common.rootURL).network(name: name)
-        guard !CheckpointStore(networkDirectory: dir).indices().isEmpty else {
-            throw CommandError("'\(dir.path)' has no checkpoints to validate; check task_name, ensemble_and_network_id and --root")
-        }
-        let solver = try MultiTaskSolver(config: config, root: common.rootURL, resume: true, threads: common.threads)
-        let (l2, epe) = try solver.validateAllCheckpoints()
-        print("validated \(l2.count) checkpoints; best l2norm \(l2.min() ?? .nan), best epe \(epe.min() ?? .nan)")
+        let r = try StoredValidation.run(overrides: overrides, configDirs: common.configDirs, root: common.rootURL,
+                                         threads: common.threads)
+        print("validated \(r.l2norm.count) checkpoints; best l2norm \(r.l2norm.min() ?? .nan), best epe \(r.epe.min() ?? .nan)")
     }
 }
