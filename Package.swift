@@ -56,6 +56,8 @@ let package = Package(
                 swiftSettings: numericsSettings),
         // Hex rendering, Sintel, augmentation, the built-in data set, loaders.
         .target(name: "FlyvisData", dependencies: ["FlyvisBase", "FlyvisHex", "FlyvisHDF5", "CLibPNG", "FlyvisRandom"]),
+        // flyvis's analysis stimuli (flashes, moving edges and bars), rendered as flyvis renders them.
+        .target(name: "FlyvisStimuli", dependencies: ["FlyvisHex", "FlyvisHDF5"]),
         // flyvis's Task: data set, split and loaders, the decoders and the losses.
         .target(name: "FlyvisTask", dependencies: ["FlyvisBase", "FlyvisHex", "FlyvisNetwork", "FlyvisData", "FlyvisRandom"],
                 swiftSettings: numericsSettings),
@@ -78,7 +80,8 @@ let package = Package(
         .target(name: "FlyvisTuning"),
         // flyvis's stimulus-response analysis: stimuli through trained members, under MPI, into
         // parallel-HDF5 files, and the tuning indices.
-        .target(name: "FlyvisResponses", dependencies: ["FlyvisBase", "FlyvisConfig", "FlyvisTuning", "FlyvisNetwork", "FlyvisConnectome", "FlyvisResults", "FlyvisSolver", "FlyvisHDF5", "FlyvisMPI"],
+        .target(name: "FlyvisResponses", dependencies: ["FlyvisBase", "FlyvisConfig", "FlyvisStimuli", "FlyvisTuning", "FlyvisNetwork", "FlyvisConnectome",
+                                                        "FlyvisResults", "FlyvisSolver", "FlyvisHDF5", "FlyvisMPI"],
                 swiftSettings: numericsSettings),
         // The ensemble report page (inline SVG, no dependencies): drawing only, from plain values.
         .target(name: "FlyvisReport"),
@@ -94,7 +97,7 @@ let package = Package(
         .executableTarget(
             name: "FlyvisCLI",
             dependencies: [
-                "FlyvisBase", "FlyvisMPI", "FlyvisHDF5", "FlyvisResults", "FlyvisEnsemble",
+                "FlyvisBase", "FlyvisMPI", "FlyvisHDF5", "FlyvisResults", "FlyvisEnsemble", "FlyvisResponses", "FlyvisStimuli",
                 "FlyvisConnectome", "FlyvisNetwork", "FlyvisTask", "FlyvisTraining", "FlyvisSolver", "FlyvisConfig", "FlyvisBench",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
@@ -112,6 +115,7 @@ let package = Package(
         .testTarget(name: "TrainingTests",
                     dependencies: ["FlyvisTestSupport", "FlyvisTask", "FlyvisTraining", "FlyvisNetwork", "FlyvisConnectome", "FlyvisHDF5", "FlyvisHex", "FlyvisRandom"]),
         .testTarget(name: "DataTests", dependencies: ["FlyvisTestSupport", "FlyvisData", "FlyvisHDF5", "FlyvisHex", "FlyvisRandom"]),
+        .testTarget(name: "StimuliTests", dependencies: ["FlyvisTestSupport", "FlyvisStimuli", "FlyvisHDF5"]),
         .testTarget(name: "ConfigTests", dependencies: ["FlyvisTestSupport", "FlyvisConfig"]),
         .testTarget(name: "InteropTests", dependencies: ["FlyvisTestSupport", "FlyvisBase", "FlyvisTorch", "FlyvisResults", "FlyvisHDF5", "FlyvisSolver", "FlyvisNetwork",
                                                   "FlyvisConfig", "FlyvisData", "FlyvisEnsemble"]),
@@ -120,7 +124,8 @@ let package = Package(
                                                  "FlyvisTask", "FlyvisTraining", "FlyvisData", "FlyvisRandom"]),
         .testTarget(name: "TuningTests", dependencies: ["FlyvisTestSupport", "FlyvisTuning", "FlyvisHDF5"]),
         .testTarget(name: "ResponsesTests",
-                    dependencies: ["FlyvisTestSupport", "FlyvisResponses", "FlyvisNetwork", "FlyvisResults", "FlyvisSolver", "FlyvisHDF5"]),
+                    dependencies: ["FlyvisTestSupport", "FlyvisResponses", "FlyvisNetwork", "FlyvisResults", "FlyvisSolver", "FlyvisHDF5",
+                                   "FlyvisCLI"]),
         // Path safety, member locks, full disks, stale temporaries: in-process and through the binary.
         .testTarget(name: "ReliabilityTests",
                     dependencies: ["FlyvisTestSupport", "FlyvisBase", "FlyvisSolver", "FlyvisConfig", "FlyvisResults", "FlyvisHDF5", "FlyvisData", "FlyvisCLI"]),

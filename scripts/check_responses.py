@@ -380,15 +380,17 @@ def attr(d, key, name, p):
 
 
 def check_nan_padding(d, masks, name, p):
-    """NaN only as whole trailing frames (padding to the slowest edge), never inside a mask."""
+    """NaN only as trailing frames: flyvis pads faster edges with NaN input, which reaches the
+    cells over a few frames (so a frame may be NaN in some cells only), and a NaN state stays
+    NaN. Never NaN inside a time mask."""
     r = d["responses"]
     nan = np.isnan(r)
     if not nan.any():
         return
-    whole = nan.all(axis=3)
-    if (nan.any(axis=3) != whole).any():
-        p.add(f"{name}: NaN in some cells of a frame but not all (padding covers whole frames)")
+    if (nan[:, :, :-1, :] & ~nan[:, :, 1:, :]).any():
+        p.add(f"{name}: a cell's response is NaN in one frame and finite in a later one (padding is trailing)")
         return
+    whole = nan.all(axis=3)
     for m in range(r.shape[0]):
         for s in range(r.shape[1]):
             frames = np.flatnonzero(whole[m, s])
@@ -497,6 +499,10 @@ def check_ensemble(ens, expected_members=None, report=print):
         if p.lines:
             return p.lines
         cells = [d["central"][t] for t in types]
+        # The radii, as a coordinate beside the fri_radius_<r> datasets.
+        expected_keys.add("radius")
+        if "radius" not in tuning or sorted(np.asarray(tuning["radius"]).tolist()) != sorted(np.unique(d["sample_radius"]).tolist()):
+            p.add(f"tuning.h5: radius {tuning.get('radius')} differs from the flashes' radii {np.unique(d['sample_radius'])}")
         for rad in np.unique(d["sample_radius"]):
             key = radius_key(rad)
             expected_keys.add(key)

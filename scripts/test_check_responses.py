@@ -124,7 +124,8 @@ def expected_tuning():
             dsi[:, c, column] = 0.25
             pd[:, c, column] = np.angle(np.exp(1j * np.deg2rad(cr.PREFERRED_DIRECTIONS[t])))
     return {"fri_radius_6": fri6, "fri_radius_-1": -fri6, "dsi": dsi, "preferred_direction": pd,
-            "fri_correlation_to_known": np.ones(2), "dsi_correlation_to_known": np.ones(2)}
+            "fri_correlation_to_known": np.ones(2), "dsi_correlation_to_known": np.ones(2),
+            "radius": np.array([6.0, -1.0])}
 
 
 def build_ensemble(root):
@@ -284,15 +285,24 @@ class CheckResponsesTests(unittest.TestCase):
             x[0, 0, 100, :] = np.nan
             return x
         self.edit("moving_edge.h5", "responses", hole)
-        self.assertRejected("NaN frames are not a trailing block")
+        self.assertRejected("NaN in one frame and finite in a later one")
 
-    def test_nan_padding_covers_whole_frames(self):
-        def partial(x):
+    def test_nan_reaches_cells_over_frames(self):
+        # flyvis's NaN input reaches the cells over a few frames: a cell may turn NaN before the
+        # others, but never back.
+        def earlier(x):
             x = x.copy()
-            x[1, 0, 470:, 5] = np.nan
+            x[1, 1, 463:, 5] = np.nan
             return x
-        self.edit("moving_edge.h5", "responses", partial)
-        self.assertRejected("NaN in some cells of a frame but not all")
+        self.edit("moving_edge.h5", "responses", earlier)
+        self.assertEqual(self.problems(), [])
+
+        def back(x):
+            x = x.copy()
+            x[1, 1, 470:480, 5] = 0.0
+            return x
+        self.edit("moving_edge.h5", "responses", back)
+        self.assertRejected("NaN in one frame and finite in a later one")
 
     def test_nan_inside_mask(self):
         def early(x):

@@ -317,6 +317,36 @@ package final class HDF5File {
                       participate: !count.contains(0))
     }
 
+    /// Reads the block [start, start+count) of a numeric dataset into `buffer` (row-major,
+    /// at least count's product elements), so a large dataset is read one piece at a time.
+    package func readHyperslab<T: HDF5Element>(_ datasetPath: String, start: [Int], count: [Int],
+                                              into buffer: UnsafeMutableBufferPointer<T>) throws(HDF5Error) {
+        hdf5Lock.lock(); defer { hdf5Lock.unlock() }
+        let d = try openDataset(datasetPath)
+        defer { H5Dclose(d) }
+        let full = try dims(of: d, datasetPath)
+        try checkType(d, T.self, datasetPath)
+        guard start.count == full.count, count.count == full.count, !full.isEmpty,
+              zip(zip(start, count), full).allSatisfy({ $0.0 >= 0 && $0.1 >= 0 && $0.0 + $0.1 <= $1 })
+        else {
+            throw .invalidArgument("'\(datasetPath)': block start \(start) count \(count) outside shape \(full)")
+        }
+        let n = count.reduce(1, *)
+        guard buffer.count >= n else {
+            throw .invalidArgument("'\(datasetPath)': a buffer of \(buffer.count) values cannot hold block \(count)")
+        }
+        if n == 0 { return }
+        let fileSpace = H5Dget_space(d)
+        defer { H5Sclose(fileSpace) }
+        var s = start.map { hsize_t($0) }, c = count.map { hsize_t($0) }
+        H5Sselect_hyperslab(fileSpace, H5S_SELECT_SET, &s, nil, &c, nil)
+        let memSpace = H5Screate_simple(Int32(c.count), &c, nil)
+        defer { H5Sclose(memSpace) }
+        if H5Dread(d, T.nativeType, memSpace, fileSpace, fv_h5p_default(), buffer.baseAddress) < 0 {
+            throw fail("read", datasetPath)
+        }
+    }
+
     /// Appends rows along axis 0 of an extendable dataset, creating it (chunked) if missing.
     /// Loss histories grow this way, one checkpoint or iteration at a time.
     package func append<T: HDF5Element>(_ datasetPath: String, _ values: [T], rowShape: [Int] = [],

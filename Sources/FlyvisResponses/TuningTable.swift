@@ -13,9 +13,8 @@ package struct TuningTable: Sendable, Equatable {
     package var cellTypes: [String]
     /// The moving edges' intensities (0 = OFF edge, 1 = ON edge), the last axis of `dsi`.
     package var intensities: [Double] = []
-    /// (member, cell type), for radius 6 and −1.
-    package var friRadius6: [Double]?
-    package var friRadiusMinus1: [Double]?
+    /// (member, cell type) per flash radius (flyvis's defaults: 6 and −1).
+    package var fri: [RadiusFRI] = []
     /// (member, cell type, intensity).
     package var dsi: [Double]?
     package var preferredDirection: [Double]?
@@ -32,7 +31,12 @@ package struct TuningTable: Sendable, Equatable {
     package static let fileName = "tuning.h5"
     package static let textName = "tuning.txt"
 
-    package var hasFlashes: Bool { friRadius6 != nil }
+    package var hasFlashes: Bool { !fri.isEmpty }
+
+    /// flyvis's dataset name, `fri_radius_6`, `fri_radius_-1` (whole radii without ".0").
+    package static func friName(_ radius: Double) -> String {
+        radius == radius.rounded() && abs(radius) < 1e15 ? "fri_radius_\(Int(radius))" : "fri_radius_\(radius)"
+    }
     package var hasMovingEdges: Bool { dsi != nil }
 
     /// One member's value of a (member, cell) or (member, cell, intensity) dataset.
@@ -50,8 +54,8 @@ package struct TuningTable: Sendable, Equatable {
             try f.writeStrings("member", members)
             try f.write("checkpoint", checkpoints.map(Int64.init), shape: [m])
             try f.writeStrings("cell_type", cellTypes)
-            if let friRadius6 { try f.write("fri_radius_6", friRadius6, shape: [m, c]) }
-            if let friRadiusMinus1 { try f.write("fri_radius_-1", friRadiusMinus1, shape: [m, c]) }
+            for r in fri { try f.write(Self.friName(r.radius), r.values, shape: [m, c]) }
+            if !fri.isEmpty { try f.write("radius", fri.map(\.radius), shape: [fri.count]) }
             if let friCorrelationToKnown { try f.write("fri_correlation_to_known", friCorrelationToKnown, shape: [m]) }
             if let dsi {
                 try f.write("intensity", intensities, shape: [k])
@@ -68,6 +72,7 @@ package struct TuningTable: Sendable, Equatable {
 
     /// Reads a tuning.h5 (ours); nil datasets stay nil.
     package static func read(_ url: URL) throws -> TuningTable {
+        guard FileManager.default.fileExists(atPath: url.path) else { throw HDF5Error.fileNotFound(file: url.path) }
         let f = try HDF5File(path: url.path, mode: .readOnly)
         var t = TuningTable(members: try f.readStrings("member"),
                             checkpoints: try f.read("checkpoint", as: Int64.self).values.map(Int.init),
@@ -86,8 +91,10 @@ package struct TuningTable: Sendable, Equatable {
         }
         t.intensities = f.exists("intensity") ? try f.read("intensity", as: Double.self).values : []
         let k = t.intensities.count
-        t.friRadius6 = try optional("fri_radius_6", count: m * c)
-        t.friRadiusMinus1 = try optional("fri_radius_-1", count: m * c)
+        let radii = f.exists("radius") ? try f.read("radius", as: Double.self).values : []
+        t.fri = try radii.map { r in
+            RadiusFRI(radius: r, values: try optional(friName(r), count: m * c) ?? [])
+        }
         t.friCorrelationToKnown = try optional("fri_correlation_to_known", count: m)
         t.dsi = try optional("dsi", count: m * c * k)
         t.preferredDirection = try optional("preferred_direction", count: m * c * k)
@@ -105,15 +112,12 @@ package struct TuningTable: Sendable, Equatable {
             if let r = dsiCorrelationToKnown?[mi] { line += String(format: "  dsi_correlation_to_known %.4f", r) }
             out += line + "\n"
             var header = "  cell_type   "
-            if hasFlashes { header += "  fri_r6   fri_r-1" }
+            for r in fri { header += "  " + "fri_r\(Self.friName(r.radius).dropFirst("fri_radius_".count))".padding(toLength: 7, withPad: " ", startingAt: 0) }
             for x in intensities { header += String(format: "  dsi_i%-3g  pd_i%-3g", x, x) }
             out += header + "\n"
             for (ci, type) in cellTypes.enumerated() {
                 var row = "  " + type.padding(toLength: 12, withPad: " ", startingAt: 0)
-                if hasFlashes {
-                    row += String(format: "  %7.4f  %7.4f", value(friRadius6, member: mi, cell: ci) ?? .nan,
-                                  value(friRadiusMinus1, member: mi, cell: ci) ?? .nan)
-                }
+                for r in fri { row += String(format: "  %7.4f", value(r.values, member: mi, cell: ci) ?? .nan) }
                 for k in intensities.indices {
                     let pd = (value(preferredDirection, member: mi, cell: ci, intensity: k) ?? .nan) * 180 / .pi
                     row += String(format: "  %7.4f  %7.1f", value(dsi, member: mi, cell: ci, intensity: k) ?? .nan, pd)

@@ -28,6 +28,10 @@ package enum Fixtures {
     /// flyvis's stimulus-response analysis (flashes, moving edges, FRI, DSI) of resultsE15's
     /// member 000 at its best checkpoint.
     package static var responses: URL { url("flyvis-responses-e15.h5", override: "FLYVIS_RESPONSES_REFERENCE") }
+    /// Stimuli made by flyvis itself that `responses` lacks (rotations off the axes, the
+    /// slowest speed, other padding modes, a moving bar, other flashes) and HexEye's pixel masks
+    /// (scripts/make_stimulus_fixture.py).
+    package static var stimuli: URL { url("flyvis-stimuli-e15.h5", override: "FLYVIS_STIMULI_REFERENCE") }
 
     package static func open(_ url: URL) throws -> HDF5File { try HDF5File(path: url.path, mode: .readOnly) }
 }

@@ -131,6 +131,34 @@ func sampleValues<T>(_ n: Int, _ make: (Int) -> T) -> [T] { (0..<n).map(make) }
         #expect(try HDF5File(path: path, mode: .readOnly).read("z", as: Float.self).values == values)
     }
 
+    @Test func hyperslabReadsOneBlock() throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let path = dir.appendingPathComponent("slab.h5").path
+        let values = sampleValues(4 * 5 * 6) { Float($0) }
+        let f = try HDF5File(path: path, mode: .truncate)
+        try f.write("plain", values, shape: [4, 5, 6])
+        try f.write("gz", values, shape: [4, 5, 6], compression: 4)
+        try f.close()
+        let r = try HDF5File(path: path, mode: .readOnly)
+        for name in ["plain", "gz"] {
+            var block = [Float](repeating: -1, count: 2 * 6 + 1)
+            try block.withUnsafeMutableBufferPointer { try r.readHyperslab(name, start: [2, 3, 0], count: [1, 2, 6], into: $0) }
+            #expect(Array(block.prefix(12)) == Array(values[(2 * 30 + 18)..<(2 * 30 + 30)]))
+            #expect(block[12] == -1)  // nothing past the block
+            #expect(throws: HDF5Error.self) {
+                try block.withUnsafeMutableBufferPointer { try r.readHyperslab(name, start: [3, 4, 0], count: [1, 2, 6], into: $0) }
+            }
+            #expect(throws: HDF5Error.self) {
+                try block.withUnsafeMutableBufferPointer { try r.readHyperslab(name, start: [0, 0, 0], count: [1, 5, 6], into: $0) }
+            }
+            var wrongType = [Int32](repeating: 0, count: 6)
+            #expect(throws: HDF5Error.self) {
+                try wrongType.withUnsafeMutableBufferPointer { try r.readHyperslab(name, start: [0, 0, 0], count: [1, 1, 6], into: $0) }
+            }
+        }
+    }
+
     @Test func truncatedOrCorruptedFileGivesClearError() throws {
         let dir = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }

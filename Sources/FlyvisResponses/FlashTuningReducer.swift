@@ -1,0 +1,53 @@
+import FlyvisStimuli
+import FlyvisTuning
+
+/// Keeps one member's central responses to the flashes (a few samples, small) and turns them
+/// into the flash response index at every radius, plus the radius-6 FRI's correlation with the
+/// known polarities. Result layout: per radius (in `radii` order) one FRI per cell type, then
+/// the correlation (NaN without radius 6).
+package struct FlashTuningReducer: ResponseReducer {
+    package let coordinates: FlashCoordinates
+    package let radii: [Double]
+    var central: [Float]
+
+    package init(set: any StimulusSet, cellTypes: [String]) throws {
+        let p = Dictionary(set.sampleParameters.map { ($0.name, $0.values) }, uniquingKeysWith: { a, _ in a })
+        guard let radius = p["radius"], let intensity = p["intensity"] else {
+            throw ResponsesError.invalidParameter("stimulus set '\(set.name)' has no radius and intensity per sample; it is not a flash set")
+        }
+        let config = Dictionary(set.configuration.map { ($0.name, $0.value) }, uniquingKeysWith: { a, _ in a })
+        var c = FlashCoordinates(radius: radius, intensity: intensity, time: set.time, cellTypes: cellTypes, dt: set.dt)
+        if case let .number(t)? = config["t_stim"] { c.tStim = t }
+        if case let .numbers(a)? = config["alternations"] { c.alternations = a }
+        coordinates = c
+        radii = Array(Set(radius)).sorted { a, b in a == 6 ? true : b == 6 ? false : a > b }
+        central = [Float](repeating: .nan, count: c.samples * c.frames * c.cells)
+    }
+
+    package var resultCount: Int { radii.count * coordinates.cells + 1 }
+
+    package mutating func add(samples: Range<Int>, values: [Float], cells: CellCoordinates) {
+        let (frames, types) = (coordinates.frames, coordinates.cells)
+        for (k, s) in samples.enumerated() {
+            for f in 0..<frames {
+                let src = (k * frames + f) * cells.count, dst = (s * frames + f) * types
+                for (type, column) in cells.centralColumns.enumerated() {
+                    if let column { central[dst + type] = values[src + column] }
+                }
+            }
+        }
+    }
+
+    package func result() throws -> [Double] {
+        var out: [Double] = []
+        var correlation = Double.nan
+        for r in radii {
+            let fri = try FlashResponseIndex.compute(responses: central, coordinates: coordinates, radius: r)
+            if r == 6, fri.allSatisfy(\.isFinite) {
+                correlation = try TuningCorrelation.friCorrelationToKnown(fri: fri, cellTypes: coordinates.cellTypes)
+            }
+            out += fri
+        }
+        return out + [correlation]
+    }
+}
