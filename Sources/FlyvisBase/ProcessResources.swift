@@ -4,7 +4,8 @@ import Foundation
 /// rank costs a cluster node, printed by `bench` and at the end of every training run.
 package func peakResidentMB() -> Double {
     if let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
-       let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }) {
+        let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") })
+    {
         let kb = Double(line.split(separator: " ").dropFirst().first { !$0.isEmpty } ?? "0") ?? 0
         return kb / 1024
     }
@@ -18,7 +19,8 @@ package func peakResidentMB() -> Double {
 package func availableCores() -> Int {
     let online = max(1, ProcessInfo.processInfo.activeProcessorCount)
     guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
-          let line = status.split(separator: "\n").first(where: { $0.hasPrefix("Cpus_allowed_list:") }) else { return online }
+        let line = status.split(separator: "\n").first(where: { $0.hasPrefix("Cpus_allowed_list:") })
+    else { return online }
     var n = 0
     for part in line.dropFirst("Cpus_allowed_list:".count).trimmingCharacters(in: .whitespaces).split(separator: ",") {
         let bounds = part.split(separator: "-").compactMap { Int($0) }

@@ -63,8 +63,10 @@ private struct LineHandler: LogHandler {
         set { metadata[key] = newValue }
     }
 
-    func log(level: Logger.Level, message: Logger.Message, metadata: Logger.Metadata?, source: String,
-             file: String, function: String, line: UInt) {
+    func log(
+        level: Logger.Level, message: Logger.Message, metadata: Logger.Metadata?, source: String,
+        file: String, function: String, line: UInt
+    ) {
         let tag: String
         switch level {
         case .trace, .debug, .info, .notice: tag = ""
@@ -110,7 +112,10 @@ private final class LineSink: @unchecked Sendable {
                 do { try h.write(contentsOf: data) } catch {
                     if !reportedFileError {
                         reportedFileError = true
-                        try? FileHandle.standardError.write(contentsOf: Data("[\(TrainingLog.timestamp())] WARNING: cannot append to the log file (\(error)); logging to stderr only\n".utf8))
+                        try? FileHandle.standardError.write(
+                            contentsOf: Data(
+                                "[\(TrainingLog.timestamp())] WARNING: cannot append to the log file (\(error)); logging to stderr only\n"
+                                    .utf8))
                     }
                 }
             }

@@ -78,7 +78,7 @@ final class WorkerPool: @unchecked Sendable {
                 current = generation.load(ordering: .acquiring)
             }
             seen = current
-            guard part < current & 0xFF else { continue }   // not in this run
+            guard part < current & 0xFF else { continue }  // not in this run
             job!.value(part)
             remaining.subtract(1, ordering: .releasing)
         }

@@ -6,9 +6,13 @@ import Foundation
 
 /// Times the decoder forward and backward at a given size (median ms), for `bench`.
 package enum DecoderBenchmark {
-    package static func run(lattice: HexLattice, inChannels: Int, batch: Int, frames: Int,
-                           repetitions: Int, threads: Int = 1) throws -> (forwardMs: Double, backwardMs: Double, phasesMs: [String: Double],
-                                                        convolutionFlops: Double) {
+    package static func run(
+        lattice: HexLattice, inChannels: Int, batch: Int, frames: Int,
+        repetitions: Int, threads: Int = 1
+    ) throws -> (
+        forwardMs: Double, backwardMs: Double, phasesMs: [String: Double],
+        convolutionFlops: Double
+    ) {
         let d = try DecoderGAVP(lattice: lattice, inChannels: inChannels)
         d.threads = threads
         var rng = RandomState(seed: 1)

@@ -18,11 +18,14 @@ package enum IterationBenchmark {
         let flow = TaskName.flow.rawValue
         let decoder = try DecoderGAVP(lattice: c.lattice, inChannels: c.outputCellTypes.count)
         decoder.threads = threads
-        let penalizer = try Penalizer(activity: ActivityPenalty(weight: 0.1, baseline: 5, stopIter: 150_000,
-                                                                belowBaselineWeight: 1, aboveBaselineWeight: 0.1),
-                                      activityParameters: [.bias], parameterPenalties: [], learningRate: 5e-5)
-        let step = TrainingStep(network: network, decoders: [flow: decoder], objectives: [flow: .l2norm],
-                                weights: TaskWeights(tasks: [flow]), learningRates: (5e-5, 5e-5), penalizer: penalizer)
+        let penalizer = try Penalizer(
+            activity: ActivityPenalty(
+                weight: 0.1, baseline: 5, stopIter: 150_000,
+                belowBaselineWeight: 1, aboveBaselineWeight: 0.1),
+            activityParameters: [.bias], parameterPenalties: [], learningRate: 5e-5)
+        let step = TrainingStep(
+            network: network, decoders: [flow: decoder], objectives: [flow: .l2norm],
+            weights: TaskWeights(tasks: [flow]), learningRates: (5e-5, 5e-5), penalizer: penalizer)
         var rng = SystemRandomNumberGenerator()
         let lum = (0..<(batch * frames * c.lattice.count)).map { _ in Float.random(in: 0.2...0.8, using: &rng) }
         let target = (0..<(batch * frames * 2 * c.lattice.count)).map { _ in Float.random(in: -0.1...0.1, using: &rng) }
@@ -32,8 +35,9 @@ package enum IterationBenchmark {
             let t0 = DispatchTime.now().uptimeNanoseconds
             let steady = try network.steadyState(tPre: 0.5, dt: 0.02, batch: batch)
             let t1 = DispatchTime.now().uptimeNanoseconds
-            _ = try step.run(iteration: rep, lum: lum, targets: [flow: target], batch: batch, frames: frames,
-                             dt: 0.02, steadyState: steady)
+            _ = try step.run(
+                iteration: rep, lum: lum, targets: [flow: target], batch: batch, frames: frames,
+                dt: 0.02, steadyState: steady)
             let t2 = DispatchTime.now().uptimeNanoseconds
             guard rep > 0 else { continue }  // the first repetition warms caches and allocates buffers
             totals.append(Double(t2 - t0) / 1e6)

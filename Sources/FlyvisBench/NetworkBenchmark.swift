@@ -19,8 +19,10 @@ package enum NetworkBenchmark {
         package var networkMs: Double { forwardMs + backwardMs }
     }
 
-    package static func run(network: Network, batch: Int = 4, frames: Int = 40, repetitions: Int = 5,
-                           dt: Double = 0.02) throws -> Result {
+    package static func run(
+        network: Network, batch: Int = 4, frames: Int = 40, repetitions: Int = 5,
+        dt: Double = 0.02
+    ) throws -> Result {
         var rng = SystemRandomNumberGenerator()
         let movie = (0..<(batch * frames * network.hexCount)).map { _ in Float.random(in: 0.2...0.8, using: &rng) }
         var ss: [Double] = [], fw: [Double] = [], bw: [Double] = []

@@ -1,8 +1,8 @@
 import ArgumentParser
 import FlyvisBase
+import FlyvisBench
 import FlyvisConnectome
 import FlyvisNetwork
-import FlyvisBench
 import Foundation
 
 /// Prints the median time of each phase of the reference workload.
@@ -38,11 +38,13 @@ struct Bench: ParsableCommand {
             let fwd = 2 * fma / (r.forwardMs / 1e3) / 1e9, bwd = 4 * fma / (r.backwardMs / 1e3) / 1e9
             let whole = 6 * fma / (r.networkMs / 1e3) / 1e9, threadPeak = peak * Double(threads)
             for (name, g) in [("forward", fwd), ("backward", bwd), ("fwd_bwd", whole)] {
-                print("ours network_\(name)_gflops: \(String(format: "%.1f", g)) (\(String(format: "%.0f", 100 * g / threadPeak))% of peak)")
+                print(
+                    "ours network_\(name)_gflops: \(String(format: "%.1f", g)) (\(String(format: "%.0f", 100 * g / threadPeak))% of peak)")
             }
         }
-        let d = try DecoderBenchmark.run(lattice: connectome.lattice, inChannels: connectome.outputCellTypes.count,
-                                         batch: batch, frames: frames, repetitions: repetitions, threads: threads)
+        let d = try DecoderBenchmark.run(
+            lattice: connectome.lattice, inChannels: connectome.outputCellTypes.count,
+            batch: batch, frames: frames, repetitions: repetitions, threads: threads)
         print("ours decoder_forward_ms: \(String(format: "%.2f", d.forwardMs))")
         print("ours decoder_backward_ms: \(String(format: "%.2f", d.backwardMs))")
         let decoderMs = d.forwardMs + d.backwardMs
@@ -56,11 +58,16 @@ struct Bench: ParsableCommand {
         let convMs = ["forward_conv", "backward_conv", "backward_conv_weights"].reduce(0) { $0 + (d.phasesMs[$1] ?? 0) }
         let all = gflop / (decoderMs / 1e3), conv = gflop / (convMs / 1e3), threadPeak = peak * Double(threads)
         print("ours decoder_useful_gflop: \(String(format: "%.3f", gflop))")
-        print("ours decoder_gflops: \(String(format: "%.1f", all)) (\(String(format: "%.0f", 100 * all / threadPeak))% of peak, direct-equivalent)")
-        print("ours decoder_conv_gflops: \(String(format: "%.1f", conv)) (\(String(format: "%.0f", 100 * conv / threadPeak))% of peak, direct-equivalent)")
+        print(
+            "ours decoder_gflops: \(String(format: "%.1f", all)) (\(String(format: "%.0f", 100 * all / threadPeak))% of peak, direct-equivalent)"
+        )
+        print(
+            "ours decoder_conv_gflops: \(String(format: "%.1f", conv)) (\(String(format: "%.0f", 100 * conv / threadPeak))% of peak, direct-equivalent)"
+        )
         if !decoderOnly {
-            let it = try IterationBenchmark.run(network: network, batch: batch, frames: frames, repetitions: repetitions,
-                                                threads: threads)
+            let it = try IterationBenchmark.run(
+                network: network, batch: batch, frames: frames, repetitions: repetitions,
+                threads: threads)
             for k in it.phasesMs.keys.sorted() { print("ours iteration_phase_\(k)_ms: \(String(format: "%.2f", it.phasesMs[k]!))") }
             print("ours iteration_ms: \(String(format: "%.2f", it.iterationMs))")
         }

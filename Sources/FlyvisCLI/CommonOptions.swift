@@ -10,22 +10,40 @@ struct CommonOptions: ParsableArguments {
     @Option(help: "Root directory for results and renderings (default: $FLYVIS_ROOT_DIR, else ./data).")
     var root: String?
 
-    @Option(name: .customLong("config-dir"), help: "Directory of YAML files that add or replace config groups (e.g. DIR/scheduler/fast.yaml, selected by scheduler=fast).")
+    @Option(
+        name: .customLong("config-dir"),
+        help: "Directory of YAML files that add or replace config groups (e.g. DIR/scheduler/fast.yaml, selected by scheduler=fast).")
     var configDir: [String] = []
 
-    @Option(name: .customLong("threads"), help: "Threads per rank for the network and decoder kernels (default 1 per MPI rank). Give ranks × threads ≤ free cores: extra workers spin between time steps. Capped at the cores this process may use.")
+    @Option(
+        name: .customLong("threads"),
+        help:
+            "Threads per rank for the network and decoder kernels (default 1 per MPI rank). Give ranks × threads ≤ free cores: extra workers spin between time steps. Capped at the cores this process may use."
+    )
     var requestedThreads: Int = 1
 
     /// `--threads`, capped at the cores this process may run on (more only spin).
     var threads: Int { min(max(requestedThreads, 1), availableCores()) }
 
-    @Flag(name: .customLong("skip-validation"), help: "Do not validate every checkpoint with l2norm and epe when training finishes (flyvis's val_single; on by default so that flyvis's EnsembleView finds validation/epe.h5).")
+    @Flag(
+        name: .customLong("skip-validation"),
+        help:
+            "Do not validate every checkpoint with l2norm and epe when training finishes (flyvis's val_single; on by default so that flyvis's EnsembleView finds validation/epe.h5)."
+    )
     var skipValidation = false
 
-    @Option(name: .customLong("init-from"), help: "Start a new run from a trained model's weights: a network directory (ours or flyvis's), optionally with :best, :last or :N (default best). Loads the network and, where the shapes fit, the decoder.")
+    @Option(
+        name: .customLong("init-from"),
+        help:
+            "Start a new run from a trained model's weights: a network directory (ours or flyvis's), optionally with :best, :last or :N (default best). Loads the network and, where the shapes fit, the decoder."
+    )
     var initFrom: String?
 
-    @Option(name: .customLong("progress-interval"), help: "Seconds between progress lines (iteration, it/s, ETA) and, in an ensemble, status table and report updates between checkpoints.")
+    @Option(
+        name: .customLong("progress-interval"),
+        help:
+            "Seconds between progress lines (iteration, it/s, ETA) and, in an ensemble, status table and report updates between checkpoints."
+    )
     var progressInterval: Double = 30
 
     var rootURL: URL {
@@ -53,7 +71,8 @@ struct CommonOptions: ParsableArguments {
         }
         let cores = availableCores()
         if requestedThreads > cores {
-            TrainingLog.console.warning("--threads \(requestedThreads) is more than the \(cores) core(s) this process may use; using \(cores)")
+            TrainingLog.console.warning(
+                "--threads \(requestedThreads) is more than the \(cores) core(s) this process may use; using \(cores)")
         }
         if let initFrom {
             do { _ = try InitSource.parse(initFrom) } catch { throw ValidationError("--init-from: \(error)") }

@@ -27,7 +27,8 @@ struct Doctor: ParsableCommand {
             return
         }
         let hostname = ProcessInfo.processInfo.hostName
-        print("""
+        print(
+            """
             flyvis-ensemble \(RootCommand.version) doctor (rank 0 on \(hostname))
               MPI library: \(MPI.libraryVersion.split(separator: "\n").first.map(String.init) ?? "?")
               ranks: \(comm.size)
@@ -55,8 +56,9 @@ struct Doctor: ParsableCommand {
             let path = URL(fileURLWithPath: dir).appendingPathComponent(name).path
             let file = try HDF5File(path: path, mode: .truncate, communicator: comm)
             try file.createDataset("ranks", of: Int64.self, shape: [comm.size, 2], fill: -1)
-            try file.writeHyperslab("ranks", [Int64(comm.rank), Int64(comm.rank * comm.rank)],
-                                    start: [comm.rank, 0], count: [1, 2])
+            try file.writeHyperslab(
+                "ranks", [Int64(comm.rank), Int64(comm.rank * comm.rank)],
+                start: [comm.rank, 0], count: [1, 2])
             try file.close()
             try comm.barrier()
             var problem: String?

@@ -49,7 +49,9 @@ struct EnsembleCommand: ParsableCommand {
         // The ensemble folder is written before any member's path is checked: check its parts
         // here (flyvis names members EEEE/NNN, so ids have at most 4 and 3 digits).
         do { try NetworkPath.validateTaskName(taskName) } catch { throw ValidationError("--task-name: \(error)") }
-        guard ensembleID <= 9999 else { throw ValidationError("--ensemble-id \(ensembleID) has more than 4 digits; flyvis names ensembles 0000…9999") }
+        guard ensembleID <= 9999 else {
+            throw ValidationError("--ensemble-id \(ensembleID) has more than 4 digits; flyvis names ensembles 0000…9999")
+        }
         guard start <= 999, (end ?? start + 1) <= 1000 else {
             throw ValidationError("members are numbered 000…999 (flyvis's EEEE/NNN); choose --start/--end within 0…1000")
         }
@@ -69,23 +71,29 @@ struct EnsembleCommand: ParsableCommand {
         let members = start..<(end ?? start + comm.size)
         for m in perMember.keys.sorted() where !members.contains(m) {
             if comm.isRoot {
-                TrainingLog.console.error("--member-override for member \(m), which is not in this job's members \(members.lowerBound)..<\(members.upperBound); check the member number or --start/--end")
+                TrainingLog.console.error(
+                    "--member-override for member \(m), which is not in this job's members \(members.lowerBound)..<\(members.upperBound); check the member number or --start/--end"
+                )
             }
             throw ExitCode(ExitStatus.invalidEnsembleConfig.rawValue)
         }
         let ensembleDir = ResultsLayout(root: common.rootURL).ensemble(task: taskName, ensembleID: ensembleID)
         if comm.isRoot {
-            print("flyvis-ensemble: training members \(members.lowerBound)..<\(members.upperBound) of \(taskName)/\(ResultsSchema.ensembleFolder(ensembleID)) on \(comm.size) rank(s); results in \(ensembleDir.path)")
+            print(
+                "flyvis-ensemble: training members \(members.lowerBound)..<\(members.upperBound) of \(taskName)/\(ResultsSchema.ensembleFolder(ensembleID)) on \(comm.size) rank(s); results in \(ensembleDir.path)"
+            )
         }
-        let trainer = SolverMemberTrainer.ensemble(settings: try common.settings(), overrides: overrides, perMember: perMember,
-                                                   taskName: taskName, directory: ensembleDir)
+        let trainer = SolverMemberTrainer.ensemble(
+            settings: try common.settings(), overrides: overrides, perMember: perMember,
+            taskName: taskName, directory: ensembleDir)
         // Check the config once, before any rank starts, so a typo fails fast with one message.
         do { _ = try trainer.config(for: MemberID(ensembleID: ensembleID, member: members.lowerBound)) } catch {
             if comm.isRoot { TrainingLog.console.error("\(error)") }
             throw ExitCode(ExitStatus.invalidEnsembleConfig.rawValue)
         }
-        var run = EnsembleRun(ensembleID: ensembleID, taskName: taskName, members: members, ensembleDirectory: ensembleDir,
-                              topK: topK, statusInterval: statusInterval, retryFailed: retryFailed)
+        var run = EnsembleRun(
+            ensembleID: ensembleID, taskName: taskName, members: members, ensembleDirectory: ensembleDir,
+            topK: topK, statusInterval: statusInterval, retryFailed: retryFailed)
         run.progressInterval = common.progressInterval
         let outcome = try EnsembleCoordinator(run: run, communicator: comm, trainer: trainer).execute()
         if outcome != .success { throw ExitCode(outcome.rawValue) }

@@ -115,12 +115,16 @@ struct Responses: ParsableCommand {
         let request = try request()
         let cacheRoot = ResponsesJob.cacheRoot(explicit: root, ensemble: ens)
         if comm.isRoot {
-            print("responses: \(request.kinds.map(\.rawValue).joined(separator: ", ")) for \(ens.path) on \(comm.size) rank(s); renderings under \(cacheRoot.path)")
+            print(
+                "responses: \(request.kinds.map(\.rawValue).joined(separator: ", ")) for \(ens.path) on \(comm.size) rank(s); renderings under \(cacheRoot.path)"
+            )
         }
         do {
-            _ = try job.run(communicator: comm, stimuli: { extent in
-                try request.sets(extent: extent, cache: cacheRoot, log: { if comm.isRoot { print("responses: \($0)") } })
-            }, tuning: !noTuning)
+            _ = try job.run(
+                communicator: comm,
+                stimuli: { extent in
+                    try request.sets(extent: extent, cache: cacheRoot, log: { if comm.isRoot { print("responses: \($0)") } })
+                }, tuning: !noTuning)
         } catch ResponsesError.interrupted {
             if comm.isRoot { TrainingLog.console.error("\(ResponsesError.interrupted)") }
             throw ExitCode(ExitStatus.interrupted.rawValue)

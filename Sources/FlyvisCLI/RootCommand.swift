@@ -18,8 +18,10 @@ struct RootCommand: ParsableCommand {
             e.g. --ensemble-id) trains an ensemble.
             """,
         version: version,
-        subcommands: [EnsembleCommand.self, TrainSingle.self, ValSingle.self, SummaryCommand.self, ReportCommand.self, Responses.self,
-                      Simulate.self, Bench.self, Doctor.self, MemberSeed.self],
+        subcommands: [
+            EnsembleCommand.self, TrainSingle.self, ValSingle.self, SummaryCommand.self, ReportCommand.self, Responses.self,
+            Simulate.self, Bench.self, Doctor.self, MemberSeed.self,
+        ],
         defaultSubcommand: EnsembleCommand.self
     )
 

@@ -28,7 +28,8 @@ struct Simulate: ParsableCommand {
     // `.unconditional`: a value that starts with "-" (--dt -0.02) is this option's value, which
     // validate() then refuses, instead of being taken for another option.
     @Option(parsing: .unconditional, help: "Integration time step in seconds.") var dt: Double = 0.02
-    @Option(parsing: .unconditional, help: "Seconds of grey before the movie (flyvis's 'auto' initial state is 1.0; 0 starts from v = bias).")
+    @Option(
+        parsing: .unconditional, help: "Seconds of grey before the movie (flyvis's 'auto' initial state is 1.0; 0 starts from v = bias).")
     var tPre: Double = 1.0
     @Option(help: "Nodes to record: central, all, or comma-separated cell types.") var nodes = "central"
     @Option(help: "With --params: the connectome extent the parameters belong to.") var extent = 15
@@ -48,7 +49,9 @@ struct Simulate: ParsableCommand {
 
     func run() throws {
         var simulation = StimulusSimulation(
-            model: networkDir.map { .directory(ResultsDirectory(URL(fileURLWithPath: $0).standardizedFileURL), CheckpointSelector(checkpoint)!) }
+            model: networkDir.map {
+                .directory(ResultsDirectory(URL(fileURLWithPath: $0).standardizedFileURL), CheckpointSelector(checkpoint)!)
+            }
                 ?? .parameters(path: params!, extent: extent),
             stimulus: stimulus, output: out)
         simulation.dt = dt

@@ -41,7 +41,9 @@ struct SummaryCommand: ParsableCommand {
             for p in m.problems { TrainingLog.console.warning("member \(m.id.name): \(p)") }
         }
         if !unreadable.isEmpty {
-            TrainingLog.console.error("\(unreadable.count) member(s) could not be read: \(unreadable.map(\.id.name).joined(separator: ", ")); their rows are incomplete")
+            TrainingLog.console.error(
+                "\(unreadable.count) member(s) could not be read: \(unreadable.map(\.id.name).joined(separator: ", ")); their rows are incomplete"
+            )
             throw ExitCode(ExitStatus.failure.rawValue)
         }
     }

@@ -13,13 +13,15 @@ enum TopLevel: Equatable {
         guard let first = arguments.first else { return .help }
         // Options, overrides (a.b=v, +a=v, ++a=v, ~a) and subcommands pass through.
         if first.hasPrefix("-") || first.hasPrefix("~") || first.hasPrefix("+") || first.contains("=")
-            || subcommandNames.contains(first) {
+            || subcommandNames.contains(first)
+        {
             return .run
         }
         let names = subcommandNames.filter { $0 != "help" }
         let closest = names.min { editDistance($0, first) < editDistance($1, first) }!
         let hint = editDistance(closest, first) <= 3 ? "did you mean '\(closest)'? " : ""
-        return .unknownSubcommand("unknown subcommand '\(first)'; \(hint)the subcommands are \(names.joined(separator: ", ")) (see flyvis-ensemble --help)")
+        return .unknownSubcommand(
+            "unknown subcommand '\(first)'; \(hint)the subcommands are \(names.joined(separator: ", ")) (see flyvis-ensemble --help)")
     }
 
     /// Levenshtein distance, for the "did you mean" hint.

@@ -14,8 +14,9 @@ struct ValSingle: ParsableCommand {
     func validate() throws { try common.validateCommon() }
 
     func run() throws {
-        let r = try StoredValidation.run(overrides: overrides, configDirs: common.configDirs, root: common.rootURL,
-                                         threads: common.threads)
+        let r = try StoredValidation.run(
+            overrides: overrides, configDirs: common.configDirs, root: common.rootURL,
+            threads: common.threads)
         print("validated \(r.l2norm.count) checkpoints; best l2norm \(r.l2norm.min() ?? .nan), best epe \(r.epe.min() ?? .nan)")
     }
 }

@@ -48,8 +48,9 @@ extension Config {
         if contains("network.connectome.extent") {
             let e = try int("network.connectome.extent"), r = HexLattice.networkExtents
             guard r.contains(e) else {
-                throw .outOfRange(key: "network.connectome.extent", value: "\(e)",
-                                  allowed: "an integer from \(r.lowerBound) to \(r.upperBound) (flyvis uses 15)")
+                throw .outOfRange(
+                    key: "network.connectome.extent", value: "\(e)",
+                    allowed: "an integer from \(r.lowerBound) to \(r.upperBound) (flyvis uses 15)")
             }
         }
         try positive("t_pre_train")
@@ -160,7 +161,8 @@ extension Config {
         case let .list(l): return "[" + l.map { scalar($0) }.joined(separator: ", ") + "]"
         case let .map(m): return "{" + m.keys.map { "\(scalar(.string($0))): \(scalar(m[$0]!))" }.joined(separator: ", ") + "}"
         case let .string(s):
-            let plain = s.range(of: #"^[A-Za-z_/][A-Za-z0-9_./()\- ]*$"#, options: .regularExpression) != nil
+            let plain =
+                s.range(of: #"^[A-Za-z_/][A-Za-z0-9_./()\- ]*$"#, options: .regularExpression) != nil
                 && !["true", "false", "null", "yes", "no", "on", "off", "~"].contains(s.lowercased())
                 && !s.hasSuffix(" ") && s != "???"
             if plain { return s }

@@ -52,8 +52,10 @@ package struct Connectome: Sendable {
     package func edges() -> EdgeList {
         var list = EdgeList()
         for (g, group) in groups.enumerated() {
-            Self.forEachEdge(du: group.du, dv: group.dv, nodeU: nodeU, nodeV: nodeV, sources: layerIndex(group.sourceType),
-                             targets: nodeAt[group.targetType], extent: extent) { s, t in
+            Self.forEachEdge(
+                du: group.du, dv: group.dv, nodeU: nodeU, nodeV: nodeV, sources: layerIndex(group.sourceType),
+                targets: nodeAt[group.targetType], extent: extent
+            ) { s, t in
                 list.source.append(Int32(s)); list.target.append(t)
                 list.du.append(Int32(group.du)); list.dv.append(Int32(group.dv))
                 list.sign.append(edgeTypeSign[group.edgeType]); list.nSyn.append(group.nSyn)
@@ -67,8 +69,10 @@ package struct Connectome: Sendable {
     /// Calls `body(source node, target node)` for the edges of one offset, source node by source
     /// node: an edge exists where the target type has a node at source + offset.
     /// `sources`: the source type's nodes; `targets`: the target type's node per lattice position.
-    private static func forEachEdge(du: Int, dv: Int, nodeU: [Int32], nodeV: [Int32], sources: Range<Int>, targets: [Int32],
-                                    extent: Int, _ body: (Int, Int32) -> Void) {
+    private static func forEachEdge(
+        du: Int, dv: Int, nodeU: [Int32], nodeV: [Int32], sources: Range<Int>, targets: [Int32],
+        extent: Int, _ body: (Int, Int32) -> Void
+    ) {
         let side = 2 * extent + 1
         for s in sources {
             let tu = Int(nodeU[s]) + du, tv = Int(nodeV[s]) + dv
@@ -112,7 +116,8 @@ package struct Connectome: Sendable {
             for h in 0..<lattice.count {
                 let u = lattice.u[h], v = lattice.v[h]
                 guard abs(u) <= typeExtent, abs(v) <= typeExtent, abs(u + v) <= typeExtent,
-                      u % type.strideU == 0, v % type.strideV == 0 else { continue }
+                    u % type.strideU == 0, v % type.strideV == 0
+                else { continue }
                 lookup[t][(u + extent) * side + (v + extent)] = Int32(nodeType.count)
                 nodeType.append(Int32(t)); nodeU.append(Int32(u)); nodeV.append(Int32(v))
             }
@@ -142,16 +147,20 @@ package struct Connectome: Sendable {
             for (offset, n) in offsets {
                 let (du, dv) = offset
                 var produced = 0
-                Self.forEachEdge(du: du, dv: dv, nodeU: nodeU, nodeV: nodeV,
-                                 sources: starts[e.source]..<(starts[e.source] + counts[e.source]), targets: lookup[e.target],
-                                 extent: extent) { _, _ in produced += 1 }
+                Self.forEachEdge(
+                    du: du, dv: dv, nodeU: nodeU, nodeV: nodeV,
+                    sources: starts[e.source]..<(starts[e.source] + counts[e.source]), targets: lookup[e.target],
+                    extent: extent
+                ) { _, _ in produced += 1 }
                 guard produced > 0 else { continue }
                 if typeIndex < 0 {
                     typeIndex = edgeTypes.count
                     edgeTypes.append((e.source, e.target)); typeSign.append(e.sign); typeCertainty.append(e.certainty)
                 }
-                groups.append(SynapseGroup(sourceType: e.source, targetType: e.target, du: du, dv: dv,
-                                           nSyn: n, edgeType: typeIndex, edgeCount: produced))
+                groups.append(
+                    SynapseGroup(
+                        sourceType: e.source, targetType: e.target, du: du, dv: dv,
+                        nSyn: n, edgeType: typeIndex, edgeCount: produced))
                 total += produced
             }
         }

@@ -14,7 +14,8 @@ package enum ConnectomeError: Error, CustomStringConvertible, Equatable {
         case let .malformed(path, record, problem):
             return "malformed connectome file '\(path)', \(record): \(problem); fix the record or use the bundled fib25-fib19_v2.2.json"
         case let .invalidExtent(e):
-            return "connectome extent must be between \(HexLattice.networkExtents.lowerBound) and \(HexLattice.networkExtents.upperBound) (got \(e)); flyvis uses 15"
+            return
+                "connectome extent must be between \(HexLattice.networkExtents.lowerBound) and \(HexLattice.networkExtents.upperBound) (got \(e)); flyvis uses 15"
         }
     }
 }

@@ -74,7 +74,8 @@ struct ConnectomeSpec {
         switch kind {
         case "stride":
             guard pattern.count == 2, let s = pattern[1] as? [Any], s.count == 2,
-                  let su = intValue(s[0]), let sv = intValue(s[1]), su > 0, sv > 0 else {
+                let su = intValue(s[0]), let sv = intValue(s[1]), su > 0, sv > 0
+            else {
                 throw .malformed(path: path, record: label, problem: "stride pattern needs two positive integers")
             }
             t.strideU = su; t.strideV = sv
@@ -93,8 +94,10 @@ struct ConnectomeSpec {
 
     /// One `edges` record: source and target types, sign, certainty and the (du, dv, n_syn)
     /// offsets of the average filter.
-    private static func edgeSpec(_ e: [String: Any], record: String, index: [String: Int],
-                                 path: String) throws(ConnectomeError) -> EdgeSpec {
+    private static func edgeSpec(
+        _ e: [String: Any], record: String, index: [String: Int],
+        path: String
+    ) throws(ConnectomeError) -> EdgeSpec {
         guard let s = e["src"] as? String, let t = e["tar"] as? String else {
             throw .malformed(path: path, record: record, problem: "missing 'src' or 'tar'")
         }
@@ -111,7 +114,8 @@ struct ConnectomeSpec {
         var offsets: [(offset: (Int, Int), nSyn: Float)] = []
         for (k, o) in offs.enumerated() {
             guard let pair = o as? [Any], pair.count == 2, let uv = pair[0] as? [Any], uv.count == 2,
-                  let du = intValue(uv[0]), let dv = intValue(uv[1]), let n = doubleValue(pair[1]), n >= 0 else {
+                let du = intValue(uv[0]), let dv = intValue(uv[1]), let n = doubleValue(pair[1]), n >= 0
+            else {
                 throw .malformed(path: path, record: "\(label) offsets[\(k)]", problem: "expected [[du, dv], n_syn]")
             }
             offsets.append(((du, dv), Float(n)))

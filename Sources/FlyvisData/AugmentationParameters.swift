@@ -15,8 +15,10 @@ package struct AugmentationParameters: Sendable, Equatable {
     package var gamma: Float = 1
     package var start = 0
 
-    package init(nRot: Int = 0, flipAxis: Int = 0, contrastFactor: Float? = nil, brightnessFactor: Float = 0,
-                noiseStd: Float = 0, start: Int = 0) {
+    package init(
+        nRot: Int = 0, flipAxis: Int = 0, contrastFactor: Float? = nil, brightnessFactor: Float = 0,
+        noiseStd: Float = 0, start: Int = 0
+    ) {
         self.nRot = nRot
         self.flipAxis = flipAxis
         self.contrastFactor = contrastFactor

@@ -36,8 +36,9 @@ package struct BoxEye: Sendable {
     package func render(_ frame: [Float], height: Int, width: Int, filter: Filter) -> [Float] {
         var image = frame, h = height, w = width
         if minFrameSize.height > h || minFrameSize.width > w {
-            image = resizeBilinearAntialiased(image, height: h, width: w,
-                                              toHeight: minFrameSize.height, toWidth: minFrameSize.width)
+            image = resizeBilinearAntialiased(
+                image, height: h, width: w,
+                toHeight: minFrameSize.height, toWidth: minFrameSize.width)
             h = minFrameSize.height
             w = minFrameSize.width
         }

@@ -1,5 +1,5 @@
-import FlyvisRandom
 import FlyvisHex
+import FlyvisRandom
 import Foundation
 
 /// 1/f texture: octaves of bilinearly interpolated white noise, amplitude halving with
@@ -19,7 +19,8 @@ func pinkNoiseTexture(size n: Int, rng: inout RandomState) -> [Float] {
             for x in 0..<n {
                 let gx = Float(x) / Float(spacing)
                 let x0 = Int(gx) % g, x1 = (x0 + 1) % g, ax = gx - Float(Int(gx))
-                let v = (grid[y0 * g + x0] * (1 - ax) + grid[y0 * g + x1] * ax) * (1 - ay)
+                let v =
+                    (grid[y0 * g + x0] * (1 - ax) + grid[y0 * g + x1] * ax) * (1 - ay)
                     + (grid[y1 * g + x0] * (1 - ax) + grid[y1 * g + x1] * ax) * ay
                 tex[y * n + x] += amplitude * v
             }
@@ -43,7 +44,8 @@ package enum BuiltinFlow {
             let speed = background ? 8.0 : 16.0
             return MovingLayer(
                 texture: tex, textureSize: texSize,
-                center: background ? (Double(W) / 2, Double(H) / 2)
+                center: background
+                    ? (Double(W) / 2, Double(H) / 2)
                     : (Double(W) * (0.2 + 0.6 * rng.uniform()), Double(H) * (0.2 + 0.6 * rng.uniform())),
                 velocity: (speed * (rng.uniform() * 2 - 1), speed * (rng.uniform() * 2 - 1)),
                 theta0: rng.uniform() * 2 * .pi, omega: (rng.uniform() * 2 - 1) * (background ? 0.004 : 0.03),
@@ -84,8 +86,10 @@ package enum BuiltinFlow {
 
     /// Renders all scenes to hex sequences with the Sintel pipeline (lum uses frames 2…N and
     /// flow the motion into each of them, as flyvis pairs Sintel frames).
-    package static func render(config: BuiltinFlowConfig, render: RenderConfig,
-                              progress: (String) -> Void = { _ in }) -> [RenderedSequence] {
+    package static func render(
+        config: BuiltinFlowConfig, render: RenderConfig,
+        progress: (String) -> Void = { _ in }
+    ) -> [RenderedSequence] {
         let eye = BoxEye(extent: render.extent, kernelSize: render.kernelSize)
         final class Results: @unchecked Sendable {
             var value: [[RenderedSequence]]
@@ -105,8 +109,9 @@ package enum BuiltinFlow {
                 for j in 0..<splits { lum[j] += l[j]; flow[j] += fx[j] + fy[j] }
             }
             let seqs = (0..<splits).map { j in
-                RenderedSequence(name: String(format: "sequence_%02d_%@_split_%02d", i, config.sceneName(i), j),
-                                 frames: s.frames.count - 1, lum: lum[j], flow: flow[j], depth: nil)
+                RenderedSequence(
+                    name: String(format: "sequence_%02d_%@_split_%02d", i, config.sceneName(i), j),
+                    frames: s.frames.count - 1, lum: lum[j], flow: flow[j], depth: nil)
             }
             results.lock.withLock { results.value[i] = seqs }
         }

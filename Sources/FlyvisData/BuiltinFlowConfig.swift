@@ -1,5 +1,5 @@
-import FlyvisRandom
 import FlyvisHex
+import FlyvisRandom
 import Foundation
 
 /// The built-in optic-flow data set, used when no Sintel path is given.

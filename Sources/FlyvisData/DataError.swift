@@ -19,7 +19,8 @@ package enum DataError: Error, CustomStringConvertible, Equatable {
         case let .badFlowMagic(path, found):
             return "'\(path)' is not a Middlebury .flo file (tag \(found), expected 202021.25); re-extract the Sintel flow files"
         case let .frameCountMismatch(scene, frames, flows):
-            return "Sintel scene '\(scene)' has \(frames) PNG frames but \(flows) .flo files (expected \(max(frames - 1, 0))); the copy is incomplete"
+            return
+                "Sintel scene '\(scene)' has \(frames) PNG frames but \(flows) .flo files (expected \(max(frames - 1, 0))); the copy is incomplete"
         case let .sizeMismatch(path, expected, found):
             return "'\(path)' has size \(found), expected \(expected)"
         case let .tooFewFrames(needed, available):

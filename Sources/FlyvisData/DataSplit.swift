@@ -4,9 +4,11 @@ import Foundation
 /// Train/validation splits as flyvis makes them.
 package enum DataSplit {
     package static let validationScenes = ["ambush_2", "bamboo_1", "bandage_1", "cave_4", "market_2", "mountain_1"]
-    package static let trainingScenes = ["alley_1", "alley_2", "ambush_4", "ambush_5", "ambush_6", "ambush_7", "bamboo_2",
-                                        "bandage_2", "cave_2", "market_5", "market_6", "shaman_2", "shaman_3",
-                                        "sleeping_1", "sleeping_2", "temple_2", "temple_3"]
+    package static let trainingScenes = [
+        "alley_1", "alley_2", "ambush_4", "ambush_5", "ambush_6", "ambush_7", "bamboo_2",
+        "bandage_2", "cave_2", "market_5", "market_6", "shaman_2", "shaman_3",
+        "sleeping_1", "sleeping_2", "temple_2", "temple_3",
+    ]
 
     /// The original split by scene name (substring match). flyvis then drops validation
     /// indices 37 and 38 (two cave_4 splits); it crashes when they are absent, we only drop
@@ -22,7 +24,9 @@ package enum DataSplit {
     /// k-fold split: indices 0..<n, shuffled by `seed` (a seeded Fisher–Yates; flyvis's call
     /// passes the seed as the shuffle flag by mistake, so seed 0 means unshuffled there),
     /// contiguous folds, the first n % folds folds one larger; fold `fold` is validation.
-    package static func crossValidation(count n: Int, folds: Int, fold: Int, seed: Int) throws(DataError) -> (train: [Int], validation: [Int]) {
+    package static func crossValidation(
+        count n: Int, folds: Int, fold: Int, seed: Int
+    ) throws(DataError) -> (train: [Int], validation: [Int]) {
         guard folds >= 2, (0..<folds).contains(fold) else {
             throw .invalidConfig(key: "n_folds/fold", problem: "need n_folds ≥ 2 and 0 ≤ fold < n_folds (got \(folds), \(fold))")
         }

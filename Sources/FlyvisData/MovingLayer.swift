@@ -1,10 +1,10 @@
-import FlyvisRandom
 import FlyvisHex
+import FlyvisRandom
 import Foundation
 
 /// One textured layer moving by x_t = c + v·t + s0·(1+e)^t · R(θ0 + ω·t) · (p − p_c).
 struct MovingLayer {
-    var texture: [Float]          // textureSize², values in [0, 1]
+    var texture: [Float]  // textureSize², values in [0, 1]
     var textureSize: Int
     var center: (Double, Double)  // image position of the texture centre at t = 0
     var velocity: (Double, Double)

@@ -67,8 +67,10 @@ package struct MultiTaskDataset: Sendable {
     }
 
     /// The sample at `index` with given augmentation parameters.
-    package func sample<R: RandomSource>(_ index: Int, parameters p: AugmentationParameters, augment: Bool = true,
-                                        rng: inout R) -> Sample {
+    package func sample<R: RandomSource>(
+        _ index: Int, parameters p: AugmentationParameters, augment: Bool = true,
+        rng: inout R
+    ) -> Sample {
         let s = sequences[index]
         let H = hexals
         let n = config.allFrames ? s.frames : config.nFrames
@@ -135,4 +137,3 @@ package struct MultiTaskDataset: Sendable {
         return out
     }
 }
-

@@ -20,10 +20,11 @@ package enum RenderCache {
     package static func load(_ dir: URL, key: String, fingerprint: String? = nil) -> [RenderedSequence]? {
         let path = dir.appendingPathComponent("sequences.h5").path
         guard FileManager.default.fileExists(atPath: path),
-              let f = try? HDF5File(path: path, mode: .readOnly),
-              (try? f.stringAttribute("key")) == key,
-              fingerprint == nil || (try? f.stringAttribute("inputs")) == fingerprint,
-              let names = try? f.children("/") else { return nil }
+            let f = try? HDF5File(path: path, mode: .readOnly),
+            (try? f.stringAttribute("key")) == key,
+            fingerprint == nil || (try? f.stringAttribute("inputs")) == fingerprint,
+            let names = try? f.children("/")
+        else { return nil }
         var out: [RenderedSequence] = []
         for name in names {
             guard let lum = try? f.read("\(name)/lum", as: Float.self) else { return nil }
@@ -34,8 +35,10 @@ package enum RenderCache {
         return out.sorted { $0.name < $1.name }
     }
 
-    package static func store(_ sequences: [RenderedSequence], in dir: URL, key: String, fingerprint: String? = nil,
-                             hexals: Int) throws {
+    package static func store(
+        _ sequences: [RenderedSequence], in dir: URL, key: String, fingerprint: String? = nil,
+        hexals: Int
+    ) throws {
         let url = dir.appendingPathComponent("sequences.h5")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         try AtomicFile.write(url) { tmp in
@@ -54,9 +57,11 @@ package enum RenderCache {
     /// Loads the cached rendering or renders and stores it. `fingerprint` identifies the input
     /// files (nil for generated data); a cache made from other inputs is rendered again.
     /// `log` hears which of the two happened.
-    package static func loadOrRender(root: URL, kind: String, key: String, fingerprint: String? = nil, hexals: Int,
-                                    log: (String) -> Void = { _ in },
-                                    render: () throws -> [RenderedSequence]) throws -> [RenderedSequence] {
+    package static func loadOrRender(
+        root: URL, kind: String, key: String, fingerprint: String? = nil, hexals: Int,
+        log: (String) -> Void = { _ in },
+        render: () throws -> [RenderedSequence]
+    ) throws -> [RenderedSequence] {
         let dir = directory(root: root, kind: kind, key: key)
         let file = dir.appendingPathComponent("sequences.h5").path
         if let cached = load(dir, key: key, fingerprint: fingerprint) {
@@ -72,8 +77,9 @@ package enum RenderCache {
             return cached
         }
         if let fingerprint, FileManager.default.fileExists(atPath: file),
-           let f = try? HDF5File(path: file, mode: .readOnly), (try? f.stringAttribute("key")) == key,
-           (try? f.stringAttribute("inputs")) != fingerprint {
+            let f = try? HDF5File(path: file, mode: .readOnly), (try? f.stringAttribute("key")) == key,
+            (try? f.stringAttribute("inputs")) != fingerprint
+        {
             log("The input files changed since \(file) was rendered; rendering again")
         }
         let sequences = try render()

@@ -18,10 +18,13 @@ func splitColumns(width: Int, outElements: Int, splits: Int, cropFraction: Doubl
 
 /// Renders one frame (height × width) through crop, splits and the BoxEye; returns per split
 /// the hexal values.
-func renderFrame(_ frame: [Float], height: Int, width: Int, eye: BoxEye, config: RenderConfig,
-                 filter: BoxEye.Filter) -> [[Float]] {
-    let columns = splitColumns(width: width, outElements: eye.minFrameSize.width + 2 * eye.kernelSize,
-                               splits: config.verticalSplits, cropFraction: config.centerCropFraction)
+func renderFrame(
+    _ frame: [Float], height: Int, width: Int, eye: BoxEye, config: RenderConfig,
+    filter: BoxEye.Filter
+) -> [[Float]] {
+    let columns = splitColumns(
+        width: width, outElements: eye.minFrameSize.width + 2 * eye.kernelSize,
+        splits: config.verticalSplits, cropFraction: config.centerCropFraction)
     return columns.map { cols in
         let w = cols.count
         var part = [Float](repeating: 0, count: height * w)
@@ -56,10 +59,15 @@ package struct SintelFolder: Sendable {
     package func scenes(depth needDepth: Bool = false) throws(DataError) -> [String] {
         let fm = FileManager.default
         for (dir, what) in [(final, "training/final (the rendered frames)"), (flow, "training/flow (the .flo files)")]
-            + (needDepth ? [(depth, "training/depth (the .dpt files; only needed for the depth task)")] : []) {
+            + (needDepth ? [(depth, "training/depth (the .dpt files; only needed for the depth task)")] : [])
+        {
             var isDir: ObjCBool = false
             guard fm.fileExists(atPath: dir.path, isDirectory: &isDir), isDir.boolValue else {
-                throw .missingFolder(path: dir.path, hint: "expected \(what) inside the Sintel folder '\(root.path)'; download MPI-Sintel-complete and unpack it there, or omit the Sintel path to use the built-in data set")
+                throw .missingFolder(
+                    path: dir.path,
+                    hint:
+                        "expected \(what) inside the Sintel folder '\(root.path)'; download MPI-Sintel-complete and unpack it there, or omit the Sintel path to use the built-in data set"
+                )
             }
         }
         let names = ((try? fm.contentsOfDirectory(atPath: final.path)) ?? []).filter { !$0.hasPrefix(".") }.sorted()
@@ -127,7 +135,8 @@ package struct SintelFolder: Sendable {
                     throw .sizeMismatch(path: pngs[k + 1], expected: "\(s.0)×\(s.1)", found: "\(l.height)×\(l.width)")
                 }
                 size = (l.height, l.width)
-                for (j, v) in renderFrame(l.values, height: l.height, width: l.width, eye: eye, config: config, filter: .mean).enumerated() {
+                for (j, v) in renderFrame(l.values, height: l.height, width: l.width, eye: eye, config: config, filter: .mean).enumerated()
+                {
                     lum[j] += v
                 }
                 let f = try FloFile.read(flos[k])
@@ -143,14 +152,18 @@ package struct SintelFolder: Sendable {
                 if config.depth {
                     let d = try DepthFile.read(dpts[k + 1])
                     try checkFinite(d.values, path: dpts[k + 1])
-                    for (j, v) in renderFrame(d.values, height: d.height, width: d.width, eye: eye, config: config, filter: .median).enumerated() {
+                    for (j, v) in renderFrame(d.values, height: d.height, width: d.width, eye: eye, config: config, filter: .median)
+                        .enumerated()
+                    {
                         depth[j] += v
                     }
                 }
             }
             for j in 0..<splits {
-                out.append(RenderedSequence(name: String(format: "sequence_%02d_%@_split_%02d", i, scene, j), frames: T,
-                                            lum: lum[j], flow: flow[j], depth: config.depth ? depth[j] : nil))
+                out.append(
+                    RenderedSequence(
+                        name: String(format: "sequence_%02d_%@_split_%02d", i, scene, j), frames: T,
+                        lum: lum[j], flow: flow[j], depth: config.depth ? depth[j] : nil))
             }
         }
         guard !out.isEmpty else { throw .emptyDataset("no Sintel scene in '\(root.path)' has \(config.nFrames + 1) frames") }

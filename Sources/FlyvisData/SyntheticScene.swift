@@ -1,5 +1,5 @@
-import FlyvisRandom
 import FlyvisHex
+import FlyvisRandom
 import Foundation
 
 /// A generated scene: frames (luminance in [0,1], quantised to 8 bits like a PNG) and the flow

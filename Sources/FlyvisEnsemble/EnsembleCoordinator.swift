@@ -31,8 +31,10 @@ package final class EnsembleCoordinator {
     /// Members this rank trained (or skipped as already done), with their final status.
     private(set) var localResults: [(MemberID, MemberStatus)] = []
 
-    package init(run: EnsembleRun, communicator: Communicator, trainer: any MemberTrainer,
-                output: @escaping (String) -> Void = { print($0) }) {
+    package init(
+        run: EnsembleRun, communicator: Communicator, trainer: any MemberTrainer,
+        output: @escaping (String) -> Void = { print($0) }
+    ) {
         self.run = run
         self.comm = communicator
         self.trainer = trainer
@@ -67,8 +69,10 @@ package final class EnsembleCoordinator {
         // one (then it returns at once, or continues to a larger task.n_iters).
         if let previous = MemberStatus.read(from: dir) {
             if previous.state == .failed && !run.retryFailed {
-                send(ProgressReport(member: member, rank: comm.rank, state: .failed, iteration: previous.iteration,
-                                    totalIterations: 0, error: previous.error))
+                send(
+                    ProgressReport(
+                        member: member, rank: comm.rank, state: .failed, iteration: previous.iteration,
+                        totalIterations: 0, error: previous.error))
                 return previous
             }
         }
@@ -85,7 +89,8 @@ package final class EnsembleCoordinator {
             return
         }
         guard let data = try? JSONEncoder().encode(report),
-              let request = try? comm.isend(Array(data), to: 0, tag: Tag.progress) else { return }
+            let request = try? comm.isend(Array(data), to: 0, tag: Tag.progress)
+        else { return }
         pendingSends.append(request)
         pendingSends.removeAll { (try? $0.test()) ?? true }
     }
@@ -110,7 +115,8 @@ package final class EnsembleCoordinator {
             switch info.tag {
             case Tag.progress:
                 if let msg = try? comm.receive(UInt8.self, count: info.count, from: info.source, tag: Tag.progress),
-                   let report = try? JSONDecoder().decode(ProgressReport.self, from: Data(msg.values)) {
+                    let report = try? JSONDecoder().decode(ProgressReport.self, from: Data(msg.values))
+                {
                     record(report)
                 }
             case Tag.request:
@@ -134,7 +140,9 @@ package final class EnsembleCoordinator {
         let changed = table.update(report)
         // Checkpoints and state changes at once; progress between checkpoints at most every
         // run.progressInterval (30 s by default).
-        if changed && (report.state != .running || report.checkpointIndex != nil || Date().timeIntervalSince(lastPublish) >= run.progressInterval) {
+        if changed
+            && (report.state != .running || report.checkpointIndex != nil || Date().timeIntervalSince(lastPublish) >= run.progressInterval)
+        {
             publishStatus(print: false)
         }
     }
@@ -144,8 +152,9 @@ package final class EnsembleCoordinator {
         try? AtomicFile.write(run.ensembleDirectory.url.appendingPathComponent(ResultsSchema.ensembleStatus), text: text)
         lastPublish = Date()
         // The page is a view of the same moment; a failure to draw it must not stop training.
-        let live = LiveJob(members: table.liveMembers(), started: table.started, final: final,
-                           refreshSeconds: Int(min(max(run.statusInterval, 10), 300)))
+        let live = LiveJob(
+            members: table.liveMembers(), started: table.started, final: final,
+            refreshSeconds: Int(min(max(run.statusInterval, 10), 300)))
         _ = try? report.write(ensembleDirectory: run.ensembleDirectory, taskName: run.taskName, topK: run.topK, live: live)
         if doPrint {
             output(text)
@@ -207,10 +216,11 @@ package final class EnsembleCoordinator {
     /// Rank 0's part of the summary: the summary file, the ranking and the best checkpoints
     /// (`EnsembleSummary.writeOutputs`), then the table on stdout.
     private func finalizeSummary(_ members: [MemberSummary], worst: Int32) throws {
-        let (ranked, table) = try EnsembleSummary.writeOutputs(members, ensembleDirectory: run.ensembleDirectory,
-                                                               taskName: run.taskName, topK: run.topK,
-                                                               totalRows: run.members.count,
-                                                               rowOf: { [run] in $0.member - run.members.lowerBound })
+        let (ranked, table) = try EnsembleSummary.writeOutputs(
+            members, ensembleDirectory: run.ensembleDirectory,
+            taskName: run.taskName, topK: run.topK,
+            totalRows: run.members.count,
+            rowOf: { [run] in $0.member - run.members.lowerBound })
         output("Ranking by task error:\n" + table)
         let failed = ranked.filter { $0.state == .failed }
         if !failed.isEmpty {

@@ -16,7 +16,8 @@ package enum EnsembleDirectoryError: Error, CustomStringConvertible, Equatable {
         case let .notADirectory(path):
             return "'\(path)' is a file, not an ensemble directory; pass the directory that holds the members 000, 001, ..."
         case let .noMembers(path):
-            return "no member directories (000, 001, ...) in '\(path)'; pass the ensemble directory itself, not the task directory or a member"
+            return
+                "no member directories (000, 001, ...) in '\(path)'; pass the ensemble directory itself, not the task directory or a member"
         case let .notNumbered(path):
             return "'\(path)' is not an ensemble directory: expected <root>/results/<task>/<EEEE> with a numeric last part"
         }

@@ -14,7 +14,8 @@ package final class EnsembleReportWriter {
         var size: Int
         init?(_ url: URL) {
             guard let a = try? FileManager.default.attributesOfItem(atPath: url.path),
-                  let d = a[.modificationDate] as? Date, let s = a[.size] as? NSNumber else { return nil }
+                let d = a[.modificationDate] as? Date, let s = a[.size] as? NSNumber
+            else { return nil }
             modified = d
             size = s.intValue
         }
@@ -39,8 +40,10 @@ package final class EnsembleReportWriter {
 
     /// Writes the page atomically (to `<ens>/ensemble_report.html` unless `to` is given).
     @discardableResult
-    package func write(ensembleDirectory: ResultsDirectory, taskName: String? = nil, topK: Int? = nil,
-                      live: LiveJob? = nil, to url: URL? = nil) throws -> (url: URL, report: EnsembleReport) {
+    package func write(
+        ensembleDirectory: ResultsDirectory, taskName: String? = nil, topK: Int? = nil,
+        live: LiveJob? = nil, to url: URL? = nil
+    ) throws -> (url: URL, report: EnsembleReport) {
         let report = try build(ensembleDirectory: ensembleDirectory, taskName: taskName, topK: topK, live: live)
         let target = url ?? Self.url(in: ensembleDirectory)
         try AtomicFile.write(target, text: ReportPage.render(report))
@@ -48,8 +51,10 @@ package final class EnsembleReportWriter {
     }
 
     /// Reads the ensemble into report values.
-    package func build(ensembleDirectory ens: ResultsDirectory, taskName: String? = nil, topK: Int? = nil,
-                      live: LiveJob? = nil) throws -> EnsembleReport {
+    package func build(
+        ensembleDirectory ens: ResultsDirectory, taskName: String? = nil, topK: Int? = nil,
+        live: LiveJob? = nil
+    ) throws -> EnsembleReport {
         try EnsembleDirectoryError.check(ens)
         let task = taskName ?? ens.url.deletingLastPathComponent().lastPathComponent
         let ids = Set(ens.memberNumbers()).union(live.map { Array($0.members.keys) } ?? []).sorted()
@@ -90,17 +95,19 @@ package final class EnsembleReportWriter {
         curves = curves.filter { ids.contains($0.key) }
         // The ranking is the summary's, over the same states and best checkpoints.
         let summaries = members.map { r in
-            MemberSummary(id: MemberID(ensembleID: Int(ens.url.lastPathComponent) ?? 0, member: r.member), rank: r.rank ?? -1,
-                          state: MemberState(rawValue: r.state.rawValue) ?? .unknown, error: r.error ?? "",
-                          valLoss: r.validationLoss, best: bests[r.member] ?? nil, iterations: r.iteration, timeTrained: r.timeTrained ?? 0)
+            MemberSummary(
+                id: MemberID(ensembleID: Int(ens.url.lastPathComponent) ?? 0, member: r.member), rank: r.rank ?? -1,
+                state: MemberState(rawValue: r.state.rawValue) ?? .unknown, error: r.error ?? "",
+                valLoss: r.validationLoss, best: bests[r.member] ?? nil, iterations: r.iteration, timeTrained: r.timeTrained ?? 0)
         }
         let name = ens.url.deletingLastPathComponent().lastPathComponent + "/" + ens.url.lastPathComponent
-        return EnsembleReport(ensemble: name, task: task, directory: ens.path, members: members,
-                              ranking: EnsembleSummary.ranking(summaries).map(\.id.member),
-                              rankedBy: EnsembleSummary.rankedBy(summaries), topK: topK,
-                              elapsed: live.map { Date().timeIntervalSince($0.started) },
-                              live: live != nil, final: live?.final ?? false, refreshSeconds: live?.refreshSeconds ?? 60,
-                              trainingAxisIterations: axis, smoothingWindow: window)
+        return EnsembleReport(
+            ensemble: name, task: task, directory: ens.path, members: members,
+            ranking: EnsembleSummary.ranking(summaries).map(\.id.member),
+            rankedBy: EnsembleSummary.rankedBy(summaries), topK: topK,
+            elapsed: live.map { Date().timeIntervalSince($0.started) },
+            live: live != nil, final: live?.final ?? false, refreshSeconds: live?.refreshSeconds ?? 60,
+            trainingAxisIterations: axis, smoothingWindow: window)
     }
 
     // MARK: Members
@@ -121,8 +128,10 @@ package final class EnsembleReportWriter {
         return length
     }
 
-    private func readMember(_ m: Int, _ dir: ResultsDirectory, axis: Int, window: Int,
-                            problems: inout [String]) -> MemberReport {
+    private func readMember(
+        _ m: Int, _ dir: ResultsDirectory, axis: Int, window: Int,
+        problems: inout [String]
+    ) -> MemberReport {
         let status = MemberStatus.read(from: dir)
         var training = TrainingCurve.empty
         if var c = curves[m] {
@@ -131,8 +140,9 @@ package final class EnsembleReportWriter {
             } else {
                 do {
                     let losses = try dir.read(ResultsSchema.loss, as: Double.self).values
-                    training = TrainingCurve.reduce(losses, window: window, axisIterations: axis,
-                                                    columns: ReportLayout.curveColumns)
+                    training = TrainingCurve.reduce(
+                        losses, window: window, axisIterations: axis,
+                        columns: ReportLayout.curveColumns)
                     c.curve = training
                     c.axis = axis
                     c.window = window
@@ -166,11 +176,12 @@ package final class EnsembleReportWriter {
         var best: BestCheckpoint?
         do { best = try BestCheckpoint.find(in: dir) } catch { problems.append("\(error)") }
         bests[m] = best
-        return MemberReport(member: m, name: ResultsSchema.memberFolder(m), state: state, iteration: done,
-                            iterationsPerSecond: rate, timeTrained: time, training: training, validationLoss: validation,
-                            checkpointIndices: indices, checkpointIterations: iterations,
-                            best: best.map { .init(checkpoint: $0.index, taskError: $0.value, metric: $0.metric.path) },
-                            error: status?.error)
+        return MemberReport(
+            member: m, name: ResultsSchema.memberFolder(m), state: state, iteration: done,
+            iterationsPerSecond: rate, timeTrained: time, training: training, validationLoss: validation,
+            checkpointIndices: indices, checkpointIterations: iterations,
+            best: best.map { .init(checkpoint: $0.index, taskError: $0.value, metric: $0.metric.path) },
+            error: status?.error)
     }
 
     static func problem(_ url: URL, _ error: any Error) -> String {

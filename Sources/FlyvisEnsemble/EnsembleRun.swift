@@ -19,8 +19,10 @@ package struct EnsembleRun: Sendable {
     /// deterministic, so retrying would waste cluster time.
     package var retryFailed: Bool
 
-    package init(ensembleID: Int, taskName: String, members: Range<Int>, ensembleDirectory: ResultsDirectory,
-                topK: Int? = nil, statusInterval: TimeInterval = 60, retryFailed: Bool = false) {
+    package init(
+        ensembleID: Int, taskName: String, members: Range<Int>, ensembleDirectory: ResultsDirectory,
+        topK: Int? = nil, statusInterval: TimeInterval = 60, retryFailed: Bool = false
+    ) {
         self.ensembleID = ensembleID
         self.taskName = taskName
         self.members = members

@@ -34,7 +34,8 @@ package enum EnsembleSummary {
         case 0: return "task error (no member has validation values yet)"
         case 1: return "task error = min. \(metrics.first!.path)"
         default:
-            return "task error = min. \(BestCheckpoint.Metric.epe.path); members not yet validated after training by min. \(BestCheckpoint.Metric.loss.path), after them"
+            return
+                "task error = min. \(BestCheckpoint.Metric.epe.path); members not yet validated after training by min. \(BestCheckpoint.Metric.loss.path), after them"
         }
     }
 
@@ -43,17 +44,21 @@ package enum EnsembleSummary {
     /// row of `totalRows`. The one writer of these files. Returns the members ranked and the
     /// ranking table.
     @discardableResult
-    package static func writeOutputs(_ members: [MemberSummary], ensembleDirectory: ResultsDirectory, taskName: String,
-                                     topK: Int?, totalRows: Int, rowOf: (MemberID) -> Int) throws
-        -> (ranked: [MemberSummary], table: String) {
+    package static func writeOutputs(
+        _ members: [MemberSummary], ensembleDirectory: ResultsDirectory, taskName: String,
+        topK: Int?, totalRows: Int, rowOf: (MemberID) -> Int
+    ) throws
+        -> (ranked: [MemberSummary], table: String)
+    {
         var ranked: [MemberSummary] = []
         try AtomicFile.write(ensembleDirectory.url.appendingPathComponent(ResultsSchema.ensembleSummary)) { tmp in
             ranked = try write(path: tmp, members: members, totalRows: totalRows, rowOf: rowOf, taskName: taskName, topK: topK)
         }
         let table = rankingTable(ranked, taskName: taskName, topK: topK)
         try AtomicFile.write(ensembleDirectory.url.appendingPathComponent(ResultsSchema.ranking), text: table)
-        try AtomicFile.write(ensembleDirectory.url.appendingPathComponent(ResultsSchema.bestCheckpoints),
-                             text: bestCheckpointsText(ranked, ensembleDir: ensembleDirectory))
+        try AtomicFile.write(
+            ensembleDirectory.url.appendingPathComponent(ResultsSchema.bestCheckpoints),
+            text: bestCheckpointsText(ranked, ensembleDir: ensembleDirectory))
         return (ranked, table)
     }
 
@@ -64,8 +69,10 @@ package enum EnsembleSummary {
     /// With the numbers go what needs every member at once: names, states, errors, the
     /// ranking and the top-k flags. Returns the members ranked.
     @discardableResult
-    static func write(path: String, members: [MemberSummary], totalRows: Int, rowOf: (MemberID) -> Int,
-                      taskName: String, topK: Int?) throws -> [MemberSummary] {
+    static func write(
+        path: String, members: [MemberSummary], totalRows: Int, rowOf: (MemberID) -> Int,
+        taskName: String, topK: Int?
+    ) throws -> [MemberSummary] {
         let width = max(members.map(\.valLoss.count).max() ?? 0, 1)
         var valLoss = [Double](repeating: .nan, count: totalRows * width)
         var minLoss = [Double](repeating: .nan, count: totalRows), time = [Double](repeating: 0, count: totalRows)
@@ -96,15 +103,18 @@ package enum EnsembleSummary {
         try f.write("iterations", iterations, shape: [totalRows])
         try f.write("time_trained", time, shape: [totalRows])
         try f.write("status", status, shape: [totalRows])
-        let ranked = try writeRanking(f, members: members, rowOf: rowOf, totalRows: totalRows,
-                                      taskName: taskName, topK: topK)
+        let ranked = try writeRanking(
+            f, members: members, rowOf: rowOf, totalRows: totalRows,
+            taskName: taskName, topK: topK)
         try f.close()
         return ranked
     }
 
     /// The text columns, the ranking and the top-k flags of an open summary.
-    private static func writeRanking(_ f: HDF5File, members: [MemberSummary], rowOf: (MemberID) -> Int,
-                                     totalRows: Int, taskName: String, topK: Int?) throws -> [MemberSummary] {
+    private static func writeRanking(
+        _ f: HDF5File, members: [MemberSummary], rowOf: (MemberID) -> Int,
+        totalRows: Int, taskName: String, topK: Int?
+    ) throws -> [MemberSummary] {
         var byRow = [MemberSummary?](repeating: nil, count: totalRows)
         for m in members { byRow[rowOf(m.id)] = m }
         let ranked = ranking(members)
@@ -129,8 +139,10 @@ package enum EnsembleSummary {
     /// Every rank's members, on `root` (empty elsewhere), in one `MPI_Gather` of fixed-size
     /// records: the numeric fields travel, the error text rank 0 reads from each member's
     /// `_status.yaml` (`errorOf`). Every rank must call it.
-    package static func gatherRows(_ local: [MemberSummary], communicator comm: Communicator, ensembleID: Int,
-                                   errorOf: (MemberID) -> String) throws -> [MemberSummary] {
+    package static func gatherRows(
+        _ local: [MemberSummary], communicator comm: Communicator, ensembleID: Int,
+        errorOf: (MemberID) -> String
+    ) throws -> [MemberSummary] {
         let counts = try comm.allreduce([Int64(local.count), Int64(local.map(\.valLoss.count).max() ?? 0)], .max)
         let rounds = Int(counts[0]), width = Int(counts[1])
         var packed: [Double] = []
@@ -151,19 +163,26 @@ package enum EnsembleSummary {
             guard let m else { return [Double](repeating: 0, count: fields + width) }
             let state = Double(MemberState.allCases.firstIndex(of: m.state)!)
             let metric = m.best.map { Double(BestCheckpoint.Metric.allCases.firstIndex(of: $0.metric)!) } ?? -1
-            return [1, Double(m.id.member), Double(m.rank), state, Double(m.bestCheckpoint), Double(m.iterations),
-                    m.timeTrained, m.taskError, Double(m.valLoss.count), metric, Double(m.best?.position ?? -1)]
+            return [
+                1, Double(m.id.member), Double(m.rank), state, Double(m.bestCheckpoint), Double(m.iterations),
+                m.timeTrained, m.taskError, Double(m.valLoss.count), metric, Double(m.best?.position ?? -1),
+            ]
                 + m.valLoss + [Double](repeating: .nan, count: width - m.valLoss.count)
         }
         static func unpack(_ r: ArraySlice<Double>, ensembleID: Int, errorOf: (MemberID) -> String) -> MemberSummary? {
             let v = Array(r)
             guard v[0] == 1 else { return nil }
             let id = MemberID(ensembleID: ensembleID, member: Int(v[1]))
-            let best = v[9] < 0 ? nil : BestCheckpoint(index: Int(v[4]), position: Int(v[10]), value: v[7],
-                                                        metric: BestCheckpoint.Metric.allCases[Int(v[9])])
-            return MemberSummary(id: id, rank: Int(v[2]), state: MemberState.allCases[Int(v[3])], error: errorOf(id),
-                                 valLoss: Array(v[fields..<(fields + Int(v[8]))]), best: best,
-                                 iterations: Int(v[5]), timeTrained: v[6])
+            let best =
+                v[9] < 0
+                ? nil
+                : BestCheckpoint(
+                    index: Int(v[4]), position: Int(v[10]), value: v[7],
+                    metric: BestCheckpoint.Metric.allCases[Int(v[9])])
+            return MemberSummary(
+                id: id, rank: Int(v[2]), state: MemberState.allCases[Int(v[3])], error: errorOf(id),
+                valLoss: Array(v[fields..<(fields + Int(v[8]))]), best: best,
+                iterations: Int(v[5]), timeTrained: v[6])
         }
     }
 
@@ -171,16 +190,20 @@ package enum EnsembleSummary {
     /// Its first line says what it ranks by.
     package static func rankingTable(_ ranked: [MemberSummary], taskName: String, topK: Int?) -> String {
         let k = topK ?? ranked.count
-        var lines = ["Ranked by \(rankedBy(ranked)).",
-                     "rank  member                 task error   metric           best chkpt  iterations  state        top-k"]
+        var lines = [
+            "Ranked by \(rankedBy(ranked)).",
+            "rank  member                 task error   metric           best chkpt  iterations  state        top-k",
+        ]
         for (i, m) in ranked.enumerated() {
             let error = m.taskError.isFinite ? String(format: "%.6f", m.taskError) : "n/a"
             let mark = i < k && m.isRankable ? "*" : ""
-            lines.append(String(format: "%4d  %@  %10@   %@  %10@  %10d  %@  %@",
-                                i + 1, pad("\(taskName)/\(m.id.name)", 21), error as NSString,
-                                pad(m.best?.metric.path ?? "-", 15),
-                                (m.bestCheckpoint >= 0 ? "\(m.bestCheckpoint)" : "-") as NSString,
-                                m.iterations, pad(m.state.rawValue, 11), mark as NSString))
+            lines.append(
+                String(
+                    format: "%4d  %@  %10@   %@  %10@  %10d  %@  %@",
+                    i + 1, pad("\(taskName)/\(m.id.name)", 21), error as NSString,
+                    pad(m.best?.metric.path ?? "-", 15),
+                    (m.bestCheckpoint >= 0 ? "\(m.bestCheckpoint)" : "-") as NSString,
+                    m.iterations, pad(m.state.rawValue, 11), mark as NSString))
         }
         for m in ranked where !m.error.isEmpty {
             lines.append("  \(taskName)/\(m.id.name) \(m.state): \(m.error)")
@@ -208,8 +231,10 @@ extension EnsembleSummary {
     /// sub-directories), serially; works for ensembles trained elsewhere, including by flyvis.
     /// Returns the ranked members and the table.
     @discardableResult
-    package static func rebuild(ensembleDirectory: ResultsDirectory, taskName: String? = nil,
-                                topK: Int? = nil) throws -> (ranked: [MemberSummary], table: String) {
+    package static func rebuild(
+        ensembleDirectory: ResultsDirectory, taskName: String? = nil,
+        topK: Int? = nil
+    ) throws -> (ranked: [MemberSummary], table: String) {
         try EnsembleDirectoryError.check(ensembleDirectory)
         let task = taskName ?? ensembleDirectory.url.deletingLastPathComponent().lastPathComponent
         guard let ensembleID = Int(ensembleDirectory.url.lastPathComponent) else {
@@ -222,7 +247,8 @@ extension EnsembleSummary {
         let summaries = members.map { m in
             MemberSummary.collect(ensembleDirectory.member(m), id: MemberID(ensembleID: ensembleID, member: m))
         }
-        return try writeOutputs(summaries, ensembleDirectory: ensembleDirectory, taskName: task, topK: topK,
-                                totalRows: last - first + 1, rowOf: { $0.member - first })
+        return try writeOutputs(
+            summaries, ensembleDirectory: ensembleDirectory, taskName: task, topK: topK,
+            totalRows: last - first + 1, rowOf: { $0.member - first })
     }
 }

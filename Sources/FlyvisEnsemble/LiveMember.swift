@@ -12,8 +12,10 @@ package struct LiveMember: Sendable, Equatable {
     package var iterationsPerSecond: Double?
     package var error: String?
 
-    package init(state: MemberReport.State, rank: Int? = nil, iteration: Int = 0, totalIterations: Int? = nil,
-                iterationsPerSecond: Double? = nil, error: String? = nil) {
+    package init(
+        state: MemberReport.State, rank: Int? = nil, iteration: Int = 0, totalIterations: Int? = nil,
+        iterationsPerSecond: Double? = nil, error: String? = nil
+    ) {
         self.state = state
         self.rank = rank
         self.iteration = iteration

@@ -43,7 +43,8 @@ package struct MemberStatus: Equatable, Sendable {
             fields[key] = value
         }
         guard let state = fields["state"].flatMap(ProgressReport.State.init(rawValue:)),
-              let iteration = fields["iteration"].flatMap(Int.init) else { return nil }
+            let iteration = fields["iteration"].flatMap(Int.init)
+        else { return nil }
         return MemberStatus(state: state, iteration: iteration, error: fields["error"])
     }
 }

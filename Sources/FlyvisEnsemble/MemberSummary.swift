@@ -18,8 +18,10 @@ package struct MemberSummary: Equatable, Sendable {
     /// Files of the member that exist but cannot be read, or why the member has no results.
     package var problems: [String] = []
 
-    package init(id: MemberID, rank: Int, state: MemberState, error: String, valLoss: [Double], best: BestCheckpoint?,
-                 iterations: Int, timeTrained: Double, problems: [String] = []) {
+    package init(
+        id: MemberID, rank: Int, state: MemberState, error: String, valLoss: [Double], best: BestCheckpoint?,
+        iterations: Int, timeTrained: Double, problems: [String] = []
+    ) {
         self.id = id
         self.rank = rank
         self.state = state
@@ -43,8 +45,10 @@ package struct MemberSummary: Equatable, Sendable {
 
     /// Reads a member's results directory. Missing files give empty/NaN fields, so partially
     /// trained or failed members still get a row.
-    package static func collect(_ dir: ResultsDirectory, id: MemberID, rank: Int = -1,
-                               status: MemberStatus? = nil) -> MemberSummary {
+    package static func collect(
+        _ dir: ResultsDirectory, id: MemberID, rank: Int = -1,
+        status: MemberStatus? = nil
+    ) -> MemberSummary {
         let status = status ?? MemberStatus.read(from: dir)
         var problems: [String] = []
         /// Reads a history, noting a file that exists but does not read (a missing one is no news).
@@ -66,7 +70,8 @@ package struct MemberSummary: Equatable, Sendable {
         if dir.exists && losses.isEmpty && best == nil && problems.isEmpty && status == nil {
             problems.append("\(dir.path) has no validation/loss.h5 and no _status.yaml: no results to summarize")
         }
-        return MemberSummary(id: id, rank: rank, state: state, error: status?.error ?? "", valLoss: losses, best: best,
-                             iterations: iterations, timeTrained: time, problems: problems)
+        return MemberSummary(
+            id: id, rank: rank, state: state, error: status?.error ?? "", valLoss: losses, best: best,
+            iterations: iterations, timeTrained: time, problems: problems)
     }
 }

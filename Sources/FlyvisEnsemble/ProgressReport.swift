@@ -17,9 +17,11 @@ package struct ProgressReport: Codable, Sendable, Equatable {
     package var iterationsPerSecond: Double?
     package var error: String?
 
-    package init(member: Int, rank: Int, state: State, iteration: Int, totalIterations: Int,
-                valLoss: Double? = nil, bestValLoss: Double? = nil, checkpointIndex: Int? = nil,
-                iterationsPerSecond: Double? = nil, error: String? = nil) {
+    package init(
+        member: Int, rank: Int, state: State, iteration: Int, totalIterations: Int,
+        valLoss: Double? = nil, bestValLoss: Double? = nil, checkpointIndex: Int? = nil,
+        iterationsPerSecond: Double? = nil, error: String? = nil
+    ) {
         self.member = member
         self.rank = rank
         self.state = state

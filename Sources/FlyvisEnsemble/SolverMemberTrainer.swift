@@ -23,10 +23,13 @@ package struct SolverMemberTrainer: MemberTrainer {
     }
 
     /// The trainer of an ensemble's members.
-    package static func ensemble(settings: MemberRunSettings, overrides: [String], perMember: [Int: [String]] = [:],
-                                 taskName: String, directory: ResultsDirectory) -> SolverMemberTrainer {
-        SolverMemberTrainer(settings: settings, overrides: overrides,
-                            mode: .ensemble(taskName: taskName, directory: directory, perMember: perMember))
+    package static func ensemble(
+        settings: MemberRunSettings, overrides: [String], perMember: [Int: [String]] = [:],
+        taskName: String, directory: ResultsDirectory
+    ) -> SolverMemberTrainer {
+        SolverMemberTrainer(
+            settings: settings, overrides: overrides,
+            mode: .ensemble(taskName: taskName, directory: directory, perMember: perMember))
     }
 
     /// The trainer of one network whose config `resolveConfig` gives (`train-single`).
@@ -58,16 +61,20 @@ package struct SolverMemberTrainer: MemberTrainer {
         case let .single(config):
             return try run(config: config, resume: try config.bool(RunFlag.resume.key), hooks: hooks, log: TrainingLog())
         case let .ensemble(_, directory, _):
-            return try run(config: try config(for: member), resume: true, hooks: hooks,
-                           log: TrainingLog(prefix: "rank \(rank) member \(member.name): ", echoToStderr: true),
-                           memberLog: directory.url.appendingPathComponent(ResultsSchema.memberLog(member.member)))
+            return try run(
+                config: try config(for: member), resume: true, hooks: hooks,
+                log: TrainingLog(prefix: "rank \(rank) member \(member.name): ", echoToStderr: true),
+                memberLog: directory.url.appendingPathComponent(ResultsSchema.memberLog(member.member)))
         }
     }
 
     /// The production sequence of one solver run. An ensemble member always resumes:
     /// re-running a job never discards work.
-    package func run(config: Config, resume: Bool, hooks: TrainingHooks, log: TrainingLog, memberLog: URL? = nil) throws
-        -> TrainingOutcome {
+    package func run(
+        config: Config, resume: Bool, hooks: TrainingHooks, log: TrainingLog, memberLog: URL? = nil
+    ) throws
+        -> TrainingOutcome
+    {
         if let memberLog { log.addFile(memberLog) }
         let solver = try MultiTaskSolver(config: config, root: settings.root, resume: resume, log: log, threads: settings.threads)
         solver.progressInterval = settings.progressInterval

@@ -43,7 +43,8 @@ package enum HDF5Error: Error, CustomStringConvertible, Equatable {
         case .parallelUnavailable:
             return "this HDF5 library was built without MPI-IO support; install libhdf5-openmpi-dev"
         case let .noSpace(file, quota):
-            return (quota ? "disk quota exceeded" : "no space left on device") + " while writing '\(file)'; free space and rerun with resume=true"
+            return (quota ? "disk quota exceeded" : "no space left on device")
+                + " while writing '\(file)'; free space and rerun with resume=true"
         case let .io(file, reason):
             return "cannot write '\(file)': \(reason)"
         }

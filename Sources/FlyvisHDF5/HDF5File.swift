@@ -25,14 +25,16 @@ private func currentErrorLines() -> [String] {
     let collector = Collector()
     let box = Unmanaged.passRetained(collector)
     defer { box.release() }
-    H5Ewalk2(fv_h5e_default(), H5E_WALK_DOWNWARD, { _, err, client in
-        guard let err, let client else { return 0 }
-        let c = Unmanaged<AnyObject>.fromOpaque(client).takeUnretainedValue() as! Collector
-        let desc = err.pointee.desc.map { String(cString: $0) } ?? ""
-        let fn = err.pointee.func_name.map { String(cString: $0) } ?? "?"
-        c.lines.append(desc.isEmpty ? fn : "\(fn): \(desc)")
-        return 0
-    }, box.toOpaque())
+    H5Ewalk2(
+        fv_h5e_default(), H5E_WALK_DOWNWARD,
+        { _, err, client in
+            guard let err, let client else { return 0 }
+            let c = Unmanaged<AnyObject>.fromOpaque(client).takeUnretainedValue() as! Collector
+            let desc = err.pointee.desc.map { String(cString: $0) } ?? ""
+            let fn = err.pointee.func_name.map { String(cString: $0) } ?? "?"
+            c.lines.append(desc.isEmpty ? fn : "\(fn): \(desc)")
+            return 0
+        }, box.toOpaque())
     H5Eclear2(fv_h5e_default())
     return collector.lines
 }
@@ -129,8 +131,9 @@ package final class HDF5File {
                 }
                 H5Pset_fapl_core(fapl, 1 << 20, false)
             }
-            id = H5Fcreate(path, mode == .truncate || inMemory ? fv_h5f_acc_trunc() : fv_h5f_acc_excl(),
-                           fv_h5p_default(), fapl)
+            id = H5Fcreate(
+                path, mode == .truncate || inMemory ? fv_h5f_acc_trunc() : fv_h5f_acc_excl(),
+                fv_h5p_default(), fapl)
         }
         if id < 0 {
             isOpen = false
@@ -259,8 +262,10 @@ package final class HDF5File {
     /// Writes a dataset, replacing any existing one. `shape` [] writes a scalar. `chunkRows`
     /// makes axis 0 extendable (for `append`) with that many rows per chunk; `compression`
     /// (0–9) enables gzip and implies chunking.
-    package func write<T: HDF5Element>(_ datasetPath: String, _ values: [T], shape: [Int],
-                                      chunkRows: Int? = nil, compression: Int? = nil) throws(HDF5Error) {
+    package func write<T: HDF5Element>(
+        _ datasetPath: String, _ values: [T], shape: [Int],
+        chunkRows: Int? = nil, compression: Int? = nil
+    ) throws(HDF5Error) {
         hdf5Lock.lock(); defer { hdf5Lock.unlock() }
         try ensureOpen()
         let count = shape.reduce(1, *)
@@ -268,14 +273,16 @@ package final class HDF5File {
             throw .invalidArgument("'\(datasetPath)': \(values.count) values do not fill shape \(shape)")
         }
         if exists(datasetPath) { try remove(datasetPath) }
-        let d = try createDataset(datasetPath, type: T.self, shape: shape,
-                                  chunkRows: chunkRows ?? (compression != nil ? max(1, shape.first ?? 1) : nil),
-                                  compression: compression)
+        let d = try createDataset(
+            datasetPath, type: T.self, shape: shape,
+            chunkRows: chunkRows ?? (compression != nil ? max(1, shape.first ?? 1) : nil),
+            compression: compression)
         defer { H5Dclose(d) }
         if isParallel {
             // Collective writes need every rank to take part; rank 0 contributes the data.
-            try writeSlab(d, datasetPath, values: values, start: shape.map { _ in 0 },
-                          count: shape, participate: true)
+            try writeSlab(
+                d, datasetPath, values: values, start: shape.map { _ in 0 },
+                count: shape, participate: true)
         } else {
             let status = values.withUnsafeBytes {
                 H5Dwrite(d, T.nativeType, fv_h5s_all(), fv_h5s_all(), fv_h5p_default(), $0.baseAddress)
@@ -286,48 +293,56 @@ package final class HDF5File {
 
     /// Creates an empty dataset of the given shape (collectively in parallel mode), for ranks
     /// to fill with `writeHyperslab`. `fill` initialises unwritten elements.
-    package func createDataset<T: HDF5Element>(_ datasetPath: String, of type: T.Type, shape: [Int],
-                                              fill: T? = nil) throws(HDF5Error) {
+    package func createDataset<T: HDF5Element>(
+        _ datasetPath: String, of type: T.Type, shape: [Int],
+        fill: T? = nil
+    ) throws(HDF5Error) {
         hdf5Lock.lock(); defer { hdf5Lock.unlock() }
         try ensureOpen()
         if exists(datasetPath) { try remove(datasetPath) }
-        let d = try createDataset(datasetPath, type: T.self, shape: shape, chunkRows: nil,
-                                  compression: nil, fill: fill)
+        let d = try createDataset(
+            datasetPath, type: T.self, shape: shape, chunkRows: nil,
+            compression: nil, fill: fill)
         H5Dclose(d)
     }
 
     /// Writes `values` into the block [start, start+count) of an existing dataset. In
     /// parallel mode this is collective: every rank calls it, with its own disjoint block
     /// (an empty `count` contributes nothing).
-    package func writeHyperslab<T: HDF5Element>(_ datasetPath: String, _ values: [T], start: [Int],
-                                               count: [Int]) throws(HDF5Error) {
+    package func writeHyperslab<T: HDF5Element>(
+        _ datasetPath: String, _ values: [T], start: [Int],
+        count: [Int]
+    ) throws(HDF5Error) {
         hdf5Lock.lock(); defer { hdf5Lock.unlock() }
         let d = try openDataset(datasetPath)
         defer { H5Dclose(d) }
         let full = try dims(of: d, datasetPath)
         guard start.count == full.count, count.count == full.count,
-              zip(zip(start, count), full).allSatisfy({ $0.0 >= 0 && $0.1 >= 0 && $0.0 + $0.1 <= $1 })
+            zip(zip(start, count), full).allSatisfy({ $0.0 >= 0 && $0.1 >= 0 && $0.0 + $0.1 <= $1 })
         else {
             throw .invalidArgument("'\(datasetPath)': block start \(start) count \(count) outside shape \(full)")
         }
         guard count.reduce(1, *) == values.count else {
             throw .invalidArgument("'\(datasetPath)': \(values.count) values do not fill block \(count)")
         }
-        try writeSlab(d, datasetPath, values: values, start: start, count: count,
-                      participate: !count.contains(0))
+        try writeSlab(
+            d, datasetPath, values: values, start: start, count: count,
+            participate: !count.contains(0))
     }
 
     /// Reads the block [start, start+count) of a numeric dataset into `buffer` (row-major,
     /// at least count's product elements), so a large dataset is read one piece at a time.
-    package func readHyperslab<T: HDF5Element>(_ datasetPath: String, start: [Int], count: [Int],
-                                              into buffer: UnsafeMutableBufferPointer<T>) throws(HDF5Error) {
+    package func readHyperslab<T: HDF5Element>(
+        _ datasetPath: String, start: [Int], count: [Int],
+        into buffer: UnsafeMutableBufferPointer<T>
+    ) throws(HDF5Error) {
         hdf5Lock.lock(); defer { hdf5Lock.unlock() }
         let d = try openDataset(datasetPath)
         defer { H5Dclose(d) }
         let full = try dims(of: d, datasetPath)
         try checkType(d, T.self, datasetPath)
         guard start.count == full.count, count.count == full.count, !full.isEmpty,
-              zip(zip(start, count), full).allSatisfy({ $0.0 >= 0 && $0.1 >= 0 && $0.0 + $0.1 <= $1 })
+            zip(zip(start, count), full).allSatisfy({ $0.0 >= 0 && $0.1 >= 0 && $0.0 + $0.1 <= $1 })
         else {
             throw .invalidArgument("'\(datasetPath)': block start \(start) count \(count) outside shape \(full)")
         }
@@ -349,8 +364,10 @@ package final class HDF5File {
 
     /// Appends rows along axis 0 of an extendable dataset, creating it (chunked) if missing.
     /// Loss histories grow this way, one checkpoint or iteration at a time.
-    package func append<T: HDF5Element>(_ datasetPath: String, _ values: [T], rowShape: [Int] = [],
-                                       chunkRows: Int = 256) throws(HDF5Error) {
+    package func append<T: HDF5Element>(
+        _ datasetPath: String, _ values: [T], rowShape: [Int] = [],
+        chunkRows: Int = 256
+    ) throws(HDF5Error) {
         hdf5Lock.lock(); defer { hdf5Lock.unlock() }
         try ensureOpen()
         let rowSize = rowShape.reduce(1, *)
@@ -359,23 +376,26 @@ package final class HDF5File {
         }
         let newRows = values.count / rowSize
         if !exists(datasetPath) {
-            let d = try createDataset(datasetPath, type: T.self, shape: [0] + rowShape,
-                                      chunkRows: chunkRows, compression: nil)
+            let d = try createDataset(
+                datasetPath, type: T.self, shape: [0] + rowShape,
+                chunkRows: chunkRows, compression: nil)
             H5Dclose(d)
         }
         let d = try openDataset(datasetPath)
         defer { H5Dclose(d) }
         let current = try dims(of: d, datasetPath)
         guard Array(current.dropFirst()) == rowShape else {
-            throw .shapeMismatch(file: path, object: datasetPath, expected: [-1] + rowShape,
-                                 found: current)
+            throw .shapeMismatch(
+                file: path, object: datasetPath, expected: [-1] + rowShape,
+                found: current)
         }
         try checkType(d, T.self, datasetPath)
         var newDims = ([current[0] + newRows] + rowShape).map { hsize_t($0) }
         if H5Dset_extent(d, &newDims) < 0 { throw fail("extend", datasetPath) }
         guard newRows > 0 else { return }
-        try writeSlab(d, datasetPath, values: values, start: [current[0]] + rowShape.map { _ in 0 },
-                      count: [newRows] + rowShape, participate: true)
+        try writeSlab(
+            d, datasetPath, values: values, start: [current[0]] + rowShape.map { _ in 0 },
+            count: [newRows] + rowShape, participate: true)
     }
 
     /// Shrinks (or grows) axis 0 of an extendable dataset; used to roll histories back to a
@@ -408,12 +428,15 @@ package final class HDF5File {
     }
 
     /// Reads a dataset and checks its shape (use -1 for "any length" on an axis).
-    package func read<T: HDF5Element>(_ datasetPath: String, as: T.Type = T.self,
-                                     expectShape: [Int]) throws(HDF5Error) -> [T] {
+    package func read<T: HDF5Element>(
+        _ datasetPath: String, as: T.Type = T.self,
+        expectShape: [Int]
+    ) throws(HDF5Error) -> [T] {
         hdf5Lock.lock(); defer { hdf5Lock.unlock() }
         let a: HDF5Array<T> = try read(datasetPath)
         guard a.shape.count == expectShape.count,
-              zip(a.shape, expectShape).allSatisfy({ $1 < 0 || $0 == $1 }) else {
+            zip(a.shape, expectShape).allSatisfy({ $1 < 0 || $0 == $1 })
+        else {
             throw .shapeMismatch(file: path, object: datasetPath, expected: expectShape, found: a.shape)
         }
         return a.values
@@ -507,8 +530,10 @@ package final class HDF5File {
     }
 
     /// Sets an array attribute.
-    package func setAttribute<T: HDF5Element>(_ name: String, _ values: [T], shape: [Int]? = nil,
-                                             on objectPath: String = "/") throws(HDF5Error) {
+    package func setAttribute<T: HDF5Element>(
+        _ name: String, _ values: [T], shape: [Int]? = nil,
+        on objectPath: String = "/"
+    ) throws(HDF5Error) {
         hdf5Lock.lock(); defer { hdf5Lock.unlock() }
         let shape = shape ?? [values.count]
         guard shape.reduce(1, *) == values.count else {
@@ -544,8 +569,10 @@ package final class HDF5File {
     }
 
     /// Reads a scalar attribute.
-    package func attribute<T: HDF5Element>(_ name: String, on objectPath: String = "/",
-                                          as: T.Type = T.self) throws(HDF5Error) -> T {
+    package func attribute<T: HDF5Element>(
+        _ name: String, on objectPath: String = "/",
+        as: T.Type = T.self
+    ) throws(HDF5Error) -> T {
         hdf5Lock.lock(); defer { hdf5Lock.unlock() }
         let values: [T] = try attributeArray(name, on: objectPath)
         guard values.count == 1 else {
@@ -555,8 +582,10 @@ package final class HDF5File {
     }
 
     /// Reads an array attribute (flattened).
-    package func attributeArray<T: HDF5Element>(_ name: String, on objectPath: String = "/",
-                                               as: T.Type = T.self) throws(HDF5Error) -> [T] {
+    package func attributeArray<T: HDF5Element>(
+        _ name: String, on objectPath: String = "/",
+        as: T.Type = T.self
+    ) throws(HDF5Error) -> [T] {
         hdf5Lock.lock(); defer { hdf5Lock.unlock() }
         let a = try openAttribute(name, on: objectPath)
         defer { H5Aclose(a) }
@@ -646,9 +675,11 @@ package final class HDF5File {
         return H5Screate_simple(Int32(dims.count), &dims, nil)
     }
 
-    private func createDataset<T: HDF5Element>(_ datasetPath: String, type: T.Type, shape: [Int],
-                                               chunkRows: Int?, compression: Int?,
-                                               fill: T? = nil) throws(HDF5Error) -> hid_t {
+    private func createDataset<T: HDF5Element>(
+        _ datasetPath: String, type: T.Type, shape: [Int],
+        chunkRows: Int?, compression: Int?,
+        fill: T? = nil
+    ) throws(HDF5Error) -> hid_t {
         if chunkRows != nil, shape.isEmpty {
             throw .invalidArgument("'\(datasetPath)': a scalar cannot be chunked or appended to")
         }
@@ -676,8 +707,10 @@ package final class HDF5File {
         return d
     }
 
-    private func writeSlab<T: HDF5Element>(_ d: hid_t, _ datasetPath: String, values: [T], start: [Int],
-                                           count: [Int], participate: Bool) throws(HDF5Error) {
+    private func writeSlab<T: HDF5Element>(
+        _ d: hid_t, _ datasetPath: String, values: [T], start: [Int],
+        count: [Int], participate: Bool
+    ) throws(HDF5Error) {
         let fileSpace = H5Dget_space(d)
         defer { H5Sclose(fileSpace) }
         let memSpace: hid_t
@@ -745,7 +778,9 @@ package final class HDF5File {
         for d in dims {
             let (c, overflow) = count.multipliedReportingOverflow(by: d)
             guard !overflow, c <= Self.maxElements else {
-                throw .invalidArgument("'\(path)': dataset '\(datasetPath)' claims shape \(dims) (more than \(Self.maxElements) elements); the file is damaged")
+                throw .invalidArgument(
+                    "'\(path)': dataset '\(datasetPath)' claims shape \(dims) (more than \(Self.maxElements) elements); the file is damaged"
+                )
             }
             count = c
         }
@@ -782,8 +817,10 @@ package final class HDF5File {
         return t
     }
 
-    private func readStringData(ftype: hid_t, count: Int, object: String,
-                                _ readInto: (hid_t, UnsafeMutableRawPointer) -> herr_t) throws(HDF5Error) -> [String] {
+    private func readStringData(
+        ftype: hid_t, count: Int, object: String,
+        _ readInto: (hid_t, UnsafeMutableRawPointer) -> herr_t
+    ) throws(HDF5Error) -> [String] {
         if count == 0 { return [] }
         if H5Tis_variable_str(ftype) > 0 {
             let mtype = stringType()

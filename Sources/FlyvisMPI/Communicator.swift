@@ -62,8 +62,9 @@ package struct Communicator: @unchecked Sendable {
         var result = values
         let code = values.withUnsafeBytes { src in
             result.withUnsafeMutableBytes { dst in
-                MPI_Allreduce(src.baseAddress, dst.baseAddress, Int32(values.count),
-                              T.mpiDatatype, op.handle, handle)
+                MPI_Allreduce(
+                    src.baseAddress, dst.baseAddress, Int32(values.count),
+                    T.mpiDatatype, op.handle, handle)
             }
         }
         try check(code, "MPI_Allreduce")
@@ -75,8 +76,9 @@ package struct Communicator: @unchecked Sendable {
         var result = rank == root ? [T](repeating: zero(T.self), count: values.count * size) : []
         let code = values.withUnsafeBytes { src in
             result.withUnsafeMutableBytes { dst in
-                MPI_Gather(src.baseAddress, Int32(values.count), T.mpiDatatype,
-                           dst.baseAddress, Int32(values.count), T.mpiDatatype, Int32(root), handle)
+                MPI_Gather(
+                    src.baseAddress, Int32(values.count), T.mpiDatatype,
+                    dst.baseAddress, Int32(values.count), T.mpiDatatype, Int32(root), handle)
             }
         }
         try check(code, "MPI_Gather")
@@ -88,8 +90,9 @@ package struct Communicator: @unchecked Sendable {
         var result = [T](repeating: zero(T.self), count: values.count * size)
         let code = values.withUnsafeBytes { src in
             result.withUnsafeMutableBytes { dst in
-                MPI_Allgather(src.baseAddress, Int32(values.count), T.mpiDatatype,
-                              dst.baseAddress, Int32(values.count), T.mpiDatatype, handle)
+                MPI_Allgather(
+                    src.baseAddress, Int32(values.count), T.mpiDatatype,
+                    dst.baseAddress, Int32(values.count), T.mpiDatatype, handle)
             }
         }
         try check(code, "MPI_Allgather")
@@ -106,8 +109,10 @@ package struct Communicator: @unchecked Sendable {
     }
 
     /// Receives exactly `count` elements (fewer if the sender sent fewer; the array is trimmed).
-    package func receive<T: MPIScalar>(_ type: T.Type = T.self, count: Int, from source: Int = anySource,
-                                      tag: Int = anyTag) throws(MPIError) -> (values: [T], source: Int, tag: Int) {
+    package func receive<T: MPIScalar>(
+        _ type: T.Type = T.self, count: Int, from source: Int = anySource,
+        tag: Int = anyTag
+    ) throws(MPIError) -> (values: [T], source: Int, tag: Int) {
         var values = [T](repeating: zero(T.self), count: count)
         var status = MPI_Status()
         let code = values.withUnsafeMutableBytes { buf in
@@ -126,24 +131,31 @@ package struct Communicator: @unchecked Sendable {
     }
 
     /// Receives a byte message of any length: probes for its size first.
-    package func receiveBytes(from source: Int = anySource, tag: Int = anyTag)
-        throws(MPIError) -> (bytes: [UInt8], source: Int, tag: Int) {
+    package func receiveBytes(
+        from source: Int = anySource, tag: Int = anyTag
+    )
+        throws(MPIError) -> (bytes: [UInt8], source: Int, tag: Int)
+    {
         let info = try probe(UInt8.self, from: source, tag: tag)
         let message = try receive(UInt8.self, count: info.count, from: info.source, tag: info.tag)
         return (message.values, message.source, message.tag)
     }
 
     /// Blocks until a matching message is available and describes it.
-    package func probe<T: MPIScalar>(_ type: T.Type = UInt8.self, from source: Int = anySource,
-                                    tag: Int = anyTag) throws(MPIError) -> MessageInfo {
+    package func probe<T: MPIScalar>(
+        _ type: T.Type = UInt8.self, from source: Int = anySource,
+        tag: Int = anyTag
+    ) throws(MPIError) -> MessageInfo {
         var status = MPI_Status()
         try check(MPI_Probe(Int32(source), Int32(tag), handle, &status), "MPI_Probe")
         return info(status: &status, T.self)
     }
 
     /// Describes a matching message if one is waiting, without blocking.
-    package func iprobe<T: MPIScalar>(_ type: T.Type = UInt8.self, from source: Int = anySource,
-                                     tag: Int = anyTag) throws(MPIError) -> MessageInfo? {
+    package func iprobe<T: MPIScalar>(
+        _ type: T.Type = UInt8.self, from source: Int = anySource,
+        tag: Int = anyTag
+    ) throws(MPIError) -> MessageInfo? {
         var status = MPI_Status()
         var flag: Int32 = 0
         try check(MPI_Iprobe(Int32(source), Int32(tag), handle, &flag, &status), "MPI_Iprobe")
@@ -153,8 +165,9 @@ package struct Communicator: @unchecked Sendable {
     private func info<T: MPIScalar>(status: inout MPI_Status, _: T.Type) -> MessageInfo {
         var count: Int32 = 0
         MPI_Get_count(&status, T.mpiDatatype, &count)
-        return MessageInfo(source: Int(fv_mpi_status_source(&status)),
-                           tag: Int(fv_mpi_status_tag(&status)), count: Int(count))
+        return MessageInfo(
+            source: Int(fv_mpi_status_source(&status)),
+            tag: Int(fv_mpi_status_tag(&status)), count: Int(count))
     }
 
     /// Starts a non-blocking send. The data is copied, so the caller's array may change.
@@ -163,17 +176,23 @@ package struct Communicator: @unchecked Sendable {
         values.withUnsafeBytes { src in
             if let base = src.baseAddress { request.storage.copyMemory(from: base, byteCount: src.count) }
         }
-        try check(MPI_Isend(request.storage, Int32(values.count), T.mpiDatatype, Int32(dest),
-                            Int32(tag), handle, &request.handle), "MPI_Isend")
+        try check(
+            MPI_Isend(
+                request.storage, Int32(values.count), T.mpiDatatype, Int32(dest),
+                Int32(tag), handle, &request.handle), "MPI_Isend")
         return request
     }
 
     /// Starts a non-blocking receive of up to `count` elements; read them from `wait()`/`test()`.
-    package func ireceive<T: MPIScalar>(_ type: T.Type = T.self, count: Int, from source: Int = anySource,
-                                       tag: Int = anyTag) throws(MPIError) -> Request<T> {
+    package func ireceive<T: MPIScalar>(
+        _ type: T.Type = T.self, count: Int, from source: Int = anySource,
+        tag: Int = anyTag
+    ) throws(MPIError) -> Request<T> {
         let request = Request<T>(count: count)
-        try check(MPI_Irecv(request.storage, Int32(count), T.mpiDatatype, Int32(source),
-                            Int32(tag), handle, &request.handle), "MPI_Irecv")
+        try check(
+            MPI_Irecv(
+                request.storage, Int32(count), T.mpiDatatype, Int32(source),
+                Int32(tag), handle, &request.handle), "MPI_Irecv")
         return request
     }
 

@@ -19,8 +19,9 @@ extension UInt8: MPIScalar { package static var mpiDatatype: MPI_Datatype { fv_m
 /// A zero value of an MPI element type (for buffers to receive into).
 func zero<T: MPIScalar>(_: T.Type) -> T {
     withUnsafeTemporaryAllocation(of: T.self, capacity: 1) { buf in
-        UnsafeMutableRawPointer(buf.baseAddress!).initializeMemory(as: UInt8.self, repeating: 0,
-                                                                   count: MemoryLayout<T>.stride)
+        UnsafeMutableRawPointer(buf.baseAddress!).initializeMemory(
+            as: UInt8.self, repeating: 0,
+            count: MemoryLayout<T>.stride)
         return buf[0]
     }
 }

@@ -20,7 +20,7 @@ package struct CotangentSink<S: NetworkScalar> {
     /// At the batch of four, four nodes on consecutive cells (a hexagon row) at a time: one
     /// vector per batch element, transposed into one vector per cell (the scalar loop cost 1.5 ns
     /// per value, 5–7 ms of an iteration). Every λ value still gets exactly one addition.
-    @_specialize(exported: true, where S == Float)
+    @_specialize(exported:true,where S == Float)
     package func add(nodes: Range<Int>, values: UnsafePointer<S>, batchStride: Int) {
         typealias V = SIMD4<S>
         @inline(__always) func load(_ p: UnsafePointer<S>) -> V { UnsafeRawPointer(p).loadUnaligned(as: V.self) }

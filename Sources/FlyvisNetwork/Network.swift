@@ -20,8 +20,10 @@ package final class Network {
         set { engine.activation = newValue }
     }
 
-    package init(connectome: Connectome, parameters: NetworkParameters? = nil,
-                activation: Activation = .relu) throws {
+    package init(
+        connectome: Connectome, parameters: NetworkParameters? = nil,
+        activation: Activation = .relu
+    ) throws {
         self.connectome = connectome
         self.parameters = try parameters ?? NetworkParameters(connectome: connectome)
         engine = NetworkEngine<Float>(connectome: connectome, activation: activation)
@@ -55,8 +57,10 @@ package final class Network {
     /// The state after `tPre` seconds of uniform grey `value` on the photoreceptors, from
     /// v = bias (or `state`): flyvis's `steady_state`. Returns (B, N) values, or `state`
     /// unchanged when `tPre` ≤ 0.
-    package func steadyState(tPre: Double, dt: Double, batch: Int, value: Float = 0.5,
-                            state: [Float]? = nil) throws(NetworkError) -> [Float]? {
+    package func steadyState(
+        tPre: Double, dt: Double, batch: Int, value: Float = 0.5,
+        state: [Float]? = nil
+    ) throws(NetworkError) -> [Float]? {
         try Self.checkDt(dt)
         guard batch >= 1 else { throw .invalidBatch(batch) }
         guard tPre.isFinite else { throw .invalidDuration(name: "t_pre", value: tPre) }
@@ -69,8 +73,10 @@ package final class Network {
         }
     }
 
-    private func run(frames: Int, dt: Double, batch: Int, state: [Float]?,
-                     stimulus: (Int, UnsafeMutablePointer<Float>) -> Bool) throws(NetworkError) -> [Float] {
+    private func run(
+        frames: Int, dt: Double, batch: Int, state: [Float]?,
+        stimulus: (Int, UnsafeMutablePointer<Float>) -> Bool
+    ) throws(NetworkError) -> [Float] {
         try prepare(batch: batch, frames: frames, state: state)
         engine.forward(frames: frames, dt: Float(dt), stimulus: stimulus)
         var out = [Float](repeating: 0, count: batch * nodeCount)
@@ -90,8 +96,10 @@ package final class Network {
 
     /// Runs a movie (B, T, 1, hexals) from `state` (nil: v = bias) and keeps every step for a
     /// later `backward`. Read results with `engine.value`/`copyState`.
-    package func forward(movie: UnsafeBufferPointer<Float>, batch: Int, frames: Int, dt: Double,
-                        state: [Float]?) throws(NetworkError) {
+    package func forward(
+        movie: UnsafeBufferPointer<Float>, batch: Int, frames: Int, dt: Double,
+        state: [Float]?
+    ) throws(NetworkError) {
         try Self.checkDt(dt)
         guard batch >= 1 else { throw .invalidBatch(batch) }
         guard movie.count == batch * frames * hexCount else {
@@ -151,9 +159,11 @@ package final class Network {
     /// Simulates a movie (B, T, 1, hexals) in chunks of at most `chunkFrames`, so memory stays
     /// small on long stimuli, and returns the post-step activity (B, frames, nodes) of the
     /// selected nodes at the selected frames (default all).
-    package func simulate(movie: [Float], batch: Int, frames: Int, dt: Double,
-                         initialState: InitialState = .auto, nodes: NodeSelection = .all,
-                         keepFrames: [Int]? = nil, chunkFrames: Int = 200) throws(NetworkError) -> (values: [Float], nodes: [Int], frames: [Int]) {
+    package func simulate(
+        movie: [Float], batch: Int, frames: Int, dt: Double,
+        initialState: InitialState = .auto, nodes: NodeSelection = .all,
+        keepFrames: [Int]? = nil, chunkFrames: Int = 200
+    ) throws(NetworkError) -> (values: [Float], nodes: [Int], frames: [Int]) {
         try Self.checkDt(dt)
         guard batch >= 1 else { throw .invalidBatch(batch) }
         guard movie.count == batch * frames * hexCount else {

@@ -11,15 +11,15 @@ package final class NetworkEngine<S: NetworkScalar> {
     package var activation: Activation
     let nodeType: [Int32]
     let inputTypes: [Int]
-    let hexCell: [Int32]           // hexal → cell within a type map
+    let hexCell: [Int32]  // hexal → cell within a type map
     let groupEdgeType: [Int32]
     let typeIsInput: [Bool]
 
     // Parameters in S precision.
     package private(set) var bias: [S] = []
     package private(set) var timeConst: [S] = []
-    package private(set) var weights: [S] = []     // per group: sign·exp(count)·strength
-    private var groupScale: [S] = []              // per group: sign·exp(count) (dw/dstrength)
+    package private(set) var weights: [S] = []  // per group: sign·exp(count)·strength
+    private var groupScale: [S] = []  // per group: sign·exp(count) (dw/dstrength)
     private let edgeTypeCount: Int
 
     // Buffers.
@@ -27,14 +27,14 @@ package final class NetworkEngine<S: NetworkScalar> {
     package private(set) var capacityFrames = 0
     package private(set) var frames = 0
     private(set) var dt: S = 0
-    private var mapSize = 0                       // totalCells · batch
-    private var stateSize = 0                     // nodeCount · batch
+    private var mapSize = 0  // totalCells · batch
+    private var stateSize = 0  // nodeCount · batch
     // The history, in node order (node, batch) without the maps' padding (most of a map).
     private var states: UnsafeMutablePointer<S>?  // (capacity + 1) states
-    private var drive: UnsafeMutablePointer<S>?   // capacity states: A_t = -v + b + I + x
-    private var act: UnsafeMutablePointer<S>?     // 1 map
-    private var current: UnsafeMutablePointer<S>? // 1 map
-    private var input: UnsafeMutablePointer<S>?   // one type map (cells · batch), shared by R1–R8
+    private var drive: UnsafeMutablePointer<S>?  // capacity states: A_t = -v + b + I + x
+    private var act: UnsafeMutablePointer<S>?  // 1 map
+    private var current: UnsafeMutablePointer<S>?  // 1 map
+    private var input: UnsafeMutablePointer<S>?  // one type map (cells · batch), shared by R1–R8
     // The backward's adjoints, each with room for two lanes interleaved per cell (see
     // `BackwardSweep.width`): λ = ∂L/∂(state after a frame), δ = k·λ = ∂L/∂(that frame's
     // drive), μ = Wᵀδ = ∂L/∂f(state before it).
@@ -76,8 +76,9 @@ package final class NetworkEngine<S: NetworkScalar> {
             p.initialize(repeating: 0, count: max(1, n))
             return p
         }
-        kernelWeights = StencilWeights(forward: zeroed(c.groups.count), scale: zeroed(c.groups.count),
-                                       strength: zeroed(stencil.tables.edgeType.count))
+        kernelWeights = StencilWeights(
+            forward: zeroed(c.groups.count), scale: zeroed(c.groups.count),
+            strength: zeroed(stencil.tables.edgeType.count))
     }
 
     deinit {
@@ -130,7 +131,7 @@ package final class NetworkEngine<S: NetworkScalar> {
         batch = b
         capacityFrames = max(t, 1)
         stencil.prepare(batch: b)
-        mapSize = stencil.spans.mapCells * b   // the maps and the slack the spans reach into
+        mapSize = stencil.spans.mapCells * b  // the maps and the slack the spans reach into
         stateSize = nodeCount * b
         func zeroed(_ n: Int) -> UnsafeMutablePointer<S> {
             let p = UnsafeMutablePointer<S>.allocate(capacity: n)
@@ -173,10 +174,12 @@ package final class NetworkEngine<S: NetworkScalar> {
     /// Runs `frameCount` Euler steps. `stimulus(t, into)` may write the luminance of frame t as
     /// (B, hexals) into `into` and return true, or return false for no input; every input type
     /// (R1–R8) receives the same luminance, as in flyvis.
-    @_specialize(exported: true, where S == Float)
-    @_specialize(exported: true, where S == Double)
-    package func forward(frames frameCount: Int, dt: S,
-                        stimulus: (Int, UnsafeMutablePointer<S>) -> Bool) {
+    @_specialize(exported:true,where S == Float)
+    @_specialize(exported:true,where S == Double)
+    package func forward(
+        frames frameCount: Int, dt: S,
+        stimulus: (Int, UnsafeMutablePointer<S>) -> Bool
+    ) {
         precondition(frameCount <= capacityFrames, "reserve(batch:frames:) first")
         frames = frameCount
         self.dt = dt
@@ -212,8 +215,10 @@ package final class NetworkEngine<S: NetworkScalar> {
     /// the stencil tables' arrays, passed in so that worker threads do not touch the engine's
     /// properties.
     @inline(__always)
-    private func forEachRun(ofType type: Int, _ runs: [(start: Int32, length: Int32)], _ runNode: [Int32], _ runStart: [Int],
-                            _ body: (Int, Int, Int) -> Void) {
+    private func forEachRun(
+        ofType type: Int, _ runs: [(start: Int32, length: Int32)], _ runNode: [Int32], _ runStart: [Int],
+        _ body: (Int, Int, Int) -> Void
+    ) {
         for r in runStart[type]..<runStart[type + 1] {
             let first = Int(runs[r].start)
             body(first, first + Int(runs[r].length), Int(runNode[r]))
@@ -222,8 +227,10 @@ package final class NetworkEngine<S: NetworkScalar> {
 
     /// f[i] = activation(v[i]) for i in 0..<count.
     @inline(__always)
-    private static func activate(_ activation: Activation, _ v: UnsafeMutablePointer<S>, into f: UnsafeMutablePointer<S>,
-                                 count: Int) {
+    private static func activate(
+        _ activation: Activation, _ v: UnsafeMutablePointer<S>, into f: UnsafeMutablePointer<S>,
+        count: Int
+    ) {
         if case .relu = activation {
             for i in 0..<count { let z = v[i]; f[i] = z < 0 ? 0 : z }  // NaN stays NaN, as in torch
         } else {
@@ -232,8 +239,10 @@ package final class NetworkEngine<S: NetworkScalar> {
     }
 
     /// One Euler step: I = W·f(v); A = -v + b + I + x; v' = v + dt·A / max(τ, dt).
-    private func step(v: UnsafeMutablePointer<S>, next: UnsafeMutablePointer<S>, drive A: UnsafeMutablePointer<S>,
-                      hasInput: Bool) {
+    private func step(
+        v: UnsafeMutablePointer<S>, next: UnsafeMutablePointer<S>, drive A: UnsafeMutablePointer<S>,
+        hasInput: Bool
+    ) {
         let B = batch
         let f = act!, I = current!, x = input!
         let activation = self.activation
@@ -261,7 +270,7 @@ package final class NetworkEngine<S: NetworkScalar> {
                     // The run in the history (node order) and in the maps (cells).
                     let v = v + n0 * B, next = next + n0 * B, A = A + n0 * B, I = I + c0 * B, count = (c1 - c0) * B
                     if hasInput && typeIsInput[type] {
-                        let x = x + (c0 - type * cellsPerType) * B   // x holds one type map
+                        let x = x + (c0 - type * cellsPerType) * B  // x holds one type map
                         for i in 0..<count {
                             let drive = ((-v[i] + b) + I[i]) + x[i]
                             A[i] = drive
@@ -283,7 +292,7 @@ package final class NetworkEngine<S: NetworkScalar> {
 
     /// Mean, minimum and maximum of the activity over all nodes of frames 0..<frames (what the
     /// solver logs per iteration).
-    @_specialize(exported: true, where S == Float)
+    @_specialize(exported:true,where S == Float)
     package func activityStatistics() -> (mean: Double, min: S, max: S) {
         var sum = 0.0
         var lo = S.infinity, hi = -S.infinity
@@ -306,7 +315,7 @@ package final class NetworkEngine<S: NetworkScalar> {
 
     /// The state after frame `t` (t = -1: the initial state), for node `n` and batch `b`.
     @inline(__always)
-    @_specialize(exported: true, where S == Float)
+    @_specialize(exported:true,where S == Float)
     package func value(frame t: Int, node n: Int, batch b: Int) -> S {
         states![(t + 1) * stateSize + n * batch + b]
     }
@@ -324,7 +333,7 @@ package final class NetworkEngine<S: NetworkScalar> {
     /// `out[b · batchStride + (n − nodes.lowerBound)]`. At the batch of four, four nodes at a
     /// time: their 16 contiguous values transposed into one vector per batch element (the
     /// strided scalar loop cost 6.5 ms per training iteration for the decoders' input).
-    @_specialize(exported: true, where S == Float)
+    @_specialize(exported:true,where S == Float)
     package func copyState(frame t: Int, nodes: Range<Int>, into out: UnsafeMutablePointer<S>, batchStride: Int) {
         typealias V = SIMD4<S>
         let v = states! + (t + 1) * stateSize
@@ -367,13 +376,16 @@ package final class NetworkEngine<S: NetworkScalar> {
     ///
     /// Each frame runs three phases: the cotangents into λ, `scaleAdjoints` (δ and the bias and
     /// time-constant sums) and `propagateAdjoints` (the transposed stencil and the new λ).
-    @_specialize(exported: true, where S == Float)
-    @_specialize(exported: true, where S == Double)
-    package func backward(penaltyLane: Bool = false,
-                         cotangent: (Int, Int, CotangentSink<S>) -> Void) -> NetworkGradients {
-        let sweep = BackwardSweep<S>(lanes: penaltyLane ? 2 : 1, batch: batch, dt: dt, timeConst: timeConst,
-                                     edgeTypes: edgeTypeCount, parts: stencil.backwardParts.count,
-                                     scratchBytes: stencil.scratchBytes(S.self))
+    @_specialize(exported:true,where S == Float)
+    @_specialize(exported:true,where S == Double)
+    package func backward(
+        penaltyLane: Bool = false,
+        cotangent: (Int, Int, CotangentSink<S>) -> Void
+    ) -> NetworkGradients {
+        let sweep = BackwardSweep<S>(
+            lanes: penaltyLane ? 2 : 1, batch: batch, dt: dt, timeConst: timeConst,
+            edgeTypes: edgeTypeCount, parts: stencil.backwardParts.count,
+            scratchBytes: stencil.scratchBytes(S.self))
         lambda!.update(repeating: 0, count: sweep.lanes * mapSize)
         // The stencil reads δ's padding as zeros; with the other lane count, the last backward
         // wrote values there.
@@ -391,8 +403,11 @@ package final class NetworkEngine<S: NetworkScalar> {
         let lambda = self.lambda!, B = batch
         layout.nodeCell.withUnsafeBufferPointer { cells in
             for lane in 0..<sweep.lanes {
-                cotangent(t, lane, CotangentSink(lambda: lambda + lane * B, nodeCell: cells.baseAddress!, batch: B,
-                                                 cellStride: sweep.width))
+                cotangent(
+                    t, lane,
+                    CotangentSink(
+                        lambda: lambda + lane * B, nodeCell: cells.baseAddress!, batch: B,
+                        cellStride: sweep.width))
             }
         }
     }
@@ -410,8 +425,9 @@ package final class NetworkEngine<S: NetworkScalar> {
             for type in parts[part] {
                 let k = sweep.k[type], tc = sweep.tauCoefficient[type]
                 forEachRun(ofType: type, runs, runNode, runStart) { c0, c1, n0 in
-                    let sums = Self.scaleRun(k, lambda + c0 * W, into: delta + c0 * W, drive: A + n0 * B,
-                                             cells: c1 - c0, batch: B, lanes: lanes)
+                    let sums = Self.scaleRun(
+                        k, lambda + c0 * W, into: delta + c0 * W, drive: A + n0 * B,
+                        cells: c1 - c0, batch: B, lanes: lanes)
                     sweep.biasSums[type] += Double(sums.main)
                     if lanes == 2 { sweep.biasSums[types + type] += Double(sums.penalty) }
                     if tc != 0 { sweep.tauSums[type] += Double(sums.tau * tc) }
@@ -425,9 +441,12 @@ package final class NetworkEngine<S: NetworkScalar> {
     /// lane's sums use eight partial sums over its values in order (cell-major, batch innermost)
     /// and a scalar tail, whatever the lane count, so that they are bitwise those of one lane.
     @inline(__always)
-    private static func scaleRun(_ k: S, _ lambda: UnsafeMutablePointer<S>, into delta: UnsafeMutablePointer<S>,
-                                 drive A: UnsafePointer<S>, cells: Int, batch B: Int, lanes: Int)
-        -> (main: S, penalty: S, tau: S) {
+    private static func scaleRun(
+        _ k: S, _ lambda: UnsafeMutablePointer<S>, into delta: UnsafeMutablePointer<S>,
+        drive A: UnsafePointer<S>, cells: Int, batch B: Int, lanes: Int
+    )
+        -> (main: S, penalty: S, tau: S)
+    {
         typealias V = SIMD8<S>
         @inline(__always) func load(_ p: UnsafePointer<S>) -> V { UnsafeRawPointer(p).loadUnaligned(as: V.self) }
         @inline(__always) func store(_ v: V, _ p: UnsafeMutablePointer<S>) { UnsafeMutableRawPointer(p).storeBytes(of: v, as: V.self) }
@@ -498,11 +517,13 @@ package final class NetworkEngine<S: NetworkScalar> {
             for type in parts[part] {
                 let c = sweep.oneMinusK[type]
                 if lanes == 2 {
-                    kernel.backwardTwoLanes(type: type, f: f, delta: delta, mu: mu, dots: sweep.dots, scratch: sweep.scratch[part],
-                                            reluUpdate: fused ? c : nil, lambda: lambda)
+                    kernel.backwardTwoLanes(
+                        type: type, f: f, delta: delta, mu: mu, dots: sweep.dots, scratch: sweep.scratch[part],
+                        reluUpdate: fused ? c : nil, lambda: lambda)
                 } else {
-                    kernel.backward(type: type, f: f, delta: delta, mu: mu, dots: sweep.dots, scratch: sweep.scratch[part],
-                                    reluUpdate: fused ? c : nil, lambda: lambda)
+                    kernel.backward(
+                        type: type, f: f, delta: delta, mu: mu, dots: sweep.dots, scratch: sweep.scratch[part],
+                        reluUpdate: fused ? c : nil, lambda: lambda)
                 }
                 if fused { continue }
                 forEachRun(ofType: type, runs, runNode, runStart) { c0, c1, n0 in
@@ -526,8 +547,10 @@ package final class NetworkEngine<S: NetworkScalar> {
 
     /// λ[i] ← c·λ[i] + f'(v[i])·μ[i] for i in 0..<count.
     @inline(__always)
-    private static func updateLambda(_ activation: Activation, _ c: S, _ lam: UnsafeMutablePointer<S>,
-                                     _ mu: UnsafeMutablePointer<S>, _ v: UnsafeMutablePointer<S>, count: Int) {
+    private static func updateLambda(
+        _ activation: Activation, _ c: S, _ lam: UnsafeMutablePointer<S>,
+        _ mu: UnsafeMutablePointer<S>, _ v: UnsafeMutablePointer<S>, count: Int
+    ) {
         if case .relu = activation {
             for i in 0..<count { lam[i] = c * lam[i] + (v[i] > 0 ? mu[i] : 0) }
         } else {
@@ -539,8 +562,10 @@ package final class NetworkEngine<S: NetworkScalar> {
     /// f'(v), with the same operations per value as one lane. (Plain loops of eight: SIMD
     /// comparisons on a generic scalar compile to element-by-element mask building.)
     @inline(__always)
-    private static func updateLambdaTwoLanesOfFour(_ activation: Activation, _ c: S, _ lam: UnsafeMutablePointer<S>,
-                                                   _ mu: UnsafeMutablePointer<S>, _ v: UnsafeMutablePointer<S>, cells: Int) {
+    private static func updateLambdaTwoLanesOfFour(
+        _ activation: Activation, _ c: S, _ lam: UnsafeMutablePointer<S>,
+        _ mu: UnsafeMutablePointer<S>, _ v: UnsafeMutablePointer<S>, cells: Int
+    ) {
         if case .relu = activation {
             for cell in 0..<cells {
                 let l = lam + 8 * cell, m = mu + 8 * cell, x = v + 4 * cell
@@ -573,8 +598,9 @@ package final class NetworkEngine<S: NetworkScalar> {
                 }
             }
         }
-        return NetworkGradients(bias: bias[0], timeConst: (0..<types).map { sweep.tauSums[$0] }, synStrength: sweep.weightGradient,
-                                penaltyBias: sweep.lanes == 2 ? bias[1] : nil)
+        return NetworkGradients(
+            bias: bias[0], timeConst: (0..<types).map { sweep.tauSums[$0] }, synStrength: sweep.weightGradient,
+            penaltyBias: sweep.lanes == 2 ? bias[1] : nil)
     }
 }
 

@@ -29,8 +29,9 @@ package struct NetworkParameters: Sendable, Equatable {
         try Self.checkGroupby(.timeConst, config.timeConst.groupby, [["type"]])
         try Self.checkGroupby(.sign, config.sign.groupby, [["source_type", "target_type"]])
         try Self.checkGroupby(.synStrength, config.synStrength.groupby, [["source_type", "target_type"]])
-        try Self.checkGroupby(.synCount, config.synCount.groupby,
-                              [["source_type", "target_type", "dv", "du"], ["source_type", "target_type", "du", "dv"]])
+        try Self.checkGroupby(
+            .synCount, config.synCount.groupby,
+            [["source_type", "target_type", "dv", "du"], ["source_type", "target_type", "du", "dv"]])
         typeNames = c.cellTypes
         edgeTypeKeys = c.edgeTypes.map { (c.cellTypes[$0.source], c.cellTypes[$0.target]) }
         synCountKeys = c.groups.map { (c.cellTypes[$0.sourceType], c.cellTypes[$0.targetType], $0.du, $0.dv) }
@@ -50,12 +51,15 @@ package struct NetworkParameters: Sendable, Equatable {
         // carry the sign of their spec (edgeTypeSign).
         switch config.sign.initial {
         case .value: sign = c.edgeTypeSign
-        default: throw .invalidDistribution(parameter: ParameterName.sign.rawValue, problem: "only initial_dist Value is supported (signs come from the connectome)")
+        default:
+            throw .invalidDistribution(
+                parameter: ParameterName.sign.rawValue, problem: "only initial_dist Value is supported (signs come from the connectome)")
         }
         switch config.synCount.initial {
         case .lognormalMean: synCount = c.groups.map { Float(Foundation.log(Double($0.nSyn))) }
         case let .value(v): synCount = [Float](repeating: Float(v), count: c.groups.count)
-        case .normal: throw .invalidDistribution(parameter: ParameterName.synCount.rawValue, problem: "use initial_dist Lognormal with mode mean")
+        case .normal:
+            throw .invalidDistribution(parameter: ParameterName.synCount.rawValue, problem: "use initial_dist Lognormal with mode mean")
         }
         switch config.synStrength.initial {
         case let .value(v):
@@ -76,8 +80,10 @@ package struct NetworkParameters: Sendable, Equatable {
         guard allowed.contains(g) else { throw .unsupportedGroupby(parameter: name.rawValue, groupby: g, allowed: allowed[0]) }
     }
 
-    private static func nodeValues(_ name: ParameterName, _ d: InitialDistribution, count: Int,
-                                   typeNames: [String]) throws(ParameterError) -> [Float] {
+    private static func nodeValues(
+        _ name: ParameterName, _ d: InitialDistribution, count: Int,
+        typeNames: [String]
+    ) throws(ParameterError) -> [Float] {
         switch d {
         case let .value(v):
             return [Float](repeating: Float(v), count: count)

@@ -29,7 +29,9 @@ extension Double: NetworkScalar {
     package static func logOnePlus(_ x: Double) -> Double { Foundation.log1p(x) }
     package static func hyperbolicTangent(_ x: Double) -> Double { Foundation.tanh(x) }
     @inlinable @inline(__always)
-    package static func reluAdjoint(_ c: SIMD8<Double>, _ lambda: SIMD8<Double>, _ mu: SIMD8<Double>, gate f: SIMD8<Double>) -> SIMD8<Double> {
+    package static func reluAdjoint(
+        _ c: SIMD8<Double>, _ lambda: SIMD8<Double>, _ mu: SIMD8<Double>, gate f: SIMD8<Double>
+    ) -> SIMD8<Double> {
         c * lambda + mu.replacing(with: 0, where: .!(f .> 0))
     }
 }

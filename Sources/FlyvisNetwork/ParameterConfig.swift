@@ -11,8 +11,10 @@ package struct ParameterConfig: Sendable, Equatable {
     /// `SynapseCountScaling.scale`: strength = scale / mean synapse count of the edge type.
     package var scale: Double?
 
-    package init(initial: InitialDistribution, requiresGrad: Bool, clamp: Clamp = .none,
-                groupby: [String], scale: Double? = nil) {
+    package init(
+        initial: InitialDistribution, requiresGrad: Bool, clamp: Clamp = .none,
+        groupby: [String], scale: Double? = nil
+    ) {
         self.initial = initial
         self.requiresGrad = requiresGrad
         self.clamp = clamp

@@ -57,9 +57,11 @@ struct StencilKernel<S: NetworkScalar>: @unchecked Sendable {
     /// registers and cache (f'(v) = [f > 0] for ReLU), instead of a second pass over the type
     /// that reads v from the history; c = 1 − k of type `s`. The same operations per value as
     /// the engine's separate update, so the results are bitwise the same.
-    func backward(type s: Int, f: UnsafePointer<S>, delta: UnsafePointer<S>, mu: UnsafeMutablePointer<S>,
-                  dots: UnsafeMutablePointer<S>, scratch: UnsafeMutableRawPointer,
-                  reluUpdate c: S? = nil, lambda: UnsafeMutablePointer<S>? = nil) {
+    func backward(
+        type s: Int, f: UnsafePointer<S>, delta: UnsafePointer<S>, mu: UnsafeMutablePointer<S>,
+        dots: UnsafeMutablePointer<S>, scratch: UnsafeMutableRawPointer,
+        reluUpdate c: S? = nil, lambda: UnsafeMutablePointer<S>? = nil
+    ) {
         let B = batch, e0 = edgeStart[s], e1 = edgeStart[s + 1], scale = weights.scale, strength = weights.strength
         let sums = DotSums<S>(scratch, edges: e1 - e0)
         forEachSpan(s) { lo, hi in
@@ -95,18 +97,22 @@ struct StencilKernel<S: NetworkScalar>: @unchecked Sendable {
     /// Every main-lane value is computed by the same operations in the same order as in
     /// `backward`, so the main lane's gradients do not depend on whether the penalty lane runs.
     /// `reluUpdate` as in `backward`, at the batch of four only.
-    func backwardTwoLanes(type s: Int, f: UnsafePointer<S>, delta: UnsafePointer<S>, mu: UnsafeMutablePointer<S>,
-                          dots: UnsafeMutablePointer<S>, scratch: UnsafeMutableRawPointer,
-                          reluUpdate c: S? = nil, lambda: UnsafeMutablePointer<S>? = nil) {
+    func backwardTwoLanes(
+        type s: Int, f: UnsafePointer<S>, delta: UnsafePointer<S>, mu: UnsafeMutablePointer<S>,
+        dots: UnsafeMutablePointer<S>, scratch: UnsafeMutableRawPointer,
+        reluUpdate c: S? = nil, lambda: UnsafeMutablePointer<S>? = nil
+    ) {
         let e0 = edgeStart[s], e1 = edgeStart[s + 1]
         let sums = DotSums<S>(scratch, edges: e1 - e0)
         forEachSpan(s) { lo, hi in
             if batch == 4 {
-                twoLanesOfFour(cells: (lo / 4)..<(hi / 4), edges: e0..<e1, f: f, delta: delta, mu: mu, sums: sums,
-                               reluUpdate: c, lambda: lambda)
+                twoLanesOfFour(
+                    cells: (lo / 4)..<(hi / 4), edges: e0..<e1, f: f, delta: delta, mu: mu, sums: sums,
+                    reluUpdate: c, lambda: lambda)
             } else {
-                twoLanesAnyBatch(values: lo..<hi, edges: e0..<e1, f: f, delta: delta, mu: mu, sums: sums,
-                                 nu: sums.spare.assumingMemoryBound(to: S.self))
+                twoLanesAnyBatch(
+                    values: lo..<hi, edges: e0..<e1, f: f, delta: delta, mu: mu, sums: sums,
+                    nu: sums.spare.assumingMemoryBound(to: S.self))
             }
         }
         sums.finish(into: dots, edgeTypes: edgeType + e0)
@@ -116,8 +122,10 @@ struct StencilKernel<S: NetworkScalar>: @unchecked Sendable {
     /// cells (`backward`'s 16 values) is four loads per term, and the main lane's halves of
     /// two of them make one of `backward`'s vectors.
     @inline(__always)
-    private func twoLanesOfFour(cells: Range<Int>, edges: Range<Int>, f: UnsafePointer<S>, delta: UnsafePointer<S>,
-                                mu: UnsafeMutablePointer<S>, sums: DotSums<S>, reluUpdate: S?, lambda: UnsafeMutablePointer<S>?) {
+    private func twoLanesOfFour(
+        cells: Range<Int>, edges: Range<Int>, f: UnsafePointer<S>, delta: UnsafePointer<S>,
+        mu: UnsafeMutablePointer<S>, sums: DotSums<S>, reluUpdate: S?, lambda: UnsafeMutablePointer<S>?
+    ) {
         let e0 = edges.lowerBound, scale = weights.scale, strength = weights.strength
         var c = cells.lowerBound
         while c < cells.upperBound {
@@ -152,8 +160,10 @@ struct StencilKernel<S: NetworkScalar>: @unchecked Sendable {
     /// Any other batch: per edge type, ν of both lanes into `nu` (value by value, as `backward`
     /// computes each), μ accumulated in memory, and the main lane's dots from gathered vectors
     /// in `backward`'s blocks of 16 values.
-    private func twoLanesAnyBatch(values: Range<Int>, edges: Range<Int>, f: UnsafePointer<S>, delta: UnsafePointer<S>,
-                                  mu: UnsafeMutablePointer<S>, sums: DotSums<S>, nu: UnsafeMutablePointer<S>) {
+    private func twoLanesAnyBatch(
+        values: Range<Int>, edges: Range<Int>, f: UnsafePointer<S>, delta: UnsafePointer<S>,
+        mu: UnsafeMutablePointer<S>, sums: DotSums<S>, nu: UnsafeMutablePointer<S>
+    ) {
         let B = batch, W = 2 * batch, e0 = edges.lowerBound, scale = weights.scale, strength = weights.strength
         let firstCell = values.lowerBound / B, cells = (values.count + B - 1) / B
         let x0 = firstCell * W, count = cells * W

@@ -20,7 +20,8 @@ struct StencilSpans {
         func roundUp(_ n: Int) -> Int { (n + block - 1) / block * block }
         for type in 0..<(t.runStart.count - 1) {
             // Every read is a term's offset from a span cell; μ and I are written on them.
-            let offsets = (t.forwardStart[type]..<t.forwardStart[type + 1]).map { t.forwardOffset[$0] }
+            let offsets =
+                (t.forwardStart[type]..<t.forwardStart[type + 1]).map { t.forwardOffset[$0] }
                 + (t.backwardStart(type)..<t.backwardStart(type + 1)).map { t.backwardOffset[$0] } + [0]
             let below = offsets.min()!, above = offsets.max()!
             var open: (cell: Int, values: Int)?

@@ -50,9 +50,10 @@ final class StencilStore {
     }
 
     func kernel<S: NetworkScalar>(weights: StencilWeights<S>) -> StencilKernel<S> {
-        StencilKernel(spanStart: spanStart!, spanCell: spanCell!, spanValues: spanValues!,
-                      forwardStart: ints[0], forwardOffset: ints[1], edgeStart: ints[2], edgeType: edgeTypes,
-                      edgeTermStart: ints[3], backwardOffset: ints[4], weights: weights, batch: batch)
+        StencilKernel(
+            spanStart: spanStart!, spanCell: spanCell!, spanValues: spanValues!,
+            forwardStart: ints[0], forwardOffset: ints[1], edgeStart: ints[2], edgeType: edgeTypes,
+            edgeTermStart: ints[3], backwardOffset: ints[4], weights: weights, batch: batch)
     }
 
     /// Bytes of backward scratch per thread for scalar type S: the dot sums and, for two lanes

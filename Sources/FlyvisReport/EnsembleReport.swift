@@ -28,10 +28,12 @@ package struct EnsembleReport: Sendable, Equatable {
     /// Trailing running-mean window of the training curves, in iterations.
     package var smoothingWindow: Int
 
-    package init(ensemble: String, task: String, directory: String, members: [MemberReport], ranking: [Int] = [],
-                rankedBy: String = "task error", topK: Int? = nil,
-                elapsed: TimeInterval? = nil, live: Bool = false, final: Bool = false, refreshSeconds: Int = 60, generated: Date = Date(),
-                trainingAxisIterations: Int, smoothingWindow: Int) {
+    package init(
+        ensemble: String, task: String, directory: String, members: [MemberReport], ranking: [Int] = [],
+        rankedBy: String = "task error", topK: Int? = nil,
+        elapsed: TimeInterval? = nil, live: Bool = false, final: Bool = false, refreshSeconds: Int = 60, generated: Date = Date(),
+        trainingAxisIterations: Int, smoothingWindow: Int
+    ) {
         self.ensemble = ensemble
         self.task = task
         self.directory = directory

@@ -44,10 +44,12 @@ package struct MemberReport: Sendable, Equatable {
     /// Files that could not be read, each with what to do about it.
     package var problems: [String]
 
-    package init(member: Int, name: String, state: State, rank: Int? = nil, iteration: Int, totalIterations: Int? = nil,
-                iterationsPerSecond: Double? = nil, timeTrained: Double? = nil, training: TrainingCurve = .empty,
-                validationLoss: [Double] = [], checkpointIndices: [Int] = [], checkpointIterations: [Int] = [],
-                best: Best? = nil, error: String? = nil, failedAtIteration: Int? = nil, problems: [String] = []) {
+    package init(
+        member: Int, name: String, state: State, rank: Int? = nil, iteration: Int, totalIterations: Int? = nil,
+        iterationsPerSecond: Double? = nil, timeTrained: Double? = nil, training: TrainingCurve = .empty,
+        validationLoss: [Double] = [], checkpointIndices: [Int] = [], checkpointIterations: [Int] = [],
+        best: Best? = nil, error: String? = nil, failedAtIteration: Int? = nil, problems: [String] = []
+    ) {
         self.member = member
         self.name = name
         self.state = state

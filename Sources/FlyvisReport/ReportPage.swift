@@ -53,7 +53,9 @@ private struct Page {
         rankingSection()
         memberTable()
         w("<footer><p>Written by flyvis-ensemble at \(esc(iso(report.generated))) from <code>\(esc(report.directory))</code>. ")
-        w("The same data as text: <code>ensemble_status.md</code>, <code>ranking.txt</code>, <code>best_checkpoints.txt</code>.</p></footer>\n")
+        w(
+            "The same data as text: <code>ensemble_status.md</code>, <code>ranking.txt</code>, <code>best_checkpoints.txt</code>.</p></footer>\n"
+        )
         w("</body>\n</html>\n")
     }
 
@@ -91,19 +93,24 @@ private struct Page {
         // Hovering a member anywhere (curve, marker, bar, legend entry, table row) brings out
         // that member in every plot; CSS only, so it works in a page opened from disk.
         for m in members {
-            s += "body:has(.m\(m.member):hover) .m\(m.member).curve{opacity:1;stroke-width:3}"
+            s +=
+                "body:has(.m\(m.member):hover) .m\(m.member).curve{opacity:1;stroke-width:3}"
                 + "body:has(.m\(m.member):hover) .m\(m.member):is(.best,.bar,.fail-mark){opacity:1}\n"
         }
         return s
     }
 
     mutating func header(_ title: String) {
-        w("<header>\n<h1>\(esc(title))</h1>\n<p class=\"sub\">Task <b>\(esc(report.task))</b> · <code>\(esc(report.directory))</code> · updated \(esc(iso(report.generated))) · ")
+        w(
+            "<header>\n<h1>\(esc(title))</h1>\n<p class=\"sub\">Task <b>\(esc(report.task))</b> · <code>\(esc(report.directory))</code> · updated \(esc(iso(report.generated))) · "
+        )
         if report.refreshes {
             w("reloads every \(report.refreshSeconds) s while members are running")
         } else if report.live {
-            w(report.final ? "written by the job as it ended; this page no longer reloads"
-                           : "written by the running job; nothing left to train, so this page no longer reloads")
+            w(
+                report.final
+                    ? "written by the job as it ended; this page no longer reloads"
+                    : "written by the running job; nothing left to train, so this page no longer reloads")
         } else {
             w("snapshot written by <code>flyvis-ensemble report</code>; it does not reload")
         }
@@ -131,8 +138,9 @@ private struct Page {
         }
         fact("ETA", eta, id: "eta")
         if let rate = report.aggregateRate {
-            fact(rate.runningOnly ? "aggregate it/s (running members)" : "aggregate it/s (sum of member averages)",
-                 Format.rate(rate.value), id: "aggregate-rate")
+            fact(
+                rate.runningOnly ? "aggregate it/s (running members)" : "aggregate it/s (sum of member averages)",
+                Format.rate(rate.value), id: "aggregate-rate")
         } else {
             fact("aggregate it/s", "unknown", id: "aggregate-rate")
         }
@@ -144,9 +152,13 @@ private struct Page {
     }
 
     mutating func legend() {
-        w("<section id=\"legend\">\n<h2>Members</h2>\n<p class=\"caption\">Each member has one colour in every plot. Hover over a member here, in a plot or in the table to bring it out everywhere.</p>\n<ul class=\"legend\">\n")
+        w(
+            "<section id=\"legend\">\n<h2>Members</h2>\n<p class=\"caption\">Each member has one colour in every plot. Hover over a member here, in a plot or in the table to bring it out everywhere.</p>\n<ul class=\"legend\">\n"
+        )
         for m in members {
-            w("<li class=\"mem m\(m.member)\"><span class=\"sw\" style=\"background:\(colors[m.member]!)\"></span>\(m.name) <small>\(m.state.rawValue)</small></li>\n")
+            w(
+                "<li class=\"mem m\(m.member)\"><span class=\"sw\" style=\"background:\(colors[m.member]!)\"></span>\(m.name) <small>\(m.state.rawValue)</small></li>\n"
+            )
         }
         w("</ul>\n</section>\n")
     }
@@ -160,27 +172,40 @@ private struct Page {
         let x = Scale.fit([0, Double(max(report.trainingAxisIterations, 1))], from: frame.x0, to: frame.x1, exact: true)
         let y = Scale.fit(all, from: frame.y1, to: frame.y0, allowLog: true)
         let longest = members.map(\.training.iterations).max() ?? 0
-        w("<section id=\"training\">\n<h2>Training loss</h2>\n<p class=\"caption\">Loss of every training iteration, one line per member, smoothed by a running mean over the last <b id=\"smoothing-window\">\(window)</b> iteration\(window == 1 ? "" : "s") (trailing window)")
+        w(
+            "<section id=\"training\">\n<h2>Training loss</h2>\n<p class=\"caption\">Loss of every training iteration, one line per member, smoothed by a running mean over the last <b id=\"smoothing-window\">\(window)</b> iteration\(window == 1 ? "" : "s") (trailing window)"
+        )
         if longest > 2 * ReportLayout.curveColumns {
-            w("; long histories are reduced to the minimum and maximum of the smoothed loss in each of the plot's \(ReportLayout.curveColumns) pixel columns")
+            w(
+                "; long histories are reduced to the minimum and maximum of the smoothed loss in each of the plot's \(ReportLayout.curveColumns) pixel columns"
+            )
         }
         w(y.log ? ". Log scale: the losses span more than a factor of \(Int(Scale.logRatio)). " : ". ")
-        w("A cross marks where a failed member's recorded history ends (on the top edge: where it failed, when it failed before recording any).</p>\n")
+        w(
+            "A cross marks where a failed member's recorded history ends (on the top edge: where it failed, when it failed before recording any).</p>\n"
+        )
         openPlot("training-loss", "Training loss per member against iteration", x: x, y: y, window: window)
-        axes(frame, x: x, y: y, xLabel: "iteration (optimizer steps)", yLabel: "training loss (task objective, a.u.)",
-             xFormat: Format.count, yFormat: Format.value)
+        axes(
+            frame, x: x, y: y, xLabel: "iteration (optimizer steps)", yLabel: "training loss (task objective, a.u.)",
+            xFormat: Format.count, yFormat: Format.value)
         if all.isEmpty { empty(frame, "no training history recorded yet") }
         w("<g class=\"curves\">\n")
         for m in members where !m.training.points.isEmpty {
             let pts = m.training.points.map { (x($0.x), y($0.y)) }
-            curvePath(m, pts, title: "member \(m.name) (\(m.state.rawValue)): \(m.training.iterations) iterations, last smoothed loss \(Format.value(m.training.points.last!.y))")
+            curvePath(
+                m, pts,
+                title:
+                    "member \(m.name) (\(m.state.rawValue)): \(m.training.iterations) iterations, last smoothed loss \(Format.value(m.training.points.last!.y))"
+            )
         }
         for m in members where m.state == .failed {
             // Without a recorded history (diverged before its first checkpoint), mark the
             // failing iteration on the top edge, so every diverged member shows up here.
             let at = m.training.points.last ?? CurvePoint(x: Double(m.failedAtIteration ?? m.iteration), y: .nan)
             let cx = x(min(max(at.x, x.lo), x.hi)), cy = at.y.isNaN ? frame.y0 + 6 : y(at.y)
-            w("<path class=\"fail-mark mem m\(m.member)\" data-member=\"\(m.name)\" stroke=\"\(colors[m.member]!)\" d=\"M\(Format.px(cx - 5)) \(Format.px(cy - 5))L\(Format.px(cx + 5)) \(Format.px(cy + 5))M\(Format.px(cx - 5)) \(Format.px(cy + 5))L\(Format.px(cx + 5)) \(Format.px(cy - 5))\"><title>member \(m.name) failed\(m.failedAtIteration.map { " at iteration \($0)" } ?? "")</title></path>\n")
+            w(
+                "<path class=\"fail-mark mem m\(m.member)\" data-member=\"\(m.name)\" stroke=\"\(colors[m.member]!)\" d=\"M\(Format.px(cx - 5)) \(Format.px(cy - 5))L\(Format.px(cx + 5)) \(Format.px(cy + 5))M\(Format.px(cx - 5)) \(Format.px(cy + 5))L\(Format.px(cx + 5)) \(Format.px(cy - 5))\"><title>member \(m.name) failed\(m.failedAtIteration.map { " at iteration \($0)" } ?? "")</title></path>\n"
+            )
         }
         w("</g>\n</svg>\n</section>\n")
     }
@@ -197,10 +222,13 @@ private struct Page {
         let xs = series.flatMap { $0.1.map(\.x) }
         let x = Scale.fit([0] + xs, from: frame.x0, to: frame.x1, integerTicks: true)
         let y = Scale.fit(series.flatMap { $0.1.map(\.y) }, from: frame.y1, to: frame.y0, allowLog: true)
-        w("<section id=\"validation\">\n<h2>Validation loss</h2>\n<p class=\"caption\">Validation loss at every checkpoint, one line per member; a white dot marks each member's best checkpoint, chosen by \(esc(report.rankedBy)) (the one <code>best_checkpoints.txt</code> lists and <code>--checkpoint best</code> loads)\(y.log ? ". Log scale" : "").</p>\n")
+        w(
+            "<section id=\"validation\">\n<h2>Validation loss</h2>\n<p class=\"caption\">Validation loss at every checkpoint, one line per member; a white dot marks each member's best checkpoint, chosen by \(esc(report.rankedBy)) (the one <code>best_checkpoints.txt</code> lists and <code>--checkpoint best</code> loads)\(y.log ? ". Log scale" : "").</p>\n"
+        )
         openPlot("validation-loss", "Validation loss per member against checkpoint", x: x, y: y, window: nil)
-        axes(frame, x: x, y: y, xLabel: "checkpoint (index, as in chkpts/chkpt_NNNNN)", yLabel: "validation loss (task objective, a.u.)",
-             xFormat: Format.count, yFormat: Format.value)
+        axes(
+            frame, x: x, y: y, xLabel: "checkpoint (index, as in chkpts/chkpt_NNNNN)", yLabel: "validation loss (task objective, a.u.)",
+            xFormat: Format.count, yFormat: Format.value)
         if series.isEmpty { empty(frame, "no checkpoint validated yet") }
         w("<g class=\"curves\">\n")
         for (m, pts) in series {
@@ -211,7 +239,9 @@ private struct Page {
             guard let b = m.bestPosition else { continue }
             let l = m.validationLoss[b], c = m.checkpointIndex(at: b)
             let iter = Self.atIteration(m, b)
-            w("<circle class=\"best mem m\(m.member)\" data-member=\"\(m.name)\" data-chkpt=\"\(c)\" cx=\"\(Format.px(x(Double(c))))\" cy=\"\(Format.px(y(l)))\" r=\"4.5\" stroke=\"\(colors[m.member]!)\"><title>member \(m.name): best checkpoint \(c)\(iter), validation loss \(Format.value(l)), task error \(Format.value(m.best!.taskError)) (\(esc(m.best!.metric)))</title></circle>\n")
+            w(
+                "<circle class=\"best mem m\(m.member)\" data-member=\"\(m.name)\" data-chkpt=\"\(c)\" cx=\"\(Format.px(x(Double(c))))\" cy=\"\(Format.px(y(l)))\" r=\"4.5\" stroke=\"\(colors[m.member]!)\"><title>member \(m.name): best checkpoint \(c)\(iter), validation loss \(Format.value(l)), task error \(Format.value(m.best!.taskError)) (\(esc(m.best!.metric)))</title></circle>\n"
+            )
         }
         w("</g>\n</svg>\n</section>\n")
     }
@@ -249,7 +279,9 @@ private struct Page {
         }
         if d.hasSuffix("l") { d.removeLast() }
         let dash = m.state == .failed ? " stroke-dasharray=\"5 3\"" : ""
-        w("<path class=\"curve mem m\(m.member)\" data-member=\"\(m.name)\" stroke=\"\(colors[m.member]!)\"\(dash) d=\"\(d)\"><title>\(esc(title))</title></path>\n")
+        w(
+            "<path class=\"curve mem m\(m.member)\" data-member=\"\(m.name)\" stroke=\"\(colors[m.member]!)\"\(dash) d=\"\(d)\"><title>\(esc(title))</title></path>\n"
+        )
     }
 
     // MARK: Task error
@@ -260,7 +292,9 @@ private struct Page {
     mutating func histogramSection() {
         let values = scored.map { ($0, $0.taskError!) }
         let excluded = members.count - values.count
-        w("<section id=\"histogram\">\n<h2>Task error</h2>\n<p class=\"caption\">Histogram of the task error (\(esc(report.rankedBy))) over \(values.count) member\(values.count == 1 ? "" : "s")")
+        w(
+            "<section id=\"histogram\">\n<h2>Task error</h2>\n<p class=\"caption\">Histogram of the task error (\(esc(report.rankedBy))) over \(values.count) member\(values.count == 1 ? "" : "s")"
+        )
         w(excluded > 0 ? "; \(excluded) failed or unvalidated member\(excluded == 1 ? " is" : "s are") left out.</p>\n" : ".</p>\n")
         let frame = Frame(width: 640, height: 280)
         let lo = values.map(\.1).min() ?? 0, hi = values.map(\.1).max() ?? 1
@@ -273,14 +307,17 @@ private struct Page {
         let x = Scale.fit([start, start + Double(count) * width], from: frame.x0, to: frame.x1, exact: true)
         let y = Scale.fit(groups.map { Double($0.count) } + [0, 1], from: frame.y1, to: frame.y0, zero: true, integerTicks: true)
         openPlot("task-error-histogram", "Histogram of the task error", x: x, y: y, window: nil, frame: frame)
-        axes(frame, x: x, y: y, xLabel: "\(report.rankedBy) (a.u.)", yLabel: "members (count)",
-             xFormat: Format.value, yFormat: Format.value)
+        axes(
+            frame, x: x, y: y, xLabel: "\(report.rankedBy) (a.u.)", yLabel: "members (count)",
+            xFormat: Format.value, yFormat: Format.value)
         if values.isEmpty { empty(frame, "no member validated yet") }
         for (i, g) in groups.enumerated() where !g.isEmpty {
             let a = start + Double(i) * width
             let x0 = x(a), x1 = x(a + width), top = y(Double(g.count))
             let names = g.map(\.name).joined(separator: ", ")
-            w("<rect class=\"hist\" x=\"\(Format.px(x0 + 1))\" y=\"\(Format.px(top))\" width=\"\(Format.px(max(1, x1 - x0 - 2)))\" height=\"\(Format.px(frame.y1 - top))\"><title>task error \(Format.value(a))–\(Format.value(a + width)): \(g.count) member\(g.count == 1 ? "" : "s") (\(names))</title></rect>\n")
+            w(
+                "<rect class=\"hist\" x=\"\(Format.px(x0 + 1))\" y=\"\(Format.px(top))\" width=\"\(Format.px(max(1, x1 - x0 - 2)))\" height=\"\(Format.px(frame.y1 - top))\"><title>task error \(Format.value(a))–\(Format.value(a + width)): \(g.count) member\(g.count == 1 ? "" : "s") (\(names))</title></rect>\n"
+            )
         }
         w("</svg>\n</section>\n")
     }
@@ -289,22 +326,26 @@ private struct Page {
         let ranked = report.ranked
         let top = report.topMembers
         let k = report.topK.map { "the top \($0) (--top-k)" } ?? "all of them (no --top-k given)"
-        w("<section id=\"ranking\">\n<h2>Ranking</h2>\n<p class=\"caption\">Members sorted by \(esc(report.rankedBy)), best first. Top-k members, \(esc(k)), are drawn in their own colour, the rest grey, failed members last in red.")
+        w(
+            "<section id=\"ranking\">\n<h2>Ranking</h2>\n<p class=\"caption\">Members sorted by \(esc(report.rankedBy)), best first. Top-k members, \(esc(k)), are drawn in their own colour, the rest grey, failed members last in red."
+        )
         let values = ranked.compactMap(\.taskError)
         let frame = Frame(height: 300)
         let lo = values.min() ?? 0, hi = values.max() ?? 1
         // Bars start at zero unless that would hide the differences between members; then the
         // axis starts a little below the best member, whose bar stays visible.
         let zero = !(lo > 0 && hi - lo < 0.25 * hi)
-        let y = Scale.fit(zero ? values : values + [lo - max(hi - lo, abs(lo) * 1e-3) * 0.5], from: frame.y1, to: frame.y0,
-                          allowLog: true, zero: zero)
+        let y = Scale.fit(
+            zero ? values : values + [lo - max(hi - lo, abs(lo) * 1e-3) * 0.5], from: frame.y1, to: frame.y0,
+            allowLog: true, zero: zero)
         if !zero && !y.log { w(" The y axis starts at \(Format.value(y.lo)), not at 0.") }
         w("</p>\n")
         let slot = (frame.x1 - frame.x0) / Double(max(ranked.count, 1))
         let x = Scale(lo: 0, hi: Double(max(ranked.count, 1)), log: false, from: frame.x0, to: frame.x1, ticks: [])
         openPlot("ranking-chart", "Members ranked by task error", x: x, y: y, window: nil, frame: frame)
-        axes(frame, x: x, y: y, xLabel: "member (ranked by task error, best first)", yLabel: "\(report.rankedBy) (a.u.)",
-             xFormat: Format.value, yFormat: Format.value)
+        axes(
+            frame, x: x, y: y, xLabel: "member (ranked by task error, best first)", yLabel: "\(report.rankedBy) (a.u.)",
+            xFormat: Format.value, yFormat: Format.value)
         if ranked.isEmpty { empty(frame, "no members") }
         let vertical = ranked.count > 14
         for (i, m) in ranked.enumerated() {
@@ -315,13 +356,19 @@ private struct Page {
             let loss = m.taskError
             if let loss, loss > 0 || !y.log {
                 let topY = max(frame.y0, min(frame.y1, y(loss)))
-                w("<rect class=\"bar \(cls) mem m\(m.member)\" data-member=\"\(m.name)\" data-position=\"\(i + 1)\"\(fill) x=\"\(Format.px(x0 + slot * 0.12))\" y=\"\(Format.px(topY))\" width=\"\(Format.px(slot * 0.76))\" height=\"\(Format.px(frame.y1 - topY))\"><title>#\(i + 1) member \(m.name): task error \(Format.value(loss))\(cls == "top" ? " (top-k)" : "")\(m.state == .failed ? " (failed)" : "")</title></rect>\n")
+                w(
+                    "<rect class=\"bar \(cls) mem m\(m.member)\" data-member=\"\(m.name)\" data-position=\"\(i + 1)\"\(fill) x=\"\(Format.px(x0 + slot * 0.12))\" y=\"\(Format.px(topY))\" width=\"\(Format.px(slot * 0.76))\" height=\"\(Format.px(frame.y1 - topY))\"><title>#\(i + 1) member \(m.name): task error \(Format.value(loss))\(cls == "top" ? " (top-k)" : "")\(m.state == .failed ? " (failed)" : "")</title></rect>\n"
+                )
             } else {
-                w("<text class=\"ticks\" x=\"\(Format.px(cx))\" y=\"\(Format.px(frame.y1 - 6))\" text-anchor=\"middle\" font-size=\"10\" fill=\"#c0162c\">\(m.state == .failed ? "×" : "–")<title>member \(m.name): no task error (\(m.state.rawValue))</title></text>\n")
+                w(
+                    "<text class=\"ticks\" x=\"\(Format.px(cx))\" y=\"\(Format.px(frame.y1 - 6))\" text-anchor=\"middle\" font-size=\"10\" fill=\"#c0162c\">\(m.state == .failed ? "×" : "–")<title>member \(m.name): no task error (\(m.state.rawValue))</title></text>\n"
+                )
             }
             let ly = frame.y1 + 12
             if vertical {
-                w("<text class=\"ticks\" x=\"\(Format.px(cx + 3))\" y=\"\(Format.px(ly - 6))\" font-size=\"9\" text-anchor=\"end\" transform=\"rotate(-90 \(Format.px(cx + 3)) \(Format.px(ly - 6)))\">\(m.name)</text>\n")
+                w(
+                    "<text class=\"ticks\" x=\"\(Format.px(cx + 3))\" y=\"\(Format.px(ly - 6))\" font-size=\"9\" text-anchor=\"end\" transform=\"rotate(-90 \(Format.px(cx + 3)) \(Format.px(ly - 6)))\">\(m.name)</text>\n"
+                )
             } else {
                 w("<text class=\"ticks\" x=\"\(Format.px(cx))\" y=\"\(Format.px(ly))\" text-anchor=\"middle\">\(m.name)</text>\n")
             }
@@ -334,10 +381,14 @@ private struct Page {
     mutating func memberTable() {
         let position = Dictionary(uniqueKeysWithValues: report.ranked.enumerated().map { ($1.member, $0 + 1) })
         let top = report.topMembers
-        w("<section id=\"members-table\">\n<h2>Member table</h2>\n<table id=\"members\">\n<thead><tr><th></th><th>member</th><th>state</th><th>MPI rank</th><th>iteration</th><th>it/s</th><th>trained</th><th>best checkpoint</th><th>task error</th><th>ranked by</th><th>ranking</th><th>errors and problems</th></tr></thead>\n<tbody>\n")
+        w(
+            "<section id=\"members-table\">\n<h2>Member table</h2>\n<table id=\"members\">\n<thead><tr><th></th><th>member</th><th>state</th><th>MPI rank</th><th>iteration</th><th>it/s</th><th>trained</th><th>best checkpoint</th><th>task error</th><th>ranked by</th><th>ranking</th><th>errors and problems</th></tr></thead>\n<tbody>\n"
+        )
         for m in members {
             w("<tr class=\"mem m\(m.member) state-\(m.state.rawValue)\" data-member=\"\(m.name)\">")
-            w("<td><span class=\"sw\" style=\"background:\(colors[m.member]!)\"></span></td><td>\(m.name)</td><td class=\"state\">\(m.state.rawValue)</td>")
+            w(
+                "<td><span class=\"sw\" style=\"background:\(colors[m.member]!)\"></span></td><td>\(m.name)</td><td class=\"state\">\(m.state.rawValue)</td>"
+            )
             w("<td class=\"num\">\(m.rank.map(String.init) ?? "–")</td>")
             w("<td class=\"num\">\(m.iteration)\(m.totalIterations.map { " / \($0)" } ?? "")</td>")
             w("<td class=\"num\">\(m.iterationsPerSecond.map(Format.rate) ?? "–")</td>")
@@ -350,16 +401,22 @@ private struct Page {
             }
             w("<td class=\"num\">\(m.taskError.map(Format.value) ?? "–")</td>")
             w("<td class=\"metric\">\(m.best.map { esc($0.metric) } ?? "–")</td>")
-            w("<td class=\"num\">\(m.taskError == nil && m.state != .failed ? "–" : "#\(position[m.member]!)")\(top.contains(m.member) ? " ★" : "")</td>")
+            w(
+                "<td class=\"num\">\(m.taskError == nil && m.state != .failed ? "–" : "#\(position[m.member]!)")\(top.contains(m.member) ? " ★" : "")</td>"
+            )
             w("<td>")
             if m.state == .failed || m.error != nil {
                 let at = m.failedAtIteration.map { " at iteration <b class=\"fail-iteration\">\($0)</b>" } ?? ""
-                w("<div class=\"err\">\(m.state == .failed ? "failed" : "error")\(at): <span class=\"error-message\">\(esc(m.error ?? "no message recorded"))</span></div>")
+                w(
+                    "<div class=\"err\">\(m.state == .failed ? "failed" : "error")\(at): <span class=\"error-message\">\(esc(m.error ?? "no message recorded"))</span></div>"
+                )
             }
             for p in m.problems { w("<div class=\"problem\">\(esc(p))</div>") }
             w("</td></tr>\n")
         }
-        w("</tbody>\n</table>\n<p class=\"caption\">★ top-k. it/s: the latest rate of a running member, else iterations over training time. Iteration and best checkpoint as of the member's last checkpoint.</p>\n</section>\n")
+        w(
+            "</tbody>\n</table>\n<p class=\"caption\">★ top-k. it/s: the latest rate of a running member, else iterations over training time. Iteration and best checkpoint as of the member's last checkpoint.</p>\n</section>\n"
+        )
     }
 
     // MARK: Axes
@@ -376,14 +433,22 @@ private struct Page {
     /// so a reader or a test can map pixels back to values.
     mutating func openPlot(_ id: String, _ title: String, x: Scale, y: Scale, window: Int?, frame f: Frame = Frame()) {
         let (wd, ht) = (Int(f.width), Int(f.height))
-        w("<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"plot\" id=\"\(id)\" viewBox=\"0 0 \(wd) \(ht)\" width=\"\(wd)\" height=\"\(ht)\" style=\"max-width:\(wd)px\" role=\"img\"")
-        w(" data-x-lo=\"\(x.lo)\" data-x-hi=\"\(x.hi)\" data-y-lo=\"\(y.lo)\" data-y-hi=\"\(y.hi)\" data-y-scale=\"\(y.log ? "log" : "linear")\"")
-        w(" data-box=\"\(Format.px(f.x0)) \(Format.px(f.y0)) \(Format.px(f.x1)) \(Format.px(f.y1))\"\(window.map { " data-window=\"\($0)\"" } ?? "")>")
+        w(
+            "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"plot\" id=\"\(id)\" viewBox=\"0 0 \(wd) \(ht)\" width=\"\(wd)\" height=\"\(ht)\" style=\"max-width:\(wd)px\" role=\"img\""
+        )
+        w(
+            " data-x-lo=\"\(x.lo)\" data-x-hi=\"\(x.hi)\" data-y-lo=\"\(y.lo)\" data-y-hi=\"\(y.hi)\" data-y-scale=\"\(y.log ? "log" : "linear")\""
+        )
+        w(
+            " data-box=\"\(Format.px(f.x0)) \(Format.px(f.y0)) \(Format.px(f.x1)) \(Format.px(f.y1))\"\(window.map { " data-window=\"\($0)\"" } ?? "")>"
+        )
         w("<title>\(esc(title))</title>\n")
     }
 
-    mutating func axes(_ f: Frame, x: Scale, y: Scale, xLabel: String, yLabel: String,
-                       xFormat: (Double) -> String, yFormat: (Double) -> String) {
+    mutating func axes(
+        _ f: Frame, x: Scale, y: Scale, xLabel: String, yLabel: String,
+        xFormat: (Double) -> String, yFormat: (Double) -> String
+    ) {
         w("<g class=\"grid\">")
         for t in x.ticks where t >= x.lo && t <= x.hi {
             w("<line x1=\"\(Format.px(x(t)))\" y1=\"\(Format.px(f.y0))\" x2=\"\(Format.px(x(t)))\" y2=\"\(Format.px(f.y1))\"/>")
@@ -391,7 +456,9 @@ private struct Page {
         for t in y.ticks where t >= y.lo && t <= y.hi {
             w("<line x1=\"\(Format.px(f.x0))\" y1=\"\(Format.px(y(t)))\" x2=\"\(Format.px(f.x1))\" y2=\"\(Format.px(y(t)))\"/>")
         }
-        w("</g>\n<rect class=\"frame\" x=\"\(Format.px(f.x0))\" y=\"\(Format.px(f.y0))\" width=\"\(Format.px(f.x1 - f.x0))\" height=\"\(Format.px(f.y1 - f.y0))\"/>\n<g class=\"ticks\">")
+        w(
+            "</g>\n<rect class=\"frame\" x=\"\(Format.px(f.x0))\" y=\"\(Format.px(f.y0))\" width=\"\(Format.px(f.x1 - f.x0))\" height=\"\(Format.px(f.y1 - f.y0))\"/>\n<g class=\"ticks\">"
+        )
         for t in x.ticks where t >= x.lo && t <= x.hi {
             w("<text x=\"\(Format.px(x(t)))\" y=\"\(Format.px(f.y1 + 15))\" text-anchor=\"middle\">\(esc(xFormat(t)))</text>")
         }
@@ -399,12 +466,18 @@ private struct Page {
             w("<text x=\"\(Format.px(f.x0 - 6))\" y=\"\(Format.px(y(t) + 4))\" text-anchor=\"end\">\(esc(yFormat(t)))</text>")
         }
         let midY = (f.y0 + f.y1) / 2
-        w("</g>\n<text class=\"axis-label x-label\" x=\"\(Format.px((f.x0 + f.x1) / 2))\" y=\"\(Format.px(f.height - 8))\" text-anchor=\"middle\">\(esc(xLabel))</text>\n")
-        w("<text class=\"axis-label y-label\" x=\"16\" y=\"\(Format.px(midY))\" text-anchor=\"middle\" transform=\"rotate(-90 16 \(Format.px(midY)))\">\(esc(yLabel))</text>\n")
+        w(
+            "</g>\n<text class=\"axis-label x-label\" x=\"\(Format.px((f.x0 + f.x1) / 2))\" y=\"\(Format.px(f.height - 8))\" text-anchor=\"middle\">\(esc(xLabel))</text>\n"
+        )
+        w(
+            "<text class=\"axis-label y-label\" x=\"16\" y=\"\(Format.px(midY))\" text-anchor=\"middle\" transform=\"rotate(-90 16 \(Format.px(midY)))\">\(esc(yLabel))</text>\n"
+        )
     }
 
     mutating func empty(_ f: Frame, _ text: String) {
-        w("<text class=\"empty\" x=\"\(Format.px((f.x0 + f.x1) / 2))\" y=\"\(Format.px((f.y0 + f.y1) / 2))\" text-anchor=\"middle\">\(esc(text))</text>\n")
+        w(
+            "<text class=\"empty\" x=\"\(Format.px((f.x0 + f.x1) / 2))\" y=\"\(Format.px((f.y0 + f.y1) / 2))\" text-anchor=\"middle\">\(esc(text))</text>\n"
+        )
     }
 
     func iso(_ d: Date) -> String {

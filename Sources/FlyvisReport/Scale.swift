@@ -15,8 +15,10 @@ struct Scale {
     static let logRatio = 30.0
 
     func callAsFunction(_ v: Double) -> Double {
-        let t = log ? (Foundation.log10(v) - Foundation.log10(lo)) / (Foundation.log10(hi) - Foundation.log10(lo))
-                    : (v - lo) / (hi - lo)
+        let t =
+            log
+            ? (Foundation.log10(v) - Foundation.log10(lo)) / (Foundation.log10(hi) - Foundation.log10(lo))
+            : (v - lo) / (hi - lo)
         return from + t * (to - from)
     }
 
@@ -30,8 +32,10 @@ struct Scale {
     /// `allowLog` picks log10 when every value is positive and they span more than `logRatio`;
     /// `zero` includes 0 in a linear domain (bar charts, counts); `exact` keeps the domain at the
     /// values' range (ticks only inside it), for axes other code has already binned against.
-    static func fit(_ values: [Double], from: Double, to: Double, allowLog: Bool = false, zero: Bool = false,
-                    integerTicks: Bool = false, exact: Bool = false) -> Scale {
+    static func fit(
+        _ values: [Double], from: Double, to: Double, allowLog: Bool = false, zero: Bool = false,
+        integerTicks: Bool = false, exact: Bool = false
+    ) -> Scale {
         let finite = values.filter(\.isFinite)
         var lo = finite.min() ?? 0, hi = finite.max() ?? 1
         if allowLog, lo > 0, hi / lo > logRatio {

@@ -24,7 +24,9 @@ package struct CellCoordinates: Sendable, Equatable {
             var out: [Int] = []
             for name in names {
                 guard let t = c.typeIndex(name) else {
-                    throw .invalidParameter("unknown cell type '\(name)' in --cells; use central, all, or names such as T4a,T5a (\(c.cellTypes.count) types: \(c.cellTypes.prefix(6).joined(separator: ", ")), …)")
+                    throw .invalidParameter(
+                        "unknown cell type '\(name)' in --cells; use central, all, or names such as T4a,T5a (\(c.cellTypes.count) types: \(c.cellTypes.prefix(6).joined(separator: ", ")), …)"
+                    )
                 }
                 out += Array(c.layerIndex(t))
             }

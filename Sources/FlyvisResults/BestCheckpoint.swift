@@ -63,7 +63,8 @@ package struct BestCheckpoint: Equatable, Sendable {
         for m in metric.map({ [$0] }) ?? Metric.allCases where validation.contains(m.key) {
             let values = try validation.read(m.key, as: Double.self).values
             if indices == nil {
-                indices = directory.contains(ResultsSchema.chkptIndex)
+                indices =
+                    directory.contains(ResultsSchema.chkptIndex)
                     ? try directory.read(ResultsSchema.chkptIndex, as: Int64.self).values.map(Int.init)
                     : CheckpointStore(networkDirectory: directory).indices()
             }

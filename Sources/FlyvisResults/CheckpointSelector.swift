@@ -44,14 +44,16 @@ package enum CheckpointSelector: Equatable, Sendable, CustomStringConvertible {
             }
             if let best {
                 guard onDisk.contains(best.index) else {
-                    throw .missingCheckpoint(directory: directory.path, selector: "best (position \(best.position) of \(best.metric.path))",
-                                             available: onDisk)
+                    throw .missingCheckpoint(
+                        directory: directory.path, selector: "best (position \(best.position) of \(best.metric.path))",
+                        available: onDisk)
                 }
                 return best.index
             }
             // flyvis's pretrained models ship only their best checkpoint and no losses.
             if onDisk.count == 1 { return onDisk[0] }
-            throw .noValidCheckpoint(directory: directory.path, problems: ["no validation losses to choose the best checkpoint; use last or an index"])
+            throw .noValidCheckpoint(
+                directory: directory.path, problems: ["no validation losses to choose the best checkpoint; use last or an index"])
         }
     }
 }

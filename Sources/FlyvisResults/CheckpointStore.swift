@@ -55,8 +55,11 @@ package struct CheckpointStore: Sendable {
 
     /// The newest checkpoint that reads back and verifies, with a description of every newer
     /// one that was skipped (truncated, corrupted), so the caller can warn about them.
-    package func latestValid(atMost maxIndex: Int? = nil) throws(ResultsError)
-        -> (index: Int, checkpoint: Checkpoint, skipped: [String]) {
+    package func latestValid(
+        atMost maxIndex: Int? = nil
+    ) throws(ResultsError)
+        -> (index: Int, checkpoint: Checkpoint, skipped: [String])
+    {
         var skipped: [String] = []
         for index in indices().reversed() where maxIndex.map({ index <= $0 }) ?? true {
             do {

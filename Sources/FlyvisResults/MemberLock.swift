@@ -87,7 +87,6 @@ package final class MemberLock: @unchecked Sendable {
 
     static let registry = Registry()
 
-
     /// "held by host H, PID P, since T" from the holder's lock file.
     static func describeHolder(_ path: String) -> String {
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {

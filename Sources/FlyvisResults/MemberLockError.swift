@@ -15,9 +15,11 @@ package enum MemberLockError: Error, CustomStringConvertible, Equatable {
     package var description: String {
         switch self {
         case let .held(directory, holder):
-            return "'\(directory)' is in use by another run (\(holder)); wait for it to finish or stop it (a SLURM requeue must not start while the old job still runs)"
+            return
+                "'\(directory)' is in use by another run (\(holder)); wait for it to finish or stop it (a SLURM requeue must not start while the old job still runs)"
         case let .unsupported(path, reason):
-            return "cannot lock '\(path)': \(reason); this file system does not support flock (on Lustre mount with -o flock), so concurrent runs on this member are not detected"
+            return
+                "cannot lock '\(path)': \(reason); this file system does not support flock (on Lustre mount with -o flock), so concurrent runs on this member are not detected"
         case let .io(path, reason):
             return "cannot open the lock file '\(path)': \(reason)"
         }

@@ -10,8 +10,9 @@ package enum NetworkPath {
     package static func validateTaskName(_ name: String) throws(PathError) {
         let allowed = CharacterSet.alphanumerics.union(CharacterSet(charactersIn: "_-."))
         guard !name.isEmpty, name.count <= 200, name != ".", name != "..",
-              !name.hasPrefix("."), !name.hasPrefix("-"),
-              name.unicodeScalars.allSatisfy({ allowed.contains($0) }) else {
+            !name.hasPrefix("."), !name.hasPrefix("-"),
+            name.unicodeScalars.allSatisfy({ allowed.contains($0) })
+        else {
             throw .invalidTaskName(name)
         }
     }
@@ -28,7 +29,8 @@ package enum NetworkPath {
     package static func resolve(root: URL, networkName: String) throws(PathError) -> URL {
         let parts = networkName.split(separator: "/", omittingEmptySubsequences: false)
         guard !networkName.hasPrefix("/"), !parts.isEmpty,
-              parts.allSatisfy({ !$0.isEmpty && $0 != "." && $0 != ".." && !$0.contains("\0") }) else {
+            parts.allSatisfy({ !$0.isEmpty && $0 != "." && $0 != ".." && !$0.contains("\0") })
+        else {
             throw .invalidNetworkName(networkName)
         }
         let results = ResultsLayout(root: root).results

@@ -27,14 +27,17 @@ package struct ResultsDirectory: Sendable, Equatable {
 
     /// Writes an array (atomic replace). Appendable keys are chunked along axis 0 with
     /// datamate's chunk size, so `extend` from h5py/datamate keeps working on them.
-    package func write<T: HDF5Element>(_ key: String, _ values: [T], shape: [Int]? = nil,
-                                      appendable: Bool = true) throws {
+    package func write<T: HDF5Element>(
+        _ key: String, _ values: [T], shape: [Int]? = nil,
+        appendable: Bool = true
+    ) throws {
         let shape = shape ?? [values.count]
         let rowSize = max(1, shape.dropFirst().reduce(1, *))
         try AtomicFile.write(file(key)) { tmp in
             let f = try HDF5File(path: tmp, mode: .truncate)
-            try f.write("data", values, shape: shape,
-                        chunkRows: appendable && !shape.isEmpty ? max(1, (4096 + rowSize - 1) / rowSize) : nil)
+            try f.write(
+                "data", values, shape: shape,
+                chunkRows: appendable && !shape.isEmpty ? max(1, (4096 + rowSize - 1) / rowSize) : nil)
             try f.close()
         }
     }

@@ -24,7 +24,8 @@ package enum ResultsError: Error, CustomStringConvertible, Equatable {
             let detail = problems.isEmpty ? "none were written yet" : problems.joined(separator: "; ")
             return "no readable checkpoint in '\(directory)/chkpts' (\(detail)); start without resume=true"
         case let .missingCheckpoint(directory, selector, available):
-            return "'\(directory)' has no checkpoint \(selector); it has \(available.map(String.init).joined(separator: ", ")) (choose best, last or one of these)"
+            return
+                "'\(directory)' has no checkpoint \(selector); it has \(available.map(String.init).joined(separator: ", ")) (choose best, last or one of these)"
         }
     }
 }

@@ -35,8 +35,9 @@ extension ResultsDirectory {
         return names.compactMap { name -> Int? in
             var isDir: ObjCBool = false
             guard !name.isEmpty, name.allSatisfy({ $0.isASCII && $0.isNumber }),
-                  FileManager.default.fileExists(atPath: subdirectory(name).path, isDirectory: &isDir),
-                  isDir.boolValue else { return nil }
+                FileManager.default.fileExists(atPath: subdirectory(name).path, isDirectory: &isDir),
+                isDir.boolValue
+            else { return nil }
             return Int(name)
         }.sorted()
     }

@@ -84,7 +84,7 @@ package final class ResultsSnapshot {
         for file in historyFiles() where !existing.contains(file) { unlink(file) }
         let chk = directory.appendingPathComponent(checkpointFolder)
         for name in (try? FileManager.default.contentsOfDirectory(atPath: chk.path)) ?? []
-            where !existingCheckpoints.contains(name) && !name.hasPrefix(".") {
+        where !existingCheckpoints.contains(name) && !name.hasPrefix(".") {
             unlink(chk.appendingPathComponent(name).path)
         }
         finished = true

@@ -1,13 +1,13 @@
 import FlyvisBase
-import FlyvisRandom
 import FlyvisConfig
 import FlyvisConnectome
 import FlyvisData
 import FlyvisHDF5
 import FlyvisNetwork
+import FlyvisRandom
 import FlyvisResults
-import FlyvisTraining
 import FlyvisTask
+import FlyvisTraining
 import Foundation
 
 /// flyvis's MultiTaskSolver: trains one network by BPTT, checkpoints and validates it in a
@@ -46,8 +46,9 @@ package final class MultiTaskSolver {
     static let historyKeys = ResultsSchema.histories
     /// Keys that may differ on resume: the length of training, bookkeeping flags, and where
     /// the data lives (a moved Sintel copy is the same data set).
-    static let resumeInvariantKeys = Set(["task.n_iters", "description", "save_environment", "task.dataset.sintel_path"]
-                                             + RunFlag.allCases.map(\.key))
+    static let resumeInvariantKeys = Set(
+        ["task.n_iters", "description", "save_environment", "task.dataset.sintel_path"]
+            + RunFlag.allCases.map(\.key))
     /// Keys stored in `_meta.yaml` (flyvis's order, plus our seed and warm-up).
     static let metaKeys = ["network_name", "network", "task", "optim", "penalizer", "scheduler", "description", "seed", "t_pre_train"]
 
@@ -66,7 +67,6 @@ package final class MultiTaskSolver {
         for flag in RunFlag.allCases { stored.remove(flag.key) }
         return try Build.loadConfig(stored: stored, overrides: overrides, configDirs: configDirs)
     }
-
 
     /// Opens (or creates) the network directory `<root>/results/<network_name>` and builds
     /// everything. With `resume`, an existing directory continues from its last good
@@ -87,9 +87,13 @@ package final class MultiTaskSolver {
         if resume, let meta = try directory.readMeta() {
             // Keys the stored config lacks (flyvis has no seed, no built-in data set) count as
             // their defaults.
-            let filled = try Config.load(stored: try Config.fromMeta(meta, file: directory.url.appendingPathComponent(ResultsSchema.meta).path).config)
+            let filled = try Config.load(
+                stored: try Config.fromMeta(meta, file: directory.url.appendingPathComponent(ResultsSchema.meta).path).config)
             func metaPart(_ c: Config) -> Config {
-                Config(root: { var m = ConfigMap(); for k in Self.metaKeys { if let v = c.root[k] { m[k] = v } }; return m }())
+                Config(
+                    root: {
+                        var m = ConfigMap(); for k in Self.metaKeys { if let v = c.root[k] { m[k] = v } }; return m
+                    }())
             }
             let (stored, current) = (metaPart(filled), metaPart(config))
             let diffs = stored.diff(current, ignoring: Self.resumeInvariantKeys)
@@ -106,7 +110,9 @@ package final class MultiTaskSolver {
         initialParameters = parameters
         network = try Network(connectome: connectome, parameters: parameters, activation: try Build.activation(config))
         network.threads = threads
-        log.info("Initialized network with \(connectome.nodeCount) nodes, \(connectome.edgeCount) edges, \(parameters.bias.count + parameters.timeConst.count + parameters.synStrength.count) trainable parameters.")
+        log.info(
+            "Initialized network with \(connectome.nodeCount) nodes, \(connectome.edgeCount) edges, \(parameters.bias.count + parameters.timeConst.count + parameters.synStrength.count) trainable parameters."
+        )
 
         // Data.
         let seed = try config.int("seed")
@@ -115,9 +121,10 @@ package final class MultiTaskSolver {
         dt = task.dataset.config.dt
 
         // Optimizer, penalties, scheduler.
-        step = TrainingStep(network: network, decoders: task.decoders, objectives: task.objectives, weights: task.weights,
-                            learningRates: (try config.double("optim.optim_net.lr"), try config.double("optim.optim_dec.lr")),
-                            penalizer: try Build.penalizer(config, parameters: parameters))
+        step = TrainingStep(
+            network: network, decoders: task.decoders, objectives: task.objectives, weights: task.weights,
+            learningRates: (try config.double("optim.optim_net.lr"), try config.double("optim.optim_dec.lr")),
+            penalizer: try Build.penalizer(config, parameters: parameters))
         scheduler = try Build.scheduler(config)
         nIters = try config.int("task.n_iters")
         chkptEveryEpoch = try config.int("scheduler.chkpt_every_epoch")
@@ -173,7 +180,9 @@ package final class MultiTaskSolver {
         let loader = overfit ? task.overfitLoader : task.trainLoader
         let augment = !overfit && task.dataset.config.augment
         let nEpochs = Int((Double(nIters - iteration) / Double(loader.count)).rounded(.up))
-        log.info("Starting training: \(nEpochs) epochs of \(loader.count) iterations from iteration \(iteration); checkpoint every \(chkptEveryEpoch) epochs.")
+        log.info(
+            "Starting training: \(nEpochs) epochs of \(loader.count) iterations from iteration \(iteration); checkpoint every \(chkptEveryEpoch) epochs."
+        )
         let start = Date()
         var lastCheckpointTime = Date(), lastCheckpointIteration = iteration
         var lastProgress = Date(), lastProgressIteration = iteration
@@ -199,8 +208,9 @@ package final class MultiTaskSolver {
                 let batch = prepared.batch
                 var targets = batch.targets
                 for t in task.names where targets[t] == nil { targets[t] = [] }
-                let r = try step.run(iteration: iteration, lum: batch.lum, targets: targets, batch: batch.batchSize,
-                                     frames: batch.frames, dt: dt, steadyState: steady)
+                let r = try step.run(
+                    iteration: iteration, lum: batch.lum, targets: targets, batch: batch.batchSize,
+                    frames: batch.frames, dt: dt, steadyState: steady)
                 guard r.loss.isFinite, r.activityMean.isFinite else {
                     log.error("Network exploded at iteration \(iteration).")
                     throw SolverError.overflow(iteration: iteration, what: r.loss.isFinite ? "activity" : "loss")
@@ -213,8 +223,10 @@ package final class MultiTaskSolver {
                 let sinceProgress = Date().timeIntervalSince(lastProgress)
                 if sinceProgress >= progressInterval {
                     let rate = Double(iteration - lastProgressIteration) / max(sinceProgress, 1e-9)
-                    log.info(String(format: "Iteration %d/%d, loss %.5f, %.2f it/s, ETA %.0f s", iteration, nIters, r.loss, rate,
-                                    Double(max(nIters - iteration, 0)) / max(rate, 1e-9)))
+                    log.info(
+                        String(
+                            format: "Iteration %d/%d, loss %.5f, %.2f it/s, ETA %.0f s", iteration, nIters, r.loss, rate,
+                            Double(max(nIters - iteration, 0)) / max(rate, 1e-9)))
                     (lastProgress, lastProgressIteration) = (Date(), iteration)
                     hooks.progress(iteration, rate)
                 }
@@ -235,8 +247,10 @@ package final class MultiTaskSolver {
                 lastCheckpointTime = Date()
                 lastCheckpointIteration = iteration
                 let remaining = Double(nIters - iteration) / max(rate, 1e-9)
-                log.info(String(format: "Iteration %d/%d, loss %.5f, %.2f it/s, ETA %.0f s", iteration, nIters,
-                                histories[ResultsSchema.loss]?.last ?? .nan, rate, max(remaining, 0)))
+                log.info(
+                    String(
+                        format: "Iteration %d/%d, loss %.5f, %.2f it/s, ETA %.0f s", iteration, nIters,
+                        histories[ResultsSchema.loss]?.last ?? .nan, rate, max(remaining, 0)))
             }
             if stop && !last {
                 log.warning("Stop requested: checkpointed at iteration \(iteration); resume to continue.")
@@ -276,8 +290,10 @@ package final class MultiTaskSolver {
             bestCheckpoint = checkpointIndex
             try directory.writeScalar(ResultsSchema.bestChkptIndex, Int64(checkpointIndex))
         }
-        log.info(String(format: "Checkpoint %d at iteration %d: validation loss %.6f (best %.6f at checkpoint %d)",
-                        checkpointIndex, iteration, valLoss, bestValLoss, bestCheckpoint))
+        log.info(
+            String(
+                format: "Checkpoint %d at iteration %d: validation loss %.6f (best %.6f at checkpoint %d)",
+                checkpointIndex, iteration, valLoss, bestValLoss, bestCheckpoint))
         hooks.afterCheckpoint(checkpointIndex, iteration, valLoss, bestValLoss, rate)
     }
 
@@ -293,20 +309,25 @@ package final class MultiTaskSolver {
     /// `test` with the grey steady states kept per batch size in `steadyStates`: a steady
     /// state depends only on the parameters and the batch size, so while the parameters stay
     /// the same (one checkpoint's four splits) it is computed once, not once per batch.
-    func test(_ loader: Loader, tPre: Double, objective: Objective? = nil,
-              steadyStates: inout [Int: [Float]?]) throws -> [String: Double] {
+    func test(
+        _ loader: Loader, tPre: Double, objective: Objective? = nil,
+        steadyStates: inout [Int: [Float]?]
+    ) throws -> [String: Double] {
         var sums: [String: Double] = [:]
         var n = 0
         var rng = RandomState(seed: 0)  // unused: no augmentation draws in eval
         for indices in loader.epoch(&rng) {
             let b = task.dataset.batch(indices, augment: false, rng: &rng)
             let steady: [Float]?
-            if let cached = steadyStates[b.batchSize] { steady = cached } else {
+            if let cached = steadyStates[b.batchSize] {
+                steady = cached
+            } else {
                 steady = try network.steadyState(tPre: tPre, dt: dt, batch: b.batchSize)
                 steadyStates[b.batchSize] = steady
             }
-            let losses = try step.evaluate(lum: b.lum, targets: b.targets, batch: b.batchSize, frames: b.frames, dt: dt,
-                                           steadyState: steady, objective: objective)
+            let losses = try step.evaluate(
+                lum: b.lum, targets: b.targets, batch: b.batchSize, frames: b.frames, dt: dt,
+                steadyState: steady, objective: objective)
             for (k, v) in losses { sums[k, default: 0] += v }
             n += 1
         }
@@ -324,7 +345,8 @@ package final class MultiTaskSolver {
             var sd = StateDict()
             for name in d.stateNames {
                 let s = d.state(name)!
-                sd[name] = name.hasSuffix("num_batches_tracked") ? .int64([Int64(s.values[0])], shape: []) : .float(s.values, shape: s.shape)
+                sd[name] =
+                    name.hasSuffix("num_batches_tracked") ? .int64([Int64(s.values[0])], shape: []) : .float(s.values, shape: s.shape)
             }
             c.decoder[task] = sd
             dropout[task] = d.dropoutRNG.state
@@ -334,20 +356,24 @@ package final class MultiTaskSolver {
         var state: [Int: OptimizerState.AdamEntry] = [:]
         var id = 0
         for (g, names) in step.adam.groups.enumerated() {
-            groups.append(OptimizerState.Group(lr: step.adam.learningRates[g], params: Array(id..<id + names.count),
-                                               betas: [step.adam.beta1, step.adam.beta2], eps: step.adam.eps))
+            groups.append(
+                OptimizerState.Group(
+                    lr: step.adam.learningRates[g], params: Array(id..<id + names.count),
+                    betas: [step.adam.beta1, step.adam.beta2], eps: step.adam.eps))
             for name in names {
                 if let m = step.adam.state[name] {
                     let shape = parameterShape(name)
                     let (expAvg, expAvgSq) = adamArraysTorchLayout(name, m)
-                    state[id] = OptimizerState.AdamEntry(step: Double(m.step), expAvg: .float(expAvg, shape: shape),
-                                                         expAvgSq: .float(expAvgSq, shape: shape))
+                    state[id] = OptimizerState.AdamEntry(
+                        step: Double(m.step), expAvg: .float(expAvg, shape: shape),
+                        expAvgSq: .float(expAvgSq, shape: shape))
                 }
                 id += 1
             }
         }
         c.optim = OptimizerState(kind: .adam, groups: groups, state: state)
-        c.activityOptim = OptimizerState(kind: .sgd, groups: [OptimizerState.Group(lr: step.penalizer.activityOptimizer.learningRate, params: [0])])
+        c.activityOptim = OptimizerState(
+            kind: .sgd, groups: [OptimizerState.Group(lr: step.penalizer.activityOptimizer.learningRate, params: [0])])
         c.resume = ResumeState(dataRNG: dataRNG.state, dropoutRNG: dropout, epochsDone: epochsDone, timeTrained: timeTrained)
         c.iteration = iteration - 1
         c.valLoss = valLoss
@@ -379,11 +405,12 @@ package final class MultiTaskSolver {
 
     // MARK: Recovery
 
-
     /// Restores network, decoders, optimizer and generators from a checkpoint (ours or
     /// flyvis's), and rolls every history back to it, so training continues exactly.
-    package func recover(_ choice: CheckpointSelector, network restoreNetwork: Bool = true, decoder restoreDecoder: Bool = true,
-                        optimizer restoreOptimizer: Bool = true, rollBack: Bool = true) throws {
+    package func recover(
+        _ choice: CheckpointSelector, network restoreNetwork: Bool = true, decoder restoreDecoder: Bool = true,
+        optimizer restoreOptimizer: Bool = true, rollBack: Bool = true
+    ) throws {
         let store = CheckpointStore(networkDirectory: directory)
         let index: Int, c: Checkpoint
         if choice == .last {
@@ -408,20 +435,25 @@ package final class MultiTaskSolver {
             // training continues with this member's fresh generators.
             epochsDone = iteration / max(task.trainLoader.count, 1)
             timeTrained = (try? directory.read(ResultsSchema.timeTrained, as: Double.self).values.first) ?? 0
-            if restoreOptimizer { log.info("Checkpoint \(index) was written by flyvis: continuing with fresh data and dropout generators.") }
+            if restoreOptimizer {
+                log.info("Checkpoint \(index) was written by flyvis: continuing with fresh data and dropout generators.")
+            }
         }
         checkpointIndex = index
         applySchedule(at: iteration)
         // Roll the bookkeeping back to this checkpoint (entries after it belong to the lost run).
         guard rollBack else { return }
         try truncateHistories(toCheckpoint: index, iteration: iteration)
-        log.info("Recovered checkpoint \(index) (iteration \(iteration), best validation loss \(bestValLoss) at checkpoint \(bestCheckpoint)).")
+        log.info(
+            "Recovered checkpoint \(index) (iteration \(iteration), best validation loss \(bestValLoss) at checkpoint \(bestCheckpoint)).")
     }
 
     /// Loads the network parameters and (where present) the decoders' state dicts of a
     /// checkpoint. A shape that does not fit this solver's config is refused, naming both.
-    package func restoreWeights(from c: Checkpoint, source: String, network restoreNetwork: Bool = true,
-                               decoder restoreDecoder: Bool = true, decoderOptional: Bool = false) throws {
+    package func restoreWeights(
+        from c: Checkpoint, source: String, network restoreNetwork: Bool = true,
+        decoder restoreDecoder: Bool = true, decoderOptional: Bool = false
+    ) throws {
         if restoreNetwork {
             var p = network.parameters
             try p.load(c, source: source)
@@ -437,7 +469,8 @@ package final class MultiTaskSolver {
                     let expected = d.state(name)!.shape
                     if let a = sd[name] {
                         if !(a.shape == expected || (a.count == 1 && expected.reduce(1, *) == 1)) {
-                            problem = SolverError.shapeMismatch(source: source, key: "decoder/\(task)/\(name)", stored: a.shape, expected: expected)
+                            problem = SolverError.shapeMismatch(
+                                source: source, key: "decoder/\(task)/\(name)", stored: a.shape, expected: expected)
                         }
                     } else {
                         problem = ResultsError.corruptCheckpoint(path: source, reason: "no decoder/\(task)/\(name)")
@@ -478,7 +511,8 @@ package final class MultiTaskSolver {
             let name = names[id]
             let expected = parameterShape(name)
             guard e.expAvg.shape == expected, e.expAvgSq.shape == expected else {
-                throw SolverError.shapeMismatch(source: source, key: "optim/state/\(id) (\(name))", stored: e.expAvg.shape, expected: expected)
+                throw SolverError.shapeMismatch(
+                    source: source, key: "optim/state/\(id) (\(name))", stored: e.expAvg.shape, expected: expected)
             }
             var m = e.expAvg.asFloats, v = e.expAvgSq.asFloats
             if case let .decoder(task, parameter) = name {
@@ -539,7 +573,8 @@ package final class MultiTaskSolver {
             guard exact ? have != expected() : have.count != n else { return }
             var fixed = expected()
             if !exact { fixed = Array(have.prefix(n)) + fixed.dropFirst(min(have.count, n)) }
-            log.warning("\(d.file(key).path) had \(have.count) entries for \(n) checkpoints; repaired\(exact ? " from the checkpoints" : "")")
+            log.warning(
+                "\(d.file(key).path) had \(have.count) entries for \(n) checkpoints; repaired\(exact ? " from the checkpoints" : "")")
             try d.write(key, fixed)
         }
         try repair(directory, ResultsSchema.chkptIndex, { (0..<Int64(n)).map { $0 } }, exact: true)
@@ -559,7 +594,8 @@ package final class MultiTaskSolver {
         let n = CheckpointStore(networkDirectory: directory).indices().count
         let v = directory.split(.validation)
         if let epe = try? v.read(ResultsSchema.epe, as: Double.self), let l2 = try? v.read(ResultsSchema.l2norm, as: Double.self),
-           epe.values.count == n, l2.values.count == n {
+            epe.values.count == n, l2.values.count == n
+        {
             return
         }
         log.info("Validating \(n) checkpoints with l2norm and epe (validation/l2norm.h5, epe.h5).")
@@ -590,7 +626,9 @@ package final class MultiTaskSolver {
         try directory.split(.validation).write(ResultsSchema.l2norm, l2)
         try directory.split(.validation).write(ResultsSchema.epe, epe)
         if !skipped.isEmpty {
-            log.warning("Skipped damaged checkpoint(s) \(skipped.map(String.init).joined(separator: ", ")) (NaN in validation/l2norm.h5 and epe.h5).")
+            log.warning(
+                "Skipped damaged checkpoint(s) \(skipped.map(String.init).joined(separator: ", ")) (NaN in validation/l2norm.h5 and epe.h5)."
+            )
         }
         return (l2, epe)
     }

@@ -59,7 +59,8 @@ package struct StimulusSimulation {
         let sf = try HDF5File(path: stimulus, mode: .readOnly)
         let names = try sf.children("/")
         guard let key = names.contains("lum") ? "lum" : (names.count == 1 ? names[0] : nil),
-              (try? sf.shape(key)) != nil else {
+            (try? sf.shape(key)) != nil
+        else {
             throw SimulationError("'\(stimulus)' needs a dataset 'lum' of shape (batch, frames, 1, \(connectome.lattice.count))")
         }
         let lum: HDF5Array<Float> = try sf.read(key)
@@ -67,12 +68,15 @@ package struct StimulusSimulation {
             throw NetworkError.stimulusShape(expected: [-1, -1, 1, connectome.lattice.count], found: lum.shape)
         }
         if let bad = lum.values.firstIndex(where: { !$0.isFinite }) {
-            throw SimulationError("'\(stimulus)' holds a non-finite value (\(lum.values[bad]) at flat index \(bad) of lum); a stimulus must be finite luminances")
+            throw SimulationError(
+                "'\(stimulus)' holds a non-finite value (\(lum.values[bad]) at flat index \(bad) of lum); a stimulus must be finite luminances"
+            )
         }
         let (batch, frames) = (lum.shape[0], lum.shape[1])
-        let result = try network.simulate(movie: lum.values, batch: batch, frames: frames, dt: dt,
-                                          initialState: tPre > 0 ? .given(try network.steadyState(tPre: tPre, dt: dt, batch: batch)!) : .bias,
-                                          nodes: nodes)
+        let result = try network.simulate(
+            movie: lum.values, batch: batch, frames: frames, dt: dt,
+            initialState: tPre > 0 ? .given(try network.steadyState(tPre: tPre, dt: dt, batch: batch)!) : .bias,
+            nodes: nodes)
         try AtomicFile.write(URL(fileURLWithPath: output)) { tmp in
             let f = try HDF5File(path: tmp, mode: .truncate)
             try f.write("activity", result.values, shape: [batch, frames, result.nodes.count])

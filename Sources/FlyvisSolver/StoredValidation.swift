@@ -15,10 +15,13 @@ package enum StoredValidation {
     /// The network named by `overrides` (task_name, ensemble_and_network_id) under `root`, with
     /// its stored config as the base. A network without checkpoints is an error, and nothing
     /// is created for it.
-    package static func run(overrides: [String], configDirs: [URL] = [], root: URL, threads: Int = 1,
-                            log: TrainingLog = TrainingLog()) throws -> Result {
-        let config = try MultiTaskSolver.resolveConfig(overrides: overrides + ["\(RunFlag.resume.key)=true"],
-                                                       configDirs: configDirs, root: root)
+    package static func run(
+        overrides: [String], configDirs: [URL] = [], root: URL, threads: Int = 1,
+        log: TrainingLog = TrainingLog()
+    ) throws -> Result {
+        let config = try MultiTaskSolver.resolveConfig(
+            overrides: overrides + ["\(RunFlag.resume.key)=true"],
+            configDirs: configDirs, root: root)
         let dir = try ResultsLayout(root: root).network(name: try config.string("network_name"))
         guard !CheckpointStore(networkDirectory: dir).indices().isEmpty else {
             throw SolverError.notANetworkDirectory(

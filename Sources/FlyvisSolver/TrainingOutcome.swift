@@ -1,12 +1,12 @@
-import FlyvisRandom
 import FlyvisConfig
 import FlyvisConnectome
 import FlyvisData
 import FlyvisHDF5
 import FlyvisNetwork
+import FlyvisRandom
 import FlyvisResults
-import FlyvisTraining
 import FlyvisTask
+import FlyvisTraining
 import Foundation
 
 /// How a member's training ended.

@@ -19,8 +19,10 @@ package struct FrameLayout: Sendable, Equatable {
     /// The background's value (flyvis's `bg_intensity`).
     let background: Float
 
-    init(groups: Int, framesPerGroup: Int, hexals: Int, sampleGroup: [Int], sampleSchedule: [Int],
-         schedules: [[Int32]], background: Float) {
+    init(
+        groups: Int, framesPerGroup: Int, hexals: Int, sampleGroup: [Int], sampleSchedule: [Int],
+        schedules: [[Int32]], background: Float
+    ) {
         self.groups = groups
         self.framesPerGroup = framesPerGroup
         self.hexals = hexals

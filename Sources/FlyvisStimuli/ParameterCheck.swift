@@ -33,7 +33,8 @@ struct ParameterCheck {
     /// Frames of one sample: bounded so a tiny dt cannot ask for terabytes.
     func frames(_ frames: Int?) throws(StimulusError) -> Int {
         guard let frames, frames <= maxFrames else {
-            throw .invalidParameter(set: set, name: "dt", problem: "gives more than \(maxFrames) frames per sample; raise dt or shorten the stimulus")
+            throw .invalidParameter(
+                set: set, name: "dt", problem: "gives more than \(maxFrames) frames per sample; raise dt or shorten the stimulus")
         }
         return frames
     }

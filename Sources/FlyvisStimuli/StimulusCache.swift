@@ -54,9 +54,10 @@ package struct StimulusCache: Sendable {
     /// Whether `url` holds frames made with `set`'s key, in its layout.
     private func valid(_ url: URL, for set: some CacheableStimulusSet) -> Bool {
         guard FileManager.default.fileExists(atPath: url.path),
-              let f = try? HDF5File(path: url.path, mode: .readOnly),
-              (try? f.stringAttribute("key")) == set.cacheKey,
-              (try? f.elementType("frames")) == Float.typeName else { return false }
+            let f = try? HDF5File(path: url.path, mode: .readOnly),
+            (try? f.stringAttribute("key")) == set.cacheKey,
+            (try? f.elementType("frames")) == Float.typeName
+        else { return false }
         let l = set.layout
         return (try? f.shape("frames")) == [l.groups, l.framesPerGroup, l.hexals]
     }
@@ -75,7 +76,8 @@ package struct StimulusCache: Sendable {
             try f.close()
             try sync(tmp.path)
             guard rename(tmp.path, url.path) == 0 else {
-                throw StimulusError.cache(path: url.path, problem: "cannot rename the new file into place: \(String(cString: strerror(errno)))")
+                throw StimulusError.cache(
+                    path: url.path, problem: "cannot rename the new file into place: \(String(cString: strerror(errno)))")
             }
             try? sync(directory.path)
         } catch {

@@ -24,7 +24,8 @@ package struct DecoderConfig: Sendable, Equatable {
 
     func validate() throws(DecoderError) {
         guard !shape.isEmpty, shape.allSatisfy({ $0 >= 0 }), shape.last! > 0 else {
-            throw .invalidConfig(task: task.rawValue, key: "shape", problem: "needs non-negative channel counts ending in a positive one, e.g. [8, 2]")
+            throw .invalidConfig(
+                task: task.rawValue, key: "shape", problem: "needs non-negative channel counts ending in a positive one, e.g. [8, 2]")
         }
         guard kernelSize >= 1, kernelSize % 2 == 1 else {
             throw .invalidConfig(task: task.rawValue, key: "kernel_size", problem: "must be odd and positive (got \(kernelSize))")
@@ -32,7 +33,9 @@ package struct DecoderConfig: Sendable, Equatable {
         guard (0..<1).contains(pDropout) else {
             throw .invalidConfig(task: task.rawValue, key: "p_dropout", problem: "must be in [0, 1) (got \(pDropout))")
         }
-        if let n = nOutFeatures, n < 1 { throw .invalidConfig(task: task.rawValue, key: "n_out_features", problem: "must be positive or null") }
+        if let n = nOutFeatures, n < 1 {
+            throw .invalidConfig(task: task.rawValue, key: "n_out_features", problem: "must be positive or null")
+        }
     }
 }
 

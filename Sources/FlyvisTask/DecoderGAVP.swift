@@ -17,9 +17,9 @@ package final class DecoderGAVP {
 
     let base: [DecoderLayer]
     let head: [DecoderLayer]
-    let outChannels: Int          // channels read back (shape[-1] · n_out_features or shape[-1])
-    let convOut: Int              // channels of the last conv (+1 when normalize_last)
-    let pixels: [Int]             // hexal → pixel
+    let outChannels: Int  // channels read back (shape[-1] · n_out_features or shape[-1])
+    let convOut: Int  // channels of the last conv (+1 when normalize_last)
+    let pixels: [Int]  // hexal → pixel
     let side: Int
     /// Per map row, the first and last column holding a hexal (the hexagon's rows are
     /// contiguous): the pixels the last convolution's forward must produce and the first one's
@@ -73,26 +73,32 @@ package final class DecoderGAVP {
         var reach = DirectConv.Spans(repeating: (W, -1), count: W)
         for q in lattice.cartesianPixel {
             let (y, x) = q.quotientAndRemainder(dividingBy: W)
-            for u in -r...r { for v in -r...r where abs(u + v) <= r {
-                let yy = y + u, xx = x + v
-                guard (0..<W).contains(yy), (0..<W).contains(xx) else { continue }
-                reach[yy] = (min(reach[yy].x0, xx), max(reach[yy].x1, xx))
-            } }
+            for u in -r...r {
+                for v in -r...r where abs(u + v) <= r {
+                    let yy = y + u, xx = x + v
+                    guard (0..<W).contains(yy), (0..<W).contains(xx) else { continue }
+                    reach[yy] = (min(reach[yy].x0, xx), max(reach[yy].x1, xx))
+                }
+            }
         }
         reachSpans = reach
         let hexPixels = lattice.cartesianPixel
         let rowStart = (0..<lattice.side).map { y in hexPixels.firstIndex { $0 / lattice.side >= y } ?? hexPixels.count }
-        precondition(hexPixels.indices.allSatisfy { h in
-            let (y, x) = hexPixels[h].quotientAndRemainder(dividingBy: lattice.side)
-            return h == rowStart[y] + x - spans[y].x0
-        }, "hexals are numbered row by row")
+        precondition(
+            hexPixels.indices.allSatisfy { h in
+                let (y, x) = hexPixels[h].quotientAndRemainder(dividingBy: lattice.side)
+                return h == rowStart[y] + x - spans[y].x0
+            }, "hexals are numbered row by row")
         rowHexalStart = rowStart
         var rng = RandomState(seed: seed ^ SeedSalt.decoderInit)
         var layers: [DecoderLayer] = []
         var c = inChannels
         for width in config.shape.dropLast() where width != 0 {
-            layers.append(.conv(HexConv(inChannels: c, outChannels: width, kernel: config.kernelSize,
-                                        constWeight: config.constWeight, rng: &rng)))
+            layers.append(
+                .conv(
+                    HexConv(
+                        inChannels: c, outChannels: width, kernel: config.kernelSize,
+                        constWeight: config.constWeight, rng: &rng)))
             if config.batchNorm { layers.append(.batchNorm(BatchNorm(channels: width))) }
             layers.append(.activation(config.activation))
             if config.pDropout > 0 { layers.append(.dropout(config.pDropout)) }
@@ -103,8 +109,11 @@ package final class DecoderGAVP {
         if layers.isEmpty && config.batchNorm { decoderLayers.append(.batchNorm(BatchNorm(channels: c))) }
         outChannels = config.shape.last! * (config.nOutFeatures ?? 1)
         convOut = outChannels + (config.normalizeLast ? 1 : 0)
-        decoderLayers.append(.conv(HexConv(inChannels: c, outChannels: convOut, kernel: config.kernelSize,
-                                           constWeight: config.constWeight, rng: &rng)))
+        decoderLayers.append(
+            .conv(
+                HexConv(
+                    inChannels: c, outChannels: convOut, kernel: config.kernelSize,
+                    constWeight: config.constWeight, rng: &rng)))
         head = decoderLayers
         dropoutRNG = RandomState(seed: seed ^ SeedSalt.dropout)
     }
@@ -133,8 +142,10 @@ package final class DecoderGAVP {
                 switch layer {
                 case .conv: names += ["\(prefix).\(i).weight", "\(prefix).\(i).bias"]
                 case .batchNorm:
-                    names += ["\(prefix).\(i).weight", "\(prefix).\(i).bias", "\(prefix).\(i).running_mean",
-                              "\(prefix).\(i).running_var", "\(prefix).\(i).num_batches_tracked"]
+                    names += [
+                        "\(prefix).\(i).weight", "\(prefix).\(i).bias", "\(prefix).\(i).running_mean",
+                        "\(prefix).\(i).running_var", "\(prefix).\(i).num_batches_tracked",
+                    ]
                 default: break
                 }
             }
@@ -172,7 +183,8 @@ package final class DecoderGAVP {
     /// Sets a state entry from torch's layout; masked conv taps are ignored.
     package func setState(_ name: String, _ values: [Float]) throws(DecoderError) {
         guard let (layer, key) = layer(named: name), let current = state(name), current.values.count == values.count else {
-            throw .invalidConfig(task: config.task.rawValue, key: name, problem: "unknown decoder state entry or wrong size (\(values.count) values)")
+            throw .invalidConfig(
+                task: config.task.rawValue, key: name, problem: "unknown decoder state entry or wrong size (\(values.count) values)")
         }
         switch (layer, key) {
         case let (.conv(c), "weight"): c.setTorchWeight(values)
@@ -317,19 +329,21 @@ package final class DecoderGAVP {
         var map = Self.take(&activations[0], count: N * C * p)
         // Row by row: a map row's hexals are contiguous in the input too (rowHexalStart).
         let spans = hexSpans, W = side
-        map.withUnsafeMutableBufferPointer { xb in rowHexalStart.withUnsafeBufferPointer { rb in
-            let xp = xb.baseAddress!, rs = rb.baseAddress!, ip = input.baseAddress!
-            splitRange(N, threads) { range in
-                for n in range {
-                    for c in 0..<C {
-                        let src = ip + (n * C + c) * hexals, dst = xp + (c * N + n) * p
-                        for (y, r) in spans.enumerated() where r.x0 <= r.x1 {
-                            DirectConv.copy(from: src + rs[y], to: dst + y * W + r.x0, count: r.x1 - r.x0 + 1, rectified: true)
+        map.withUnsafeMutableBufferPointer { xb in
+            rowHexalStart.withUnsafeBufferPointer { rb in
+                let xp = xb.baseAddress!, rs = rb.baseAddress!, ip = input.baseAddress!
+                splitRange(N, threads) { range in
+                    for n in range {
+                        for c in 0..<C {
+                            let src = ip + (n * C + c) * hexals, dst = xp + (c * N + n) * p
+                            for (y, r) in spans.enumerated() where r.x0 <= r.x1 {
+                                DirectConv.copy(from: src + rs[y], to: dst + y * W + r.x0, count: r.x1 - r.x0 + 1, rectified: true)
+                            }
                         }
                     }
                 }
             }
-        } }
+        }
         activations[0] = map
     }
 
@@ -343,10 +357,14 @@ package final class DecoderGAVP {
         let threshold = UInt64((keep * 0x1p24).rounded(.up))
         var mask = Self.take(&dropoutMasks[index], count: x.count)
         mask.withUnsafeMutableBufferPointer { dropoutRNG.bernoulliMask($0, below: threshold, value: scale) }
-        x.withUnsafeBufferPointer { xb in out.withUnsafeMutableBufferPointer { ob in mask.withUnsafeBufferPointer { mb in
-            let xp = xb.baseAddress!, op = ob.baseAddress!, mp = mb.baseAddress!
-            for i in 0..<xb.count { op[i] = xp[i] * mp[i] }
-        } } }
+        x.withUnsafeBufferPointer { xb in
+            out.withUnsafeMutableBufferPointer { ob in
+                mask.withUnsafeBufferPointer { mb in
+                    let xp = xb.baseAddress!, op = ob.baseAddress!, mp = mb.baseAddress!
+                    for i in 0..<xb.count { op[i] = xp[i] * mp[i] }
+                }
+            }
+        }
         dropoutMasks[index] = mask
     }
 
@@ -358,22 +376,27 @@ package final class DecoderGAVP {
         var out = [Float](repeating: 0, count: images * outChannels * hexals)
         let O = outChannels, normalize = config.normalizeLast
         if normalize { computeNormalizer(x) }
-        out.withUnsafeMutableBufferPointer { ob in x.withUnsafeBufferPointer { xb in pixels.withUnsafeBufferPointer { pb in
-        normDen.withUnsafeBufferPointer { db in
-            let op = ob.baseAddress!, xp = xb.baseAddress!, px = pb.baseAddress!, den = db.baseAddress
-            splitRange(N, threads) { range in
-                for n in range {
-                    for c in 0..<O {
-                        let plane = xp + (c * N + n) * p, dst = op + (n * O + c) * hexals
-                        if normalize, let d = den.map({ $0 + n * hexals }) {
-                            for h in 0..<hexals { dst[h] = plane[px[h]] / d[h] }
-                        } else {
-                            for h in 0..<hexals { dst[h] = plane[px[h]] }
+        out.withUnsafeMutableBufferPointer { ob in
+            x.withUnsafeBufferPointer { xb in
+                pixels.withUnsafeBufferPointer { pb in
+                    normDen.withUnsafeBufferPointer { db in
+                        let op = ob.baseAddress!, xp = xb.baseAddress!, px = pb.baseAddress!, den = db.baseAddress
+                        splitRange(N, threads) { range in
+                            for n in range {
+                                for c in 0..<O {
+                                    let plane = xp + (c * N + n) * p, dst = op + (n * O + c) * hexals
+                                    if normalize, let d = den.map({ $0 + n * hexals }) {
+                                        for h in 0..<hexals { dst[h] = plane[px[h]] / d[h] }
+                                    } else {
+                                        for h in 0..<hexals { dst[h] = plane[px[h]] }
+                                    }
+                                }
+                            }
                         }
                     }
                 }
             }
-        } } } }
+        }
         guard config.nOutFeatures != nil else { return out }
         return (0..<(images * outChannels)).map { k in
             var s: Float = 0
@@ -391,18 +414,23 @@ package final class DecoderGAVP {
             normDen = [Float](repeating: 0, count: N * hexals)
             normSlope = normDen
         }
-        normDen.withUnsafeMutableBufferPointer { db in normSlope.withUnsafeMutableBufferPointer { sb in
-        x.withUnsafeBufferPointer { xb in pixels.withUnsafeBufferPointer { pb in
-            let dp = db.baseAddress!, sp = sb.baseAddress!, xp = xb.baseAddress!, px = pb.baseAddress!
-            splitRange(N, threads) { range in
-                for n in range {
-                    let z = xp + (O * N + n) * p, d = dp + n * hexals, s = sp + n * hexals
-                    for h in 0..<hexals { d[h] = z[px[h]] }
-                    SIMDSoftplus.map(s, d, nil, 0..<hexals) { v, _ in SIMDSoftplus.derivative(v) }
-                    SIMDSoftplus.map(d, d, nil, 0..<hexals) { v, _ in SIMDSoftplus.value(v) + 1 }
+        normDen.withUnsafeMutableBufferPointer { db in
+            normSlope.withUnsafeMutableBufferPointer { sb in
+                x.withUnsafeBufferPointer { xb in
+                    pixels.withUnsafeBufferPointer { pb in
+                        let dp = db.baseAddress!, sp = sb.baseAddress!, xp = xb.baseAddress!, px = pb.baseAddress!
+                        splitRange(N, threads) { range in
+                            for n in range {
+                                let z = xp + (O * N + n) * p, d = dp + n * hexals, s = sp + n * hexals
+                                for h in 0..<hexals { d[h] = z[px[h]] }
+                                SIMDSoftplus.map(s, d, nil, 0..<hexals) { v, _ in SIMDSoftplus.derivative(v) }
+                                SIMDSoftplus.map(d, d, nil, 0..<hexals) { v, _ in SIMDSoftplus.value(v) + 1 }
+                            }
+                        }
+                    }
                 }
             }
-        } } } }
+        }
     }
 
     /// Seconds per phase of the last forward and backward ("forward_conv", ...), summed over
@@ -414,22 +442,27 @@ package final class DecoderGAVP {
     package var threads = 1
 
     private func kernels(_ conv: HexConv) -> DirectConv {
-        DirectConv(inChannels: conv.inChannels, outChannels: conv.outChannels, taps: conv.taps, side: side,
-                   pad: conv.kernel / 2, threads: threads)
+        DirectConv(
+            inChannels: conv.inChannels, outChannels: conv.outChannels, taps: conv.taps, side: side,
+            pad: conv.kernel / 2, threads: threads)
     }
 
     private func spectral(_ conv: HexConv) -> SpectralConv {
-        SpectralConv(inChannels: conv.inChannels, outChannels: conv.outChannels, taps: conv.taps, side: side,
-                     pad: conv.kernel / 2, threads: threads)
+        SpectralConv(
+            inChannels: conv.inChannels, outChannels: conv.outChannels, taps: conv.taps, side: side,
+            pad: conv.kernel / 2, threads: threads)
     }
 
     /// Only the pixels in `spans` (every pixel when nil) are computed.
     private func convForward(_ conv: HexConv, _ x: [Float], into out: inout [Float], spans: DirectConv.Spans?) {
         let k = kernels(conv)
-        x.withUnsafeBufferPointer { xb in out.withUnsafeMutableBufferPointer { ob in
-            k.forward(.maps(xb.baseAddress!), images: images, weights: conv.weight, bias: conv.bias, out: ob.baseAddress!,
-                      spans: spans)
-        } }
+        x.withUnsafeBufferPointer { xb in
+            out.withUnsafeMutableBufferPointer { ob in
+                k.forward(
+                    .maps(xb.baseAddress!), images: images, weights: conv.weight, bias: conv.bias, out: ob.baseAddress!,
+                    spans: spans)
+            }
+        }
     }
 
     /// 2^l in lane l: a lane mask's bits as one integer sum.
@@ -446,82 +479,95 @@ package final class DecoderGAVP {
         let maskCount = SpectralConv.groups(N) * C * hexals
         if reluMask.count != maskCount { reluMask = [UInt8](repeating: 0, count: maskCount) }
         let spans = hexSpans, laneBits = Self.laneBits
-        out.withUnsafeMutableBufferPointer { ob in inputSpectra.withUnsafeMutableBufferPointer { sb in
-        reluMask.withUnsafeMutableBufferPointer { mb in rowHexalStart.withUnsafeBufferPointer { rb in
-            let ip = input.baseAddress!, mp = mb.baseAddress!, rs = rb.baseAddress!
-            k.forward(load: { g, c, y, row in
-                let n0 = g * lanes, used = min(lanes, N - n0), r = spans[y]
-                row.update(repeating: SIMD8<Float>(), count: L)
-                guard r.x0 <= r.x1 else { return }
-                let src = ip + (n0 * C + c) * hexals + rs[y], mask = mp + (g * C + c) * hexals + rs[y]
-                for x in r.x0...r.x1 {
-                    let v = SpectralConv.gather(src + x - r.x0, stride: C * hexals, count: used)
-                    let off = .!(v .> 0)
-                    row[x] = v.replacing(with: 0, where: off)
-                    // Branch-free: a branch per lane on the sign is a coin flip.
-                    mask[x - r.x0] = UInt8(truncatingIfNeeded: laneBits.replacing(with: 0, where: off).wrappedSum())
+        out.withUnsafeMutableBufferPointer { ob in
+            inputSpectra.withUnsafeMutableBufferPointer { sb in
+                reluMask.withUnsafeMutableBufferPointer { mb in
+                    rowHexalStart.withUnsafeBufferPointer { rb in
+                        let ip = input.baseAddress!, mp = mb.baseAddress!, rs = rb.baseAddress!
+                        k.forward(
+                            load: { g, c, y, row in
+                                let n0 = g * lanes, used = min(lanes, N - n0), r = spans[y]
+                                row.update(repeating: SIMD8<Float>(), count: L)
+                                guard r.x0 <= r.x1 else { return }
+                                let src = ip + (n0 * C + c) * hexals + rs[y], mask = mp + (g * C + c) * hexals + rs[y]
+                                for x in r.x0...r.x1 {
+                                    let v = SpectralConv.gather(src + x - r.x0, stride: C * hexals, count: used)
+                                    let off = .!(v .> 0)
+                                    row[x] = v.replacing(with: 0, where: off)
+                                    // Branch-free: a branch per lane on the sign is a coin flip.
+                                    mask[x - r.x0] = UInt8(truncatingIfNeeded: laneBits.replacing(with: 0, where: off).wrappedSum())
+                                }
+                            }, images: N, weights: conv.weight, bias: conv.bias, spectra: sb.baseAddress!, out: ob.baseAddress!,
+                            scratch: spectralScratch)
+                    }
                 }
-            }, images: N, weights: conv.weight, bias: conv.bias, spectra: sb.baseAddress!, out: ob.baseAddress!,
-                      scratch: spectralScratch)
-        } } } }
+            }
+        }
     }
 
     /// The activation, softplus (the default) eight lanes at a time.
     private func activationForward(_ kind: DecoderConfig.ActivationKind, _ x: [Float], into out: inout [Float]) {
-        x.withUnsafeBufferPointer { xb in out.withUnsafeMutableBufferPointer { ob in
-            let xp = xb.baseAddress!, op = ob.baseAddress!
-            if kind == .softplus {
-                splitRange(xb.count, threads) { range in SIMDSoftplus.map(op, xp, nil, range) { v, _ in SIMDSoftplus.value(v) } }
-                return
+        x.withUnsafeBufferPointer { xb in
+            out.withUnsafeMutableBufferPointer { ob in
+                let xp = xb.baseAddress!, op = ob.baseAddress!
+                if kind == .softplus {
+                    splitRange(xb.count, threads) { range in SIMDSoftplus.map(op, xp, nil, range) { v, _ in SIMDSoftplus.value(v) } }
+                    return
+                }
+                let f = kind.function
+                splitRange(xb.count, threads) { range in for i in range { op[i] = f.value(xp[i]) } }
             }
-            let f = kind.function
-            splitRange(xb.count, threads) { range in for i in range { op[i] = f.value(xp[i]) } }
-        } }
+        }
     }
 
     /// g ← g · f′(input), softplus eight lanes at a time.
     private func activationBackward(_ kind: DecoderConfig.ActivationKind, _ input: [Float], _ g: inout [Float]) {
-        g.withUnsafeMutableBufferPointer { gb in input.withUnsafeBufferPointer { ib in
-            let gp = gb.baseAddress!, ip = ib.baseAddress!
-            if kind == .softplus {
-                splitRange(gb.count, threads) { range in
-                    SIMDSoftplus.map(gp, gp, ip, range) { v, z in v * SIMDSoftplus.derivative(z) }
+        g.withUnsafeMutableBufferPointer { gb in
+            input.withUnsafeBufferPointer { ib in
+                let gp = gb.baseAddress!, ip = ib.baseAddress!
+                if kind == .softplus {
+                    splitRange(gb.count, threads) { range in
+                        SIMDSoftplus.map(gp, gp, ip, range) { v, z in v * SIMDSoftplus.derivative(z) }
+                    }
+                    return
                 }
-                return
+                let f = kind.function
+                splitRange(gb.count, threads) { range in for i in range { gp[i] *= f.derivative(ip[i]) } }
             }
-            let f = kind.function
-            splitRange(gb.count, threads) { range in for i in range { gp[i] *= f.derivative(ip[i]) } }
-        } }
+        }
     }
 
     private func batchNormForward(_ bn: BatchNorm, _ x: [Float], into out: inout [Float]) {
         let p = side * side, C = bn.channels
         let count = images * p
-        x.withUnsafeBufferPointer { xb in out.withUnsafeMutableBufferPointer { ob in
-            if training {
-                bn.mean = [Float](repeating: 0, count: C)
-                bn.invStd = [Float](repeating: 0, count: C)
-                for c in 0..<C {
-                    let v = UnsafeBufferPointer(rebasing: xb[(c * count)..<((c + 1) * count)])
-                    let mean = preciseSum(v) / Double(count)
-                    let variance = preciseSquaredDeviation(v, mean) / Double(count)
-                    bn.mean[c] = Float(mean)
-                    bn.invStd[c] = Float(1 / (variance + Double(bn.eps)).squareRoot())
-                    bn.runningMean[c] = (1 - bn.momentum) * bn.runningMean[c] + bn.momentum * Float(mean)
-                    bn.runningVar[c] = (1 - bn.momentum) * bn.runningVar[c]
-                        + bn.momentum * Float(variance * Double(count) / Double(max(count - 1, 1)))
+        x.withUnsafeBufferPointer { xb in
+            out.withUnsafeMutableBufferPointer { ob in
+                if training {
+                    bn.mean = [Float](repeating: 0, count: C)
+                    bn.invStd = [Float](repeating: 0, count: C)
+                    for c in 0..<C {
+                        let v = UnsafeBufferPointer(rebasing: xb[(c * count)..<((c + 1) * count)])
+                        let mean = preciseSum(v) / Double(count)
+                        let variance = preciseSquaredDeviation(v, mean) / Double(count)
+                        bn.mean[c] = Float(mean)
+                        bn.invStd[c] = Float(1 / (variance + Double(bn.eps)).squareRoot())
+                        bn.runningMean[c] = (1 - bn.momentum) * bn.runningMean[c] + bn.momentum * Float(mean)
+                        bn.runningVar[c] =
+                            (1 - bn.momentum) * bn.runningVar[c]
+                            + bn.momentum * Float(variance * Double(count) / Double(max(count - 1, 1)))
+                    }
+                    bn.batchesTracked += 1
+                } else {
+                    bn.mean = bn.runningMean
+                    bn.invStd = bn.runningVar.map { 1 / ($0 + bn.eps).squareRoot() }
                 }
-                bn.batchesTracked += 1
-            } else {
-                bn.mean = bn.runningMean
-                bn.invStd = bn.runningVar.map { 1 / ($0 + bn.eps).squareRoot() }
+                for c in 0..<C {
+                    let m = bn.mean[c], s = bn.invStd[c] * bn.weight[c], b = bn.bias[c]
+                    let src = xb.baseAddress! + c * count, dst = ob.baseAddress! + c * count
+                    for i in 0..<count { dst[i] = (src[i] - m) * s + b }
+                }
             }
-            for c in 0..<C {
-                let m = bn.mean[c], s = bn.invStd[c] * bn.weight[c], b = bn.bias[c]
-                let src = xb.baseAddress! + c * count, dst = ob.baseAddress! + c * count
-                for i in 0..<count { dst[i] = (src[i] - m) * s + b }
-            }
-        } }
+        }
     }
 
     // MARK: Backward
@@ -552,8 +598,9 @@ package final class DecoderGAVP {
                 written = true
             case let .conv(conv):
                 var gradIn = Self.take(&gradSlots[index], count: N * conv.inChannels * p)
-                convBackward(conv, input, g, into: &gradIn, outputSpans: last ? hexSpans : nil,
-                             inputSpans: last ? reachSpans : nil, clock: &clock)
+                convBackward(
+                    conv, input, g, into: &gradIn, outputSpans: last ? hexSpans : nil,
+                    inputSpans: last ? reachSpans : nil, clock: &clock)
                 gradSlots[slot] = g
                 (g, slot) = (gradIn, index)
             case let .batchNorm(bn): batchNormBackward(bn, input, &g)
@@ -581,42 +628,52 @@ package final class DecoderGAVP {
             }
         }
         let x = activations[activations.count - 1], N = images, O = outChannels, normalize = config.normalizeLast
-        g.withUnsafeMutableBufferPointer { gb in x.withUnsafeBufferPointer { xb in
-        expanded.withUnsafeBufferPointer { eb in pixels.withUnsafeBufferPointer { pb in
-        normDen.withUnsafeBufferPointer { db in normSlope.withUnsafeBufferPointer { sb in
-            let gp = gb.baseAddress!, xp = xb.baseAddress!, px = pb.baseAddress!
-            let hp = config.nOutFeatures != nil ? eb.baseAddress! : gradOutput.baseAddress!
-            splitRange(N, threads) { range in
-                for n in range {
-                    guard normalize, let dens = db.baseAddress, let slopes = sb.baseAddress else {
-                        for c in 0..<O {
-                            let plane = (c * N + n) * p, src = hp + (n * O + c) * hexals
-                            for h in 0..<hexals { gp[plane + px[h]] = src[h] }
+        g.withUnsafeMutableBufferPointer { gb in
+            x.withUnsafeBufferPointer { xb in
+                expanded.withUnsafeBufferPointer { eb in
+                    pixels.withUnsafeBufferPointer { pb in
+                        normDen.withUnsafeBufferPointer { db in
+                            normSlope.withUnsafeBufferPointer { sb in
+                                let gp = gb.baseAddress!, xp = xb.baseAddress!, px = pb.baseAddress!
+                                let hp = config.nOutFeatures != nil ? eb.baseAddress! : gradOutput.baseAddress!
+                                splitRange(N, threads) { range in
+                                    for n in range {
+                                        guard normalize, let dens = db.baseAddress, let slopes = sb.baseAddress else {
+                                            for c in 0..<O {
+                                                let plane = (c * N + n) * p, src = hp + (n * O + c) * hexals
+                                                for h in 0..<hexals { gp[plane + px[h]] = src[h] }
+                                            }
+                                            continue
+                                        }
+                                        // y_c = x_c / den: ∂/∂x_c = 1 / den, ∂/∂z = −Σ_c dy_c · x_c / den² · σ(z).
+                                        let norm = (O * N + n) * p, den = dens + n * hexals, slope = slopes + n * hexals
+                                        for h in 0..<hexals {
+                                            let q = px[h], d = den[h]
+                                            var acc: Float = 0
+                                            for c in 0..<O {
+                                                let plane = (c * N + n) * p, dy = hp[(n * O + c) * hexals + h]
+                                                gp[plane + q] = dy / d
+                                                acc += dy * xp[plane + q]
+                                            }
+                                            gp[norm + q] = -acc / (d * d) * slope[h]
+                                        }
+                                    }
+                                }
+                            }
                         }
-                        continue
-                    }
-                    // y_c = x_c / den: ∂/∂x_c = 1 / den, ∂/∂z = −Σ_c dy_c · x_c / den² · σ(z).
-                    let norm = (O * N + n) * p, den = dens + n * hexals, slope = slopes + n * hexals
-                    for h in 0..<hexals {
-                        let q = px[h], d = den[h]
-                        var acc: Float = 0
-                        for c in 0..<O {
-                            let plane = (c * N + n) * p, dy = hp[(n * O + c) * hexals + h]
-                            gp[plane + q] = dy / d
-                            acc += dy * xp[plane + q]
-                        }
-                        gp[norm + q] = -acc / (d * d) * slope[h]
                     }
                 }
             }
-        } } } } } }
+        }
     }
 
     private func multiply(_ g: inout [Float], by mask: [Float]) {
-        g.withUnsafeMutableBufferPointer { gb in mask.withUnsafeBufferPointer { mb in
-            let gp = gb.baseAddress!, mp = mb.baseAddress!
-            splitRange(gb.count, threads) { range in for i in range { gp[i] *= mp[i] } }
-        } }
+        g.withUnsafeMutableBufferPointer { gb in
+            mask.withUnsafeBufferPointer { mb in
+                let gp = gb.baseAddress!, mp = mb.baseAddress!
+                splitRange(gb.count, threads) { range in for i in range { gp[i] *= mp[i] } }
+            }
+        }
     }
 
     /// Back to (B, T, inChannels, hexals) in `gradInputBuffer`, through the input ReLU, when
@@ -626,18 +683,23 @@ package final class DecoderGAVP {
     /// so this writes in place).
     private func gatherInputGradient(_ g: [Float]) {
         let hexals = lattice.count, p = side * side, N = images, C = inChannels
-        gradInputBuffer.withUnsafeMutableBufferPointer { ob in g.withUnsafeBufferPointer { gb in
-        activations[0].withUnsafeBufferPointer { rb in pixels.withUnsafeBufferPointer { pb in
-            let op = ob.baseAddress!, gp = gb.baseAddress!, rp = rb.baseAddress!, px = pb.baseAddress!
-            splitRange(N, threads) { range in
-                for n in range {
-                    for c in 0..<C {
-                        let src = gp + (c * N + n) * p, relu = rp + (c * N + n) * p, dst = op + (n * C + c) * hexals
-                        for h in 0..<hexals { let q = px[h]; dst[h] = relu[q] > 0 ? src[q] : 0 }
+        gradInputBuffer.withUnsafeMutableBufferPointer { ob in
+            g.withUnsafeBufferPointer { gb in
+                activations[0].withUnsafeBufferPointer { rb in
+                    pixels.withUnsafeBufferPointer { pb in
+                        let op = ob.baseAddress!, gp = gb.baseAddress!, rp = rb.baseAddress!, px = pb.baseAddress!
+                        splitRange(N, threads) { range in
+                            for n in range {
+                                for c in 0..<C {
+                                    let src = gp + (c * N + n) * p, relu = rp + (c * N + n) * p, dst = op + (n * C + c) * hexals
+                                    for h in 0..<hexals { let q = px[h]; dst[h] = relu[q] > 0 ? src[q] : 0 }
+                                }
+                            }
+                        }
                     }
                 }
             }
-        } } } }
+        }
     }
 
     private func convBiasGradient(_ conv: HexConv, _ g: [Float]) {
@@ -649,18 +711,22 @@ package final class DecoderGAVP {
 
     /// Weight and bias gradients, and the input gradient into `gradIn`: every pixel is written
     /// (zeros off `inputSpans`).
-    private func convBackward(_ conv: HexConv, _ x: [Float], _ g: [Float], into gradIn: inout [Float],
-                              outputSpans: DirectConv.Spans?, inputSpans: DirectConv.Spans?, clock: inout PhaseClock) {
+    private func convBackward(
+        _ conv: HexConv, _ x: [Float], _ g: [Float], into gradIn: inout [Float],
+        outputSpans: DirectConv.Spans?, inputSpans: DirectConv.Spans?, clock: inout PhaseClock
+    ) {
         let k = kernels(conv)
         convBiasGradient(conv, g)
         x.withUnsafeBufferPointer { xb in
             g.withUnsafeBufferPointer { gb in
-                conv.gradWeight = k.backwardWeights(.maps(xb.baseAddress!), gb.baseAddress!, images: images, spans: outputSpans,
-                                                    perImage: &conv.weightScratch)
+                conv.gradWeight = k.backwardWeights(
+                    .maps(xb.baseAddress!), gb.baseAddress!, images: images, spans: outputSpans,
+                    perImage: &conv.weightScratch)
                 clock.lap("backward_conv_weights")
                 gradIn.withUnsafeMutableBufferPointer { ib in
-                    k.backwardInput(gb.baseAddress!, images: images, weights: conv.weight, into: ib.baseAddress!,
-                                    spans: inputSpans, accumulate: false)
+                    k.backwardInput(
+                        gb.baseAddress!, images: images, weights: conv.weight, into: ib.baseAddress!,
+                        spans: inputSpans, accumulate: false)
                 }
             }
         }
@@ -677,24 +743,35 @@ package final class DecoderGAVP {
         if gradSpectra.count != count { gradSpectra = [Float](repeating: 0, count: count) }
         let spans = hexSpans
         SpectralConv.bitLanes.withUnsafeBufferPointer { bits in
-        g.withUnsafeBufferPointer { gb in inputSpectra.withUnsafeBufferPointer { sb in
-        gradSpectra.withUnsafeMutableBufferPointer { db in reluMask.withUnsafeBufferPointer { mb in
-        gradInputBuffer.withUnsafeMutableBufferPointer { ob in rowHexalStart.withUnsafeBufferPointer { rb in
-            let op = ob.baseAddress!, mp = mb.baseAddress!, rs = rb.baseAddress!
-            conv.gradWeight = k.backward(gb.baseAddress!, images: N, spectra: sb.baseAddress!,
-                                         gradientSpectra: db.baseAddress!, scratch: spectralScratch) { grp, c, y, row in
-                // The row's hexals are contiguous in the output; lanes off the rectifier's
-                // mask are zero, then each lane goes to its image.
-                let r = spans[y]
-                guard r.x0 <= r.x1 else { return }
-                let n0 = grp * lanes, used = min(lanes, N - n0)
-                let mask = mp + (grp * C + c) * hexals + rs[y], dst = op + (n0 * C + c) * hexals + rs[y]
-                for x in r.x0...r.x1 {
-                    let v = row[x] * bits[Int(mask[x - r.x0])]
-                    SpectralConv.scatter(v, dst + x - r.x0, stride: C * hexals, count: used)
+            g.withUnsafeBufferPointer { gb in
+                inputSpectra.withUnsafeBufferPointer { sb in
+                    gradSpectra.withUnsafeMutableBufferPointer { db in
+                        reluMask.withUnsafeBufferPointer { mb in
+                            gradInputBuffer.withUnsafeMutableBufferPointer { ob in
+                                rowHexalStart.withUnsafeBufferPointer { rb in
+                                    let op = ob.baseAddress!, mp = mb.baseAddress!, rs = rb.baseAddress!
+                                    conv.gradWeight = k.backward(
+                                        gb.baseAddress!, images: N, spectra: sb.baseAddress!,
+                                        gradientSpectra: db.baseAddress!, scratch: spectralScratch
+                                    ) { grp, c, y, row in
+                                        // The row's hexals are contiguous in the output; lanes off the rectifier's
+                                        // mask are zero, then each lane goes to its image.
+                                        let r = spans[y]
+                                        guard r.x0 <= r.x1 else { return }
+                                        let n0 = grp * lanes, used = min(lanes, N - n0)
+                                        let mask = mp + (grp * C + c) * hexals + rs[y], dst = op + (n0 * C + c) * hexals + rs[y]
+                                        for x in r.x0...r.x1 {
+                                            let v = row[x] * bits[Int(mask[x - r.x0])]
+                                            SpectralConv.scatter(v, dst + x - r.x0, stride: C * hexals, count: used)
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
                 }
             }
-        } } } } } } }
+        }
     }
 
     private func batchNormBackward(_ bn: BatchNorm, _ x: [Float], _ g: inout [Float]) {
@@ -710,8 +787,9 @@ package final class DecoderGAVP {
                     var j = 0
                     while j + 4 <= count {
                         let gv = SIMD4<Double>(Double(gs[j]), Double(gs[j + 1]), Double(gs[j + 2]), Double(gs[j + 3]))
-                        let xh = SIMD4<Double>(Double((xs[j] - m) * inv), Double((xs[j + 1] - m) * inv),
-                                               Double((xs[j + 2] - m) * inv), Double((xs[j + 3] - m) * inv))
+                        let xh = SIMD4<Double>(
+                            Double((xs[j] - m) * inv), Double((xs[j + 1] - m) * inv),
+                            Double((xs[j + 2] - m) * inv), Double((xs[j + 3] - m) * inv))
                         sumG += gv
                         sumGX += gv * xh
                         j += 4

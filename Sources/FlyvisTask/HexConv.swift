@@ -10,8 +10,8 @@ import Foundation
 /// re-masking.
 final class HexConv {
     let inChannels: Int, outChannels: Int, kernel: Int
-    let taps: [(dy: Int, dx: Int)]    // in torch's (ky, kx) row-major order, offsets from centre
-    var weight: [Float]               // (out, in · taps)
+    let taps: [(dy: Int, dx: Int)]  // in torch's (ky, kx) row-major order, offsets from centre
+    var weight: [Float]  // (out, in · taps)
     var bias: [Float]
     var gradWeight: [Float]
     var gradBias: [Float]

@@ -58,14 +58,18 @@ struct LaneFFT {
     /// in place of the callers' layouts saves a copy in and out of every transform. The
     /// inverse is this transform with re and im swapped on the way in and out.
     @inline(__always)
-    func transform(_ inRe: UnsafeRawPointer, _ inIm: UnsafeRawPointer, inStride: Int,
-                   _ outRe: UnsafeMutableRawPointer, _ outIm: UnsafeMutableRawPointer, outStride: Int,
-                   buffers: UnsafeMutablePointer<V>, table t: UnsafePointer<Float>) {
+    func transform(
+        _ inRe: UnsafeRawPointer, _ inIm: UnsafeRawPointer, inStride: Int,
+        _ outRe: UnsafeMutableRawPointer, _ outIm: UnsafeMutableRawPointer, outStride: Int,
+        buffers: UnsafeMutablePointer<V>, table t: UnsafePointer<Float>
+    ) {
         let a = (UnsafeMutableRawPointer(buffers), UnsafeMutableRawPointer(buffers + size))
         let b = (UnsafeMutableRawPointer(buffers + 2 * size), UnsafeMutableRawPointer(buffers + 3 * size))
         let last = stages.count - 1
         for (index, (r, m, s, offset)) in stages.enumerated() {
-            let (xr, xi, xs): (UnsafeRawPointer, UnsafeRawPointer, Int) = index == 0 ? (inRe, inIm, inStride)
+            let (xr, xi, xs): (UnsafeRawPointer, UnsafeRawPointer, Int) =
+                index == 0
+                ? (inRe, inIm, inStride)
                 : (index % 2 == 1 ? (UnsafeRawPointer(a.0), UnsafeRawPointer(a.1), 32) : (UnsafeRawPointer(b.0), UnsafeRawPointer(b.1), 32))
             let (yr, yi, ys) = index == last ? (outRe, outIm, outStride) : (index % 2 == 0 ? (a.0, a.1, 32) : (b.0, b.1, 32))
             switch r {
@@ -85,20 +89,26 @@ struct LaneFFT {
     static func ld(_ p: UnsafeRawPointer, _ i: Int, _ stride: Int) -> V { p.loadUnaligned(fromByteOffset: i &* stride, as: V.self) }
 
     @inline(__always)
-    static func st(_ v: V, _ p: UnsafeMutableRawPointer, _ i: Int, _ stride: Int) { p.storeBytes(of: v, toByteOffset: i &* stride, as: V.self) }
+    static func st(_ v: V, _ p: UnsafeMutableRawPointer, _ i: Int, _ stride: Int) {
+        p.storeBytes(of: v, toByteOffset: i &* stride, as: V.self)
+    }
 
     /// (re + i·im) · (c + i·s), stored at index i; p = 0's twiddles are 1 and skipped.
     @inline(__always)
-    static func put(_ re: V, _ im: V, _ c: Float, _ s: Float, _ yr: UnsafeMutableRawPointer, _ yi: UnsafeMutableRawPointer,
-                    _ i: Int, _ stride: Int, twiddled: Bool) {
+    static func put(
+        _ re: V, _ im: V, _ c: Float, _ s: Float, _ yr: UnsafeMutableRawPointer, _ yi: UnsafeMutableRawPointer,
+        _ i: Int, _ stride: Int, twiddled: Bool
+    ) {
         guard twiddled else { st(re, yr, i, stride); st(im, yi, i, stride); return }
         st((im * -s).addingProduct(re, c), yr, i, stride)
         st((im * c).addingProduct(re, s), yi, i, stride)
     }
 
     @inline(__always)
-    static func radix4(_ xr: UnsafeRawPointer, _ xi: UnsafeRawPointer, _ xs: Int, _ yr: UnsafeMutableRawPointer,
-                       _ yi: UnsafeMutableRawPointer, _ ys: Int, m: Int, s: Int, twiddles: UnsafePointer<Float>) {
+    static func radix4(
+        _ xr: UnsafeRawPointer, _ xi: UnsafeRawPointer, _ xs: Int, _ yr: UnsafeMutableRawPointer,
+        _ yi: UnsafeMutableRawPointer, _ ys: Int, m: Int, s: Int, twiddles: UnsafePointer<Float>
+    ) {
         let step = s &* m
         for p in 0..<m {
             let w = twiddles + p &* 6, twiddled = p != 0
@@ -119,10 +129,12 @@ struct LaneFFT {
     }
 
     @inline(__always)
-    static func radix3(_ xr: UnsafeRawPointer, _ xi: UnsafeRawPointer, _ xs: Int, _ yr: UnsafeMutableRawPointer,
-                       _ yi: UnsafeMutableRawPointer, _ ys: Int, m: Int, s: Int, twiddles: UnsafePointer<Float>) {
+    static func radix3(
+        _ xr: UnsafeRawPointer, _ xi: UnsafeRawPointer, _ xs: Int, _ yr: UnsafeMutableRawPointer,
+        _ yi: UnsafeMutableRawPointer, _ ys: Int, m: Int, s: Int, twiddles: UnsafePointer<Float>
+    ) {
         let step = s &* m
-        let h: Float = 0.866_025_403_784_438_6   // sin(2π/3)
+        let h: Float = 0.866_025_403_784_438_6  // sin(2π/3)
         for p in 0..<m {
             let w = twiddles + p &* 4, twiddled = p != 0
             let c1 = w[0], s1 = w[1], c2 = w[2], s2 = w[3]
@@ -132,7 +144,7 @@ struct LaneFFT {
                 let a2r = ld(xr, i0 &+ 2 &* step, xs), a2i = ld(xi, i0 &+ 2 &* step, xs)
                 let sr = a1r + a2r, si = a1i + a2i, dr = a1r - a2r, di = a1i - a2i
                 let mr = a0r - 0.5 * sr, mi = a0i - 0.5 * si
-                let nr = h * di, ni = -h * dr              // −i·sin(2π/3)·(a1 − a2)
+                let nr = h * di, ni = -h * dr  // −i·sin(2π/3)·(a1 − a2)
                 st(a0r + sr, yr, o0, ys); st(a0i + si, yi, o0, ys)
                 put(mr + nr, mi + ni, c1, s1, yr, yi, o0 &+ s, ys, twiddled: twiddled)
                 put(mr - nr, mi - ni, c2, s2, yr, yi, o0 &+ 2 &* s, ys, twiddled: twiddled)
@@ -141,8 +153,10 @@ struct LaneFFT {
     }
 
     @inline(__always)
-    static func radix2(_ xr: UnsafeRawPointer, _ xi: UnsafeRawPointer, _ xs: Int, _ yr: UnsafeMutableRawPointer,
-                       _ yi: UnsafeMutableRawPointer, _ ys: Int, m: Int, s: Int, twiddles: UnsafePointer<Float>) {
+    static func radix2(
+        _ xr: UnsafeRawPointer, _ xi: UnsafeRawPointer, _ xs: Int, _ yr: UnsafeMutableRawPointer,
+        _ yi: UnsafeMutableRawPointer, _ ys: Int, m: Int, s: Int, twiddles: UnsafePointer<Float>
+    ) {
         let step = s &* m
         for p in 0..<m {
             let c1 = twiddles[p &* 2], s1 = twiddles[p &* 2 &+ 1], twiddled = p != 0

@@ -122,7 +122,8 @@ struct SpectralConv {
         /// The weight gradient's products per bin and its accumulators.
         var products: [Float] = [], taps: [Float] = []
         func prepare(_ conv: SpectralConv) {
-            let k = [conv.threads, conv.size, conv.side, conv.inChannels, conv.outChannels]
+            let k =
+                [conv.threads, conv.size, conv.side, conv.inChannels, conv.outChannels]
                 + conv.taps.flatMap { [$0.dy, $0.dx] }
             guard k != key else { return }
             work = (0..<conv.threads).map { _ in Work(conv) }
@@ -145,20 +146,24 @@ struct SpectralConv {
         // Weights as (tap, pair) so that a tap's weights are contiguous.
         var wt = [Float](repeating: 0, count: T * n)
         for pair in 0..<n { for t in 0..<T { wt[t * n + pair] = weights[pair * T + t] } }
-        out.withUnsafeMutableBufferPointer { ob in wt.withUnsafeBufferPointer { wb in table.withUnsafeBufferPointer { tb in
-            let op = ob.baseAddress!, wp = wb.baseAddress!, tp = tb.baseAddress!
-            split(bins) { _, range in
-                for f in range {
-                    let re = op + f * 3 * n, im = re + n, neg = im + n
-                    for j in 0..<n { re[j] = 0; im[j] = 0 }
-                    for t in 0..<T {
-                        let c = tp[(f * T + t) * 2], s = tp[(f * T + t) * 2 + 1], w = wp + t * n
-                        for j in 0..<n { re[j] += w[j] * c; im[j] += w[j] * s }
+        out.withUnsafeMutableBufferPointer { ob in
+            wt.withUnsafeBufferPointer { wb in
+                table.withUnsafeBufferPointer { tb in
+                    let op = ob.baseAddress!, wp = wb.baseAddress!, tp = tb.baseAddress!
+                    split(bins) { _, range in
+                        for f in range {
+                            let re = op + f * 3 * n, im = re + n, neg = im + n
+                            for j in 0..<n { re[j] = 0; im[j] = 0 }
+                            for t in 0..<T {
+                                let c = tp[(f * T + t) * 2], s = tp[(f * T + t) * 2 + 1], w = wp + t * n
+                                for j in 0..<n { re[j] += w[j] * c; im[j] += w[j] * s }
+                            }
+                            for j in 0..<n { neg[j] = -im[j] }
+                        }
                     }
-                    for j in 0..<n { neg[j] = -im[j] }
                 }
             }
-        } } }
+        }
     }
 
     // MARK: 2-D transforms of one channel
@@ -168,8 +173,10 @@ struct SpectralConv {
     /// values (zeros past the map) as lanes. Rows in pairs as one complex transform, split by
     /// symmetry; then one complex transform per column, written straight into `dst`.
     @inline(__always)
-    func forward2D(load: (Int, UnsafeMutablePointer<V>) -> Void, into dst: UnsafeMutableRawPointer, binStride: Int,
-                   work: Work, table: UnsafePointer<Float>) {
+    func forward2D(
+        load: (Int, UnsafeMutablePointer<V>) -> Void, into dst: UnsafeMutableRawPointer, binStride: Int,
+        work: Work, table: UnsafePointer<Float>
+    ) {
         let L = size, H = half, S = side, bs = binStride * 64
         let tRe = work.forwardRe, tIm = work.forwardIm, zr = work.outRe, zi = work.outIm
         for y0 in Swift.stride(from: 0, to: S, by: 2) {
@@ -193,8 +200,10 @@ struct SpectralConv {
     /// spectrum at `src`, handed out in row pairs: `emit(y0, row y0, row y0 + 1)` (the second
     /// nil past the map), each row L lanes of which the first `side` are the map's.
     @inline(__always)
-    func inverse2D(_ src: UnsafeRawPointer, binStride: Int, work: Work, table: UnsafePointer<Float>,
-                   emit: (Int, UnsafePointer<V>, UnsafePointer<V>?) -> Void) {
+    func inverse2D(
+        _ src: UnsafeRawPointer, binStride: Int, work: Work, table: UnsafePointer<Float>,
+        emit: (Int, UnsafePointer<V>, UnsafePointer<V>?) -> Void
+    ) {
         let L = size, H = half, S = side, bs = binStride * 64
         let tRe = work.inverseRe, tIm = work.inverseIm
         // Columns: the inverse is the forward transform with re and im swapped in and out.
@@ -232,44 +241,50 @@ struct SpectralConv {
     /// map row y as lanes (L values, zeros past the map and in lanes past the last image). The
     /// input's spectra are kept in `spectra` (`spectrumCount`) for the weight gradient, and the
     /// kernel spectrum in `scratch`.
-    func forward(load: (Int, Int, Int, UnsafeMutablePointer<V>) -> Void, images N: Int, weights: [Float], bias: [Float],
-                 spectra: UnsafeMutablePointer<Float>, out: UnsafeMutablePointer<Float>, scratch: Scratch) {
+    func forward(
+        load: (Int, Int, Int, UnsafeMutablePointer<V>) -> Void, images N: Int, weights: [Float], bias: [Float],
+        spectra: UnsafeMutablePointer<Float>, out: UnsafeMutablePointer<Float>, scratch: Scratch
+    ) {
         let I = inChannels, O = outChannels, B = bins, P = pixels, G = Self.groups(N), S = side
         scratch.prepare(self)
         kernelSpectrum(weights, into: &scratch.kernel, phases: scratch.kernelPhases)
         let work = scratch.work
-        fft.table.withUnsafeBufferPointer { tb in scratch.kernel.withUnsafeBufferPointer { kb in
-            let table = tb.baseAddress!, K = kb.baseAddress!
-            split(G) { part, groups in
-                let w = work[part]
-                // Groups in pairs for the products; each group's arithmetic is the same alone.
-                for g0 in Swift.stride(from: groups.lowerBound, to: groups.upperBound, by: 2) {
-                    let pair = g0 + 1 < groups.upperBound ? [g0, g0 + 1] : [g0]
-                    for (j, g) in pair.enumerated() {
-                        let X = j == 0 ? w.spectrum.0 : w.spectrum.1
-                        for c in 0..<I {
-                            forward2D(load: { y, row in load(g, c, y, row) }, into: UnsafeMutableRawPointer(X + c * 16),
-                                      binStride: I, work: w, table: table)
+        fft.table.withUnsafeBufferPointer { tb in
+            scratch.kernel.withUnsafeBufferPointer { kb in
+                let table = tb.baseAddress!, K = kb.baseAddress!
+                split(G) { part, groups in
+                    let w = work[part]
+                    // Groups in pairs for the products; each group's arithmetic is the same alone.
+                    for g0 in Swift.stride(from: groups.lowerBound, to: groups.upperBound, by: 2) {
+                        let pair = g0 + 1 < groups.upperBound ? [g0, g0 + 1] : [g0]
+                        for (j, g) in pair.enumerated() {
+                            let X = j == 0 ? w.spectrum.0 : w.spectrum.1
+                            for c in 0..<I {
+                                forward2D(
+                                    load: { y, row in load(g, c, y, row) }, into: UnsafeMutableRawPointer(X + c * 16),
+                                    binStride: I, work: w, table: table)
+                            }
+                            Self.keep(X, channels: I, group: g, groups: G, bins: B, into: spectra)
                         }
-                        Self.keep(X, channels: I, group: g, groups: G, bins: B, into: spectra)
-                    }
-                    Self.multiply(w.spectrum.0, pair.count > 1 ? w.spectrum.1 : w.spectrum.0, kernel: K, bins: B, inputs: I,
-                                  outputs: O, into: w.product.0, w.product.1)
-                    for (j, g) in pair.enumerated() {
-                        let Y = j == 0 ? w.product.0 : w.product.1
-                        let n0 = g * Self.lanes, used = min(Self.lanes, N - n0)
-                        for o in 0..<O {
-                            let b = V(repeating: bias[o]), planes = out + o * N * P + n0 * P
-                            inverse2D(UnsafeRawPointer(Y + o * 16), binStride: O, work: w, table: table) { y0, first, second in
-                                for x in 0..<S { Self.scatter(first[x] + b, planes + y0 * S + x, stride: P, count: used) }
-                                guard let second else { return }
-                                for x in 0..<S { Self.scatter(second[x] + b, planes + (y0 + 1) * S + x, stride: P, count: used) }
+                        Self.multiply(
+                            w.spectrum.0, pair.count > 1 ? w.spectrum.1 : w.spectrum.0, kernel: K, bins: B, inputs: I,
+                            outputs: O, into: w.product.0, w.product.1)
+                        for (j, g) in pair.enumerated() {
+                            let Y = j == 0 ? w.product.0 : w.product.1
+                            let n0 = g * Self.lanes, used = min(Self.lanes, N - n0)
+                            for o in 0..<O {
+                                let b = V(repeating: bias[o]), planes = out + o * N * P + n0 * P
+                                inverse2D(UnsafeRawPointer(Y + o * 16), binStride: O, work: w, table: table) { y0, first, second in
+                                    for x in 0..<S { Self.scatter(first[x] + b, planes + y0 * S + x, stride: P, count: used) }
+                                    guard let second else { return }
+                                    for x in 0..<S { Self.scatter(second[x] + b, planes + (y0 + 1) * S + x, stride: P, count: used) }
+                                }
                             }
                         }
                     }
                 }
             }
-        } }
+        }
     }
 
     /// p[0], p[s], …, p[7s] as lanes (lanes from `count` on zero). Constant lane indices for a
@@ -299,8 +314,10 @@ struct SpectralConv {
 
     /// One group's spectra, (f, c) · 16, into the kept ones, (f, g, c) · 16.
     @inline(__always)
-    static func keep(_ src: UnsafePointer<Float>, channels C: Int, group g: Int, groups G: Int, bins B: Int,
-                     into dst: UnsafeMutablePointer<Float>) {
+    static func keep(
+        _ src: UnsafePointer<Float>, channels C: Int, group g: Int, groups G: Int, bins B: Int,
+        into dst: UnsafeMutablePointer<Float>
+    ) {
         let n = C * 16
         for f in 0..<B { (dst + (f * G + g) * n).update(from: src + f * n, count: n) }
     }
@@ -310,8 +327,10 @@ struct SpectralConv {
     /// outputs × two groups, ten loads per sixteen FMAs. X is (f, i) · 16 floats, Y (f, o) · 16.
     /// Each group's sums run in input order, as they would alone.
     @inline(__always)
-    static func multiply(_ X0: UnsafePointer<Float>, _ X1: UnsafePointer<Float>, kernel K: UnsafePointer<Float>, bins: Int,
-                         inputs I: Int, outputs O: Int, into Y0: UnsafeMutablePointer<Float>, _ Y1: UnsafeMutablePointer<Float>) {
+    static func multiply(
+        _ X0: UnsafePointer<Float>, _ X1: UnsafePointer<Float>, kernel K: UnsafePointer<Float>, bins: Int,
+        inputs I: Int, outputs O: Int, into Y0: UnsafeMutablePointer<Float>, _ Y1: UnsafeMutablePointer<Float>
+    ) {
         let n = O * I
         for f in 0..<bins {
             let x0 = UnsafeRawPointer(X0 + f * I * 16), x1 = UnsafeRawPointer(X1 + f * I * 16)
@@ -322,8 +341,10 @@ struct SpectralConv {
                 let two = o + 1 < O, e0 = o * I, e1 = two ? e0 + I : e0
                 var ar = V(), ai = V(), br = V(), bi = V(), cr = V(), ci = V(), dr = V(), di = V()
                 for i in 0..<I {
-                    let p0r = x0.loadUnaligned(fromByteOffset: i * 64, as: V.self), p0i = x0.loadUnaligned(fromByteOffset: i * 64 + 32, as: V.self)
-                    let p1r = x1.loadUnaligned(fromByteOffset: i * 64, as: V.self), p1i = x1.loadUnaligned(fromByteOffset: i * 64 + 32, as: V.self)
+                    let p0r = x0.loadUnaligned(fromByteOffset: i * 64, as: V.self),
+                        p0i = x0.loadUnaligned(fromByteOffset: i * 64 + 32, as: V.self)
+                    let p1r = x1.loadUnaligned(fromByteOffset: i * 64, as: V.self),
+                        p1i = x1.loadUnaligned(fromByteOffset: i * 64 + 32, as: V.self)
                     let k0r = kr[e0 + i], k0i = ki[e0 + i], k0n = kn[e0 + i]
                     let k1r = kr[e1 + i], k1i = ki[e1 + i], k1n = kn[e1 + i]
                     ar.addProduct(p0r, k0r); ar.addProduct(p0i, k0n); ai.addProduct(p0i, k0r); ai.addProduct(p0r, k0i)
@@ -334,8 +355,10 @@ struct SpectralConv {
                 y0.storeBytes(of: ar, toByteOffset: o * 64, as: V.self); y0.storeBytes(of: ai, toByteOffset: o * 64 + 32, as: V.self)
                 y1.storeBytes(of: br, toByteOffset: o * 64, as: V.self); y1.storeBytes(of: bi, toByteOffset: o * 64 + 32, as: V.self)
                 if two {
-                    y0.storeBytes(of: cr, toByteOffset: o * 64 + 64, as: V.self); y0.storeBytes(of: ci, toByteOffset: o * 64 + 96, as: V.self)
-                    y1.storeBytes(of: dr, toByteOffset: o * 64 + 64, as: V.self); y1.storeBytes(of: di, toByteOffset: o * 64 + 96, as: V.self)
+                    y0.storeBytes(of: cr, toByteOffset: o * 64 + 64, as: V.self);
+                    y0.storeBytes(of: ci, toByteOffset: o * 64 + 96, as: V.self)
+                    y1.storeBytes(of: dr, toByteOffset: o * 64 + 64, as: V.self);
+                    y1.storeBytes(of: di, toByteOffset: o * 64 + 96, as: V.self)
                 }
                 o += 2
             }
@@ -345,9 +368,11 @@ struct SpectralConv {
     /// dX_g(f, i) = Σ_o conj K(f, o, i)·D_g(f, o) for two groups at once, as `multiply`:
     /// blocks of two inputs × two groups. D is (f, o) · 16 floats, dX (f, i) · 16.
     @inline(__always)
-    static func multiplyTransposed(_ D0: UnsafePointer<Float>, _ D1: UnsafePointer<Float>, kernel K: UnsafePointer<Float>,
-                                   bins: Int, inputs I: Int, outputs O: Int,
-                                   into X0: UnsafeMutablePointer<Float>, _ X1: UnsafeMutablePointer<Float>) {
+    static func multiplyTransposed(
+        _ D0: UnsafePointer<Float>, _ D1: UnsafePointer<Float>, kernel K: UnsafePointer<Float>,
+        bins: Int, inputs I: Int, outputs O: Int,
+        into X0: UnsafeMutablePointer<Float>, _ X1: UnsafeMutablePointer<Float>
+    ) {
         let n = O * I
         for f in 0..<bins {
             let d0 = UnsafeRawPointer(D0 + f * O * 16), d1 = UnsafeRawPointer(D1 + f * O * 16)
@@ -358,8 +383,10 @@ struct SpectralConv {
                 let two = i + 1 < I, j = two ? i + 1 : i
                 var ar = V(), ai = V(), br = V(), bi = V(), cr = V(), ci = V(), dr = V(), di = V()
                 for o in 0..<O {
-                    let q0r = d0.loadUnaligned(fromByteOffset: o * 64, as: V.self), q0i = d0.loadUnaligned(fromByteOffset: o * 64 + 32, as: V.self)
-                    let q1r = d1.loadUnaligned(fromByteOffset: o * 64, as: V.self), q1i = d1.loadUnaligned(fromByteOffset: o * 64 + 32, as: V.self)
+                    let q0r = d0.loadUnaligned(fromByteOffset: o * 64, as: V.self),
+                        q0i = d0.loadUnaligned(fromByteOffset: o * 64 + 32, as: V.self)
+                    let q1r = d1.loadUnaligned(fromByteOffset: o * 64, as: V.self),
+                        q1i = d1.loadUnaligned(fromByteOffset: o * 64 + 32, as: V.self)
                     let e0 = o * I + i, e1 = o * I + j
                     let k0r = kr[e0], k0i = ki[e0], k0n = kn[e0], k1r = kr[e1], k1i = ki[e1], k1n = kn[e1]
                     ar.addProduct(q0r, k0r); ar.addProduct(q0i, k0i); ai.addProduct(q0i, k0r); ai.addProduct(q0r, k0n)
@@ -370,8 +397,10 @@ struct SpectralConv {
                 x0.storeBytes(of: ar, toByteOffset: i * 64, as: V.self); x0.storeBytes(of: ai, toByteOffset: i * 64 + 32, as: V.self)
                 x1.storeBytes(of: br, toByteOffset: i * 64, as: V.self); x1.storeBytes(of: bi, toByteOffset: i * 64 + 32, as: V.self)
                 if two {
-                    x0.storeBytes(of: cr, toByteOffset: i * 64 + 64, as: V.self); x0.storeBytes(of: ci, toByteOffset: i * 64 + 96, as: V.self)
-                    x1.storeBytes(of: dr, toByteOffset: i * 64 + 64, as: V.self); x1.storeBytes(of: di, toByteOffset: i * 64 + 96, as: V.self)
+                    x0.storeBytes(of: cr, toByteOffset: i * 64 + 64, as: V.self);
+                    x0.storeBytes(of: ci, toByteOffset: i * 64 + 96, as: V.self)
+                    x1.storeBytes(of: dr, toByteOffset: i * 64 + 64, as: V.self);
+                    x1.storeBytes(of: di, toByteOffset: i * 64 + 96, as: V.self)
                 }
                 i += 2
             }
@@ -383,44 +412,50 @@ struct SpectralConv {
     /// values the map's. `g` is ∂L/∂out, channel-major (o, n, pixel) on the whole map;
     /// `spectra` are the input's spectra from `forward`, whose kernel spectrum `scratch` still
     /// holds.
-    func backward(_ g: UnsafePointer<Float>, images N: Int, spectra: UnsafePointer<Float>,
-                  gradientSpectra: UnsafeMutablePointer<Float>, scratch: Scratch,
-                  emit: (Int, Int, Int, UnsafePointer<V>) -> Void) -> [Float] {
+    func backward(
+        _ g: UnsafePointer<Float>, images N: Int, spectra: UnsafePointer<Float>,
+        gradientSpectra: UnsafeMutablePointer<Float>, scratch: Scratch,
+        emit: (Int, Int, Int, UnsafePointer<V>) -> Void
+    ) -> [Float] {
         let I = inChannels, O = outChannels, B = bins, P = pixels, G = Self.groups(N), S = side, L = size
         scratch.prepare(self)
         let work = scratch.work
-        fft.table.withUnsafeBufferPointer { tb in scratch.kernel.withUnsafeBufferPointer { kb in
-            let table = tb.baseAddress!, K = kb.baseAddress!
-            split(G) { part, groups in
-                let w = work[part]
-                for g0 in Swift.stride(from: groups.lowerBound, to: groups.upperBound, by: 2) {
-                    let pair = g0 + 1 < groups.upperBound ? [g0, g0 + 1] : [g0]
-                    for (j, grp) in pair.enumerated() {
-                        let D = j == 0 ? w.spectrum.0 : w.spectrum.1
-                        let n0 = grp * Self.lanes, used = min(Self.lanes, N - n0)
-                        for o in 0..<O {
-                            let planes = g + o * N * P + n0 * P
-                            forward2D(load: { y, row in
-                                for x in 0..<S { row[x] = Self.gather(planes + y * S + x, stride: P, count: used) }
-                                for x in S..<L { row[x] = V() }
-                            }, into: UnsafeMutableRawPointer(D + o * 16), binStride: O, work: w, table: table)
+        fft.table.withUnsafeBufferPointer { tb in
+            scratch.kernel.withUnsafeBufferPointer { kb in
+                let table = tb.baseAddress!, K = kb.baseAddress!
+                split(G) { part, groups in
+                    let w = work[part]
+                    for g0 in Swift.stride(from: groups.lowerBound, to: groups.upperBound, by: 2) {
+                        let pair = g0 + 1 < groups.upperBound ? [g0, g0 + 1] : [g0]
+                        for (j, grp) in pair.enumerated() {
+                            let D = j == 0 ? w.spectrum.0 : w.spectrum.1
+                            let n0 = grp * Self.lanes, used = min(Self.lanes, N - n0)
+                            for o in 0..<O {
+                                let planes = g + o * N * P + n0 * P
+                                forward2D(
+                                    load: { y, row in
+                                        for x in 0..<S { row[x] = Self.gather(planes + y * S + x, stride: P, count: used) }
+                                        for x in S..<L { row[x] = V() }
+                                    }, into: UnsafeMutableRawPointer(D + o * 16), binStride: O, work: w, table: table)
+                            }
+                            Self.keep(D, channels: O, group: grp, groups: G, bins: B, into: gradientSpectra)
                         }
-                        Self.keep(D, channels: O, group: grp, groups: G, bins: B, into: gradientSpectra)
-                    }
-                    Self.multiplyTransposed(w.spectrum.0, pair.count > 1 ? w.spectrum.1 : w.spectrum.0, kernel: K, bins: B,
-                                            inputs: I, outputs: O, into: w.product.0, w.product.1)
-                    for (j, grp) in pair.enumerated() {
-                        let dX = j == 0 ? w.product.0 : w.product.1
-                        for c in 0..<I {
-                            inverse2D(UnsafeRawPointer(dX + c * 16), binStride: I, work: w, table: table) { y0, first, second in
-                                emit(grp, c, y0, first)
-                                if let second { emit(grp, c, y0 + 1, second) }
+                        Self.multiplyTransposed(
+                            w.spectrum.0, pair.count > 1 ? w.spectrum.1 : w.spectrum.0, kernel: K, bins: B,
+                            inputs: I, outputs: O, into: w.product.0, w.product.1)
+                        for (j, grp) in pair.enumerated() {
+                            let dX = j == 0 ? w.product.0 : w.product.1
+                            for c in 0..<I {
+                                inverse2D(UnsafeRawPointer(dX + c * 16), binStride: I, work: w, table: table) { y0, first, second in
+                                    emit(grp, c, y0, first)
+                                    if let second { emit(grp, c, y0 + 1, second) }
+                                }
                             }
                         }
                     }
                 }
             }
-        } }
+        }
         return weightGradient(spectra: spectra, gradientSpectra: gradientSpectra, groups: G, scratch: scratch)
     }
 
@@ -430,10 +465,12 @@ struct SpectralConv {
     /// mirror images are themselves) and 2 elsewhere. P is summed over groups in group order
     /// in the lanes, then over the lanes in a fixed tree; bins are split over threads, and the
     /// sum over bins runs in bin order for every weight.
-    func weightGradient(spectra: UnsafePointer<Float>, gradientSpectra: UnsafePointer<Float>, groups G: Int,
-                        scratch: Scratch) -> [Float] {
+    func weightGradient(
+        spectra: UnsafePointer<Float>, gradientSpectra: UnsafePointer<Float>, groups G: Int,
+        scratch: Scratch
+    ) -> [Float] {
         let I = inChannels, O = outChannels, B = bins, T = taps.count, n = pairs
-        let v = (n + 7) / 8       // pair vectors
+        let v = (n + 7) / 8  // pair vectors
         // P as (f, re/im, pair), the pairs padded to whole vectors.
         if scratch.products.count != B * 2 * v * 8 { scratch.products = [Float](repeating: 0, count: B * 2 * v * 8) }
         scratch.products.withUnsafeMutableBufferPointer { pb in
@@ -474,25 +511,28 @@ struct SpectralConv {
         // Σ over bins, eight pairs per vector: acc(t, pair) += Re P·c_f cos − Im P·c_f sin.
         let table = scratch.gradientPhases
         if scratch.taps.count != T * v * 8 { scratch.taps = [Float](repeating: 0, count: T * v * 8) }
-        scratch.products.withUnsafeBufferPointer { pb in scratch.taps.withUnsafeMutableBufferPointer { ab in
-        table.withUnsafeBufferPointer { tb in
-            let pp = UnsafeRawPointer(pb.baseAddress!), acc = UnsafeMutableRawPointer(ab.baseAddress!), tp = tb.baseAddress!
-            split(v) { _, vectors in
-                for j in vectors { for t in 0..<T { acc.storeBytes(of: V(), toByteOffset: (t * v + j) * 32, as: V.self) } }
-                for f in 0..<B {
-                    let row = f * 2 * v * 32
-                    for t in 0..<T {
-                        let c = tp[(f * T + t) * 2], s = -tp[(f * T + t) * 2 + 1]
-                        for j in vectors {
-                            var a = acc.loadUnaligned(fromByteOffset: (t * v + j) * 32, as: V.self)
-                            a.addProduct(pp.loadUnaligned(fromByteOffset: row + j * 32, as: V.self), c)
-                            a.addProduct(pp.loadUnaligned(fromByteOffset: row + (v + j) * 32, as: V.self), s)
-                            acc.storeBytes(of: a, toByteOffset: (t * v + j) * 32, as: V.self)
+        scratch.products.withUnsafeBufferPointer { pb in
+            scratch.taps.withUnsafeMutableBufferPointer { ab in
+                table.withUnsafeBufferPointer { tb in
+                    let pp = UnsafeRawPointer(pb.baseAddress!), acc = UnsafeMutableRawPointer(ab.baseAddress!), tp = tb.baseAddress!
+                    split(v) { _, vectors in
+                        for j in vectors { for t in 0..<T { acc.storeBytes(of: V(), toByteOffset: (t * v + j) * 32, as: V.self) } }
+                        for f in 0..<B {
+                            let row = f * 2 * v * 32
+                            for t in 0..<T {
+                                let c = tp[(f * T + t) * 2], s = -tp[(f * T + t) * 2 + 1]
+                                for j in vectors {
+                                    var a = acc.loadUnaligned(fromByteOffset: (t * v + j) * 32, as: V.self)
+                                    a.addProduct(pp.loadUnaligned(fromByteOffset: row + j * 32, as: V.self), c)
+                                    a.addProduct(pp.loadUnaligned(fromByteOffset: row + (v + j) * 32, as: V.self), s)
+                                    acc.storeBytes(of: a, toByteOffset: (t * v + j) * 32, as: V.self)
+                                }
+                            }
                         }
                     }
                 }
             }
-        } } }
+        }
         var result = [Float](repeating: 0, count: n * T)
         for pair in 0..<n { for t in 0..<T { result[pair * T + t] = scratch.taps[t * v * 8 + pair] } }
         return result

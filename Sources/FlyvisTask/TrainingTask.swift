@@ -20,8 +20,10 @@ package final class TrainingTask {
     package let trainLoader: Loader, trainBatch: Loader, valData: Loader, valBatch: Loader, overfitLoader: Loader, trainEval: Loader
 
     /// `split` holds sequence indices of `dataset`; the training part must fill a batch.
-    package init(dataset: MultiTaskDataset, split: (train: [Int], validation: [Int]), batchSize: Int,
-                 decoders: [String: DecoderGAVP], objectives: [String: Objective], weights: TaskWeights) {
+    package init(
+        dataset: MultiTaskDataset, split: (train: [Int], validation: [Int]), batchSize: Int,
+        decoders: [String: DecoderGAVP], objectives: [String: Objective], weights: TaskWeights
+    ) {
         precondition(split.train.count >= batchSize, "the training split must fill one batch")
         self.dataset = dataset
         names = dataset.targetTasks

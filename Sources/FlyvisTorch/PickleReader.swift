@@ -1,5 +1,3 @@
-
-
 // MARK: - Writing
 
 // MARK: - Reading
@@ -135,14 +133,18 @@ package struct PickleReader {
         case ("torch._utils", "_rebuild_tensor_v2"), ("torch._utils", "_rebuild_tensor"):
             return .value(.tensor(try rebuildTensor(args, at)))
         case ("torch._utils", "_rebuild_parameter"), ("torch._utils", "_rebuild_parameter_with_state"):
-            guard case var .value(.tensor(t))? = args.first else { throw PickleError.malformed("_rebuild_parameter without a tensor", offset: at) }
+            guard case var .value(.tensor(t))? = args.first else {
+                throw PickleError.malformed("_rebuild_parameter without a tensor", offset: at)
+            }
             if args.count > 1, case let .value(.bool(g)) = args[1] { t.requiresGrad = g }
             return .value(.tensor(t))
         case ("_codecs", "encode"):
             guard case let .value(.string(s))? = args.first else { throw PickleError.malformed("_codecs.encode without text", offset: at) }
             return .value(.bytes(s.unicodeScalars.map { UInt8(truncatingIfNeeded: $0.value) }))
         case ("numpy", "dtype"):
-            guard case let .value(.string(code))? = args.first else { throw PickleError.malformed("numpy.dtype without a type code", offset: at) }
+            guard case let .value(.string(code))? = args.first else {
+                throw PickleError.malformed("numpy.dtype without a type code", offset: at)
+            }
             return .dtype(code, littleEndian: true)
         case ("numpy.core.multiarray", "scalar"), ("numpy._core.multiarray", "scalar"):
             return .value(try numpyScalar(args, at))
@@ -170,7 +172,8 @@ package struct PickleReader {
 
     func persistent(_ pid: PickleValue, _ at: Int) throws -> Item {
         guard case let .tuple(fields) = pid, fields.count == 5, fields[0] == .string("storage"),
-              case let .string(key) = fields[2], let count = fields[4].int else {
+            case let .string(key) = fields[2], let count = fields[4].int
+        else {
             throw PickleError.malformed("persistent id is not ('storage', type, key, location, numel)", offset: at)
         }
         // The storage type arrived as a global: rebuild the dtype from its class name.
@@ -189,8 +192,9 @@ package struct PickleReader {
 
     func rebuildTensor(_ args: [Item], _ at: Int) throws -> TorchTensor {
         guard args.count >= 4, case let .storage(ref, storageBytes) = args[0],
-              case let .value(offsetValue) = args[1], let offset = offsetValue.int,
-              case let .value(.tuple(sizeValues)) = args[2], case let .value(.tuple(strideValues)) = args[3] else {
+            case let .value(offsetValue) = args[1], let offset = offsetValue.int,
+            case let .value(.tuple(sizeValues)) = args[2], case let .value(.tuple(strideValues)) = args[3]
+        else {
             throw PickleError.malformed("_rebuild_tensor_v2 arguments are not (storage, offset, size, stride, ...)", offset: at)
         }
         let shape = try sizeValues.map { v -> Int in
@@ -211,7 +215,8 @@ package struct PickleReader {
         for d in shape {
             let (c, overflow) = count.multipliedReportingOverflow(by: d)
             guard !overflow, c <= storageBytes.count / max(size, 1) else {
-                throw PickleError.malformed("tensor of shape \(shape) does not fit its storage \(ref.key) (\(storageBytes.count) bytes)", offset: at)
+                throw PickleError.malformed(
+                    "tensor of shape \(shape) does not fit its storage \(ref.key) (\(storageBytes.count) bytes)", offset: at)
             }
             count = c
         }
@@ -320,7 +325,9 @@ package struct PickleReader {
     }
 
     mutating func modifyList(_ at: Int, _ f: (inout [PickleValue]) -> Void) throws {
-        guard case var .value(.list(l))? = stack.popLast() else { throw PickleError.malformed("APPEND to something that is not a list", offset: at) }
+        guard case var .value(.list(l))? = stack.popLast() else {
+            throw PickleError.malformed("APPEND to something that is not a list", offset: at)
+        }
         f(&l)
         stack.append(.value(.list(l)))
     }

@@ -16,8 +16,10 @@ package enum TorchArchive {
     /// folder; torch uses the file's base name.
     package static func write(_ value: PickleValue, to path: String, archiveName: String) throws(TorchFormatError) {
         let encoded = PickleWriter.encode(value)
-        var records: [(String, [UInt8])] = [("data.pkl", encoded.bytes), (".format_version", Array("1".utf8)),
-                                            (".storage_alignment", Array("64".utf8)), ("byteorder", Array("little".utf8))]
+        var records: [(String, [UInt8])] = [
+            ("data.pkl", encoded.bytes), (".format_version", Array("1".utf8)),
+            (".storage_alignment", Array("64".utf8)), ("byteorder", Array("little".utf8)),
+        ]
         for s in encoded.storages { records.append(("data/\(s.key)", s.bytes)) }
         records.append(("version", Array(version.utf8)))
         try writeRaw(records: records, to: path, archiveName: archiveName)
@@ -32,8 +34,10 @@ package enum TorchArchive {
             archive = try Archive(data: Data(), accessMode: .create)
             for (name, bytes) in records {
                 let data = Data(bytes)
-                try archive.addEntry(with: "\(archiveName)/\(name)", type: .file, uncompressedSize: Int64(data.count),
-                                     modificationDate: entryDate, compressionMethod: .none) { position, size in
+                try archive.addEntry(
+                    with: "\(archiveName)/\(name)", type: .file, uncompressedSize: Int64(data.count),
+                    modificationDate: entryDate, compressionMethod: .none
+                ) { position, size in
                     data.subdata(in: Int(position)..<Int(position) + size)
                 }
             }
@@ -86,7 +90,9 @@ package enum TorchArchive {
         }
         if entries[prefix + "byteorder"] != nil {
             let order = String(decoding: try record("byteorder"), as: UTF8.self)
-            guard order == "little" else { throw .unsupported(path: path, reason: "byte order '\(order)' (only little-endian is supported)") }
+            guard order == "little" else {
+                throw .unsupported(path: path, reason: "byte order '\(order)' (only little-endian is supported)")
+            }
         }
         var reader = PickleReader(try record("data.pkl")) { ref in try record("data/\(ref.key)") }
         do {

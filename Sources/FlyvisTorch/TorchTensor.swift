@@ -66,7 +66,9 @@ package struct TorchTensor: Equatable, Sendable {
     static func decode<T: FixedWidthInteger>(_ bytes: [UInt8], as: T.Type) -> [T] {
         let n = bytes.count / MemoryLayout<T>.size
         var out = [T](repeating: 0, count: n)
-        out.withUnsafeMutableBytes { dst in bytes.withUnsafeBytes { src in dst.copyMemory(from: UnsafeRawBufferPointer(rebasing: src[0..<dst.count])) } }
+        out.withUnsafeMutableBytes { dst in
+            bytes.withUnsafeBytes { src in dst.copyMemory(from: UnsafeRawBufferPointer(rebasing: src[0..<dst.count])) }
+        }
         return out.map { T(littleEndian: $0) }
     }
 

@@ -25,8 +25,10 @@ package struct ActivityPenalty: Sendable, Equatable {
     /// Penalty and its gradient with respect to central activity.
     /// `central(b, t, k)` reads the activity of type k's central cell; the gradient is
     /// returned as a closure over (b, t, k), zero for frames before n_frames/4.
-    package func evaluate(batch B: Int, frames T: Int, types K: Int,
-                         central: (Int, Int, Int) -> Float) -> (penalty: Double, gradient: [Float]) {
+    package func evaluate(
+        batch B: Int, frames T: Int, types K: Int,
+        central: (Int, Int, Int) -> Float
+    ) -> (penalty: Double, gradient: [Float]) {
         let first = T / 4
         let span = Float(T - first)
         var grad = [Float](repeating: 0, count: B * T * K)

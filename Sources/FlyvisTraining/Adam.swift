@@ -12,8 +12,10 @@ package struct Adam<Key: Hashable & Sendable>: Sendable, Equatable {
     package let groups: [[Key]]
     package private(set) var state: [Key: AdamMoments] = [:]
 
-    package init(groups: [[Key]], learningRates: [Double], beta1: Double = 0.9, beta2: Double = 0.999,
-                eps: Double = 1e-8, weightDecay: Double = 0) {
+    package init(
+        groups: [[Key]], learningRates: [Double], beta1: Double = 0.9, beta2: Double = 0.999,
+        eps: Double = 1e-8, weightDecay: Double = 0
+    ) {
         precondition(groups.count == learningRates.count)
         self.groups = groups
         self.learningRates = learningRates
@@ -33,8 +35,11 @@ package struct Adam<Key: Hashable & Sendable>: Sendable, Equatable {
     package mutating func step(_ name: Key, _ param: inout [Float], _ grad: [Float]) {
         guard let g = group(of: name) else { preconditionFailure("parameter \(name) is in no optimizer group") }
         precondition(param.count == grad.count)
-        var s = state[name] ?? AdamMoments(step: 0, expAvg: [Float](repeating: 0, count: param.count),
-                                          expAvgSq: [Float](repeating: 0, count: param.count))
+        var s =
+            state[name]
+            ?? AdamMoments(
+                step: 0, expAvg: [Float](repeating: 0, count: param.count),
+                expAvgSq: [Float](repeating: 0, count: param.count))
         s.step += 1
         let lr = learningRates[g]
         let b2 = Float(beta2)

@@ -18,8 +18,9 @@ package struct HyperParameterScheduler: Sendable, Equatable {
 
     package static func target(named name: String) throws(TrainingConfigError) -> ScheduleTarget {
         guard let t = ScheduleTarget(rawValue: name) else {
-            throw .invalidValue(key: "scheduler.\(name)", value: name,
-                                allowed: ScheduleTarget.allCases.map(\.rawValue).joined(separator: ", ") + ", chkpt_every_epoch, sched_stop_iter")
+            throw .invalidValue(
+                key: "scheduler.\(name)", value: name,
+                allowed: ScheduleTarget.allCases.map(\.rawValue).joined(separator: ", ") + ", chkpt_every_epoch, sched_stop_iter")
         }
         return t
     }

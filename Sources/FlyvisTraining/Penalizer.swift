@@ -14,17 +14,24 @@ package struct Penalizer: Sendable, Equatable {
     /// Set once the activity penalty has passed its stop iteration (flyvis drops the optimizer).
     package private(set) var activityStopped = false
 
-    package init(activity: ActivityPenalty?, activityParameters: [ParameterName], parameterPenalties: [ParameterPenalty],
-                learningRate: Double = 1e-3) throws(TrainingConfigError) {
+    package init(
+        activity: ActivityPenalty?, activityParameters: [ParameterName], parameterPenalties: [ParameterPenalty],
+        learningRate: Double = 1e-3
+    ) throws(TrainingConfigError) {
         if !activityParameters.isEmpty {
             guard let a = activity,
-                  [a.weight, a.baseline, a.belowBaselineWeight, a.aboveBaselineWeight].contains(where: { $0 != 0 }) else {
-                throw .missing(key: "penalizer.activity_penalty",
-                               why: "a parameter is configured with penalize.activity: true but no activity penalty values (activity_penalty, activity_baseline, below/above_baseline_penalty_weight) are set")
+                [a.weight, a.baseline, a.belowBaselineWeight, a.aboveBaselineWeight].contains(where: { $0 != 0 })
+            else {
+                throw .missing(
+                    key: "penalizer.activity_penalty",
+                    why:
+                        "a parameter is configured with penalize.activity: true but no activity penalty values (activity_penalty, activity_baseline, below/above_baseline_penalty_weight) are set"
+                )
             }
             for p in activityParameters where p != .bias {
-                throw .invalidValue(key: "network.node_config/edge_config.\(p).penalize.activity", value: "true",
-                                    allowed: "only nodes_bias (the resting potential) takes the activity penalty")
+                throw .invalidValue(
+                    key: "network.node_config/edge_config.\(p).penalize.activity", value: "true",
+                    allowed: "only nodes_bias (the resting potential) takes the activity penalty")
             }
         }
         self.activity = activityParameters.isEmpty ? nil : activity

@@ -9,8 +9,10 @@ package struct SGD<Key: Hashable & Sendable>: Sendable, Equatable {
     package var nesterov: Bool
     package private(set) var buffers: [Key: [Float]] = [:]
 
-    package init(learningRate: Double, momentum: Double = 0, dampening: Double = 0, weightDecay: Double = 0,
-                nesterov: Bool = false) {
+    package init(
+        learningRate: Double, momentum: Double = 0, dampening: Double = 0, weightDecay: Double = 0,
+        nesterov: Bool = false
+    ) {
         self.learningRate = learningRate
         self.momentum = momentum
         self.dampening = dampening

@@ -8,8 +8,10 @@ package struct Schedule: Sendable, Equatable {
     package let start: Double, stop: Double, steps: Int
     package let values: [Double]
 
-    package init(target: ScheduleTarget, function: ScheduleFunction, start: Double, stop: Double, steps: Int,
-                stopIter: Int, nIterations: Int) throws(TrainingConfigError) {
+    package init(
+        target: ScheduleTarget, function: ScheduleFunction, start: Double, stop: Double, steps: Int,
+        stopIter: Int, nIterations: Int
+    ) throws(TrainingConfigError) {
         guard steps >= 1 else {
             throw .invalidValue(key: "scheduler.\(target.rawValue).steps", value: "\(steps)", allowed: "a positive integer")
         }

@@ -10,9 +10,10 @@ package enum ScheduleFunction: String, Sendable, CaseIterable {
     /// The reference also lists `steponential_inv`, which divides by zero; we reject it.
     package static func named(_ name: String, key: String) throws(TrainingConfigError) -> ScheduleFunction {
         if name == "steponential_inv" {
-            throw .invalidValue(key: key, value: name,
-                                allowed: allCases.map(\.rawValue).joined(separator: ", ")
-                                    + " (steponential_inv divides by zero in flyvis and is not supported)")
+            throw .invalidValue(
+                key: key, value: name,
+                allowed: allCases.map(\.rawValue).joined(separator: ", ")
+                    + " (steponential_inv divides by zero in flyvis and is not supported)")
         }
         guard let f = ScheduleFunction(rawValue: name) else {
             throw .invalidValue(key: key, value: name, allowed: allCases.map(\.rawValue).joined(separator: ", "))
@@ -25,8 +26,9 @@ package enum ScheduleFunction: String, Sendable, CaseIterable {
         func padEnd(_ f: [Double], _ value: Double) throws(TrainingConfigError) -> [Double] {
             let n = nIterations - f.count + 1
             guard n >= 0 else {
-                throw .invalidValue(key: "scheduler", value: "sched_stop_iter \(stopIter) > n_iters \(nIterations)",
-                                    allowed: "sched_stop_iter ≤ task.n_iters")
+                throw .invalidValue(
+                    key: "scheduler", value: "sched_stop_iter \(stopIter) > n_iters \(nIterations)",
+                    allowed: "sched_stop_iter ≤ task.n_iters")
             }
             return f + [Double](repeating: value, count: n)
         }

@@ -1,9 +1,10 @@
+import FlyvisHDF5
+import FlyvisHex
 import FlyvisRandom
+import FlyvisTestSupport
 import Foundation
 import Testing
-import FlyvisHDF5
-import FlyvisTestSupport
-import FlyvisHex
+
 @testable import FlyvisData
 
 /// The data golden file from flyvis 1.2.0 (Tests/Fixtures), or FLYVIS_DATA_REFERENCE.
@@ -23,8 +24,10 @@ enum DataReference {
             let flo: HDF5Array<Float> = try ref.read("input/\(scene)/flow_px")
             let flow = (0..<flo.shape[0]).map { k in
                 let block = flo.values[(k * h * w * 2)..<((k + 1) * h * w * 2)]
-                return (u: stride(from: block.startIndex, to: block.endIndex, by: 2).map { block[$0] },
-                        v: stride(from: block.startIndex + 1, to: block.endIndex, by: 2).map { block[$0] })
+                return (
+                    u: stride(from: block.startIndex, to: block.endIndex, by: 2).map { block[$0] },
+                    v: stride(from: block.startIndex + 1, to: block.endIndex, by: 2).map { block[$0] }
+                )
             }
             try MockSintel.writeScene(scene, at: root, frames: images, flow: flow, height: h, width: w)
         }
@@ -35,7 +38,6 @@ enum DataReference {
         try SintelFolder(root: mockSintel.get()).render(RenderConfig())
     }
 }
-
 
 /// README tolerances: 1e-5 absolute for lum, 1e-4 relative to max |flow| for flow.
 func expectLum(_ ours: [Float], _ ref: [Float], _ what: String) {

@@ -97,8 +97,10 @@ package struct ProcessOutcome: Sendable {
 }
 
 /// A configured child process: environment additions (nil removes a variable) and directory.
-private func process(_ executable: String, _ arguments: [String], environment: [String: String?],
-                     directory: URL?) -> Process {
+private func process(
+    _ executable: String, _ arguments: [String], environment: [String: String?],
+    directory: URL?
+) -> Process {
     let p = Process()
     p.executableURL = URL(fileURLWithPath: executable)
     p.arguments = arguments
@@ -110,8 +112,10 @@ private func process(_ executable: String, _ arguments: [String], environment: [
 }
 
 /// Runs a command to completion, with stdout and stderr kept apart.
-package func runProcess(_ executable: String, _ arguments: [String], environment: [String: String?] = [:],
-                        directory: URL? = nil) throws -> ProcessOutcome {
+package func runProcess(
+    _ executable: String, _ arguments: [String], environment: [String: String?] = [:],
+    directory: URL? = nil
+) throws -> ProcessOutcome {
     let p = process(executable, arguments, environment: environment, directory: directory)
     let out = Pipe(), err = Pipe()
     p.standardOutput = out
@@ -126,8 +130,9 @@ package func runProcess(_ executable: String, _ arguments: [String], environment
     let outData = out.fileHandleForReading.readDataToEndOfFile()
     group.wait()
     p.waitUntilExit()
-    return ProcessOutcome(status: p.terminationStatus, signaled: p.terminationReason == .uncaughtSignal,
-                          stdout: String(decoding: outData, as: UTF8.self), stderr: String(decoding: errBox.data, as: UTF8.self))
+    return ProcessOutcome(
+        status: p.terminationStatus, signaled: p.terminationReason == .uncaughtSignal,
+        stdout: String(decoding: outData, as: UTF8.self), stderr: String(decoding: errBox.data, as: UTF8.self))
 }
 
 /// Runs a command and returns its exit status and combined output.

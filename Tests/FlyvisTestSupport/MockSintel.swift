@@ -7,19 +7,23 @@ import Foundation
 package enum MockSintel {
     /// One scene: `frames` images of `height` × `width` pixels and the flow between each pair
     /// of consecutive frames (`flow.count` is usually `frames.count − 1`).
-    package static func writeScene(_ scene: String, at root: URL, frames: [[UInt8]], flow: [(u: [Float], v: [Float])],
-                                   height: Int, width: Int) throws {
+    package static func writeScene(
+        _ scene: String, at root: URL, frames: [[UInt8]], flow: [(u: [Float], v: [Float])],
+        height: Int, width: Int
+    ) throws {
         let final = root.appendingPathComponent("training/final/\(scene)")
         let flowDir = root.appendingPathComponent("training/flow/\(scene)")
         try FileManager.default.createDirectory(at: final, withIntermediateDirectories: true)
         try FileManager.default.createDirectory(at: flowDir, withIntermediateDirectories: true)
         for (k, pixels) in frames.enumerated() {
-            try PNGFile.writeGray(final.appendingPathComponent(String(format: "frame_%04d.png", k + 1)).path,
-                                  pixels: pixels, height: height, width: width)
+            try PNGFile.writeGray(
+                final.appendingPathComponent(String(format: "frame_%04d.png", k + 1)).path,
+                pixels: pixels, height: height, width: width)
         }
         for (k, f) in flow.enumerated() {
-            try FloFile.write(flowDir.appendingPathComponent(String(format: "frame_%04d.flo", k + 1)).path,
-                              u: f.u, v: f.v, height: height, width: width)
+            try FloFile.write(
+                flowDir.appendingPathComponent(String(format: "frame_%04d.flo", k + 1)).path,
+                u: f.u, v: f.v, height: height, width: width)
         }
     }
 

@@ -1,6 +1,7 @@
 import FlyvisTestSupport
 import Foundation
 import Testing
+
 @testable import FlyvisHDF5
 
 /// Deterministic pseudo-random values, so round trips check more than constants.
@@ -30,7 +31,8 @@ func sampleValues<T>(_ n: Int, _ make: (Int) -> T) -> [T] { (0..<n).map(make) }
             let a: HDF5Array<Float> = try f.read("f32/r\(k)")
             #expect(a.shape == shape)
             #expect(a.values == sampleValues(n) { Float($0) * 0.25 - 3.5 })
-            #expect(try f.read("f64/r\(k)", as: Double.self).values
+            #expect(
+                try f.read("f64/r\(k)", as: Double.self).values
                     == sampleValues(n) { Double($0) * 1e-9 + 1e300 / Double($0 + 1) })
             #expect(try f.read("i32/r\(k)", as: Int32.self).values == sampleValues(n) { Int32($0) - Int32.max / 2 })
             #expect(try f.read("i64/r\(k)", as: Int64.self).values == sampleValues(n) { Int64($0) * 1_000_000_000_007 })

@@ -1,14 +1,13 @@
 import FlyvisBase
-import FlyvisTestSupport
 import FlyvisConfig
 import FlyvisData
 import FlyvisHDF5
 import FlyvisNetwork
 import FlyvisResults
 import FlyvisSolver
+import FlyvisTestSupport
 import Foundation
 import Testing
-
 
 @Suite(.serialized) struct FlyvisDirectoryTests {
     static let quiet = TrainingLog(echoToStderr: false)
@@ -53,8 +52,9 @@ import Testing
 
         let sintel = root.appendingPathComponent("mock-sintel")
         try MockSintel.writeMoving(at: sintel)
-        let config = try MultiTaskSolver.resolveConfig(overrides: base + ["task.n_iters=\(target)", "task.dataset.sintel_path=\(sintel.path)"],
-                                                       root: root)
+        let config = try MultiTaskSolver.resolveConfig(
+            overrides: base + ["task.n_iters=\(target)", "task.dataset.sintel_path=\(sintel.path)"],
+            root: root)
         // The stored config is the base: flyvis's extent and schedule, not our defaults.
         let stored = try Config.fromMeta(try dir.readMeta()!, file: "_meta.yaml").config
         #expect(try config.int("network.connectome.extent") == stored.int("network.connectome.extent"))
@@ -99,8 +99,10 @@ import Testing
         let extent = try TrainedNetwork.storedConfig(source).int("network.connectome.extent")
         let root = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: root) }
-        let small = ["task_name=flow", "task.dataset.builtin.scenes=8", "task.batch_size=2", "task.n_iters=4",
-                     "task.dataset.boxfilter.extent=\(extent)"]
+        let small = [
+            "task_name=flow", "task.dataset.builtin.scenes=8", "task.batch_size=2", "task.n_iters=4",
+            "task.dataset.boxfilter.extent=\(extent)",
+        ]
         let config = try Config.load(overrides: small + ["ensemble_and_network_id=0500/000", "network.connectome.extent=\(extent)"])
         let solver = try MultiTaskSolver(config: config, root: root, resume: false, log: Self.quiet)
         try solver.initialize(from: source, checkpoint: .best)
@@ -125,7 +127,8 @@ import Testing
                 let taps = b.shape[2] * b.shape[3]
                 #expect(allClose(x, y) { $0 == $1 || $0 == 0 }, "\(task) \(name): values")
                 for k in stride(from: 0, to: x.count, by: taps) {
-                    let zeroed = (k..<k + taps).filter { x[$0] == 0 && y[$0] != 0 }.count + (k..<k + taps).filter { x[$0] == 0 && y[$0] == 0 }.count
+                    let zeroed =
+                        (k..<k + taps).filter { x[$0] == 0 && y[$0] != 0 }.count + (k..<k + taps).filter { x[$0] == 0 && y[$0] == 0 }.count
                     #expect(zeroed == taps - 19, "\(task) \(name): kernel at \(k) has \(taps - zeroed) taps")
                 }
             }
@@ -133,8 +136,11 @@ import Testing
 
         // A lattice of extent 1 has fewer synapse groups (no offsets beyond the first ring), so
         // the stored parameter vectors do not fit: refused, naming the key and both shapes.
-        let other = try Config.load(overrides: small + ["ensemble_and_network_id=0500/001", "network.connectome.extent=1",
-                                                        "task.dataset.boxfilter.extent=1"])
+        let other = try Config.load(
+            overrides: small + [
+                "ensemble_and_network_id=0500/001", "network.connectome.extent=1",
+                "task.dataset.boxfilter.extent=1",
+            ])
         let mismatched = try MultiTaskSolver(config: other, root: root, resume: false, log: Self.quiet)
         do {
             try mismatched.initialize(from: source, checkpoint: .best)

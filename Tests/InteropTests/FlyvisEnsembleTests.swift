@@ -20,8 +20,9 @@ import Testing
             let indices = try dir.read("chkpt_index", as: Int64.self).values.map(Int.init)
             let argmin = losses.indices.min { losses[$0] < losses[$1] }!
             // flyvis's trainer wrote no validation/epe: best and task error are by validation/loss.
-            #expect(m.best?.metric == .loss && m.taskError == losses[argmin] && m.bestCheckpoint == indices[argmin],
-                    "member \(m.id.member)")
+            #expect(
+                m.best?.metric == .loss && m.taskError == losses[argmin] && m.bestCheckpoint == indices[argmin],
+                "member \(m.id.member)")
             #expect(m.iterations == Int(try dir.read("chkpt_iter", as: Int64.self).values.last!) + 1)
             #expect(table.contains(String(format: "%03d", m.id.member)))
         }

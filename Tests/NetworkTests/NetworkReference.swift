@@ -1,6 +1,6 @@
-import Foundation
 import FlyvisHDF5
 import FlyvisTestSupport
+import Foundation
 
 /// The golden file from flyvis 1.2.0 (Tests/Fixtures), or the one named by FLYVIS_REFERENCE.
 enum Reference {

@@ -1,8 +1,9 @@
 import FlyvisBase
-import Foundation
-import FlyvisTestSupport
-import Testing
 import FlyvisResults
+import FlyvisTestSupport
+import Foundation
+import Testing
+
 @testable import FlyvisSolver
 
 /// Atomic groups of writes and the orphaned temporaries of kill -9.
@@ -48,12 +49,16 @@ import FlyvisResults
         let sub = dir.appendingPathComponent("validation")
         try FileManager.default.createDirectory(at: sub, withIntermediateDirectories: true)
         let dead = try deadPID()
-        let stale = [".loss.h5.tmp-\(dead)-12345-\(thisHost)", "validation/.loss.h5.tmp-\(dead)-1-\(thisHost)",
-                     ".chkpt_index.h5.bak-\(dead)-7-\(thisHost)"]
-        let kept = [".loss.h5.tmp-\(getpid())-1-\(thisHost)",            // a live writer (this process)
-                    ".loss.h5.tmp-\(dead)-1-some-other-host.example",    // another host's PID means nothing here
-                    ".loss.h5.tmp-\(dead)-99",                           // no host recorded: unknown writer
-                    "loss.h5", ".flyvis.lock", "_meta.yaml"]
+        let stale = [
+            ".loss.h5.tmp-\(dead)-12345-\(thisHost)", "validation/.loss.h5.tmp-\(dead)-1-\(thisHost)",
+            ".chkpt_index.h5.bak-\(dead)-7-\(thisHost)",
+        ]
+        let kept = [
+            ".loss.h5.tmp-\(getpid())-1-\(thisHost)",  // a live writer (this process)
+            ".loss.h5.tmp-\(dead)-1-some-other-host.example",  // another host's PID means nothing here
+            ".loss.h5.tmp-\(dead)-99",  // no host recorded: unknown writer
+            "loss.h5", ".flyvis.lock", "_meta.yaml",
+        ]
         for name in stale + kept { try Data("x".utf8).write(to: dir.appendingPathComponent(name)) }
         let removed = AtomicFile.removeStaleTemporaries(in: dir)
         #expect(Set(removed.map { String($0.dropFirst(dir.path.count + 1)) }) == Set(stale))
@@ -67,8 +72,10 @@ import FlyvisResults
         let member = root.appendingPathComponent("results/flow/0008/000")
         try FileManager.default.createDirectory(at: member.appendingPathComponent("validation"), withIntermediateDirectories: true)
         let dead = try deadPID()
-        let orphans = [".loss.h5.tmp-\(dead)-5-\(thisHost)", "validation/.loss.h5.tmp-\(dead)-6-other.host",
-                       ".chkpt_index.h5.tmp-\(dead)-8"]
+        let orphans = [
+            ".loss.h5.tmp-\(dead)-5-\(thisHost)", "validation/.loss.h5.tmp-\(dead)-6-other.host",
+            ".chkpt_index.h5.tmp-\(dead)-8",
+        ]
         for name in orphans { try Data("x".utf8).write(to: member.appendingPathComponent(name)) }
         let s = try Tiny.solver(root: root, ["task_name=flow", "ensemble_and_network_id=0008/000"])
         for name in orphans { #expect(!FileManager.default.fileExists(atPath: member.appendingPathComponent(name).path), "\(name)") }

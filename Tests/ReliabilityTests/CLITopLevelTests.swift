@@ -1,7 +1,7 @@
-import Foundation
-import Testing
 import FlyvisConfig
 import FlyvisTestSupport
+import Foundation
+import Testing
 
 /// Clear errors before compute: the top level and config validation refuse
 /// mistakes before any data is generated or directory created.
@@ -35,8 +35,10 @@ import FlyvisTestSupport
 
     @Test func learningRatesMustBeFiniteAndNotNegative() throws {
         let base = ["task_name=flow", "ensemble_and_network_id=0001/000"]
-        for (key, value) in [("optim.optim_dec.lr", "nan"), ("optim.optim_net.lr", "inf"), ("scheduler.lr_net.start", "-1e-3"),
-                             ("scheduler.lr_dec.stop", "nan"), ("scheduler.lr_pen.start", "-inf")] {
+        for (key, value) in [
+            ("optim.optim_dec.lr", "nan"), ("optim.optim_net.lr", "inf"), ("scheduler.lr_net.start", "-1e-3"),
+            ("scheduler.lr_dec.stop", "nan"), ("scheduler.lr_pen.start", "-inf"),
+        ] {
             do {
                 _ = try Config.load(overrides: base + ["\(key)=\(value)"])
                 Issue.record("\(key)=\(value) must be refused")
@@ -53,8 +55,10 @@ import FlyvisTestSupport
         #expect(capped.stderr.contains("WARNING: --threads 100000 is more than the"), "\(capped.stderr)")
         #expect(capped.stderr.contains("core(s) this process may use; using "), "\(capped.stderr)")
 
-        let (interval, created) = try runIn(["train-single", "--progress-interval=-1", "task_name=flow",
-                                             "ensemble_and_network_id=0001/000"])
+        let (interval, created) = try runIn([
+            "train-single", "--progress-interval=-1", "task_name=flow",
+            "ensemble_and_network_id=0001/000",
+        ])
         #expect(interval.status == 64, "\(interval.output)")
         #expect(interval.stderr.contains("--progress-interval -1.0 is not a number of seconds ≥ 0"), "\(interval.stderr)")
         #expect(created.isEmpty)

@@ -1,9 +1,9 @@
 import FlyvisBase
-import Foundation
-import Testing
 import FlyvisHDF5
 import FlyvisResults
 import FlyvisTestSupport
+import Foundation
+import Testing
 
 /// A tmpfs of `kilobytes` mounted on a fresh directory, or nil where mounting is refused (not
 /// root, or no mount permission in the container; the suite is then skipped, see `canMount`).
@@ -73,7 +73,9 @@ final class SmallDisk {
         let again = try runFlyvis(Self.args(disk.url) + ["resume=true"])
         #expect(again.status == 0, "\(again.output)")
         try Self.checkConsistent(disk.url.appendingPathComponent(Self.member))
-        #expect(try ResultsDirectory(disk.url.appendingPathComponent(Self.member)).read(ResultsSchema.loss, as: Double.self).values.count >= 12, "trained to the end")
+        #expect(
+            try ResultsDirectory(disk.url.appendingPathComponent(Self.member)).read(ResultsSchema.loss, as: Double.self).values.count >= 12,
+            "trained to the end")
     }
 
     /// chkpt_index is 0..n−1, and every per-checkpoint history has n entries, one per
@@ -88,7 +90,8 @@ final class SmallDisk {
         guard d.contains(ResultsSchema.chkptIndex) else {
             #expect(checkpoints.isEmpty, "checkpoint files without chkpt_index", sourceLocation: sourceLocation)
             for sub in ResultsSchema.Split.allCases.map(\.folder) {
-                #expect(!d.subdirectory(sub).contains(ResultsSchema.loss), "\(sub)/loss without chkpt_index", sourceLocation: sourceLocation)
+                #expect(
+                    !d.subdirectory(sub).contains(ResultsSchema.loss), "\(sub)/loss without chkpt_index", sourceLocation: sourceLocation)
             }
             return
         }
@@ -118,8 +121,11 @@ final class SmallDisk {
     @Test func ensembleSummaryOnAFullDisk() throws {
         let disk = try #require(SmallDisk(kilobytes: 24 * 1024))
         let mpirun = ["/usr/bin/mpirun", "/usr/local/bin/mpirun"].first { FileManager.default.isExecutableFile(atPath: $0) } ?? "mpirun"
-        let job = ["-k", "10", "300", mpirun, "--allow-run-as-root", "--oversubscribe", "-n", "2", flyvisBinary,
-                   "--ensemble-id", "3", "--start", "0", "--end", "2", "--root", disk.url.path, "--skip-validation"]
+        let job =
+            [
+                "-k", "10", "300", mpirun, "--allow-run-as-root", "--oversubscribe", "-n", "2", flyvisBinary,
+                "--ensemble-id", "3", "--start", "0", "--end", "2", "--root", disk.url.path, "--skip-validation",
+            ]
             + Tiny.base + ["task.n_iters=4"]
         let first = try runProcess("/usr/bin/timeout", job)
         try #require(first.status == 0, "\(first.output.suffix(3000))")
@@ -134,8 +140,9 @@ final class SmallDisk {
         #expect(again.status == 1, "exit status \(again.status) (124 = hung until the timeout)\n\(again.output.suffix(3000))")
         #expect(!again.signaled && again.shellStatus != 134 && again.shellStatus != 139, "crashed: \(again.shellStatus)")
         #expect(again.stderr.contains("no space left on device while writing '\(disk.url.path)/"), "\(again.stderr.suffix(2000))")
-        #expect(!again.output.contains("HDF5-DIAG") && !again.output.contains("MPI_ABORT") && !again.output.contains("Segmentation"),
-                "\(again.output.suffix(2000))")
+        #expect(
+            !again.output.contains("HDF5-DIAG") && !again.output.contains("MPI_ABORT") && !again.output.contains("Segmentation"),
+            "\(again.output.suffix(2000))")
         #expect(try Data(contentsOf: summary) == before, "the previous summary is kept whole")
     }
 

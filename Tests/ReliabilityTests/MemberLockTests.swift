@@ -1,7 +1,7 @@
-import Foundation
-import FlyvisTestSupport
-import Testing
 import FlyvisResults
+import FlyvisTestSupport
+import Foundation
+import Testing
 
 /// One writer per member directory.
 @Suite(.serialized) struct MemberLockTests {
@@ -11,8 +11,11 @@ import FlyvisResults
         let root = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: root) }
         let member = root.appendingPathComponent("results/flow/0005/000")
-        let args = ["train-single", "--root", root.path, "task_name=flow", "ensemble_and_network_id=0005/000",
-                    "task.n_iters=100000", "resume=true"] + Tiny.base
+        let args =
+            [
+                "train-single", "--root", root.path, "task_name=flow", "ensemble_and_network_id=0005/000",
+                "task.n_iters=100000", "resume=true",
+            ] + Tiny.base
 
         let first = Process()
         first.executableURL = URL(fileURLWithPath: flyvisBinary)
@@ -56,8 +59,11 @@ import FlyvisResults
         let member = root.appendingPathComponent("results/flow/0006/000")
         let first = Process()
         first.executableURL = URL(fileURLWithPath: flyvisBinary)
-        first.arguments = ["train-single", "--root", root.path, "task_name=flow", "ensemble_and_network_id=0006/000",
-                           "task.n_iters=100000", "resume=true"] + Tiny.base
+        first.arguments =
+            [
+                "train-single", "--root", root.path, "task_name=flow", "ensemble_and_network_id=0006/000",
+                "task.n_iters=100000", "resume=true",
+            ] + Tiny.base
         first.standardOutput = FileHandle.nullDevice
         first.standardError = FileHandle.nullDevice
         try first.run()

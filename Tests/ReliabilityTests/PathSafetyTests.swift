@@ -1,8 +1,9 @@
-import Foundation
-import FlyvisTestSupport
-import Testing
 import FlyvisConfig
 import FlyvisResults
+import FlyvisTestSupport
+import Foundation
+import Testing
+
 @testable import FlyvisSolver
 
 /// Hostile or mistyped names never write or delete outside `<root>/results`.
@@ -13,8 +14,10 @@ import FlyvisResults
             #expect(throws: PathError.invalidTaskName(bad)) { try NetworkPath.validateTaskName(bad) }
         }
         for ok in ["0000/000", "0045/003", "9999/999"] { try NetworkPath.validateNetworkID(ok) }
-        for bad in ["0001", "..", "../../../victim", "0001/", "/000", "1/2", "00001/000", "0001/0001", "0001/00a",
-                    "0001/000/x", "0001/../000", "٠٠٠١/٠٠٠"] {
+        for bad in [
+            "0001", "..", "../../../victim", "0001/", "/000", "1/2", "00001/000", "0001/0001", "0001/00a",
+            "0001/000/x", "0001/../000", "٠٠٠١/٠٠٠",
+        ] {
             #expect(throws: PathError.invalidNetworkID(bad)) { try NetworkPath.validateNetworkID(bad) }
         }
         // The message shows the expected form.
@@ -61,8 +64,12 @@ import FlyvisResults
         }
         // network_name set directly is checked too.
         #expect(throws: PathError.self) {
-            _ = try Tiny.solver(root: root, ["task_name=flow", "ensemble_and_network_id=0001/000", "network_name=../../victim",
-                                             "delete_if_exists=true"])
+            _ = try Tiny.solver(
+                root: root,
+                [
+                    "task_name=flow", "ensemble_and_network_id=0001/000", "network_name=../../victim",
+                    "delete_if_exists=true",
+                ])
         }
         #expect(try snapshotTree(top) == before, "nothing was created, changed or deleted")
     }
@@ -78,8 +85,9 @@ import FlyvisResults
             _ = try Tiny.solver(root: root, ["task_name=flow", "ensemble_and_network_id=0002/000", "delete_if_exists=true"])
         }
         #expect(FileManager.default.fileExists(atPath: foreign.appendingPathComponent("notes.txt").path))
-        #expect(!FileManager.default.fileExists(atPath: foreign.appendingPathComponent(MemberLock.fileName).path),
-                "nothing is written into a refused directory")
+        #expect(
+            !FileManager.default.fileExists(atPath: foreign.appendingPathComponent(MemberLock.fileName).path),
+            "nothing is written into a refused directory")
 
         // A network directory: emptied and reused; its parent and siblings stay.
         let member = root.appendingPathComponent("results/flow/0003/000")
@@ -113,8 +121,11 @@ import FlyvisResults
         defer { try? FileManager.default.removeItem(at: top) }
         let victim = top.appendingPathComponent("victim")
         try makeNetworkDirectory(victim)
-        let r = try runFlyvis(["train-single", "--root", top.appendingPathComponent("root").path, "task_name=flow",
-                               "ensemble_and_network_id=../../../victim", "delete_if_exists=true", "task.n_iters=3"] + Tiny.base)
+        let r = try runFlyvis(
+            [
+                "train-single", "--root", top.appendingPathComponent("root").path, "task_name=flow",
+                "ensemble_and_network_id=../../../victim", "delete_if_exists=true", "task.n_iters=3",
+            ] + Tiny.base)
         #expect(r.status != 0 && !r.signaled)
         #expect(r.stderr.contains("is not of the form EEEE/NNN"), "\(r.output)")
         #expect(FileManager.default.fileExists(atPath: victim.appendingPathComponent("loss.h5").path))

@@ -1,8 +1,9 @@
 import FlyvisBase
-import Foundation
-import FlyvisTestSupport
 import FlyvisConfig
 import FlyvisResults
+import FlyvisTestSupport
+import Foundation
+
 @testable import FlyvisSolver
 
 /// The flyvis-ensemble binary under test.

@@ -1,8 +1,9 @@
-import Foundation
-import FlyvisTestSupport
-import Testing
 import FlyvisConfig
 import FlyvisData
+import FlyvisTestSupport
+import Foundation
+import Testing
+
 @testable import FlyvisSolver
 
 /// The render cache is keyed by what the input files are, not their path.
@@ -20,9 +21,11 @@ import FlyvisData
     }
 
     func config(_ sintel: URL) throws -> Config {
-        try Config.load(overrides: ["task_name=flow", "ensemble_and_network_id=0009/000", "network.connectome.extent=4",
-                                    "task.dataset.boxfilter.extent=4", "task.dataset.n_frames=3", "task.dataset.vertical_splits=1",
-                                    "task.dataset.sintel_path=\(sintel.path)"])
+        try Config.load(overrides: [
+            "task_name=flow", "ensemble_and_network_id=0009/000", "network.connectome.extent=4",
+            "task.dataset.boxfilter.extent=4", "task.dataset.n_frames=3", "task.dataset.vertical_splits=1",
+            "task.dataset.sintel_path=\(sintel.path)",
+        ])
     }
 
     @Test func replacingAnInputFileInPlaceRendersAgain() throws {

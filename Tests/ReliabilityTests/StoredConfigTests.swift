@@ -30,7 +30,8 @@ import Testing
             let url = dir.appendingPathComponent(rel)
             var isDir: ObjCBool = false
             guard fm.fileExists(atPath: url.path, isDirectory: &isDir), !isDir.boolValue,
-                  !rel.hasSuffix(ResultsSchema.lock) else { continue }
+                !rel.hasSuffix(ResultsSchema.lock)
+            else { continue }
             out[rel] = try Data(contentsOf: url)
         }
         return out
@@ -70,8 +71,10 @@ import Testing
             #expect(r.stderr.contains("cannot be read"), "\(r.stderr)")
         }
         // simulate reads the same file to build the network.
-        let r = try runFlyvis(["simulate", "--network-dir", member.path, "--stimulus", "/nonexistent.h5",
-                               "--out", root.appendingPathComponent("out.h5").path])
+        let r = try runFlyvis([
+            "simulate", "--network-dir", member.path, "--stimulus", "/nonexistent.h5",
+            "--out", root.appendingPathComponent("out.h5").path,
+        ])
         #expect(r.status == 1 && r.stderr.contains("cannot be read"), "\(r.stderr)")
         #expect(!FileManager.default.fileExists(atPath: root.appendingPathComponent("out.h5").path))
 

@@ -1,8 +1,9 @@
-import FlyvisTestSupport
+import FlyvisHex
 import FlyvisRandom
+import FlyvisTestSupport
 import Foundation
 import Testing
-import FlyvisHex
+
 @testable import FlyvisTask
 
 /// Decoder backward against central finite differences (float32, small maps, smooth loss).
@@ -10,7 +11,7 @@ import FlyvisHex
     struct Case {
         let decoder: DecoderGAVP
         let input: [Float]
-        let weights: [Float]   // loss = Σ weights · output
+        let weights: [Float]  // loss = Σ weights · output
         let B = 2, T = 3
     }
 
@@ -18,7 +19,7 @@ import FlyvisHex
         var config = DecoderConfig()
         config.shape = shape
         config.kernelSize = 3
-        config.constWeight = nil   // random init, so every tap matters
+        config.constWeight = nil  // random init, so every tap matters
         config.batchNorm = batchNorm
         config.normalizeLast = normalizeLast
         config.pDropout = dropout
@@ -33,7 +34,7 @@ import FlyvisHex
     }
 
     func loss(_ c: Case, _ input: [Float], dropoutState: RandomState) throws -> Double {
-        c.decoder.dropoutRNG = dropoutState   // the same dropout mask on every evaluation
+        c.decoder.dropoutRNG = dropoutState  // the same dropout mask on every evaluation
         let out = try input.withUnsafeBufferPointer { try c.decoder.forward($0, batch: c.B, frames: c.T) }
         return zip(out, c.weights).reduce(0.0) { $0 + Double($1.0 * $1.1) }
     }
@@ -108,7 +109,7 @@ import FlyvisHex
     @Test func matchesTorchSoftplus() {
         var worst = (value: 0.0, derivative: 0.0)
         for k in -4000...4000 {
-            let x = Float(k) * 0.0125 + Float(k % 7) * 1e-4   // −50 … 50, across the threshold at 20
+            let x = Float(k) * 0.0125 + Float(k % 7) * 1e-4  // −50 … 50, across the threshold at 20
             let v = SIMDSoftplus.value(SIMD8(repeating: x))[0], d = SIMDSoftplus.derivative(SIMD8(repeating: x))[0]
             let xd = Double(x)
             let wantV = xd > 20 ? xd : log1p(exp(xd)), wantD = xd > 20 ? 1 : 1 / (1 + exp(-xd))

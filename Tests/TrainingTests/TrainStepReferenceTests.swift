@@ -1,10 +1,11 @@
+import FlyvisHDF5
+import FlyvisNetwork
+import FlyvisTask
 import FlyvisTestSupport
 import Foundation
 import Testing
-import FlyvisHDF5
-import FlyvisNetwork
+
 @testable import FlyvisTraining
-import FlyvisTask
 
 /// Three solver iterations against flyvis's (train_steps/step0..2).
 @Suite struct TrainStepReferenceTests {
@@ -42,17 +43,20 @@ import FlyvisTask
         let betas = try ref.attributeArray("adam_betas", on: "train_steps", as: Double.self)
         let eps = try ref.attribute("adam_eps", on: "train_steps", as: Double.self)
         // flyvis's default penalizer (config/penalizer/penalizer.yaml), as the golden run used.
-        let penalty = ActivityPenalty(weight: 0.1, baseline: 5.0, stopIter: 150_000,
-                                      belowBaselineWeight: 1.0, aboveBaselineWeight: 0.1)
+        let penalty = ActivityPenalty(
+            weight: 0.1, baseline: 5.0, stopIter: 150_000,
+            belowBaselineWeight: 1.0, aboveBaselineWeight: 0.1)
         var penalizer = try Penalizer(activity: penalty, activityParameters: [.bias], parameterPenalties: [])
         penalizer.learningRate = lr
-        let step = TrainingStep(network: network, decoders: ["flow": decoder], objectives: ["flow": .l2norm],
-                                weights: TaskWeights(tasks: ["flow"]), learningRates: (lr, lr), penalizer: penalizer)
+        let step = TrainingStep(
+            network: network, decoders: ["flow": decoder], objectives: ["flow": .l2norm],
+            weights: TaskWeights(tasks: ["flow"]), learningRates: (lr, lr), penalizer: penalizer)
         step.adam.beta1 = betas[0]; step.adam.beta2 = betas[1]; step.adam.eps = eps
         for k in 0..<3 {
             let steady = try network.steadyState(tPre: tPre, dt: dt, batch: B)
-            let r = try step.run(iteration: k, lum: lum.values, targets: ["flow": target], batch: B, frames: T,
-                                 dt: dt, steadyState: steady)
+            let r = try step.run(
+                iteration: k, lum: lum.values, targets: ["flow": target], batch: B, frames: T,
+                dt: dt, steadyState: steady)
             let wantLoss = Double(try ref.readScalar("train_steps/step\(k)/loss", as: Float.self))
             #expect(abs(r.loss - wantLoss) <= 1e-5 * abs(wantLoss), "step \(k) loss \(r.loss) vs \(wantLoss)")
             for name in ParameterName.allCases {
@@ -62,7 +66,8 @@ import FlyvisTask
                 let want: [Float] = try ref.read("train_steps/step\(k)/decoder/\(name)").values
                 let ours = try #require(decoder.state(name)).values
                 // Masked conv taps are dead by design (always zero here), so compare the live ones.
-                let mask: [Bool]? = name.hasSuffix("weight") && want.count > 8
+                let mask: [Bool]? =
+                    name.hasSuffix("weight") && want.count > 8
                     ? DecoderReferenceTests.liveTaps(decoder, name) : nil
                 if name == "base.0.bias" && config.batchNorm {
                     // The bias right before BatchNorm has an exactly-zero gradient; both runs feed

@@ -1,8 +1,8 @@
-import Foundation
-import FlyvisHDF5
-import FlyvisTestSupport
 import FlyvisConnectome
+import FlyvisHDF5
 import FlyvisNetwork
+import FlyvisTestSupport
+import Foundation
 
 /// The golden file from flyvis 1.2.0 (Tests/Fixtures), or the one named by FLYVIS_REFERENCE.
 enum Reference {
@@ -20,5 +20,3 @@ enum Reference {
         return try Network(connectome: c, parameters: p)
     }
 }
-
-
