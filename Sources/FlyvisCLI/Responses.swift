@@ -1,4 +1,5 @@
 import ArgumentParser
+import FlyvisBase
 import FlyvisEnsemble
 import FlyvisMPI
 import FlyvisResponses
@@ -114,18 +115,22 @@ struct Responses: ParsableCommand {
         let request = try request()
         let cacheRoot = ResponsesJob.cacheRoot(explicit: root, ensemble: ens)
         if comm.isRoot {
-            print("responses: \(request.kinds.map(\.rawValue).joined(separator: ", ")) for \(ens.path) on \(comm.size) rank(s); renderings under \(cacheRoot.path)")
+            print(
+                "responses: \(request.kinds.map(\.rawValue).joined(separator: ", ")) for \(ens.path) on \(comm.size) rank(s); renderings under \(cacheRoot.path)"
+            )
         }
         do {
-            _ = try job.run(communicator: comm, stimuli: { extent in
-                try request.sets(extent: extent, cache: cacheRoot, log: { if comm.isRoot { print("responses: \($0)") } })
-            }, tuning: !noTuning)
+            _ = try job.run(
+                communicator: comm,
+                stimuli: { extent in
+                    try request.sets(extent: extent, cache: cacheRoot, log: { if comm.isRoot { print("responses: \($0)") } })
+                }, tuning: !noTuning)
         } catch ResponsesError.interrupted {
-            if comm.isRoot { try? FileHandle.standardError.write(contentsOf: Data("error: \(ResponsesError.interrupted)\n".utf8)) }
-            throw ExitCode(EnsembleExit.interrupted.rawValue)
+            if comm.isRoot { TrainingLog.console.error("\(ResponsesError.interrupted)") }
+            throw ExitCode(ExitStatus.interrupted.rawValue)
         } catch {
-            try? FileHandle.standardError.write(contentsOf: Data("error: \(error)\n".utf8))
-            throw ExitCode(1)
+            TrainingLog.console.error("\(error)")
+            throw ExitCode(ExitStatus.failure.rawValue)
         }
     }
 }

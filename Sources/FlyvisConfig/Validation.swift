@@ -1,3 +1,5 @@
+import FlyvisBase
+import FlyvisHex
 import Foundation
 
 extension Config {
@@ -35,7 +37,7 @@ extension Config {
             let v = try string(key)
             guard allowed.contains(v) else { throw .outOfRange(key: key, value: v, allowed: allowed.joined(separator: ", ")) }
         }
-        for key in ["train", "resume", "checkpoint_only", "overfit", "delete_if_exists"] where contains(key) { _ = try bool(key) }
+        for key in RunFlag.allCases.map(\.key) where contains(key) { _ = try bool(key) }
         try positive("task.dataset.dt")
         try atLeast("task.n_iters", 1)
         try atLeast("task.batch_size", 1)
@@ -43,19 +45,24 @@ extension Config {
         try atLeast("task.dataset.vertical_splits", 0)
         try atLeast("task.n_folds", 2)
         try atLeast("scheduler.chkpt_every_epoch", 1)
-        // Keep in step with Connectome.extentRange (FlyvisConfig does not depend on it).
         if contains("network.connectome.extent") {
-            let e = try int("network.connectome.extent")
-            guard (1...64).contains(e) else { throw .outOfRange(key: "network.connectome.extent", value: "\(e)", allowed: "an integer from 1 to 64 (flyvis uses 15)") }
+            let e = try int("network.connectome.extent"), r = HexLattice.networkExtents
+            guard r.contains(e) else {
+                throw .outOfRange(
+                    key: "network.connectome.extent", value: "\(e)",
+                    allowed: "an integer from \(r.lowerBound) to \(r.upperBound) (flyvis uses 15)")
+            }
         }
         try positive("t_pre_train")
         try probability("task.dataset.p_flip")
         try probability("task.dataset.p_rot")
-        try probability("task.decoder.flow.p_dropout")
+        for task in TaskName.targets where contains("task.decoder.\(task.rawValue).p_dropout") {
+            try probability("task.decoder.\(task.rawValue).p_dropout")
+        }
         if contains("task.dataset.tasks") {
             for t in try list("task.dataset.tasks") {
-                guard case let .string(s) = t, ["flow", "lum", "depth"].contains(s) else {
-                    throw .outOfRange(key: "task.dataset.tasks", value: "\(t)", allowed: "flow, lum, depth")
+                guard case let .string(s) = t, TaskName(rawValue: s) != nil else {
+                    throw .outOfRange(key: "task.dataset.tasks", value: "\(t)", allowed: TaskName.allowed)
                 }
             }
         }
@@ -154,7 +161,8 @@ extension Config {
         case let .list(l): return "[" + l.map { scalar($0) }.joined(separator: ", ") + "]"
         case let .map(m): return "{" + m.keys.map { "\(scalar(.string($0))): \(scalar(m[$0]!))" }.joined(separator: ", ") + "}"
         case let .string(s):
-            let plain = s.range(of: #"^[A-Za-z_/][A-Za-z0-9_./()\- ]*$"#, options: .regularExpression) != nil
+            let plain =
+                s.range(of: #"^[A-Za-z_/][A-Za-z0-9_./()\- ]*$"#, options: .regularExpression) != nil
                 && !["true", "false", "null", "yes", "no", "on", "off", "~"].contains(s.lowercased())
                 && !s.hasSuffix(" ") && s != "???"
             if plain { return s }

@@ -21,7 +21,8 @@ package struct ResponsesMember: Sendable, Equatable {
         }
         let names = try FileManager.default.contentsOfDirectory(atPath: ensemble.path).filter { name in
             name.count == 3 && name.allSatisfy { $0.isASCII && $0.isNumber }
-                && FileManager.default.fileExists(atPath: ensemble.appendingPathComponent(name).appendingPathComponent(ResultsSchema.meta).path)
+                && FileManager.default.fileExists(
+                    atPath: ensemble.appendingPathComponent(name).appendingPathComponent(ResultsSchema.meta).path)
         }.sorted()
         guard !names.isEmpty else { throw ResponsesError.noMembers(directory: ensemble.path) }
         return try names.map { name in
@@ -30,8 +31,9 @@ package struct ResponsesMember: Sendable, Equatable {
             do {
                 let config = try TrainedNetwork.storedConfig(dir)
                 let index = try checkpoint.resolve(in: dir)
-                return ResponsesMember(name: name, directory: url, checkpointIndex: index,
-                                       extent: try config.int("network.connectome.extent"))
+                return ResponsesMember(
+                    name: name, directory: url, checkpointIndex: index,
+                    extent: try config.int("network.connectome.extent"))
             } catch {
                 throw ResponsesError.member(name: name, reason: "\(error)")
             }

@@ -46,12 +46,16 @@ package struct StimulusRequest: Sendable, Equatable {
         return try kinds.map { kind -> any StimulusSet in
             switch kind {
             case .flashes:
-                return try cache.load(try Flashes(radius: radius, dynamicRange: dynamicRange, tStim: tStim, tPre: flashTPre,
-                                                  alternations: alternations, dt: dt, extent: extent), log: log)
+                return try cache.load(
+                    try Flashes(
+                        radius: radius, dynamicRange: dynamicRange, tStim: tStim, tPre: flashTPre,
+                        alternations: alternations, dt: dt, extent: extent), log: log)
             case .movingEdge:
-                return try cache.load(try MovingEdge(angles: angles, intensities: intensities, speeds: speeds, offsets: offsets,
-                                                     height: height, postPadMode: postPadMode, tPre: edgeTPre, tPost: tPost,
-                                                     dt: dt, extent: extent), log: log)
+                return try cache.load(
+                    try MovingEdge(
+                        angles: angles, intensities: intensities, speeds: speeds, offsets: offsets,
+                        height: height, postPadMode: postPadMode, tPre: edgeTPre, tPost: tPost,
+                        dt: dt, extent: extent), log: log)
             }
         }
     }

@@ -1,3 +1,4 @@
+import FlyvisBase
 import FlyvisHDF5
 import FlyvisResults
 import Foundation
@@ -73,9 +74,10 @@ package struct TuningTable: Sendable, Equatable {
     package static func read(_ url: URL) throws -> TuningTable {
         guard FileManager.default.fileExists(atPath: url.path) else { throw HDF5Error.fileNotFound(file: url.path) }
         let f = try HDF5File(path: url.path, mode: .readOnly)
-        var t = TuningTable(members: try f.readStrings("member"),
-                            checkpoints: try f.read("checkpoint", as: Int64.self).values.map(Int.init),
-                            cellTypes: try f.readStrings("cell_type"))
+        var t = TuningTable(
+            members: try f.readStrings("member"),
+            checkpoints: try f.read("checkpoint", as: Int64.self).values.map(Int.init),
+            cellTypes: try f.readStrings("cell_type"))
         func optional(_ name: String, count: Int) throws -> [Double]? {
             guard f.exists(name) else { return nil }
             let values = try f.read(name, as: Double.self).values
@@ -111,7 +113,10 @@ package struct TuningTable: Sendable, Equatable {
             if let r = dsiCorrelationToKnown?[mi] { line += String(format: "  dsi_correlation_to_known %.4f", r) }
             out += line + "\n"
             var header = "  cell_type   "
-            for r in fri { header += "  " + "fri_r\(Self.friName(r.radius).dropFirst("fri_radius_".count))".padding(toLength: 7, withPad: " ", startingAt: 0) }
+            for r in fri {
+                header +=
+                    "  " + "fri_r\(Self.friName(r.radius).dropFirst("fri_radius_".count))".padding(toLength: 7, withPad: " ", startingAt: 0)
+            }
             for x in intensities { header += String(format: "  dsi_i%-3g  pd_i%-3g", x, x) }
             out += header + "\n"
             for (ci, type) in cellTypes.enumerated() {
@@ -125,16 +130,5 @@ package struct TuningTable: Sendable, Equatable {
             }
         }
         return out
-    }
-}
-
-/// One flash radius's FRIs, (member, cell type).
-package struct RadiusFRI: Sendable, Equatable {
-    package var radius: Double
-    package var values: [Double]
-
-    package init(radius: Double, values: [Double]) {
-        self.radius = radius
-        self.values = values
     }
 }

@@ -15,7 +15,8 @@ import Testing
 
     static func mpirun(ranks: Int, _ arguments: [String]) throws -> ProcessOutcome {
         let launcher = ["/usr/bin/mpirun", "/usr/local/bin/mpirun"].first { FileManager.default.isExecutableFile(atPath: $0) } ?? "mpirun"
-        return try runProcess(launcher, ["--allow-run-as-root", "--oversubscribe", "-n", "\(ranks)", productPath("flyvis-ensemble")] + arguments)
+        return try runProcess(
+            launcher, ["--allow-run-as-root", "--oversubscribe", "-n", "\(ranks)", productPath("flyvis-ensemble")] + arguments)
     }
 
     /// A copy of the reference ensemble under a fresh root, with member 000 copied once more as
@@ -44,7 +45,9 @@ import Testing
         for group in ["flashes", "moving_edge"] {
             let f = try HDF5File(path: out.appendingPathComponent("\(group).h5").path, mode: .readOnly)
             #expect(try f.readStrings("member") == ["000", "001", "002"])
-            let best = try ["000", "001", "002"].map { Int64(try CheckpointSelector.best.resolve(in: ResultsDirectory(ens.appendingPathComponent($0)))) }
+            let best = try ["000", "001", "002"].map {
+                Int64(try CheckpointSelector.best.resolve(in: ResultsDirectory(ens.appendingPathComponent($0))))
+            }
             #expect(best[0] == 3, "the reference's best checkpoint of member 000 is chkpt_00003")
             #expect(try f.read("checkpoint", as: Int64.self).values == best)
             let ours: HDF5Array<Float> = try f.read("responses")
