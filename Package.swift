@@ -107,7 +107,7 @@ let package = Package(
             name: "FlyvisEnsemble",
             dependencies: [
                 "FlyvisBase", "FlyvisConfig", "FlyvisMPI", "FlyvisHDF5", "FlyvisResults",
-                "FlyvisRandom", "FlyvisReport", "FlyvisSolver",
+                "FlyvisRandom", "FlyvisReport", "FlyvisSolver", "FlyvisResponses", "FlyvisTuning",
             ]),
         // The workloads `bench` times and the machine's FMA peak, compiled for the target CPU.
         .target(

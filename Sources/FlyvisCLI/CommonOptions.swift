@@ -32,6 +32,13 @@ struct CommonOptions: ParsableArguments {
     )
     var skipValidation = false
 
+    @Flag(
+        name: .customLong("no-tuning"),
+        help:
+            "Do not compute the tuning readout (flyvis's flash and moving-edge responses at the best checkpoint: FRI, DSI, correlations to known tuning) when training finishes."
+    )
+    var noTuning = false
+
     @Option(
         name: .customLong("init-from"),
         help:
@@ -60,6 +67,7 @@ struct CommonOptions: ParsableArguments {
         s.threads = threads
         s.progressInterval = progressInterval
         s.skipValidation = skipValidation
+        s.tuning = !noTuning
         s.initFrom = try initFrom.map { try InitSource.parse($0) }
         return s
     }

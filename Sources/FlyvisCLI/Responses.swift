@@ -113,6 +113,7 @@ struct Responses: ParsableCommand {
         job.log = { print($0) }
         job.shouldStop = { StopSignal.isSet }
         let request = try request()
+        job.stimuliKey = request.key
         let cacheRoot = ResponsesJob.cacheRoot(explicit: root, ensemble: ens)
         if comm.isRoot {
             print(

@@ -1,6 +1,7 @@
 import FlyvisBase
 import FlyvisHDF5
 import FlyvisReport
+import FlyvisResponses
 import FlyvisResults
 import Foundation
 
@@ -62,6 +63,11 @@ package final class EnsembleReportWriter {
 
         // First the axis: the planned iterations, or the longest history if that is longer.
         var problems: [Int: [String]] = [:]
+        let tuningURL = ens.url.appendingPathComponent(ResponsesJob.folder).appendingPathComponent(TuningTable.fileName)
+        var tuning: TuningReport?
+        do { tuning = try TuningReportLoader.load(tuningURL) } catch {
+            for m in ids { problems[m, default: []].append(Self.problem(tuningURL, error)) }
+        }
         var planned: [Int: Int] = [:]
         var lengths: [Int: Int] = [:]
         for m in ids {
@@ -101,13 +107,15 @@ package final class EnsembleReportWriter {
                 valLoss: r.validationLoss, best: bests[r.member] ?? nil, iterations: r.iteration, timeTrained: r.timeTrained ?? 0)
         }
         let name = ens.url.deletingLastPathComponent().lastPathComponent + "/" + ens.url.lastPathComponent
-        return EnsembleReport(
+        var report = EnsembleReport(
             ensemble: name, task: task, directory: ens.path, members: members,
             ranking: EnsembleSummary.ranking(summaries).map(\.id.member),
             rankedBy: EnsembleSummary.rankedBy(summaries), topK: topK,
             elapsed: live.map { Date().timeIntervalSince($0.started) },
             live: live != nil, final: live?.final ?? false, refreshSeconds: live?.refreshSeconds ?? 60,
             trainingAxisIterations: axis, smoothingWindow: window)
+        report.tuning = tuning
+        return report
     }
 
     // MARK: Members

@@ -1,6 +1,7 @@
 import FlyvisBase
 import FlyvisHDF5
 import FlyvisMPI
+import FlyvisResponses
 import FlyvisResults
 import Foundation
 
@@ -59,7 +60,17 @@ package enum EnsembleSummary {
         try AtomicFile.write(
             ensembleDirectory.url.appendingPathComponent(ResultsSchema.bestCheckpoints),
             text: bestCheckpointsText(ranked, ensembleDir: ensembleDirectory))
+        try writeTuning(members.map(\.id), ensembleDirectory: ensembleDirectory)
         return (ranked, table)
+    }
+
+    /// Gathers the members' own tuning readouts (`<member>/tuning.h5`, written after their
+    /// post-training validation) into `<ens>/responses/tuning.h5` and `tuning.txt`. Nothing
+    /// is written while no member has one; a member whose readout cannot be read is named.
+    static func writeTuning(_ ids: [MemberID], ensembleDirectory: ResultsDirectory) throws {
+        let dirs = ids.sorted { $0.member < $1.member }.map { ensembleDirectory.member($0.member).url }
+        guard let table = try MemberTuning.gather(members: dirs) else { return }
+        try table.write(directory: ensembleDirectory.url.appendingPathComponent(ResponsesJob.folder))
     }
 
     /// Writes the summary's numeric rows, in one process: rank 0 writes the ensemble's summary

@@ -13,6 +13,9 @@ package struct MemberRunSettings: Sendable {
     /// Skip flyvis's post-training validation (l2norm and epe of every checkpoint).
     package var skipValidation = false
     package var initFrom: InitSource?
+    /// Compute the member's tuning readout (flyvis's flashes and moving edges at its best
+    /// checkpoint: FRI, DSI, correlations to known tuning) after the post-training validation.
+    package var tuning = true
 
     package init(root: URL) { self.root = root }
 }

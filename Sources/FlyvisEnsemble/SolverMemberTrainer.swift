@@ -1,5 +1,6 @@
 import FlyvisBase
 import FlyvisConfig
+import FlyvisResponses
 import FlyvisResults
 import FlyvisSolver
 import Foundation
@@ -91,6 +92,16 @@ package struct SolverMemberTrainer: MemberTrainer {
         if try config.bool(RunFlag.checkpointOnly.key) { try solver.checkpoint() }
         let done = solver.iteration >= total
         if done && trained && !settings.skipValidation { try solver.validateIfNeeded() }
+        if done && trained && settings.tuning {
+            do {
+                _ = try MemberTuning.ensure(
+                    member: solver.directory.url, cacheRoot: settings.root, threads: settings.threads,
+                    shouldStop: { StopSignal.isSet }, log: { log.info($0) })
+            } catch ResponsesError.interrupted {
+                log.warning("Stopped during the tuning readout; a rerun computes it.")
+                return .interrupted
+            }
+        }
         log.info(String(format: "Done after %d iterations; peak RSS %.0f MB.", solver.iteration, peakResidentMB()))
         return done ? .finished : .notTrained
     }

@@ -27,6 +27,8 @@ package struct EnsembleReport: Sendable, Equatable {
     package var trainingAxisIterations: Int
     /// Trailing running-mean window of the training curves, in iterations.
     package var smoothingWindow: Int
+    /// The members' tuning readout (`<ens>/responses/tuning.h5`), when there is one.
+    package var tuning: TuningReport?
 
     package init(
         ensemble: String, task: String, directory: String, members: [MemberReport], ranking: [Int] = [],

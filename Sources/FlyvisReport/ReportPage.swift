@@ -51,6 +51,7 @@ private struct Page {
         validationSection()
         histogramSection()
         rankingSection()
+        tuningSection()
         memberTable()
         w("<footer><p>Written by flyvis-ensemble at \(esc(iso(report.generated))) from <code>\(esc(report.directory))</code>. ")
         w(
@@ -76,6 +77,9 @@ private struct Page {
             .fail-mark{stroke-width:2.5;fill:none}
             .bar{stroke:#fff;stroke-width:.5}.bar.other{fill:#cfcfcf}.bar.failed{fill:#f0a8b0}
             .hist{fill:#6b8fb5}
+            .known-on{fill:#fbe0dc}.known-off{fill:#dde8f6}.on-key{color:#c0392b}.off-key{color:#2a6cb5}
+            .zero{stroke:#999;stroke-dasharray:3 3}.dot{stroke:#fff;stroke-width:.6}
+            body:has(.mem:hover) .dot{opacity:.15}
             .plot:hover .curve{opacity:.4}
             body:has(.mem:hover) .curve,body:has(.mem:hover) .fail-mark{opacity:.1}
             body:has(.mem:hover) .best,body:has(.mem:hover) .bar.mem{opacity:.25}
@@ -376,13 +380,106 @@ private struct Page {
         w("</svg>\n</section>\n")
     }
 
+
+    // MARK: Tuning
+
+    /// The science readout: the FRI strip (radius-6 flash response index of every cell type,
+    /// one dot per member, known ON types shaded red and OFF types blue) and the direction
+    /// selectivity of T4a–d to ON edges and T5a–d to OFF edges.
+    mutating func tuningSection() {
+        w("<section id=\"tuning\">\n<h2>Tuning</h2>\n")
+        guard let t = report.tuning else {
+            w(
+                "<p class=\"caption\">No tuning readout yet: members compute it after their post-training validation (unless --no-tuning), or run <code>flyvis-ensemble responses \(esc(report.directory))</code>.</p>\n</section>\n"
+            )
+            return
+        }
+        let corr = t.members.compactMap { m in m.friCorrelation.map { (m, $0, m.dsiCorrelation) } }
+        w(
+            "<p class=\"caption\">flyvis's flash and moving-edge analysis of every member at its best checkpoint, from <code>\(esc(t.source))</code>. Correlation to known tuning, member by member: "
+        )
+        w(
+            corr.isEmpty
+                ? "none.</p>\n"
+                : corr.map { "\($0.0.name) FRI \(Format.value($0.1)) / DSI \($0.2.map(Format.value) ?? "–")" }.joined(separator: "; ")
+                    + ".</p>\n")
+        friStrip(t)
+        dsiPlot(t)
+        w("</section>\n")
+    }
+
+    mutating func friStrip(_ t: TuningReport) {
+        let withFRI = t.members.filter { $0.fri.count == t.cellTypes.count }
+        w(
+            "<p class=\"caption\">Flash response index (radius 6) per cell type: above 0 the cell depolarises more to ON flashes, below 0 to OFF flashes. Columns shaded <span class=\"on-key\">red</span> are known ON types, <span class=\"off-key\">blue</span> known OFF types (flyvis's ground truth); a model predicts the polarity where its dots lie on the shaded side.</p>\n"
+        )
+        var frame = Frame(width: 900, height: 330)
+        frame.width = 900
+        let n = max(t.cellTypes.count, 1)
+        let slot = (frame.x1 - frame.x0) / Double(n)
+        let x = Scale(lo: 0, hi: Double(n), log: false, from: frame.x0, to: frame.x1, ticks: [])
+        let y = Scale.fit([-1, 1], from: frame.y1, to: frame.y0, exact: true)
+        openPlot("fri-strip", "Flash response index per cell type", x: x, y: y, window: nil, frame: frame)
+        for (i, p) in t.knownPolarity.enumerated() {
+            guard let p else { continue }
+            w(
+                "<rect class=\"\(p > 0 ? "known-on" : "known-off")\" data-cell-type=\"\(esc(t.cellTypes[i]))\" x=\"\(Format.px(frame.x0 + Double(i) * slot))\" y=\"\(Format.px(p > 0 ? frame.y0 : y(0)))\" width=\"\(Format.px(slot))\" height=\"\(Format.px(p > 0 ? y(0) - frame.y0 : frame.y1 - y(0)))\"/>\n"
+            )
+        }
+        axes(frame, x: x, y: y, xLabel: "", yLabel: "FRI (radius 6)", xFormat: Format.value, yFormat: Format.value)
+        w("<line class=\"zero\" x1=\"\(Format.px(frame.x0))\" y1=\"\(Format.px(y(0)))\" x2=\"\(Format.px(frame.x1))\" y2=\"\(Format.px(y(0)))\"/>\n")
+        if withFRI.isEmpty { empty(frame, "no flash responses in the readout") }
+        for (i, type) in t.cellTypes.enumerated() {
+            let cx = frame.x0 + (Double(i) + 0.5) * slot
+            w(
+                "<text class=\"ticks\" x=\"\(Format.px(cx + 3))\" y=\"\(Format.px(frame.y1 + 6))\" font-size=\"9\" text-anchor=\"end\" transform=\"rotate(-90 \(Format.px(cx + 3)) \(Format.px(frame.y1 + 6)))\">\(esc(type))</text>\n"
+            )
+            for (k, m) in withFRI.enumerated() where m.fri[i].isFinite {
+                let dx = withFRI.count > 1 ? (Double(k) / Double(withFRI.count - 1) - 0.5) * slot * 0.5 : 0
+                let v = max(-1, min(1, m.fri[i]))
+                w(
+                    "<circle class=\"dot mem m\(m.member)\" data-member=\"\(m.name)\" data-cell-type=\"\(esc(type))\" cx=\"\(Format.px(cx + dx))\" cy=\"\(Format.px(y(v)))\" r=\"2.6\" fill=\"\(colors[m.member] ?? "#444")\"><title>member \(m.name) \(esc(type)): FRI \(Format.value(m.fri[i]))</title></circle>\n"
+                )
+            }
+        }
+        w("</svg>\n")
+    }
+
+    mutating func dsiPlot(_ t: TuningReport) {
+        let withDSI = t.members.filter { $0.dsi.count == t.dsiColumns.count && !$0.dsi.isEmpty }
+        w(
+            "<p class=\"caption\">Direction selectivity index of the T4 cells to ON edges and the T5 cells to OFF edges (flyvis's DSI: vector sum of the peak responses over directions, normalised, averaged over speeds), one dot per member. The fly's T4 and T5 cells are strongly direction selective.</p>\n"
+        )
+        let frame = Frame(width: 640, height: 300)
+        let n = max(t.dsiColumns.count, 1)
+        let slot = (frame.x1 - frame.x0) / Double(n)
+        let x = Scale(lo: 0, hi: Double(n), log: false, from: frame.x0, to: frame.x1, ticks: [])
+        let values = withDSI.flatMap(\.dsi).filter(\.isFinite)
+        let y = Scale.fit(values + [0, min(1, max(values.max() ?? 1, 1e-3))], from: frame.y1, to: frame.y0, zero: true)
+        openPlot("dsi-plot", "Direction selectivity of T4 (ON edges) and T5 (OFF edges)", x: x, y: y, window: nil, frame: frame)
+        axes(frame, x: x, y: y, xLabel: "", yLabel: "DSI", xFormat: Format.value, yFormat: Format.value)
+        if withDSI.isEmpty { empty(frame, "no moving-edge responses in the readout") }
+        for (i, c) in t.dsiColumns.enumerated() {
+            let cx = frame.x0 + (Double(i) + 0.5) * slot
+            w("<text class=\"ticks\" x=\"\(Format.px(cx))\" y=\"\(Format.px(frame.y1 + 14))\" text-anchor=\"middle\">\(esc(c.cellType))</text>\n")
+            w("<text class=\"ticks\" x=\"\(Format.px(cx))\" y=\"\(Format.px(frame.y1 + 27))\" text-anchor=\"middle\">\(esc(c.edge))</text>\n")
+            for (k, m) in withDSI.enumerated() where m.dsi[i].isFinite {
+                let dx = withDSI.count > 1 ? (Double(k) / Double(withDSI.count - 1) - 0.5) * slot * 0.5 : 0
+                w(
+                    "<circle class=\"dot mem m\(m.member)\" data-member=\"\(m.name)\" data-cell-type=\"\(esc(c.cellType))\" cx=\"\(Format.px(cx + dx))\" cy=\"\(Format.px(y(m.dsi[i])))\" r=\"3.2\" fill=\"\(colors[m.member] ?? "#444")\"><title>member \(m.name) \(esc(c.cellType)) \(esc(c.edge)) edges: DSI \(Format.value(m.dsi[i]))</title></circle>\n"
+                )
+            }
+        }
+        w("</svg>\n")
+    }
+
     // MARK: Table
 
     mutating func memberTable() {
         let position = Dictionary(uniqueKeysWithValues: report.ranked.enumerated().map { ($1.member, $0 + 1) })
         let top = report.topMembers
         w(
-            "<section id=\"members-table\">\n<h2>Member table</h2>\n<table id=\"members\">\n<thead><tr><th></th><th>member</th><th>state</th><th>MPI rank</th><th>iteration</th><th>it/s</th><th>trained</th><th>best checkpoint</th><th>task error</th><th>ranked by</th><th>ranking</th><th>errors and problems</th></tr></thead>\n<tbody>\n"
+            "<section id=\"members-table\">\n<h2>Member table</h2>\n<table id=\"members\">\n<thead><tr><th></th><th>member</th><th>state</th><th>MPI rank</th><th>iteration</th><th>it/s</th><th>trained</th><th>best checkpoint</th><th>task error</th><th>ranked by</th><th>ranking</th><th>FRI corr. to known</th><th>DSI corr. to known</th><th>errors and problems</th></tr></thead>\n<tbody>\n"
         )
         for m in members {
             w("<tr class=\"mem m\(m.member) state-\(m.state.rawValue)\" data-member=\"\(m.name)\">")
@@ -404,6 +501,9 @@ private struct Page {
             w(
                 "<td class=\"num\">\(m.taskError == nil && m.state != .failed ? "–" : "#\(position[m.member]!)")\(top.contains(m.member) ? " ★" : "")</td>"
             )
+            let tuning = report.tuning?.member(m.member)
+            w("<td class=\"num fri-corr\">\(tuning?.friCorrelation.map(Format.value) ?? "–")</td>")
+            w("<td class=\"num dsi-corr\">\(tuning?.dsiCorrelation.map(Format.value) ?? "–")</td>")
             w("<td>")
             if m.state == .failed || m.error != nil {
                 let at = m.failedAtIteration.map { " at iteration <b class=\"fail-iteration\">\($0)</b>" } ?? ""

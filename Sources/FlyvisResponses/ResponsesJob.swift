@@ -18,6 +18,8 @@ package struct ResponsesJob {
     package var progressInterval: TimeInterval = 30
     package var log: (String) -> Void = { print($0) }
     package var shouldStop: () -> Bool = { false }
+    /// The stimuli's `StimulusRequest.key`, stored with the tuning readout.
+    package var stimuliKey = ""
 
     package init(ensemble: URL) { self.ensemble = ensemble }
 
@@ -80,6 +82,7 @@ package struct ResponsesJob {
         var table = TuningTable(
             members: members.map(\.name), checkpoints: members.map(\.checkpointIndex),
             cellTypes: connectome.cellTypes)
+        table.stimuli = stimuliKey
         for set in sets {
             let url = outputDirectory.appendingPathComponent("\(set.name).h5")
             try checkSpace(for: url, members: members.count, set: set, cells: coordinates.count, agree: agree)

@@ -33,7 +33,7 @@ package enum TuningReadout {
     /// One member's tuning table at its chosen checkpoint, from `sets` (rendered on its
     /// lattice), computed serially without writing responses.
     package static func compute(
-        member: ResponsesMember, sets: [any StimulusSet], threads: Int = 1, batchSize: Int = 4,
+        member: ResponsesMember, sets: [any StimulusSet], stimuli: String = "", threads: Int = 1, batchSize: Int = 4,
         shouldStop: () -> Bool = { false }
     ) throws -> TuningTable {
         let network = try member.network(threads: threads).network
@@ -41,6 +41,7 @@ package enum TuningReadout {
         var table = TuningTable(
             members: [member.name], checkpoints: [member.checkpointIndex],
             cellTypes: network.connectome.cellTypes)
+        table.stimuli = stimuli
         for set in sets {
             var reducer = try reducer(for: set, cellTypes: table.cellTypes)
             let runner = try StimulusResponse(network: network, dt: set.dt, cells: cells.nodes, batchSize: batchSize)
@@ -63,6 +64,7 @@ package enum TuningReadout {
             members: tables.flatMap(\.members), checkpoints: tables.flatMap(\.checkpoints),
             cellTypes: first.cellTypes)
         out.intensities = first.intensities
+        out.stimuli = first.stimuli
         for t in tables
         where t.cellTypes != first.cellTypes || t.intensities != first.intensities
             || t.fri.map(\.radius) != first.fri.map(\.radius) || t.hasMovingEdges != first.hasMovingEdges

@@ -11,6 +11,8 @@ package struct TuningTable: Sendable, Equatable {
     package var members: [String]
     package var checkpoints: [Int]
     package var cellTypes: [String]
+    /// The stimuli it was made with (`StimulusRequest.key`), so a stale readout is recomputed.
+    package var stimuli = ""
     /// The moving edges' intensities (0 = OFF edge, 1 = ON edge), the last axis of `dsi`.
     package var intensities: [Double] = []
     /// (member, cell type) per flash radius (flyvis's defaults: 6 and −1).
@@ -48,8 +50,14 @@ package struct TuningTable: Sendable, Equatable {
 
     /// Writes both files atomically (tuning.h5 first, then the table).
     package func write(directory: URL) throws {
+        try write(file: directory.appendingPathComponent(Self.fileName))
+        try AtomicFile.write(directory.appendingPathComponent(Self.textName), text: text())
+    }
+
+    /// Writes `tuning.h5` alone (a member's own readout), atomically.
+    package func write(file url: URL) throws {
         let (m, c, k) = (members.count, cellTypes.count, intensities.count)
-        try AtomicFile.write(directory.appendingPathComponent(Self.fileName)) { tmp in
+        try AtomicFile.write(url) { tmp in
             let f = try HDF5File(path: tmp, mode: .truncate)
             try f.writeStrings("member", members)
             try f.write("checkpoint", checkpoints.map(Int64.init), shape: [m])
@@ -65,10 +73,13 @@ package struct TuningTable: Sendable, Equatable {
             if let dsiCorrelationToKnown { try f.write("dsi_correlation_to_known", dsiCorrelationToKnown, shape: [m]) }
             try f.setAttribute("dims_fri", string: "member,cell_type")
             try f.setAttribute("dims_dsi", string: "member,cell_type,intensity")
+            try f.setAttribute("stimuli", string: stimuli)
             try f.close()
         }
-        try AtomicFile.write(directory.appendingPathComponent(Self.textName), text: text())
     }
+
+    /// Whether this readout was made with `request`'s stimuli.
+    package func matches(_ request: StimulusRequest) -> Bool { stimuli == request.key }
 
     /// Reads a tuning.h5 (ours); nil datasets stay nil.
     package static func read(_ url: URL) throws -> TuningTable {
@@ -86,6 +97,7 @@ package struct TuningTable: Sendable, Equatable {
             }
             return values
         }
+        t.stimuli = (try? f.stringAttribute("stimuli")) ?? ""
         let (m, c) = (t.members.count, t.cellTypes.count)
         guard t.checkpoints.count == m else {
             throw HDF5Error.invalidArgument("'\(url.path)': checkpoint holds \(t.checkpoints.count) values for \(m) members")
