@@ -380,7 +380,6 @@ private struct Page {
         w("</svg>\n</section>\n")
     }
 
-
     // MARK: Tuning
 
     /// The science readout: the FRI strip (radius-6 flash response index of every cell type,
@@ -427,7 +426,9 @@ private struct Page {
             )
         }
         axes(frame, x: x, y: y, xLabel: "", yLabel: "FRI (radius 6)", xFormat: Format.value, yFormat: Format.value)
-        w("<line class=\"zero\" x1=\"\(Format.px(frame.x0))\" y1=\"\(Format.px(y(0)))\" x2=\"\(Format.px(frame.x1))\" y2=\"\(Format.px(y(0)))\"/>\n")
+        w(
+            "<line class=\"zero\" x1=\"\(Format.px(frame.x0))\" y1=\"\(Format.px(y(0)))\" x2=\"\(Format.px(frame.x1))\" y2=\"\(Format.px(y(0)))\"/>\n"
+        )
         if withFRI.isEmpty { empty(frame, "no flash responses in the readout") }
         for (i, type) in t.cellTypes.enumerated() {
             let cx = frame.x0 + (Double(i) + 0.5) * slot
@@ -461,8 +462,12 @@ private struct Page {
         if withDSI.isEmpty { empty(frame, "no moving-edge responses in the readout") }
         for (i, c) in t.dsiColumns.enumerated() {
             let cx = frame.x0 + (Double(i) + 0.5) * slot
-            w("<text class=\"ticks\" x=\"\(Format.px(cx))\" y=\"\(Format.px(frame.y1 + 14))\" text-anchor=\"middle\">\(esc(c.cellType))</text>\n")
-            w("<text class=\"ticks\" x=\"\(Format.px(cx))\" y=\"\(Format.px(frame.y1 + 27))\" text-anchor=\"middle\">\(esc(c.edge))</text>\n")
+            w(
+                "<text class=\"ticks\" x=\"\(Format.px(cx))\" y=\"\(Format.px(frame.y1 + 14))\" text-anchor=\"middle\">\(esc(c.cellType))</text>\n"
+            )
+            w(
+                "<text class=\"ticks\" x=\"\(Format.px(cx))\" y=\"\(Format.px(frame.y1 + 27))\" text-anchor=\"middle\">\(esc(c.edge))</text>\n"
+            )
             for (k, m) in withDSI.enumerated() where m.dsi[i].isFinite {
                 let dx = withDSI.count > 1 ? (Double(k) / Double(withDSI.count - 1) - 0.5) * slot * 0.5 : 0
                 w(

@@ -35,9 +35,11 @@ package enum MemberTuning {
         let table = try TuningReadout.compute(
             member: member, sets: sets, stimuli: request.key, threads: threads, shouldStop: shouldStop)
         try table.write(file: url)
-        log(String(format: "Tuning readout at checkpoint %d (%@) in %.1f s: fri_correlation_to_known %.4f, dsi_correlation_to_known %.4f.",
-                   best.index, best.metric.path, Date().timeIntervalSince(started), table.friCorrelationToKnown?.first ?? .nan,
-                   table.dsiCorrelationToKnown?.first ?? .nan))
+        log(
+            String(
+                format: "Tuning readout at checkpoint %d (%@) in %.1f s: fri_correlation_to_known %.4f, dsi_correlation_to_known %.4f.",
+                best.index, best.metric.path, Date().timeIntervalSince(started), table.friCorrelationToKnown?.first ?? .nan,
+                table.dsiCorrelationToKnown?.first ?? .nan))
         return .computed(table)
     }
 
