@@ -3,6 +3,7 @@ import FlyvisBase
 import FlyvisBench
 import FlyvisConnectome
 import FlyvisNetwork
+import FlyvisResponses
 import Foundation
 
 /// Prints the median time of each phase of the reference workload.
@@ -16,8 +17,21 @@ struct Bench: ParsableCommand {
     @Option(help: "Connectome extent.") var extent = 15
     @Option(help: "Threads for the recurrent products and the decoder convolutions.") var threads = 1
     @Flag(help: "Time only the FMA peak and the decoder (skip the network and the iteration).") var decoderOnly = false
+    @Option(help: "training (the reference training workload) or responses (flyvis's moving-edge analysis).")
+    var workload = "training"
+    @Option(help: "For --workload responses: the flyvis network directory whose best checkpoint runs.")
+    var member = "Tests/Fixtures/flyvis-results-e15/flow/9995/000"
+    @Option(help: "For --workload responses: where renderings are cached.") var root = "./data"
+
+    func validate() throws {
+        guard ["training", "responses"].contains(workload) else {
+            throw ValidationError("--workload must be training or responses (got '\(workload)')")
+        }
+        guard repetitions >= 1, threads >= 1 else { throw ValidationError("--repetitions and --threads must be at least 1") }
+    }
 
     func run() throws {
+        if workload == "responses" { return try runResponses() }
         let connectome = try Connectome(extent: extent)
         let network = try Network(connectome: connectome)
         network.threads = threads
@@ -72,5 +86,20 @@ struct Bench: ParsableCommand {
             print("ours iteration_ms: \(String(format: "%.2f", it.iterationMs))")
         }
         print("ours peak_rss_mb: \(String(format: "%.1f", peakResidentMB()))")
+    }
+
+    /// The responses workload: the reference subset's moving-edge responses (rendering cached)
+    /// and the rendering of one angle-intensity set from scratch.
+    func runResponses() throws {
+        var b = ResponsesBenchmark(
+            member: URL(fileURLWithPath: member).standardizedFileURL, cacheRoot: URL(fileURLWithPath: root).standardizedFileURL)
+        b.threads = threads
+        b.repetitions = repetitions
+        let r = try b.run()
+        print("ours threads: \(threads)")
+        print("ours responses_ms: \(String(format: "%.2f", r.responsesMilliseconds))")
+        print("ours responses_samples: \(r.samples) (\(r.frames) frames each)")
+        print("ours render_s: \(String(format: "%.4f", r.renderSeconds))")
+        print("ours peak_rss_mb: \(String(format: "%.1f", r.peakResidentMB))")
     }
 }
