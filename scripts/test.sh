@@ -41,6 +41,22 @@ echo "test: tuning indices in numpy against flyvis's own analysis, and the respo
 "$PY" scripts/check_responses.py --reference Tests/Fixtures/flyvis-responses-e15.h5
 "$PY" scripts/test_check_responses.py --reference Tests/Fixtures/flyvis-responses-e15.h5
 
+echo "test: the README's main job (4 members on 2 ranks) with its tuning readout, then responses under mpirun -n 2"
+MAIN=(--ensemble-id 1 --start 0 --end 4 --root "$TMP" network.connectome.extent=8 task.dataset.boxfilter.extent=8
+      task.dataset.builtin.scenes=12 task.n_iters=150 scheduler.chkpt_every_epoch=4 scheduler.lr_dec.start=1e-2)
+mpirun -n 2 "$BIN" "${MAIN[@]}" >"$TMP/main-job.log" 2>&1 \
+  || { tail -40 "$TMP/main-job.log" >&2; echo "test: FAILED: the main job" >&2; exit 1; }
+ENS="$TMP/results/flow/0001"
+for m in 000 001 002 003; do
+  [[ -f "$ENS/$m/tuning.h5" ]] || { echo "test: FAILED: member $m has no tuning readout" >&2; exit 1; }
+done
+[[ -f "$ENS/responses/tuning.h5" ]] || { echo "test: FAILED: the job did not gather the tuning readouts" >&2; exit 1; }
+grep -q 'id="fri-strip"' "$ENS/ensemble_report.html" \
+  || { echo "test: FAILED: the report has no tuning section" >&2; exit 1; }
+# All 12 angles and both intensities; the two fastest speeds keep CI's files small.
+mpirun -n 2 "$BIN" responses "$ENS" --speeds 19,25 --progress-interval 10
+"$PY" scripts/check_responses.py "$ENS" --members 000,001,002,003
+
 if [[ -f scripts/test-slurm.sh ]]; then
   echo "test: SLURM scripts on a one-node cluster"
   bash scripts/test-slurm.sh
