@@ -156,7 +156,10 @@ let package = Package(
             ]),
         .testTarget(
             name: "ReportTests",
-            dependencies: ["FlyvisTestSupport", "FlyvisReport", "FlyvisEnsemble", "FlyvisResults", "FlyvisHDF5", "FlyvisCLI"]),
+            dependencies: [
+                "FlyvisTestSupport", "FlyvisReport", "FlyvisEnsemble", "FlyvisResults", "FlyvisHDF5", "FlyvisCLI",
+                "FlyvisResponses",
+            ]),
         .testTarget(
             name: "SolverTests",
             dependencies: [
