@@ -540,15 +540,11 @@ package final class MultiTaskSolver {
             histories[key] = Array(try directory.read(key, as: Double.self).values.prefix(iteration))
             try directory.write(key, histories[key]!)
         }
-        // Best = the minimum over the kept validation losses (flyvis keeps the resumed one's).
-        let losses = (try? directory.split(.validation).read(ResultsSchema.loss, as: Double.self).values) ?? []
-        let chkpts = (try? directory.read(ResultsSchema.chkptIndex, as: Int64.self).values.map(Int.init)) ?? []
-        bestValLoss = .infinity
-        bestCheckpoint = -1
-        for (i, l) in losses.enumerated() where !l.isNaN && l < bestValLoss {
-            bestValLoss = l
-            bestCheckpoint = i < chkpts.count ? chkpts[i] : i
-        }
+        // The in-training best (best_chkpt_index, as flyvis's solver keeps it): the lowest kept
+        // validation/loss, by the one rule; an infinite loss is no best.
+        let best = (try? BestCheckpoint.find(in: directory, metric: .loss)).flatMap { $0.value.isFinite ? $0 : nil }
+        bestValLoss = best?.value ?? .infinity
+        bestCheckpoint = best?.index ?? -1
         if bestCheckpoint >= 0 { try directory.writeScalar(ResultsSchema.bestChkptIndex, Int64(bestCheckpoint)) }
         try directory.writeScalar(ResultsSchema.timeTrained, timeTrained)
     }

@@ -5,12 +5,6 @@ import FlyvisNetwork
 import FlyvisResults
 import Foundation
 
-/// A problem with `simulate`'s input files: one line naming the file and what is wrong.
-package struct SimulationError: Error, CustomStringConvertible, Equatable {
-    package let description: String
-    package init(_ description: String) { self.description = description }
-}
-
 /// Runs a trained network on a stimulus movie and writes the activity, as flyvis users do with
 /// `NetworkView(dir).init_network(checkpoint=...)` and `Network.simulate`.
 package struct StimulusSimulation {
