@@ -42,11 +42,13 @@ echo "test: tuning indices in numpy against flyvis's own analysis, and the respo
 "$PY" scripts/test_check_responses.py --reference Tests/Fixtures/flyvis-responses-e15.h5
 
 echo "test: the README's main job (4 members on 2 ranks) with its tuning readout, then responses under mpirun -n 2"
-MAIN=(--ensemble-id 1 --start 0 --end 4 --root "$TMP" network.connectome.extent=8 task.dataset.boxfilter.extent=8
+# Its own root: the train-single above already holds flow/0001/000 at another extent.
+MAIN=(--ensemble-id 1 --start 0 --end 4 --root "$TMP/main" network.connectome.extent=8 task.dataset.boxfilter.extent=8
       task.dataset.builtin.scenes=12 task.n_iters=150 scheduler.chkpt_every_epoch=4 scheduler.lr_dec.start=1e-2)
+mkdir -p "$TMP/main"
 mpirun -n 2 "$BIN" "${MAIN[@]}" >"$TMP/main-job.log" 2>&1 \
   || { tail -40 "$TMP/main-job.log" >&2; echo "test: FAILED: the main job" >&2; exit 1; }
-ENS="$TMP/results/flow/0001"
+ENS="$TMP/main/results/flow/0001"
 for m in 000 001 002 003; do
   [[ -f "$ENS/$m/tuning.h5" ]] || { echo "test: FAILED: member $m has no tuning readout" >&2; exit 1; }
 done

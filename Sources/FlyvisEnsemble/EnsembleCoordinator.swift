@@ -213,8 +213,9 @@ package final class EnsembleCoordinator {
         }
     }
 
-    /// Rank 0's part of the summary: the summary file, the ranking and the best checkpoints
-    /// (`EnsembleSummary.writeOutputs`), then the table on stdout.
+    /// Rank 0's part of the summary: the summary file, the ranking, the best checkpoints and
+    /// the gathered tuning (`EnsembleSummary.writeOutputs`), the table on stdout, and the
+    /// report page once more so that it shows the gathered tuning.
     private func finalizeSummary(_ members: [MemberSummary], worst: Int32) throws {
         let (ranked, table) = try EnsembleSummary.writeOutputs(
             members, ensembleDirectory: run.ensembleDirectory,
@@ -222,6 +223,8 @@ package final class EnsembleCoordinator {
             totalRows: run.members.count,
             rowOf: { [run] in $0.member - run.members.lowerBound })
         output("Ranking by task error:\n" + table)
+        // The page again, now that the summary has gathered the members' tuning readouts.
+        publishStatus(print: false, final: true)
         let failed = ranked.filter { $0.state == .failed }
         if !failed.isEmpty {
             output("FAILED members: " + failed.map { "\(run.taskName)/\($0.id.name): \($0.error)" }.joined(separator: "; "))
