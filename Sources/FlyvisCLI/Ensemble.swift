@@ -73,9 +73,6 @@ struct Ensemble: ParsableCommand {
             throw ExitCode(2)
         }
         let ensembleDir = ResultsLayout(root: common.rootURL).ensemble(task: taskName, ensembleID: ensembleID)
-        if comm.isRoot {
-            print("flyvis-ensemble: training members \(members.lowerBound)..<\(members.upperBound) of \(taskName)/\(ResultsSchema.ensembleFolder(ensembleID)) on \(comm.size) rank(s); results in \(ensembleDir.path)")
-        }
         let trainer = SolverMemberTrainer(overrides: overrides, perMember: perMember, common: common, taskName: taskName,
                                           ensembleDirectory: ensembleDir.url)
         // Check the config once, before any rank starts, so a typo fails fast with one message.

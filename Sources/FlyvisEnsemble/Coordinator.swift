@@ -97,7 +97,12 @@ package final class EnsembleCoordinator {
 
     /// Trains, gathers and summarises. Returns the job's exit status (identical on every rank).
     package func execute() throws -> EnsembleExit {
-        try FileManager.default.createDirectory(at: run.ensembleDirectory.url, withIntermediateDirectories: true)
+        // One job per ensemble: a second job stops here, before it writes anything.
+        guard let lock = try lockEnsemble() else { return .memberFailed }
+        defer { lock.release() }
+        if comm.isRoot {
+            output("flyvis-ensemble: training members \(run.members.lowerBound)..<\(run.members.upperBound) of \(run.taskName)/\(ResultsSchema.ensembleFolder(run.ensembleID)) on \(comm.size) rank(s); results in \(run.ensembleDirectory.path)")
+        }
         let first = run.members.lowerBound + comm.rank
         if comm.isRoot {
             queue = Array(run.members.dropFirst(comm.size))
@@ -112,6 +117,25 @@ package final class EnsembleCoordinator {
         }
         try finishRank()
         return try summarize()
+    }
+
+    /// Rank 0 takes the ensemble lock; every rank learns the outcome. nil (on every rank) when
+    /// another job holds the ensemble: rank 0 has said so on stderr, naming the holder.
+    private func lockEnsemble() throws -> EnsembleLock? {
+        var lock: EnsembleLock?
+        var refused = false
+        if comm.isRoot {
+            do {
+                try FileManager.default.createDirectory(at: run.ensembleDirectory.url, withIntermediateDirectories: true)
+                lock = try EnsembleLock(ensembleDirectory: run.ensembleDirectory) { [output] in output("warning: \($0)") }
+            } catch {
+                try? FileHandle.standardError.write(contentsOf: Data("Error: \(error)\n".utf8))
+                refused = true
+            }
+        }
+        refused = try comm.allreduce([Int32(refused ? 1 : 0)], .max)[0] != 0
+        if refused { return nil }
+        return lock ?? EnsembleLock.none
     }
 
     // MARK: Members
@@ -229,10 +253,13 @@ package final class EnsembleCoordinator {
     // MARK: Summary
 
     private func summarize() throws -> EnsembleExit {
-        let local = localResults.map { id, status in
-            MemberSummary.collect(run.directory(id.member), id: id, rank: comm.rank, status: status)
+        // The rows come from the member directories, as `summary` reads them: a member this
+        // job could not run (held by another run, or a refused rerun) keeps the state it has
+        // there. The exit status is this job's own outcome.
+        let local = localResults.map { id, _ in
+            MemberSummary.collect(run.directory(id.member), id: id, rank: comm.rank)
         }
-        let severity = local.map(\.state.severity).max() ?? 0
+        let severity = localResults.map(\.1.state.severity).max() ?? 0
         let worst = try comm.allreduce([severity], .max)[0]
         let all = try EnsembleSummary.gatherRows(local, communicator: comm, ensembleID: run.ensembleID) { [run] id in
             MemberStatus.read(from: run.directory(id.member))?.error ?? ""
@@ -278,6 +305,13 @@ package final class EnsembleCoordinator {
         if !failed.isEmpty {
             output("FAILED members: " + failed.map { "\(run.taskName)/\($0.id.name): \($0.error)" }.joined(separator: "; "))
         }
+        // Members this job could not run (another run holds them, or their stored config
+        // differs) keep their own state above; say why they were not run.
+        let notRun = run.members.compactMap { m -> String? in
+            guard let row = self.table.rows[m], row.state != .failed, let error = row.error else { return nil }
+            return "\(run.taskName)/\(ResultsSchema.networkID(ensembleID: run.ensembleID, member: m)): \(error)"
+        }
+        if !notRun.isEmpty { output("NOT RUN by this job (left as they were): " + notRun.joined(separator: "; ")) }
         if worst == 2 {
             output("Stopped by signal after checkpointing; re-run the same command with --resume to continue.")
         }

@@ -42,9 +42,10 @@ package final class MemberLock: @unchecked Sendable {
     package let path: String
     private var released = false
 
-    /// Takes the lock or fails at once (never waits).
-    package init(directory: URL) throws(MemberLockError) {
-        path = directory.appendingPathComponent(Self.fileName).path
+    /// Takes the lock or fails at once (never waits). `fileName` is the member lock's unless
+    /// another lock of the same kind is meant (the ensemble's).
+    package init(directory: URL, fileName: String = MemberLock.fileName) throws(MemberLockError) {
+        path = directory.appendingPathComponent(fileName).path
         try Self.registry.acquire(path, directory: directory.path)
     }
 
