@@ -146,7 +146,9 @@ package final class EnsembleCoordinator {
         // A finished member still goes through the trainer: its config must match the stored
         // one (then it returns at once, or continues to a larger task.n_iters).
         if let previous = MemberStatus.read(from: dir) {
-            if previous.state == .failed && !run.retryFailed {
+            // A member that stopped for lack of disk space is not a deterministic failure: a
+            // plain rerun continues it.
+            if previous.state == .failed && !run.retryFailed && !MemberStatus.isOutOfSpace(previous.error) {
                 send(ProgressReport(member: member, rank: comm.rank, state: .failed, iteration: previous.iteration,
                                     totalIterations: 0, error: previous.error))
                 return previous
@@ -274,6 +276,7 @@ package final class EnsembleCoordinator {
                 // the job as soon as one rank exits non-zero, and the line must not be lost
                 // (or cut by mpirun's own banner). One write, so it stays one line.
                 try? FileHandle.standardError.write(contentsOf: Data("Error: \(error)\n".utf8))
+                if AtomicFile.outOfSpace(error) != nil { output(Self.spaceHint) }
                 rootFailed = true
             }
         }
@@ -286,6 +289,8 @@ package final class EnsembleCoordinator {
         default: return .success
         }
     }
+
+    static let spaceHint = "Free disk space, then rerun this same command: members that stopped for lack of space continue from their last checkpoint."
 
     /// Rank 0's part of the summary: the summary file, the ranking and the best checkpoints,
     /// each written whole under a temporary name and renamed into place.
@@ -304,6 +309,9 @@ package final class EnsembleCoordinator {
         let failed = ranked.filter { $0.state == .failed }
         if !failed.isEmpty {
             output("FAILED members: " + failed.map { "\(run.taskName)/\($0.id.name): \($0.error)" }.joined(separator: "; "))
+        }
+        if failed.contains(where: { MemberStatus.isOutOfSpace($0.error) }) {
+            output(Self.spaceHint)
         }
         // Members this job could not run (another run holds them, or their stored config
         // differs) keep their own state above; say why they were not run.
