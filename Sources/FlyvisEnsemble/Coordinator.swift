@@ -126,6 +126,10 @@ package final class EnsembleCoordinator {
         var refused = false
         if comm.isRoot {
             do {
+                // Symlinks resolved first: the ensemble folder must stay inside <root>/results.
+                let results = run.ensembleDirectory.url.deletingLastPathComponent().deletingLastPathComponent()
+                try NetworkPath.checkDirectoryComponents(run.ensembleDirectory.url, results: results)
+                try NetworkPath.checkResolvedInside(run.ensembleDirectory.url, results: results)
                 try FileManager.default.createDirectory(at: run.ensembleDirectory.url, withIntermediateDirectories: true)
                 lock = try EnsembleLock(ensembleDirectory: run.ensembleDirectory) { [output] in output("warning: \($0)") }
             } catch {
