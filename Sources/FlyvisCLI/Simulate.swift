@@ -39,9 +39,18 @@ struct Simulate: ParsableCommand {
     func validate() throws {
         guard dt > 0, dt.isFinite else { throw ValidationError("--dt must be positive (got \(dt)); flyvis uses 0.02") }
         guard tPre >= 0, tPre.isFinite else { throw ValidationError("--t-pre must be non-negative (got \(tPre))") }
+        guard tPre / dt <= Double(Network.maxSteps) else {
+            throw ValidationError("--t-pre \(tPre) at --dt \(dt) is more than \(Network.maxSteps) time steps; shorten it")
+        }
         guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
         guard (networkDir == nil) != (params == nil) else {
             throw ValidationError("give either --network-dir DIR (with --checkpoint best|last|N) or --params FILE")
+        }
+        // The output is written by renaming over --out: never over an input.
+        for (option, input) in [("--stimulus", stimulus), ("--params", params)] {
+            if let input, NetworkPath.samePath(input, out) {
+                throw ValidationError("--out '\(out)' is the \(option) file; writing it would replace the input, choose another --out")
+            }
         }
         guard CheckpointSelector(checkpoint) != nil else {
             throw ValidationError("--checkpoint must be best, last or a checkpoint index (got '\(checkpoint)')")
@@ -65,19 +74,19 @@ struct Simulate: ParsableCommand {
         let connectome = network.connectome
         let sf = try HDF5File(path: stimulus, mode: .readOnly)
         let names = try sf.children("/")
+        let hexals = connectome.lattice.count
         guard let key = names.contains("lum") ? "lum" : (names.count == 1 ? names[0] : nil),
-              (try? sf.shape(key)) != nil else {
-            throw CommandError("'\(stimulus)' needs a dataset 'lum' of shape (batch, frames, 1, \(connectome.lattice.count))")
+              let shape = try? sf.shape(key) else {
+            throw CommandError("'\(stimulus)' needs a dataset 'lum' of shape (batch, frames, 1, \(hexals))")
         }
+        let selection = Network.NodeSelection.parse(nodes)
+        // The shape is checked, axis by axis, before anything is read or allocated.
+        let (batch, frames) = try Self.checkStimulusShape(shape, file: stimulus, dataset: key, hexals: hexals,
+                                                          recorded: try network.nodeIndices(selection).count, network: network)
         let lum: HDF5Array<Float> = try sf.read(key)
-        guard lum.shape.count == 4, lum.shape[2] == 1, lum.shape[3] == connectome.lattice.count else {
-            throw NetworkError.stimulusShape(expected: [-1, -1, 1, connectome.lattice.count], found: lum.shape)
-        }
         if let bad = lum.values.firstIndex(where: { !$0.isFinite }) {
             throw CommandError("'\(stimulus)' holds a non-finite value (\(lum.values[bad]) at flat index \(bad) of lum); a stimulus must be finite luminances")
         }
-        let (batch, frames) = (lum.shape[0], lum.shape[1])
-        let selection = Network.NodeSelection.parse(nodes)
         let result = try network.simulate(movie: lum.values, batch: batch, frames: frames, dt: dt,
                                           initialState: tPre > 0 ? .given(try network.steadyState(tPre: tPre, dt: dt, batch: batch)!) : .bias,
                                           nodes: selection)
@@ -94,6 +103,28 @@ struct Simulate: ParsableCommand {
             try f.close()
         }
         print("wrote activity (\(batch), \(frames), \(result.nodes.count)) to \(out)")
+    }
+
+    /// (batch, frames) of a stimulus of `shape`, or an error naming the axis that is wrong: the
+    /// layout (batch, frames, 1, hexals), at least one sequence of one frame, and a size whose
+    /// movie, activity and simulation state fit in this machine's memory.
+    static func checkStimulusShape(_ shape: [Int], file: String, dataset: String, hexals: Int, recorded: Int,
+                                   network: Network) throws -> (batch: Int, frames: Int) {
+        let what = "'\(file)': \(dataset) has shape \(shape)"
+        guard shape.count == 4 else { throw CommandError("\(what), expected 4 axes (batch, frames, 1, \(hexals))") }
+        guard shape[2] == 1, shape[3] == hexals else {
+            throw CommandError("\(what), expected (batch, frames, 1, \(hexals)): this network has \(hexals) hexals (check its extent)")
+        }
+        guard shape[0] >= 1 else { throw CommandError("\(what): no sequences (batch 0); a stimulus needs at least one") }
+        guard shape[1] >= 1 else { throw CommandError("\(what): no frames; a stimulus needs at least one frame") }
+        let memory = Double(ProcessInfo.processInfo.physicalMemory)
+        let bytes = network.simulationBytes(batch: shape[0], frames: shape[1], recorded: recorded).map(Double.init) ?? .infinity
+        guard bytes <= memory / 2 else {
+            throw CommandError("\(what): \(shape[0]) sequence(s) of \(shape[1]) frames would need "
+                + String(format: "%.3g GB for the movie, the activity and the simulation, more than half of this machine's %.3g GB", bytes / 1e9, memory / 1e9)
+                + "; simulate fewer or shorter sequences (or fewer --nodes) at a time")
+        }
+        return (shape[0], shape[1])
     }
 
     /// The default network of `extent` with parameters from a checkpoint (either format) or a

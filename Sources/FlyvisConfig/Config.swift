@@ -147,10 +147,18 @@ package struct Config: Equatable, Sendable {
         return try double(path)
     }
 
+    /// An integer; a whole number written as a float (`1e5`) counts, one beyond Int's range
+    /// (`1e19`, `inf`) is out of range, never a trap.
     package func int(_ path: String) throws(ConfigError) -> Int {
         switch try require(path) {
         case let .int(i): return i
-        case let .double(d) where d == d.rounded(): return Int(d)
+        case let .double(d) where d.isNaN || d != d.rounded():
+            throw .wrongType(key: path, expected: "an integer", found: "\(formatDouble(d)) (a number)")
+        case let .double(d):
+            guard let i = Int(exactly: d) else {
+                throw .outOfRange(key: path, value: formatDouble(d), allowed: "an integer between \(Int.min) and \(Int.max)")
+            }
+            return i
         case let v: throw .wrongType(key: path, expected: "an integer", found: "\(v) (\(v.typeName))")
         }
     }
