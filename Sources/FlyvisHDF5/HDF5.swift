@@ -12,6 +12,8 @@ package enum HDF5Error: Error, CustomStringConvertible, Equatable {
     case library(operation: String, file: String, object: String, details: String)
     case fileNotFound(file: String)
     case notHDF5(file: String)
+    /// A directory, FIFO or device where a file was expected.
+    case notARegularFile(file: String)
     case objectNotFound(file: String, object: String)
     case shapeMismatch(file: String, object: String, expected: [Int], found: [Int])
     case typeMismatch(file: String, object: String, expected: String, found: String)
@@ -29,6 +31,8 @@ package enum HDF5Error: Error, CustomStringConvertible, Equatable {
             return "HDF5 \(operation) failed on file '\(file)'\(what): \(details)"
         case let .fileNotFound(file):
             return "HDF5 file '\(file)' does not exist; check the path"
+        case let .notARegularFile(file):
+            return "'\(file)' is not a regular file (a directory, FIFO or device); pass an HDF5 file"
         case let .notHDF5(file):
             return "'\(file)' is not a readable HDF5 file (truncated or corrupted?); restore or regenerate it"
         case let .objectNotFound(file, object):
@@ -231,6 +235,9 @@ package final class HDF5File {
         switch mode {
         case .readOnly, .readWrite:
             guard access(path, F_OK) == 0 else { throw .fileNotFound(file: path) }
+            // Only regular files: opening a FIFO would wait for a writer forever.
+            var st = stat()
+            if stat(path, &st) == 0, st.st_mode & S_IFMT != S_IFREG { throw .notARegularFile(file: path) }
             if H5Fis_hdf5(path) <= 0 {
                 H5Eclear2(fv_h5e_default())
                 throw .notHDF5(file: path)

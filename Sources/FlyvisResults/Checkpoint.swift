@@ -1,3 +1,4 @@
+import FlyvisTorch
 import Foundation
 
 /// One array in a checkpoint, in the element type it is stored with.
@@ -193,6 +194,11 @@ package struct CheckpointStore: Sendable {
     package static func read(_ path: String) throws(ResultsError) -> Checkpoint {
         guard FileManager.default.fileExists(atPath: path) else {
             throw .corruptCheckpoint(path: path, reason: "no such file")
+        }
+        // A directory, FIFO or device named like a checkpoint is never opened (a FIFO would
+        // block the reader, a directory make the zip reader seek forever).
+        if let kind = RegularFile.irregularKind(path) {
+            throw .corruptCheckpoint(path: path, reason: "it is \(kind), not a regular file")
         }
         if LegacyHDF5Checkpoint.looksLikeHDF5(path: path) {
             return try LegacyHDF5Checkpoint.read(path)
