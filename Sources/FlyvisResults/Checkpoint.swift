@@ -37,6 +37,15 @@ package enum CheckpointArray: Sendable, Equatable {
     package var int64s: [Int64]? { if case let .int64(v, _) = self { return v } else { return nil } }
     package var bytes: [UInt8]? { if case let .uint8(v, _) = self { return v } else { return nil } }
 
+    /// No NaN or infinity (integer arrays always).
+    package var isFinite: Bool {
+        switch self {
+        case let .float(v, _): return v.allSatisfy(\.isFinite)
+        case let .double(v, _): return v.allSatisfy(\.isFinite)
+        case .int64, .uint8: return true
+        }
+    }
+
     /// The values as Float32, converting from any stored type (BatchNorm's counter is int64).
     package var asFloats: [Float] {
         switch self {
@@ -200,10 +209,22 @@ package struct CheckpointStore: Sendable {
         if let kind = RegularFile.irregularKind(path) {
             throw .corruptCheckpoint(path: path, reason: "it is \(kind), not a regular file")
         }
-        if LegacyHDF5Checkpoint.looksLikeHDF5(path: path) {
-            return try LegacyHDF5Checkpoint.read(path)
+        let c = LegacyHDF5Checkpoint.looksLikeHDF5(path: path) ? try LegacyHDF5Checkpoint.read(path) : try TorchCheckpointCodec.read(path)
+        try checkFinite(c, path: path)
+        return c
+    }
+
+    /// A model with NaN or infinite parameters is no model: simulating it gives NaN, training
+    /// from it diverges at once. Such a checkpoint is unusable like a damaged one (resume
+    /// falls back to the previous checkpoint, naming this one).
+    static func checkFinite(_ c: Checkpoint, path: String) throws(ResultsError) {
+        var dicts = [("network", c.network)]
+        for task in c.decoder.keys.sorted() { dicts.append(("decoder/\(task)", c.decoder[task]!)) }
+        for (prefix, dict) in dicts {
+            for name in dict.names where !(dict[name]?.isFinite ?? true) {
+                throw .corruptCheckpoint(path: path, reason: "\(prefix)/\(name) holds NaN or infinite values")
+            }
         }
-        return try TorchCheckpointCodec.read(path)
     }
 
     /// The newest checkpoint that reads back and verifies, with a description of every newer
