@@ -118,7 +118,9 @@ struct SolverMemberTrainer: MemberTrainer {
         }
         if try config.bool("checkpoint_only") { try solver.checkpoint() }
         let done = solver.iteration >= total
-        if done && trained && !common.skipValidation { try solver.validateIfNeeded() }
+        if done && trained && !common.skipValidation, !(try solver.validateIfNeeded(stopRequested: hooks.stopRequested)) {
+            return .interrupted
+        }
         log.info(String(format: "Done after %d iterations; peak RSS %.0f MB.", solver.iteration, peakResidentMB()))
         return done ? .finished : .notTrained
     }

@@ -67,8 +67,11 @@ struct ValSingle: ParsableCommand {
         guard !CheckpointStore(networkDirectory: dir).indices().isEmpty else {
             throw CommandError("'\(dir.path)' has no checkpoints to validate; check task_name, ensemble_and_network_id and --root")
         }
+        StopSignal.installHandlers()
         let solver = try MultiTaskSolver(config: config, root: common.rootURL, resume: true, threads: common.threads)
-        let (l2, epe) = try solver.validateAllCheckpoints()
+        let (l2, epe) = try solver.validateAllCheckpoints(stopRequested: { StopSignal.isSet })
+        // Stopped between checkpoints (SIGTERM/SIGUSR1): what was validated is written.
+        if StopSignal.isSet { throw ExitCode(EnsembleExit.interrupted.rawValue) }
         print("validated \(l2.count) checkpoints; best l2norm \(l2.min() ?? .nan), best epe \(epe.min() ?? .nan)")
     }
 }

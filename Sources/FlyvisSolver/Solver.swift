@@ -561,6 +561,11 @@ package final class MultiTaskSolver {
             for t in task.names { try d.truncate(ResultsSchema.taskLoss(t), to: keep, as: Double.self) }
             try d.truncate(ResultsSchema.splitIteration, to: keep, as: Int64.self)
         }
+        // val-single's scores of checkpoints after this one describe files that training will
+        // now write again: drop them, so they are validated anew.
+        for key in [ResultsSchema.l2norm, ResultsSchema.epe] {
+            try directory.split(.validation).truncate(key, to: keep, as: Double.self)
+        }
         try directory.truncate(ResultsSchema.chkptIndex, to: keep, as: Int64.self)
         try directory.truncate(ResultsSchema.chkptIter, to: keep, as: Int64.self)
         try repairHistories(checkpoints: keep)
@@ -617,25 +622,45 @@ package final class MultiTaskSolver {
     }
 
     /// After training: validates every checkpoint (flyvis's separate `val_single` step), so that
-    /// `EnsembleView(...).task_error()` finds `validation/epe`; skipped when it is up to date.
-    package func validateIfNeeded() throws {
+    /// `EnsembleView(...).task_error()` finds `validation/epe`. Checkpoints already validated
+    /// (the leading entries of `validation/l2norm` and `epe`; a roll-back drops those of
+    /// rebuilt checkpoints) are kept, so a run stopped here continues where it stopped.
+    /// Returns false when `stopRequested` stopped it (what was validated is written).
+    @discardableResult
+    package func validateIfNeeded(stopRequested: () -> Bool = { false }) throws -> Bool {
         let n = CheckpointStore(networkDirectory: directory).indices().count
         let v = directory.split(.validation)
-        if let epe = try? v.read(ResultsSchema.epe, as: Double.self), let l2 = try? v.read(ResultsSchema.l2norm, as: Double.self),
-           epe.values.count == n, l2.values.count == n {
-            return
-        }
-        log.info("Validating \(n) checkpoints with l2norm and epe (validation/l2norm.h5, epe.h5).")
-        _ = try validateAllCheckpoints()
+        let l2 = (try? v.read(ResultsSchema.l2norm, as: Double.self).values) ?? []
+        let epe = (try? v.read(ResultsSchema.epe, as: Double.self).values) ?? []
+        let done = l2.count == epe.count && l2.count <= n ? l2.count : 0
+        if done == n { return true }
+        log.info(done == 0 ? "Validating \(n) checkpoints with l2norm and epe (validation/l2norm.h5, epe.h5)."
+                 : "Validating checkpoints \(done)…\(n - 1) with l2norm and epe (0…\(done - 1) were validated before).")
+        return try validateCheckpoints(from: done, l2norm: l2, epe: epe, stopRequested: stopRequested).complete
     }
 
     /// Validates every checkpoint with l2norm and epe (flyvis `val-single`), in eval mode from
     /// v = bias (t_pre 0, as flyvis's validation), and writes validation/l2norm and epe.
-    package func validateAllCheckpoints() throws -> (l2norm: [Double], epe: [Double]) {
+    package func validateAllCheckpoints(stopRequested: () -> Bool = { false }) throws -> (l2norm: [Double], epe: [Double]) {
+        let r = try validateCheckpoints(from: 0, l2norm: [], epe: [], stopRequested: stopRequested)
+        return (r.l2norm, r.epe)
+    }
+
+    /// Validates checkpoints from position `start` of the store's indices on, after the given
+    /// leading values, and writes both arrays; a stop request ends it between checkpoints
+    /// (complete false), with the values so far written.
+    func validateCheckpoints(from start: Int, l2norm: [Double], epe: [Double], stopRequested: () -> Bool) throws
+        -> (l2norm: [Double], epe: [Double], complete: Bool) {
         let store = CheckpointStore(networkDirectory: directory)
-        var l2: [Double] = [], epe: [Double] = []
+        var l2 = Array(l2norm.prefix(start)), epe = Array(epe.prefix(start))
         var skipped: [Int] = []
-        for index in store.indices() {
+        var complete = true
+        for index in store.indices().dropFirst(start) {
+            if stopRequested() {
+                log.warning("Stop requested: validated \(l2.count) checkpoint(s); rerun to validate the rest.")
+                complete = false
+                break
+            }
             do {
                 try recover(.index(index), optimizer: false, rollBack: false)
             } catch let error as ResultsError {
@@ -655,6 +680,6 @@ package final class MultiTaskSolver {
         if !skipped.isEmpty {
             log.warning("Skipped damaged checkpoint(s) \(skipped.map(String.init).joined(separator: ", ")) (NaN in validation/l2norm.h5 and epe.h5).")
         }
-        return (l2, epe)
+        return (l2, epe, complete)
     }
 }
