@@ -85,19 +85,24 @@ package struct MemberSummary: Equatable, Sendable {
             }
         }
         if !dir.exists { problems.append("\(dir.path) does not exist") }
-        let lossFile = history(dir.split(.validation), ResultsSchema.loss, as: Double.self)
-        let losses = lossFile?.values ?? []
-        let chkptIndex = history(dir, ResultsSchema.chkptIndex, as: Int64.self)?.values.map(Int.init) ?? []
+        // As a resume would see it: entries past the last checkpoint that verifies left out.
+        let checkpointed = CheckpointedHistory.read(dir, problems: &problems)
+        let losses = checkpointed.valLoss
+        let chkptIndex = checkpointed.chkptIndex
         var best = -1
         var minLoss = Double.nan
         for (i, l) in losses.enumerated() where !l.isNaN && (minLoss.isNaN || l < minLoss) {
             minLoss = l
             best = i < chkptIndex.count ? chkptIndex[i] : i
         }
-        let chkptIter = history(dir, ResultsSchema.chkptIter, as: Int64.self)?.values ?? []
-        let iterations = status?.iteration ?? chkptIter.last.map { Int($0) + 1 } ?? 0
+        let chkptIter = checkpointed.chkptIter
+        var iterations = status?.iteration ?? chkptIter.last.map { Int($0) + 1 } ?? 0
+        if checkpointed.rolledBack { iterations = chkptIter.last.map { Int($0) + 1 } ?? 0 }
         let time = history(dir, ResultsSchema.timeTrained, as: Double.self)?.values.first ?? 0
-        let state = status?.state ?? (losses.isEmpty ? .missing : .unknown)
+        var state = status?.state ?? (losses.isEmpty ? .missing : .unknown)
+        // "running" with no live run holding the member: it was killed (kill -9, a lost node)
+        // and resumes like an interrupted one.
+        if state == .running && checkpointed.live == false { state = .interrupted }
         if dir.exists && losses.isEmpty && problems.isEmpty && status == nil {
             problems.append("\(dir.path) has no validation/loss.h5 and no _status.yaml: no results to summarize")
         }

@@ -107,6 +107,21 @@ package final class MemberLock: @unchecked Sendable {
 
     static let registry = Registry()
 
+    /// Whether a live process holds the lock of `directory` (this one included), tested
+    /// without creating or writing anything: a shared lock is tried and at once dropped. nil
+    /// when it cannot tell: no lock file (a directory written elsewhere, or before locks), or a
+    /// file system without `flock`.
+    package static func isHeld(directory: URL, fileName: String = MemberLock.fileName) -> Bool? {
+        let fd = open(directory.appendingPathComponent(fileName).path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        if flock(fd, LOCK_SH | LOCK_NB) == 0 {
+            _ = flock(fd, LOCK_UN)
+            return false
+        }
+        return errno == EWOULDBLOCK || errno == EAGAIN ? true : nil
+    }
+
     package static var hostName: String {
         var buf = [CChar](repeating: 0, count: 256)
         guard gethostname(&buf, buf.count - 1) == 0 else { return "unknown-host" }
