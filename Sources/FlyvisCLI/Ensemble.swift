@@ -75,10 +75,15 @@ struct Ensemble: ParsableCommand {
         let ensembleDir = ResultsLayout(root: common.rootURL).ensemble(task: taskName, ensembleID: ensembleID)
         let trainer = SolverMemberTrainer(overrides: overrides, perMember: perMember, common: common, taskName: taskName,
                                           ensembleDirectory: ensembleDir.url)
-        // Check the config once, before any rank starts, so a typo fails fast with one message.
-        do { _ = try trainer.config(for: MemberID(ensembleID: ensembleID, member: members.lowerBound)) } catch {
-            if comm.isRoot { FileHandle.standardError.write(Data("error: \(error)\n".utf8)) }
-            throw ExitCode(2)
+        // Check the config before any rank starts, so a typo fails fast with one message: the
+        // first member's and that of every member with its own overrides (a bad
+        // --member-override must not reach training and leave its member marked failed).
+        for m in Set([members.lowerBound] + perMember.keys).sorted() {
+            do { _ = try trainer.config(for: MemberID(ensembleID: ensembleID, member: m)) } catch {
+                let whose = perMember[m] == nil ? "" : "member \(m) (with --member-override \(perMember[m]!.joined(separator: " "))): "
+                if comm.isRoot { FileHandle.standardError.write(Data("error: \(whose)\(error)\n".utf8)) }
+                throw ExitCode(2)
+            }
         }
         var run = EnsembleRun(ensembleID: ensembleID, taskName: taskName, members: members, ensembleDirectory: ensembleDir,
                               topK: topK, statusInterval: statusInterval, retryFailed: retryFailed)

@@ -53,7 +53,12 @@ package struct Config: Equatable, Sendable {
         let schema = root
         root.merge(stored.root)
         for o in overrides {
-            let parsed = try Override.parse(o)
+            var parsed = try Override.parse(o)
+            // `+key=v` adds a key the defaults lack; the stored config may hold it already
+            // (it was added when the run started), and repeating the command must work.
+            if case let .add(path, v) = parsed.action, Override.read(schema, path) == nil {
+                parsed = Override(text: parsed.text, action: .force(path, v))
+            }
             try parsed.apply(to: &root, schema: schema)
         }
         var config = Config(root: root)

@@ -46,6 +46,12 @@ extension SolverError: MemberRefusal {
     }
 }
 
+/// A config error is the command's, not the member's (a mistyped --member-override, say): the
+/// member keeps the state it had, so a corrected rerun trains it without --retry-failed.
+extension ConfigError: MemberRefusal {
+    package var leavesMemberUntouched: Bool { true }
+}
+
 /// How a member's training ended.
 package enum TrainingOutcome: Sendable, Equatable {
     /// Reached task.n_iters (or was already there).
@@ -129,6 +135,15 @@ package final class MultiTaskSolver {
 
     static let runFlags = ["delete_if_exists", "resume", "train", "checkpoint_only", "overfit"]
 
+    /// The top-level keys `_meta.yaml` stores: flyvis's (`metaKeys`) and every key the
+    /// defaults lack (`+foo=1`), so an added key is kept with the run and compared on resume.
+    static func storedKeys(_ config: Config) -> [String] {
+        let defaults = Self.defaultTopLevelKeys
+        return metaKeys + config.root.keys.filter { !defaults.contains($0) && !metaKeys.contains($0) && $0 != "type" }
+    }
+
+    static let defaultTopLevelKeys: Set<String> = Set((try? Config.load())?.root.keys ?? [])
+
     /// Opens (or creates) the network directory `<root>/results/<network_name>` and builds
     /// everything. With `resume`, an existing directory continues from its last good
     /// checkpoint; without it, an existing directory with checkpoints is refused.
@@ -149,8 +164,9 @@ package final class MultiTaskSolver {
             // Keys the stored config lacks (flyvis has no seed, no built-in data set) count as
             // their defaults.
             let filled = try Config.load(stored: try Config.fromMeta(meta, file: directory.url.appendingPathComponent(ResultsSchema.meta).path).config)
+            let keys = Self.storedKeys(filled) + Self.storedKeys(config).filter { !Self.storedKeys(filled).contains($0) }
             func metaPart(_ c: Config) -> Config {
-                Config(root: { var m = ConfigMap(); for k in Self.metaKeys { if let v = c.root[k] { m[k] = v } }; return m }())
+                Config(root: { var m = ConfigMap(); for k in keys { if let v = c.root[k] { m[k] = v } }; return m }())
             }
             let (stored, current) = (metaPart(filled), metaPart(config))
             let diffs = stored.diff(current, ignoring: Self.resumeInvariantKeys)
@@ -159,7 +175,7 @@ package final class MultiTaskSolver {
         try fm.createDirectory(at: directory.url, withIntermediateDirectories: true)
         log.addFile(directory.url.appendingPathComponent(ResultsSchema.trainLog))
         log.info("Network directory \(directory.path)")
-        try directory.writeMeta(config.metaYAML(status: "done", keys: Self.metaKeys))
+        try directory.writeMeta(config.metaYAML(status: "done", keys: Self.storedKeys(config)))
 
         // Network.
         let connectome = try Build.connectome(config)
@@ -235,7 +251,10 @@ package final class MultiTaskSolver {
         let loader = overfit ? task.overfitLoader : task.trainLoader
         let augment = !overfit && task.dataset.config.augment
         let nEpochs = Int((Double(nIters - iteration) / Double(loader.count)).rounded(.up))
-        log.info("Starting training: \(nEpochs) epochs of \(loader.count) iterations from iteration \(iteration); checkpoint every \(chkptEveryEpoch) epochs.")
+        // Training runs in whole epochs (as flyvis's), so it ends at or after task.n_iters.
+        let end = iteration + nEpochs * loader.count
+        let wholeEpochs = end == nIters ? "" : " (task.n_iters=\(nIters) rounded up to whole epochs)"
+        log.info("Starting training: \(nEpochs) epochs of \(loader.count) iterations from iteration \(iteration) to \(end)\(wholeEpochs); checkpoint every \(chkptEveryEpoch) epochs.")
         let start = Date()
         var lastCheckpointTime = Date(), lastCheckpointIteration = iteration
         var lastProgress = Date(), lastProgressIteration = iteration
@@ -275,8 +294,8 @@ package final class MultiTaskSolver {
                 let sinceProgress = Date().timeIntervalSince(lastProgress)
                 if sinceProgress >= progressInterval {
                     let rate = Double(iteration - lastProgressIteration) / max(sinceProgress, 1e-9)
-                    log.info(String(format: "Iteration %d/%d, loss %.5f, %.2f it/s, ETA %.0f s", iteration, nIters, r.loss, rate,
-                                    Double(max(nIters - iteration, 0)) / max(rate, 1e-9)))
+                    log.info(String(format: "Iteration %d/%d%@, loss %.5f, %.2f it/s, ETA %.0f s", iteration, end, wholeEpochs as NSString,
+                                    r.loss, rate, Double(max(end - iteration, 0)) / max(rate, 1e-9)))
                     (lastProgress, lastProgressIteration) = (Date(), iteration)
                     hooks.progress(iteration, rate)
                 }
@@ -296,8 +315,8 @@ package final class MultiTaskSolver {
                 times.checkpoints += seconds(since: c0)
                 lastCheckpointTime = Date()
                 lastCheckpointIteration = iteration
-                let remaining = Double(nIters - iteration) / max(rate, 1e-9)
-                log.info(String(format: "Iteration %d/%d, loss %.5f, %.2f it/s, ETA %.0f s", iteration, nIters,
+                let remaining = Double(end - iteration) / max(rate, 1e-9)
+                log.info(String(format: "Iteration %d/%d%@, loss %.5f, %.2f it/s, ETA %.0f s", iteration, end, wholeEpochs as NSString,
                                 histories[ResultsSchema.loss]?.last ?? .nan, rate, max(remaining, 0)))
             }
             if stop && !last {
