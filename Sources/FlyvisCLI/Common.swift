@@ -107,7 +107,14 @@ struct SolverMemberTrainer: MemberTrainer {
     /// the end. An ensemble member always resumes: re-running a job never discards work.
     func train(config: Config, resume: Bool, hooks: TrainingHooks, log: TrainingLog, memberLog: URL? = nil) throws -> TrainingOutcome {
         if let memberLog { log.addFile(memberLog) }
-        let solver = try MultiTaskSolver(config: config, root: common.rootURL, resume: resume, log: log, threads: common.threads)
+        let solver: MultiTaskSolver
+        do {
+            solver = try MultiTaskSolver(config: config, root: common.rootURL, resume: resume, log: log, threads: common.threads,
+                                         stopRequested: hooks.stopRequested)
+        } catch SolverError.stopRequested {
+            log.warning("Stop requested while the data set was being prepared; nothing was trained. Rerun to continue.")
+            return .interrupted
+        }
         solver.progressInterval = common.progressInterval
         try common.initialize(solver)
         let total = try config.int("task.n_iters")

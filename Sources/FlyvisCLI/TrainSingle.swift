@@ -68,7 +68,13 @@ struct ValSingle: ParsableCommand {
             throw CommandError("'\(dir.path)' has no checkpoints to validate; check task_name, ensemble_and_network_id and --root")
         }
         StopSignal.installHandlers()
-        let solver = try MultiTaskSolver(config: config, root: common.rootURL, resume: true, threads: common.threads)
+        let solver: MultiTaskSolver
+        do {
+            solver = try MultiTaskSolver(config: config, root: common.rootURL, resume: true, threads: common.threads,
+                                         stopRequested: { StopSignal.isSet })
+        } catch SolverError.stopRequested {
+            throw ExitCode(EnsembleExit.interrupted.rawValue)
+        }
         let (l2, epe) = try solver.validateAllCheckpoints(stopRequested: { StopSignal.isSet })
         // Stopped between checkpoints (SIGTERM/SIGUSR1): what was validated is written.
         if StopSignal.isSet { throw ExitCode(EnsembleExit.interrupted.rawValue) }

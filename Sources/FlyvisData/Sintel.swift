@@ -129,10 +129,13 @@ package struct SintelFolder: Sendable {
     }
 
     /// Renders every scene with at least nFrames + 1 frames; sequence keys as flyvis's.
-    package func render(_ config: RenderConfig, progress: (String) -> Void = { _ in }) throws(DataError) -> [RenderedSequence] {
+    /// A stop request ends it between scenes (`DataError.stopRequested`).
+    package func render(_ config: RenderConfig, progress: (String) -> Void = { _ in },
+                        stop: () -> Bool = { false }) throws(DataError) -> [RenderedSequence] {
         let eye = BoxEye(extent: config.extent, kernelSize: config.kernelSize)
         var out: [RenderedSequence] = []
         for (i, scene) in try scenes(depth: config.depth).enumerated() {
+            if stop() { throw .stopRequested }
             let allFiles = ((try? FileManager.default.contentsOfDirectory(atPath: final.appendingPathComponent(scene).path)) ?? [])
             guard allFiles.count - 1 >= config.nFrames else { continue }
             let pngs = files(final, scene, ".png")
@@ -253,7 +256,7 @@ package enum RenderCache {
     /// files (nil for generated data); a cache made from other inputs is rendered again.
     /// `log` hears which of the two happened.
     package static func loadOrRender(root: URL, kind: String, key: String, fingerprint: String? = nil, hexals: Int,
-                                    log: (String) -> Void = { _ in },
+                                    log: (String) -> Void = { _ in }, stop: () -> Bool = { false },
                                     render: () throws -> [RenderedSequence]) throws -> [RenderedSequence] {
         let dir = directory(root: root, kind: kind, key: key)
         let file = dir.appendingPathComponent("sequences.h5").path
@@ -263,8 +266,9 @@ package enum RenderCache {
         }
         // Several ranks (or jobs) that need the same rendering at once: one renders, the others
         // wait on this lock and then read what it wrote, instead of all rendering it.
-        let lock = RenderLock(directory: dir)
+        let lock = RenderLock(directory: dir, stop: stop)
         defer { lock.release() }
+        if lock.stopped { throw DataError.stopRequested }
         if lock.waited, let cached = load(dir, key: key, fingerprint: fingerprint) {
             log("Reusing the rendering another process just made: \(file)")
             return cached
@@ -275,26 +279,38 @@ package enum RenderCache {
             log("The input files changed since \(file) was rendered; rendering again")
         }
         let sequences = try render()
+        // A rendering cut short by a stop request is never cached.
+        if stop() { throw DataError.stopRequested }
         try store(sequences, in: dir, key: key, fingerprint: fingerprint, hexals: hexals)
         return sequences.sorted { $0.name < $1.name }
     }
 }
 
-/// An exclusive, blocking `flock` on `<cache dir>.lock` while a rendering is made. Best effort:
-/// where the file system refuses locks, every process renders (the cache file is still
-/// written atomically, so the result is the same).
+/// An exclusive `flock` on `<cache dir>.lock` while a rendering is made, waited for while
+/// another process renders. Best effort: where the file system refuses locks, every process
+/// renders (the cache file is still written atomically, so the result is the same).
 final class RenderLock {
     private var fd: Int32 = -1
     /// True when another process held the lock first (so the cache may be ready now).
     private(set) var waited = false
+    /// True when a stop request ended the wait (the lock is not held).
+    private(set) var stopped = false
 
-    init(directory: URL) {
+    /// Waits by polling, so that a stop request ends the wait (a blocking `flock` restarts
+    /// after the signal handler and would wait for the whole rendering).
+    init(directory: URL, stop: () -> Bool = { false }) {
         try? FileManager.default.createDirectory(at: directory.deletingLastPathComponent(), withIntermediateDirectories: true)
         fd = open(directory.path + ".lock", O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
         guard fd >= 0 else { return }
-        if flock(fd, LOCK_EX | LOCK_NB) != 0 {
+        while flock(fd, LOCK_EX | LOCK_NB) != 0 {
+            guard errno == EWOULDBLOCK || errno == EAGAIN || errno == EINTR else { return }
             waited = true
-            while flock(fd, LOCK_EX) != 0 && errno == EINTR {}
+            if stop() {
+                stopped = true
+                release()
+                return
+            }
+            usleep(100_000)
         }
     }
 

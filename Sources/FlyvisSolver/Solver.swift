@@ -18,6 +18,8 @@ package enum SolverError: Error, CustomStringConvertible, Equatable {
     case invalidSplit(String)
     case shapeMismatch(source: String, key: String, stored: [Int], expected: [Int])
     case notANetworkDirectory(path: String, reason: String)
+    /// A stop request arrived before training started (while the data set was prepared).
+    case stopRequested
 
     package var description: String {
         switch self {
@@ -29,6 +31,8 @@ package enum SolverError: Error, CustomStringConvertible, Equatable {
             return "cannot resume '\(path)': the config differs from the stored one in\n  " + diffs.joined(separator: "\n  ")
                 + "\n(only task.n_iters and description may change on resume; use a new ensemble_and_network_id otherwise)"
         case let .invalidSplit(why): return "cannot split the data set: \(why)"
+        case .stopRequested:
+            return "stopped on request before training started; nothing was trained, rerun to continue"
         case let .notANetworkDirectory(path, reason):
             return "'\(path)' is not a network directory (\(reason)); pass <root>/results/<task>/<EEEE>/<NNN>"
         case let .shapeMismatch(source, key, stored, expected):
@@ -147,7 +151,10 @@ package final class MultiTaskSolver {
     /// Opens (or creates) the network directory `<root>/results/<network_name>` and builds
     /// everything. With `resume`, an existing directory continues from its last good
     /// checkpoint; without it, an existing directory with checkpoints is refused.
-    package init(config: Config, root: URL, resume: Bool, log: TrainingLog = TrainingLog(), threads: Int = 1) throws {
+    /// `stopRequested` ends the preparation of the data set (rendering, or waiting for another
+    /// process's rendering) with `SolverError.stopRequested`.
+    package init(config: Config, root: URL, resume: Bool, log: TrainingLog = TrainingLog(), threads: Int = 1,
+                 stopRequested: @escaping () -> Bool = { false }) throws {
         self.config = config
         self.log = log
         // Validated, inside <root>/results, locked for this run (MemberDirectory.swift).
@@ -188,7 +195,11 @@ package final class MultiTaskSolver {
         // Data.
         let seed = try config.int("seed")
         dataRNG = RandomState(seed: UInt64(bitPattern: Int64(seed)) ^ SeedSalt.data)
-        task = try Build.task(config, root: root, connectome: connectome, seed: seed, threads: threads, log: log)
+        do {
+            task = try Build.task(config, root: root, connectome: connectome, seed: seed, threads: threads, log: log, stop: stopRequested)
+        } catch DataError.stopRequested {
+            throw SolverError.stopRequested
+        }
         dt = task.dataset.config.dt
 
         // Optimizer, penalties, scheduler.

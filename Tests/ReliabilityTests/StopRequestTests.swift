@@ -48,3 +48,56 @@ import FlyvisTestSupport
         #expect(try d.read(ResultsSchema.epe, as: Double.self).values == epe)
     }
 }
+
+/// A stop request while the data set is prepared: the run generating it stops between scenes,
+/// one waiting for another process's rendering stops waiting; both exit 75 at once, train
+/// nothing and cache nothing (at full size rendering Sintel takes minutes).
+@Suite(.serialized) struct StopWhilePreparingDataTests {
+    @Test func stopWhileTheDataSetIsPreparedExits75AtOnce() throws {
+        let root = try scratchDirectory()
+        defer { try? FileManager.default.removeItem(at: root) }
+        func start(_ member: String) throws -> Process {
+            try launch(flyvisBinary, ["train-single", "--root", root.path, "task_name=flow", "ensemble_and_network_id=0001/\(member)",
+                                      "task.n_iters=9"] + Tiny.base + ["task.dataset.builtin.scenes=400"])
+        }
+        func waitFor(_ text: String, in member: String, _ job: Process) throws {
+            let log = root.appendingPathComponent("results/flow/0001/\(member)/train.log")
+            let deadline = Date().addingTimeInterval(120)
+            while Date() < deadline && job.isRunning {
+                if let t = try? String(contentsOf: log, encoding: .utf8), t.contains(text) { return }
+                usleep(20_000)
+            }
+            throw TestSetupError("member \(member) never logged '\(text)'")
+        }
+        func stop(_ job: Process) -> TimeInterval {
+            let t0 = Date()
+            kill(job.processIdentifier, SIGTERM)
+            job.waitUntilExit()
+            return Date().timeIntervalSince(t0)
+        }
+        let generating = try start("000")
+        defer { if generating.isRunning { kill(generating.processIdentifier, SIGKILL); generating.waitUntilExit() } }
+        try waitFor("Generating the built-in synthetic", in: "000", generating)
+        let waiting = try start("001")
+        defer { if waiting.isRunning { kill(waiting.processIdentifier, SIGKILL); waiting.waitUntilExit() } }
+        try waitFor("Initialized network", in: "001", waiting)
+        usleep(500_000)  // now waiting on the rendering's lock
+        try #require(generating.isRunning, "the rendering finished before the test could stop it")
+
+        let waited = stop(waiting)
+        #expect(waiting.terminationReason == .exit && waiting.terminationStatus == 75, "exit \(waiting.terminationStatus)")
+        #expect(waited < 10, "the waiting run stopped at once (\(waited) s)")
+        #expect(generating.isRunning, "the rendering run goes on")
+        let rendered = stop(generating)
+        #expect(generating.terminationReason == .exit && generating.terminationStatus == 75, "exit \(generating.terminationStatus)")
+        #expect(rendered < 20, "the rendering run stopped between scenes (\(rendered) s)")
+
+        let renderings = (try? FileManager.default.subpathsOfDirectory(atPath: root.appendingPathComponent("renderings").path)) ?? []
+        #expect(!renderings.contains { $0.hasSuffix("sequences.h5") }, "nothing cached: \(renderings)")
+        for m in ["000", "001"] {
+            let d = ResultsDirectory(root.appendingPathComponent("results/flow/0001/\(m)"))
+            #expect(MemberStatus.read(from: d)?.state == .interrupted, "member \(m)")
+            #expect(CheckpointStore(networkDirectory: d).indices().isEmpty, "member \(m) trained nothing")
+        }
+    }
+}
