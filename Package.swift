@@ -10,7 +10,7 @@ import PackageDescription
 /// set FLYVIS_TARGET_CPU (e.g. "native", "x86-64") before building to change it.
 let targetCPU = Context.environment["FLYVIS_TARGET_CPU"] ?? "haswell"
 let numericsSettings: [SwiftSetting] = [
-    .unsafeFlags(["-target-cpu", targetCPU], .when(platforms: [.linux])),
+    .unsafeFlags(["-target-cpu", targetCPU], .when(platforms: [.linux]))
 ]
 
 let package = Package(
@@ -22,98 +22,163 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
         // torch's checkpoint container is a zip archive.
         .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.20"),
     ],
     targets: [
         // C libraries, found through pkg-config.
-        .systemLibrary(name: "COpenMPI", pkgConfig: "ompi-c",
-                       providers: [.apt(["libopenmpi-dev"])]),
-        .systemLibrary(name: "CHDF5", pkgConfig: "hdf5-openmpi",
-                       providers: [.apt(["libhdf5-openmpi-dev"])]),
-        .systemLibrary(name: "CLibPNG", pkgConfig: "libpng",
-                       providers: [.apt(["libpng-dev"])]),
+        .systemLibrary(
+            name: "COpenMPI", pkgConfig: "ompi-c",
+            providers: [.apt(["libopenmpi-dev"])]),
+        .systemLibrary(
+            name: "CHDF5", pkgConfig: "hdf5-openmpi",
+            providers: [.apt(["libhdf5-openmpi-dev"])]),
+        .systemLibrary(
+            name: "CLibPNG", pkgConfig: "libpng",
+            providers: [.apt(["libpng-dev"])]),
         // The one C shim: macros Swift cannot import.
         .target(name: "CFlyvisShim", dependencies: ["COpenMPI", "CHDF5"]),
 
+        // Low-level helpers every layer may use: atomic file writes (temporary, fsync, rename)
+        // with their temporary and host naming, the worker pool, phase timing, log lines.
+        .target(name: "FlyvisBase", dependencies: [.product(name: "Logging", package: "swift-log")]),
+
         // Safe Swift layers over the C libraries; nothing else calls the C APIs.
         .target(name: "FlyvisMPI", dependencies: ["COpenMPI", "CFlyvisShim"]),
-        .target(name: "FlyvisHDF5", dependencies: ["CHDF5", "CFlyvisShim", "FlyvisMPI"]),
+        .target(name: "FlyvisHDF5", dependencies: ["CHDF5", "CFlyvisShim", "FlyvisBase", "FlyvisMPI"]),
 
         // Numerics and domain modules.
         .target(name: "FlyvisHex"),
         // Seeded generators whose state is saved in checkpoints (data order, augmentation, dropout).
         .target(name: "FlyvisRandom"),
-        .target(name: "FlyvisConnectome", dependencies: ["FlyvisHex"],
-                resources: [.copy("Resources/fib25-fib19_v2.2.json")]),
-        .target(name: "FlyvisNetwork", dependencies: ["FlyvisConnectome", "FlyvisRandom"],
-                swiftSettings: numericsSettings),
+        .target(
+            name: "FlyvisConnectome", dependencies: ["FlyvisHex"],
+            resources: [.copy("Resources/fib25-fib19_v2.2.json")]),
+        .target(
+            name: "FlyvisNetwork", dependencies: ["FlyvisBase", "FlyvisConnectome", "FlyvisRandom"],
+            swiftSettings: numericsSettings),
         // Hex rendering, Sintel, augmentation, the built-in data set, loaders.
-        .target(name: "FlyvisData", dependencies: ["FlyvisHex", "FlyvisHDF5", "CLibPNG", "FlyvisRandom"]),
+        .target(name: "FlyvisData", dependencies: ["FlyvisBase", "FlyvisHex", "FlyvisHDF5", "CLibPNG", "FlyvisRandom"]),
         // flyvis's analysis stimuli (flashes, moving edges and bars), rendered as flyvis renders them.
         .target(name: "FlyvisStimuli", dependencies: ["FlyvisHex", "FlyvisHDF5"]),
         // flyvis's Task: data set, split and loaders, the decoders and the losses.
-        .target(name: "FlyvisTask", dependencies: ["FlyvisHex", "FlyvisNetwork", "FlyvisData", "FlyvisRandom"],
-                swiftSettings: numericsSettings),
+        .target(
+            name: "FlyvisTask", dependencies: ["FlyvisBase", "FlyvisHex", "FlyvisNetwork", "FlyvisData", "FlyvisRandom"],
+            swiftSettings: numericsSettings),
         // One training iteration: forward, decoders and losses, backward, Adam, penalties, schedules.
-        .target(name: "FlyvisTraining", dependencies: ["FlyvisConnectome", "FlyvisNetwork", "FlyvisTask"],
-                swiftSettings: numericsSettings),
+        .target(
+            name: "FlyvisTraining", dependencies: ["FlyvisBase", "FlyvisConnectome", "FlyvisNetwork", "FlyvisTask"],
+            swiftSettings: numericsSettings),
         // flyvis's config tree, command-line overrides, interpolation and validation.
-        .target(name: "FlyvisConfig", dependencies: [.product(name: "Yams", package: "Yams")],
-                resources: [.copy("Resources/config")]),
+        .target(
+            name: "FlyvisConfig", dependencies: ["FlyvisBase", "FlyvisHex", .product(name: "Yams", package: "Yams")],
+            resources: [.copy("Resources/config")]),
         // torch's zip serialization and the pickle subset its checkpoints use, in Swift.
-        .target(name: "FlyvisTorch", dependencies: [.product(name: "ZIPFoundation", package: "ZIPFoundation")]),
-        // flyvis-compatible results directories and checkpoints (torch format; HDF5 still read).
-        .target(name: "FlyvisResults", dependencies: ["FlyvisHDF5", "FlyvisTorch", "FlyvisRandom", "FlyvisNetwork"]),
+        .target(name: "FlyvisTorch", dependencies: ["FlyvisBase", .product(name: "ZIPFoundation", package: "ZIPFoundation")]),
+        // flyvis-compatible results directories and checkpoints (torch format; HDF5 still read),
+        // and the one rule that picks a network's best checkpoint.
+        .target(name: "FlyvisResults", dependencies: ["FlyvisBase", "FlyvisHDF5", "FlyvisTorch", "FlyvisRandom", "FlyvisNetwork"]),
         // MultiTaskSolver: training loop, checkpoints, validation, exact resume.
-        .target(name: "FlyvisSolver", dependencies: ["FlyvisConfig", "FlyvisConnectome", "FlyvisData", "FlyvisNetwork",
-                                                     "FlyvisResults", "FlyvisTask", "FlyvisTraining", "FlyvisHDF5", "FlyvisRandom", "FlyvisHex"]),
+        .target(
+            name: "FlyvisSolver",
+            dependencies: [
+                "FlyvisBase", "FlyvisConfig", "FlyvisConnectome", "FlyvisData", "FlyvisNetwork",
+                "FlyvisResults", "FlyvisTask", "FlyvisTraining", "FlyvisHDF5", "FlyvisRandom", "FlyvisHex",
+            ]),
         // flyvis's tuning indices (FRI, DSI, preferred direction, correlations to known tuning)
         // from stimulus responses: pure functions on plain arrays.
         .target(name: "FlyvisTuning"),
         // flyvis's stimulus-response analysis: stimuli through trained members, under MPI, into
         // parallel-HDF5 files, and the tuning indices.
-        .target(name: "FlyvisResponses", dependencies: ["FlyvisStimuli", "FlyvisTuning", "FlyvisNetwork", "FlyvisConnectome", "FlyvisResults", "FlyvisSolver", "FlyvisHDF5", "FlyvisMPI"],
-                swiftSettings: numericsSettings),
+        .target(
+            name: "FlyvisResponses",
+            dependencies: [
+                "FlyvisBase", "FlyvisConfig", "FlyvisStimuli", "FlyvisTuning", "FlyvisNetwork", "FlyvisConnectome",
+                "FlyvisResults", "FlyvisSolver", "FlyvisHDF5", "FlyvisMPI",
+            ],
+            swiftSettings: numericsSettings),
         // The ensemble report page (inline SVG, no dependencies): drawing only, from plain values.
         .target(name: "FlyvisReport"),
-        // The MPI ensemble: rank-0 coordinator, live status, gathered summary, ranking, report.
-        .target(name: "FlyvisEnsemble", dependencies: ["FlyvisMPI", "FlyvisHDF5", "FlyvisResults", "FlyvisRandom", "FlyvisReport", "FlyvisSolver"]),
+        // The MPI ensemble: a member's production sequence, rank-0 coordinator, live status,
+        // gathered summary, ranking, report.
+        .target(
+            name: "FlyvisEnsemble",
+            dependencies: [
+                "FlyvisBase", "FlyvisConfig", "FlyvisMPI", "FlyvisHDF5", "FlyvisResults",
+                "FlyvisRandom", "FlyvisReport", "FlyvisSolver", "FlyvisResponses", "FlyvisTuning",
+            ]),
+        // The workloads `bench` times and the machine's FMA peak, compiled for the target CPU.
+        .target(
+            name: "FlyvisBench",
+            dependencies: ["FlyvisBase", "FlyvisHex", "FlyvisNetwork", "FlyvisRandom", "FlyvisTask", "FlyvisTraining"],
+            swiftSettings: numericsSettings),
 
-        // Executables.
+        // Executables: argument parsing and calls into the library layers, nothing else.
         .executableTarget(
             name: "FlyvisCLI",
             dependencies: [
-                "FlyvisMPI", "FlyvisHDF5", "FlyvisResults", "FlyvisEnsemble", "FlyvisResponses", "FlyvisStimuli",
-                "FlyvisConnectome", "FlyvisNetwork", "FlyvisTask", "FlyvisTraining", "FlyvisSolver", "FlyvisConfig",
+                "FlyvisBase", "FlyvisMPI", "FlyvisHDF5", "FlyvisResults", "FlyvisEnsemble", "FlyvisResponses", "FlyvisStimuli",
+                "FlyvisConnectome", "FlyvisNetwork", "FlyvisTask", "FlyvisTraining", "FlyvisSolver", "FlyvisConfig", "FlyvisBench",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
-        .executableTarget(name: "FlyvisMPISelfTest",
-                          dependencies: ["FlyvisMPI", "FlyvisHDF5"]),
+        .executableTarget(
+            name: "FlyvisMPISelfTest",
+            dependencies: ["FlyvisMPI", "FlyvisHDF5"]),
 
-        // Tests, and what they share: fixture paths and comparisons that fail on short output.
-        .target(name: "FlyvisTestSupport", dependencies: ["FlyvisHDF5"], path: "Tests/FlyvisTestSupport"),
-        .testTarget(name: "FoundationTests",
-                    dependencies: ["FlyvisTestSupport", "FlyvisMPI", "FlyvisHDF5", "FlyvisHex", "FlyvisResults", "FlyvisEnsemble",
-                                   "FlyvisMPISelfTest", "FlyvisCLI"]),
-        .testTarget(name: "NetworkTests",
-                    dependencies: ["FlyvisTestSupport", "FlyvisConnectome", "FlyvisNetwork", "FlyvisHDF5", "FlyvisRandom"]),
-        .testTarget(name: "TrainingTests",
-                    dependencies: ["FlyvisTestSupport", "FlyvisTask", "FlyvisTraining", "FlyvisNetwork", "FlyvisConnectome", "FlyvisHDF5", "FlyvisHex", "FlyvisRandom"]),
+        // Tests, and what they share: fixture paths, comparisons that fail on short output,
+        // temporary directories, tiny configs, the mock Sintel writer, child processes.
+        .target(name: "FlyvisTestSupport", dependencies: ["FlyvisHDF5", "FlyvisData"], path: "Tests/FlyvisTestSupport"),
+        .testTarget(
+            name: "FoundationTests",
+            dependencies: [
+                "FlyvisTestSupport", "FlyvisBase", "FlyvisMPI", "FlyvisHDF5", "FlyvisHex", "FlyvisResults", "FlyvisEnsemble",
+                "FlyvisMPISelfTest", "FlyvisCLI",
+            ]),
+        .testTarget(
+            name: "NetworkTests",
+            dependencies: ["FlyvisTestSupport", "FlyvisConnectome", "FlyvisNetwork", "FlyvisHDF5", "FlyvisRandom"]),
+        .testTarget(
+            name: "TrainingTests",
+            dependencies: [
+                "FlyvisTestSupport", "FlyvisTask", "FlyvisTraining", "FlyvisNetwork", "FlyvisConnectome", "FlyvisHDF5", "FlyvisHex",
+                "FlyvisRandom",
+            ]),
         .testTarget(name: "DataTests", dependencies: ["FlyvisTestSupport", "FlyvisData", "FlyvisHDF5", "FlyvisHex", "FlyvisRandom"]),
         .testTarget(name: "StimuliTests", dependencies: ["FlyvisTestSupport", "FlyvisStimuli", "FlyvisHDF5"]),
-        .testTarget(name: "ConfigTests", dependencies: ["FlyvisConfig"]),
-        .testTarget(name: "InteropTests", dependencies: ["FlyvisTestSupport", "FlyvisTorch", "FlyvisResults", "FlyvisHDF5", "FlyvisSolver", "FlyvisNetwork",
-                                                  "FlyvisConfig", "FlyvisData", "FlyvisEnsemble"]),
-        .testTarget(name: "ReportTests", dependencies: ["FlyvisTestSupport", "FlyvisReport", "FlyvisEnsemble", "FlyvisResults", "FlyvisHDF5", "FlyvisCLI"]),
+        .testTarget(name: "ConfigTests", dependencies: ["FlyvisTestSupport", "FlyvisConfig"]),
+        .testTarget(
+            name: "InteropTests",
+            dependencies: [
+                "FlyvisTestSupport", "FlyvisBase", "FlyvisTorch", "FlyvisResults", "FlyvisHDF5", "FlyvisSolver", "FlyvisNetwork",
+                "FlyvisConfig", "FlyvisData", "FlyvisEnsemble",
+            ]),
+        .testTarget(
+            name: "ReportTests",
+            dependencies: [
+                "FlyvisTestSupport", "FlyvisReport", "FlyvisEnsemble", "FlyvisResults", "FlyvisHDF5", "FlyvisCLI",
+                "FlyvisResponses",
+            ]),
+        .testTarget(
+            name: "SolverTests",
+            dependencies: [
+                "FlyvisTestSupport", "FlyvisBase", "FlyvisSolver", "FlyvisConfig", "FlyvisResults", "FlyvisHDF5", "FlyvisNetwork",
+                "FlyvisTask", "FlyvisTraining", "FlyvisData", "FlyvisRandom",
+            ]),
         .testTarget(name: "TuningTests", dependencies: ["FlyvisTestSupport", "FlyvisTuning", "FlyvisHDF5"]),
-        .testTarget(name: "ResponsesTests",
-                    dependencies: ["FlyvisTestSupport", "FlyvisResponses", "FlyvisNetwork", "FlyvisResults", "FlyvisSolver", "FlyvisHDF5",
-                                   "FlyvisCLI"]),
-        .testTarget(name: "SolverTests", dependencies: ["FlyvisSolver", "FlyvisConfig", "FlyvisResults", "FlyvisHDF5", "FlyvisNetwork", "FlyvisTask", "FlyvisTraining"]),
+        .testTarget(
+            name: "ResponsesTests",
+            dependencies: [
+                "FlyvisTestSupport", "FlyvisResponses", "FlyvisNetwork", "FlyvisResults", "FlyvisSolver", "FlyvisHDF5",
+                "FlyvisCLI",
+            ]),
         // Path safety, member locks, full disks, stale temporaries: in-process and through the binary.
-        .testTarget(name: "ReliabilityTests",
-                    dependencies: ["FlyvisTestSupport", "FlyvisSolver", "FlyvisConfig", "FlyvisResults", "FlyvisHDF5", "FlyvisData", "FlyvisCLI"]),
+        .testTarget(
+            name: "ReliabilityTests",
+            dependencies: [
+                "FlyvisTestSupport", "FlyvisBase", "FlyvisSolver", "FlyvisConfig", "FlyvisResults", "FlyvisHDF5", "FlyvisData", "FlyvisCLI",
+                "FlyvisEnsemble", "FlyvisTorch",
+            ]),
     ]
 )

@@ -6,6 +6,9 @@
 #                            loss, backward with the penalty lane, Adam, penalty step)
 #   training speedup: Z     (end to end: flyvis's train_single against our train-single on
 #                            a mock Sintel, seconds per iteration from time_trained.h5)
+#   responses speedup (1 thread vs PyTorch N threads): R   (flyvis's stimulus_response on
+#                            the reference moving edges, rendering cached on both sides)
+#   stimulus rendering speedup: S   (one angle-intensity set of moving edges, from scratch)
 # each for our binary with $THREADS threads, plus the 1-thread figures for comparison, and
 # the phases, GFLOP/s and fraction of the FMA peak that `bench` reports.
 # The PyTorch side runs in its own virtualenv (.venv-bench), created on first use.
@@ -78,7 +81,7 @@ PY
   fi
   t_train=$(per_iteration "$work/flyvis")
   for n in 1 "$THREADS"; do
-    "$BIN" train-single --root "$work/ours$n" --threads "$n" "${run[@]}" "task.dataset.sintel_path=$MOCK" >"$work/ours$n.log" 2>&1 \
+    "$BIN" train-single --root "$work/ours$n" --threads "$n" --no-tuning "${run[@]}" "task.dataset.sintel_path=$MOCK" >"$work/ours$n.log" 2>&1 \
       || { echo "bench: train-single failed; see $work/ours$n.log" >&2; exit 1; }
   done
   o_train1=$(per_iteration "$work/ours1")
@@ -90,4 +93,25 @@ PY
   grep -h "peak RSS" "$work/ours1.log" | sed 's/.*peak RSS /ours train_single_peak_rss (1 thread): /'
   echo "training speedup (1 thread vs PyTorch $THREADS threads): $(awk -v a="$t_train" -v b="$o_train1" 'BEGIN{printf "%.1f", a/b}')"
   echo "training speedup: $(awk -v a="$t_train" -v b="$o_trainN" 'BEGIN{printf "%.1f", a/b}')"
+fi
+
+# The science readout: flyvis's Network.stimulus_response on the reference file's moving edges
+# (4 angles x 2 speeds x 2 intensities, rendering cached on both sides: flyvis reads the stimuli
+# from the file, we from our cache), and the rendering of one angle-intensity set of the default
+# moving edges from scratch (flyvis about 2.5 minutes here). RESPONSES=0 skips it.
+if ((${RESPONSES:-1})); then
+  member=Tests/Fixtures/flyvis-results-e15/flow/9995/000
+  echo "== responses: flyvis stimulus_response ($THREADS threads) vs responses (1 thread)"
+  torch_resp=$(.venv-bench/bin/python scripts/bench_responses.py --threads "$THREADS" --member "$member" \
+    --responses Tests/Fixtures/flyvis-responses-e15.h5 2>/dev/null | grep '^pytorch')
+  echo "$torch_resp"
+  ours_resp=$("$BIN" bench --workload responses --member "$member" --threads 1 --repetitions "$REPS" \
+    --root "$FLYVIS_ROOT_DIR")
+  echo "$ours_resp"
+  t_resp=$(value "$torch_resp" "pytorch_responses_ms")
+  o_resp=$(value "$ours_resp" "responses_ms")
+  t_render=$(value "$torch_resp" "pytorch_render_s")
+  o_render=$(value "$ours_resp" "render_s")
+  echo "responses speedup (1 thread vs PyTorch $THREADS threads): $(awk -v a="$t_resp" -v b="$o_resp" 'BEGIN{printf "%.1f", a/b}')"
+  echo "stimulus rendering speedup: $(awk -v a="$t_render" -v b="$o_render" 'BEGIN{printf "%.0f", a/b}')"
 fi

@@ -7,10 +7,22 @@ set -euo pipefail
 STATE="${SLURM_LOCAL_DIR:-/tmp/flyvis-slurm}"
 action="${1:-start}"
 
+# Stops the daemons this script started, by the PIDs recorded in $STATE, never by name: a
+# SLURM or munge that the host runs itself is left alone. A PID is only signalled while it
+# still belongs to a process of that name (a stale file's number may have been reused).
+stop_ours() {
+  local name f pid
+  for name in slurmd slurmctld munged; do
+    f="$STATE/$name.pid"
+    [[ -s "$f" ]] || continue
+    pid=$(cat "$f")
+    if [[ "$(cat "/proc/$pid/comm" 2>/dev/null)" == "$name" ]]; then kill "$pid" 2>/dev/null || true; fi
+    rm -f "$f"
+  done
+}
+
 if [[ "$action" == stop ]]; then
-  pkill -x slurmctld 2>/dev/null || true
-  pkill -x slurmd 2>/dev/null || true
-  pkill -x munged 2>/dev/null || true
+  stop_ours
   exit 0
 fi
 
@@ -36,7 +48,13 @@ if [[ ! -s /etc/munge/munge.key ]]; then
 fi
 chown -R munge:munge /etc/munge /run/munge /var/log/munge /var/lib/munge 2>/dev/null || true
 chmod 400 /etc/munge/munge.key
-pgrep -x munged >/dev/null || $SUDO -u munge /usr/sbin/munged 2>/dev/null || /usr/sbin/munged --force
+stop_ours
+if [[ ! -S /run/munge/munge.socket.2 ]]; then
+  $SUDO -u munge /usr/sbin/munged 2>/dev/null || /usr/sbin/munged --force
+  # munged writes its PID file itself; keep a copy as the record that this script started it.
+  for _ in $(seq 20); do [[ -s /run/munge/munged.pid ]] && break; sleep 0.1; done
+  cp /run/munge/munged.pid "$STATE/munged.pid" 2>/dev/null || true
+fi
 
 cat > /etc/slurm/slurm.conf <<CONF
 ClusterName=flyvis
@@ -66,9 +84,6 @@ PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP OverSubscrib
 CONF
 cp /etc/slurm/slurm.conf /etc/slurm-llnl/slurm.conf 2>/dev/null || true
 
-pkill -x slurmctld 2>/dev/null || true
-pkill -x slurmd 2>/dev/null || true
-sleep 1
 if ! slurmctld -c -i 2>"$STATE/slurmctld.err"; then
   echo "slurm-local: slurmctld cannot run here: $(cat "$STATE/slurmctld.err")" >&2; exit 77
 fi

@@ -46,7 +46,7 @@ done
 scontrol requeue "$job"
 wait_gone 900 "$job"
 grep -q "restart 1" "$OUT/requeue-$job.out" || fail "the job did not restart after requeue"
-grep -q -- "--resume\|restart 1" "$OUT/requeue-$job.out" || true
+grep -q "Recovered checkpoint" "$OUT/requeue-$job.out" || fail "the requeued job did not resume from a checkpoint"
 for m in 000 001; do
   [[ "$(member_state 0022/$m)" == finished && "$(member_iteration 0022/$m)" == 180 ]] || fail "member 0022/$m did not finish after requeue"
 done

@@ -1,9 +1,9 @@
 import ArgumentParser
+import FlyvisBase
+import FlyvisBench
 import FlyvisConnectome
 import FlyvisNetwork
-import FlyvisSolver
-import FlyvisTraining
-import FlyvisTask
+import FlyvisResponses
 import Foundation
 
 /// Prints the median time of each phase of the reference workload.
@@ -17,8 +17,21 @@ struct Bench: ParsableCommand {
     @Option(help: "Connectome extent.") var extent = 15
     @Option(help: "Threads for the recurrent products and the decoder convolutions.") var threads = 1
     @Flag(help: "Time only the FMA peak and the decoder (skip the network and the iteration).") var decoderOnly = false
+    @Option(help: "training (the reference training workload) or responses (flyvis's moving-edge analysis).")
+    var workload = "training"
+    @Option(help: "For --workload responses: the flyvis network directory whose best checkpoint runs.")
+    var member = "Tests/Fixtures/flyvis-results-e15/flow/9995/000"
+    @Option(help: "For --workload responses: where renderings are cached.") var root = "./data"
+
+    func validate() throws {
+        guard ["training", "responses"].contains(workload) else {
+            throw ValidationError("--workload must be training or responses (got '\(workload)')")
+        }
+        guard repetitions >= 1, threads >= 1 else { throw ValidationError("--repetitions and --threads must be at least 1") }
+    }
 
     func run() throws {
+        if workload == "responses" { return try runResponses() }
         let connectome = try Connectome(extent: extent)
         let network = try Network(connectome: connectome)
         network.threads = threads
@@ -39,11 +52,13 @@ struct Bench: ParsableCommand {
             let fwd = 2 * fma / (r.forwardMs / 1e3) / 1e9, bwd = 4 * fma / (r.backwardMs / 1e3) / 1e9
             let whole = 6 * fma / (r.networkMs / 1e3) / 1e9, threadPeak = peak * Double(threads)
             for (name, g) in [("forward", fwd), ("backward", bwd), ("fwd_bwd", whole)] {
-                print("ours network_\(name)_gflops: \(String(format: "%.1f", g)) (\(String(format: "%.0f", 100 * g / threadPeak))% of peak)")
+                print(
+                    "ours network_\(name)_gflops: \(String(format: "%.1f", g)) (\(String(format: "%.0f", 100 * g / threadPeak))% of peak)")
             }
         }
-        let d = try DecoderBenchmark.run(lattice: connectome.lattice, inChannels: connectome.outputCellTypes.count,
-                                         batch: batch, frames: frames, repetitions: repetitions, threads: threads)
+        let d = try DecoderBenchmark.run(
+            lattice: connectome.lattice, inChannels: connectome.outputCellTypes.count,
+            batch: batch, frames: frames, repetitions: repetitions, threads: threads)
         print("ours decoder_forward_ms: \(String(format: "%.2f", d.forwardMs))")
         print("ours decoder_backward_ms: \(String(format: "%.2f", d.backwardMs))")
         let decoderMs = d.forwardMs + d.backwardMs
@@ -57,41 +72,34 @@ struct Bench: ParsableCommand {
         let convMs = ["forward_conv", "backward_conv", "backward_conv_weights"].reduce(0) { $0 + (d.phasesMs[$1] ?? 0) }
         let all = gflop / (decoderMs / 1e3), conv = gflop / (convMs / 1e3), threadPeak = peak * Double(threads)
         print("ours decoder_useful_gflop: \(String(format: "%.3f", gflop))")
-        print("ours decoder_gflops: \(String(format: "%.1f", all)) (\(String(format: "%.0f", 100 * all / threadPeak))% of peak, direct-equivalent)")
-        print("ours decoder_conv_gflops: \(String(format: "%.1f", conv)) (\(String(format: "%.0f", 100 * conv / threadPeak))% of peak, direct-equivalent)")
-        if !decoderOnly { try iteration(network) }
+        print(
+            "ours decoder_gflops: \(String(format: "%.1f", all)) (\(String(format: "%.0f", 100 * all / threadPeak))% of peak, direct-equivalent)"
+        )
+        print(
+            "ours decoder_conv_gflops: \(String(format: "%.1f", conv)) (\(String(format: "%.0f", 100 * conv / threadPeak))% of peak, direct-equivalent)"
+        )
+        if !decoderOnly {
+            let it = try IterationBenchmark.run(
+                network: network, batch: batch, frames: frames, repetitions: repetitions,
+                threads: threads)
+            for k in it.phasesMs.keys.sorted() { print("ours iteration_phase_\(k)_ms: \(String(format: "%.2f", it.phasesMs[k]!))") }
+            print("ours iteration_ms: \(String(format: "%.2f", it.iterationMs))")
+        }
         print("ours peak_rss_mb: \(String(format: "%.1f", peakResidentMB()))")
     }
 
-    /// One whole training iteration as the solver runs it (steady state, forward, decoder with
-    /// dropout, l2norm, backward, Adam, activity penalty, clamp).
-    func iteration(_ network: Network) throws {
-        let c = network.connectome
-        let decoder = try FlowDecoder(lattice: c.lattice, inChannels: c.outputCellTypes.count)
-        decoder.threads = threads
-        let penalizer = try Penalizer(activity: ActivityPenalty(weight: 0.1, baseline: 5, stopIter: 150_000,
-                                                                belowBaselineWeight: 1, aboveBaselineWeight: 0.1),
-                                      activityParameters: [.bias], parameterPenalties: [], learningRate: 5e-5)
-        let step = TrainingStep(network: network, decoders: ["flow": decoder], objectives: ["flow": .l2norm],
-                                weights: TaskWeights(tasks: ["flow"]), learningRates: (5e-5, 5e-5), penalizer: penalizer)
-        var rng = SystemRandomNumberGenerator()
-        let lum = (0..<(batch * frames * c.lattice.count)).map { _ in Float.random(in: 0.2...0.8, using: &rng) }
-        let target = (0..<(batch * frames * 2 * c.lattice.count)).map { _ in Float.random(in: -0.1...0.1, using: &rng) }
-        var totals: [Double] = []
-        var phases: [String: [Double]] = [:]
-        for rep in 0...repetitions {
-            let t0 = DispatchTime.now().uptimeNanoseconds
-            let steady = try network.steadyState(tPre: 0.5, dt: 0.02, batch: batch)
-            let t1 = DispatchTime.now().uptimeNanoseconds
-            _ = try step.run(iteration: rep, lum: lum, targets: ["flow": target], batch: batch, frames: frames,
-                             dt: 0.02, steadyState: steady)
-            let t2 = DispatchTime.now().uptimeNanoseconds
-            guard rep > 0 else { continue }
-            totals.append(Double(t2 - t0) / 1e6)
-            phases["steady_state", default: []].append(Double(t1 - t0) / 1e6)
-            for (k, v) in step.lastTimings { phases[k, default: []].append(v * 1e3) }
-        }
-        for k in phases.keys.sorted() { print("ours iteration_phase_\(k)_ms: \(String(format: "%.2f", median(phases[k]!)))") }
-        print("ours iteration_ms: \(String(format: "%.2f", median(totals)))")
+    /// The responses workload: the reference subset's moving-edge responses (rendering cached)
+    /// and the rendering of one angle-intensity set from scratch.
+    func runResponses() throws {
+        var b = ResponsesBenchmark(
+            member: URL(fileURLWithPath: member).standardizedFileURL, cacheRoot: URL(fileURLWithPath: root).standardizedFileURL)
+        b.threads = threads
+        b.repetitions = repetitions
+        let r = try b.run()
+        print("ours threads: \(threads)")
+        print("ours responses_ms: \(String(format: "%.2f", r.responsesMilliseconds))")
+        print("ours responses_samples: \(r.samples) (\(r.frames) frames each)")
+        print("ours render_s: \(String(format: "%.4f", r.renderSeconds))")
+        print("ours peak_rss_mb: \(String(format: "%.1f", r.peakResidentMB))")
     }
 }

@@ -1,4 +1,6 @@
 import ArgumentParser
+import FlyvisBase
+import FlyvisEnsemble
 import FlyvisHDF5
 import FlyvisMPI
 import Foundation
@@ -21,11 +23,12 @@ struct Doctor: ParsableCommand {
         let writeResult = collectiveWriteTest(comm)
         let failures = (try? comm.allreduce([Int32(writeResult == nil ? 0 : 1)], .sum))?.first ?? 1
         guard comm.isRoot else {
-            if failures > 0 { throw ExitCode(1) }
+            if failures > 0 { throw ExitCode(ExitStatus.failure.rawValue) }
             return
         }
         let hostname = ProcessInfo.processInfo.hostName
-        print("""
+        print(
+            """
             flyvis-ensemble \(RootCommand.version) doctor (rank 0 on \(hostname))
               MPI library: \(MPI.libraryVersion.split(separator: "\n").first.map(String.init) ?? "?")
               ranks: \(comm.size)
@@ -41,7 +44,7 @@ struct Doctor: ParsableCommand {
         } else {
             print("  collective write test: ok (\(comm.size) ranks wrote disjoint rows to one file in \(dir))")
         }
-        if failures > 0 { throw ExitCode(1) }
+        if failures > 0 { throw ExitCode(ExitStatus.failure.rawValue) }
     }
 
     /// Every rank writes its own row of one shared dataset; rank 0 reads it back. Returns an
@@ -53,8 +56,9 @@ struct Doctor: ParsableCommand {
             let path = URL(fileURLWithPath: dir).appendingPathComponent(name).path
             let file = try HDF5File(path: path, mode: .truncate, communicator: comm)
             try file.createDataset("ranks", of: Int64.self, shape: [comm.size, 2], fill: -1)
-            try file.writeHyperslab("ranks", [Int64(comm.rank), Int64(comm.rank * comm.rank)],
-                                    start: [comm.rank, 0], count: [1, 2])
+            try file.writeHyperslab(
+                "ranks", [Int64(comm.rank), Int64(comm.rank * comm.rank)],
+                start: [comm.rank, 0], count: [1, 2])
             try file.close()
             try comm.barrier()
             var problem: String?

@@ -1,4 +1,5 @@
 import ArgumentParser
+import FlyvisBase
 import FlyvisEnsemble
 import FlyvisMPI
 import FlyvisResponses
@@ -112,20 +113,34 @@ struct Responses: ParsableCommand {
         job.log = { print($0) }
         job.shouldStop = { StopSignal.isSet }
         let request = try request()
+        job.stimuliKey = request.key
         let cacheRoot = ResponsesJob.cacheRoot(explicit: root, ensemble: ens)
         if comm.isRoot {
-            print("responses: \(request.kinds.map(\.rawValue).joined(separator: ", ")) for \(ens.path) on \(comm.size) rank(s); renderings under \(cacheRoot.path)")
+            print(
+                "responses: \(request.kinds.map(\.rawValue).joined(separator: ", ")) for \(ens.path) on \(comm.size) rank(s); renderings under \(cacheRoot.path)"
+            )
         }
+        let started = Date()
         do {
-            _ = try job.run(communicator: comm, stimuli: { extent in
-                try request.sets(extent: extent, cache: cacheRoot, log: { if comm.isRoot { print("responses: \($0)") } })
-            }, tuning: !noTuning)
+            let outcome = try job.run(
+                communicator: comm,
+                stimuli: { extent in
+                    try request.sets(extent: extent, cache: cacheRoot, log: { if comm.isRoot { print("responses: \($0)") } })
+                }, tuning: !noTuning)
+            // Every rank's peak memory, so a cluster user sees the largest.
+            let peak = try comm.allreduce([peakResidentMB()], .max)[0]
+            if comm.isRoot {
+                print(
+                    String(
+                        format: "responses: %d member(s), %d file(s) in %.1f s; peak RSS %.0f MB (largest rank)",
+                        outcome.members.count, outcome.files.count + (noTuning ? 0 : 2), Date().timeIntervalSince(started), peak))
+            }
         } catch ResponsesError.interrupted {
-            if comm.isRoot { try? FileHandle.standardError.write(contentsOf: Data("error: \(ResponsesError.interrupted)\n".utf8)) }
-            throw ExitCode(EnsembleExit.interrupted.rawValue)
+            if comm.isRoot { TrainingLog.console.error("\(ResponsesError.interrupted)") }
+            throw ExitCode(ExitStatus.interrupted.rawValue)
         } catch {
-            try? FileHandle.standardError.write(contentsOf: Data("error: \(error)\n".utf8))
-            throw ExitCode(1)
+            TrainingLog.console.error("\(error)")
+            throw ExitCode(ExitStatus.failure.rawValue)
         }
     }
 }

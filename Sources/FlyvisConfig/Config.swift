@@ -28,7 +28,8 @@ package struct Config: Equatable, Sendable {
         var rest: [Override] = []
         for o in parsed {
             if case let .set(path, .string(option)) = o.action, path.count == 1, isGroup(path[0], dirs: dirs),
-               !option.isEmpty {
+                !option.isEmpty
+            {
                 choices[path[0]] = option
             } else {
                 rest.append(o)
@@ -78,7 +79,8 @@ package struct Config: Equatable, Sendable {
     /// own keys come first and groups merge over them).
     static func compose(group: String, option: String, dirs: [URL], choices: [String: String]) throws(ConfigError) -> ConfigMap {
         let rel = group.isEmpty ? "\(option).yaml" : "\(group)/\(option).yaml"
-        guard let url = dirs.map({ $0.appendingPathComponent(rel) }).first(where: { FileManager.default.fileExists(atPath: $0.path) }) else {
+        guard let url = dirs.map({ $0.appendingPathComponent(rel) }).first(where: { FileManager.default.fileExists(atPath: $0.path) })
+        else {
             throw .unknownGroupOption(group: group.isEmpty ? "(root)" : group, option: option, searched: dirs.map(\.path))
         }
         let text: String

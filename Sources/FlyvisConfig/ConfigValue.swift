@@ -1,34 +1,6 @@
 import Foundation
 import Yams
 
-/// Configuration problems, each naming the key and what is allowed.
-package enum ConfigError: Error, CustomStringConvertible, Equatable {
-    case unknownKey(key: String, hint: String)
-    case keyExists(key: String)
-    case wrongType(key: String, expected: String, found: String)
-    case outOfRange(key: String, value: String, allowed: String)
-    case missingValue(key: String)
-    case badOverride(String, why: String)
-    case interpolation(key: String, problem: String)
-    case yaml(file: String, problem: String)
-    case unknownGroupOption(group: String, option: String, searched: [String])
-
-    package var description: String {
-        switch self {
-        case let .unknownKey(key, hint): return "unknown config key '\(key)'\(hint.isEmpty ? "" : "; \(hint)")"
-        case let .keyExists(key): return "config key '\(key)' already exists; use \(key)=value (or ++\(key)=value) to change it"
-        case let .wrongType(key, expected, found): return "config key '\(key)' must be \(expected), got \(found)"
-        case let .outOfRange(key, value, allowed): return "config key '\(key)' = \(value) is not allowed; allowed: \(allowed)"
-        case let .missingValue(key): return "config key '\(key)' is required (it is ???); pass \(key)=..."
-        case let .badOverride(text, why): return "cannot parse override '\(text)': \(why)"
-        case let .interpolation(key, problem): return "cannot resolve ${...} in '\(key)': \(problem)"
-        case let .yaml(file, problem): return "invalid YAML in '\(file)': \(problem)"
-        case let .unknownGroupOption(group, option, searched):
-            return "no config '\(option)' for group '\(group)'; looked in \(searched.joined(separator: ", "))"
-        }
-    }
-}
-
 /// A YAML-like configuration value. Maps keep insertion order (flyvis writes `_meta.yaml` in
 /// its config order).
 package indirect enum ConfigValue: Equatable, Sendable, CustomStringConvertible {
@@ -74,49 +46,6 @@ func formatDouble(_ d: Double) -> String {
     return "\(d)"
 }
 
-/// An insertion-ordered string-keyed map.
-package struct ConfigMap: Equatable, Sendable {
-    package private(set) var keys: [String] = []
-    private var storage: [String: ConfigValue] = [:]
-
-    package init() {}
-
-    package subscript(key: String) -> ConfigValue? {
-        get { storage[key] }
-        set {
-            if let v = newValue {
-                if storage[key] == nil { keys.append(key) }
-                storage[key] = v
-            } else if storage[key] != nil {
-                storage[key] = nil
-                keys.removeAll { $0 == key }
-            }
-        }
-    }
-
-    package var isEmpty: Bool { keys.isEmpty }
-
-    /// Moves a key to the front (used for `type: NetworkDir`).
-    package mutating func moveToFront(_ key: String) {
-        guard keys.contains(key) else { return }
-        keys.removeAll { $0 == key }
-        keys.insert(key, at: 0)
-    }
-
-    /// Deep merge: values of `other` win; maps merge recursively; new keys append.
-    package mutating func merge(_ other: ConfigMap) {
-        for k in other.keys {
-            if case let .map(a)? = self[k], case let .map(b)? = other[k] {
-                var m = a
-                m.merge(b)
-                self[k] = .map(m)
-            } else {
-                self[k] = other[k]
-            }
-        }
-    }
-}
-
 extension ConfigValue {
     /// The most values one YAML document may expand to. A config has a few hundred; aliases
     /// repeat their anchor's content, so a "billion laughs" document of a few lines would
@@ -128,7 +57,11 @@ extension ConfigValue {
     init(node: Node, file: String, budget: inout Int) throws(ConfigError) {
         budget -= 1
         guard budget >= 0 else {
-            throw .yaml(file: file, problem: "the document expands to more than \(Self.maxValues) values (YAML aliases repeat their anchor's content); a config holds a few hundred")
+            throw .yaml(
+                file: file,
+                problem:
+                    "the document expands to more than \(Self.maxValues) values (YAML aliases repeat their anchor's content); a config holds a few hundred"
+            )
         }
         switch node {
         case let .scalar(s):
@@ -170,8 +103,10 @@ extension ConfigValue {
     /// spot (Yams' own message quotes the whole offending line, which can be megabytes).
     static func describe(_ error: Error, in yaml: String) -> String {
         func excerpt(_ mark: Mark) -> String {
-            guard mark.line >= 1, let line = yaml.split(separator: "\n", omittingEmptySubsequences: false)
-                .dropFirst(mark.line - 1).first else { return "" }
+            guard mark.line >= 1,
+                let line = yaml.split(separator: "\n", omittingEmptySubsequences: false)
+                    .dropFirst(mark.line - 1).first
+            else { return "" }
             let scalars = Array(line.unicodeScalars)
             let column = min(max(mark.column - 1, 0), scalars.count)
             let from = max(0, column - 30), to = min(scalars.count, column + 30)

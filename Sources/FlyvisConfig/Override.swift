@@ -73,11 +73,13 @@ struct Override {
         default: break
         }
         if s.range(of: #"^[+-]?(0|[1-9][0-9_]*)$"#, options: .regularExpression) != nil,
-           let i = Int(s.replacingOccurrences(of: "_", with: "")) {
+            let i = Int(s.replacingOccurrences(of: "_", with: ""))
+        {
             return .int(i)
         }
         if s.range(of: #"^[+-]?((0|[1-9][0-9_]*)?\.[0-9_]+|(0|[1-9][0-9_]*)\.?)([eE][+-]?[0-9]+)?$"#, options: .regularExpression) != nil,
-           s.contains(where: { $0 == "." || $0 == "e" || $0 == "E" }), let d = Double(s.replacingOccurrences(of: "_", with: "")) {
+            s.contains(where: { $0 == "." || $0 == "e" || $0 == "E" }), let d = Double(s.replacingOccurrences(of: "_", with: ""))
+        {
             return .double(d)
         }
         return .string(s)
@@ -88,7 +90,8 @@ struct Override {
         case let .set(path, value):
             guard Self.read(root, path) != nil else {
                 let key = path.joined(separator: ".")
-                throw .unknownKey(key: key, hint: "check the spelling (keys: \(Self.siblings(root, path))), or use +\(key)=\(value) to add it")
+                throw .unknownKey(
+                    key: key, hint: "check the spelling (keys: \(Self.siblings(root, path))), or use +\(key)=\(value) to add it")
             }
             if let old = Self.read(schema, path) { try Self.checkType(path.joined(separator: "."), old: old, new: value) }
             Self.write(&root, path, value)

@@ -1,3 +1,5 @@
+import FlyvisBase
+import FlyvisHex
 import Foundation
 
 extension Config {
@@ -39,7 +41,9 @@ extension Config {
         func within(_ key: String, _ lo: Int, _ hi: Int, _ why: String) throws(ConfigError) {
             guard contains(key), value(key) != .null else { return }
             let v = try int(key)
-            guard (lo...hi).contains(v) else { throw .outOfRange(key: key, value: "\(v)", allowed: "an integer ≥ \(lo) and ≤ \(hi) (\(why))") }
+            guard (lo...hi).contains(v) else {
+                throw .outOfRange(key: key, value: "\(v)", allowed: "an integer ≥ \(lo) and ≤ \(hi) (\(why))")
+            }
         }
         /// A time in seconds within [lo, hi]: time steps per sequence and warm-up are
         /// durations divided by dt.
@@ -48,7 +52,7 @@ extension Config {
             let v = try double(key)
             guard v >= lo, v <= hi else { throw .outOfRange(key: key, value: "\(v)", allowed: "a number of seconds from \(lo) to \(hi)") }
         }
-        for key in ["train", "resume", "checkpoint_only", "overfit", "delete_if_exists"] where contains(key) { _ = try bool(key) }
+        for key in RunFlag.allCases.map(\.key) where contains(key) { _ = try bool(key) }
         try positive("task.dataset.dt")
         try seconds("task.dataset.dt", Self.minTimeStep, 1)
         // Sizes are checked before anything is allocated: the schedules hold one value per
@@ -70,27 +74,33 @@ extension Config {
                 if case let .list(shape)? = value("task.decoder.\(k).shape") {
                     for (i, c) in shape.enumerated() {
                         guard case let .int(n) = c, (1...4096).contains(n) else {
-                            throw .outOfRange(key: "task.decoder.\(k).shape", value: "\(c) at position \(i)",
-                                              allowed: "channel counts from 1 to 4096 (flyvis uses [8, 2])")
+                            throw .outOfRange(
+                                key: "task.decoder.\(k).shape", value: "\(c) at position \(i)",
+                                allowed: "channel counts from 1 to 4096 (flyvis uses [8, 2])")
                         }
                     }
                 }
             }
         }
-        // Keep in step with Connectome.extentRange (FlyvisConfig does not depend on it).
         if contains("network.connectome.extent") {
-            let e = try int("network.connectome.extent")
-            guard (1...64).contains(e) else { throw .outOfRange(key: "network.connectome.extent", value: "\(e)", allowed: "an integer from 1 to 64 (flyvis uses 15)") }
+            let e = try int("network.connectome.extent"), r = HexLattice.networkExtents
+            guard r.contains(e) else {
+                throw .outOfRange(
+                    key: "network.connectome.extent", value: "\(e)",
+                    allowed: "an integer from \(r.lowerBound) to \(r.upperBound) (flyvis uses 15)")
+            }
         }
         try positive("t_pre_train")
         try seconds("t_pre_train", 0, 100)
         try probability("task.dataset.p_flip")
         try probability("task.dataset.p_rot")
-        try probability("task.decoder.flow.p_dropout")
+        for task in TaskName.targets where contains("task.decoder.\(task.rawValue).p_dropout") {
+            try probability("task.decoder.\(task.rawValue).p_dropout")
+        }
         if contains("task.dataset.tasks") {
             for t in try list("task.dataset.tasks") {
-                guard case let .string(s) = t, ["flow", "lum", "depth"].contains(s) else {
-                    throw .outOfRange(key: "task.dataset.tasks", value: "\(t)", allowed: "flow, lum, depth")
+                guard case let .string(s) = t, TaskName(rawValue: s) != nil else {
+                    throw .outOfRange(key: "task.dataset.tasks", value: "\(t)", allowed: TaskName.allowed)
                 }
             }
         }
@@ -197,7 +207,8 @@ extension Config {
         case let .list(l): return "[" + l.map { scalar($0) }.joined(separator: ", ") + "]"
         case let .map(m): return "{" + m.keys.map { "\(scalar(.string($0))): \(scalar(m[$0]!))" }.joined(separator: ", ") + "}"
         case let .string(s):
-            let plain = s.range(of: #"^[A-Za-z_/][A-Za-z0-9_./()\- ]*$"#, options: .regularExpression) != nil
+            let plain =
+                s.range(of: #"^[A-Za-z_/][A-Za-z0-9_./()\- ]*$"#, options: .regularExpression) != nil
                 && !["true", "false", "null", "yes", "no", "on", "off", "~"].contains(s.lowercased())
                 && !s.hasSuffix(" ") && s != "???"
             if plain { return s }

@@ -1,87 +1,6 @@
-import FlyvisRandom
 import FlyvisHex
+import FlyvisRandom
 import Foundation
-
-/// The built-in optic-flow data set, used when no Sintel path is given.
-///
-/// It is **synthetic**: procedurally generated movies, not Sintel. Each scene stacks textured
-/// layers with 1/f ("pink") spatial statistics — a full-frame background and two occluding
-/// elliptical objects — that translate, rotate and expand at constant rates. Because every
-/// layer moves by a known affine map, the ground-truth flow is exact at every pixel, including
-/// occlusion boundaries (the top-most layer at a pixel owns its flow). Frames are rendered at
-/// Sintel's size (436 × 1024, 8-bit luminance, flow in pixels per frame, y down) and then go
-/// through exactly the same BoxEye pipeline as Sintel (lum as box mean, flow as box sum).
-package struct BuiltinFlowConfig: Sendable, Equatable {
-    package var scenes = 24
-    /// PNG-equivalent frames per scene (flow files = frames − 1).
-    package var framesPerScene = 21
-    package var height = 436
-    package var width = 1024
-    package var seed: UInt64 = 2024
-    /// Every `validationEvery`-th scene is a validation scene.
-    package var validationEvery = 4
-
-    package init() {}
-
-    package var key: String {
-        "builtin-flow v1 scenes=\(scenes) frames=\(framesPerScene) size=\(height)x\(width) seed=\(seed) val_every=\(validationEvery)"
-    }
-
-    /// Scene names: the original split of the built-in set is encoded in them
-    /// (`synth_train_NN`, `synth_val_NN`), so flyvis's `original_split` works on it.
-    package func sceneName(_ i: Int) -> String {
-        String(format: "synth_%@_%02d", i % validationEvery == validationEvery - 1 ? "val" : "train", i)
-    }
-}
-
-/// One textured layer moving by x_t = c + v·t + s0·(1+e)^t · R(θ0 + ω·t) · (p − p_c).
-struct MovingLayer {
-    var texture: [Float]          // textureSize², values in [0, 1]
-    var textureSize: Int
-    var center: (Double, Double)  // image position of the texture centre at t = 0
-    var velocity: (Double, Double)
-    var theta0: Double, omega: Double
-    var scale0: Double, expansion: Double
-    /// Ellipse radii in texture pixels (nil: the layer covers everything).
-    var radii: (Double, Double)?
-
-    func transform(_ t: Double) -> (cx: Double, cy: Double, cosT: Double, sinT: Double, s: Double) {
-        let th = theta0 + omega * t
-        return (center.0 + velocity.0 * t, center.1 + velocity.1 * t, cos(th), sin(th), scale0 * pow(1 + expansion, t))
-    }
-
-    /// Texture coordinates (relative to the texture centre) of image point (x, y) at time t.
-    @inline(__always)
-    func inverse(_ x: Double, _ y: Double, _ m: (cx: Double, cy: Double, cosT: Double, sinT: Double, s: Double)) -> (Double, Double) {
-        let dx = (x - m.cx) / m.s, dy = (y - m.cy) / m.s
-        return (m.cosT * dx + m.sinT * dy, -m.sinT * dx + m.cosT * dy)
-    }
-
-    @inline(__always)
-    func forward(_ p: (Double, Double), _ m: (cx: Double, cy: Double, cosT: Double, sinT: Double, s: Double)) -> (Double, Double) {
-        (m.cx + m.s * (m.cosT * p.0 - m.sinT * p.1), m.cy + m.s * (m.sinT * p.0 + m.cosT * p.1))
-    }
-
-    @inline(__always)
-    func covers(_ p: (Double, Double)) -> Bool {
-        guard let r = radii else { return true }
-        let a = p.0 / r.0, b = p.1 / r.1
-        return a * a + b * b <= 1
-    }
-
-    /// Bilinear texture lookup with wrap-around.
-    @inline(__always)
-    func sample(_ p: (Double, Double)) -> Float {
-        let n = textureSize
-        let x = p.0 + Double(n / 2), y = p.1 + Double(n / 2)
-        let fx = x.rounded(.down), fy = y.rounded(.down)
-        let ax = Float(x - fx), ay = Float(y - fy)
-        let x0 = ((Int(fx) % n) + n) % n, y0 = ((Int(fy) % n) + n) % n
-        let x1 = (x0 + 1) % n, y1 = (y0 + 1) % n
-        let a = texture[y0 * n + x0], b = texture[y0 * n + x1], c = texture[y1 * n + x0], d = texture[y1 * n + x1]
-        return (a * (1 - ax) + b * ax) * (1 - ay) + (c * (1 - ax) + d * ax) * ay
-    }
-}
 
 /// 1/f texture: octaves of bilinearly interpolated white noise, amplitude halving with
 /// frequency doubling, rescaled to a random mean and contrast.
@@ -100,7 +19,8 @@ func pinkNoiseTexture(size n: Int, rng: inout RandomState) -> [Float] {
             for x in 0..<n {
                 let gx = Float(x) / Float(spacing)
                 let x0 = Int(gx) % g, x1 = (x0 + 1) % g, ax = gx - Float(Int(gx))
-                let v = (grid[y0 * g + x0] * (1 - ax) + grid[y0 * g + x1] * ax) * (1 - ay)
+                let v =
+                    (grid[y0 * g + x0] * (1 - ax) + grid[y0 * g + x1] * ax) * (1 - ay)
                     + (grid[y1 * g + x0] * (1 - ax) + grid[y1 * g + x1] * ax) * ay
                 tex[y * n + x] += amplitude * v
             }
@@ -111,15 +31,6 @@ func pinkNoiseTexture(size n: Int, rng: inout RandomState) -> [Float] {
     let lo = tex.min()!, hi = tex.max()!
     let mean = Float(0.3 + 0.4 * rng.uniform()), contrast = Float(0.5 + 0.5 * rng.uniform())
     return tex.map { mean + contrast * (($0 - lo) / max(hi - lo, 1e-6) - 0.5) }.map { min(max($0, 0), 1) }
-}
-
-/// A generated scene: frames (luminance in [0,1], quantised to 8 bits like a PNG) and the flow
-/// from each frame to the next, in pixels, x right and y down (Sintel's .flo convention).
-package struct SyntheticScene: Sendable {
-    package var frames: [[Float]]
-    package var flowU: [[Float]]
-    package var flowV: [[Float]]
-    package let height: Int, width: Int
 }
 
 package enum BuiltinFlow {
@@ -133,7 +44,8 @@ package enum BuiltinFlow {
             let speed = background ? 8.0 : 16.0
             return MovingLayer(
                 texture: tex, textureSize: texSize,
-                center: background ? (Double(W) / 2, Double(H) / 2)
+                center: background
+                    ? (Double(W) / 2, Double(H) / 2)
                     : (Double(W) * (0.2 + 0.6 * rng.uniform()), Double(H) * (0.2 + 0.6 * rng.uniform())),
                 velocity: (speed * (rng.uniform() * 2 - 1), speed * (rng.uniform() * 2 - 1)),
                 theta0: rng.uniform() * 2 * .pi, omega: (rng.uniform() * 2 - 1) * (background ? 0.004 : 0.03),
@@ -176,9 +88,11 @@ package enum BuiltinFlow {
     /// flow the motion into each of them, as flyvis pairs Sintel frames).
     /// Scenes not yet started are skipped once `stop` says so (the caller then discards the
     /// partial result).
-    package static func render(config: BuiltinFlowConfig, render: RenderConfig,
-                              progress: (String) -> Void = { _ in },
-                              stop: @escaping () -> Bool = { false }) -> [RenderedSequence] {
+    package static func render(
+        config: BuiltinFlowConfig, render: RenderConfig,
+        progress: (String) -> Void = { _ in },
+        stop: @escaping () -> Bool = { false }
+    ) -> [RenderedSequence] {
         let eye = BoxEye(extent: render.extent, kernelSize: render.kernelSize)
         /// The check reads an atomic flag (the signal handler's); the workers only call it.
         final class Stop: @unchecked Sendable {
@@ -205,8 +119,9 @@ package enum BuiltinFlow {
                 for j in 0..<splits { lum[j] += l[j]; flow[j] += fx[j] + fy[j] }
             }
             let seqs = (0..<splits).map { j in
-                RenderedSequence(name: String(format: "sequence_%02d_%@_split_%02d", i, config.sceneName(i), j),
-                                 frames: s.frames.count - 1, lum: lum[j], flow: flow[j], depth: nil)
+                RenderedSequence(
+                    name: String(format: "sequence_%02d_%@_split_%02d", i, config.sceneName(i), j),
+                    frames: s.frames.count - 1, lum: lum[j], flow: flow[j], depth: nil)
             }
             results.lock.withLock { results.value[i] = seqs }
         }

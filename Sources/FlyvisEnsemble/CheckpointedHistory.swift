@@ -16,8 +16,10 @@ struct CheckpointedHistory {
     var rolledBack = false
 
     /// Reads the histories; a file that exists but does not read is noted in `problems`.
-    static func read(_ dir: ResultsDirectory, problems: inout [String],
-                     describe: (URL, Error) -> String = { "cannot read \($0.path): \($1)" }) -> CheckpointedHistory {
+    static func read(
+        _ dir: ResultsDirectory, problems: inout [String],
+        describe: (URL, Error) -> String = { "cannot read \($0.path): \($1)" }
+    ) -> CheckpointedHistory {
         func history<T: HDF5Element>(_ d: ResultsDirectory, _ key: String, as: T.Type) -> [T] {
             guard d.contains(key) else { return [] }
             do { return try d.read(key, as: T.self).values } catch {

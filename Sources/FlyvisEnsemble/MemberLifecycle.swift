@@ -40,16 +40,19 @@ package struct MemberLifecycle {
         hooks.afterIteration = betweenIterations
         hooks.stopRequested = stopRequested
         hooks.progress = { iteration, rate in
-            var r = ProgressReport(member: member.member, rank: rank, state: .running, iteration: iteration,
-                                   totalIterations: last.totalIterations, iterationsPerSecond: rate)
+            var r = ProgressReport(
+                member: member.member, rank: rank, state: .running, iteration: iteration,
+                totalIterations: last.totalIterations, iterationsPerSecond: rate)
             // Between checkpoints the last validation figures still hold.
             (r.valLoss, r.bestValLoss, r.checkpointIndex) = (last.valLoss, last.bestValLoss, last.checkpointIndex)
             record(r)
         }
         hooks.afterCheckpoint = { index, iteration, loss, best, rate in
-            record(ProgressReport(member: member.member, rank: rank, state: .running, iteration: iteration,
-                                  totalIterations: last.totalIterations, valLoss: loss, bestValLoss: best,
-                                  checkpointIndex: index, iterationsPerSecond: rate > 0 ? rate : nil))
+            record(
+                ProgressReport(
+                    member: member.member, rank: rank, state: .running, iteration: iteration,
+                    totalIterations: last.totalIterations, valLoss: loss, bestValLoss: best,
+                    checkpointIndex: index, iterationsPerSecond: rate > 0 ? rate : nil))
         }
         let status: MemberStatus
         var failure: Error?

@@ -45,9 +45,10 @@ struct StatusTable {
     /// The rows as the report sees them.
     func liveMembers() -> [Int: LiveMember] {
         rows.mapValues { r in
-            LiveMember(state: MemberReport.State(rawValue: r.state.rawValue) ?? .unknown, rank: r.rank >= 0 ? r.rank : nil,
-                       iteration: r.iteration, totalIterations: r.total > 0 ? r.total : nil,
-                       iterationsPerSecond: r.rate, error: r.error)
+            LiveMember(
+                state: MemberReport.State(rawValue: r.state.rawValue) ?? .unknown, rank: r.rank >= 0 ? r.rank : nil,
+                iteration: r.iteration, totalIterations: r.total > 0 ? r.total : nil,
+                iterationsPerSecond: r.rate, error: r.error)
         }
     }
 
@@ -71,9 +72,10 @@ struct StatusTable {
         for m in order {
             guard let r = rows[m] else { continue }
             let progress = r.total > 0 ? "\(r.iteration)/\(r.total)" : "\(r.iteration)"
-            lines.append("| \(ResultsSchema.memberFolder(m)) | \(r.rank >= 0 ? String(r.rank) : "-") | \(r.state) | \(progress) | "
-                + "\(format(r.latest)) | \(format(r.best)) | \(r.rate.map { String(format: "%.2f", $0) } ?? "-") | "
-                + "\(eta(r).map(duration) ?? "-") |")
+            lines.append(
+                "| \(ResultsSchema.memberFolder(m)) | \(r.rank >= 0 ? String(r.rank) : "-") | \(r.state) | \(progress) | "
+                    + "\(format(r.latest)) | \(format(r.best)) | \(r.rate.map { String(format: "%.2f", $0) } ?? "-") | "
+                    + "\(eta(r).map(duration) ?? "-") |")
         }
         let errors = order.compactMap { m in rows[m]?.error.map { "- \(ResultsSchema.memberFolder(m)): \($0)" } }
         if !errors.isEmpty { lines += ["", "Errors:"] + errors }

@@ -4,6 +4,10 @@
 /// ascending in the inner loop; every per-hexal array (721 entries at extent 15) uses that
 /// order, so we keep it exactly.
 package struct HexLattice: Sendable, Equatable {
+    /// The extents a network (connectome, decoders, data) may have: one ring at least, and 64
+    /// rings is far beyond flyvis's 15. The config's validation and the connectome check it.
+    package static let networkExtents = 1...64
+
     package let extent: Int
     package let u: [Int]
     package let v: [Int]

@@ -1,9 +1,9 @@
+import FlyvisHDF5
+import FlyvisMPI
 // Multi-rank checks of the MPI and parallel-HDF5 layers. The Swift test suite launches this
 // under real `mpirun -n 4` (and once without mpirun, as a singleton); rank 0 prints one line
 // per failed check and the process exits non-zero if any rank saw a failure.
 import Foundation
-import FlyvisHDF5
-import FlyvisMPI
 
 var failures: [String] = []
 
@@ -41,8 +41,9 @@ let directory = CommandLine.arguments.count > 1 ? CommandLine.arguments[1] : NST
     }
     expect(try comm.allgather([make(rank)]) == (0..<size).map(make), "allgather \(name)")
     var b: [T] = rank == size - 1 ? [make(7), make(8), make(9)] : []
-    expect((try? comm.broadcast(&b, root: size - 1)) != nil && b == [make(7), make(8), make(9)],
-           "broadcast \(name) from last rank")
+    expect(
+        (try? comm.broadcast(&b, root: size - 1)) != nil && b == [make(7), make(8), make(9)],
+        "broadcast \(name) from last rank")
 }
 checkCollectives(Float.self, "Float") { Float($0) * 1.5 }
 checkCollectives(Double.self, "Double") { Double($0) * 2.25 - 1 }

@@ -87,13 +87,15 @@ package struct NetworkLayout: Sendable {
                 guard abs(su) <= extent else { continue }
                 var v = -extent
                 while v <= extent {
-                    let ok = abs(u + v) <= extent && exists[cell(g.targetType, u, v)]
+                    let ok =
+                        abs(u + v) <= extent && exists[cell(g.targetType, u, v)]
                         && abs(v - g.dv) <= extent && exists[cell(g.sourceType, su, v - g.dv)]
                     if ok {
                         var len = 0
                         while v + len <= extent && abs(u + v + len) <= extent
-                                && exists[cell(g.targetType, u, v + len)]
-                                && abs(v + len - g.dv) <= extent && exists[cell(g.sourceType, su, v + len - g.dv)] {
+                            && exists[cell(g.targetType, u, v + len)]
+                            && abs(v + len - g.dv) <= extent && exists[cell(g.sourceType, su, v + len - g.dv)]
+                        {
                             len += 1
                         }
                         segments.append((Int32(cell(g.targetType, u, v)), Int32(cell(g.sourceType, su, v - g.dv)), Int32(len)))

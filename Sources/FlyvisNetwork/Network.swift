@@ -1,41 +1,6 @@
 import FlyvisConnectome
 import Foundation
 
-/// Bad simulation requests, each naming the problem and the fix.
-package enum NetworkError: Error, CustomStringConvertible, Equatable {
-    case invalidTimeStep(Double)
-    case invalidDuration(name: String, value: Double)
-    case stimulusShape(expected: [Int], found: [Int])
-    case stateShape(expected: [Int], found: Int)
-    case invalidBatch(Int)
-    case tooManySteps(name: String, duration: Double, dt: Double, limit: Int)
-    case unknownNodeSelection(String)
-    case incompleteSynapseGroup(source: String, target: String, du: Int, dv: Int, edges: Int, expected: Int)
-
-    package var description: String {
-        switch self {
-        case let .invalidTimeStep(dt):
-            return "time step dt must be positive and finite (got \(dt)); flyvis uses 0.02 s"
-        case let .invalidDuration(name, value):
-            return "\(name) must be finite and non-negative (got \(value))"
-        case let .stimulusShape(expected, found):
-            return "stimulus has shape \(found), expected \(expected) = (batch, frames, 1, hexals)"
-        case let .stateShape(expected, found):
-            return "initial state has \(found) values, expected \(expected) = (batch, nodes)"
-        case let .invalidBatch(b):
-            return "batch size must be at least 1 (got \(b))"
-        case let .tooManySteps(name, duration, dt, limit):
-            return "\(name) = \(duration) s at dt = \(dt) s is more than \(limit) time steps; shorten it"
-        case let .unknownNodeSelection(s):
-            return "unknown node selection '\(s)': use central, all, or a comma-separated list of cell types"
-        case let .incompleteSynapseGroup(source, target, du, dv, edges, expected):
-            return "synapse group \(source) → \(target) at offset (\(du), \(dv)) has \(edges) edges, but \(expected) target cells "
-                + "have an existing source at that offset; the engine needs every group applied at every such cell "
-                + "(as flyvis's average-filter connectomes are). Check the connectome file's edges for this pair."
-        }
-    }
-}
-
 /// The flyvis network (PPNeuronIGRSynapses dynamics on the connectome) in Float32, with the
 /// reference's simulation API and exact BPTT gradients.
 package final class Network {
@@ -55,8 +20,10 @@ package final class Network {
         set { engine.activation = newValue }
     }
 
-    package init(connectome: Connectome, parameters: NetworkParameters? = nil,
-                activation: Activation = .relu) throws {
+    package init(
+        connectome: Connectome, parameters: NetworkParameters? = nil,
+        activation: Activation = .relu
+    ) throws {
         self.connectome = connectome
         self.parameters = try parameters ?? NetworkParameters(connectome: connectome)
         engine = NetworkEngine<Float>(connectome: connectome, activation: activation)
@@ -104,7 +71,8 @@ package final class Network {
             return p
         }
         guard let movie = product([batch, frames, hexCount, 4]), let out = product([batch, frames, recorded, 4]),
-              let engine = product([batch, min(frames, chunkFrames) + 2, nodeCount, 4]) else { return nil }
+            let engine = product([batch, min(frames, chunkFrames) + 2, nodeCount, 4])
+        else { return nil }
         let (a, o1) = movie.addingReportingOverflow(out)
         let (b, o2) = a.addingReportingOverflow(engine)
         return o1 || o2 ? nil : b
@@ -113,8 +81,10 @@ package final class Network {
     /// The state after `tPre` seconds of uniform grey `value` on the photoreceptors, from
     /// v = bias (or `state`): flyvis's `steady_state`. Returns (B, N) values, or `state`
     /// unchanged when `tPre` ≤ 0.
-    package func steadyState(tPre: Double, dt: Double, batch: Int, value: Float = 0.5,
-                            state: [Float]? = nil) throws(NetworkError) -> [Float]? {
+    package func steadyState(
+        tPre: Double, dt: Double, batch: Int, value: Float = 0.5,
+        state: [Float]? = nil
+    ) throws(NetworkError) -> [Float]? {
         try Self.checkDt(dt)
         guard batch >= 1 else { throw .invalidBatch(batch) }
         guard tPre.isFinite else { throw .invalidDuration(name: "t_pre", value: tPre) }
@@ -128,25 +98,10 @@ package final class Network {
         }
     }
 
-    /// Fades from grey to `initialFrames` (B, 1, hexals) over `tFadeIn` seconds: flyvis's
-    /// `fade_in_state`. Returns `state` unchanged when `tFadeIn` ≤ 0.
-    package func fadeInState(tFadeIn: Double, dt: Double, initialFrames: [Float], batch: Int,
-                            state: [Float]?) throws(NetworkError) -> [Float]? {
-        try Self.checkDt(dt)
-        guard initialFrames.count == batch * hexCount else {
-            throw .stimulusShape(expected: [batch, 1, 1, hexCount], found: [initialFrames.count])
-        }
-        let n = Self.steps(tFadeIn, dt)
-        guard tFadeIn > 0, n > 0 else { return state }
-        return try run(frames: n, dt: dt, batch: batch, state: state) { k, into in
-            let w = n > 1 ? Float(Double(k) / Double(n - 1)) : 0
-            for i in 0..<initialFrames.count { into[i] = w * (initialFrames[i] - 0.5) + 0.5 }
-            return true
-        }
-    }
-
-    private func run(frames: Int, dt: Double, batch: Int, state: [Float]?,
-                     stimulus: (Int, UnsafeMutablePointer<Float>) -> Bool) throws(NetworkError) -> [Float] {
+    private func run(
+        frames: Int, dt: Double, batch: Int, state: [Float]?,
+        stimulus: (Int, UnsafeMutablePointer<Float>) -> Bool
+    ) throws(NetworkError) -> [Float] {
         try prepare(batch: batch, frames: frames, state: state)
         engine.forward(frames: frames, dt: Float(dt), stimulus: stimulus)
         var out = [Float](repeating: 0, count: batch * nodeCount)
@@ -166,8 +121,10 @@ package final class Network {
 
     /// Runs a movie (B, T, 1, hexals) from `state` (nil: v = bias) and keeps every step for a
     /// later `backward`. Read results with `engine.value`/`copyState`.
-    package func forward(movie: UnsafeBufferPointer<Float>, batch: Int, frames: Int, dt: Double,
-                        state: [Float]?) throws(NetworkError) {
+    package func forward(
+        movie: UnsafeBufferPointer<Float>, batch: Int, frames: Int, dt: Double,
+        state: [Float]?
+    ) throws(NetworkError) {
         try Self.checkDt(dt)
         guard batch >= 1 else { throw .invalidBatch(batch) }
         guard movie.count == batch * frames * hexCount else {
@@ -227,9 +184,11 @@ package final class Network {
     /// Simulates a movie (B, T, 1, hexals) in chunks of at most `chunkFrames`, so memory stays
     /// small on long stimuli, and returns the post-step activity (B, frames, nodes) of the
     /// selected nodes at the selected frames (default all).
-    package func simulate(movie: [Float], batch: Int, frames: Int, dt: Double,
-                         initialState: InitialState = .auto, nodes: NodeSelection = .all,
-                         keepFrames: [Int]? = nil, chunkFrames: Int = 200) throws(NetworkError) -> (values: [Float], nodes: [Int], frames: [Int]) {
+    package func simulate(
+        movie: [Float], batch: Int, frames: Int, dt: Double,
+        initialState: InitialState = .auto, nodes: NodeSelection = .all,
+        keepFrames: [Int]? = nil, chunkFrames: Int = 200
+    ) throws(NetworkError) -> (values: [Float], nodes: [Int], frames: [Int]) {
         try Self.checkDt(dt)
         guard batch >= 1 else { throw .invalidBatch(batch) }
         guard movie.count == batch * frames * hexCount else {

@@ -59,4 +59,3 @@ package struct RandomState: Sendable, Equatable, RandomNumberGenerator {
         return (-2 * Foundation.log(u1)).squareRoot() * Foundation.cos(2 * Double.pi * u2)
     }
 }
-

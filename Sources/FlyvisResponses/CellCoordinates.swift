@@ -24,7 +24,9 @@ package struct CellCoordinates: Sendable, Equatable {
             var out: [Int] = []
             for name in names {
                 guard let t = c.typeIndex(name) else {
-                    throw .invalidParameter("unknown cell type '\(name)' in --cells; use central, all, or names such as T4a,T5a (\(c.cellTypes.count) types: \(c.cellTypes.prefix(6).joined(separator: ", ")), …)")
+                    throw .invalidParameter(
+                        "unknown cell type '\(name)' in --cells; use central, all, or names such as T4a,T5a (\(c.cellTypes.count) types: \(c.cellTypes.prefix(6).joined(separator: ", ")), …)"
+                    )
                 }
                 out += Array(c.layerIndex(t))
             }
@@ -35,26 +37,5 @@ package struct CellCoordinates: Sendable, Equatable {
         v = nodes.map { Int(c.nodeV[$0]) }
         let position = Dictionary(nodes.enumerated().map { ($1, $0) }, uniquingKeysWith: { a, _ in a })
         centralColumns = c.centralCellsIndex.map { position[$0] }
-    }
-}
-
-/// Which cells a readout records (`--cells`).
-package enum CellSelection: Sendable, Equatable {
-    case central
-    case all
-    case types([String])
-
-    /// "central", "all" or "T4a,T5a,…".
-    package init(parsing text: String) throws(ResponsesError) {
-        switch text {
-        case "central": self = .central
-        case "all": self = .all
-        default:
-            let names = text.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }
-            guard !names.isEmpty, !names.contains("") else {
-                throw .invalidParameter("--cells '\(text)': use central, all, or comma-separated cell types such as T4a,T5a")
-            }
-            self = .types(names)
-        }
     }
 }

@@ -13,7 +13,8 @@ package struct FlashTuningReducer: ResponseReducer {
     package init(set: any StimulusSet, cellTypes: [String]) throws {
         let p = Dictionary(set.sampleParameters.map { ($0.name, $0.values) }, uniquingKeysWith: { a, _ in a })
         guard let radius = p["radius"], let intensity = p["intensity"] else {
-            throw ResponsesError.invalidParameter("stimulus set '\(set.name)' has no radius and intensity per sample; it is not a flash set")
+            throw ResponsesError.invalidParameter(
+                "stimulus set '\(set.name)' has no radius and intensity per sample; it is not a flash set")
         }
         let config = Dictionary(set.configuration.map { ($0.name, $0.value) }, uniquingKeysWith: { a, _ in a })
         var c = FlashCoordinates(radius: radius, intensity: intensity, time: set.time, cellTypes: cellTypes, dt: set.dt)

@@ -15,11 +15,13 @@ package struct MovingEdgeTuningReducer: ResponseReducer {
     package init(set: any StimulusSet, cellTypes: [String]) throws {
         let p = Dictionary(set.sampleParameters.map { ($0.name, $0.values) }, uniquingKeysWith: { a, _ in a })
         guard let angle = p["angle"], let width = p["width"], let intensity = p["intensity"], let speed = p["speed"] else {
-            throw ResponsesError.invalidParameter("stimulus set '\(set.name)' lacks angle, width, intensity or speed per sample; it is not a moving-edge set")
+            throw ResponsesError.invalidParameter(
+                "stimulus set '\(set.name)' lacks angle, width, intensity or speed per sample; it is not a moving-edge set")
         }
         let config = Dictionary(set.configuration.map { ($0.name, $0.value) }, uniquingKeysWith: { a, _ in a })
-        var c = MovingEdgeCoordinates(angle: angle, width: width, intensity: intensity, speed: speed, time: set.time,
-                                      cellTypes: cellTypes)
+        var c = MovingEdgeCoordinates(
+            angle: angle, width: width, intensity: intensity, speed: speed, time: set.time,
+            cellTypes: cellTypes)
         if case let .numbers(o)? = config["offsets"] { c.offsets = o }
         try c.validate(responsesCount: c.samples * c.frames * c.cells)
         coordinates = c

@@ -1,3 +1,4 @@
+import FlyvisBase
 import FlyvisResults
 import FlyvisSolver
 import FlyvisStimuli
@@ -44,8 +45,10 @@ package struct ResponsesBenchmark {
         var checksum = 0.0
         for _ in 0..<max(1, repetitions) {
             let start = DispatchTime.now().uptimeNanoseconds
-            try runner.run(samples: set.sampleCount, frames: set.frameCount,
-                           render: { i, buffer in try set.render(sample: i, into: buffer) }) { _, values in
+            try runner.run(
+                samples: set.sampleCount, frames: set.frameCount,
+                render: { i, buffer in try set.render(sample: i, into: buffer) }
+            ) { _, values in
                 checksum += Double(values.first { $0.isFinite } ?? 0)
             }
             times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
@@ -58,7 +61,8 @@ package struct ResponsesBenchmark {
         var movie = [Float](repeating: 0, count: edge.frameCount * edge.lattice.count)
         for i in 0..<edge.sampleCount { try movie.withUnsafeMutableBufferPointer { try edge.render(sample: i, into: $0) } }
         let renderSeconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-        return Result(responsesMilliseconds: times.sorted()[times.count / 2], samples: set.sampleCount, frames: set.frameCount,
-                      renderSeconds: renderSeconds, peakResidentMB: peakResidentMB())
+        return Result(
+            responsesMilliseconds: times.sorted()[times.count / 2], samples: set.sampleCount, frames: set.frameCount,
+            renderSeconds: renderSeconds, peakResidentMB: peakResidentMB())
     }
 }

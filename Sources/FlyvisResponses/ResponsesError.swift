@@ -12,12 +12,14 @@ package enum ResponsesError: Error, CustomStringConvertible, Equatable {
         case let .invalidParameter(text):
             return text
         case let .noMembers(directory):
-            return "'\(directory)' holds no member directories (NNN/ with _meta.yaml and chkpts/); pass an ensemble directory such as <root>/results/flow/0000"
+            return
+                "'\(directory)' holds no member directories (NNN/ with _meta.yaml and chkpts/); pass an ensemble directory such as <root>/results/flow/0000"
         case let .member(name, reason):
             return "member \(name): \(reason)"
         case let .noSpace(path, needed, available):
-            return String(format: "not enough space for '%@': it needs %.1f MB and %.1f MB are free; free space and rerun", path,
-                          Double(needed) / 1e6, Double(available) / 1e6)
+            return String(
+                format: "not enough space for '%@': it needs %.1f MB and %.1f MB are free; free space and rerun", path,
+                Double(needed) / 1e6, Double(available) / 1e6)
         case let .otherRank(rank):
             return "rank \(rank) failed (its error is above); nothing was written"
         case .interrupted:

@@ -1,3 +1,4 @@
+import FlyvisBase
 import FlyvisHDF5
 import FlyvisMPI
 import FlyvisResults
@@ -17,9 +18,11 @@ package final class ResponsesFile {
 
     /// Creates the temporary file and the coordinates. `members` and `checkpoints` are the whole
     /// ensemble's (identical on every rank).
-    package init(url: URL, communicator: Communicator, members: [String], checkpoints: [Int], samples: Int, frames: Int,
-                 cells: CellCoordinates, time: [Double], sampleParameters: [(name: String, values: [Double])],
-                 attributes: [(name: String, value: AttributeValue)]) throws {
+    package init(
+        url: URL, communicator: Communicator, members: [String], checkpoints: [Int], samples: Int, frames: Int,
+        cells: CellCoordinates, time: [Double], sampleParameters: [(name: String, values: [Double])],
+        attributes: [(name: String, value: AttributeValue)]
+    ) throws {
         self.url = url
         self.communicator = communicator
         shape = [members.count, samples, frames, cells.count]
@@ -54,8 +57,9 @@ package final class ResponsesFile {
     /// Writes samples `range` of member `member` (values: sample, frame, cell). Ranks without
     /// a block this round pass nil and still take part in the collective call.
     package func write(member: Int, samples range: Range<Int>, values: [Float]) throws {
-        try file.writeHyperslab("responses", values, start: [member, range.lowerBound, 0, 0],
-                                count: [1, range.count, shape[2], shape[3]])
+        try file.writeHyperslab(
+            "responses", values, start: [member, range.lowerBound, 0, 0],
+            count: [1, range.count, shape[2], shape[3]])
     }
 
     /// The collective call of a rank with nothing to write this round.
@@ -72,7 +76,7 @@ package final class ResponsesFile {
             do {
                 try AtomicFile.syncFile(temporary.path)
                 if rename(temporary.path, url.path) != 0 {
-                    throw ResultsError.io(path: url.path, reason: String(cString: strerror(errno)))
+                    throw FileWriteError.posix(errno, path: url.path)
                 }
             } catch {
                 unlink(temporary.path)
@@ -88,12 +92,4 @@ package final class ResponsesFile {
         try? file.close()
         if communicator.isRoot { unlink(temporary.path) }
     }
-}
-
-/// A numeric or text attribute (flyvis's analysis files store every stimulus parameter as a
-/// `config_*` attribute).
-package enum AttributeValue: Sendable, Equatable {
-    case number(Double)
-    case numbers([Double])
-    case text(String)
 }

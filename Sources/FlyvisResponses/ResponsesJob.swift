@@ -18,6 +18,8 @@ package struct ResponsesJob {
     package var progressInterval: TimeInterval = 30
     package var log: (String) -> Void = { print($0) }
     package var shouldStop: () -> Bool = { false }
+    /// The stimuli's `StimulusRequest.key`, stored with the tuning readout.
+    package var stimuliKey = ""
 
     package init(ensemble: URL) { self.ensemble = ensemble }
 
@@ -45,8 +47,10 @@ package struct ResponsesJob {
     /// Runs the readout. `stimuli(extent)` builds the stimulus sets on the members' lattice.
     /// With `tuning`, each member's central responses are reduced while they stream past, and
     /// rank 0 writes `tuning.h5` and `tuning.txt` beside the responses.
-    package func run(communicator comm: Communicator, stimuli: (Int) throws -> [any StimulusSet],
-                     tuning: Bool = true) throws -> Outcome {
+    package func run(
+        communicator comm: Communicator, stimuli: (Int) throws -> [any StimulusSet],
+        tuning: Bool = true
+    ) throws -> Outcome {
         let agree = RankAgreement(comm)
         // Members and stimuli: every rank reads the same directories; a failure anywhere ends all.
         var members: [ResponsesMember] = []
@@ -57,7 +61,9 @@ package struct ResponsesJob {
             members = try ResponsesMember.list(ensemble: ensemble, checkpoint: checkpoint)
             let extents = Set(members.map(\.extent))
             guard extents.count == 1, let extent = extents.first else {
-                throw ResponsesError.invalidParameter("the members of '\(ensemble.path)' have different extents (\(extents.sorted().map(String.init).joined(separator: ", "))); compute their responses separately")
+                throw ResponsesError.invalidParameter(
+                    "the members of '\(ensemble.path)' have different extents (\(extents.sorted().map(String.init).joined(separator: ", "))); compute their responses separately"
+                )
             }
             connectome = try Build.connectome(try TrainedNetwork.storedConfig(ResultsDirectory(members[0].directory)))
             sets = try stimuli(extent)
@@ -73,8 +79,10 @@ package struct ResponsesJob {
         try agree.check(failure)
 
         var outcome = Outcome(members: members, files: [], tuning: nil)
-        var table = TuningTable(members: members.map(\.name), checkpoints: members.map(\.checkpointIndex),
-                                cellTypes: connectome.cellTypes)
+        var table = TuningTable(
+            members: members.map(\.name), checkpoints: members.map(\.checkpointIndex),
+            cellTypes: connectome.cellTypes)
+        table.stimuli = stimuliKey
         for set in sets {
             let url = outputDirectory.appendingPathComponent("\(set.name).h5")
             try checkSpace(for: url, members: members.count, set: set, cells: coordinates.count, agree: agree)
@@ -82,16 +90,19 @@ package struct ResponsesJob {
                 url: url, communicator: comm, members: members.map(\.name), checkpoints: members.map(\.checkpointIndex),
                 samples: set.sampleCount, frames: set.frameCount, cells: coordinates, time: set.time,
                 sampleParameters: set.sampleParameters,
-                attributes: Self.attributes(set) + [("dt", .number(set.dt)), ("t_pre_steady_state", .number(1.0)),
-                                                     ("checkpoint_rule", .text(checkpoint.description))])
+                attributes: Self.attributes(set) + [
+                    ("dt", .number(set.dt)), ("t_pre_steady_state", .number(1.0)),
+                    ("checkpoint_rule", .text(checkpoint.description)),
+                ])
             var reducer: (any ResponseReducer)?
             failure = nil
             do { reducer = tuning ? try TuningReadout.reducer(for: set, cellTypes: connectome.cellTypes) : nil } catch { failure = error }
             do { try agree.check(failure) } catch { file.abandon(); throw error }
             let reductions: [Int: [Double]]
             do {
-                reductions = try write(set, to: file, members: members, mine: mine, cells: coordinates,
-                                       communicator: comm, agree: agree, reducer: reducer)
+                reductions = try write(
+                    set, to: file, members: members, mine: mine, cells: coordinates,
+                    communicator: comm, agree: agree, reducer: reducer)
                 try file.commit()
             } catch {
                 file.abandon()
@@ -121,9 +132,11 @@ package struct ResponsesJob {
     /// The collective rounds of one stimulus set: in round r, rank k computes member r·size + k
     /// batch by batch and writes each batch's block; ranks without a member that round take part
     /// in the same collective writes with empty blocks.
-    private func write(_ set: any StimulusSet, to file: ResponsesFile, members: [ResponsesMember], mine: [Int],
-                       cells: CellCoordinates, communicator comm: Communicator, agree: RankAgreement,
-                       reducer: (any ResponseReducer)?) throws -> [Int: [Double]] {
+    private func write(
+        _ set: any StimulusSet, to file: ResponsesFile, members: [ResponsesMember], mine: [Int],
+        cells: CellCoordinates, communicator comm: Communicator, agree: RankAgreement,
+        reducer: (any ResponseReducer)?
+    ) throws -> [Int: [Double]] {
         let rounds = (members.count + comm.size - 1) / comm.size
         let batches = (set.sampleCount + batchSize - 1) / batchSize
         var reductions: [Int: [Double]] = [:]
@@ -140,15 +153,18 @@ package struct ResponsesJob {
                     let network = try members[m].network(threads: threads).network
                     let runner = try StimulusResponse(network: network, dt: set.dt, cells: cells.nodes, batchSize: batchSize)
                     var reduction = reducer
-                    try runner.run(samples: set.sampleCount, frames: set.frameCount,
-                                   render: { i, buffer in try set.render(sample: i, into: buffer) }) { range, values in
+                    try runner.run(
+                        samples: set.sampleCount, frames: set.frameCount,
+                        render: { i, buffer in try set.render(sample: i, into: buffer) }
+                    ) { range, values in
                         reduction?.add(samples: range, values: values, cells: cells)
                         try file.write(member: m, samples: range, values: values)
                         written += 1
                         if comm.isRoot, clock.now - lastLine >= .seconds(progressInterval) {
                             lastLine = clock.now
-                            progress(set, round: round, rounds: rounds, batch: written, batches: batches, size: comm.size,
-                                     elapsed: clock.now - started)
+                            progress(
+                                set, round: round, rounds: rounds, batch: written, batches: batches, size: comm.size,
+                                elapsed: clock.now - started)
                         }
                     }
                     if let reduction { reductions[m] = try reduction.result() }
@@ -182,14 +198,18 @@ package struct ResponsesJob {
         return out
     }
 
-    private func progress(_ set: any StimulusSet, round: Int, rounds: Int, batch: Int, batches: Int, size: Int,
-                          elapsed: Duration) {
+    private func progress(
+        _ set: any StimulusSet, round: Int, rounds: Int, batch: Int, batches: Int, size: Int,
+        elapsed: Duration
+    ) {
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
         let done = Double(round * batches + batch) / Double(max(1, rounds * batches))
         let samplesDone = Double(round * set.sampleCount + min(set.sampleCount, batch * batchSize)) * Double(size)
         let eta = done > 0 ? seconds * (1 - done) / done : .nan
-        log(String(format: "responses: %@: members %d/%d done, %.1f stimuli/s, ETA %@", set.name, round * size,
-                   rounds * size, samplesDone / max(seconds, 1e-9), Self.duration(eta)))
+        log(
+            String(
+                format: "responses: %@: members %d/%d done, %.1f stimuli/s, ETA %@", set.name, round * size,
+                rounds * size, samplesDone / max(seconds, 1e-9), Self.duration(eta)))
     }
 
     static func duration(_ s: Double) -> String {
@@ -223,13 +243,4 @@ package struct ResponsesJob {
             }
         }
     }
-}
-
-/// Condenses one member's central responses to one stimulus set while they stream past (the
-/// whole set is never kept), into the numbers the tuning indices need.
-package protocol ResponseReducer {
-    /// Length of `result()`, the same on every rank (ranks without a member send NaN).
-    var resultCount: Int { get }
-    mutating func add(samples: Range<Int>, values: [Float], cells: CellCoordinates)
-    func result() throws -> [Double]
 }

@@ -21,20 +21,26 @@ package struct ResponsesMember: Sendable, Equatable {
         }
         let names = try FileManager.default.contentsOfDirectory(atPath: ensemble.path).filter { name in
             name.count == 3 && name.allSatisfy { $0.isASCII && $0.isNumber }
-                && FileManager.default.fileExists(atPath: ensemble.appendingPathComponent(name).appendingPathComponent(ResultsSchema.meta).path)
+                && FileManager.default.fileExists(
+                    atPath: ensemble.appendingPathComponent(name).appendingPathComponent(ResultsSchema.meta).path)
         }.sorted()
         guard !names.isEmpty else { throw ResponsesError.noMembers(directory: ensemble.path) }
-        return try names.map { name in
-            let url = ensemble.appendingPathComponent(name)
-            let dir = ResultsDirectory(url)
-            do {
-                let config = try TrainedNetwork.storedConfig(dir)
-                let index = try checkpoint.resolve(in: dir)
-                return ResponsesMember(name: name, directory: url, checkpointIndex: index,
-                                       extent: try config.int("network.connectome.extent"))
-            } catch {
-                throw ResponsesError.member(name: name, reason: "\(error)")
-            }
+        return try names.map { try member(directory: ensemble.appendingPathComponent($0), checkpoint: checkpoint) }
+    }
+
+    /// One member directory with the checkpoint `checkpoint` selects; an unreadable config or
+    /// a missing checkpoint is an error naming the member.
+    package static func member(directory url: URL, checkpoint: CheckpointSelector) throws -> ResponsesMember {
+        let dir = ResultsDirectory(url)
+        let name = url.lastPathComponent
+        do {
+            let config = try TrainedNetwork.storedConfig(dir)
+            let index = try checkpoint.resolve(in: dir)
+            return ResponsesMember(
+                name: name, directory: url, checkpointIndex: index,
+                extent: try config.int("network.connectome.extent"))
+        } catch {
+            throw ResponsesError.member(name: name, reason: "\(error)")
         }
     }
 

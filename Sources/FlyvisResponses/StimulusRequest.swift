@@ -40,18 +40,30 @@ package struct StimulusRequest: Sendable, Equatable {
 
     package init() {}
 
+    /// Every parameter in one line: equal keys mean equal stimuli.
+    package var key: String {
+        "kinds=\(kinds.map(\.rawValue)) dt=\(dt) radius=\(radius) dynamic_range=\(dynamicRange) t_stim=\(tStim) "
+            + "alternations=\(alternations) flash_t_pre=\(flashTPre) angles=\(angles) intensities=\(intensities) "
+            + "speeds=\(speeds) offsets=\(offsets.lowerBound),\(offsets.upperBound) height=\(height) "
+            + "post_pad_mode=\(postPadMode.rawValue) edge_t_pre=\(edgeTPre) t_post=\(tPost)"
+    }
+
     /// The sets on the lattice of `extent`, rendered through (or read from) the cache under `root`.
     package func sets(extent: Int, cache root: URL, log: (String) -> Void = { _ in }) throws -> [any StimulusSet] {
         let cache = StimulusCache(root: root)
         return try kinds.map { kind -> any StimulusSet in
             switch kind {
             case .flashes:
-                return try cache.load(try Flashes(radius: radius, dynamicRange: dynamicRange, tStim: tStim, tPre: flashTPre,
-                                                  alternations: alternations, dt: dt, extent: extent), log: log)
+                return try cache.load(
+                    try Flashes(
+                        radius: radius, dynamicRange: dynamicRange, tStim: tStim, tPre: flashTPre,
+                        alternations: alternations, dt: dt, extent: extent), log: log)
             case .movingEdge:
-                return try cache.load(try MovingEdge(angles: angles, intensities: intensities, speeds: speeds, offsets: offsets,
-                                                     height: height, postPadMode: postPadMode, tPre: edgeTPre, tPost: tPost,
-                                                     dt: dt, extent: extent), log: log)
+                return try cache.load(
+                    try MovingEdge(
+                        angles: angles, intensities: intensities, speeds: speeds, offsets: offsets,
+                        height: height, postPadMode: postPadMode, tPre: edgeTPre, tPost: tPost,
+                        dt: dt, extent: extent), log: log)
             }
         }
     }

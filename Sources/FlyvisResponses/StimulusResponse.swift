@@ -32,11 +32,15 @@ package struct StimulusResponse {
     /// movie (frames × hexals, frame-major; NaN frames propagate as in flyvis). `body(range,
     /// values)` receives each batch's responses, (sample, frame, cell) for the samples in
     /// `range`. `shouldStop` is asked between batches.
-    package func run(samples: Int, frames: Int,
-                     render: (Int, UnsafeMutableBufferPointer<Float>) throws -> Void,
-                     shouldStop: () -> Bool = { false },
-                     body: (Range<Int>, [Float]) throws -> Void) throws {
-        guard samples >= 0, frames >= 1 else { throw ResponsesError.invalidParameter("a stimulus needs at least one frame (got \(frames))") }
+    package func run(
+        samples: Int, frames: Int,
+        render: (Int, UnsafeMutableBufferPointer<Float>) throws -> Void,
+        shouldStop: () -> Bool = { false },
+        body: (Range<Int>, [Float]) throws -> Void
+    ) throws {
+        guard samples >= 0, frames >= 1 else {
+            throw ResponsesError.invalidParameter("a stimulus needs at least one frame (got \(frames))")
+        }
         let hexals = network.hexCount
         let nodes = network.nodeCount
         let steady = try network.steadyState(tPre: tPre, dt: dt, batch: 1)
@@ -59,8 +63,9 @@ package struct StimulusResponse {
             } else {
                 initial = .bias
             }
-            let result = try network.simulate(movie: movie, batch: b, frames: frames, dt: dt, initialState: initial,
-                                              nodes: .nodes(cells), chunkFrames: chunkFrames)
+            let result = try network.simulate(
+                movie: movie, batch: b, frames: frames, dt: dt, initialState: initial,
+                nodes: .nodes(cells), chunkFrames: chunkFrames)
             try body(start..<(start + b), result.values)
             start += b
         }

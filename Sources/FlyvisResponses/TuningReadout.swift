@@ -32,18 +32,24 @@ package enum TuningReadout {
 
     /// One member's tuning table at its chosen checkpoint, from `sets` (rendered on its
     /// lattice), computed serially without writing responses.
-    package static func compute(member: ResponsesMember, sets: [any StimulusSet], threads: Int = 1, batchSize: Int = 4,
-                                shouldStop: () -> Bool = { false }) throws -> TuningTable {
+    package static func compute(
+        member: ResponsesMember, sets: [any StimulusSet], stimuli: String = "", threads: Int = 1, batchSize: Int = 4,
+        shouldStop: () -> Bool = { false }
+    ) throws -> TuningTable {
         let network = try member.network(threads: threads).network
         let cells = try CellCoordinates(.central, connectome: network.connectome)
-        var table = TuningTable(members: [member.name], checkpoints: [member.checkpointIndex],
-                                cellTypes: network.connectome.cellTypes)
+        var table = TuningTable(
+            members: [member.name], checkpoints: [member.checkpointIndex],
+            cellTypes: network.connectome.cellTypes)
+        table.stimuli = stimuli
         for set in sets {
             var reducer = try reducer(for: set, cellTypes: table.cellTypes)
             let runner = try StimulusResponse(network: network, dt: set.dt, cells: cells.nodes, batchSize: batchSize)
-            try runner.run(samples: set.sampleCount, frames: set.frameCount,
-                           render: { i, buffer in try set.render(sample: i, into: buffer) },
-                           shouldStop: shouldStop) { range, values in
+            try runner.run(
+                samples: set.sampleCount, frames: set.frameCount,
+                render: { i, buffer in try set.render(sample: i, into: buffer) },
+                shouldStop: shouldStop
+            ) { range, values in
                 reducer.add(samples: range, values: values, cells: cells)
             }
             fill(&table, reducer: reducer, results: [try reducer.result()])
@@ -54,12 +60,18 @@ package enum TuningReadout {
     /// Concatenates members' tables (same cell types and stimuli) in the given order.
     package static func merge(_ tables: [TuningTable]) throws -> TuningTable {
         guard let first = tables.first else { throw ResponsesError.invalidParameter("no tuning readouts to merge") }
-        var out = TuningTable(members: tables.flatMap(\.members), checkpoints: tables.flatMap(\.checkpoints),
-                              cellTypes: first.cellTypes)
+        var out = TuningTable(
+            members: tables.flatMap(\.members), checkpoints: tables.flatMap(\.checkpoints),
+            cellTypes: first.cellTypes)
         out.intensities = first.intensities
-        for t in tables where t.cellTypes != first.cellTypes || t.intensities != first.intensities
-            || t.fri.map(\.radius) != first.fri.map(\.radius) || t.hasMovingEdges != first.hasMovingEdges {
-            throw ResponsesError.invalidParameter("member \(t.members.first ?? "?")'s tuning readout was made with other stimuli or cell types than member \(first.members.first ?? "?")'s; recompute it")
+        out.stimuli = first.stimuli
+        for t in tables
+        where t.cellTypes != first.cellTypes || t.intensities != first.intensities
+            || t.fri.map(\.radius) != first.fri.map(\.radius) || t.hasMovingEdges != first.hasMovingEdges
+        {
+            throw ResponsesError.invalidParameter(
+                "member \(t.members.first ?? "?")'s tuning readout was made with other stimuli or cell types than member \(first.members.first ?? "?")'s; recompute it"
+            )
         }
         out.fri = first.fri.indices.map { k in RadiusFRI(radius: first.fri[k].radius, values: tables.flatMap { $0.fri[k].values }) }
         func joined(_ key: KeyPath<TuningTable, [Double]?>) -> [Double]? {

@@ -1,3 +1,4 @@
+import FlyvisBase
 import FlyvisHDF5
 import FlyvisResults
 import Foundation
@@ -10,6 +11,8 @@ package struct TuningTable: Sendable, Equatable {
     package var members: [String]
     package var checkpoints: [Int]
     package var cellTypes: [String]
+    /// The stimuli it was made with (`StimulusRequest.key`), so a stale readout is recomputed.
+    package var stimuli = ""
     /// The moving edges' intensities (0 = OFF edge, 1 = ON edge), the last axis of `dsi`.
     package var intensities: [Double] = []
     /// (member, cell type) per flash radius (flyvis's defaults: 6 and −1).
@@ -47,8 +50,14 @@ package struct TuningTable: Sendable, Equatable {
 
     /// Writes both files atomically (tuning.h5 first, then the table).
     package func write(directory: URL) throws {
+        try write(file: directory.appendingPathComponent(Self.fileName))
+        try AtomicFile.write(directory.appendingPathComponent(Self.textName), text: text())
+    }
+
+    /// Writes `tuning.h5` alone (a member's own readout), atomically.
+    package func write(file url: URL) throws {
         let (m, c, k) = (members.count, cellTypes.count, intensities.count)
-        try AtomicFile.write(directory.appendingPathComponent(Self.fileName)) { tmp in
+        try AtomicFile.write(url) { tmp in
             let f = try HDF5File(path: tmp, mode: .truncate)
             try f.writeStrings("member", members)
             try f.write("checkpoint", checkpoints.map(Int64.init), shape: [m])
@@ -64,18 +73,22 @@ package struct TuningTable: Sendable, Equatable {
             if let dsiCorrelationToKnown { try f.write("dsi_correlation_to_known", dsiCorrelationToKnown, shape: [m]) }
             try f.setAttribute("dims_fri", string: "member,cell_type")
             try f.setAttribute("dims_dsi", string: "member,cell_type,intensity")
+            try f.setAttribute("stimuli", string: stimuli)
             try f.close()
         }
-        try AtomicFile.write(directory.appendingPathComponent(Self.textName), text: text())
     }
+
+    /// Whether this readout was made with `request`'s stimuli.
+    package func matches(_ request: StimulusRequest) -> Bool { stimuli == request.key }
 
     /// Reads a tuning.h5 (ours); nil datasets stay nil.
     package static func read(_ url: URL) throws -> TuningTable {
         guard FileManager.default.fileExists(atPath: url.path) else { throw HDF5Error.fileNotFound(file: url.path) }
         let f = try HDF5File(path: url.path, mode: .readOnly)
-        var t = TuningTable(members: try f.readStrings("member"),
-                            checkpoints: try f.read("checkpoint", as: Int64.self).values.map(Int.init),
-                            cellTypes: try f.readStrings("cell_type"))
+        var t = TuningTable(
+            members: try f.readStrings("member"),
+            checkpoints: try f.read("checkpoint", as: Int64.self).values.map(Int.init),
+            cellTypes: try f.readStrings("cell_type"))
         func optional(_ name: String, count: Int) throws -> [Double]? {
             guard f.exists(name) else { return nil }
             let values = try f.read(name, as: Double.self).values
@@ -84,6 +97,7 @@ package struct TuningTable: Sendable, Equatable {
             }
             return values
         }
+        t.stimuli = (try? f.stringAttribute("stimuli")) ?? ""
         let (m, c) = (t.members.count, t.cellTypes.count)
         guard t.checkpoints.count == m else {
             throw HDF5Error.invalidArgument("'\(url.path)': checkpoint holds \(t.checkpoints.count) values for \(m) members")
@@ -111,7 +125,10 @@ package struct TuningTable: Sendable, Equatable {
             if let r = dsiCorrelationToKnown?[mi] { line += String(format: "  dsi_correlation_to_known %.4f", r) }
             out += line + "\n"
             var header = "  cell_type   "
-            for r in fri { header += "  " + "fri_r\(Self.friName(r.radius).dropFirst("fri_radius_".count))".padding(toLength: 7, withPad: " ", startingAt: 0) }
+            for r in fri {
+                header +=
+                    "  " + "fri_r\(Self.friName(r.radius).dropFirst("fri_radius_".count))".padding(toLength: 7, withPad: " ", startingAt: 0)
+            }
             for x in intensities { header += String(format: "  dsi_i%-3g  pd_i%-3g", x, x) }
             out += header + "\n"
             for (ci, type) in cellTypes.enumerated() {
@@ -125,16 +142,5 @@ package struct TuningTable: Sendable, Equatable {
             }
         }
         return out
-    }
-}
-
-/// One flash radius's FRIs, (member, cell type).
-package struct RadiusFRI: Sendable, Equatable {
-    package var radius: Double
-    package var values: [Double]
-
-    package init(radius: Double, values: [Double]) {
-        self.radius = radius
-        self.values = values
     }
 }

@@ -1,5 +1,5 @@
-import FlyvisNetwork
 import FlyvisHDF5
+import FlyvisNetwork
 import FlyvisRandom
 import Foundation
 
@@ -70,7 +70,8 @@ enum LegacyHDF5Checkpoint {
             for key in arrays.keys where key.hasPrefix("optim/state/") && key.hasSuffix("/step") {
                 let id = key.split(separator: "/")[2]
                 guard let i = Int(id), let step = arrays[key]?.doubles?.first,
-                      let m = arrays["optim/state/\(id)/exp_avg"], let v = arrays["optim/state/\(id)/exp_avg_sq"] else { continue }
+                    let m = arrays["optim/state/\(id)/exp_avg"], let v = arrays["optim/state/\(id)/exp_avg_sq"]
+                else { continue }
                 state[i] = OptimizerState.AdamEntry(step: step, expAvg: m, expAvgSq: v)
             }
             c.optim = OptimizerState(kind: .adam, groups: groups, state: state)
@@ -83,9 +84,10 @@ enum LegacyHDF5Checkpoint {
             for key in arrays.keys where key.hasPrefix("rng/dropout/") {
                 dropout[String(key.dropFirst("rng/dropout/".count))] = arrays[key]!.int64s?.map { UInt64(bitPattern: $0) }
             }
-            c.resume = ResumeState(dataRNG: data.map { UInt64(bitPattern: $0) }, dropoutRNG: dropout,
-                                   epochsDone: Int(arrays["solver/epochs_done"]?.int64s?.first ?? 0),
-                                   timeTrained: arrays["solver/time_trained"]?.doubles?.first ?? 0)
+            c.resume = ResumeState(
+                dataRNG: data.map { UInt64(bitPattern: $0) }, dropoutRNG: dropout,
+                epochsDone: Int(arrays["solver/epochs_done"]?.int64s?.first ?? 0),
+                timeTrained: arrays["solver/time_trained"]?.doubles?.first ?? 0)
         }
         return c
     }

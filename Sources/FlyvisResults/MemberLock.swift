@@ -1,28 +1,9 @@
+import FlyvisBase
 import Foundation
 
 #if canImport(Glibc)
 import Glibc
 #endif
-
-/// Why a member directory could not be locked.
-package enum MemberLockError: Error, CustomStringConvertible, Equatable {
-    /// Another live process holds the lock; `holder` is what it wrote into the lock file.
-    case held(directory: String, holder: String)
-    /// The file system refuses `flock` (e.g. Lustre mounted without `-o flock`).
-    case unsupported(path: String, reason: String)
-    case io(path: String, reason: String)
-
-    package var description: String {
-        switch self {
-        case let .held(directory, holder):
-            return "'\(directory)' is in use by another run (\(holder)); wait for it to finish or stop it (a SLURM requeue must not start while the old job still runs)"
-        case let .unsupported(path, reason):
-            return "cannot lock '\(path)': \(reason); this file system does not support flock (on Lustre mount with -o flock), so concurrent runs on this member are not detected"
-        case let .io(path, reason):
-            return "cannot open the lock file '\(path)': \(reason)"
-        }
-    }
-}
 
 /// An exclusive `flock` on `<member dir>/.flyvis.lock`, held for the life of a run so that two
 /// writers (two `train-single`s, or an ensemble job requeued while the old one still runs)
@@ -81,7 +62,7 @@ package final class MemberLock: @unchecked Sendable {
                 throw .unsupported(path: path, reason: String(cString: strerror(code)))
             }
             // Record who holds it (best effort: a full disk must not stop the run from locking).
-            let text = "host: \(MemberLock.hostName)\npid: \(getpid())\nsince: \(ISO8601DateFormatter().string(from: Date()))\n"
+            let text = "host: \(HostName.current)\npid: \(getpid())\nsince: \(ISO8601DateFormatter().string(from: Date()))\n"
             _ = ftruncate(fd, 0)
             _ = text.withCString { pwrite(fd, $0, strlen($0), 0) }
             held[key] = (fd, 1)
@@ -120,12 +101,6 @@ package final class MemberLock: @unchecked Sendable {
             return false
         }
         return errno == EWOULDBLOCK || errno == EAGAIN ? true : nil
-    }
-
-    package static var hostName: String {
-        var buf = [CChar](repeating: 0, count: 256)
-        guard gethostname(&buf, buf.count - 1) == 0 else { return "unknown-host" }
-        return String(decoding: buf.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
     /// "held by host H, PID P, since T" from the holder's lock file.

@@ -1,32 +1,5 @@
 import Foundation
 
-/// Why a results path was refused, each naming the value and the form that is expected.
-package enum PathError: Error, CustomStringConvertible, Equatable {
-    case invalidTaskName(String)
-    case invalidNetworkID(String)
-    case invalidNetworkName(String)
-    case outsideResults(path: String, results: String)
-    case notNetworkDirectory(path: String)
-    case notADirectory(path: String)
-
-    package var description: String {
-        switch self {
-        case let .invalidTaskName(v):
-            return "task_name '\(v)' is not one path component; use a plain name such as flow (letters, digits, '_', '-', '.'; no '/', no '..')"
-        case let .invalidNetworkID(v):
-            return "ensemble_and_network_id '\(v)' is not of the form EEEE/NNN (4-digit ensemble id, '/', 3-digit network id, as flyvis names them), e.g. 0045/003"
-        case let .invalidNetworkName(v):
-            return "network_name '\(v)' must be a relative path inside the results folder without '.', '..' or empty components; leave it at its default ${task_name}/${ensemble_and_network_id}"
-        case let .outsideResults(path, results):
-            return "the results path '\(path)' lies outside '\(results)'; check task_name, ensemble_and_network_id and network_name"
-        case let .notNetworkDirectory(path):
-            return "delete_if_exists=true refuses to delete '\(path)': it is not a network directory (no _meta.yaml with 'type: NetworkDir'); remove it by hand if that is what you want"
-        case let .notADirectory(path):
-            return "'\(path)' exists but is not a directory, so no results can be written below it; move it away or choose another --root/task_name"
-        }
-    }
-}
-
 /// The checks that keep every network directory inside `<root>/results`: a task name is one
 /// path component, a network id is flyvis's `EEEE/NNN`, and the resolved path is checked to
 /// stay inside the results folder. Called before any directory is created, so a bad value
@@ -37,8 +10,9 @@ package enum NetworkPath {
     package static func validateTaskName(_ name: String) throws(PathError) {
         let allowed = CharacterSet.alphanumerics.union(CharacterSet(charactersIn: "_-."))
         guard !name.isEmpty, name.count <= 200, name != ".", name != "..",
-              !name.hasPrefix("."), !name.hasPrefix("-"),
-              name.unicodeScalars.allSatisfy({ allowed.contains($0) }) else {
+            !name.hasPrefix("."), !name.hasPrefix("-"),
+            name.unicodeScalars.allSatisfy({ allowed.contains($0) })
+        else {
             throw .invalidTaskName(name)
         }
     }
@@ -55,7 +29,8 @@ package enum NetworkPath {
     package static func resolve(root: URL, networkName: String) throws(PathError) -> URL {
         let parts = networkName.split(separator: "/", omittingEmptySubsequences: false)
         guard !networkName.hasPrefix("/"), !parts.isEmpty,
-              parts.allSatisfy({ !$0.isEmpty && $0 != "." && $0 != ".." && !$0.contains("\0") }) else {
+            parts.allSatisfy({ !$0.isEmpty && $0 != "." && $0 != ".." && !$0.contains("\0") })
+        else {
             throw .invalidNetworkName(networkName)
         }
         let results = ResultsLayout(root: root).results
@@ -82,11 +57,15 @@ package enum NetworkPath {
         guard let real = resolveExisting(url.standardizedFileURL) else {
             throw .outsideResults(path: "\(url.path) (a symlink on it points nowhere)", results: results.path)
         }
-        let inside = base.map { b in real.pathComponents.count > b.pathComponents.count
-            && Array(real.pathComponents.prefix(b.pathComponents.count)) == b.pathComponents } ?? false
+        let inside =
+            base.map { b in
+                real.pathComponents.count > b.pathComponents.count
+                    && Array(real.pathComponents.prefix(b.pathComponents.count)) == b.pathComponents
+            } ?? false
         guard inside else {
-            throw .outsideResults(path: real.path == url.standardizedFileURL.path ? url.path : "\(url.path) (resolves to \(real.path))",
-                                  results: results.path)
+            throw .outsideResults(
+                path: real.path == url.standardizedFileURL.path ? url.path : "\(url.path) (resolves to \(real.path))",
+                results: results.path)
         }
     }
 

@@ -20,10 +20,6 @@ package enum ResultsSchema {
     package static func ensembleFolder(_ ensembleID: Int) -> String { String(format: "%04d", ensembleID) }
     /// flyvis's `f"{network_id:03}"`.
     package static func memberFolder(_ member: Int) -> String { String(format: "%03d", member) }
-    /// `ensemble_and_network_id` as flyvis spells it: `EEEE/NNN`.
-    package static func networkID(ensembleID: Int, member: Int) -> String {
-        "\(ensembleFolder(ensembleID))/\(memberFolder(member))"
-    }
 
     // MARK: A network directory
 
@@ -62,9 +58,6 @@ package enum ResultsSchema {
     package static let dt = "dt"
     /// Written by `val-single` into `validation/`.
     package static let l2norm = "l2norm", epe = "epe"
-    /// flyvis's "best" is the argmin of `validation/epe` once `val-single` has written it,
-    /// else of the in-training `validation/loss`.
-    package static let bestLossFiles = [epe, loss]
 
     // MARK: An ensemble directory
 
@@ -78,33 +71,4 @@ package enum ResultsSchema {
     package static func memberLog(_ member: Int) -> String { String(format: "%04d_train.log", member) }
     /// The ensemble lock (`flock`) the job holds for its whole run: one job per ensemble.
     package static let ensembleLock = ".flyvis-ensemble.lock"
-}
-
-/// Where a results tree lies on disk: `<root>/results/<task>/<EEEE>/<NNN>`. The only place
-/// that joins these components; network names from a config go through `NetworkPath.resolve`,
-/// which checks that they stay inside `results`.
-package struct ResultsLayout: Sendable, Equatable {
-    package let root: URL
-
-    package init(root: URL) { self.root = root }
-
-    /// `<root>/results`, standardized (the base every path check compares against).
-    package var results: URL { root.appendingPathComponent(ResultsSchema.resultsFolder).standardizedFileURL }
-
-    /// `<root>/results/<task>/<EEEE>`.
-    package func ensemble(task: String, ensembleID: Int) -> ResultsDirectory {
-        ResultsDirectory(results.appendingPathComponent(task).appendingPathComponent(ResultsSchema.ensembleFolder(ensembleID)))
-    }
-
-    /// `<root>/results/<network_name>`, validated (see `NetworkPath.resolve`).
-    package func network(name: String) throws(PathError) -> ResultsDirectory {
-        ResultsDirectory(try NetworkPath.resolve(root: root, networkName: name))
-    }
-}
-
-extension ResultsDirectory {
-    /// A member folder of an ensemble directory (`NNN`).
-    package func member(_ member: Int) -> ResultsDirectory { subdirectory(ResultsSchema.memberFolder(member)) }
-    /// An evaluation split folder of a network directory.
-    package func split(_ split: ResultsSchema.Split) -> ResultsDirectory { subdirectory(split.folder) }
 }

@@ -1,3 +1,4 @@
+import FlyvisBase
 import Foundation
 
 /// Makes a group of writes to one network directory all-or-nothing. A checkpoint appends to a
@@ -17,7 +18,7 @@ package final class ResultsSnapshot {
 
     /// `checkpointFolder` is the sub-folder whose files are only ever added (never rewritten),
     /// so only their names are recorded.
-    package init(directory: URL, checkpointFolder: String = "chkpts") throws {
+    package init(directory: URL, checkpointFolder: String = CheckpointSchema.folder) throws {
         self.directory = directory
         self.checkpointFolder = checkpointFolder
         let fm = FileManager.default
@@ -31,7 +32,7 @@ package final class ResultsSnapshot {
                 let code = errno
                 if code == ENOSPC || code == EDQUOT {
                     rollBack()
-                    throw AtomicFile.posixError(code, path: file)
+                    throw FileWriteError.posix(code, path: file)
                 }
                 // No hard links here (some network or FUSE file systems): each file is still
                 // replaced atomically, only the group is not.
@@ -83,7 +84,7 @@ package final class ResultsSnapshot {
         for file in historyFiles() where !existing.contains(file) { unlink(file) }
         let chk = directory.appendingPathComponent(checkpointFolder)
         for name in (try? FileManager.default.contentsOfDirectory(atPath: chk.path)) ?? []
-            where !existingCheckpoints.contains(name) && !name.hasPrefix(".") {
+        where !existingCheckpoints.contains(name) && !name.hasPrefix(".") {
             unlink(chk.appendingPathComponent(name).path)
         }
         finished = true

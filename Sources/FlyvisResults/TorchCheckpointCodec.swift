@@ -28,7 +28,10 @@ enum TorchCheckpointCodec {
 
     static func encode(_ c: Checkpoint) -> PickleValue {
         var top: [PickleEntry] = [PickleEntry(.string(S.network), stateDict(c.network))]
-        top.append(PickleEntry(.string(S.decoder), .dict(c.decoder.keys.sorted().map { PickleEntry(.string($0), stateDict(c.decoder[$0]!)) }, ordered: false)))
+        top.append(
+            PickleEntry(
+                .string(S.decoder),
+                .dict(c.decoder.keys.sorted().map { PickleEntry(.string($0), stateDict(c.decoder[$0]!)) }, ordered: false)))
         if let o = c.optim { top.append(PickleEntry(.string(S.optim), optimizer(o))) }
         top.append(PickleEntry(.string(S.time), .string(c.time)))
         top.append(PickleEntry(.string(S.valLoss), .float(c.valLoss)))
@@ -56,11 +59,13 @@ enum TorchCheckpointCodec {
     static func optimizer(_ o: OptimizerState) -> PickleValue {
         let state = o.state.keys.sorted().map { id -> PickleEntry in
             let e = o.state[id]!
-            return PickleEntry(.int(Int64(id)), .dict([
-                S.step: .tensor(TorchTensor([Float(e.step)], shape: [])),
-                S.expAvg: .tensor(tensor(e.expAvg)),
-                S.expAvgSq: .tensor(tensor(e.expAvgSq)),
-            ]))
+            return PickleEntry(
+                .int(Int64(id)),
+                .dict([
+                    S.step: .tensor(TorchTensor([Float(e.step)], shape: [])),
+                    S.expAvg: .tensor(tensor(e.expAvg)),
+                    S.expAvgSq: .tensor(tensor(e.expAvgSq)),
+                ]))
         }
         let groups = o.groups.map { g -> PickleValue in
             let params = PickleValue.list(g.params.map { .int(Int64($0)) })
@@ -90,8 +95,11 @@ enum TorchCheckpointCodec {
         .dict([
             S.formatKey: .string(S.format),
             S.dataRNG: .tensor(TorchTensor(r.dataRNG.map { Int64(bitPattern: $0) })),
-            S.dropoutRNG: .dict(r.dropoutRNG.keys.sorted().map { PickleEntry(.string($0), .tensor(TorchTensor(r.dropoutRNG[$0]!.map { Int64(bitPattern: $0) }))) },
-                                ordered: false),
+            S.dropoutRNG: .dict(
+                r.dropoutRNG.keys.sorted().map {
+                    PickleEntry(.string($0), .tensor(TorchTensor(r.dropoutRNG[$0]!.map { Int64(bitPattern: $0) })))
+                },
+                ordered: false),
             S.epochsDone: .int(Int64(r.epochsDone)),
             S.timeTrained: .float(r.timeTrained),
         ])
@@ -168,7 +176,11 @@ enum TorchCheckpointCodec {
                 return Int(i)
             }
             var out = OptimizerState.Group(lr: try number(lrValue, key: "\(where_)/lr"), params: params)
-            if let b = group["betas"]?.items { out.betas = try b.map { try number($0, key: "\(where_)/betas") } } else if g == 0 { isAdam = false }
+            if let b = group["betas"]?.items {
+                out.betas = try b.map { try number($0, key: "\(where_)/betas") }
+            } else if g == 0 {
+                isAdam = false
+            }
             if let e = group["eps"] { out.eps = try number(e, key: "\(where_)/eps") }
             if let w = group["weight_decay"] { out.weightDecay = try number(w, key: "\(where_)/weight_decay") }
             groups.append(out)
@@ -180,9 +192,10 @@ enum TorchCheckpointCodec {
             guard let stepValue = e.value[S.step], let m = e.value[S.expAvg]?.tensor, let s = e.value[S.expAvgSq]?.tensor else {
                 continue  // not Adam state (e.g. an SGD momentum buffer): nothing we restore
             }
-            state[Int(id)] = OptimizerState.AdamEntry(step: try number(stepValue, key: "\(at)/step"),
-                                                      expAvg: try array(m, key: "\(at)/exp_avg"),
-                                                      expAvgSq: try array(s, key: "\(at)/exp_avg_sq"))
+            state[Int(id)] = OptimizerState.AdamEntry(
+                step: try number(stepValue, key: "\(at)/step"),
+                expAvg: try array(m, key: "\(at)/exp_avg"),
+                expAvgSq: try array(s, key: "\(at)/exp_avg_sq"))
         }
         return OptimizerState(kind: isAdam ? .adam : .sgd, groups: groups, state: state)
     }
@@ -197,7 +210,8 @@ enum TorchCheckpointCodec {
             guard let task = e.key.string else { continue }
             dropout[task] = try words(e.value, "\(S.dropoutRNG)/\(task)")
         }
-        return ResumeState(dataRNG: try words(v[S.dataRNG], S.dataRNG), dropoutRNG: dropout,
-                           epochsDone: Int(v[S.epochsDone]?.int ?? 0), timeTrained: v[S.timeTrained]?.double ?? 0)
+        return ResumeState(
+            dataRNG: try words(v[S.dataRNG], S.dataRNG), dropoutRNG: dropout,
+            epochsDone: Int(v[S.epochsDone]?.int ?? 0), timeTrained: v[S.timeTrained]?.double ?? 0)
     }
 }

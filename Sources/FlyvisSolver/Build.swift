@@ -1,10 +1,11 @@
+import FlyvisBase
 import FlyvisConfig
 import FlyvisConnectome
 import FlyvisData
 import FlyvisHex
 import FlyvisNetwork
-import FlyvisTraining
 import FlyvisTask
+import FlyvisTraining
 import Foundation
 
 /// Builds the pieces of a training run from a resolved config, with errors that name the key.
@@ -12,8 +13,9 @@ package enum Build {
     package static func connectome(_ c: Config) throws -> Connectome {
         let file = try c.string("network.connectome.file")
         let url = file == "fib25-fib19_v2.2.json" ? Connectome.bundledFile : URL(fileURLWithPath: file)
-        return try Connectome(file: url, extent: try c.int("network.connectome.extent"),
-                              nSynFill: Float(try c.double("network.connectome.n_syn_fill")))
+        return try Connectome(
+            file: url, extent: try c.int("network.connectome.extent"),
+            nSynFill: Float(try c.double("network.connectome.n_syn_fill")))
     }
 
     static func parameterConfig(_ c: Config, key: String, defaults: ParameterConfig) throws -> ParameterConfig {
@@ -22,7 +24,9 @@ package enum Build {
         if c.contains("\(base).requires_grad") { p.requiresGrad = try c.bool("\(base).requires_grad") }
         if c.contains("\(base).groupby") {
             p.groupby = try c.list("\(base).groupby").map { v -> String in
-                guard case let .string(s) = v else { throw ConfigError.wrongType(key: "\(base).groupby", expected: "a list of column names", found: "\(v)") }
+                guard case let .string(s) = v else {
+                    throw ConfigError.wrongType(key: "\(base).groupby", expected: "a list of column names", found: "\(v)")
+                }
                 return s
             }
         }
@@ -32,8 +36,16 @@ package enum Build {
             }
             p.clamp = .nonNegative
         } else if case let .list(l)? = c.value("\(base).clamp"), l.count == 2 {
-            let lo = try Config(root: { var m = ConfigMap(); m["x"] = l[0]; return m }()).double("x")
-            let hi = try Config(root: { var m = ConfigMap(); m["x"] = l[1]; return m }()).double("x")
+            let lo = try Config(
+                root: {
+                    var m = ConfigMap(); m["x"] = l[0]; return m
+                }()
+            ).double("x")
+            let hi = try Config(
+                root: {
+                    var m = ConfigMap(); m["x"] = l[1]; return m
+                }()
+            ).double("x")
             p.clamp = .range(lo, hi)
         } else if c.contains("\(base).clamp") {
             p.clamp = .none
@@ -42,11 +54,16 @@ package enum Build {
         let dist = try c.optionalString("\(base).initial_dist") ?? "Value"
         switch dist {
         case "Value":
-            if c.contains("\(base).value") { p.initial = .value(try c.double("\(base).value")) }
-            else if case .value = p.initial {} else { p.initial = .value(0) }
+            if c.contains("\(base).value") {
+                p.initial = .value(try c.double("\(base).value"))
+            } else if case .value = p.initial {
+            } else {
+                p.initial = .value(0)
+            }
         case "Normal":
-            p.initial = .normal(mean: try c.double("\(base).mean"), std: try c.double("\(base).std"),
-                                seed: try c.optionalInt("\(base).seed") ?? 0)
+            p.initial = .normal(
+                mean: try c.double("\(base).mean"), std: try c.double("\(base).std"),
+                seed: try c.optionalInt("\(base).seed") ?? 0)
         case "Lognormal":
             p.initial = .lognormalMean
         default:
@@ -69,7 +86,8 @@ package enum Build {
     /// that implement them: every config the solver, the ensemble and `simulate` use comes
     /// through here, before any directory is created.
     package static func loadConfig(stored: Config? = nil, overrides: [String], configDirs: [URL] = []) throws -> Config {
-        let config = try stored.map { try Config.load(stored: $0, overrides: overrides, configDirs: configDirs) }
+        let config =
+            try stored.map { try Config.load(stored: $0, overrides: overrides, configDirs: configDirs) }
             ?? Config.load(overrides: overrides, configDirs: configDirs)
         try checkChoices(config)
         return config
@@ -94,18 +112,22 @@ package enum Build {
         let key = "network.dynamics.activation"
         let type = try c.string("\(key).type")
         guard let name = Activation.Name(rawValue: type) else {
-            throw ConfigError.outOfRange(key: "\(key).type", value: type,
-                                         allowed: Activation.Name.allCases.map(\.rawValue).joined(separator: ", "))
+            throw ConfigError.outOfRange(
+                key: "\(key).type", value: type,
+                allowed: Activation.Name.allCases.map(\.rawValue).joined(separator: ", "))
         }
-        return Activation(name, negativeSlope: try c.optionalDouble("\(key).negative_slope"), alpha: try c.optionalDouble("\(key).alpha"),
-                          beta: try c.optionalDouble("\(key).beta"), threshold: try c.optionalDouble("\(key).threshold"))
+        return Activation(
+            name, negativeSlope: try c.optionalDouble("\(key).negative_slope"), alpha: try c.optionalDouble("\(key).alpha"),
+            beta: try c.optionalDouble("\(key).beta"), threshold: try c.optionalDouble("\(key).threshold"))
     }
 
     static func datasetConfig(_ c: Config) throws -> DatasetConfig {
         var d = DatasetConfig()
         let k = "task.dataset"
         d.tasks = try c.list("\(k).tasks").map { v -> String in
-            guard case let .string(s) = v else { throw ConfigError.wrongType(key: "\(k).tasks", expected: "a list of task names", found: "\(v)") }
+            guard case let .string(s) = v else {
+                throw ConfigError.wrongType(key: "\(k).tasks", expected: "a list of task names", found: "\(v)")
+            }
             return s
         }
         d.nFrames = try c.int("\(k).n_frames")
@@ -118,7 +140,9 @@ package enum Build {
         d.pFlip = try c.double("\(k).p_flip")
         d.pRot = try c.double("\(k).p_rot")
         d.flipAxes = try c.list("\(k).flip_axes").map { v -> Int in
-            guard case let .int(i) = v else { throw ConfigError.wrongType(key: "\(k).flip_axes", expected: "a list of integers", found: "\(v)") }
+            guard case let .int(i) = v else {
+                throw ConfigError.wrongType(key: "\(k).flip_axes", expected: "a list of integers", found: "\(v)")
+            }
             return i
         }
         d.contrastStd = try c.optionalDouble("\(k).contrast_std")
@@ -135,32 +159,41 @@ package enum Build {
         r.verticalSplits = try c.int("task.dataset.vertical_splits")
         r.nFrames = try c.int("task.dataset.n_frames")
         r.centerCropFraction = try c.optionalDouble("task.dataset.center_crop_fraction")
-        r.depth = try c.list("task.dataset.tasks").contains(.string("depth"))
+        r.depth = try c.list("task.dataset.tasks").contains(.string(TaskName.depth.rawValue))
         let extent = try c.int("network.connectome.extent")
         guard r.extent == extent else {
-            throw ConfigError.outOfRange(key: "task.dataset.boxfilter.extent", value: "\(r.extent)",
-                                         allowed: "the connectome's extent (\(extent)); set both together")
+            throw ConfigError.outOfRange(
+                key: "task.dataset.boxfilter.extent", value: "\(r.extent)",
+                allowed: "the connectome's extent (\(extent)); set both together")
         }
         return r
     }
 
     /// The rendered sequences: a local Sintel copy if `task.dataset.sintel_path` is set, else
     /// the built-in synthetic set; cached under `<root>/renderings`.
-    static func sequences(_ c: Config, root: URL, log: (String) -> Void,
-                          stop: @escaping () -> Bool = { false }) throws -> [RenderedSequence] {
+    static func sequences(
+        _ c: Config, root: URL, log: (String) -> Void,
+        stop: @escaping () -> Bool = { false }
+    ) throws -> [RenderedSequence] {
         let render = try renderConfig(c)
         let hexals = HexLattice.count(extent: render.extent)
         if let path = try c.optionalString("task.dataset.sintel_path") {
             var isDir: ObjCBool = false
             guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir), isDir.boolValue else {
-                throw DataError.missingFolder(path: path, hint: "task.dataset.sintel_path names no folder on this machine (a directory trained elsewhere, e.g. by flyvis, stores the path it had there); override it: task.dataset.sintel_path=/path/to/MPI-Sintel")
+                throw DataError.missingFolder(
+                    path: path,
+                    hint:
+                        "task.dataset.sintel_path names no folder on this machine (a directory trained elsewhere, e.g. by flyvis, stores the path it had there); override it: task.dataset.sintel_path=/path/to/MPI-Sintel"
+                )
             }
             let folder = SintelFolder(root: URL(fileURLWithPath: path))
             _ = try folder.scenes(depth: render.depth)
             let key = "sintel \(URL(fileURLWithPath: path).standardizedFileURL.path) " + render.key
             let inputs = try folder.fingerprint(depth: render.depth)
-            return try RenderCache.loadOrRender(root: root, kind: "RenderedSintel", key: key,
-                                                fingerprint: "\(inputs.files) files \(inputs.hash)", hexals: hexals, log: log, stop: stop) {
+            return try RenderCache.loadOrRender(
+                root: root, kind: "RenderedSintel", key: key,
+                fingerprint: "\(inputs.files) files \(inputs.hash)", hexals: hexals, log: log, stop: stop
+            ) {
                 log("Rendering Sintel from \(path) (once; cached under \(root.path)/renderings)")
                 return try folder.render(render, progress: log, stop: stop)
             }
@@ -170,11 +203,14 @@ package enum Build {
         b.framesPerScene = try c.optionalInt("task.dataset.builtin.frames") ?? b.framesPerScene
         b.seed = UInt64(try c.optionalInt("task.dataset.builtin.seed") ?? Int(b.seed))
         guard b.scenes >= 2, b.framesPerScene >= render.nFrames + 1 else {
-            throw ConfigError.outOfRange(key: "task.dataset.builtin", value: "scenes \(b.scenes), frames \(b.framesPerScene)",
-                                         allowed: "at least 2 scenes of at least n_frames + 1 = \(render.nFrames + 1) frames")
+            throw ConfigError.outOfRange(
+                key: "task.dataset.builtin", value: "scenes \(b.scenes), frames \(b.framesPerScene)",
+                allowed: "at least 2 scenes of at least n_frames + 1 = \(render.nFrames + 1) frames")
         }
-        return try RenderCache.loadOrRender(root: root, kind: "BuiltinFlow", key: b.key + " " + render.key, hexals: hexals, log: log,
-                                            stop: stop) {
+        return try RenderCache.loadOrRender(
+            root: root, kind: "BuiltinFlow", key: b.key + " " + render.key, hexals: hexals, log: log,
+            stop: stop
+        ) {
             log("Generating the built-in synthetic optic-flow data set (\(b.scenes) scenes × \(b.framesPerScene) frames; once, cached)")
             let t0 = Date()
             let s = BuiltinFlow.render(config: b, render: render, stop: stop)
@@ -187,8 +223,15 @@ package enum Build {
     static func decoderConfig(_ c: Config, task: String) throws -> DecoderConfig {
         let k = "task.decoder.\(task)"
         var d = DecoderConfig()
+        guard let name = TaskName(rawValue: task), name.targetChannels != nil else {
+            throw ConfigError.outOfRange(
+                key: "task.dataset.tasks", value: task, allowed: TaskName.targets.map(\.rawValue).joined(separator: ", "))
+        }
+        d.task = name
         d.shape = try c.list("\(k).shape").map { v -> Int in
-            guard case let .int(i) = v else { throw ConfigError.wrongType(key: "\(k).shape", expected: "a list of integers", found: "\(v)") }
+            guard case let .int(i) = v else {
+                throw ConfigError.wrongType(key: "\(k).shape", expected: "a list of integers", found: "\(v)")
+            }
             return i
         }
         d.kernelSize = try c.int("\(k).kernel_size")
@@ -199,7 +242,9 @@ package enum Build {
         if c.contains("\(k).normalize_last") { d.normalizeLast = try c.bool("\(k).normalize_last") }
         if let a = try c.optionalString("\(k).activation") {
             guard let kind = DecoderConfig.ActivationKind(rawValue: a) else {
-                throw ConfigError.outOfRange(key: "\(k).activation", value: a, allowed: DecoderConfig.ActivationKind.allCases.map(\.rawValue).joined(separator: ", "))
+                throw ConfigError.outOfRange(
+                    key: "\(k).activation", value: a, allowed: DecoderConfig.ActivationKind.allCases.map(\.rawValue).joined(separator: ", ")
+                )
             }
             d.activation = kind
         }
@@ -218,8 +263,9 @@ package enum Build {
                 // with a name it cannot update: refuse it here, naming the real parameters.
                 guard let parameter = ParameterName(rawValue: prefix + name) else {
                     let known = ParameterName.names.filter { $0.hasPrefix(prefix) }.map { String($0.dropFirst(prefix.count)) }
-                    throw ConfigError.unknownKey(key: "network.\(group).\(name)",
-                                                 hint: "\(group) parameters are \(known.joined(separator: ", "))")
+                    throw ConfigError.unknownKey(
+                        key: "network.\(group).\(name)",
+                        hint: "\(group) parameters are \(known.joined(separator: ", "))")
                 }
                 if c.contains("\(k).activity"), try c.bool("\(k).activity") { activityParameters.append(parameter) }
                 if let f = try c.optionalString("\(k).function") {
@@ -235,11 +281,12 @@ package enum Build {
         let k = "penalizer.activity_penalty"
         var activity: ActivityPenalty?
         if c.contains(k) {
-            activity = ActivityPenalty(weight: try c.optionalDouble("\(k).activity_penalty") ?? 0,
-                                       baseline: try c.optionalDouble("\(k).activity_baseline") ?? 0,
-                                       stopIter: try c.optionalInt("\(k).stop_iter"),
-                                       belowBaselineWeight: try c.optionalDouble("\(k).below_baseline_penalty_weight") ?? 0,
-                                       aboveBaselineWeight: try c.optionalDouble("\(k).above_baseline_penalty_weight") ?? 0)
+            activity = ActivityPenalty(
+                weight: try c.optionalDouble("\(k).activity_penalty") ?? 0,
+                baseline: try c.optionalDouble("\(k).activity_baseline") ?? 0,
+                stopIter: try c.optionalInt("\(k).stop_iter"),
+                belowBaselineWeight: try c.optionalDouble("\(k).below_baseline_penalty_weight") ?? 0,
+                aboveBaselineWeight: try c.optionalDouble("\(k).above_baseline_penalty_weight") ?? 0)
         }
         return try Penalizer(activity: activity, activityParameters: activityParameters, parameterPenalties: parameterPenalties)
     }
@@ -251,10 +298,12 @@ package enum Build {
         if let m = c.value("scheduler")?.mapValue {
             for key in m.keys where m[key]?.mapValue != nil {
                 let target = try HyperParameterScheduler.target(named: key)
-                schedules.append(try Schedule(target: target,
-                                              function: try ScheduleFunction.named(try c.string("scheduler.\(key).function"), key: "scheduler.\(key).function"),
-                                              start: try c.double("scheduler.\(key).start"), stop: try c.double("scheduler.\(key).stop"),
-                                              steps: try c.int("scheduler.\(key).steps"), stopIter: stopIter, nIterations: nIters))
+                schedules.append(
+                    try Schedule(
+                        target: target,
+                        function: try ScheduleFunction.named(try c.string("scheduler.\(key).function"), key: "scheduler.\(key).function"),
+                        start: try c.double("scheduler.\(key).start"), stop: try c.double("scheduler.\(key).stop"),
+                        steps: try c.int("scheduler.\(key).steps"), stopIter: stopIter, nIterations: nIters))
             }
         }
         return HyperParameterScheduler(schedules: schedules, stopIter: stopIter)

@@ -1,3 +1,4 @@
+import FlyvisBase
 import FlyvisConfig
 import FlyvisResults
 import Foundation
@@ -33,7 +34,7 @@ package enum MemberDirectory {
         }
         let fm = FileManager.default
         // resume=true never deletes (flyvis stores delete_if_exists: true in _meta.yaml).
-        let deleteAsked = try config.bool("delete_if_exists") && fm.fileExists(atPath: url.path)
+        let deleteAsked = try config.bool(RunFlag.deleteIfExists.key) && fm.fileExists(atPath: url.path)
         if deleteAsked && resume { log.warning("delete_if_exists=true is ignored with resume=true: \(url.path) is kept") }
         let deleteRequested = deleteAsked && !resume
         if deleteRequested { try NetworkPath.checkDeletable(url, results: results, keep: [MemberLock.fileName]) }
@@ -42,8 +43,8 @@ package enum MemberDirectory {
             try fm.createDirectory(at: url, withIntermediateDirectories: true)
         } catch {
             let classified = AtomicFile.classify(error, target: url.path)
-            if classified is ResultsError { throw classified }
-            throw ResultsError.io(path: url.path, reason: plainReason(error))
+            if classified is FileWriteError { throw classified }
+            throw FileWriteError.io(path: url.path, reason: plainReason(error))
         }
         var lock: MemberLock?
         do {

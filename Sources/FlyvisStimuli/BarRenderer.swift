@@ -44,8 +44,9 @@ struct BarRenderer {
 
     init(eye: HexEye) {
         self.eye = eye
-        samples = [Sample](repeating: Sample(row0: 0, row1: 0, column0: 0, column1: 0, dx: 0, dy: 0),
-                           count: eye.pixelCount)
+        samples = [Sample](
+            repeating: Sample(row0: 0, row1: 0, column0: 0, column1: 0, dx: 0, dy: 0),
+            count: eye.pixelCount)
     }
 
     /// `render_bars_cartesian` for one bar: rows `int(v − h/2)` to `int(v + h/2)` and columns
@@ -53,8 +54,9 @@ struct BarRenderer {
     /// 775-pixel monitor (negative ends count from the far side, and ends clip).
     static func bar(widthPixels w: Int, heightPixels h: Int, horizontalPixel x: Int, verticalPixel v: Int) -> Bar {
         let left = Int((Double(x) - Double(w) / 2).rounded(.towardZero))
-        let rows = pythonSlice(Int((Double(v) - Double(h) / 2).rounded(.towardZero)),
-                               Int((Double(v) + Double(h) / 2).rounded(.towardZero)) + 1)
+        let rows = pythonSlice(
+            Int((Double(v) - Double(h) / 2).rounded(.towardZero)),
+            Int((Double(v) + Double(h) / 2).rounded(.towardZero)) + 1)
         let columns = pythonSlice(max(left, 0), left + w + 1)
         return Bar(rows: rows, columns: columns)
     }
@@ -81,8 +83,10 @@ struct BarRenderer {
     /// PIL's inverse affine matrix for `Image.rotate(angle)` about the padded image's centre.
     static func rotationMatrix(angle: Double) -> [Double] {
         let radians = -(angle * (Double.pi / 180))
-        var m = [round15(cos(radians)), round15(sin(radians)), 0.0,
-                 round15(-sin(radians)), round15(cos(radians)), 0.0]
+        var m = [
+            round15(cos(radians)), round15(sin(radians)), 0.0,
+            round15(-sin(radians)), round15(cos(radians)), 0.0,
+        ]
         let center = Double(padded) / 2
         let (x, y) = (-center - 0, -center - 0)
         m[2] = m[0] * x + m[1] * y + m[2]
@@ -126,9 +130,10 @@ struct BarRenderer {
                     let yin = matrix[3] * xc + matrix[4] * yc + matrix[5] - 0.5
                     let fx = xin.rounded(.down), fy = yin.rounded(.down)
                     let ix = Int(fx), iy = Int(fy)
-                    table[p] = Sample(row0: monitor(iy), row1: monitor(iy + 1),
-                                      column0: monitor(ix), column1: monitor(ix + 1),
-                                      dx: xin - fx, dy: yin - fy)
+                    table[p] = Sample(
+                        row0: monitor(iy), row1: monitor(iy + 1),
+                        column0: monitor(ix), column1: monitor(ix + 1),
+                        dx: xin - fx, dy: yin - fy)
                 }
             }
         }

@@ -35,8 +35,9 @@ package struct CachedStimulusSet: StimulusSet {
         do {
             let f = try HDF5File(path: file.path, mode: .readOnly)
             try frames.withUnsafeMutableBufferPointer {
-                try f.readHyperslab("frames", start: [layout.sampleGroup[sample], 0, 0],
-                                    count: [1, layout.framesPerGroup, layout.hexals], into: $0)
+                try f.readHyperslab(
+                    "frames", start: [layout.sampleGroup[sample], 0, 0],
+                    count: [1, layout.framesPerGroup, layout.hexals], into: $0)
             }
         } catch {
             throw StimulusError.cache(path: file.path, problem: "\(error); delete the file to render it again")

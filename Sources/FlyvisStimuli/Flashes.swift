@@ -22,12 +22,15 @@ package struct Flashes: CacheableStimulusSet {
     ///   - dynamicRange: the flash intensities [low, high]; grey is their mean.
     ///   - alternations: 0 for grey, 1 for the flash; must start with 0.
     ///   - extent: the lattice; hexals keep flyvis's coordinates at every extent.
-    package init(radius: [Int] = [-1, 6], dynamicRange: [Double] = [0, 1], tStim: Double = 1, tPre: Double = 1,
-                 alternations: [Int] = [0, 1, 0], dt: Double = 1.0 / 200, extent: Int = 15) throws(StimulusError) {
+    package init(
+        radius: [Int] = [-1, 6], dynamicRange: [Double] = [0, 1], tStim: Double = 1, tPre: Double = 1,
+        alternations: [Int] = [0, 1, 0], dt: Double = 1.0 / 200, extent: Int = 15
+    ) throws(StimulusError) {
         let check = ParameterCheck(set: "flashes")
         try check.nonEmpty(radius, "radius")
         if let bad = radius.first(where: { $0 < -1 }) {
-            throw .invalidParameter(set: "flashes", name: "radius", problem: "contains \(bad); use −1 (whole eye) or a radius ≥ 0 in hexals")
+            throw .invalidParameter(
+                set: "flashes", name: "radius", problem: "contains \(bad); use −1 (whole eye) or a radius ≥ 0 in hexals")
         }
         try check.finite(dynamicRange, "dynamic_range")
         guard dynamicRange.count == 2 else {
@@ -37,7 +40,8 @@ package struct Flashes: CacheableStimulusSet {
         try check.nonNegative(tStim, "t_stim")
         try check.nonNegative(tPre, "t_pre")
         guard alternations.first == 0, alternations.allSatisfy({ $0 == 0 || $0 == 1 }) else {
-            throw .invalidParameter(set: "flashes", name: "alternations", problem: "is \(alternations); use 0 (grey) and 1 (flash), starting with 0")
+            throw .invalidParameter(
+                set: "flashes", name: "alternations", problem: "is \(alternations); use 0 (grey) and 1 (flash), starting with 0")
         }
         try check.extent(extent)
         self.radius = radius
@@ -56,9 +60,10 @@ package struct Flashes: CacheableStimulusSet {
         }
         _ = try check.frames(schedule.count)
         let samples = dynamicRange.count * radius.count
-        layout = FrameLayout(groups: samples, framesPerGroup: 2, hexals: lattice.count,
-                             sampleGroup: Array(0..<samples), sampleSchedule: [Int](repeating: 0, count: samples),
-                             schedules: [schedule], background: Float((dynamicRange[0] + dynamicRange[1]) / 2))
+        layout = FrameLayout(
+            groups: samples, framesPerGroup: 2, hexals: lattice.count,
+            sampleGroup: Array(0..<samples), sampleSchedule: [Int](repeating: 0, count: samples),
+            schedules: [schedule], background: Float((dynamicRange[0] + dynamicRange[1]) / 2))
     }
 
     /// Grey: the dynamic range's mean.
@@ -67,14 +72,18 @@ package struct Flashes: CacheableStimulusSet {
     package var time: [Double] { analysisTime(tPre: tPre) }
 
     package var sampleParameters: [(name: String, values: [Double])] {
-        [("radius", dynamicRange.flatMap { _ in radius.map(Double.init) }),
-         ("intensity", dynamicRange.flatMap { i in radius.map { _ in i } })]
+        [
+            ("radius", dynamicRange.flatMap { _ in radius.map(Double.init) }),
+            ("intensity", dynamicRange.flatMap { i in radius.map { _ in i } }),
+        ]
     }
 
     package var configuration: [(name: String, value: StimulusParameterValue)] {
-        [("dynamic_range", .numbers(dynamicRange)), ("t_stim", .number(tStim)), ("t_pre", .number(tPre)),
-         ("dt", .number(dt)), ("radius", .numbers(radius.map(Double.init))),
-         ("alternations", .numbers(alternations.map(Double.init)))]
+        [
+            ("dynamic_range", .numbers(dynamicRange)), ("t_stim", .number(tStim)), ("t_pre", .number(tPre)),
+            ("dt", .number(dt)), ("radius", .numbers(radius.map(Double.init))),
+            ("alternations", .numbers(alternations.map(Double.init))),
+        ]
     }
 
     package var cacheKey: String {

@@ -19,8 +19,10 @@ package struct FrameLayout: Sendable, Equatable {
     /// The background's value (flyvis's `bg_intensity`).
     let background: Float
 
-    init(groups: Int, framesPerGroup: Int, hexals: Int, sampleGroup: [Int], sampleSchedule: [Int],
-         schedules: [[Int32]], background: Float) {
+    init(
+        groups: Int, framesPerGroup: Int, hexals: Int, sampleGroup: [Int], sampleSchedule: [Int],
+        schedules: [[Int32]], background: Float
+    ) {
         self.groups = groups
         self.framesPerGroup = framesPerGroup
         self.hexals = hexals
@@ -72,12 +74,4 @@ package struct FrameLayout: Sendable, Equatable {
             }
         }
     }
-}
-
-/// What a frame of a schedule shows.
-enum FrameSource {
-    /// The grey background (flyvis's `bg_intensity`, 0.5).
-    static let background: Int32 = -1
-    /// NaN, where a faster speed is padded to the slowest one's length.
-    static let missing: Int32 = -2
 }

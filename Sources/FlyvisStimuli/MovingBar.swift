@@ -51,19 +51,24 @@ package struct MovingBar: CacheableStimulusSet {
     ///     motion); `seed` seeds numpy's RandomState as flyvis's `seed` does.
     ///   - angles: directions of motion in degrees (0 moves right, 90 up).
     ///   - extent: the lattice; hexals keep flyvis's coordinates at every extent.
-    package init(widths: [Double] = [1, 2, 4], offsets: Range<Int> = -10..<11, intensities: [Double] = [0, 1],
-                 speeds: [Double] = [2.4, 4.8, 9.7, 13, 19, 25], height: Double = 9, dt: Double = 1.0 / 200,
-                 barLocHorizontal: Double = 90 * (Double.pi / 180), postPadMode: PostPadMode = .continue,
-                 tPre: Double = 1, tPost: Double = 1, shuffleOffsets: Bool = false, seed: UInt32 = 0,
-                 angles: [Double] = Array(stride(from: 0.0, to: 360, by: 30)), extent: Int = 15) throws(StimulusError) {
-        try self.init(name: "moving_bar", widths: widths, offsets: offsets, intensities: intensities, speeds: speeds,
-                      height: height, dt: dt, barLocHorizontal: barLocHorizontal, postPadMode: postPadMode,
-                      tPre: tPre, tPost: tPost, shuffleOffsets: shuffleOffsets, seed: seed, angles: angles, extent: extent)
+    package init(
+        widths: [Double] = [1, 2, 4], offsets: Range<Int> = -10..<11, intensities: [Double] = [0, 1],
+        speeds: [Double] = [2.4, 4.8, 9.7, 13, 19, 25], height: Double = 9, dt: Double = 1.0 / 200,
+        barLocHorizontal: Double = 90 * (Double.pi / 180), postPadMode: PostPadMode = .continue,
+        tPre: Double = 1, tPost: Double = 1, shuffleOffsets: Bool = false, seed: UInt32 = 0,
+        angles: [Double] = Array(stride(from: 0.0, to: 360, by: 30)), extent: Int = 15
+    ) throws(StimulusError) {
+        try self.init(
+            name: "moving_bar", widths: widths, offsets: offsets, intensities: intensities, speeds: speeds,
+            height: height, dt: dt, barLocHorizontal: barLocHorizontal, postPadMode: postPadMode,
+            tPre: tPre, tPost: tPost, shuffleOffsets: shuffleOffsets, seed: seed, angles: angles, extent: extent)
     }
 
-    init(name: String, widths: [Double], offsets: Range<Int>, intensities: [Double], speeds: [Double],
-         height: Double, dt: Double, barLocHorizontal: Double, postPadMode: PostPadMode,
-         tPre: Double, tPost: Double, shuffleOffsets: Bool, seed: UInt32, angles: [Double], extent: Int) throws(StimulusError) {
+    init(
+        name: String, widths: [Double], offsets: Range<Int>, intensities: [Double], speeds: [Double],
+        height: Double, dt: Double, barLocHorizontal: Double, postPadMode: PostPadMode,
+        tPre: Double, tPost: Double, shuffleOffsets: Bool, seed: UInt32, angles: [Double], extent: Int
+    ) throws(StimulusError) {
         let check = ParameterCheck(set: name)
         try check.nonEmpty(angles, "angles")
         try check.finite(angles, "angles")
@@ -72,7 +77,9 @@ package struct MovingBar: CacheableStimulusSet {
         try check.nonEmpty(intensities, "intensities")
         try check.finite(intensities, "intensities")
         if let bad = intensities.first(where: { $0 < 0 || $0 > 1 }) {
-            throw .invalidParameter(set: name, name: "intensities", problem: "contains \(bad); flyvis renders bars through 8-bit images, so use values in [0, 1]")
+            throw .invalidParameter(
+                set: name, name: "intensities",
+                problem: "contains \(bad); flyvis renders bars through 8-bit images, so use values in [0, 1]")
         }
         try check.nonEmpty(speeds, "speeds")
         try check.positive(speeds, "speeds")
@@ -106,7 +113,8 @@ package struct MovingBar: CacheableStimulusSet {
         let halfTurn = 180 * (Double.pi / 180), quarterTurn = 90 * (Double.pi / 180)
         func pixels(_ x: Double, _ what: String) throws(StimulusError) -> Int {
             guard let p = pythonInt(x), abs(p) < 1 << 30 else {
-                throw .invalidParameter(set: name, name: what, problem: "puts the bar \(x) pixels from the monitor's origin; use values within the monitor")
+                throw .invalidParameter(
+                    set: name, name: what, problem: "puts the bar \(x) pixels from the monitor's origin; use values within the monitor")
             }
             return p
         }
@@ -118,8 +126,10 @@ package struct MovingBar: CacheableStimulusSet {
             for offset in offsets {
                 let theta = barLocHorizontal + Double(offset) * Self.ledWidth
                 let horizontal = try pixels(side * theta / halfTurn, "offsets")
-                bars.append(BarRenderer.bar(widthPixels: widthPixels, heightPixels: heightPixels,
-                                            horizontalPixel: horizontal, verticalPixel: vertical))
+                bars.append(
+                    BarRenderer.bar(
+                        widthPixels: widthPixels, heightPixels: heightPixels,
+                        horizontalPixel: horizontal, verticalPixel: vertical))
             }
         }
         self.bars = bars
@@ -139,13 +149,19 @@ package struct MovingBar: CacheableStimulusSet {
                     schedule += [Int32](repeating: FrameSource.background, count: after)
                 case .continue:
                     guard let last = schedule.last else {
-                        throw .invalidParameter(set: name, name: "speeds", problem: "leave no frame to continue at dt \(dt) and t_pre \(tPre); lower dt or raise t_pre")
+                        throw .invalidParameter(
+                            set: name, name: "speeds",
+                            problem: "leave no frame to continue at dt \(dt) and t_pre \(tPre); lower dt or raise t_pre")
                     }
                     schedule += [Int32](repeating: last, count: after)
                 case .reflect:
                     // torch's reflect padding mirrors about the last frame, which it does not repeat.
                     guard after < schedule.count else {
-                        throw .invalidParameter(set: name, name: "t_post", problem: "needs \(after) reflected frames but the movie has \(schedule.count) (torch requires fewer); shorten t_post or use post_pad_mode continue")
+                        throw .invalidParameter(
+                            set: name, name: "t_post",
+                            problem:
+                                "needs \(after) reflected frames but the movie has \(schedule.count) (torch requires fewer); shorten t_post or use post_pad_mode continue"
+                        )
                     }
                     let m = schedule.count
                     schedule += (0..<after).map { schedule[m - 2 - $0] }
@@ -182,9 +198,10 @@ package struct MovingBar: CacheableStimulusSet {
             for (k, indices) in resampled.enumerated() { schedules.append(try padded(indices, tStim[k])) }
             sampleSchedule = (0..<samples).map { $0 % speeds.count }
         }
-        layout = FrameLayout(groups: groups, framesPerGroup: n, hexals: lattice.count,
-                             sampleGroup: (0..<samples).map { $0 / speeds.count },
-                             sampleSchedule: sampleSchedule, schedules: schedules, background: Float(Self.background))
+        layout = FrameLayout(
+            groups: groups, framesPerGroup: n, hexals: lattice.count,
+            sampleGroup: (0..<samples).map { $0 / speeds.count },
+            sampleSchedule: sampleSchedule, schedules: schedules, background: Float(Self.background))
     }
 
     package var time: [Double] { analysisTime(tPre: tPre) }
@@ -192,18 +209,22 @@ package struct MovingBar: CacheableStimulusSet {
     package var sampleParameters: [(name: String, values: [Double])] {
         let s = speeds.count, i = intensities.count, w = widths.count
         let samples = 0..<layout.sampleCount
-        return [("angle", samples.map { angles[$0 / (s * i * w)] }),
-                ("width", samples.map { widths[$0 / (s * i) % w] }),
-                ("intensity", samples.map { intensities[$0 / s % i] }),
-                ("speed", samples.map { speeds[$0 % s] })]
+        return [
+            ("angle", samples.map { angles[$0 / (s * i * w)] }),
+            ("width", samples.map { widths[$0 / (s * i) % w] }),
+            ("intensity", samples.map { intensities[$0 / s % i] }),
+            ("speed", samples.map { speeds[$0 % s] }),
+        ]
     }
 
     package var configuration: [(name: String, value: StimulusParameterValue)] {
-        [("widths", .numbers(widths)), ("offsets", .numbers([Double(offsets.lowerBound), Double(offsets.upperBound)])),
-         ("intensities", .numbers(intensities)), ("speeds", .numbers(speeds)), ("height", .number(height)),
-         ("bar_loc_horizontal", .number(barLocHorizontal)), ("shuffle_offsets", .number(shuffleOffsets ? 1 : 0)),
-         ("post_pad_mode", .string(postPadMode.rawValue)), ("t_pre", .number(tPre)), ("t_post", .number(tPost)),
-         ("dt", .number(dt)), ("angles", .numbers(angles))]
+        [
+            ("widths", .numbers(widths)), ("offsets", .numbers([Double(offsets.lowerBound), Double(offsets.upperBound)])),
+            ("intensities", .numbers(intensities)), ("speeds", .numbers(speeds)), ("height", .number(height)),
+            ("bar_loc_horizontal", .number(barLocHorizontal)), ("shuffle_offsets", .number(shuffleOffsets ? 1 : 0)),
+            ("post_pad_mode", .string(postPadMode.rawValue)), ("t_pre", .number(tPre)), ("t_post", .number(tPost)),
+            ("dt", .number(dt)), ("angles", .numbers(angles)),
+        ]
     }
 
     package var cacheKey: String {
@@ -222,19 +243,10 @@ package struct MovingBar: CacheableStimulusSet {
             let width = group / i % w, intensity = intensities[group % i]
             for o in 0..<offsets.count {
                 let frame = UnsafeMutableBufferPointer(rebasing: buffer[(k * perGroup + o * n)..<(k * perGroup + (o + 1) * n)])
-                renderer.render(bar: bars[width * offsets.count + o], intensity: intensity,
-                                background: Self.background, into: frame)
+                renderer.render(
+                    bar: bars[width * offsets.count + o], intensity: intensity,
+                    background: Self.background, into: frame)
             }
         }
     }
-}
-
-/// How flyvis continues a moving bar after its last offset (`post_pad_mode`).
-package enum PostPadMode: String, Sendable, CaseIterable {
-    /// Repeat the last frame (the bar stays where it stopped).
-    case `continue`
-    /// Grey background.
-    case value
-    /// Mirror the movie back from its last frame (torch's reflect padding, edge not repeated).
-    case reflect
 }

@@ -8,14 +8,17 @@ import FlyvisHex
 package struct MovingEdge: CacheableStimulusSet {
     package let bar: MovingBar
 
-    package init(angles: [Double] = Array(stride(from: 0.0, to: 360, by: 30)), intensities: [Double] = [0, 1],
-                 speeds: [Double] = [2.4, 4.8, 9.7, 13, 19, 25], offsets: Range<Int> = -10..<11, height: Double = 80,
-                 postPadMode: PostPadMode = .continue, tPre: Double = 1, tPost: Double = 1, dt: Double = 1.0 / 200,
-                 shuffleOffsets: Bool = false, seed: UInt32 = 0, extent: Int = 15) throws(StimulusError) {
-        bar = try MovingBar(name: "moving_edge", widths: [80], offsets: offsets, intensities: intensities, speeds: speeds,
-                            height: height, dt: dt, barLocHorizontal: 0, postPadMode: postPadMode,
-                            tPre: tPre, tPost: tPost, shuffleOffsets: shuffleOffsets, seed: seed, angles: angles,
-                            extent: extent)
+    package init(
+        angles: [Double] = Array(stride(from: 0.0, to: 360, by: 30)), intensities: [Double] = [0, 1],
+        speeds: [Double] = [2.4, 4.8, 9.7, 13, 19, 25], offsets: Range<Int> = -10..<11, height: Double = 80,
+        postPadMode: PostPadMode = .continue, tPre: Double = 1, tPost: Double = 1, dt: Double = 1.0 / 200,
+        shuffleOffsets: Bool = false, seed: UInt32 = 0, extent: Int = 15
+    ) throws(StimulusError) {
+        bar = try MovingBar(
+            name: "moving_edge", widths: [80], offsets: offsets, intensities: intensities, speeds: speeds,
+            height: height, dt: dt, barLocHorizontal: 0, postPadMode: postPadMode,
+            tPre: tPre, tPost: tPost, shuffleOffsets: shuffleOffsets, seed: seed, angles: angles,
+            extent: extent)
     }
 
     package var name: String { bar.name }

@@ -14,7 +14,8 @@ enum Resampling {
         let step = (end - start) / Float(steps - 1)
         let halfway = steps / 2
         return (0..<steps).map { i in
-            let value = i < halfway
+            let value =
+                i < halfway
                 ? start.addingProduct(step, Float(i))
                 : end.addingProduct(-step, Float(steps - 1 - i))
             return Int32(value.rounded(.towardZero))

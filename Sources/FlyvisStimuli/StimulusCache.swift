@@ -54,9 +54,10 @@ package struct StimulusCache: Sendable {
     /// Whether `url` holds frames made with `set`'s key, in its layout.
     private func valid(_ url: URL, for set: some CacheableStimulusSet) -> Bool {
         guard FileManager.default.fileExists(atPath: url.path),
-              let f = try? HDF5File(path: url.path, mode: .readOnly),
-              (try? f.stringAttribute("key")) == set.cacheKey,
-              (try? f.elementType("frames")) == Float.typeName else { return false }
+            let f = try? HDF5File(path: url.path, mode: .readOnly),
+            (try? f.stringAttribute("key")) == set.cacheKey,
+            (try? f.elementType("frames")) == Float.typeName
+        else { return false }
         let l = set.layout
         return (try? f.shape("frames")) == [l.groups, l.framesPerGroup, l.hexals]
     }
@@ -75,7 +76,8 @@ package struct StimulusCache: Sendable {
             try f.close()
             try sync(tmp.path)
             guard rename(tmp.path, url.path) == 0 else {
-                throw StimulusError.cache(path: url.path, problem: "cannot rename the new file into place: \(String(cString: strerror(errno)))")
+                throw StimulusError.cache(
+                    path: url.path, problem: "cannot rename the new file into place: \(String(cString: strerror(errno)))")
             }
             try? sync(directory.path)
         } catch {
@@ -92,31 +94,5 @@ package struct StimulusCache: Sendable {
         if fsync(fd) != 0, errno != EINVAL {
             throw StimulusError.cache(path: path, problem: "fsync failed: \(String(cString: strerror(errno)))")
         }
-    }
-}
-
-/// An exclusive, blocking `flock` on `<cache directory>.lock` while frames are rendered. Best
-/// effort: where the file system refuses locks every process renders, and the atomic rename
-/// still leaves one complete file.
-final class CacheLock {
-    private var fd: Int32 = -1
-    /// True when another process held the lock first (so the file may be ready now).
-    private(set) var waited = false
-
-    init(directory: URL) {
-        try? FileManager.default.createDirectory(at: directory.deletingLastPathComponent(), withIntermediateDirectories: true)
-        fd = open(directory.path + ".lock", O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { return }
-        if flock(fd, LOCK_EX | LOCK_NB) != 0 {
-            waited = true
-            while flock(fd, LOCK_EX) != 0 && errno == EINTR {}
-        }
-    }
-
-    func release() {
-        guard fd >= 0 else { return }
-        flock(fd, LOCK_UN)
-        close(fd)
-        fd = -1
     }
 }

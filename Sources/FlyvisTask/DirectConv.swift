@@ -1,3 +1,4 @@
+import FlyvisBase
 import Foundation
 
 /// Direct hex-masked convolution kernels: flat SIMD sweeps over zero-padded image planes with
@@ -13,8 +14,8 @@ import Foundation
 struct DirectConv {
     let inChannels: Int, outChannels: Int
     let taps: [(dy: Int, dx: Int)]
-    let side: Int          // W = H of the square map (31)
-    let pad: Int           // kernel / 2
+    let side: Int  // W = H of the square map (31)
+    let pad: Int  // kernel / 2
     var threads = 1
     /// Row stride of the padded planes. The kernels sweep the planes flat, padding columns
     /// included (their results are discarded, and zero dOut there adds nothing), so the stride
@@ -51,8 +52,10 @@ struct DirectConv {
     /// are ~31 floats, where a memmove call per row cost more than the copy. Writes nothing
     /// outside dst[0..<count].
     @inline(__always)
-    static func copy(from src: UnsafePointer<Float>, to dst: UnsafeMutablePointer<Float>, count: Int,
-                     where mask: UnsafePointer<Float>? = nil, rectified: Bool = false) {
+    static func copy(
+        from src: UnsafePointer<Float>, to dst: UnsafeMutablePointer<Float>, count: Int,
+        where mask: UnsafePointer<Float>? = nil, rectified: Bool = false
+    ) {
         @inline(__always) func move(_ i: Int) {
             var v = load(src + i)
             if let m = mask { v.replace(with: 0, where: .!(load(m + i) .> 0)) }
@@ -90,8 +93,10 @@ struct DirectConv {
 
     /// Image n's first plane (its padded top-left corner), copied into `scratch` from
     /// channel-major maps.
-    private func planes(_ source: Source, image n: Int, images N: Int, channels: Int,
-                        scratch: UnsafeMutablePointer<Float>?) -> UnsafePointer<Float> {
+    private func planes(
+        _ source: Source, image n: Int, images N: Int, channels: Int,
+        scratch: UnsafeMutablePointer<Float>?
+    ) -> UnsafePointer<Float> {
         switch source {
         case let .maps(src):
             fillPadded(src + n * side * side, channels: channels, channelStride: N * side * side, into: scratch!)
@@ -151,10 +156,14 @@ struct DirectConv {
         let blockCh = overOutput ? outChannels : inChannels
         let pairs = (overOutput ? inChannels : outChannels) * T
         var w = [Float](repeating: 0, count: ((blockCh + 3) / 4) * pairs * 4)
-        for o in 0..<outChannels { for i in 0..<inChannels { for t in 0..<T {
-            let (c, k) = overOutput ? (o, i * T + t) : (i, o * T + t)
-            w[((c / 4) * pairs + k) * 4 + c % 4] = weights[o * inChannels * T + i * T + t]
-        } } }
+        for o in 0..<outChannels {
+            for i in 0..<inChannels {
+                for t in 0..<T {
+                    let (c, k) = overOutput ? (o, i * T + t) : (i, o * T + t)
+                    w[((c / 4) * pairs + k) * 4 + c % 4] = weights[o * inChannels * T + i * T + t]
+                }
+            }
+        }
         return w
     }
 
@@ -166,8 +175,10 @@ struct DirectConv {
     /// covers it. `resume`: start from dst's values instead of `initial`, to continue a sum
     /// over later pairs (the same operations in the same order as one call over all pairs).
     @inline(__always)
-    func sweep3(_ src: UnsafePointer<Float>, pairs: Int, offsets: UnsafePointer<Int>, weights w: UnsafePointer<Float>,
-                initial: SIMD4<Float>, resume: Bool, _ q0: Int, _ q1: Int, _ q2: Int, into dst: UnsafeMutablePointer<Float>) {
+    func sweep3(
+        _ src: UnsafePointer<Float>, pairs: Int, offsets: UnsafePointer<Int>, weights w: UnsafePointer<Float>,
+        initial: SIMD4<Float>, resume: Bool, _ q0: Int, _ q1: Int, _ q2: Int, into dst: UnsafeMutablePointer<Float>
+    ) {
         @inline(__always) func start(_ c: Int) -> (V, V, V) {
             guard resume else { let v = V(repeating: initial[c]); return (v, v, v) }
             let o = dst + c * plane
@@ -195,9 +206,11 @@ struct DirectConv {
     /// Runs `sweep3` over every image and block of four computed channels, at the chunks
     /// covering `spans`, and hands every row, with its needed pixels, to `emit(channel, image,
     /// row, values at x = 0, x0, x1)` (x0 > x1: none).
-    private func sweepImages(_ source: Source, images N: Int, sourceChannels J: Int, computed C: Int,
-                             weights: [Float], offsets: [Int], initial: [Float], spans: Spans?,
-                             emit: (Int, Int, Int, UnsafePointer<Float>, Int, Int) -> Void) {
+    private func sweepImages(
+        _ source: Source, images N: Int, sourceChannels J: Int, computed C: Int,
+        weights: [Float], offsets: [Int], initial: [Float], spans: Spans?,
+        emit: (Int, Int, Int, UnsafePointer<Float>, Int, Int) -> Void
+    ) {
         let S = stride, pairs = J * taps.count
         let origin = pad * S + pad
         let pairOffsets = pairOffsets(channels: J, tapOffsets: offsets)
@@ -211,33 +224,38 @@ struct DirectConv {
         var starts = chunkStarts(spans).starts
         while starts.count % 3 != 0, let last = starts.last { starts.append(last) }
         let rows = rowSpans(spans)
-        weights.withUnsafeBufferPointer { wb in pairOffsets.withUnsafeBufferPointer { ob in starts.withUnsafeBufferPointer { sb in
-            let wp = wb.baseAddress!, op = ob.baseAddress!, qs = sb.baseAddress!, nq = sb.count
-            splitRange(N, threads) { images in
-                let copies: UnsafeMutablePointer<Float>? = if case .maps = source { scratch(J) } else { nil }
-                let out = scratch(4)
-                defer { copies.map(release); release(out) }
-                for n in images {
-                    let padded = planes(source, image: n, images: N, channels: J, scratch: copies)
-                    for blk in 0..<init4.count {
-                        for j0 in Swift.stride(from: 0, to: J, by: group) {
-                            let k0 = j0 * T, count = (min(J, j0 + group) - j0) * T
-                            var t = 0
-                            while t < nq {
-                                sweep3(padded + origin, pairs: count, offsets: op + k0, weights: wp + (blk * pairs + k0) * 4,
-                                       initial: init4[blk], resume: j0 > 0, qs[t], qs[t + 1], qs[t + 2], into: out + origin)
-                                t += 3
-                            }
-                        }
-                        for c in 0..<min(4, C - blk * 4) {
-                            for (y, r) in rows.enumerated() {
-                                emit(blk * 4 + c, n, y, out + origin + c * plane + y * S, r.x0, r.x1)
+        weights.withUnsafeBufferPointer { wb in
+            pairOffsets.withUnsafeBufferPointer { ob in
+                starts.withUnsafeBufferPointer { sb in
+                    let wp = wb.baseAddress!, op = ob.baseAddress!, qs = sb.baseAddress!, nq = sb.count
+                    splitRange(N, threads) { images in
+                        let copies: UnsafeMutablePointer<Float>? = if case .maps = source { scratch(J) } else { nil }
+                        let out = scratch(4)
+                        defer { copies.map(release); release(out) }
+                        for n in images {
+                            let padded = planes(source, image: n, images: N, channels: J, scratch: copies)
+                            for blk in 0..<init4.count {
+                                for j0 in Swift.stride(from: 0, to: J, by: group) {
+                                    let k0 = j0 * T, count = (min(J, j0 + group) - j0) * T
+                                    var t = 0
+                                    while t < nq {
+                                        sweep3(
+                                            padded + origin, pairs: count, offsets: op + k0, weights: wp + (blk * pairs + k0) * 4,
+                                            initial: init4[blk], resume: j0 > 0, qs[t], qs[t + 1], qs[t + 2], into: out + origin)
+                                        t += 3
+                                    }
+                                }
+                                for c in 0..<min(4, C - blk * 4) {
+                                    for (y, r) in rows.enumerated() {
+                                        emit(blk * 4 + c, n, y, out + origin + c * plane + y * S, r.x0, r.x1)
+                                    }
+                                }
                             }
                         }
                     }
                 }
             }
-        } } }
+        }
     }
 
     /// out(o) = bias(o) + Σ_{i,tap} W(o, i, tap) · in(i, shifted by tap).
@@ -245,12 +263,16 @@ struct DirectConv {
     /// Only the pixels in `spans` (every pixel when nil) are computed; with `biasOutside` the
     /// others get the bias (right when the input is zero under all their taps), else they are
     /// not written.
-    func forward(_ x: Source, images N: Int, weights: [Float], bias: [Float], out: UnsafeMutablePointer<Float>,
-                 spans: Spans? = nil, biasOutside: Bool = false) {
+    func forward(
+        _ x: Source, images N: Int, weights: [Float], bias: [Float], out: UnsafeMutablePointer<Float>,
+        spans: Spans? = nil, biasOutside: Bool = false
+    ) {
         let P = side * side, NP = N * P, W = side
-        sweepImages(x, images: N, sourceChannels: inChannels, computed: outChannels,
-                    weights: blocked4(weights, overOutput: true), offsets: taps.map { $0.dy * stride + $0.dx },
-                    initial: bias, spans: spans) { c, n, y, row, x0, x1 in
+        sweepImages(
+            x, images: N, sourceChannels: inChannels, computed: outChannels,
+            weights: blocked4(weights, overOutput: true), offsets: taps.map { $0.dy * stride + $0.dx },
+            initial: bias, spans: spans
+        ) { c, n, y, row, x0, x1 in
             let dst = out + c * NP + n * P + y * W
             if x0 <= x1 { Self.copy(from: row + x0, to: dst + x0, count: x1 - x0 + 1) }
             if biasOutside { Self.fillOutside(dst, width: W, x0, x1, with: bias[c]) }
@@ -260,22 +282,29 @@ struct DirectConv {
     /// Input gradient: dIn(i) += Σ_{o,tap} W(o, i, tap) · dOut(o, shifted back by tap).
     /// The input gradient of the pixels in `spans` (every pixel when nil), handed row by row to
     /// `emit(input channel, image, row, values at x = 0, x0, x1)`.
-    func backwardInput(_ g: UnsafePointer<Float>, images N: Int, weights: [Float], spans: Spans?,
-                       emit: (Int, Int, Int, UnsafePointer<Float>, Int, Int) -> Void) {
-        sweepImages(.maps(g), images: N, sourceChannels: outChannels, computed: inChannels,
-                    weights: blocked4(weights, overOutput: false), offsets: taps.map { -$0.dy * stride - $0.dx },
-                    initial: [], spans: spans, emit: emit)
+    func backwardInput(
+        _ g: UnsafePointer<Float>, images N: Int, weights: [Float], spans: Spans?,
+        emit: (Int, Int, Int, UnsafePointer<Float>, Int, Int) -> Void
+    ) {
+        sweepImages(
+            .maps(g), images: N, sourceChannels: outChannels, computed: inChannels,
+            weights: blocked4(weights, overOutput: false), offsets: taps.map { -$0.dy * stride - $0.dx },
+            initial: [], spans: spans, emit: emit)
     }
 
     /// Only the pixels in `spans` (every pixel when nil) are produced; `accumulate: false`
     /// overwrites every pixel instead of adding, with zeros off the spans (right when dOut
     /// does not reach them).
-    func backwardInput(_ g: UnsafePointer<Float>, images N: Int, weights: [Float], into dIn: UnsafeMutablePointer<Float>,
-                       spans: Spans? = nil, accumulate: Bool = true) {
+    func backwardInput(
+        _ g: UnsafePointer<Float>, images N: Int, weights: [Float], into dIn: UnsafeMutablePointer<Float>,
+        spans: Spans? = nil, accumulate: Bool = true
+    ) {
         let P = side * side, NP = N * P, W = side
-        sweepImages(.maps(g), images: N, sourceChannels: outChannels, computed: inChannels,
-                    weights: blocked4(weights, overOutput: false), offsets: taps.map { -$0.dy * stride - $0.dx },
-                    initial: [], spans: spans) { c, n, y, row, x0, x1 in
+        sweepImages(
+            .maps(g), images: N, sourceChannels: outChannels, computed: inChannels,
+            weights: blocked4(weights, overOutput: false), offsets: taps.map { -$0.dy * stride - $0.dx },
+            initial: [], spans: spans
+        ) { c, n, y, row, x0, x1 in
             let dst = dIn + c * NP + n * P + y * W
             if accumulate {
                 for x in Swift.stride(from: x0, through: x1, by: 1) { dst[x] += row[x] }
@@ -297,8 +326,10 @@ struct DirectConv {
 
     /// `perImage`: scratch for the per-image sums, kept by the caller between calls (6.6 MB
     /// for the first layer at the reference size, which a fresh allocation page-faults in).
-    func backwardWeights(_ x: Source, _ g: UnsafePointer<Float>, images N: Int, spans: Spans?,
-                         perImage: inout [Double]) -> [Float] {
+    func backwardWeights(
+        _ x: Source, _ g: UnsafePointer<Float>, images N: Int, spans: Spans?,
+        perImage: inout [Double]
+    ) -> [Float] {
         let P = side * side, S = stride, pairCount = inChannels * taps.count, W = outChannels * pairCount
         // Every entry is written below, so the scratch needs no clearing.
         if perImage.count < N * W { perImage = [Double](repeating: 0, count: N * W) }
@@ -306,60 +337,65 @@ struct DirectConv {
         // Row chunks when they are disjoint; else flat chunks over the whole interior, padding
         // columns included (the dOut planes are zero there, so the padding adds nothing).
         let rowChunks = chunkStarts(spans)
-        let chunks = rowChunks.disjoint ? rowChunks.starts
+        let chunks =
+            rowChunks.disjoint
+            ? rowChunks.starts
             : Array(Swift.stride(from: 0, to: (side - 1) * S + side, by: 8))
-        perImage.withUnsafeMutableBufferPointer { pb in chunks.withUnsafeBufferPointer { cb in
-        pairOffsets.withUnsafeBufferPointer { ob in
-            let perImage = pb.baseAddress!, qs = cb.baseAddress!, nq = cb.count, offsets = ob.baseAddress!
-            splitRange(N, threads) { images in
-                // dOut planes rounded up to a multiple of four, so every register block reads
-                // real (zero) planes.
-                let copies: UnsafeMutablePointer<Float>? = if case .maps = x { scratch(inChannels) } else { nil }
-                let padG = scratch((outChannels + 3) / 4 * 4)
-                defer { copies.map(release); release(padG) }
-                let gBase = padG + pad * S + pad
-                for n in images {
-                    let total = perImage + n * W
-                    let inOrigin = planes(x, image: n, images: N, channels: inChannels, scratch: copies) + pad * S + pad
-                    fillPadded(g + n * P, channels: outChannels, channelStride: N * P, into: padG)
-                    // Register blocks of four output channels × three (input channel, tap)
-                    // pairs over all of the image's chunks: seven loads per twelve FMAs, and
-                    // twelve independent accumulation chains (FMA latency × two pipes needs
-                    // eight). Output channels outer: a block's dOut chunks (14 KB for the
-                    // hexagon) stay in L1 while the pairs pass, and a channel's input plane
-                    // (5 KB) while its taps pass. One horizontal sum per weight and image.
-                    for o0 in Swift.stride(from: 0, to: outChannels, by: 4) {
-                        let g0 = gBase + o0 * plane, g1 = g0 + plane, g2 = g1 + plane, g3 = g2 + plane
-                        for k0 in Swift.stride(from: 0, to: pairCount, by: 3) {
-                            let k1 = min(k0 + 1, pairCount - 1), k2 = min(k0 + 2, pairCount - 1)
-                            let xa = inOrigin + offsets[k0], xb = inOrigin + offsets[k1], xc = inOrigin + offsets[k2]
-                            var a0 = V(), a1 = V(), a2 = V(), a3 = V(), b0 = V(), b1 = V(), b2 = V(), b3 = V()
-                            var c0 = V(), c1 = V(), c2 = V(), c3 = V()
-                            for c in 0..<nq {
-                                let q = qs[c]
-                                let va = Self.load(xa + q), vb = Self.load(xb + q), vc = Self.load(xc + q)
-                                var h = Self.load(g0 + q)
-                                a0.addProduct(va, h); b0.addProduct(vb, h); c0.addProduct(vc, h)
-                                h = Self.load(g1 + q)
-                                a1.addProduct(va, h); b1.addProduct(vb, h); c1.addProduct(vc, h)
-                                h = Self.load(g2 + q)
-                                a2.addProduct(va, h); b2.addProduct(vb, h); c2.addProduct(vc, h)
-                                h = Self.load(g3 + q)
-                                a3.addProduct(va, h); b3.addProduct(vb, h); c3.addProduct(vc, h)
+        perImage.withUnsafeMutableBufferPointer { pb in
+            chunks.withUnsafeBufferPointer { cb in
+                pairOffsets.withUnsafeBufferPointer { ob in
+                    let perImage = pb.baseAddress!, qs = cb.baseAddress!, nq = cb.count, offsets = ob.baseAddress!
+                    splitRange(N, threads) { images in
+                        // dOut planes rounded up to a multiple of four, so every register block reads
+                        // real (zero) planes.
+                        let copies: UnsafeMutablePointer<Float>? = if case .maps = x { scratch(inChannels) } else { nil }
+                        let padG = scratch((outChannels + 3) / 4 * 4)
+                        defer { copies.map(release); release(padG) }
+                        let gBase = padG + pad * S + pad
+                        for n in images {
+                            let total = perImage + n * W
+                            let inOrigin = planes(x, image: n, images: N, channels: inChannels, scratch: copies) + pad * S + pad
+                            fillPadded(g + n * P, channels: outChannels, channelStride: N * P, into: padG)
+                            // Register blocks of four output channels × three (input channel, tap)
+                            // pairs over all of the image's chunks: seven loads per twelve FMAs, and
+                            // twelve independent accumulation chains (FMA latency × two pipes needs
+                            // eight). Output channels outer: a block's dOut chunks (14 KB for the
+                            // hexagon) stay in L1 while the pairs pass, and a channel's input plane
+                            // (5 KB) while its taps pass. One horizontal sum per weight and image.
+                            for o0 in Swift.stride(from: 0, to: outChannels, by: 4) {
+                                let g0 = gBase + o0 * plane, g1 = g0 + plane, g2 = g1 + plane, g3 = g2 + plane
+                                for k0 in Swift.stride(from: 0, to: pairCount, by: 3) {
+                                    let k1 = min(k0 + 1, pairCount - 1), k2 = min(k0 + 2, pairCount - 1)
+                                    let xa = inOrigin + offsets[k0], xb = inOrigin + offsets[k1], xc = inOrigin + offsets[k2]
+                                    var a0 = V(), a1 = V(), a2 = V(), a3 = V(), b0 = V(), b1 = V(), b2 = V(), b3 = V()
+                                    var c0 = V(), c1 = V(), c2 = V(), c3 = V()
+                                    for c in 0..<nq {
+                                        let q = qs[c]
+                                        let va = Self.load(xa + q), vb = Self.load(xb + q), vc = Self.load(xc + q)
+                                        var h = Self.load(g0 + q)
+                                        a0.addProduct(va, h); b0.addProduct(vb, h); c0.addProduct(vc, h)
+                                        h = Self.load(g1 + q)
+                                        a1.addProduct(va, h); b1.addProduct(vb, h); c1.addProduct(vc, h)
+                                        h = Self.load(g2 + q)
+                                        a2.addProduct(va, h); b2.addProduct(vb, h); c2.addProduct(vc, h)
+                                        h = Self.load(g3 + q)
+                                        a3.addProduct(va, h); b3.addProduct(vb, h); c3.addProduct(vc, h)
+                                    }
+                                    @inline(__always) func put(_ o: Int, _ a: V, _ b: V, _ c: V) {
+                                        guard o0 + o < outChannels else { return }
+                                        let row = total + (o0 + o) * pairCount
+                                        row[k0] = Double(Self.sum(a))
+                                        row[k1] = Double(Self.sum(b))
+                                        row[k2] = Double(Self.sum(c))
+                                    }
+                                    put(0, a0, b0, c0); put(1, a1, b1, c1); put(2, a2, b2, c2); put(3, a3, b3, c3)
+                                }
                             }
-                            @inline(__always) func put(_ o: Int, _ a: V, _ b: V, _ c: V) {
-                                guard o0 + o < outChannels else { return }
-                                let row = total + (o0 + o) * pairCount
-                                row[k0] = Double(Self.sum(a))
-                                row[k1] = Double(Self.sum(b))
-                                row[k2] = Double(Self.sum(c))
-                            }
-                            put(0, a0, b0, c0); put(1, a1, b1, c1); put(2, a2, b2, c2); put(3, a3, b3, c3)
                         }
                     }
                 }
             }
-        } } }
+        }
         var sum = [Double](repeating: 0, count: W)
         for n in 0..<N { for k in 0..<W { sum[k] += perImage[n * W + k] } }
         return sum.map { Float($0) }

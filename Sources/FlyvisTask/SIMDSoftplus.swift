@@ -77,8 +77,10 @@ enum SIMDSoftplus {
     /// p); the tail goes through the same lanes, so an element's result does not depend on
     /// where a range starts.
     @inline(__always)
-    static func map(_ dst: UnsafeMutablePointer<Float>, _ p: UnsafePointer<Float>, _ q: UnsafePointer<Float>?,
-                    _ range: Range<Int>, _ f: (V, V) -> V) {
+    static func map(
+        _ dst: UnsafeMutablePointer<Float>, _ p: UnsafePointer<Float>, _ q: UnsafePointer<Float>?,
+        _ range: Range<Int>, _ f: (V, V) -> V
+    ) {
         var i = range.lowerBound
         while i + 8 <= range.upperBound {
             let w = q.map { UnsafeRawPointer($0 + i).loadUnaligned(as: V.self) } ?? V(repeating: 0)

@@ -1,160 +1,5 @@
-import FlyvisNetwork
+import FlyvisBase
 import Foundation
-
-/// Complex FFTs of one length on SIMD8 vectors: eight independent transforms, one per lane,
-/// so that every butterfly is plain vector arithmetic with no shuffles. Stockham autosort
-/// (natural order in and out), radix 4, 3 and 2. (A radix-6 stage has fewer operations for
-/// 36 = 6 × 6, but its twelve inputs did not fit the registers: the compiler split it into
-/// 128-bit halves with spills, and it ran no faster.)
-struct LaneFFT {
-    typealias V = SIMD8<Float>
-    let size: Int
-    /// Per stage: the radix r, m = (length still to split) / r, the stride s of the
-    /// subsequences, and the offset of its twiddles in `table`.
-    let stages: [(radix: Int, m: Int, s: Int, twiddle: Int)]
-    /// Per stage, for p < m and 1 ≤ k < r: cos and sin of −2π·p·k / (r·m).
-    let table: [Float]
-
-    /// The smallest even length ≥ n with no prime factor above 3.
-    static func length(atLeast n: Int) -> Int {
-        var m = max(2, n + (n & 1))
-        while true {
-            var k = m
-            while k % 2 == 0 { k /= 2 }
-            while k % 3 == 0 { k /= 3 }
-            if k == 1 { return m }
-            m += 2
-        }
-    }
-
-    init(size: Int) {
-        var radices: [Int] = [], rest = size
-        while rest % 4 == 0 { radices.append(4); rest /= 4 }
-        while rest % 3 == 0 { radices.append(3); rest /= 3 }
-        while rest % 2 == 0 { radices.append(2); rest /= 2 }
-        precondition(rest == 1 && size > 1, "LaneFFT: length \(size) has a prime factor above 3")
-        self.size = size
-        var stages: [(Int, Int, Int, Int)] = [], table: [Float] = []
-        var n = size, s = 1
-        for r in radices {
-            let m = n / r
-            stages.append((r, m, s, table.count))
-            for p in 0..<m {
-                for k in 1..<r {
-                    let angle = -2 * Double.pi * Double(p * k) / Double(n)
-                    table += [Float(cos(angle)), Float(sin(angle))]
-                }
-            }
-            n = m
-            s *= r
-        }
-        self.stages = stages
-        self.table = table
-    }
-
-    /// The forward transform (e^{−2πi·jk/n}, unnormalised) of the sequence at (inRe, inIm),
-    /// elements `inStride` bytes apart, into (outRe, outIm), `outStride` bytes apart; the
-    /// stages in between use `buffers` (four sequences of `size` vectors). Reading and writing
-    /// in place of the callers' layouts saves a copy in and out of every transform. The
-    /// inverse is this transform with re and im swapped on the way in and out.
-    @inline(__always)
-    func transform(_ inRe: UnsafeRawPointer, _ inIm: UnsafeRawPointer, inStride: Int,
-                   _ outRe: UnsafeMutableRawPointer, _ outIm: UnsafeMutableRawPointer, outStride: Int,
-                   buffers: UnsafeMutablePointer<V>, table t: UnsafePointer<Float>) {
-        let a = (UnsafeMutableRawPointer(buffers), UnsafeMutableRawPointer(buffers + size))
-        let b = (UnsafeMutableRawPointer(buffers + 2 * size), UnsafeMutableRawPointer(buffers + 3 * size))
-        let last = stages.count - 1
-        for (index, (r, m, s, offset)) in stages.enumerated() {
-            let (xr, xi, xs): (UnsafeRawPointer, UnsafeRawPointer, Int) = index == 0 ? (inRe, inIm, inStride)
-                : (index % 2 == 1 ? (UnsafeRawPointer(a.0), UnsafeRawPointer(a.1), 32) : (UnsafeRawPointer(b.0), UnsafeRawPointer(b.1), 32))
-            let (yr, yi, ys) = index == last ? (outRe, outIm, outStride) : (index % 2 == 0 ? (a.0, a.1, 32) : (b.0, b.1, 32))
-            switch r {
-            case 4: Self.radix4(xr, xi, xs, yr, yi, ys, m: m, s: s, twiddles: t + offset)
-            case 3: Self.radix3(xr, xi, xs, yr, yi, ys, m: m, s: s, twiddles: t + offset)
-            default: Self.radix2(xr, xi, xs, yr, yi, ys, m: m, s: s, twiddles: t + offset)
-            }
-        }
-    }
-
-    // One Stockham stage each: inputs x[q + s·(p + j·m)], outputs y[q + s·(r·p + k)] =
-    // DFT_r(inputs)_k · w^{p·k}, at byte strides xs and ys. The radix's switch stays outside
-    // the loops, and the index arithmetic cannot overflow (all below the length), so it is
-    // unchecked.
-
-    @inline(__always)
-    static func ld(_ p: UnsafeRawPointer, _ i: Int, _ stride: Int) -> V { p.loadUnaligned(fromByteOffset: i &* stride, as: V.self) }
-
-    @inline(__always)
-    static func st(_ v: V, _ p: UnsafeMutableRawPointer, _ i: Int, _ stride: Int) { p.storeBytes(of: v, toByteOffset: i &* stride, as: V.self) }
-
-    /// (re + i·im) · (c + i·s), stored at index i; p = 0's twiddles are 1 and skipped.
-    @inline(__always)
-    static func put(_ re: V, _ im: V, _ c: Float, _ s: Float, _ yr: UnsafeMutableRawPointer, _ yi: UnsafeMutableRawPointer,
-                    _ i: Int, _ stride: Int, twiddled: Bool) {
-        guard twiddled else { st(re, yr, i, stride); st(im, yi, i, stride); return }
-        st((im * -s).addingProduct(re, c), yr, i, stride)
-        st((im * c).addingProduct(re, s), yi, i, stride)
-    }
-
-    @inline(__always)
-    static func radix4(_ xr: UnsafeRawPointer, _ xi: UnsafeRawPointer, _ xs: Int, _ yr: UnsafeMutableRawPointer,
-                       _ yi: UnsafeMutableRawPointer, _ ys: Int, m: Int, s: Int, twiddles: UnsafePointer<Float>) {
-        let step = s &* m
-        for p in 0..<m {
-            let w = twiddles + p &* 6, twiddled = p != 0
-            let c1 = w[0], s1 = w[1], c2 = w[2], s2 = w[3], c3 = w[4], s3 = w[5]
-            for q in 0..<s {
-                let i0 = q &+ s &* p, o0 = q &+ s &* 4 &* p
-                let a0r = ld(xr, i0, xs), a0i = ld(xi, i0, xs), a1r = ld(xr, i0 &+ step, xs), a1i = ld(xi, i0 &+ step, xs)
-                let a2r = ld(xr, i0 &+ 2 &* step, xs), a2i = ld(xi, i0 &+ 2 &* step, xs)
-                let a3r = ld(xr, i0 &+ 3 &* step, xs), a3i = ld(xi, i0 &+ 3 &* step, xs)
-                let t0r = a0r + a2r, t0i = a0i + a2i, t1r = a0r - a2r, t1i = a0i - a2i
-                let t2r = a1r + a3r, t2i = a1i + a3i, t3r = a1r - a3r, t3i = a1i - a3i
-                st(t0r + t2r, yr, o0, ys); st(t0i + t2i, yi, o0, ys)
-                put(t1r + t3i, t1i - t3r, c1, s1, yr, yi, o0 &+ s, ys, twiddled: twiddled)
-                put(t0r - t2r, t0i - t2i, c2, s2, yr, yi, o0 &+ 2 &* s, ys, twiddled: twiddled)
-                put(t1r - t3i, t1i + t3r, c3, s3, yr, yi, o0 &+ 3 &* s, ys, twiddled: twiddled)
-            }
-        }
-    }
-
-    @inline(__always)
-    static func radix3(_ xr: UnsafeRawPointer, _ xi: UnsafeRawPointer, _ xs: Int, _ yr: UnsafeMutableRawPointer,
-                       _ yi: UnsafeMutableRawPointer, _ ys: Int, m: Int, s: Int, twiddles: UnsafePointer<Float>) {
-        let step = s &* m
-        let h: Float = 0.866_025_403_784_438_6   // sin(2π/3)
-        for p in 0..<m {
-            let w = twiddles + p &* 4, twiddled = p != 0
-            let c1 = w[0], s1 = w[1], c2 = w[2], s2 = w[3]
-            for q in 0..<s {
-                let i0 = q &+ s &* p, o0 = q &+ s &* 3 &* p
-                let a0r = ld(xr, i0, xs), a0i = ld(xi, i0, xs), a1r = ld(xr, i0 &+ step, xs), a1i = ld(xi, i0 &+ step, xs)
-                let a2r = ld(xr, i0 &+ 2 &* step, xs), a2i = ld(xi, i0 &+ 2 &* step, xs)
-                let sr = a1r + a2r, si = a1i + a2i, dr = a1r - a2r, di = a1i - a2i
-                let mr = a0r - 0.5 * sr, mi = a0i - 0.5 * si
-                let nr = h * di, ni = -h * dr              // −i·sin(2π/3)·(a1 − a2)
-                st(a0r + sr, yr, o0, ys); st(a0i + si, yi, o0, ys)
-                put(mr + nr, mi + ni, c1, s1, yr, yi, o0 &+ s, ys, twiddled: twiddled)
-                put(mr - nr, mi - ni, c2, s2, yr, yi, o0 &+ 2 &* s, ys, twiddled: twiddled)
-            }
-        }
-    }
-
-    @inline(__always)
-    static func radix2(_ xr: UnsafeRawPointer, _ xi: UnsafeRawPointer, _ xs: Int, _ yr: UnsafeMutableRawPointer,
-                       _ yi: UnsafeMutableRawPointer, _ ys: Int, m: Int, s: Int, twiddles: UnsafePointer<Float>) {
-        let step = s &* m
-        for p in 0..<m {
-            let c1 = twiddles[p &* 2], s1 = twiddles[p &* 2 &+ 1], twiddled = p != 0
-            for q in 0..<s {
-                let i0 = q &+ s &* p, o0 = q &+ s &* 2 &* p
-                let a0r = ld(xr, i0, xs), a0i = ld(xi, i0, xs), a1r = ld(xr, i0 &+ step, xs), a1i = ld(xi, i0 &+ step, xs)
-                st(a0r + a1r, yr, o0, ys); st(a0i + a1i, yi, o0, ys)
-                put(a0r - a1r, a0i - a1i, c1, s1, yr, yi, o0 &+ s, ys, twiddled: twiddled)
-            }
-        }
-    }
-}
 
 /// The decoder's first convolution computed by FFT, with eight images per SIMD vector.
 ///
@@ -209,7 +54,6 @@ struct SpectralConv {
     static func groups(_ images: Int) -> Int { (images + lanes - 1) / lanes }
 
     func spectrumCount(images: Int, channels: Int) -> Int { Self.groups(images) * bins * channels * 16 }
-
 
     /// Runs `body(part, range)` on `threads` fixed, contiguous parts of 0..<count.
     private func split(_ count: Int, _ body: (Int, Range<Int>) -> Void) {
@@ -278,7 +122,8 @@ struct SpectralConv {
         /// The weight gradient's products per bin and its accumulators.
         var products: [Float] = [], taps: [Float] = []
         func prepare(_ conv: SpectralConv) {
-            let k = [conv.threads, conv.size, conv.side, conv.inChannels, conv.outChannels]
+            let k =
+                [conv.threads, conv.size, conv.side, conv.inChannels, conv.outChannels]
                 + conv.taps.flatMap { [$0.dy, $0.dx] }
             guard k != key else { return }
             work = (0..<conv.threads).map { _ in Work(conv) }
@@ -301,20 +146,24 @@ struct SpectralConv {
         // Weights as (tap, pair) so that a tap's weights are contiguous.
         var wt = [Float](repeating: 0, count: T * n)
         for pair in 0..<n { for t in 0..<T { wt[t * n + pair] = weights[pair * T + t] } }
-        out.withUnsafeMutableBufferPointer { ob in wt.withUnsafeBufferPointer { wb in table.withUnsafeBufferPointer { tb in
-            let op = ob.baseAddress!, wp = wb.baseAddress!, tp = tb.baseAddress!
-            split(bins) { _, range in
-                for f in range {
-                    let re = op + f * 3 * n, im = re + n, neg = im + n
-                    for j in 0..<n { re[j] = 0; im[j] = 0 }
-                    for t in 0..<T {
-                        let c = tp[(f * T + t) * 2], s = tp[(f * T + t) * 2 + 1], w = wp + t * n
-                        for j in 0..<n { re[j] += w[j] * c; im[j] += w[j] * s }
+        out.withUnsafeMutableBufferPointer { ob in
+            wt.withUnsafeBufferPointer { wb in
+                table.withUnsafeBufferPointer { tb in
+                    let op = ob.baseAddress!, wp = wb.baseAddress!, tp = tb.baseAddress!
+                    split(bins) { _, range in
+                        for f in range {
+                            let re = op + f * 3 * n, im = re + n, neg = im + n
+                            for j in 0..<n { re[j] = 0; im[j] = 0 }
+                            for t in 0..<T {
+                                let c = tp[(f * T + t) * 2], s = tp[(f * T + t) * 2 + 1], w = wp + t * n
+                                for j in 0..<n { re[j] += w[j] * c; im[j] += w[j] * s }
+                            }
+                            for j in 0..<n { neg[j] = -im[j] }
+                        }
                     }
-                    for j in 0..<n { neg[j] = -im[j] }
                 }
             }
-        } } }
+        }
     }
 
     // MARK: 2-D transforms of one channel
@@ -324,8 +173,10 @@ struct SpectralConv {
     /// values (zeros past the map) as lanes. Rows in pairs as one complex transform, split by
     /// symmetry; then one complex transform per column, written straight into `dst`.
     @inline(__always)
-    func forward2D(load: (Int, UnsafeMutablePointer<V>) -> Void, into dst: UnsafeMutableRawPointer, binStride: Int,
-                   work: Work, table: UnsafePointer<Float>) {
+    func forward2D(
+        load: (Int, UnsafeMutablePointer<V>) -> Void, into dst: UnsafeMutableRawPointer, binStride: Int,
+        work: Work, table: UnsafePointer<Float>
+    ) {
         let L = size, H = half, S = side, bs = binStride * 64
         let tRe = work.forwardRe, tIm = work.forwardIm, zr = work.outRe, zi = work.outIm
         for y0 in Swift.stride(from: 0, to: S, by: 2) {
@@ -349,8 +200,10 @@ struct SpectralConv {
     /// spectrum at `src`, handed out in row pairs: `emit(y0, row y0, row y0 + 1)` (the second
     /// nil past the map), each row L lanes of which the first `side` are the map's.
     @inline(__always)
-    func inverse2D(_ src: UnsafeRawPointer, binStride: Int, work: Work, table: UnsafePointer<Float>,
-                   emit: (Int, UnsafePointer<V>, UnsafePointer<V>?) -> Void) {
+    func inverse2D(
+        _ src: UnsafeRawPointer, binStride: Int, work: Work, table: UnsafePointer<Float>,
+        emit: (Int, UnsafePointer<V>, UnsafePointer<V>?) -> Void
+    ) {
         let L = size, H = half, S = side, bs = binStride * 64
         let tRe = work.inverseRe, tIm = work.inverseIm
         // Columns: the inverse is the forward transform with re and im swapped in and out.
@@ -388,44 +241,50 @@ struct SpectralConv {
     /// map row y as lanes (L values, zeros past the map and in lanes past the last image). The
     /// input's spectra are kept in `spectra` (`spectrumCount`) for the weight gradient, and the
     /// kernel spectrum in `scratch`.
-    func forward(load: (Int, Int, Int, UnsafeMutablePointer<V>) -> Void, images N: Int, weights: [Float], bias: [Float],
-                 spectra: UnsafeMutablePointer<Float>, out: UnsafeMutablePointer<Float>, scratch: Scratch) {
+    func forward(
+        load: (Int, Int, Int, UnsafeMutablePointer<V>) -> Void, images N: Int, weights: [Float], bias: [Float],
+        spectra: UnsafeMutablePointer<Float>, out: UnsafeMutablePointer<Float>, scratch: Scratch
+    ) {
         let I = inChannels, O = outChannels, B = bins, P = pixels, G = Self.groups(N), S = side
         scratch.prepare(self)
         kernelSpectrum(weights, into: &scratch.kernel, phases: scratch.kernelPhases)
         let work = scratch.work
-        fft.table.withUnsafeBufferPointer { tb in scratch.kernel.withUnsafeBufferPointer { kb in
-            let table = tb.baseAddress!, K = kb.baseAddress!
-            split(G) { part, groups in
-                let w = work[part]
-                // Groups in pairs for the products; each group's arithmetic is the same alone.
-                for g0 in Swift.stride(from: groups.lowerBound, to: groups.upperBound, by: 2) {
-                    let pair = g0 + 1 < groups.upperBound ? [g0, g0 + 1] : [g0]
-                    for (j, g) in pair.enumerated() {
-                        let X = j == 0 ? w.spectrum.0 : w.spectrum.1
-                        for c in 0..<I {
-                            forward2D(load: { y, row in load(g, c, y, row) }, into: UnsafeMutableRawPointer(X + c * 16),
-                                      binStride: I, work: w, table: table)
+        fft.table.withUnsafeBufferPointer { tb in
+            scratch.kernel.withUnsafeBufferPointer { kb in
+                let table = tb.baseAddress!, K = kb.baseAddress!
+                split(G) { part, groups in
+                    let w = work[part]
+                    // Groups in pairs for the products; each group's arithmetic is the same alone.
+                    for g0 in Swift.stride(from: groups.lowerBound, to: groups.upperBound, by: 2) {
+                        let pair = g0 + 1 < groups.upperBound ? [g0, g0 + 1] : [g0]
+                        for (j, g) in pair.enumerated() {
+                            let X = j == 0 ? w.spectrum.0 : w.spectrum.1
+                            for c in 0..<I {
+                                forward2D(
+                                    load: { y, row in load(g, c, y, row) }, into: UnsafeMutableRawPointer(X + c * 16),
+                                    binStride: I, work: w, table: table)
+                            }
+                            Self.keep(X, channels: I, group: g, groups: G, bins: B, into: spectra)
                         }
-                        Self.keep(X, channels: I, group: g, groups: G, bins: B, into: spectra)
-                    }
-                    Self.multiply(w.spectrum.0, pair.count > 1 ? w.spectrum.1 : w.spectrum.0, kernel: K, bins: B, inputs: I,
-                                  outputs: O, into: w.product.0, w.product.1)
-                    for (j, g) in pair.enumerated() {
-                        let Y = j == 0 ? w.product.0 : w.product.1
-                        let n0 = g * Self.lanes, used = min(Self.lanes, N - n0)
-                        for o in 0..<O {
-                            let b = V(repeating: bias[o]), planes = out + o * N * P + n0 * P
-                            inverse2D(UnsafeRawPointer(Y + o * 16), binStride: O, work: w, table: table) { y0, first, second in
-                                for x in 0..<S { Self.scatter(first[x] + b, planes + y0 * S + x, stride: P, count: used) }
-                                guard let second else { return }
-                                for x in 0..<S { Self.scatter(second[x] + b, planes + (y0 + 1) * S + x, stride: P, count: used) }
+                        Self.multiply(
+                            w.spectrum.0, pair.count > 1 ? w.spectrum.1 : w.spectrum.0, kernel: K, bins: B, inputs: I,
+                            outputs: O, into: w.product.0, w.product.1)
+                        for (j, g) in pair.enumerated() {
+                            let Y = j == 0 ? w.product.0 : w.product.1
+                            let n0 = g * Self.lanes, used = min(Self.lanes, N - n0)
+                            for o in 0..<O {
+                                let b = V(repeating: bias[o]), planes = out + o * N * P + n0 * P
+                                inverse2D(UnsafeRawPointer(Y + o * 16), binStride: O, work: w, table: table) { y0, first, second in
+                                    for x in 0..<S { Self.scatter(first[x] + b, planes + y0 * S + x, stride: P, count: used) }
+                                    guard let second else { return }
+                                    for x in 0..<S { Self.scatter(second[x] + b, planes + (y0 + 1) * S + x, stride: P, count: used) }
+                                }
                             }
                         }
                     }
                 }
             }
-        } }
+        }
     }
 
     /// p[0], p[s], …, p[7s] as lanes (lanes from `count` on zero). Constant lane indices for a
@@ -455,8 +314,10 @@ struct SpectralConv {
 
     /// One group's spectra, (f, c) · 16, into the kept ones, (f, g, c) · 16.
     @inline(__always)
-    static func keep(_ src: UnsafePointer<Float>, channels C: Int, group g: Int, groups G: Int, bins B: Int,
-                     into dst: UnsafeMutablePointer<Float>) {
+    static func keep(
+        _ src: UnsafePointer<Float>, channels C: Int, group g: Int, groups G: Int, bins B: Int,
+        into dst: UnsafeMutablePointer<Float>
+    ) {
         let n = C * 16
         for f in 0..<B { (dst + (f * G + g) * n).update(from: src + f * n, count: n) }
     }
@@ -466,8 +327,10 @@ struct SpectralConv {
     /// outputs × two groups, ten loads per sixteen FMAs. X is (f, i) · 16 floats, Y (f, o) · 16.
     /// Each group's sums run in input order, as they would alone.
     @inline(__always)
-    static func multiply(_ X0: UnsafePointer<Float>, _ X1: UnsafePointer<Float>, kernel K: UnsafePointer<Float>, bins: Int,
-                         inputs I: Int, outputs O: Int, into Y0: UnsafeMutablePointer<Float>, _ Y1: UnsafeMutablePointer<Float>) {
+    static func multiply(
+        _ X0: UnsafePointer<Float>, _ X1: UnsafePointer<Float>, kernel K: UnsafePointer<Float>, bins: Int,
+        inputs I: Int, outputs O: Int, into Y0: UnsafeMutablePointer<Float>, _ Y1: UnsafeMutablePointer<Float>
+    ) {
         let n = O * I
         for f in 0..<bins {
             let x0 = UnsafeRawPointer(X0 + f * I * 16), x1 = UnsafeRawPointer(X1 + f * I * 16)
@@ -478,8 +341,10 @@ struct SpectralConv {
                 let two = o + 1 < O, e0 = o * I, e1 = two ? e0 + I : e0
                 var ar = V(), ai = V(), br = V(), bi = V(), cr = V(), ci = V(), dr = V(), di = V()
                 for i in 0..<I {
-                    let p0r = x0.loadUnaligned(fromByteOffset: i * 64, as: V.self), p0i = x0.loadUnaligned(fromByteOffset: i * 64 + 32, as: V.self)
-                    let p1r = x1.loadUnaligned(fromByteOffset: i * 64, as: V.self), p1i = x1.loadUnaligned(fromByteOffset: i * 64 + 32, as: V.self)
+                    let p0r = x0.loadUnaligned(fromByteOffset: i * 64, as: V.self),
+                        p0i = x0.loadUnaligned(fromByteOffset: i * 64 + 32, as: V.self)
+                    let p1r = x1.loadUnaligned(fromByteOffset: i * 64, as: V.self),
+                        p1i = x1.loadUnaligned(fromByteOffset: i * 64 + 32, as: V.self)
                     let k0r = kr[e0 + i], k0i = ki[e0 + i], k0n = kn[e0 + i]
                     let k1r = kr[e1 + i], k1i = ki[e1 + i], k1n = kn[e1 + i]
                     ar.addProduct(p0r, k0r); ar.addProduct(p0i, k0n); ai.addProduct(p0i, k0r); ai.addProduct(p0r, k0i)
@@ -490,8 +355,10 @@ struct SpectralConv {
                 y0.storeBytes(of: ar, toByteOffset: o * 64, as: V.self); y0.storeBytes(of: ai, toByteOffset: o * 64 + 32, as: V.self)
                 y1.storeBytes(of: br, toByteOffset: o * 64, as: V.self); y1.storeBytes(of: bi, toByteOffset: o * 64 + 32, as: V.self)
                 if two {
-                    y0.storeBytes(of: cr, toByteOffset: o * 64 + 64, as: V.self); y0.storeBytes(of: ci, toByteOffset: o * 64 + 96, as: V.self)
-                    y1.storeBytes(of: dr, toByteOffset: o * 64 + 64, as: V.self); y1.storeBytes(of: di, toByteOffset: o * 64 + 96, as: V.self)
+                    y0.storeBytes(of: cr, toByteOffset: o * 64 + 64, as: V.self);
+                    y0.storeBytes(of: ci, toByteOffset: o * 64 + 96, as: V.self)
+                    y1.storeBytes(of: dr, toByteOffset: o * 64 + 64, as: V.self);
+                    y1.storeBytes(of: di, toByteOffset: o * 64 + 96, as: V.self)
                 }
                 o += 2
             }
@@ -501,9 +368,11 @@ struct SpectralConv {
     /// dX_g(f, i) = Σ_o conj K(f, o, i)·D_g(f, o) for two groups at once, as `multiply`:
     /// blocks of two inputs × two groups. D is (f, o) · 16 floats, dX (f, i) · 16.
     @inline(__always)
-    static func multiplyTransposed(_ D0: UnsafePointer<Float>, _ D1: UnsafePointer<Float>, kernel K: UnsafePointer<Float>,
-                                   bins: Int, inputs I: Int, outputs O: Int,
-                                   into X0: UnsafeMutablePointer<Float>, _ X1: UnsafeMutablePointer<Float>) {
+    static func multiplyTransposed(
+        _ D0: UnsafePointer<Float>, _ D1: UnsafePointer<Float>, kernel K: UnsafePointer<Float>,
+        bins: Int, inputs I: Int, outputs O: Int,
+        into X0: UnsafeMutablePointer<Float>, _ X1: UnsafeMutablePointer<Float>
+    ) {
         let n = O * I
         for f in 0..<bins {
             let d0 = UnsafeRawPointer(D0 + f * O * 16), d1 = UnsafeRawPointer(D1 + f * O * 16)
@@ -514,8 +383,10 @@ struct SpectralConv {
                 let two = i + 1 < I, j = two ? i + 1 : i
                 var ar = V(), ai = V(), br = V(), bi = V(), cr = V(), ci = V(), dr = V(), di = V()
                 for o in 0..<O {
-                    let q0r = d0.loadUnaligned(fromByteOffset: o * 64, as: V.self), q0i = d0.loadUnaligned(fromByteOffset: o * 64 + 32, as: V.self)
-                    let q1r = d1.loadUnaligned(fromByteOffset: o * 64, as: V.self), q1i = d1.loadUnaligned(fromByteOffset: o * 64 + 32, as: V.self)
+                    let q0r = d0.loadUnaligned(fromByteOffset: o * 64, as: V.self),
+                        q0i = d0.loadUnaligned(fromByteOffset: o * 64 + 32, as: V.self)
+                    let q1r = d1.loadUnaligned(fromByteOffset: o * 64, as: V.self),
+                        q1i = d1.loadUnaligned(fromByteOffset: o * 64 + 32, as: V.self)
                     let e0 = o * I + i, e1 = o * I + j
                     let k0r = kr[e0], k0i = ki[e0], k0n = kn[e0], k1r = kr[e1], k1i = ki[e1], k1n = kn[e1]
                     ar.addProduct(q0r, k0r); ar.addProduct(q0i, k0i); ai.addProduct(q0i, k0r); ai.addProduct(q0r, k0n)
@@ -526,8 +397,10 @@ struct SpectralConv {
                 x0.storeBytes(of: ar, toByteOffset: i * 64, as: V.self); x0.storeBytes(of: ai, toByteOffset: i * 64 + 32, as: V.self)
                 x1.storeBytes(of: br, toByteOffset: i * 64, as: V.self); x1.storeBytes(of: bi, toByteOffset: i * 64 + 32, as: V.self)
                 if two {
-                    x0.storeBytes(of: cr, toByteOffset: i * 64 + 64, as: V.self); x0.storeBytes(of: ci, toByteOffset: i * 64 + 96, as: V.self)
-                    x1.storeBytes(of: dr, toByteOffset: i * 64 + 64, as: V.self); x1.storeBytes(of: di, toByteOffset: i * 64 + 96, as: V.self)
+                    x0.storeBytes(of: cr, toByteOffset: i * 64 + 64, as: V.self);
+                    x0.storeBytes(of: ci, toByteOffset: i * 64 + 96, as: V.self)
+                    x1.storeBytes(of: dr, toByteOffset: i * 64 + 64, as: V.self);
+                    x1.storeBytes(of: di, toByteOffset: i * 64 + 96, as: V.self)
                 }
                 i += 2
             }
@@ -539,44 +412,50 @@ struct SpectralConv {
     /// values the map's. `g` is ∂L/∂out, channel-major (o, n, pixel) on the whole map;
     /// `spectra` are the input's spectra from `forward`, whose kernel spectrum `scratch` still
     /// holds.
-    func backward(_ g: UnsafePointer<Float>, images N: Int, spectra: UnsafePointer<Float>,
-                  gradientSpectra: UnsafeMutablePointer<Float>, scratch: Scratch,
-                  emit: (Int, Int, Int, UnsafePointer<V>) -> Void) -> [Float] {
+    func backward(
+        _ g: UnsafePointer<Float>, images N: Int, spectra: UnsafePointer<Float>,
+        gradientSpectra: UnsafeMutablePointer<Float>, scratch: Scratch,
+        emit: (Int, Int, Int, UnsafePointer<V>) -> Void
+    ) -> [Float] {
         let I = inChannels, O = outChannels, B = bins, P = pixels, G = Self.groups(N), S = side, L = size
         scratch.prepare(self)
         let work = scratch.work
-        fft.table.withUnsafeBufferPointer { tb in scratch.kernel.withUnsafeBufferPointer { kb in
-            let table = tb.baseAddress!, K = kb.baseAddress!
-            split(G) { part, groups in
-                let w = work[part]
-                for g0 in Swift.stride(from: groups.lowerBound, to: groups.upperBound, by: 2) {
-                    let pair = g0 + 1 < groups.upperBound ? [g0, g0 + 1] : [g0]
-                    for (j, grp) in pair.enumerated() {
-                        let D = j == 0 ? w.spectrum.0 : w.spectrum.1
-                        let n0 = grp * Self.lanes, used = min(Self.lanes, N - n0)
-                        for o in 0..<O {
-                            let planes = g + o * N * P + n0 * P
-                            forward2D(load: { y, row in
-                                for x in 0..<S { row[x] = Self.gather(planes + y * S + x, stride: P, count: used) }
-                                for x in S..<L { row[x] = V() }
-                            }, into: UnsafeMutableRawPointer(D + o * 16), binStride: O, work: w, table: table)
+        fft.table.withUnsafeBufferPointer { tb in
+            scratch.kernel.withUnsafeBufferPointer { kb in
+                let table = tb.baseAddress!, K = kb.baseAddress!
+                split(G) { part, groups in
+                    let w = work[part]
+                    for g0 in Swift.stride(from: groups.lowerBound, to: groups.upperBound, by: 2) {
+                        let pair = g0 + 1 < groups.upperBound ? [g0, g0 + 1] : [g0]
+                        for (j, grp) in pair.enumerated() {
+                            let D = j == 0 ? w.spectrum.0 : w.spectrum.1
+                            let n0 = grp * Self.lanes, used = min(Self.lanes, N - n0)
+                            for o in 0..<O {
+                                let planes = g + o * N * P + n0 * P
+                                forward2D(
+                                    load: { y, row in
+                                        for x in 0..<S { row[x] = Self.gather(planes + y * S + x, stride: P, count: used) }
+                                        for x in S..<L { row[x] = V() }
+                                    }, into: UnsafeMutableRawPointer(D + o * 16), binStride: O, work: w, table: table)
+                            }
+                            Self.keep(D, channels: O, group: grp, groups: G, bins: B, into: gradientSpectra)
                         }
-                        Self.keep(D, channels: O, group: grp, groups: G, bins: B, into: gradientSpectra)
-                    }
-                    Self.multiplyTransposed(w.spectrum.0, pair.count > 1 ? w.spectrum.1 : w.spectrum.0, kernel: K, bins: B,
-                                            inputs: I, outputs: O, into: w.product.0, w.product.1)
-                    for (j, grp) in pair.enumerated() {
-                        let dX = j == 0 ? w.product.0 : w.product.1
-                        for c in 0..<I {
-                            inverse2D(UnsafeRawPointer(dX + c * 16), binStride: I, work: w, table: table) { y0, first, second in
-                                emit(grp, c, y0, first)
-                                if let second { emit(grp, c, y0 + 1, second) }
+                        Self.multiplyTransposed(
+                            w.spectrum.0, pair.count > 1 ? w.spectrum.1 : w.spectrum.0, kernel: K, bins: B,
+                            inputs: I, outputs: O, into: w.product.0, w.product.1)
+                        for (j, grp) in pair.enumerated() {
+                            let dX = j == 0 ? w.product.0 : w.product.1
+                            for c in 0..<I {
+                                inverse2D(UnsafeRawPointer(dX + c * 16), binStride: I, work: w, table: table) { y0, first, second in
+                                    emit(grp, c, y0, first)
+                                    if let second { emit(grp, c, y0 + 1, second) }
+                                }
                             }
                         }
                     }
                 }
             }
-        } }
+        }
         return weightGradient(spectra: spectra, gradientSpectra: gradientSpectra, groups: G, scratch: scratch)
     }
 
@@ -586,10 +465,12 @@ struct SpectralConv {
     /// mirror images are themselves) and 2 elsewhere. P is summed over groups in group order
     /// in the lanes, then over the lanes in a fixed tree; bins are split over threads, and the
     /// sum over bins runs in bin order for every weight.
-    func weightGradient(spectra: UnsafePointer<Float>, gradientSpectra: UnsafePointer<Float>, groups G: Int,
-                        scratch: Scratch) -> [Float] {
+    func weightGradient(
+        spectra: UnsafePointer<Float>, gradientSpectra: UnsafePointer<Float>, groups G: Int,
+        scratch: Scratch
+    ) -> [Float] {
         let I = inChannels, O = outChannels, B = bins, T = taps.count, n = pairs
-        let v = (n + 7) / 8       // pair vectors
+        let v = (n + 7) / 8  // pair vectors
         // P as (f, re/im, pair), the pairs padded to whole vectors.
         if scratch.products.count != B * 2 * v * 8 { scratch.products = [Float](repeating: 0, count: B * 2 * v * 8) }
         scratch.products.withUnsafeMutableBufferPointer { pb in
@@ -630,25 +511,28 @@ struct SpectralConv {
         // Σ over bins, eight pairs per vector: acc(t, pair) += Re P·c_f cos − Im P·c_f sin.
         let table = scratch.gradientPhases
         if scratch.taps.count != T * v * 8 { scratch.taps = [Float](repeating: 0, count: T * v * 8) }
-        scratch.products.withUnsafeBufferPointer { pb in scratch.taps.withUnsafeMutableBufferPointer { ab in
-        table.withUnsafeBufferPointer { tb in
-            let pp = UnsafeRawPointer(pb.baseAddress!), acc = UnsafeMutableRawPointer(ab.baseAddress!), tp = tb.baseAddress!
-            split(v) { _, vectors in
-                for j in vectors { for t in 0..<T { acc.storeBytes(of: V(), toByteOffset: (t * v + j) * 32, as: V.self) } }
-                for f in 0..<B {
-                    let row = f * 2 * v * 32
-                    for t in 0..<T {
-                        let c = tp[(f * T + t) * 2], s = -tp[(f * T + t) * 2 + 1]
-                        for j in vectors {
-                            var a = acc.loadUnaligned(fromByteOffset: (t * v + j) * 32, as: V.self)
-                            a.addProduct(pp.loadUnaligned(fromByteOffset: row + j * 32, as: V.self), c)
-                            a.addProduct(pp.loadUnaligned(fromByteOffset: row + (v + j) * 32, as: V.self), s)
-                            acc.storeBytes(of: a, toByteOffset: (t * v + j) * 32, as: V.self)
+        scratch.products.withUnsafeBufferPointer { pb in
+            scratch.taps.withUnsafeMutableBufferPointer { ab in
+                table.withUnsafeBufferPointer { tb in
+                    let pp = UnsafeRawPointer(pb.baseAddress!), acc = UnsafeMutableRawPointer(ab.baseAddress!), tp = tb.baseAddress!
+                    split(v) { _, vectors in
+                        for j in vectors { for t in 0..<T { acc.storeBytes(of: V(), toByteOffset: (t * v + j) * 32, as: V.self) } }
+                        for f in 0..<B {
+                            let row = f * 2 * v * 32
+                            for t in 0..<T {
+                                let c = tp[(f * T + t) * 2], s = -tp[(f * T + t) * 2 + 1]
+                                for j in vectors {
+                                    var a = acc.loadUnaligned(fromByteOffset: (t * v + j) * 32, as: V.self)
+                                    a.addProduct(pp.loadUnaligned(fromByteOffset: row + j * 32, as: V.self), c)
+                                    a.addProduct(pp.loadUnaligned(fromByteOffset: row + (v + j) * 32, as: V.self), s)
+                                    acc.storeBytes(of: a, toByteOffset: (t * v + j) * 32, as: V.self)
+                                }
+                            }
                         }
                     }
                 }
             }
-        } } }
+        }
         var result = [Float](repeating: 0, count: n * T)
         for pair in 0..<n { for t in 0..<T { result[pair * T + t] = scratch.taps[t * v * 8 + pair] } }
         return result

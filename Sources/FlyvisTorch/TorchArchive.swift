@@ -1,29 +1,6 @@
+import FlyvisBase
 import Foundation
 import ZIPFoundation
-
-/// Why a file could not be read or written as a torch checkpoint; every case names the file.
-package enum TorchFormatError: Error, Equatable, CustomStringConvertible {
-    case notAZipArchive(path: String, reason: String)
-    case missingRecord(path: String, record: String)
-    case damagedRecord(path: String, record: String, reason: String)
-    case pickle(path: String, PickleError)
-    case unsupported(path: String, reason: String)
-    case io(path: String, reason: String)
-
-    package var description: String {
-        switch self {
-        case let .notAZipArchive(path, reason):
-            return "'\(path)' is not a torch checkpoint (torch zip format): \(reason); it may be truncated or from an incomplete copy"
-        case let .missingRecord(path, record):
-            return "'\(path)' has no '\(record)' record; it is not a complete torch checkpoint"
-        case let .damagedRecord(path, record, reason):
-            return "'\(path)' is damaged: record '\(record)' \(reason)"
-        case let .pickle(path, e): return "'\(path)': \(e)"
-        case let .unsupported(path, reason): return "'\(path)': \(reason)"
-        case let .io(path, reason): return "cannot write '\(path)': \(reason)"
-        }
-    }
-}
 
 /// torch's zip serialization (what `torch.save` writes since torch 1.6): a stored (uncompressed)
 /// zip archive whose single top folder holds `data.pkl` (the pickled object, protocol 2),
@@ -39,8 +16,10 @@ package enum TorchArchive {
     /// folder; torch uses the file's base name.
     package static func write(_ value: PickleValue, to path: String, archiveName: String) throws(TorchFormatError) {
         let encoded = PickleWriter.encode(value)
-        var records: [(String, [UInt8])] = [("data.pkl", encoded.bytes), (".format_version", Array("1".utf8)),
-                                            (".storage_alignment", Array("64".utf8)), ("byteorder", Array("little".utf8))]
+        var records: [(String, [UInt8])] = [
+            ("data.pkl", encoded.bytes), (".format_version", Array("1".utf8)),
+            (".storage_alignment", Array("64".utf8)), ("byteorder", Array("little".utf8)),
+        ]
         for s in encoded.storages { records.append(("data/\(s.key)", s.bytes)) }
         records.append(("version", Array(version.utf8)))
         try writeRaw(records: records, to: path, archiveName: archiveName)
@@ -55,8 +34,10 @@ package enum TorchArchive {
             archive = try Archive(data: Data(), accessMode: .create)
             for (name, bytes) in records {
                 let data = Data(bytes)
-                try archive.addEntry(with: "\(archiveName)/\(name)", type: .file, uncompressedSize: Int64(data.count),
-                                     modificationDate: entryDate, compressionMethod: .none) { position, size in
+                try archive.addEntry(
+                    with: "\(archiveName)/\(name)", type: .file, uncompressedSize: Int64(data.count),
+                    modificationDate: entryDate, compressionMethod: .none
+                ) { position, size in
                     data.subdata(in: Int(position)..<Int(position) + size)
                 }
             }
@@ -115,7 +96,9 @@ package enum TorchArchive {
         }
         if entries[prefix + "byteorder"] != nil {
             let order = String(decoding: try record("byteorder"), as: UTF8.self)
-            guard order == "little" else { throw .unsupported(path: path, reason: "byte order '\(order)' (only little-endian is supported)") }
+            guard order == "little" else {
+                throw .unsupported(path: path, reason: "byte order '\(order)' (only little-endian is supported)")
+            }
         }
         var reader = PickleReader(try record("data.pkl")) { ref in try record("data/\(ref.key)") }
         do {
@@ -129,33 +112,17 @@ package enum TorchArchive {
         }
     }
 
-    /// True when the file starts like a zip archive (a local file header).
-    package static func looksLikeZip(path: String) -> Bool {
-        guard let h = FileHandle(forReadingAtPath: path) else { return false }
-        defer { try? h.close() }
-        return (try? h.read(upToCount: 4)).map { Array($0) == [0x50, 0x4b, 0x03, 0x04] } ?? false
-    }
-
-    /// Writes `data` to `path` (created or truncated); errors carry strerror's text, which
-    /// callers recognise (a full disk, a quota).
+    /// Writes the archive with checked POSIX writes (`AtomicFile.writeBytes`), so a full disk
+    /// is an errno the caller reports (its message says "No space left on device").
     static func writeFile(_ data: Data, to path: String) throws(TorchFormatError) {
-        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw .io(path: path, reason: String(cString: strerror(errno))) }
-        var failure: Int32 = 0
-        data.withUnsafeBytes { (raw: UnsafeRawBufferPointer) in
-            var offset = 0
-            while offset < raw.count {
-                let n = Glibc.write(fd, raw.baseAddress! + offset, raw.count - offset)
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    failure = errno
-                    return
-                }
-                offset += n
+        do {
+            try AtomicFile.writeBytes([UInt8](data), to: path)
+        } catch {
+            switch error {
+            case let .io(_, reason): throw .io(path: path, reason: reason)
+            case let .noSpace(_, quota): throw .io(path: path, reason: String(cString: strerror(quota ? EDQUOT : ENOSPC)))
             }
         }
-        if close(fd) != 0, failure == 0 { failure = errno }
-        if failure != 0 { throw .io(path: path, reason: String(cString: strerror(failure))) }
     }
 
     static func reason(_ error: Error) -> String {

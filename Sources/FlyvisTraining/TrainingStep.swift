@@ -1,30 +1,8 @@
+import FlyvisBase
 import FlyvisConnectome
 import FlyvisNetwork
 import FlyvisTask
 import Foundation
-
-/// What one iteration reports (flyvis logs these per iteration).
-package struct StepResult: Sendable, Equatable {
-    package var loss: Double
-    package var taskLosses: [String: Double]
-    package var activityMean: Double
-    package var activityMin: Double
-    package var activityMax: Double
-    package var penalty: Double?
-}
-
-/// A parameter Adam updates: one of the network's five, or a parameter of a task's decoder.
-package enum TrainedParameter: Hashable, Sendable, CustomStringConvertible {
-    case network(ParameterName)
-    case decoder(task: String, name: String)
-
-    package var description: String {
-        switch self {
-        case let .network(p): return p.rawValue
-        case let .decoder(task, name): return "decoder/\(task)/\(name)"
-        }
-    }
-}
 
 /// One flyvis training iteration: from a given steady state, run the movie through the network,
 /// decode each task, compute the weighted loss, backpropagate through decoder and network, take
@@ -33,7 +11,7 @@ package enum TrainedParameter: Hashable, Sendable, CustomStringConvertible {
 package final class TrainingStep {
     package let network: Network
     package let tasks: [String]
-    package var decoders: [String: FlowDecoder]
+    package var decoders: [String: DecoderGAVP]
     package var objectives: [String: Objective]
     package var weights: TaskWeights
     package var adam: Adam<TrainedParameter>
@@ -46,8 +24,10 @@ package final class TrainingStep {
     /// benchmarks and throughput logs.
     package private(set) var lastTimings: [String: Double] = [:]
 
-    package init(network: Network, decoders: [String: FlowDecoder], objectives: [String: Objective],
-                weights: TaskWeights, learningRates: (network: Double, decoder: Double), penalizer: Penalizer) {
+    package init(
+        network: Network, decoders: [String: DecoderGAVP], objectives: [String: Objective],
+        weights: TaskWeights, learningRates: (network: Double, decoder: Double), penalizer: Penalizer
+    ) {
         self.network = network
         tasks = decoders.keys.sorted()
         self.decoders = decoders
@@ -61,8 +41,9 @@ package final class TrainingStep {
         let decoderParameters = decoders.keys.sorted().flatMap { task in
             decoders[task]!.parameterNames.map { TrainedParameter.decoder(task: task, name: $0) }
         }
-        adam = Adam(groups: [ParameterName.allCases.map(TrainedParameter.network), decoderParameters],
-                    learningRates: [learningRates.network, learningRates.decoder])
+        adam = Adam(
+            groups: [ParameterName.allCases.map(TrainedParameter.network), decoderParameters],
+            learningRates: [learningRates.network, learningRates.decoder])
     }
 
     /// The last `outputActivity`, whose storage the next call reuses once its caller has let
@@ -91,8 +72,10 @@ package final class TrainingStep {
     }
 
     /// Runs one training iteration. `lum` is (B, T, 1, hexals); `targets[task]` is (B, T, C, hexals).
-    package func run(iteration: Int, lum: [Float], targets: [String: [Float]], batch B: Int, frames T: Int,
-                    dt: Double, steadyState: [Float]?) throws -> StepResult {
+    package func run(
+        iteration: Int, lum: [Float], targets: [String: [Float]], batch B: Int, frames T: Int,
+        dt: Double, steadyState: [Float]?
+    ) throws -> StepResult {
         var clock = PhaseClock()
         try lum.withUnsafeBufferPointer { try network.forward(movie: $0, batch: B, frames: T, dt: dt, state: steadyState) }
         clock.lap("network_forward")
@@ -102,12 +85,14 @@ package final class TrainingStep {
         // The penalty lane shares the forward and the backward sweep (bias gradient only).
         let usePenalty = penalizer.activityActive(at: iteration)
         let penalty = usePenalty ? activityPenalty(batch: B, frames: T) : nil
-        let grads = backpropagateNetwork(outputGradient: decoded.gradInput, penaltyGradient: penalty?.gradient,
-                                         batch: B, frames: T)
+        let grads = backpropagateNetwork(
+            outputGradient: decoded.gradInput, penaltyGradient: penalty?.gradient,
+            batch: B, frames: T)
         clock.lap("network_backward")
         defer { clock.lap("optimizer_penalty"); lastTimings = clock.phases }
-        let result = StepResult(loss: decoded.total, taskLosses: decoded.taskLosses, activityMean: stats.mean,
-                                activityMin: Double(stats.min), activityMax: Double(stats.max), penalty: penalty?.value)
+        let result = StepResult(
+            loss: decoded.total, taskLosses: decoded.taskLosses, activityMean: stats.mean,
+            activityMin: Double(stats.min), activityMax: Double(stats.max), penalty: penalty?.value)
         // An exploded step is reported without touching the parameters.
         guard decoded.total.isFinite, stats.mean.isFinite else { return result }
         update(grads)
@@ -116,8 +101,11 @@ package final class TrainingStep {
 
     /// Decodes the output activity for every task, evaluates the weighted losses and
     /// backpropagates them through the decoders: the summed gradient at the decoders' input.
-    func decodeAndBackpropagate(targets: [String: [Float]], batch B: Int, frames T: Int) throws
-        -> (total: Double, taskLosses: [String: Double], gradInput: [Float]) {
+    func decodeAndBackpropagate(
+        targets: [String: [Float]], batch B: Int, frames T: Int
+    ) throws
+        -> (total: Double, taskLosses: [String: Double], gradInput: [Float])
+    {
         let input = outputActivity(batch: B, frames: T)
         var total = 0.0
         var taskLosses: [String: Double] = [:]
@@ -127,7 +115,8 @@ package final class TrainingStep {
             decoder.training = true
             let out = try input.withUnsafeBufferPointer { try decoder.forward($0, batch: B, frames: T) }
             guard let target = targets[task], target.count == out.count else {
-                throw TrainingConfigError.missing(key: "data.\(task)", why: "the batch has no target of \(out.count) values for task \(task)")
+                throw TrainingConfigError.missing(
+                    key: "data.\(task)", why: "the batch has no target of \(out.count) values for task \(task)")
             }
             let (loss, grad) = objectives[task]!.evaluate(out, target, shape: [B, T, out.count / (B * T * hexCount), hexCount])
             let factor = weights.factor(task)
@@ -138,9 +127,11 @@ package final class TrainingStep {
             if gradInput.isEmpty {
                 gradInput = gIn
             } else {
-                gradInput.withUnsafeMutableBufferPointer { a in gIn.withUnsafeBufferPointer { b in
-                    for i in 0..<a.count { a[i] += b[i] }
-                } }
+                gradInput.withUnsafeMutableBufferPointer { a in
+                    gIn.withUnsafeBufferPointer { b in
+                        for i in 0..<a.count { a[i] += b[i] }
+                    }
+                }
             }
         }
         if gradInput.isEmpty { gradInput = [Float](repeating: 0, count: input.count) }
@@ -160,8 +151,10 @@ package final class TrainingStep {
     /// The backward sweep through time: lane 0 carries the decoders' input gradient into the
     /// output types, lane 1 (when the penalty is active) the penalty's gradient into the
     /// central cells.
-    func backpropagateNetwork(outputGradient gradInput: [Float], penaltyGradient: [Float]?,
-                              batch B: Int, frames T: Int) -> NetworkGradients {
+    func backpropagateNetwork(
+        outputGradient gradInput: [Float], penaltyGradient: [Float]?,
+        batch B: Int, frames T: Int
+    ) -> NetworkGradients {
         let K = outputTypes.count, H = hexCount
         let c = network.connectome
         let central = c.centralCellsIndex
@@ -188,8 +181,10 @@ package final class TrainingStep {
     /// penalty's SGD on the bias, and the clamp.
     func update(_ grads: NetworkGradients) {
         var p = network.parameters
-        let networkGrads: [ParameterName: [Double]] = [.bias: grads.bias, .timeConst: grads.timeConst,
-                                                       .synStrength: grads.synStrength]
+        let networkGrads: [ParameterName: [Double]] = [
+            .bias: grads.bias, .timeConst: grads.timeConst,
+            .synStrength: grads.synStrength,
+        ]
         for name in ParameterName.allCases where p.requiresGrad(name) {
             guard let g = networkGrads[name] else { continue }
             adam.step(.network(name), &p[name], g.map { Float($0) })
@@ -215,8 +210,10 @@ package final class TrainingStep {
 
     /// Evaluation without gradients in eval mode (BatchNorm running statistics, no dropout):
     /// per-task weighted losses for one batch.
-    package func evaluate(lum: [Float], targets: [String: [Float]], batch B: Int, frames T: Int, dt: Double,
-                         steadyState: [Float]?, objective override: Objective? = nil) throws -> [String: Double] {
+    package func evaluate(
+        lum: [Float], targets: [String: [Float]], batch B: Int, frames T: Int, dt: Double,
+        steadyState: [Float]?, objective override: Objective? = nil
+    ) throws -> [String: Double] {
         try lum.withUnsafeBufferPointer { try network.forward(movie: $0, batch: B, frames: T, dt: dt, state: steadyState) }
         let input = outputActivity(batch: B, frames: T)
         var losses: [String: Double] = [:]
@@ -230,7 +227,8 @@ package final class TrainingStep {
                 throw TrainingConfigError.missing(key: "data.\(task)", why: "the batch has no target for task \(task)")
             }
             let objective = override ?? objectives[task]!
-            losses[task] = objective.evaluate(out, target, shape: [B, T, out.count / (B * T * hexCount), hexCount]).loss * weights.factor(task)
+            losses[task] =
+                objective.evaluate(out, target, shape: [B, T, out.count / (B * T * hexCount), hexCount]).loss * weights.factor(task)
         }
         return losses
     }

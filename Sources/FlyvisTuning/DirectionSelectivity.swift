@@ -42,12 +42,14 @@ package enum DirectionSelectivity {
             }
         }
         let combos = Double(grid.widths.count * grid.speeds.count)
-        return TuningByIntensity(cellTypes: coordinates.cellTypes, intensity: grid.intensities,
-                                 values: out.map { $0 / combos })
+        return TuningByIntensity(
+            cellTypes: coordinates.cellTypes, intensity: grid.intensities,
+            values: out.map { $0 / combos })
     }
 
     /// flyvis's `preferred_direction(dataset)` (vector sum over angles, widths and speeds).
-    package static func preferredDirection(responses: [Float], coordinates: MovingEdgeCoordinates) throws(TuningError) -> TuningByIntensity {
+    package static func preferredDirection(responses: [Float], coordinates: MovingEdgeCoordinates) throws(TuningError) -> TuningByIntensity
+    {
         try preferredDirection(peaks: try peakResponses(responses: responses, coordinates: coordinates), coordinates: coordinates)
     }
 
@@ -116,8 +118,10 @@ private struct AngularGrid {
         var seen = Set<[Int]>()
         sums = Array(repeating: Sum(), count: cells * widths.count * intensities.count * speeds.count)
         for s in 0..<c.samples {
-            let key = [position(angles, c.angle[s]), position(widths, c.width[s]),
-                       position(intensities, c.intensity[s]), position(speeds, c.speed[s])]
+            let key = [
+                position(angles, c.angle[s]), position(widths, c.width[s]),
+                position(intensities, c.intensity[s]), position(speeds, c.speed[s]),
+            ]
             guard seen.insert(key).inserted else {
                 throw .repeatedSample(angle: c.angle[s], width: c.width[s], intensity: c.intensity[s], speed: c.speed[s])
             }

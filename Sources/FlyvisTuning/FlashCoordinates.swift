@@ -13,8 +13,10 @@ package struct FlashCoordinates: Sendable, Equatable {
     package var alternations: [Double]
 
     /// Defaults are `flash_responses`'s: dt 1/200, t_stim 1 s, alternations (0, 1, 0).
-    package init(radius: [Double], intensity: [Double], time: [Double], cellTypes: [String],
-                 dt: Double = 1.0 / 200, tStim: Double = 1, alternations: [Double] = [0, 1, 0]) {
+    package init(
+        radius: [Double], intensity: [Double], time: [Double], cellTypes: [String],
+        dt: Double = 1.0 / 200, tStim: Double = 1, alternations: [Double] = [0, 1, 0]
+    ) {
         self.radius = radius
         self.intensity = intensity
         self.time = time

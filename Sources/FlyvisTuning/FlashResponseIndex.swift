@@ -17,9 +17,11 @@ package enum FlashResponseIndex {
     /// The FRI of every cell (in `coordinates.cellTypes` order) at flash radius `radius`
     /// (flyvis uses 6 and −1). A cell with no finite response in the window gets NaN; flyvis
     /// would drop the whole radius there (`dropna(how='any')`).
-    package static func compute(responses: [Float], coordinates c: FlashCoordinates, radius: Double,
-                                onIntensity: Double = 1, offIntensity: Double = 0,
-                                nonnegative: Bool = true) throws(TuningError) -> [Double] {
+    package static func compute(
+        responses: [Float], coordinates c: FlashCoordinates, radius: Double,
+        onIntensity: Double = 1, offIntensity: Double = 0,
+        nonnegative: Bool = true
+    ) throws(TuningError) -> [Double] {
         try c.validate(responsesCount: responses.count)
         let atRadius = c.radius.indices.filter { c.radius[$0] == radius }
         let on = atRadius.filter { c.intensity[$0] == onIntensity }

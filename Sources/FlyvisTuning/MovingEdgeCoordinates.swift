@@ -15,8 +15,10 @@ package struct MovingEdgeCoordinates: Sendable, Equatable {
     package var offsets: [Double]
 
     /// `offsets` defaults to `moving_edge_responses`'s (−10, 11).
-    package init(angle: [Double], width: [Double], intensity: [Double], speed: [Double], time: [Double],
-                 cellTypes: [String], offsets: [Double] = [-10, 11]) {
+    package init(
+        angle: [Double], width: [Double], intensity: [Double], speed: [Double], time: [Double],
+        cellTypes: [String], offsets: [Double] = [-10, 11]
+    ) {
         self.angle = angle
         self.width = width
         self.intensity = intensity

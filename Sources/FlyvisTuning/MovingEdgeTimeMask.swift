@@ -37,7 +37,9 @@ package enum MovingEdgeTimeMask {
         out.reserveCapacity(speed.count * time.count)
         for s in speed {
             let w: (Double, Double)
-            if let hit = cache[s] { w = hit } else {
+            if let hit = cache[s] {
+                w = hit
+            } else {
                 let fresh = try window(speed: s, offsets: offsets)
                 w = (fresh.start, fresh.end)
                 cache[s] = w

@@ -21,7 +21,8 @@ package enum TuningError: Error, CustomStringConvertible, Equatable {
     package var description: String {
         switch self {
         case let .shape(what, expected, found):
-            return "\(what) has \(found) values, expected \(expected) (responses are laid out (sample, frame, cell) with one entry per sample parameter, time step and cell type)"
+            return
+                "\(what) has \(found) values, expected \(expected) (responses are laid out (sample, frame, cell) with one entry per sample parameter, time step and cell type)"
         case let .empty(what):
             return "no \(what): tuning indices need at least one sample, frame and cell"
         case let .invalidConfig(key, problem):
@@ -31,7 +32,8 @@ package enum TuningError: Error, CustomStringConvertible, Equatable {
         case let .emptyWindow(from, to):
             return "no frame with \(from) <= time <= \(to); the flash response index needs the stimulus period in the time axis"
         case let .repeatedSample(angle, width, intensity, speed):
-            return "two moving-edge samples with angle \(angle), width \(width), intensity \(intensity), speed \(speed); each combination may appear once"
+            return
+                "two moving-edge samples with angle \(angle), width \(width), intensity \(intensity), speed \(speed); each combination may appear once"
         case let .cellType(name, count):
             return "cell type \(name) appears \(count) times; the comparison to known tuning needs it exactly once"
         case let .missingIntensity(value, needed):

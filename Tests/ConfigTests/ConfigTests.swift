@@ -1,5 +1,7 @@
+import FlyvisTestSupport
 import Foundation
 import Testing
+
 @testable import FlyvisConfig
 
 @Suite struct ConfigTests {
@@ -22,12 +24,13 @@ import Testing
     }
 
     @Test func everyOverrideForm() throws {
-        let c = try Config.load(overrides: base + [
-            "task.n_iters=1000", "task.dataset.dt=0.01", "+extra.key=3", "++task.batch_size=2", "++brand.new=[a,b]",
-            "~task.dataset.gamma_std", "description='a test run'", "task.dataset.flip_axes=[0,1]",
-            "task.dataset.sintel_path=null", "train=false", "task.dataset.augment=true", "seed=7",
-            "task.n_iters=2000",  // last wins
-        ])
+        let c = try Config.load(
+            overrides: base + [
+                "task.n_iters=1000", "task.dataset.dt=0.01", "+extra.key=3", "++task.batch_size=2", "++brand.new=[a,b]",
+                "~task.dataset.gamma_std", "description='a test run'", "task.dataset.flip_axes=[0,1]",
+                "task.dataset.sintel_path=null", "train=false", "task.dataset.augment=true", "seed=7",
+                "task.n_iters=2000",  // last wins
+            ])
         #expect(try c.int("task.n_iters") == 2000)
         #expect(try c.double("task.dataset.dt") == 0.01)
         #expect(try c.int("extra.key") == 3)
@@ -47,7 +50,8 @@ import Testing
     }
 
     @Test func interpolationAndCycles() throws {
-        let c = try Config.load(overrides: base + ["++a=${task.batch_size}", "++b=run_${task_name}_${task.batch_size}", "scheduler.lr_net.start=0.001"])
+        let c = try Config.load(
+            overrides: base + ["++a=${task.batch_size}", "++b=run_${task_name}_${task.batch_size}", "scheduler.lr_net.start=0.001"])
         #expect(c.value("a") == .int(4))
         #expect(c.value("b") == .string("run_flow_4"))
         #expect(try c.double("optim.optim_net.lr") == 0.001)
@@ -77,14 +81,15 @@ import Testing
     }
 
     @Test func configDirReplacesAGroup() throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("cfg-\(UUID().uuidString)")
+        let dir = try temporaryDirectory()
         try FileManager.default.createDirectory(at: dir.appendingPathComponent("scheduler"), withIntermediateDirectories: true)
         try """
-            lr_net: {function: linear, start: 1.0e-3, stop: 1.0e-4, steps: 1}
-            lr_dec: {function: linear, start: 1.0e-3, stop: 1.0e-4, steps: 1}
-            chkpt_every_epoch: 5
-            """.write(to: dir.appendingPathComponent("scheduler/fast.yaml"), atomically: true, encoding: .utf8)
-        try "lr_net: {function: exponential, start: 2.0e-3, stop: 1.0e-5, steps: 1}\nlr_dec: {function: linear, start: 1.0e-3, stop: 1.0e-4, steps: 1}\nchkpt_every_epoch: 7\n"
+        lr_net: {function: linear, start: 1.0e-3, stop: 1.0e-4, steps: 1}
+        lr_dec: {function: linear, start: 1.0e-3, stop: 1.0e-4, steps: 1}
+        chkpt_every_epoch: 5
+        """.write(to: dir.appendingPathComponent("scheduler/fast.yaml"), atomically: true, encoding: .utf8)
+        try
+            "lr_net: {function: exponential, start: 2.0e-3, stop: 1.0e-5, steps: 1}\nlr_dec: {function: linear, start: 1.0e-3, stop: 1.0e-4, steps: 1}\nchkpt_every_epoch: 7\n"
             .write(to: dir.appendingPathComponent("scheduler/scheduler.yaml"), atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(at: dir) }
         let fast = try Config.load(overrides: base + ["scheduler=fast"], configDirs: [dir])

@@ -1,9 +1,10 @@
+import FlyvisHDF5
+import FlyvisHex
 import FlyvisRandom
+import FlyvisTestSupport
 import Foundation
 import Testing
-import FlyvisHDF5
-import FlyvisTestSupport
-import FlyvisHex
+
 @testable import FlyvisData
 
 /// The data golden file from flyvis 1.2.0 (Tests/Fixtures), or FLYVIS_DATA_REFERENCE.
@@ -15,26 +16,20 @@ enum DataReference {
     /// built once per test run.
     static let mockSintel = Result<URL, Error> {
         let ref = try open()
-        let root = FileManager.default.temporaryDirectory.appendingPathComponent("flyvis-mock-sintel-\(UUID().uuidString)")
+        let root = try temporaryDirectory("mock-sintel")
         for scene in try ref.children("input") {
-            let final = root.appendingPathComponent("training/final/\(scene)")
-            let flow = root.appendingPathComponent("training/flow/\(scene)")
-            try FileManager.default.createDirectory(at: final, withIntermediateDirectories: true)
-            try FileManager.default.createDirectory(at: flow, withIntermediateDirectories: true)
             let frames: HDF5Array<UInt8> = try ref.read("input/\(scene)/final_gray_u8")
             let (n, h, w) = (frames.shape[0], frames.shape[1], frames.shape[2])
-            for k in 0..<n {
-                try PNGFile.writeGray(final.appendingPathComponent(String(format: "frame_%04d.png", k + 1)).path,
-                                      pixels: Array(frames.values[(k * h * w)..<((k + 1) * h * w)]), height: h, width: w)
-            }
+            let images = (0..<n).map { k in Array(frames.values[(k * h * w)..<((k + 1) * h * w)]) }
             let flo: HDF5Array<Float> = try ref.read("input/\(scene)/flow_px")
-            for k in 0..<flo.shape[0] {
+            let flow = (0..<flo.shape[0]).map { k in
                 let block = flo.values[(k * h * w * 2)..<((k + 1) * h * w * 2)]
-                let u = stride(from: block.startIndex, to: block.endIndex, by: 2).map { block[$0] }
-                let v = stride(from: block.startIndex + 1, to: block.endIndex, by: 2).map { block[$0] }
-                try FloFile.write(flow.appendingPathComponent(String(format: "frame_%04d.flo", k + 1)).path,
-                                  u: u, v: v, height: h, width: w)
+                return (
+                    u: stride(from: block.startIndex, to: block.endIndex, by: 2).map { block[$0] },
+                    v: stride(from: block.startIndex + 1, to: block.endIndex, by: 2).map { block[$0] }
+                )
             }
+            try MockSintel.writeScene(scene, at: root, frames: images, flow: flow, height: h, width: w)
         }
         return root
     }
@@ -43,7 +38,6 @@ enum DataReference {
         try SintelFolder(root: mockSintel.get()).render(RenderConfig())
     }
 }
-
 
 /// README tolerances: 1e-5 absolute for lum, 1e-4 relative to max |flow| for flow.
 func expectLum(_ ours: [Float], _ ref: [Float], _ what: String) {

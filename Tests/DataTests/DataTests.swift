@@ -1,15 +1,20 @@
 import FlyvisRandom
+import FlyvisTestSupport
 import Foundation
 import Testing
+
 @testable import FlyvisData
 
 @Suite struct SplitAndLoaderTests {
-    static let sintelScenes = ["alley_1", "alley_2", "ambush_2", "ambush_4", "ambush_5", "ambush_6", "ambush_7", "bamboo_1",
-                               "bamboo_2", "bandage_1", "bandage_2", "cave_2", "cave_4", "market_2", "market_5", "market_6",
-                               "mountain_1", "shaman_2", "shaman_3", "sleeping_1", "sleeping_2", "temple_2", "temple_3"]
+    static let sintelScenes = [
+        "alley_1", "alley_2", "ambush_2", "ambush_4", "ambush_5", "ambush_6", "ambush_7", "bamboo_1",
+        "bamboo_2", "bandage_1", "bandage_2", "cave_2", "cave_4", "market_2", "market_5", "market_6",
+        "mountain_1", "shaman_2", "shaman_3", "sleeping_1", "sleeping_2", "temple_2", "temple_3",
+    ]
 
     @Test func originalSplitOfTheFullSintelSet() {
-        let names = Self.sintelScenes.enumerated().flatMap { i, s in (0..<3).map { String(format: "sequence_%02d_%@_split_%02d", i, s, $0) } }
+        let names = Self.sintelScenes.enumerated().flatMap { i, s in (0..<3).map { String(format: "sequence_%02d_%@_split_%02d", i, s, $0) }
+        }
         let (train, val) = DataSplit.original(names: names)
         #expect(train.count == 51 && val.count == 16)
         #expect(val == [6, 7, 8, 21, 22, 23, 27, 28, 29, 36, 39, 40, 41, 48, 49, 50])
@@ -41,8 +46,9 @@ import Testing
 
 @Suite struct SintelErrorTests {
     func folder() throws -> URL {
-        let root = FileManager.default.temporaryDirectory.appendingPathComponent("broken-sintel-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: root.appendingPathComponent("training/final/alley_1"), withIntermediateDirectories: true)
+        let root = try temporaryDirectory("broken-sintel")
+        try FileManager.default.createDirectory(
+            at: root.appendingPathComponent("training/final/alley_1"), withIntermediateDirectories: true)
         return root
     }
 
@@ -63,13 +69,17 @@ import Testing
         let flow = root.appendingPathComponent("training/flow/alley_1")
         try FileManager.default.createDirectory(at: flow, withIntermediateDirectories: true)
         for k in 1...4 {
-            try PNGFile.writeGray(root.appendingPathComponent(String(format: "training/final/alley_1/frame_%04d.png", k)).path,
-                                  pixels: [UInt8](repeating: 100, count: 400 * 420), height: 400, width: 420)
+            try PNGFile.writeGray(
+                root.appendingPathComponent(String(format: "training/final/alley_1/frame_%04d.png", k)).path,
+                pixels: [UInt8](repeating: 100, count: 400 * 420), height: 400, width: 420)
         }
         var config = RenderConfig()
         config.nFrames = 3
-        for k in 1...2 { try FloFile.write(flow.appendingPathComponent(String(format: "frame_%04d.flo", k)).path,
-                                           u: [0], v: [0], height: 1, width: 1) }
+        for k in 1...2 {
+            try FloFile.write(
+                flow.appendingPathComponent(String(format: "frame_%04d.flo", k)).path,
+                u: [0], v: [0], height: 1, width: 1)
+        }
         #expect(throws: DataError.frameCountMismatch(scene: "alley_1", frames: 4, flows: 2)) {
             _ = try SintelFolder(root: root).render(config)
         }
@@ -105,14 +115,17 @@ import Testing
                         guard tx >= 0, ty >= 0, tx < Double(s.width - 1), ty < Double(s.height - 1) else { continue }
                         let x0 = Int(tx), y0 = Int(ty), ax = Float(tx - Double(x0)), ay = Float(ty - Double(y0))
                         let f = s.frames[k + 1]
-                        let w = (f[y0 * s.width + x0] * (1 - ax) + f[y0 * s.width + x0 + 1] * ax) * (1 - ay)
+                        let w =
+                            (f[y0 * s.width + x0] * (1 - ax) + f[y0 * s.width + x0 + 1] * ax) * (1 - ay)
                             + (f[(y0 + 1) * s.width + x0] * (1 - ax) + f[(y0 + 1) * s.width + x0 + 1] * ax) * ay
                         warped += Double(abs(w - s.frames[k][i]))
                         still += Double(abs(f[i] - s.frames[k][i]))
                         n += 1
                     }
                 }
-                #expect(warped / Double(n) < 0.5 * still / Double(n), "scene \(sceneIndex) frame \(k): warped \(warped / Double(n)) vs still \(still / Double(n))")
+                #expect(
+                    warped / Double(n) < 0.5 * still / Double(n),
+                    "scene \(sceneIndex) frame \(k): warped \(warped / Double(n)) vs still \(still / Double(n))")
             }
         }
     }

@@ -1,6 +1,7 @@
+import FlyvisHex
 import Foundation
 import Testing
-import FlyvisHex
+
 @testable import FlyvisData
 
 @Suite struct HexTransformTests {
@@ -14,7 +15,9 @@ import FlyvisHex
 
     /// flyvis's own test vectors (extent 1, input 0…6).
     @Test func permutationsMatchFlyvis() {
-        let rot: [[Float]] = [[1, 4, 0, 3, 6, 2, 5], [4, 6, 1, 3, 5, 0, 2], [6, 5, 4, 3, 2, 1, 0], [5, 2, 6, 3, 0, 4, 1], [2, 0, 5, 3, 1, 6, 4]]
+        let rot: [[Float]] = [
+            [1, 4, 0, 3, 6, 2, 5], [4, 6, 1, 3, 5, 0, 2], [6, 5, 4, 3, 2, 1, 0], [5, 2, 6, 3, 0, 4, 1], [2, 0, 5, 3, 1, 6, 4],
+        ]
         for n in 1...5 { #expect(apply(.rotation(n, lattice: lattice)) == rot[n - 1], "rotation \(n)") }
         let flips: [[Float]] = [[0, 2, 1, 3, 5, 4, 6], [5, 6, 2, 3, 4, 0, 1], [4, 1, 6, 3, 0, 5, 2]]
         for a in 1...3 { #expect(apply(.flip(axis: a, lattice: lattice)) == flips[a - 1], "flip \(a)") }
@@ -23,7 +26,7 @@ import FlyvisHex
 
     @Test func flowVectorsTurnWithTheLattice() {
         func direction(_ t: HexTransform) -> Double {
-            var x = [Float](repeating: 1, count: 7) + [Float](repeating: 0, count: 7)   // unit vector at 0°
+            var x = [Float](repeating: 1, count: 7) + [Float](repeating: 0, count: 7)  // unit vector at 0°
             t.apply(&x, frames: 1, channels: 2)
             return (atan2(Double(x[7]), Double(x[0])) * 180 / .pi + 360).truncatingRemainder(dividingBy: 360)
         }

@@ -21,6 +21,10 @@ package enum Fixtures {
     package static var results: URL { url("flyvis-results", override: "FLYVIS_RESULTS_REFERENCE") }
     /// An extent-15 results tree written by flyvis's own trainer (ensemble flow/9995).
     package static var resultsE15: URL { url("flyvis-results-e15", override: "FLYVIS_RESULTS_E15_REFERENCE") }
+    /// A 4-member ensemble trained by flyvis-swift and validated with epe, with what flyvis's
+    /// `EnsembleView(ens).task_error()` and `best_checkpoint_default_fn` say about it
+    /// (`expected.json`, written by scripts/flyvis_task_error.py).
+    package static var ensemble4: URL { url("flyvis-ensemble-4", override: "FLYVIS_ENSEMBLE_REFERENCE") }
     /// flyvis's stimulus-response analysis (flashes, moving edges, FRI, DSI) of resultsE15's
     /// member 000 at its best checkpoint.
     package static var responses: URL { url("flyvis-responses-e15.h5", override: "FLYVIS_RESPONSES_REFERENCE") }
@@ -93,8 +97,10 @@ package struct ProcessOutcome: Sendable {
 }
 
 /// A configured child process: environment additions (nil removes a variable) and directory.
-private func process(_ executable: String, _ arguments: [String], environment: [String: String?],
-                     directory: URL?) -> Process {
+private func process(
+    _ executable: String, _ arguments: [String], environment: [String: String?],
+    directory: URL?
+) -> Process {
     let p = Process()
     p.executableURL = URL(fileURLWithPath: executable)
     p.arguments = arguments
@@ -106,8 +112,10 @@ private func process(_ executable: String, _ arguments: [String], environment: [
 }
 
 /// Runs a command to completion, with stdout and stderr kept apart.
-package func runProcess(_ executable: String, _ arguments: [String], environment: [String: String?] = [:],
-                        directory: URL? = nil) throws -> ProcessOutcome {
+package func runProcess(
+    _ executable: String, _ arguments: [String], environment: [String: String?] = [:],
+    directory: URL? = nil
+) throws -> ProcessOutcome {
     let p = process(executable, arguments, environment: environment, directory: directory)
     let out = Pipe(), err = Pipe()
     p.standardOutput = out
@@ -122,8 +130,9 @@ package func runProcess(_ executable: String, _ arguments: [String], environment
     let outData = out.fileHandleForReading.readDataToEndOfFile()
     group.wait()
     p.waitUntilExit()
-    return ProcessOutcome(status: p.terminationStatus, signaled: p.terminationReason == .uncaughtSignal,
-                          stdout: String(decoding: outData, as: UTF8.self), stderr: String(decoding: errBox.data, as: UTF8.self))
+    return ProcessOutcome(
+        status: p.terminationStatus, signaled: p.terminationReason == .uncaughtSignal,
+        stdout: String(decoding: outData, as: UTF8.self), stderr: String(decoding: errBox.data, as: UTF8.self))
 }
 
 /// Runs a command and returns its exit status and combined output.

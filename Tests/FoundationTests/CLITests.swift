@@ -1,7 +1,7 @@
-import Foundation
-import Testing
 import FlyvisHDF5
 import FlyvisTestSupport
+import Foundation
+import Testing
 
 /// The golden network file (Tests/Fixtures), or FLYVIS_REFERENCE.
 var networkReferencePath: String { Fixtures.network.path }
@@ -30,8 +30,12 @@ var networkReferencePath: String { Fixtures.network.path }
         let out = dir.appendingPathComponent("activity.h5").path
         let tPre = try ref.attribute("t_pre", on: "simulate", as: Double.self)
         let dt = try ref.attribute("dt", on: "simulate", as: Double.self)
-        let r = try run(productPath("flyvis-ensemble"), ["simulate", "--params", params, "--stimulus", stim, "--out", out,
-                                                         "--t-pre", "\(tPre)", "--dt", "\(dt)", "--nodes", "central"])
+        let r = try run(
+            productPath("flyvis-ensemble"),
+            [
+                "simulate", "--params", params, "--stimulus", stim, "--out", out,
+                "--t-pre", "\(tPre)", "--dt", "\(dt)", "--nodes", "central",
+            ])
         #expect(r.status == 0, "\(r.output)")
         let got: HDF5Array<Float> = try HDF5File(path: out, mode: .readOnly).read("activity")
         let want: HDF5Array<Float> = try ref.read("simulate/central_activity")
@@ -39,8 +43,12 @@ var networkReferencePath: String { Fixtures.network.path }
         #expect(maxAbsDiff(got.values, want.values) <= 1e-5)
 
         // A wrong stimulus gets a clear message and a usage exit code, and writes nothing.
-        let bad = try run(productPath("flyvis-ensemble"), ["simulate", "--params", params, "--stimulus", params,
-                                                           "--out", dir.appendingPathComponent("x.h5").path])
+        let bad = try run(
+            productPath("flyvis-ensemble"),
+            [
+                "simulate", "--params", params, "--stimulus", params,
+                "--out", dir.appendingPathComponent("x.h5").path,
+            ])
         #expect(bad.status == 1, "a data error is not a usage error (64)")
         #expect(bad.output.contains("needs a dataset 'lum'") && !bad.output.contains("USAGE"), "\(bad.output)")
         #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("x.h5").path))
@@ -54,14 +62,22 @@ var networkReferencePath: String { Fixtures.network.path }
             try f.write("lum", poisoned, shape: lum.shape)
             try f.close()
         }
-        let nan = try run(productPath("flyvis-ensemble"), ["simulate", "--params", params, "--stimulus", nanStim,
-                                                           "--out", dir.appendingPathComponent("y.h5").path])
+        let nan = try run(
+            productPath("flyvis-ensemble"),
+            [
+                "simulate", "--params", params, "--stimulus", nanStim,
+                "--out", dir.appendingPathComponent("y.h5").path,
+            ])
         #expect(nan.status == 1 && nan.output.contains("non-finite") && nan.output.contains(nanStim), "\(nan.output)")
         #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("y.h5").path))
 
         // A negative time step is read as the value it is, and refused.
-        let negative = try run(productPath("flyvis-ensemble"), ["simulate", "--params", params, "--stimulus", stim,
-                                                                "--out", dir.appendingPathComponent("z.h5").path, "--dt", "-0.02"])
+        let negative = try run(
+            productPath("flyvis-ensemble"),
+            [
+                "simulate", "--params", params, "--stimulus", stim,
+                "--out", dir.appendingPathComponent("z.h5").path, "--dt", "-0.02",
+            ])
         #expect(negative.status != 0 && negative.output.contains("--dt must be positive (got -0.02)"), "\(negative.output)")
     }
 
@@ -76,9 +92,13 @@ var networkReferencePath: String { Fixtures.network.path }
         let dir = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         let out = dir.appendingPathComponent("activity.h5").path
-        let r = try run(productPath("flyvis-ensemble"), ["simulate", "--network-dir", member, "--stimulus", expected, "--out", out,
-                                                         "--t-pre", "\(try ref.attribute("t_pre", as: Double.self))",
-                                                         "--dt", "\(try ref.attribute("dt", as: Double.self))", "--nodes", "all"])
+        let r = try run(
+            productPath("flyvis-ensemble"),
+            [
+                "simulate", "--network-dir", member, "--stimulus", expected, "--out", out,
+                "--t-pre", "\(try ref.attribute("t_pre", as: Double.self))",
+                "--dt", "\(try ref.attribute("dt", as: Double.self))", "--nodes", "all",
+            ])
         #expect(r.status == 0, "\(r.output)")
         let got: HDF5Array<Float> = try HDF5File(path: out, mode: .readOnly).read("activity")
         let want: HDF5Array<Float> = try ref.read("activity")
@@ -86,8 +106,12 @@ var networkReferencePath: String { Fixtures.network.path }
         #expect(maxAbsDiff(got.values, want.values) <= 1e-5)
 
         // A checkpoint index that does not exist is named, with the ones that do.
-        let missing = try run(productPath("flyvis-ensemble"), ["simulate", "--network-dir", member, "--checkpoint", "99",
-                                                               "--stimulus", expected, "--out", dir.appendingPathComponent("x.h5").path])
+        let missing = try run(
+            productPath("flyvis-ensemble"),
+            [
+                "simulate", "--network-dir", member, "--checkpoint", "99",
+                "--stimulus", expected, "--out", dir.appendingPathComponent("x.h5").path,
+            ])
         #expect(missing.status != 0 && missing.output.contains("no checkpoint 99"), "\(missing.output)")
         #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("x.h5").path))
     }
@@ -102,7 +126,7 @@ var networkReferencePath: String { Fixtures.network.path }
         try FileManager.default.createDirectory(at: ens.deletingLastPathComponent(), withIntermediateDirectories: true)
         try FileManager.default.copyItem(at: source, to: ens)
         let good = try run(productPath("flyvis-ensemble"), ["summary", ens.path])
-        #expect(good.status == 0 && !good.output.contains("warning"), "\(good.output)")
+        #expect(good.status == 0 && !good.output.contains("WARNING"), "\(good.output)")
         let members = try FileManager.default.contentsOfDirectory(atPath: ens.path).filter { $0.allSatisfy(\.isNumber) }.sorted()
         let broken = ens.appendingPathComponent("\(members.last!)/validation/loss.h5")
         chmod(broken.deletingLastPathComponent().path, 0o755)
@@ -121,8 +145,12 @@ var networkReferencePath: String { Fixtures.network.path }
     @Test func missingMemberIsAnErrorAndCreatesNothing() throws {
         let root = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: root) }
-        let r = try run(productPath("flyvis-ensemble"), ["val-single", "--root", root.path, "task_name=flow",
-                                                         "ensemble_and_network_id=0001/000"])
+        let r = try run(
+            productPath("flyvis-ensemble"),
+            [
+                "val-single", "--root", root.path, "task_name=flow",
+                "ensemble_and_network_id=0001/000",
+            ])
         #expect(r.status == 1 && r.output.contains("has no checkpoints to validate") && !r.output.contains("USAGE"), "\(r.output)")
         #expect(try FileManager.default.contentsOfDirectory(atPath: root.path).isEmpty)
     }
@@ -140,9 +168,11 @@ var networkReferencePath: String { Fixtures.network.path }
         for member in 0..<2 {
             let p = Process()
             p.executableURL = URL(fileURLWithPath: bin)
-            p.arguments = ["train-single", "--root", root.path, "--skip-validation", "task_name=flow",
-                           "ensemble_and_network_id=0012/00\(member)", "network.connectome.extent=4", "task.dataset.boxfilter.extent=4",
-                           "task.dataset.builtin.scenes=16", "task.batch_size=2", "task.n_iters=2", "train=false"]
+            p.arguments = [
+                "train-single", "--root", root.path, "--skip-validation", "task_name=flow",
+                "ensemble_and_network_id=0012/00\(member)", "network.connectome.extent=4", "task.dataset.boxfilter.extent=4",
+                "task.dataset.builtin.scenes=16", "task.batch_size=2", "task.n_iters=2", "train=false",
+            ]
             let out = root.appendingPathComponent("out\(member).txt")
             FileManager.default.createFile(atPath: out.path, contents: nil)
             let handle = try FileHandle(forWritingTo: out)

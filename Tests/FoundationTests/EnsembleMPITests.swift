@@ -1,16 +1,17 @@
+import FlyvisHDF5
+import FlyvisResults
+import FlyvisTestSupport
 import Foundation
+import Testing
+
+@testable import FlyvisEnsemble
+
 #if canImport(FoundationXML)
 import FoundationXML
 #endif
-import Testing
-import FlyvisTestSupport
-import FlyvisHDF5
-import FlyvisResults
-@testable import FlyvisEnsemble
 
 /// Small members for real multi-rank runs: extent 4, a small built-in data set.
-let smallEnsemble = ["network.connectome.extent=4", "task.dataset.boxfilter.extent=4", "task.dataset.builtin.scenes=8",
-                     "task.batch_size=2", "scheduler.chkpt_every_epoch=2"]
+let smallEnsemble = TinyConfig.overrides(checkpointEveryEpoch: 2, learningRate: nil)
 
 func ensembleDir(_ root: URL, _ id: Int) -> ResultsDirectory {
     ResultsDirectory(root.appendingPathComponent(String(format: "results/flow/%04d", id)))
@@ -22,10 +23,14 @@ func ensembleDir(_ root: URL, _ id: Int) -> ResultsDirectory {
     @Test func threeRanksFiveMembersWithOneDivergingMember() throws {
         let root = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: root) }
-        let r = try mpirun(ranks: 3, [productPath("flyvis-ensemble"), "--ensemble-id", "7", "--start", "0", "--end", "5",
-                                      "--root", root.path, "--status-interval", "1",
-                                      "--member-override", "3:scheduler.lr_net.start=1e4", "--member-override", "3:scheduler.lr_dec.start=1e4"]
-                                     + smallEnsemble + ["task.n_iters=36"])
+        let r = try mpirun(
+            ranks: 3,
+            [
+                productPath("flyvis-ensemble"), "--ensemble-id", "7", "--start", "0", "--end", "5",
+                "--root", root.path, "--status-interval", "1",
+                "--member-override", "3:scheduler.lr_net.start=1e4", "--member-override", "3:scheduler.lr_dec.start=1e4",
+            ]
+                + smallEnsemble + ["task.n_iters=36"])
         #expect(r.status != 0, "a failed member makes the job fail")
         #expect(r.output.contains("FAILED members: flow/0007/003"))
         let ens = ensembleDir(root, 7)
@@ -56,6 +61,8 @@ func ensembleDir(_ root: URL, _ id: Int) -> ResultsDirectory {
         let v: HDF5Array<Double> = try f.read("val_loss")
         let best: [Int64] = try f.read("best_chkpt").values
         let minLoss: [Double] = try f.read("min_val_loss").values
+        let taskError: [Double] = try f.read("task_error").values
+        let metric = try f.readStrings("task_error_metric")
         let ranking: [Int64] = try f.read("ranking").values
         var mins: [Double] = []
         for m in 0..<5 {
@@ -64,10 +71,16 @@ func ensembleDir(_ root: URL, _ id: Int) -> ResultsDirectory {
             let row = Array(v.values[(m * v.shape[1])..<((m + 1) * v.shape[1])])
             #expect(Array(row.prefix(losses.count)) == losses, "member \(m) val_loss row")
             #expect(row.dropFirst(losses.count).allSatisfy { $0.isNaN })
-            let i = losses.firstIndex(of: losses.min()!)!
+            // Best and task error by flyvis's rule: validation/epe once the post-training
+            // validation wrote it (finished members), else validation/loss (the diverged one).
+            let validated = d.split(.validation).contains(ResultsSchema.epe)
+            #expect(validated == (m != 3), "member \(m): epe written after training")
+            let scores = validated ? try d.split(.validation).read(ResultsSchema.epe, as: Double.self).values : losses
+            let i = scores.indices.filter { !scores[$0].isNaN }.min { scores[$0] < scores[$1] }!
             #expect(best[m] == (try d.read(ResultsSchema.chkptIndex, as: Int64.self).values[i]))
+            #expect(taskError[m] == scores[i] && metric[m] == (validated ? "validation/epe" : "validation/loss"))
             #expect(minLoss[m] == losses.min()!)
-            mins.append(m == 3 ? .infinity : losses.min()!)
+            mins.append(m == 3 ? .infinity : scores[i])
         }
         let order = (0..<5).sorted { mins[$0] < mins[$1] }
         for (rank, m) in order.enumerated() { #expect(ranking[m] == Int64(rank), "member \(m) ranks \(rank)") }
@@ -80,6 +93,7 @@ func ensembleDir(_ root: URL, _ id: Int) -> ResultsDirectory {
         #expect(rebuilt.status == 0, "\(rebuilt.output)")
         let g = try HDF5File(path: ens.url.appendingPathComponent(ResultsSchema.ensembleSummary).path, mode: .readOnly)
         #expect(try g.read("min_val_loss", as: Double.self).values == minLoss)
+        #expect(try g.read("task_error", as: Double.self).values.elementsEqual(taskError) { $0 == $1 || ($0.isNaN && $1.isNaN) })
         #expect(try g.read("ranking", as: Int64.self).values == ranking)
     }
 
@@ -91,8 +105,12 @@ func ensembleDir(_ root: URL, _ id: Int) -> ResultsDirectory {
         #expect(whole.status == 0, "\(whole.output.suffix(2000))")
         // Interrupt the same job once every member has checkpointed. SLURM (scancel, time
         // limit) sends SIGTERM to every task of the step, so the ranks get it directly.
-        let job = try launch(mpirunPath, ["--allow-run-as-root", "--oversubscribe", "-n", "3", productPath("flyvis-ensemble"),
-                                          "--root", b.path] + args)
+        let job = try launch(
+            mpirunPath,
+            [
+                "--allow-run-as-root", "--oversubscribe", "-n", "3", productPath("flyvis-ensemble"),
+                "--root", b.path,
+            ] + args)
         let ens = ensembleDir(b, 8)
         let deadline = Date().addingTimeInterval(120)
         while Date() < deadline {
@@ -112,7 +130,8 @@ func ensembleDir(_ root: URL, _ id: Int) -> ResultsDirectory {
         for m in 0..<3 {
             let name = String(format: "%03d", m)
             for key in ["loss", "activity"] {
-                #expect(try ensembleDir(a, 8).subdirectory(name).read(key, as: Double.self).values
+                #expect(
+                    try ensembleDir(a, 8).subdirectory(name).read(key, as: Double.self).values
                         == ens.subdirectory(name).read(key, as: Double.self).values, "member \(m) \(key)")
             }
         }
@@ -122,8 +141,12 @@ func ensembleDir(_ root: URL, _ id: Int) -> ResultsDirectory {
         let root = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: root) }
         let args = ["--ensemble-id", "9", "--start", "0", "--end", "4"] + smallEnsemble + ["task.n_iters=126"]
-        let job = try launch(mpirunPath, ["--allow-run-as-root", "--oversubscribe", "-n", "2", productPath("flyvis-ensemble"),
-                                          "--root", root.path] + args)
+        let job = try launch(
+            mpirunPath,
+            [
+                "--allow-run-as-root", "--oversubscribe", "-n", "2", productPath("flyvis-ensemble"),
+                "--root", root.path,
+            ] + args)
         let ens = ensembleDir(root, 9)
         let deadline = Date().addingTimeInterval(120)
         while Date() < deadline && CheckpointStore(networkDirectory: ens.subdirectory("001")).indices().count < 2 { usleep(100_000) }
@@ -146,8 +169,10 @@ func ensembleDir(_ root: URL, _ id: Int) -> ResultsDirectory {
     @Test func singleRankRunsMembersOneAfterAnother() throws {
         let root = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: root) }
-        let r = try run(productPath("flyvis-ensemble"), ["--ensemble-id", "10", "--start", "0", "--end", "2", "--root", root.path]
-                        + smallEnsemble + ["task.n_iters=18"])
+        let r = try run(
+            productPath("flyvis-ensemble"),
+            ["--ensemble-id", "10", "--start", "0", "--end", "2", "--root", root.path]
+                + smallEnsemble + ["task.n_iters=18"])
         #expect(r.status == 0, "\(r.output.suffix(2000))")
         #expect(r.output.contains("Ranking by task error"))
         let ens = ensembleDir(root, 10)
@@ -190,12 +215,18 @@ func ensembleDir(_ root: URL, _ id: Int) -> ResultsDirectory {
         }
 
         // A directory made by train-single (seed 0) is not taken as member 002 (another seed).
-        let single = try run(productPath("flyvis-ensemble"), ["train-single", "--root", root.path, "task_name=flow",
-                                                              "ensemble_and_network_id=0011/002", "task.n_iters=9", "--skip-validation"]
-                             + smallEnsemble)
+        let single = try run(
+            productPath("flyvis-ensemble"),
+            [
+                "train-single", "--root", root.path, "task_name=flow",
+                "ensemble_and_network_id=0011/002", "task.n_iters=9", "--skip-validation",
+            ]
+                + smallEnsemble)
         #expect(single.status == 0, "\(single.output.suffix(2000))")
-        let adopt = try run(productPath("flyvis-ensemble"), ["--ensemble-id", "11", "--start", "2", "--end", "3", "--root", root.path]
-                            + smallEnsemble + ["task.n_iters=9"])
+        let adopt = try run(
+            productPath("flyvis-ensemble"),
+            ["--ensemble-id", "11", "--start", "2", "--end", "3", "--root", root.path]
+                + smallEnsemble + ["task.n_iters=9"])
         #expect(adopt.status != 0 && adopt.output.contains("seed"), "\(adopt.output.suffix(2000))")
     }
 
@@ -208,10 +239,13 @@ func ensembleDir(_ root: URL, _ id: Int) -> ResultsDirectory {
             let root = try temporaryDirectory()
             defer { try? FileManager.default.removeItem(at: root) }
             let status = ensembleDir(root, 12).url.appendingPathComponent(ResultsSchema.ensembleStatus)
-            let p = try launch(productPath("flyvis-ensemble"),
-                               ["--ensemble-id", "12", "--start", "0", "--end", "1", "--root", root.path, "--skip-validation",
-                                "--progress-interval", progressInterval]
-                               + smallEnsemble + ["scheduler.chkpt_every_epoch=100000", "task.n_iters=150"])
+            let p = try launch(
+                productPath("flyvis-ensemble"),
+                [
+                    "--ensemble-id", "12", "--start", "0", "--end", "1", "--root", root.path, "--skip-validation",
+                    "--progress-interval", progressInterval,
+                ]
+                    + smallEnsemble + ["scheduler.chkpt_every_epoch=100000", "task.n_iters=150"])
             var seen = Set<Int>()
             repeat {
                 // "| 000 | 0 | running | 123/150 | …": the iteration of a running member.
@@ -243,9 +277,13 @@ func ensembleDir(_ root: URL, _ id: Int) -> ResultsDirectory {
         defer { try? FileManager.default.removeItem(at: root) }
         let blocker = ensembleDir(root, 13).url.appendingPathComponent(ResultsSchema.ranking)
         try FileManager.default.createDirectory(at: blocker.appendingPathComponent("occupied"), withIntermediateDirectories: true)
-        let r = try runProcess("/usr/bin/timeout", ["-k", "10", "300", mpirunPath, "--allow-run-as-root", "--oversubscribe", "-n", "2",
-                                                  productPath("flyvis-ensemble"), "--ensemble-id", "13", "--start", "0", "--end", "2",
-                                                  "--root", root.path, "--skip-validation"] + smallEnsemble + ["task.n_iters=6"])
+        let r = try runProcess(
+            "/usr/bin/timeout",
+            [
+                "-k", "10", "300", mpirunPath, "--allow-run-as-root", "--oversubscribe", "-n", "2",
+                productPath("flyvis-ensemble"), "--ensemble-id", "13", "--start", "0", "--end", "2",
+                "--root", root.path, "--skip-validation",
+            ] + smallEnsemble + ["task.n_iters=6"])
         #expect(r.status == 1, "exit status \(r.status) (124 = hung until the timeout)\n\(r.output.suffix(3000))")
         #expect(!r.signaled)
         #expect(r.stderr.contains(ResultsSchema.ranking), "\(r.stderr.suffix(2000))")

@@ -1,14 +1,18 @@
-import Foundation
-import Testing
 import FlyvisHDF5
 import FlyvisResults
+import FlyvisTestSupport
+import Foundation
+import Testing
+
 @testable import FlyvisEnsemble
 
 @Suite struct EnsembleSummaryTests {
     /// Writes a member directory the way the solver does: validation losses per checkpoint,
     /// checkpoint indices and iterations, time trained, and the training status.
-    func makeMember(_ ens: ResultsDirectory, _ m: Int, losses: [Double], state: ProgressReport.State,
-                    error: String? = nil) throws {
+    func makeMember(
+        _ ens: ResultsDirectory, _ m: Int, losses: [Double], state: ProgressReport.State,
+        error: String? = nil
+    ) throws {
         let dir = ens.member(m)
         try dir.split(.validation).write(ResultsSchema.loss, losses)
         try dir.write(ResultsSchema.chkptIndex, losses.indices.map(Int64.init))
@@ -23,14 +27,17 @@ import FlyvisResults
         let ens = ResultsDirectory(root.appendingPathComponent("results/flow/0045"))
         let losses: [[Double]] = [[5, 4, 4.5], [6, 3, 3.5, 2.5], [7, 7.5], [], [4, 3.9]]
         for (m, l) in losses.enumerated() {
-            try makeMember(ens, m, losses: l, state: m == 3 ? .failed : .finished,
-                           error: m == 3 ? "OverflowError: loss is NaN at iteration 12" : nil)
+            try makeMember(
+                ens, m, losses: l, state: m == 3 ? .failed : .finished,
+                error: m == 3 ? "OverflowError: loss is NaN at iteration 12" : nil)
         }
-        try FileManager.default.createDirectory(at: ens.url.appendingPathComponent("umap_and_clustering"),
-                                                withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(
+            at: ens.url.appendingPathComponent("umap_and_clustering"),
+            withIntermediateDirectories: true)
         let (ranked, table) = try EnsembleSummary.rebuild(ensembleDirectory: ens, topK: 2)
         // Independently: the expected order and best checkpoints follow from the loss arrays.
-        let expected = losses.enumerated().filter { !$0.element.isEmpty }
+        let expected =
+            losses.enumerated().filter { !$0.element.isEmpty }
             .sorted { $0.element.min()! < $1.element.min()! }.map(\.offset) + [3]
         #expect(ranked.map(\.id.member) == expected)
         for m in ranked where !losses[m.id.member].isEmpty {
@@ -58,8 +65,19 @@ import FlyvisResults
     @Test func seedsDifferPerMemberAndAreStable() {
         let seeds = (0..<50).map { MemberID(ensembleID: 45, member: $0).seed }
         #expect(Set(seeds).count == 50)
-        #expect(MemberID(ensembleID: 45, member: 7).seed == MemberID(ensembleID: 45, member: 7).seed)
         #expect(MemberID(ensembleID: 46, member: 7).seed != MemberID(ensembleID: 45, member: 7).seed)
+    }
+
+    /// Every stored ensemble member keeps its seed in `_meta.yaml`, and a resume refuses a
+    /// member whose seed differs: the derivation may never change. These literals were
+    /// computed independently of our code (splitmix64 of ensemble · 0x9E3779B97F4A7C15 +
+    /// member + 0x632BE59BD9B4E019, low 31 bits, in Python).
+    @Test(arguments: [
+        (0, 0, 1_447_931_562), (0, 1, 676_773_339), (1, 0, 2_003_370_682), (45, 7, 135_201_533),
+        (46, 7, 2_057_595_369), (9999, 999, 1_408_553_890), (23, 1, 1_731_820_558),
+    ])
+    func memberSeedsArePinned(ensemble: Int, member: Int, seed: Int) {
+        #expect(MemberID(ensembleID: ensemble, member: member).seed == seed)
         #expect(MemberID(ensembleID: 45, member: 7).name == "0045/007")
     }
 

@@ -1,15 +1,8 @@
+import FlyvisTestSupport
 import Foundation
 import Testing
-@testable import FlyvisHDF5
 
-/// A fresh temporary directory per test, removed afterwards.
-func temporaryDirectory(_ name: String = #function) throws -> URL {
-    let safe = name.filter { $0.isLetter || $0.isNumber }
-    let url = FileManager.default.temporaryDirectory
-        .appendingPathComponent("flyvis-tests-\(safe)-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    return url
-}
+@testable import FlyvisHDF5
 
 /// Deterministic pseudo-random values, so round trips check more than constants.
 func sampleValues<T>(_ n: Int, _ make: (Int) -> T) -> [T] { (0..<n).map(make) }
@@ -38,7 +31,8 @@ func sampleValues<T>(_ n: Int, _ make: (Int) -> T) -> [T] { (0..<n).map(make) }
             let a: HDF5Array<Float> = try f.read("f32/r\(k)")
             #expect(a.shape == shape)
             #expect(a.values == sampleValues(n) { Float($0) * 0.25 - 3.5 })
-            #expect(try f.read("f64/r\(k)", as: Double.self).values
+            #expect(
+                try f.read("f64/r\(k)", as: Double.self).values
                     == sampleValues(n) { Double($0) * 1e-9 + 1e300 / Double($0 + 1) })
             #expect(try f.read("i32/r\(k)", as: Int32.self).values == sampleValues(n) { Int32($0) - Int32.max / 2 })
             #expect(try f.read("i64/r\(k)", as: Int64.self).values == sampleValues(n) { Int64($0) * 1_000_000_000_007 })

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import FlyvisHex
 
 @Test func hexLatticeCountsAndOrder() {

@@ -1,6 +1,6 @@
+import FlyvisTestSupport
 import Foundation
 import Testing
-import FlyvisTestSupport
 
 /// `mpirun` with the flags a root CI container needs.
 func mpirun(ranks: Int, _ arguments: [String]) throws -> (status: Int32, output: String) {

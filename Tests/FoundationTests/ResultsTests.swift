@@ -1,6 +1,9 @@
+import FlyvisBase
+import FlyvisHDF5
+import FlyvisTestSupport
 import Foundation
 import Testing
-import FlyvisHDF5
+
 @testable import FlyvisResults
 
 @Suite struct ResultsDirectoryTests {
@@ -53,9 +56,13 @@ import FlyvisHDF5
         d["base.0.weight"] = .float([Float](repeating: 0.001, count: 8 * 34 * 25), shape: [8, 34, 5, 5])
         d["base.1.num_batches_tracked"] = .int64([Int64(k)], shape: [])
         c.decoder["flow"] = d
-        c.optim = OptimizerState(kind: .adam, groups: [.init(lr: 1e-3, params: [0])],
-                                 state: [0: .init(step: Double(k), expAvg: .float([Float](repeating: 0.5, count: 65), shape: [65]),
-                                                  expAvgSq: .float([Float](repeating: 0.25, count: 65), shape: [65]))])
+        c.optim = OptimizerState(
+            kind: .adam, groups: [.init(lr: 1e-3, params: [0])],
+            state: [
+                0: .init(
+                    step: Double(k), expAvg: .float([Float](repeating: 0.5, count: 65), shape: [65]),
+                    expAvgSq: .float([Float](repeating: 0.25, count: 65), shape: [65]))
+            ])
         c.resume = ResumeState(dataRNG: [1, 2, 3, UInt64(k)], dropoutRNG: ["flow": [5, 6, 7, 8]], epochsDone: k, timeTrained: 1.5)
         c.iteration = k * 10 - 1
         c.valLoss = 1.0 / Double(k + 1)

@@ -1,8 +1,8 @@
 import FlyvisHDF5
-import FlyvisTestSupport
 import FlyvisNetwork
 import FlyvisResults
 import FlyvisSolver
+import FlyvisTestSupport
 import FlyvisTorch
 import Foundation
 import Testing
@@ -24,7 +24,8 @@ enum FlyvisResultsReference {
             let t = root.appendingPathComponent(task)
             for ens in try fm.contentsOfDirectory(atPath: t.path).sorted() {
                 let e = t.appendingPathComponent(ens)
-                for m in try fm.contentsOfDirectory(atPath: e.path).sorted() where fm.fileExists(atPath: e.appendingPathComponent("\(m)/chkpts").path) {
+                for m in try fm.contentsOfDirectory(atPath: e.path).sorted()
+                where fm.fileExists(atPath: e.appendingPathComponent("\(m)/chkpts").path) {
                     out.append(e.appendingPathComponent(m))
                 }
             }
@@ -66,7 +67,8 @@ func expectIdentical<T: Equatable>(_ ours: [T], _ ref: [T], _ what: String, sour
             for (position, index) in chkptIndex.enumerated() {
                 let c = try store.read(index: index)
                 let what = "\(dir.path) chkpt \(index)"
-                #expect(c.network.names == ["nodes_bias", "nodes_time_const", "edges_sign", "edges_syn_count", "edges_syn_strength"], "\(what)")
+                #expect(
+                    c.network.names == ["nodes_bias", "nodes_time_const", "edges_sign", "edges_syn_count", "edges_syn_strength"], "\(what)")
                 #expect(c.iteration == chkptIter[position], "\(what) iteration")
                 #expect(c.valLoss == valLoss[position], "\(what) val_loss")
                 #expect(!c.time.isEmpty, "\(what) time")
@@ -116,7 +118,9 @@ func expectIdentical<T: Equatable>(_ ours: [T], _ ref: [T], _ what: String, sour
                 compared += 1
             }
         }
-        #expect(compared == (try ref.children("network").count) + (try ref.children("decoder").map { try ref.children("decoder/\($0)").count }.reduce(0, +)))
+        #expect(
+            compared == (try ref.children("network").count)
+                + (try ref.children("decoder").map { try ref.children("decoder/\($0)").count }.reduce(0, +)))
         #expect(try ref.children("decoder") == c.decoder.keys.sorted())
         let keys = try TorchArchive.read(path: path).entries!.compactMap(\.key.string)
         #expect(keys.sorted() == (try ref.stringAttribute("checkpoint_keys")).split(separator: ",").map(String.init).sorted())
@@ -134,8 +138,10 @@ func expectIdentical<T: Equatable>(_ ours: [T], _ ref: [T], _ what: String, sour
         let expected = try ref.read("activity", as: Float.self)
         let (b, t) = (lum.shape[0], lum.shape[1])
         let dt = try ref.attribute("dt", as: Double.self)
-        let steady = try #require(try trained.network.steadyState(tPre: try ref.attribute("t_pre", as: Double.self), dt: dt, batch: b,
-                                                                   value: Float(try ref.attribute("grey_value", as: Double.self))))
+        let steady = try #require(
+            try trained.network.steadyState(
+                tPre: try ref.attribute("t_pre", as: Double.self), dt: dt, batch: b,
+                value: Float(try ref.attribute("grey_value", as: Double.self))))
         let result = try trained.network.simulate(movie: lum.values, batch: b, frames: t, dt: dt, initialState: .given(steady), nodes: .all)
         #expect(expected.shape == [b, t, result.nodes.count])
         let worst = maxAbsDiff(result.values, expected.values)
@@ -146,8 +152,7 @@ func expectIdentical<T: Equatable>(_ ours: [T], _ ref: [T], _ what: String, sour
     /// (numpy scalars become Python floats of the same value), and our own files round-trip
     /// bit for bit.
     @Test func roundTripsAreBitIdentical() throws {
-        let tmp = FileManager.default.temporaryDirectory.appendingPathComponent("roundtrip-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: tmp, withIntermediateDirectories: true)
+        let tmp = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: tmp) }
         let (dir, index) = try FlyvisResultsReference.bestMember()
         let flyvisPath = CheckpointStore(networkDirectory: dir).path(index: index).path
@@ -171,8 +176,7 @@ func expectIdentical<T: Equatable>(_ ours: [T], _ ref: [T], _ what: String, sour
 
     /// Damaged files are clear errors naming the file and what is wrong.
     @Test func damagedCheckpointsAreClearErrors() throws {
-        let tmp = FileManager.default.temporaryDirectory.appendingPathComponent("damaged-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: tmp, withIntermediateDirectories: true)
+        let tmp = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: tmp) }
         let (dir, index) = try FlyvisResultsReference.bestMember()
         let good = try Data(contentsOf: CheckpointStore(networkDirectory: dir).path(index: index))
@@ -220,17 +224,20 @@ func expectIdentical<T: Equatable>(_ ours: [T], _ ref: [T], _ what: String, sour
 /// datasets, root attributes, and an FNV-1a checksum over sorted keys, shapes and payloads.
 @Suite struct LegacyCheckpointTests {
     @Test func hdf5CheckpointsStillLoad() throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("legacy-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let dir = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         let path = dir.appendingPathComponent("chkpt_00003").path
         let bias = (0..<65).map { Float($0) / 100 }
         let weight = (0..<(3 * 8 * 25)).map { Float($0) / 1000 }
-        let floats: [String: ([Float], [Int])] = ["network/nodes_bias": (bias, [65]), "decoder/flow/decoder.0.weight": (weight, [3, 8, 5, 5]),
-                                                  "optim/state/0/exp_avg": (bias.map { $0 * 2 }, [65]),
-                                                  "optim/state/0/exp_avg_sq": (bias.map { $0 * 3 }, [65])]
-        let doubles: [String: ([Double], [Int])] = ["optim/state/0/step": ([7], []), "optim/param_groups/lr": ([1e-4, 2e-4], [2]),
-                                                    "activity_optim/param_groups/lr": ([5e-5], [])]
+        let floats: [String: ([Float], [Int])] = [
+            "network/nodes_bias": (bias, [65]), "decoder/flow/decoder.0.weight": (weight, [3, 8, 5, 5]),
+            "optim/state/0/exp_avg": (bias.map { $0 * 2 }, [65]),
+            "optim/state/0/exp_avg_sq": (bias.map { $0 * 3 }, [65]),
+        ]
+        let doubles: [String: ([Double], [Int])] = [
+            "optim/state/0/step": ([7], []), "optim/param_groups/lr": ([1e-4, 2e-4], [2]),
+            "activity_optim/param_groups/lr": ([5e-5], []),
+        ]
         let ints: [String: ([Int64], [Int])] = ["rng/data": ([1, 2, 3, -4], [4]), "solver/epochs_done": ([5], [])]
         let (iteration, valLoss, dt, time) = (Int64(29), 0.125, 0.02, "Tue Nov 24 19:45:47 2026")
         var h: UInt64 = 0xcbf2_9ce4_8422_2325

@@ -1,43 +1,13 @@
-import FlyvisTestSupport
+import FlyvisBase
 import FlyvisConfig
 import FlyvisData
 import FlyvisHDF5
 import FlyvisNetwork
 import FlyvisResults
 import FlyvisSolver
+import FlyvisTestSupport
 import Foundation
 import Testing
-
-/// A Sintel-layout folder like the one the fixture was trained on: `scenes` scenes of `frames`
-/// 436×1024 grey frames of a smooth texture translating by a constant flow, with the exact
-/// `.flo` files.
-func writeMockSintel(at root: URL, scenes: Int = 4, frames: Int = 12) throws {
-    let (h, w) = (436, 1024)
-    for s in 0..<scenes {
-        let scene = String(format: "mock_%d", s + 1)
-        let final = root.appendingPathComponent("training/final/\(scene)")
-        let flow = root.appendingPathComponent("training/flow/\(scene)")
-        try FileManager.default.createDirectory(at: final, withIntermediateDirectories: true)
-        try FileManager.default.createDirectory(at: flow, withIntermediateDirectories: true)
-        let (du, dv) = (Double(s + 1) * 1.5, Double(s) - 1.5)
-        for k in 0..<frames {
-            var pixels = [UInt8](repeating: 0, count: h * w)
-            for y in 0..<h {
-                for x in 0..<w {
-                    let xx = Double(x) - du * Double(k), yy = Double(y) - dv * Double(k)
-                    let v = 128 + 60 * sin(xx / (23 + Double(s))) * cos(yy / 31) + 30 * sin((xx + yy) / 11)
-                    pixels[y * w + x] = UInt8(max(0, min(255, v.rounded())))
-                }
-            }
-            try PNGFile.writeGray(final.appendingPathComponent(String(format: "frame_%04d.png", k + 1)).path, pixels: pixels, height: h, width: w)
-            if k + 1 < frames {
-                try FloFile.write(flow.appendingPathComponent(String(format: "frame_%04d.flo", k + 1)).path,
-                                  u: [Float](repeating: Float(du), count: h * w), v: [Float](repeating: Float(dv), count: h * w),
-                                  height: h, width: w)
-            }
-        }
-    }
-}
 
 @Suite(.serialized) struct FlyvisDirectoryTests {
     static let quiet = TrainingLog(echoToStderr: false)
@@ -46,7 +16,7 @@ func writeMockSintel(at root: URL, scenes: Int = 4, frames: Int = 12) throws {
     func copyOfBestMember() throws -> (root: URL, directory: ResultsDirectory, id: String) {
         let (dir, _) = try FlyvisResultsReference.bestMember()
         let parts = dir.url.pathComponents.suffix(3)
-        let root = FileManager.default.temporaryDirectory.appendingPathComponent("flyvis-copy-\(UUID().uuidString)")
+        let root = try temporaryDirectory("flyvis-copy")
         let target = root.appendingPathComponent("results").appendingPathComponent(parts.joined(separator: "/"))
         try FileManager.default.createDirectory(at: target.deletingLastPathComponent(), withIntermediateDirectories: true)
         try FileManager.default.copyItem(at: dir.url, to: target)
@@ -81,9 +51,10 @@ func writeMockSintel(at root: URL, scenes: Int = 4, frames: Int = 12) throws {
         }
 
         let sintel = root.appendingPathComponent("mock-sintel")
-        try writeMockSintel(at: sintel)
-        let config = try MultiTaskSolver.resolveConfig(overrides: base + ["task.n_iters=\(target)", "task.dataset.sintel_path=\(sintel.path)"],
-                                                       root: root)
+        try MockSintel.writeMoving(at: sintel)
+        let config = try MultiTaskSolver.resolveConfig(
+            overrides: base + ["task.n_iters=\(target)", "task.dataset.sintel_path=\(sintel.path)"],
+            root: root)
         // The stored config is the base: flyvis's extent and schedule, not our defaults.
         let stored = try Config.fromMeta(try dir.readMeta()!, file: "_meta.yaml").config
         #expect(try config.int("network.connectome.extent") == stored.int("network.connectome.extent"))
@@ -126,10 +97,12 @@ func writeMockSintel(at root: URL, scenes: Int = 4, frames: Int = 12) throws {
         let (source, best) = try FlyvisResultsReference.bestMember()
         let expected = try CheckpointStore(networkDirectory: source).read(index: best)
         let extent = try TrainedNetwork.storedConfig(source).int("network.connectome.extent")
-        let root = FileManager.default.temporaryDirectory.appendingPathComponent("init-from-\(UUID().uuidString)")
+        let root = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: root) }
-        let small = ["task_name=flow", "task.dataset.builtin.scenes=8", "task.batch_size=2", "task.n_iters=4",
-                     "task.dataset.boxfilter.extent=\(extent)"]
+        let small = [
+            "task_name=flow", "task.dataset.builtin.scenes=8", "task.batch_size=2", "task.n_iters=4",
+            "task.dataset.boxfilter.extent=\(extent)",
+        ]
         let config = try Config.load(overrides: small + ["ensemble_and_network_id=0500/000", "network.connectome.extent=\(extent)"])
         let solver = try MultiTaskSolver(config: config, root: root, resume: false, log: Self.quiet)
         try solver.initialize(from: source, checkpoint: .best)
@@ -154,7 +127,8 @@ func writeMockSintel(at root: URL, scenes: Int = 4, frames: Int = 12) throws {
                 let taps = b.shape[2] * b.shape[3]
                 #expect(allClose(x, y) { $0 == $1 || $0 == 0 }, "\(task) \(name): values")
                 for k in stride(from: 0, to: x.count, by: taps) {
-                    let zeroed = (k..<k + taps).filter { x[$0] == 0 && y[$0] != 0 }.count + (k..<k + taps).filter { x[$0] == 0 && y[$0] == 0 }.count
+                    let zeroed =
+                        (k..<k + taps).filter { x[$0] == 0 && y[$0] != 0 }.count + (k..<k + taps).filter { x[$0] == 0 && y[$0] == 0 }.count
                     #expect(zeroed == taps - 19, "\(task) \(name): kernel at \(k) has \(taps - zeroed) taps")
                 }
             }
@@ -162,8 +136,11 @@ func writeMockSintel(at root: URL, scenes: Int = 4, frames: Int = 12) throws {
 
         // A lattice of extent 1 has fewer synapse groups (no offsets beyond the first ring), so
         // the stored parameter vectors do not fit: refused, naming the key and both shapes.
-        let other = try Config.load(overrides: small + ["ensemble_and_network_id=0500/001", "network.connectome.extent=1",
-                                                        "task.dataset.boxfilter.extent=1"])
+        let other = try Config.load(
+            overrides: small + [
+                "ensemble_and_network_id=0500/001", "network.connectome.extent=1",
+                "task.dataset.boxfilter.extent=1",
+            ])
         let mismatched = try MultiTaskSolver(config: other, root: root, resume: false, log: Self.quiet)
         do {
             try mismatched.initialize(from: source, checkpoint: .best)

@@ -73,9 +73,11 @@ import Testing
         // A sane tensor reads.
         let ok = try load(tensorPickle(numel: 4, size: [2, 2], stride: [2, 1]), storage: storage)
         #expect(ok.tensor?.shape == [2, 2])
-        for (numel, size, stride) in [(Int64(4), [Int64(2_000_000_000), 2_000_000_000], [Int64(1), 1]),
-                                      (4, [Int64.max, 2], [1, 1]), (Int64.max, [4], [1]), (4, [4], [Int64.min]),
-                                      (4, [2, 2], [Int64(1) << 40, 1])] {
+        for (numel, size, stride) in [
+            (Int64(4), [Int64(2_000_000_000), 2_000_000_000], [Int64(1), 1]),
+            (4, [Int64.max, 2], [1, 1]), (Int64.max, [4], [1]), (4, [4], [Int64.min]),
+            (4, [2, 2], [Int64(1) << 40, 1]),
+        ] {
             #expect(throws: PickleError.self, "numel \(numel) size \(size) stride \(stride)") {
                 _ = try load(tensorPickle(numel: numel, size: size, stride: stride), storage: storage)
             }

@@ -1,8 +1,10 @@
+import FlyvisHDF5
+import FlyvisNetwork
+import FlyvisTestSupport
 import Foundation
 import Testing
-import FlyvisHDF5
+
 @testable import FlyvisConnectome
-import FlyvisNetwork
 
 /// The connectome must equal flyvis 1.2.0's: counts, node table and edge multiset.
 @Suite struct ConnectomeReferenceTests {
@@ -44,10 +46,11 @@ import FlyvisNetwork
         // The edge order is flyvis's too (not required, but it makes comparisons easy).
         #expect(e.source == s && e.target == t)
         // Each edge's groups agree with the groups' own fields.
-        #expect(e.groupIndex.indices.allSatisfy { i in
-            let g = c.groups[Int(e.groupIndex[i])]
-            return g.edgeType == Int(e.typeIndex[i]) && g.du == Int(e.du[i]) && g.dv == Int(e.dv[i])
-        })
+        #expect(
+            e.groupIndex.indices.allSatisfy { i in
+                let g = c.groups[Int(e.groupIndex[i])]
+                return g.edgeType == Int(e.typeIndex[i]) && g.du == Int(e.du[i]) && g.dv == Int(e.dv[i])
+            })
     }
 
     @Test func groupCounts() throws {

@@ -1,6 +1,8 @@
+import FlyvisConnectome
+import FlyvisTestSupport
 import Foundation
 import Testing
-import FlyvisConnectome
+
 @testable import FlyvisNetwork
 
 @Suite struct NetworkErrorTests {
@@ -11,7 +13,8 @@ import FlyvisConnectome
     }
 
     @Test func malformedConnectomeNamesTheRecord() throws {
-        let bad = try writeJSON("""
+        let bad = try writeJSON(
+            """
             {"nodes": [{"name": "R1", "pattern": ["stride", [1, 1]]}, {"name": "L1", "pattern": ["stride", [1]]}],
              "edges": [], "input_units": ["R1"], "output_units": ["L1"]}
             """)
@@ -23,7 +26,8 @@ import FlyvisConnectome
             #expect(error.description.contains("nodes[1] (L1)"))
             #expect(error.description.contains("stride"))
         }
-        let unknown = try writeJSON("""
+        let unknown = try writeJSON(
+            """
             {"nodes": [{"name": "R1", "pattern": ["stride", [1, 1]]}],
              "edges": [{"src": "R1", "tar": "X9", "alpha": 1, "offsets": [[[0, 0], 2]]}]}
             """)
@@ -40,7 +44,8 @@ import FlyvisConnectome
     }
 
     @Test func anotherFileWithTheSameSchemaJustWorks() throws {
-        let tiny = try writeJSON("""
+        let tiny = try writeJSON(
+            """
             {"nodes": [{"name": "R1", "pattern": ["stride", [1, 1]]}, {"name": "T1", "pattern": ["stride", [1, 1]]}],
              "edges": [{"src": "R1", "tar": "T1", "alpha": -1, "lambda_mult": 1.0,
                         "offsets": [[[0, 0], 3], [[1, 0], 1.5], [[0, 1], 2], [[-1, 1], 1]]}],
@@ -80,8 +85,9 @@ import FlyvisConnectome
         let whole = try net.simulate(movie: movie, batch: B, frames: T, dt: 0.02, nodes: .central)
         let chunked = try net.simulate(movie: movie, batch: B, frames: T, dt: 0.02, nodes: .central, chunkFrames: 4)
         #expect(whole.values == chunked.values)
-        let some = try net.simulate(movie: movie, batch: B, frames: T, dt: 0.02, nodes: .types(["T4a"]),
-                                    keepFrames: [0, 10], chunkFrames: 3)
+        let some = try net.simulate(
+            movie: movie, batch: B, frames: T, dt: 0.02, nodes: .types(["T4a"]),
+            keepFrames: [0, 10], chunkFrames: 3)
         #expect(some.values.count == B * 2 * c.lattice.count)
     }
 }
@@ -101,7 +107,9 @@ import FlyvisConnectome
             var last = [Float](repeating: 0, count: B * net.nodeCount)
             last.withUnsafeMutableBufferPointer { net.engine.copyState(frame: T - 1, into: $0.baseAddress!) }
             let g = net.engine.backward(penaltyLane: true) { t, lane, add in
-                for b in 0..<B { for n in stride(from: lane, to: net.nodeCount, by: 5) { add(n, b, net.engine.value(frame: t, node: n, batch: b)) } }
+                for b in 0..<B {
+                    for n in stride(from: lane, to: net.nodeCount, by: 5) { add(n, b, net.engine.value(frame: t, node: n, batch: b)) }
+                }
             }
             results.append((last, g))
         }
@@ -120,7 +128,9 @@ import FlyvisConnectome
         try movie.withUnsafeBufferPointer { try net.forward(movie: $0, batch: B, frames: T, dt: 0.02, state: nil) }
         let grads = [false, true].map { penalty in
             net.engine.backward(penaltyLane: penalty) { t, lane, add in
-                for b in 0..<B { for n in stride(from: lane, to: net.nodeCount, by: 3) { add(n, b, net.engine.value(frame: t, node: n, batch: b)) } }
+                for b in 0..<B {
+                    for n in stride(from: lane, to: net.nodeCount, by: 3) { add(n, b, net.engine.value(frame: t, node: n, batch: b)) }
+                }
             }
         }
         #expect(grads[1].bias == grads[0].bias)

@@ -1,6 +1,8 @@
+import FlyvisConnectome
+import FlyvisTestSupport
 import Foundation
 import Testing
-import FlyvisConnectome
+
 @testable import FlyvisNetwork
 
 /// BPTT against central finite differences, in Double, on a small lattice.
@@ -8,8 +10,8 @@ import FlyvisConnectome
     struct Problem {
         var bias: [Double], tau: [Double], sign: [Double], count: [Double], strength: [Double]
         let movie: [Double]
-        let weights: [Double]     // loss = ½ Σ weights · v²  over (b, t, n)
-        let penalty: [Double]     // second loss, linear: Σ penalty · v
+        let weights: [Double]  // loss = ½ Σ weights · v²  over (b, t, n)
+        let penalty: [Double]  // second loss, linear: Σ penalty · v
         let B = 2, T = 7, dt = 0.02
     }
 
@@ -45,11 +47,15 @@ import FlyvisConnectome
             return true
         }
         var l1 = 0.0, l2 = 0.0
-        for b in 0..<p.B { for t in 0..<p.T { for n in 0..<e.nodeCount {
-            let v = e.value(frame: t, node: n, batch: b), i = (b * p.T + t) * e.nodeCount + n
-            l1 += 0.5 * p.weights[i] * v * v
-            l2 += p.penalty[i] * v
-        } } }
+        for b in 0..<p.B {
+            for t in 0..<p.T {
+                for n in 0..<e.nodeCount {
+                    let v = e.value(frame: t, node: n, batch: b), i = (b * p.T + t) * e.nodeCount + n
+                    l1 += 0.5 * p.weights[i] * v * v
+                    l2 += p.penalty[i] * v
+                }
+            }
+        }
         return (l1, l2)
     }
 
@@ -59,10 +65,12 @@ import FlyvisConnectome
         let p = try Self.make(c, seed: 7)
         _ = Self.losses(e, p, initialFromBias: initialFromBias)
         let g = e.backward(penaltyLane: true) { t, lane, add in
-            for b in 0..<p.B { for n in 0..<e.nodeCount {
-                let i = (b * p.T + t) * e.nodeCount + n
-                add(n, b, lane == 0 ? p.weights[i] * e.value(frame: t, node: n, batch: b) : p.penalty[i])
-            } }
+            for b in 0..<p.B {
+                for n in 0..<e.nodeCount {
+                    let i = (b * p.T + t) * e.nodeCount + n
+                    add(n, b, lane == 0 ? p.weights[i] * e.value(frame: t, node: n, batch: b) : p.penalty[i])
+                }
+            }
         }
         // Central differences: the truncation error is O(h²), the rounding error about
         // ε·|loss|/h, and the losses reach 1e5–1e6 here. At h = 1e-6 the rounding alone came to

@@ -1,9 +1,11 @@
+import FlyvisConnectome
+import FlyvisHDF5
+import FlyvisRandom
+import FlyvisTestSupport
 import Foundation
 import Testing
-import FlyvisHDF5
-import FlyvisConnectome
+
 @testable import FlyvisNetwork
-import FlyvisRandom
 
 /// One shared full-size connectome for the reference tests (building it takes a moment).
 enum Shared {
@@ -118,20 +120,28 @@ enum Shared {
         let K = cells.count
         // loss = mean over (b, t, type) of (central − target)²
         var loss = 0.0
-        for b in 0..<B { for t in 0..<T { for (j, n) in cells.enumerated() {
-            let d = Double(net.engine.value(frame: t, node: n, batch: b) - target[t * K + j]); loss += d * d
-        } } }
+        for b in 0..<B {
+            for t in 0..<T {
+                for (j, n) in cells.enumerated() {
+                    let d = Double(net.engine.value(frame: t, node: n, batch: b) - target[t * K + j]); loss += d * d
+                }
+            }
+        }
         loss /= Double(B * T * K)
         let wantLoss = Double(try ref.readScalar("grad_central_mse/loss", as: Float.self))
         #expect(abs(loss - wantLoss) <= 1e-5 * abs(wantLoss))
         let scale = Float(2.0 / Double(B * T * K))
         let grads = net.engine.backward { t, lane, add in
-            for b in 0..<B { for (j, n) in cells.enumerated() {
-                add(n, b, scale * (net.engine.value(frame: t, node: n, batch: b) - target[t * K + j]))
-            } }
+            for b in 0..<B {
+                for (j, n) in cells.enumerated() {
+                    add(n, b, scale * (net.engine.value(frame: t, node: n, batch: b) - target[t * K + j]))
+                }
+            }
         }
-        for (name, ours) in [("nodes_bias", grads.bias), ("nodes_time_const", grads.timeConst),
-                             ("edges_syn_strength", grads.synStrength)] {
+        for (name, ours) in [
+            ("nodes_bias", grads.bias), ("nodes_time_const", grads.timeConst),
+            ("edges_syn_strength", grads.synStrength),
+        ] {
             let want: [Float] = try ref.read("grad_central_mse/\(name)").values
             let tol = 1e-4 * Double(want.map { abs($0) }.max()!)
             let err = maxAbsDiff(ours, want)

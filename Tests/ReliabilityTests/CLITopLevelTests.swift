@@ -1,15 +1,15 @@
-import Foundation
-import Testing
 import FlyvisConfig
 import FlyvisTestSupport
+import Foundation
+import Testing
 
-/// Issue 10, "clear errors before compute": the top level and config validation refuse
+/// Clear errors before compute: the top level and config validation refuse
 /// mistakes before any data is generated or directory created.
 @Suite(.serialized) struct CLITopLevelTests {
     /// Runs the binary in an empty directory and returns what it printed and whether it created
     /// anything there (the default root is ./data).
     func runIn(_ arguments: [String], environment: [String: String] = [:]) throws -> (Outcome, [String]) {
-        let dir = try scratchDirectory()
+        let dir = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         var env: [String: String?] = ["FLYVIS_ROOT_DIR": nil]  // the default root, ./data
         for (k, v) in environment { env[k] = v }
@@ -35,8 +35,10 @@ import FlyvisTestSupport
 
     @Test func learningRatesMustBeFiniteAndNotNegative() throws {
         let base = ["task_name=flow", "ensemble_and_network_id=0001/000"]
-        for (key, value) in [("optim.optim_dec.lr", "nan"), ("optim.optim_net.lr", "inf"), ("scheduler.lr_net.start", "-1e-3"),
-                             ("scheduler.lr_dec.stop", "nan"), ("scheduler.lr_pen.start", "-inf")] {
+        for (key, value) in [
+            ("optim.optim_dec.lr", "nan"), ("optim.optim_net.lr", "inf"), ("scheduler.lr_net.start", "-1e-3"),
+            ("scheduler.lr_dec.stop", "nan"), ("scheduler.lr_pen.start", "-inf"),
+        ] {
             do {
                 _ = try Config.load(overrides: base + ["\(key)=\(value)"])
                 Issue.record("\(key)=\(value) must be refused")
@@ -50,11 +52,13 @@ import FlyvisTestSupport
     @Test func threadsAreCappedAndBadProgressIntervalRefused() throws {
         // A config error follows validation, so nothing is trained.
         let (capped, _) = try runIn(["train-single", "--threads", "100000", "task_name=flow", "ensemble_and_network_id=bad"])
-        #expect(capped.stderr.contains("warning: --threads 100000 is more than the"), "\(capped.stderr)")
+        #expect(capped.stderr.contains("WARNING: --threads 100000 is more than the"), "\(capped.stderr)")
         #expect(capped.stderr.contains("core(s) this process may use; using "), "\(capped.stderr)")
 
-        let (interval, created) = try runIn(["train-single", "--progress-interval=-1", "task_name=flow",
-                                             "ensemble_and_network_id=0001/000"])
+        let (interval, created) = try runIn([
+            "train-single", "--progress-interval=-1", "task_name=flow",
+            "ensemble_and_network_id=0001/000",
+        ])
         #expect(interval.status == 64, "\(interval.output)")
         #expect(interval.stderr.contains("--progress-interval -1.0 is not a number of seconds ≥ 0"), "\(interval.stderr)")
         #expect(created.isEmpty)

@@ -1,7 +1,7 @@
-import Foundation
-import Testing
 import FlyvisConfig
 import FlyvisTestSupport
+import Foundation
+import Testing
 
 /// YAML that expands without bound ("billion laughs" aliases) or nests deeper than the parser
 /// allows is refused at once, with a message of bounded length.
@@ -30,7 +30,7 @@ import FlyvisTestSupport
     /// In a member's `_meta.yaml`: every command that reads it fails in seconds (it took 120 s
     /// and 8.9 GB), with exit status 1.
     @Test func aliasBombInStoredConfigEndsEveryCommandQuickly() throws {
-        let root = try scratchDirectory()
+        let root = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: root) }
         let member = try trainTinyMember(root: root, iterations: 9)
         try Self.billionLaughs.write(to: member.appendingPathComponent("_meta.yaml"), atomically: true, encoding: .utf8)
@@ -46,12 +46,13 @@ import FlyvisTestSupport
 
     /// A nesting error used to print the whole offending line (500 kB of stderr).
     @Test func nestingErrorPrintsABoundedExcerpt() throws {
-        let root = try scratchDirectory()
+        let root = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: root) }
         let member = try trainTinyMember(root: root, iterations: 9)
         let line = "  a: " + String(repeating: "[", count: 250_000) + String(repeating: "]", count: 250_000)
         try "config:\n\(line)\nstatus: done\n".write(to: member.appendingPathComponent("_meta.yaml"), atomically: true, encoding: .utf8)
-        let r = try runFlyvisBounded(["val-single", "--root", root.path, "task_name=flow", "ensemble_and_network_id=0001/000"], seconds: 120)
+        let r = try runFlyvisBounded(
+            ["val-single", "--root", root.path, "task_name=flow", "ensemble_and_network_id=0001/000"], seconds: 120)
         #expect(r.status == 1 && !r.signaled, "exit \(r.shellStatus)")
         #expect(r.stderr.utf8.count < 1000, "\(r.stderr.utf8.count) bytes of stderr")
         #expect(r.stderr.contains("_meta.yaml") && r.stderr.contains("line 2"), "\(r.stderr.prefix(1000))")

@@ -1,9 +1,9 @@
-import Foundation
-import Testing
+import FlyvisEnsemble
 import FlyvisHDF5
 import FlyvisResults
 import FlyvisTestSupport
-import FlyvisEnsemble
+import Foundation
+import Testing
 
 /// One job per ensemble, and summaries that come from the member directories.
 @Suite(.serialized) struct EnsembleLockTests {
@@ -13,10 +13,13 @@ import FlyvisEnsemble
     /// first one's host and PID, and writes nothing: the first job trains every member, exits
     /// 0, and its summary, ranking and status table call no member failed.
     @Test func secondJobOnOneEnsembleFailsAtOnceNamingTheHolder() throws {
-        let root = try scratchDirectory()
+        let root = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: root) }
-        let job = ["-k", "10", "600", Self.mpirun, "--allow-run-as-root", "--oversubscribe", "-n", "2", flyvisBinary,
-                   "--ensemble-id", "14", "--start", "0", "--end", "4", "--root", root.path, "--skip-validation"]
+        let job =
+            [
+                "-k", "10", "600", Self.mpirun, "--allow-run-as-root", "--oversubscribe", "-n", "2", flyvisBinary,
+                "--ensemble-id", "14", "--start", "0", "--end", "4", "--root", root.path, "--skip-validation",
+            ]
             + Tiny.base + ["task.n_iters=90"]
         let first = try launch("/usr/bin/timeout", job)
         defer { if first.isRunning { kill(first.processIdentifier, SIGTERM); first.waitUntilExit() } }
@@ -36,8 +39,9 @@ import FlyvisEnsemble
         let seconds = Date().timeIntervalSince(t0)
         #expect(first.isRunning, "the first job still ran when the second was refused")
         #expect(second.status == 1 && !second.signaled, "exit status \(second.shellStatus)\n\(second.output.suffix(3000))")
-        #expect(second.stderr.contains("is being trained by another job (held by host \(thisHost), PID \(pid)"),
-                "\(second.stderr.suffix(2000))")
+        #expect(
+            second.stderr.contains("is being trained by another job (held by host \(thisHost), PID \(pid)"),
+            "\(second.stderr.suffix(2000))")
         #expect(!second.stdout.contains("training members"), "refused before it starts: \(second.stdout.suffix(2000))")
         #expect(seconds < 60, "refused at once (\(seconds) s)")
 
@@ -56,7 +60,7 @@ import FlyvisEnsemble
     /// A rerun refused for a finished member (another learning rate) exits 1 naming the
     /// difference, but the summary it writes reads the member directory: finished.
     @Test func summaryOfARefusedRerunKeepsFinishedMembersFinished() throws {
-        let root = try scratchDirectory()
+        let root = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: root) }
         let args = ["--ensemble-id", "15", "--start", "0", "--end", "1", "--root", root.path, "--skip-validation"] + Tiny.base
         let first = try runFlyvis(args + ["task.n_iters=6"])
@@ -74,7 +78,7 @@ import FlyvisEnsemble
 
     /// In process: the lock excludes another process only; the file names the holder.
     @Test func ensembleLockRecordsItsHolder() throws {
-        let dir = try scratchDirectory()
+        let dir = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         let lock = try EnsembleLock(ensembleDirectory: ResultsDirectory(dir)) { Issue.record("unexpected warning \($0)") }
         defer { lock.release() }

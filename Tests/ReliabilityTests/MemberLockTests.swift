@@ -1,17 +1,21 @@
+import FlyvisResults
+import FlyvisTestSupport
 import Foundation
 import Testing
-import FlyvisResults
 
-/// Issue 10, item 2: one writer per member directory.
+/// One writer per member directory.
 @Suite(.serialized) struct MemberLockTests {
     /// Two `train-single` runs on the same member: the second fails at once naming the first's
     /// host and PID, and the lock goes with the first when it is killed (-9, no clean-up).
     @Test func secondWriterFailsAtOnceAndKill9ReleasesTheLock() throws {
-        let root = try scratchDirectory()
+        let root = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: root) }
         let member = root.appendingPathComponent("results/flow/0005/000")
-        let args = ["train-single", "--root", root.path, "task_name=flow", "ensemble_and_network_id=0005/000",
-                    "task.n_iters=100000", "resume=true"] + Tiny.base
+        let args =
+            [
+                "train-single", "--root", root.path, "task_name=flow", "ensemble_and_network_id=0005/000",
+                "task.n_iters=100000", "resume=true",
+            ] + Tiny.base
 
         let first = Process()
         first.executableURL = URL(fileURLWithPath: flyvisBinary)
@@ -50,13 +54,16 @@ import FlyvisResults
     /// An ensemble job (here without mpirun: one rank) on a member a `train-single` holds
     /// reports the member failed with the same message, and leaves the holder's status alone.
     @Test func ensembleMemberHeldByAnotherRunIsReported() throws {
-        let root = try scratchDirectory()
+        let root = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: root) }
         let member = root.appendingPathComponent("results/flow/0006/000")
         let first = Process()
         first.executableURL = URL(fileURLWithPath: flyvisBinary)
-        first.arguments = ["train-single", "--root", root.path, "task_name=flow", "ensemble_and_network_id=0006/000",
-                           "task.n_iters=100000", "resume=true"] + Tiny.base
+        first.arguments =
+            [
+                "train-single", "--root", root.path, "task_name=flow", "ensemble_and_network_id=0006/000",
+                "task.n_iters=100000", "resume=true",
+            ] + Tiny.base
         first.standardOutput = FileHandle.nullDevice
         first.standardError = FileHandle.nullDevice
         try first.run()
@@ -77,7 +84,7 @@ import FlyvisResults
     }
 
     @Test func lockFileIsHiddenFromEntries() throws {
-        let dir = try scratchDirectory()
+        let dir = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         let lock = try MemberLock(directory: dir)
         defer { lock.release() }

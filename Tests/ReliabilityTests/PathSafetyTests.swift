@@ -1,10 +1,12 @@
-import Foundation
-import Testing
 import FlyvisConfig
 import FlyvisResults
+import FlyvisTestSupport
+import Foundation
+import Testing
+
 @testable import FlyvisSolver
 
-/// Issue 10, item 1: hostile or mistyped names never write or delete outside `<root>/results`.
+/// Hostile or mistyped names never write or delete outside `<root>/results`.
 @Suite(.serialized) struct PathSafetyTests {
     @Test func namesAreValidatedInFlyvisForm() throws {
         for ok in ["flow", "depth", "flow_depth", "task-2", "v1.2"] { try NetworkPath.validateTaskName(ok) }
@@ -12,8 +14,10 @@ import FlyvisResults
             #expect(throws: PathError.invalidTaskName(bad)) { try NetworkPath.validateTaskName(bad) }
         }
         for ok in ["0000/000", "0045/003", "9999/999"] { try NetworkPath.validateNetworkID(ok) }
-        for bad in ["0001", "..", "../../../victim", "0001/", "/000", "1/2", "00001/000", "0001/0001", "0001/00a",
-                    "0001/000/x", "0001/../000", "٠٠٠١/٠٠٠"] {
+        for bad in [
+            "0001", "..", "../../../victim", "0001/", "/000", "1/2", "00001/000", "0001/0001", "0001/00a",
+            "0001/000/x", "0001/../000", "٠٠٠١/٠٠٠",
+        ] {
             #expect(throws: PathError.invalidNetworkID(bad)) { try NetworkPath.validateNetworkID(bad) }
         }
         // The message shows the expected form.
@@ -38,7 +42,7 @@ import FlyvisResults
     /// The reported cases: an id that climbs out of the root, one missing the member part, and
     /// `..`, each with delete_if_exists=true; and a task name that climbs out.
     @Test func escapingNamesDeleteAndWriteNothing() throws {
-        let top = try scratchDirectory()
+        let top = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: top) }
         let root = top.appendingPathComponent("root")
         let victim = top.appendingPathComponent("victim")
@@ -60,14 +64,18 @@ import FlyvisResults
         }
         // network_name set directly is checked too.
         #expect(throws: PathError.self) {
-            _ = try Tiny.solver(root: root, ["task_name=flow", "ensemble_and_network_id=0001/000", "network_name=../../victim",
-                                             "delete_if_exists=true"])
+            _ = try Tiny.solver(
+                root: root,
+                [
+                    "task_name=flow", "ensemble_and_network_id=0001/000", "network_name=../../victim",
+                    "delete_if_exists=true",
+                ])
         }
         #expect(try snapshotTree(top) == before, "nothing was created, changed or deleted")
     }
 
     @Test func deleteIfExistsDeletesOnlyANetworkDirectory() throws {
-        let root = try scratchDirectory()
+        let root = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: root) }
         // Not a network directory (no _meta.yaml of type NetworkDir): refused, left alone.
         let foreign = root.appendingPathComponent("results/flow/0002/000")
@@ -77,8 +85,9 @@ import FlyvisResults
             _ = try Tiny.solver(root: root, ["task_name=flow", "ensemble_and_network_id=0002/000", "delete_if_exists=true"])
         }
         #expect(FileManager.default.fileExists(atPath: foreign.appendingPathComponent("notes.txt").path))
-        #expect(!FileManager.default.fileExists(atPath: foreign.appendingPathComponent(MemberLock.fileName).path),
-                "nothing is written into a refused directory")
+        #expect(
+            !FileManager.default.fileExists(atPath: foreign.appendingPathComponent(MemberLock.fileName).path),
+            "nothing is written into a refused directory")
 
         // A network directory: emptied and reused; its parent and siblings stay.
         let member = root.appendingPathComponent("results/flow/0003/000")
@@ -93,7 +102,7 @@ import FlyvisResults
     }
 
     @Test func aFileWhereAFolderBelongsIsNamed() throws {
-        let root = try scratchDirectory()
+        let root = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: root) }
         let blocker = root.appendingPathComponent("results/flow")
         try FileManager.default.createDirectory(at: blocker.deletingLastPathComponent(), withIntermediateDirectories: true)
@@ -108,12 +117,15 @@ import FlyvisResults
 
     /// The binary refuses before doing anything, with the message on stderr.
     @Test func trainSingleRefusesAnEscapingIDWithAClearMessage() throws {
-        let top = try scratchDirectory()
+        let top = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: top) }
         let victim = top.appendingPathComponent("victim")
         try makeNetworkDirectory(victim)
-        let r = try runFlyvis(["train-single", "--root", top.appendingPathComponent("root").path, "task_name=flow",
-                               "ensemble_and_network_id=../../../victim", "delete_if_exists=true", "task.n_iters=3"] + Tiny.base)
+        let r = try runFlyvis(
+            [
+                "train-single", "--root", top.appendingPathComponent("root").path, "task_name=flow",
+                "ensemble_and_network_id=../../../victim", "delete_if_exists=true", "task.n_iters=3",
+            ] + Tiny.base)
         #expect(r.status != 0 && !r.signaled)
         #expect(r.stderr.contains("is not of the form EEEE/NNN"), "\(r.output)")
         #expect(FileManager.default.fileExists(atPath: victim.appendingPathComponent("loss.h5").path))
@@ -139,7 +151,7 @@ func snapshotTree(_ dir: URL) throws -> [String: Int] {
 @Suite(.serialized) struct SymlinkTests {
     @Test(arguments: ["task", "ensemble", "member", "validation"])
     func symlinkOutOfTheRootIsRefused(level: String) throws {
-        let root = try scratchDirectory(), outside = try scratchDirectory()
+        let root = try temporaryDirectory(), outside = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: root); try? FileManager.default.removeItem(at: outside) }
         try "keep me".write(to: outside.appendingPathComponent("precious.txt"), atomically: true, encoding: .utf8)
         let results = root.appendingPathComponent("results")
@@ -153,11 +165,15 @@ func snapshotTree(_ dir: URL) throws -> [String: Int] {
         try FileManager.default.createDirectory(at: link.deletingLastPathComponent(), withIntermediateDirectories: true)
         try FileManager.default.createSymbolicLink(at: link, withDestinationURL: outside)
         let before = snapshot(outside)
-        let single = try runFlyvis(["train-single", "--root", root.path, "task_name=flow", "ensemble_and_network_id=0001/000",
-                                    "task.n_iters=9", "delete_if_exists=true"] + Tiny.base)
+        let single = try runFlyvis(
+            [
+                "train-single", "--root", root.path, "task_name=flow", "ensemble_and_network_id=0001/000",
+                "task.n_iters=9", "delete_if_exists=true",
+            ] + Tiny.base)
         #expect(single.status == 1 && !single.signaled, "\(single.output.suffix(1500))")
         #expect(single.stderr.contains("resolves to"), "\(single.stderr.suffix(1500))")
-        let ensemble = try runFlyvis(["--ensemble-id", "1", "--start", "0", "--end", "1", "--root", root.path, "task.n_iters=9"] + Tiny.base)
+        let ensemble = try runFlyvis(
+            ["--ensemble-id", "1", "--start", "0", "--end", "1", "--root", root.path, "task.n_iters=9"] + Tiny.base)
         #expect(ensemble.status == 1 && !ensemble.signaled, "\(ensemble.output.suffix(1500))")
         #expect(ensemble.output.contains("resolves to"), "\(ensemble.output.suffix(1500))")
         #expect(snapshot(outside) == before, "nothing written or deleted outside the root: \(snapshot(outside).keys.sorted())")
@@ -166,24 +182,30 @@ func snapshotTree(_ dir: URL) throws -> [String: Int] {
     /// A symlink that stays inside the results folder (e.g. results itself on scratch space,
     /// or an ensemble linked to another one) is fine.
     @Test func symlinkInsideTheResultsIsFollowed() throws {
-        let root = try scratchDirectory(), scratch = try scratchDirectory()
+        let root = try temporaryDirectory(), scratch = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: root); try? FileManager.default.removeItem(at: scratch) }
         try FileManager.default.createSymbolicLink(at: root.appendingPathComponent("results"), withDestinationURL: scratch)
-        let r = try runFlyvis(["train-single", "--root", root.path, "task_name=flow", "ensemble_and_network_id=0001/000",
-                               "task.n_iters=9", "--skip-validation"] + Tiny.base)
+        let r = try runFlyvis(
+            [
+                "train-single", "--root", root.path, "task_name=flow", "ensemble_and_network_id=0001/000",
+                "task.n_iters=9", "--skip-validation",
+            ] + Tiny.base)
         #expect(r.status == 0, "\(r.output.suffix(1500))")
         #expect(FileManager.default.fileExists(atPath: scratch.appendingPathComponent("flow/0001/000/chkpts/chkpt_00001").path))
     }
 
     /// `chkpts` that is a file is named as such, before training (it was NSCocoaErrorDomain 516).
     @Test func checkpointFolderThatIsAFileIsNamed() throws {
-        let root = try scratchDirectory()
+        let root = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: root) }
         let member = root.appendingPathComponent("results/flow/0001/000")
         try FileManager.default.createDirectory(at: member, withIntermediateDirectories: true)
         try "x".write(to: member.appendingPathComponent("chkpts"), atomically: true, encoding: .utf8)
-        let r = try runFlyvis(["train-single", "--root", root.path, "task_name=flow", "ensemble_and_network_id=0001/000",
-                               "task.n_iters=9"] + Tiny.base)
+        let r = try runFlyvis(
+            [
+                "train-single", "--root", root.path, "task_name=flow", "ensemble_and_network_id=0001/000",
+                "task.n_iters=9",
+            ] + Tiny.base)
         #expect(r.status == 1 && !r.signaled, "\(r.output.suffix(1500))")
         #expect(r.stderr.contains("\(member.path)/chkpts' exists but is not a directory"), "\(r.stderr.suffix(1500))")
         #expect(!r.stderr.contains("NSCocoaErrorDomain"))

@@ -1,22 +1,19 @@
-import Foundation
-import Testing
 import FlyvisConfig
 import FlyvisData
+import FlyvisTestSupport
+import Foundation
+import Testing
+
 @testable import FlyvisSolver
 
-/// Issue 10, item 5: the render cache is keyed by what the input files are, not their path.
+/// The render cache is keyed by what the input files are, not their path.
 @Suite(.serialized) struct RenderCacheTests {
     /// A Sintel-layout folder with one scene of 4 frames whose flow is `u` everywhere.
     func makeSintel(_ root: URL, u: Float) throws {
-        let final = root.appendingPathComponent("training/final/alley_1")
-        let flow = root.appendingPathComponent("training/flow/alley_1")
-        for d in [final, flow] { try FileManager.default.createDirectory(at: d, withIntermediateDirectories: true) }
         let (h, w) = (120, 140)
-        for k in 1...4 {
-            let pixels = (0..<(h * w)).map { UInt8(truncatingIfNeeded: ($0 % w) * 3 + k * 10) }
-            try PNGFile.writeGray(final.appendingPathComponent(String(format: "frame_%04d.png", k)).path, pixels: pixels, height: h, width: w)
-        }
-        for k in 1...3 { try writeFlow(flow.appendingPathComponent(String(format: "frame_%04d.flo", k)), u: u, h: h, w: w) }
+        let frames = (1...4).map { k in (0..<(h * w)).map { UInt8(truncatingIfNeeded: ($0 % w) * 3 + k * 10) } }
+        let flow = (1...3).map { _ in (u: [Float](repeating: u, count: h * w), v: [Float](repeating: 0.5, count: h * w)) }
+        try MockSintel.writeScene("alley_1", at: root, frames: frames, flow: flow, height: h, width: w)
     }
 
     func writeFlow(_ url: URL, u: Float, h: Int, w: Int) throws {
@@ -24,13 +21,15 @@ import FlyvisData
     }
 
     func config(_ sintel: URL) throws -> Config {
-        try Config.load(overrides: ["task_name=flow", "ensemble_and_network_id=0009/000", "network.connectome.extent=4",
-                                    "task.dataset.boxfilter.extent=4", "task.dataset.n_frames=3", "task.dataset.vertical_splits=1",
-                                    "task.dataset.sintel_path=\(sintel.path)"])
+        try Config.load(overrides: [
+            "task_name=flow", "ensemble_and_network_id=0009/000", "network.connectome.extent=4",
+            "task.dataset.boxfilter.extent=4", "task.dataset.n_frames=3", "task.dataset.vertical_splits=1",
+            "task.dataset.sintel_path=\(sintel.path)",
+        ])
     }
 
     @Test func replacingAnInputFileInPlaceRendersAgain() throws {
-        let top = try scratchDirectory()
+        let top = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: top) }
         let sintel = top.appendingPathComponent("Sintel"), root = top.appendingPathComponent("root")
         try makeSintel(sintel, u: 1)
@@ -69,7 +68,7 @@ import FlyvisData
     }
 
     @Test func nonFiniteFlowIsNamedWhenRendered() throws {
-        let top = try scratchDirectory()
+        let top = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: top) }
         let sintel = top.appendingPathComponent("Sintel")
         try makeSintel(sintel, u: 1)

@@ -1,8 +1,8 @@
-import Foundation
-import Testing
 import FlyvisEnsemble
 import FlyvisResults
 import FlyvisTestSupport
+import Foundation
+import Testing
 
 /// Stop requests (SIGTERM, SIGUSR1) end with status 75 wherever the run is, including the
 /// validation of every checkpoint after training, which at full size can outlast SLURM's
@@ -10,10 +10,11 @@ import FlyvisTestSupport
 @Suite(.serialized) struct StopRequestTests {
     @Test(arguments: [SIGTERM, SIGUSR1])
     func stopDuringPostTrainingValidationExits75AndTheRerunFinishesIt(signal: Int32) throws {
-        let root = try scratchDirectory()
+        let root = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: root) }
         let member = root.appendingPathComponent("results/flow/0001/000")
-        let args = ["train-single", "--root", root.path, "task_name=flow", "ensemble_and_network_id=0001/000", "task.n_iters=90"] + Tiny.base
+        let args =
+            ["train-single", "--root", root.path, "task_name=flow", "ensemble_and_network_id=0001/000", "task.n_iters=90"] + Tiny.base
         let job = try launch(flyvisBinary, args)
         defer { if job.isRunning { kill(job.processIdentifier, SIGKILL); job.waitUntilExit() } }
         // Wait until the first checkpoint is validated (11 checkpoints to go through).
@@ -35,14 +36,18 @@ import FlyvisTestSupport
         #expect(!partial.isEmpty && partial.count < 11, "validated so far: \(partial.count) of 11")
 
         // The rerun validates the rest only; the result is what a full validation gives.
-        let rerun = try runFlyvisBounded(["train-single", "--root", root.path, "task_name=flow", "ensemble_and_network_id=0001/000",
-                                          "resume=true"], seconds: 300)
+        let rerun = try runFlyvisBounded(
+            [
+                "train-single", "--root", root.path, "task_name=flow", "ensemble_and_network_id=0001/000",
+                "resume=true",
+            ], seconds: 300)
         #expect(rerun.status == 0, "\(rerun.output.suffix(2000))")
         #expect(rerun.output.contains("Validating checkpoints \(partial.count)…10"), "\(rerun.output.suffix(2000))")
         let l2 = try d.read(ResultsSchema.l2norm, as: Double.self).values, epe = try d.read(ResultsSchema.epe, as: Double.self).values
         #expect(l2.count == 11 && epe.count == 11 && l2.allSatisfy(\.isFinite) && epe.allSatisfy(\.isFinite))
         #expect(MemberStatus.read(from: ResultsDirectory(member))?.state == .finished)
-        let full = try runFlyvisBounded(["val-single", "--root", root.path, "task_name=flow", "ensemble_and_network_id=0001/000"], seconds: 300)
+        let full = try runFlyvisBounded(
+            ["val-single", "--root", root.path, "task_name=flow", "ensemble_and_network_id=0001/000"], seconds: 300)
         #expect(full.status == 0, "\(full.output.suffix(2000))")
         #expect(try d.read(ResultsSchema.l2norm, as: Double.self).values == l2, "continued validation equals a full one")
         #expect(try d.read(ResultsSchema.epe, as: Double.self).values == epe)
@@ -54,11 +59,15 @@ import FlyvisTestSupport
 /// nothing and cache nothing (at full size rendering Sintel takes minutes).
 @Suite(.serialized) struct StopWhilePreparingDataTests {
     @Test func stopWhileTheDataSetIsPreparedExits75AtOnce() throws {
-        let root = try scratchDirectory()
+        let root = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: root) }
         func start(_ member: String) throws -> Process {
-            try launch(flyvisBinary, ["train-single", "--root", root.path, "task_name=flow", "ensemble_and_network_id=0001/\(member)",
-                                      "task.n_iters=9"] + Tiny.base + ["task.dataset.builtin.scenes=400"])
+            try launch(
+                flyvisBinary,
+                [
+                    "train-single", "--root", root.path, "task_name=flow", "ensemble_and_network_id=0001/\(member)",
+                    "task.n_iters=9",
+                ] + Tiny.base + ["task.dataset.builtin.scenes=400"])
         }
         func waitFor(_ text: String, in member: String, _ job: Process) throws {
             let log = root.appendingPathComponent("results/flow/0001/\(member)/train.log")

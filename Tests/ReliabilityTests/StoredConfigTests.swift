@@ -14,7 +14,7 @@ import Testing
 
     /// A trained, validated extent-4 member under a fresh root.
     static func trainedMember() throws -> (root: URL, member: URL) {
-        let root = try scratchDirectory("storedConfig")
+        let root = try temporaryDirectory("storedConfig")
         let r = try runFlyvis(["train-single", "--root", root.path] + id + Tiny.base + ["task.n_iters=4"])
         #expect(r.status == 0, "\(r.stderr)")
         return (root, root.appendingPathComponent("results/flow/0001/000"))
@@ -30,7 +30,8 @@ import Testing
             let url = dir.appendingPathComponent(rel)
             var isDir: ObjCBool = false
             guard fm.fileExists(atPath: url.path, isDirectory: &isDir), !isDir.boolValue,
-                  !rel.hasSuffix(ResultsSchema.lock) else { continue }
+                !rel.hasSuffix(ResultsSchema.lock)
+            else { continue }
             out[rel] = try Data(contentsOf: url)
         }
         return out
@@ -70,8 +71,10 @@ import Testing
             #expect(r.stderr.contains("cannot be read"), "\(r.stderr)")
         }
         // simulate reads the same file to build the network.
-        let r = try runFlyvis(["simulate", "--network-dir", member.path, "--stimulus", "/nonexistent.h5",
-                               "--out", root.appendingPathComponent("out.h5").path])
+        let r = try runFlyvis([
+            "simulate", "--network-dir", member.path, "--stimulus", "/nonexistent.h5",
+            "--out", root.appendingPathComponent("out.h5").path,
+        ])
         #expect(r.status == 1 && r.stderr.contains("cannot be read"), "\(r.stderr)")
         #expect(!FileManager.default.fileExists(atPath: root.appendingPathComponent("out.h5").path))
 
@@ -93,7 +96,7 @@ import Testing
 
     /// A directory without a member yet is still a new run: no config to read, no error.
     @Test func newDirectoryHasNoStoredConfig() throws {
-        let root = try scratchDirectory()
+        let root = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: root) }
         let dir = root.appendingPathComponent("results/flow/0001/000")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)

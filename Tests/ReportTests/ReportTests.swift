@@ -1,34 +1,32 @@
-import Foundation
-#if canImport(FoundationXML)
-import FoundationXML
-#endif
-import Testing
-import FlyvisTestSupport
 import FlyvisHDF5
 import FlyvisResults
+import FlyvisTestSupport
+import Foundation
+import Testing
+
 @testable import FlyvisEnsemble
 @testable import FlyvisReport
 
-// MARK: Helpers
+#if canImport(FoundationXML)
+import FoundationXML
+#endif
 
-func temporaryDirectory(_ name: String = #function) throws -> URL {
-    let url = FileManager.default.temporaryDirectory
-        .appendingPathComponent("flyvis-report-tests-\(name.filter { $0.isLetter })-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    return url
-}
+// MARK: Helpers
 
 /// A member directory as the solver leaves it: per-iteration loss, validation loss per
 /// checkpoint, checkpoint indices and iterations, training time, `_meta.yaml`, `_status.yaml`.
-func makeMember(_ ens: ResultsDirectory, _ m: Int, losses: [Double], validation: [Double], every: Int,
-                state: ProgressReport.State, iteration: Int, error: String? = nil, nIters: Int) throws {
+func makeMember(
+    _ ens: ResultsDirectory, _ m: Int, losses: [Double], validation: [Double], every: Int,
+    state: ProgressReport.State, iteration: Int, error: String? = nil, nIters: Int
+) throws {
     let dir = ens.member(m)
     try dir.write(ResultsSchema.loss, losses)
     try dir.split(.validation).write(ResultsSchema.loss, validation)
     try dir.write(ResultsSchema.chkptIndex, validation.indices.map(Int64.init))
     try dir.write(ResultsSchema.chkptIter, validation.indices.map { Int64($0 * every - 1) })
     try dir.writeScalar(ResultsSchema.timeTrained, Double(losses.count) / 20)
-    try dir.writeMeta("config:\n  type: NetworkDir\n  task:\n    batch_size: 4\n    n_iters: \(nIters)\n  scheduler:\n    n_iters: 7\nstatus: done\n")
+    try dir.writeMeta(
+        "config:\n  type: NetworkDir\n  task:\n    batch_size: 4\n    n_iters: \(nIters)\n  scheduler:\n    n_iters: 7\nstatus: done\n")
     try MemberStatus(state: state, iteration: iteration, error: error).write(to: dir)
 }
 
@@ -160,7 +158,8 @@ func saveSample(_ html: String, _ name: String) {
 // MARK: The synthetic ensemble
 
 @Suite struct ReportTests {
-    static let failure = "OverflowError: invalid values encountered in trace (loss at iteration 1234); every earlier checkpoint is intact — <lower> the learning rates & \"retry\""
+    static let failure =
+        "OverflowError: invalid values encountered in trace (loss at iteration 1234); every earlier checkpoint is intact — <lower> the learning rates & \"retry\""
 
     /// Three members: 000 finished after 250,000 iterations (with a burst of high loss in the
     /// middle), 001 failed at iteration 1234, 002 still running at iteration 600.
@@ -175,8 +174,9 @@ func saveSample(_ html: String, _ name: String) {
         let v1 = [1.9, 1.7, 1.75]
         let v2 = [1.85, 1.6, 1.62, 1.58, 1.59, 1.61, 1.65]
         try makeMember(ens, 0, losses: long, validation: v0, every: 5000, state: .finished, iteration: n, nIters: n)
-        try makeMember(ens, 1, losses: failed, validation: v1, every: 600, state: .failed, iteration: 1200,
-                       error: failure, nIters: n)
+        try makeMember(
+            ens, 1, losses: failed, validation: v1, every: 600, state: .failed, iteration: 1200,
+            error: failure, nIters: n)
         try makeMember(ens, 2, losses: running, validation: v2, every: 100, state: .running, iteration: 600, nIters: n)
         return (ens, [long, failed, running], [v0, v1, v2])
     }
@@ -233,8 +233,9 @@ func saveSample(_ html: String, _ name: String) {
         let vAxes = try PlotAxes(try page.plot("validation-loss"))
         for (m, v) in validation.enumerated() {
             let best = v.firstIndex(of: v.min()!)!
-            let marker = try #require(try page.inPlot("validation-loss", "circle", class: "best")
-                .first { $0.attr("data-member") == names[m] })
+            let marker = try #require(
+                try page.inPlot("validation-loss", "circle", class: "best")
+                    .first { $0.attr("data-member") == names[m] })
             #expect(marker.attr("data-chkpt") == "\(best)")
             #expect(abs(Double(marker.attr("cx")!)! - vAxes.px(x: Double(best))) < 0.06)
             #expect(abs(Double(marker.attr("cy")!)! - vAxes.px(y: v[best])) < 0.06)
@@ -287,13 +288,23 @@ func saveSample(_ html: String, _ name: String) {
             let curve = TrainingCurve.reduce(losses, window: window, axisIterations: n, columns: ReportLayout.curveColumns)
             // A checkpoint every 100 iterations: more than the plot has pixel columns.
             let v = (0..<2500).map { j in 0.6 + exp(-Double(j) / 300) + 0.05 * noise(j, 100 + m) }
-            members.append(MemberReport(member: m, state: m == 7 ? .failed : .finished, iteration: n, totalIterations: n,
-                                        iterationsPerSecond: 4, timeTrained: 60_000, training: curve, validationLoss: v,
-                                        checkpointIndices: Array(v.indices), checkpointIterations: v.indices.map { $0 * 100 },
-                                        error: m == 7 ? "OverflowError at iteration 99" : nil))
+            // The page draws the best checkpoint the loader chose; here the lowest loss.
+            let best = v.indices.min { v[$0] < v[$1] }!
+            members.append(
+                MemberReport(
+                    member: m, name: String(format: "%03d", m), state: m == 7 ? .failed : .finished,
+                    iteration: n, totalIterations: n,
+                    iterationsPerSecond: 4, timeTrained: 60_000, training: curve, validationLoss: v,
+                    checkpointIndices: Array(v.indices), checkpointIterations: v.indices.map { $0 * 100 },
+                    best: .init(checkpoint: best, taskError: v[best], metric: "validation/loss"),
+                    error: m == 7 ? "OverflowError at iteration 99" : nil))
         }
-        let report = EnsembleReport(ensemble: "flow/0045", task: "flow", directory: "/x", members: members, topK: 10,
-                                    trainingAxisIterations: n, smoothingWindow: window)
+        let ranking = members.sorted { ($0.state == .failed ? 1 : 0, $0.taskError!) < ($1.state == .failed ? 1 : 0, $1.taskError!) }
+            .map(\.member)
+        let report = EnsembleReport(
+            ensemble: "flow/0045", task: "flow", directory: "/x", members: members, ranking: ranking,
+            rankedBy: "task error = min. validation/loss", topK: 10,
+            trainingAxisIterations: n, smoothingWindow: window)
         let html = ReportPage.render(report)
         saveSample(html, "fifty-members.html")
         print("report size, 50 members × 250,000 iterations, 2,500 checkpoints each: \(html.utf8.count) bytes")
@@ -311,8 +322,9 @@ func saveSample(_ html: String, _ name: String) {
 
 @Suite struct ReportWriterTests {
     func simpleMember(_ ens: ResultsDirectory, _ m: Int, state: ProgressReport.State, n: Int = 40) throws {
-        try makeMember(ens, m, losses: (0..<n).map { 1 + Double(n - $0) / 10 }, validation: [3, 2, 2.5], every: 10,
-                       state: state, iteration: n, nIters: 1000)
+        try makeMember(
+            ens, m, losses: (0..<n).map { 1 + Double(n - $0) / 10 }, validation: [3, 2, 2.5], every: 10,
+            state: state, iteration: n, nIters: 1000)
     }
 
     @Test func liveReportRefreshesUntilTheJobEnds() throws {
@@ -374,10 +386,14 @@ func saveSample(_ html: String, _ name: String) {
         let root = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: root) }
         let missing = ResultsDirectory(root.appendingPathComponent("results/flow/0099"))
-        #expect(throws: ReportError.missingDirectory(path: missing.path)) { try EnsembleReportWriter().build(ensembleDirectory: missing) }
-        #expect(ReportError.missingDirectory(path: missing.path).description.contains("results/<task>/<EEEE>"))
+        #expect(throws: EnsembleDirectoryError.missingDirectory(path: missing.path)) {
+            try EnsembleReportWriter().build(ensembleDirectory: missing)
+        }
+        #expect(EnsembleDirectoryError.missingDirectory(path: missing.path).description.contains("results/<task>/<EEEE>"))
         try FileManager.default.createDirectory(at: missing.url, withIntermediateDirectories: true)
-        #expect(throws: ReportError.noMembers(path: missing.path)) { try EnsembleReportWriter().build(ensembleDirectory: missing) }
+        #expect(throws: EnsembleDirectoryError.noMembers(path: missing.path)) {
+            try EnsembleReportWriter().build(ensembleDirectory: missing)
+        }
 
         let ens = ResultsDirectory(root.appendingPathComponent("results/flow/0005"))
         try simpleMember(ens, 0, state: .finished)
@@ -415,7 +431,9 @@ func saveSample(_ html: String, _ name: String) {
             let v = try ens.subdirectory(name).split(.validation).read(ResultsSchema.loss, as: Double.self).values
             let index = try ens.subdirectory(name).read(ResultsSchema.chkptIndex, as: Int64.self).values
             let best = Int(index[v.firstIndex(of: v.min()!)!])
-            #expect(try page.inPlot("validation-loss", "circle", class: "best").first { $0.attr("data-member") == name }?.attr("data-chkpt") == "\(best)")
+            #expect(
+                try page.inPlot("validation-loss", "circle", class: "best").first { $0.attr("data-member") == name }?.attr("data-chkpt")
+                    == "\(best)")
             #expect(report.members[i].problems.isEmpty)
             let losses = try ens.subdirectory(name).read(ResultsSchema.loss, as: Double.self).values
             #expect(report.members[i].training.iterations == losses.count)
@@ -515,10 +533,11 @@ func saveSample(_ html: String, _ name: String) {
 
     @Test func markupEscapesEverythingAnErrorMessageMayHold() throws {
         let nasty = "a < b && c > \"d\" 'e' \u{1}\u{0}]]> <script>x</script>"
-        var m = MemberReport(member: 4, state: .failed, iteration: 10, error: nasty)
+        var m = MemberReport(member: 4, name: "004", state: .failed, iteration: 10, error: nasty)
         m.validationLoss = [1, 0.5]
-        let r = EnsembleReport(ensemble: "flow/<0001>", task: "fl&ow", directory: "/tmp/\"x\"", members: [m],
-                               trainingAxisIterations: 10, smoothingWindow: 1)
+        let r = EnsembleReport(
+            ensemble: "flow/<0001>", task: "fl&ow", directory: "/tmp/\"x\"", members: [m],
+            trainingAxisIterations: 10, smoothingWindow: 1)
         let html = ReportPage.render(r)
         let page = try ParsedPage(html: html)
         let text = try #require(try page.nodes("//*[@class='error-message']").first?.stringValue)

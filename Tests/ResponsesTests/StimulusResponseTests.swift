@@ -42,16 +42,19 @@ import Testing
         let runner = try StimulusResponse(network: network, dt: dt, tPre: tPre, cells: cells, batchSize: 3)
         var ours = [Float](repeating: .infinity, count: samples * frames * cells.count)
         let hexals = network.hexCount
-        try runner.run(samples: samples, frames: frames, render: { i, buffer in
-            stimulus.values.withUnsafeBufferPointer { all in
-                _ = buffer.update(fromContentsOf: all[(i * frames * hexals)..<((i + 1) * frames * hexals)])
-            }
-        }, body: { range, values in
-            let n = frames * cells.count
-            for (k, i) in range.enumerated() {
-                ours.replaceSubrange((i * n)..<((i + 1) * n), with: values[(k * n)..<((k + 1) * n)])
-            }
-        })
+        try runner.run(
+            samples: samples, frames: frames,
+            render: { i, buffer in
+                stimulus.values.withUnsafeBufferPointer { all in
+                    _ = buffer.update(fromContentsOf: all[(i * frames * hexals)..<((i + 1) * frames * hexals)])
+                }
+            },
+            body: { range, values in
+                let n = frames * cells.count
+                for (k, i) in range.enumerated() {
+                    ours.replaceSubrange((i * n)..<((i + 1) * n), with: values[(k * n)..<((k + 1) * n)])
+                }
+            })
         let ref = reference.values
         #expect(ours.count == ref.count && !ref.isEmpty)
         let scale = ref.filter { $0.isFinite }.map { abs($0) }.max() ?? 0
@@ -60,7 +63,11 @@ import Testing
         for i in ref.indices {
             if ref[i].isNaN || ours[i].isNaN {
                 if ref[i].isNaN != ours[i].isNaN {
-                    if nanMismatch < 5 { print("mismatch at \(i): ours \(ours[i]) ref \(ref[i]) sample \(i / (frames * cells.count)) frame \(i / cells.count % frames) cell \(i % cells.count)") }
+                    if nanMismatch < 5 {
+                        print(
+                            "mismatch at \(i): ours \(ours[i]) ref \(ref[i]) sample \(i / (frames * cells.count)) frame \(i / cells.count % frames) cell \(i % cells.count)"
+                        )
+                    }
                     nanMismatch += 1
                 }
                 continue

@@ -1,7 +1,8 @@
-import Foundation
-import Testing
 import FlyvisData
 import FlyvisRandom
+import Foundation
+import Testing
+
 @testable import FlyvisSolver
 
 /// The next batch is prepared on a helper thread; the batches and the data generator's draws

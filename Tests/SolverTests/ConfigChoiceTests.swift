@@ -1,9 +1,10 @@
-import Foundation
-import Testing
 import FlyvisConfig
 import FlyvisNetwork
-import FlyvisTraining
 import FlyvisTask
+import FlyvisTraining
+import Foundation
+import Testing
+
 @testable import FlyvisSolver
 
 /// Names that select an implementation are checked against the enums that implement them, so
@@ -27,14 +28,16 @@ import FlyvisTask
 
     @Test func errorsListTheEnumsCases() {
         let schedule = message(["scheduler.lr_net.function=cosine"])
-        #expect(schedule.contains("scheduler.lr_net.function") && listsAll(schedule, ScheduleFunction.allCases.map(\.rawValue)), "\(schedule)")
+        #expect(
+            schedule.contains("scheduler.lr_net.function") && listsAll(schedule, ScheduleFunction.allCases.map(\.rawValue)), "\(schedule)")
         let inverse = message(["scheduler.lr_net.function=steponential_inv"])
         #expect(inverse.contains("divides by zero"), "\(inverse)")
         let loss = message(["task.loss.flow=mse"])
         #expect(loss.contains("task.loss.flow") && listsAll(loss, Objective.allCases.map(\.rawValue)), "\(loss)")
         let activation = message(["network.dynamics.activation.type=gelu"])
-        #expect(activation.contains("network.dynamics.activation.type") && listsAll(activation, Activation.Name.allCases.map(\.rawValue)),
-                "\(activation)")
+        #expect(
+            activation.contains("network.dynamics.activation.type") && listsAll(activation, Activation.Name.allCases.map(\.rawValue)),
+            "\(activation)")
         let target = message(["++scheduler.momentum=0.9"])
         #expect(target.contains("scheduler.momentum") && listsAll(target, ScheduleTarget.allCases.map(\.rawValue)), "\(target)")
         #expect(message(["network.dynamics.activation.type=leakyrelu", "scheduler.lr_net.function=exponential"]) == "")

@@ -1,16 +1,17 @@
-import Foundation
-import Testing
+import FlyvisBase
 import FlyvisConfig
 import FlyvisHDF5
 import FlyvisResults
+import FlyvisTestSupport
+import Foundation
+import Testing
+
 @testable import FlyvisSolver
 
 /// Small, fast runs: extent 4, a small built-in data set, batch 2.
 enum Small {
     static let root = FileManager.default.temporaryDirectory.appendingPathComponent("flyvis-solver-tests-\(UUID().uuidString)")
-    static let base = ["task_name=flow", "network.connectome.extent=4", "task.dataset.boxfilter.extent=4",
-                       "task.dataset.builtin.scenes=8", "task.batch_size=2", "scheduler.chkpt_every_epoch=2",
-                       "scheduler.lr_net.start=1e-3", "scheduler.lr_dec.start=1e-3"]
+    static let base = ["task_name=flow"] + TinyConfig.overrides(checkpointEveryEpoch: 2)
 
     static func config(_ id: String, _ extra: [String] = []) throws -> Config {
         try Config.load(overrides: base + ["ensemble_and_network_id=\(id)"] + extra)
@@ -97,8 +98,9 @@ enum Small {
         let log = TrainingLog(echoToStderr: false)
         let logFile = FileManager.default.temporaryDirectory.appendingPathComponent("resume-\(UUID().uuidString).log")
         log.addFile(logFile)
-        let resumed = try MultiTaskSolver(config: Small.config("0103/001", ["task.n_iters=45", "scheduler.chkpt_every_epoch=1"]),
-                                          root: Small.root, resume: true, log: log)
+        let resumed = try MultiTaskSolver(
+            config: Small.config("0103/001", ["task.n_iters=45", "scheduler.chkpt_every_epoch=1"]),
+            root: Small.root, resume: true, log: log)
         let text = try String(contentsOf: logFile, encoding: .utf8)
         #expect(text.contains("WARNING") && text.contains("chkpt_\(String(format: "%05d", last))"))
         #expect(resumed.checkpointIndex == last - 1)
@@ -148,8 +150,9 @@ enum Small {
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("progress-\(UUID().uuidString).log")
         defer { try? FileManager.default.removeItem(at: file) }
         log.addFile(file)
-        let s = try MultiTaskSolver(config: Small.config("0108/000", ["task.n_iters=9", "scheduler.chkpt_every_epoch=100"]),
-                                    root: Small.root, resume: false, log: log)
+        let s = try MultiTaskSolver(
+            config: Small.config("0108/000", ["task.n_iters=9", "scheduler.chkpt_every_epoch=100"]),
+            root: Small.root, resume: false, log: log)
         s.progressInterval = 0  // every iteration
         try s.train()
         let lines = try String(contentsOf: file, encoding: .utf8).split(separator: "\n").filter { $0.contains("it/s, ETA") }
@@ -161,8 +164,12 @@ enum Small {
     @Test func penaltyOnAMisspeltParameterIsAConfigError() throws {
         // Used to reach the optimizer and stop the process with a precondition failure.
         do {
-            _ = try Small.solver("0110/000", ["+network.node_config.biass.penalize.function=weight_decay",
-                                              "+network.node_config.biass.penalize.kwargs.lambda=0.1"])
+            _ = try Small.solver(
+                "0110/000",
+                [
+                    "+network.node_config.biass.penalize.function=weight_decay",
+                    "+network.node_config.biass.penalize.kwargs.lambda=0.1",
+                ])
             Issue.record("a penalty on an unknown parameter was accepted")
         } catch {
             #expect("\(error)".contains("network.node_config.biass") && "\(error)".contains("bias, time_const"), "\(error)")

@@ -53,8 +53,9 @@ import Testing
         clock = .now
         for s in 0..<12 { #expect(identical(try cached.render(sample: s), fresh[s]), "sample \(s)") }
         let readTime = ContinuousClock.now - clock
-        print("moving edge, 2 angle-intensity sets: rendered and cached in \(cachedTime); "
-              + "6 samples rendered one by one in \(freshTime); 12 samples read from the cache in \(readTime)")
+        print(
+            "moving edge, 2 angle-intensity sets: rendered and cached in \(cachedTime); "
+                + "6 samples rendered one by one in \(freshTime); 12 samples read from the cache in \(readTime)")
 
         let flashes = try Flashes()
         let cachedFlashes = try StimulusCache(root: root).load(flashes)

@@ -1,7 +1,8 @@
-@testable import FlyvisStimuli
 import FlyvisTestSupport
 import Foundation
 import Testing
+
+@testable import FlyvisStimuli
 
 /// Properties that hold without a reference: subsets, other extents, bad parameters.
 @Suite struct StimulusPropertyTests {
@@ -96,8 +97,9 @@ import Testing
         }
     }
 
-    @Test("HexEye's fp16 masks match flyvis's, pixel for pixel",
-          .enabled(if: FileManager.default.fileExists(atPath: Fixtures.stimuli.path)))
+    @Test(
+        "HexEye's fp16 masks match flyvis's, pixel for pixel",
+        .enabled(if: FileManager.default.fileExists(atPath: Fixtures.stimuli.path)))
     func hexEyeMasksMatchFlyvis() throws {
         let f = try Fixtures.open(Fixtures.stimuli)
         let counts = try f.read("hex_eye/kernel_sum", as: Int64.self).values
@@ -127,10 +129,16 @@ import Testing
             return (0..<(i.count - 1)).filter { i[$0 + 1] != i[$0] }
         }
         #expect(steps(21, 85) == [4, 8, 12, 16, 20, 25, 29, 33, 37, 41, 46, 50, 54, 58, 62, 67, 71, 75, 79, 83])
-        #expect(steps(21, 678) == [33, 67, 101, 135, 169, 203, 236, 270, 304, 338, 372, 406, 440, 473, 507, 541,
-                                   575, 609, 643, 676])
-        #expect(steps(37, 65) == [1, 3, 5, 7, 8, 10, 12, 14, 15, 17, 19, 21, 23, 24, 26, 28, 30, 31, 33, 35, 37, 39,
-                                  40, 42, 44, 46, 47, 49, 51, 53, 55, 56, 58, 60, 62, 63])
+        #expect(
+            steps(21, 678) == [
+                33, 67, 101, 135, 169, 203, 236, 270, 304, 338, 372, 406, 440, 473, 507, 541,
+                575, 609, 643, 676,
+            ])
+        #expect(
+            steps(37, 65) == [
+                1, 3, 5, 7, 8, 10, 12, 14, 15, 17, 19, 21, 23, 24, 26, 28, 30, 31, 33, 35, 37, 39,
+                40, 42, 44, 46, 47, 49, 51, 53, 55, 56, 58, 60, 62, 63,
+            ])
         #expect(Resampling.indices(count: 21, steps: 85).last == 20)
         #expect(Resampling.indices(count: 1, steps: 200).allSatisfy { $0 == 0 })
         #expect(Resampling.indices(count: 21, steps: 0).isEmpty)

@@ -11,9 +11,10 @@ import Testing
 @Suite struct StimulusReferenceTests {
     static let files = [Fixtures.responses, Fixtures.stimuli]
 
-    @Test("every group's stimulus, time, sample coordinates and config match flyvis",
-          .enabled(if: files.allSatisfy { FileManager.default.fileExists(atPath: $0.path) }),
-          arguments: files)
+    @Test(
+        "every group's stimulus, time, sample coordinates and config match flyvis",
+        .enabled(if: files.allSatisfy { FileManager.default.fileExists(atPath: $0.path) }),
+        arguments: files)
     func groupsMatchFlyvis(file: URL) throws {
         let f = try Fixtures.open(file)
         let groups = try f.children("/").filter { $0.hasPrefix("flashes") || $0.hasPrefix("moving_") }
@@ -36,10 +37,13 @@ import Testing
         for sample in 0..<set.sampleCount {
             try ours.withUnsafeMutableBufferPointer { try set.render(sample: sample, into: $0) }
             try theirs.withUnsafeMutableBufferPointer {
-                try f.readHyperslab("\(group)/stimulus", start: [sample, 0, 0, 0], count: [1, set.frameCount, 1, set.lattice.count], into: $0)
+                try f.readHyperslab(
+                    "\(group)/stimulus", start: [sample, 0, 0, 0], count: [1, set.frameCount, 1, set.lattice.count], into: $0)
             }
             let nanOurs = ours.map(\.isNaN), nanTheirs = theirs.map(\.isNaN)
-            #expect(nanOurs == nanTheirs, "\(label) sample \(sample): NaN at other frames (\(nanOurs.filter { $0 }.count) vs \(nanTheirs.filter { $0 }.count))")
+            #expect(
+                nanOurs == nanTheirs,
+                "\(label) sample \(sample): NaN at other frames (\(nanOurs.filter { $0 }.count) vs \(nanTheirs.filter { $0 }.count))")
             let finiteOurs = zip(ours, nanTheirs).filter { !$0.1 }.map(\.0)
             let finiteTheirs = theirs.filter { !$0.isNaN }
             #expect(!finiteTheirs.isEmpty)
@@ -67,8 +71,9 @@ import Testing
         for attribute in attributes {
             let key = String(attribute.dropFirst("config_".count))
             let reference = try ReferenceGroup.value(of: attribute, in: f, group: group)
-            #expect(ourConfiguration[key].map { matches($0, reference) } == true,
-                    "\(label): \(attribute) is \(reference), ours \(ourConfiguration[key].map { "\($0)" } ?? "missing")")
+            #expect(
+                ourConfiguration[key].map { matches($0, reference) } == true,
+                "\(label): \(attribute) is \(reference), ours \(ourConfiguration[key].map { "\($0)" } ?? "missing")")
         }
     }
 
@@ -112,25 +117,28 @@ struct ReferenceGroup {
 
     func stimulusSet() throws -> any StimulusSet {
         if group.hasPrefix("flashes") {
-            return try Flashes(radius: numbers("radius").map { Int($0) }, dynamicRange: numbers("dynamic_range"),
-                               tStim: number("t_stim"), tPre: number("t_pre"),
-                               alternations: numbers("alternations").map { Int($0) }, dt: number("dt"))
+            return try Flashes(
+                radius: numbers("radius").map { Int($0) }, dynamicRange: numbers("dynamic_range"),
+                tStim: number("t_stim"), tPre: number("t_pre"),
+                alternations: numbers("alternations").map { Int($0) }, dt: number("dt"))
         }
         let offsets = try numbers("offsets")
         let mode = try file.stringAttribute("config_post_pad_mode", on: group)
         guard let padMode = PostPadMode(rawValue: mode) else { throw ReferenceError.badPadMode(mode) }
         if group.hasPrefix("moving_edge") {
-            return try MovingEdge(angles: numbers("angles"), intensities: numbers("intensities"), speeds: numbers("speeds"),
-                                  offsets: Int(offsets[0])..<Int(offsets[1]), height: number("height"),
-                                  postPadMode: padMode, tPre: number("t_pre"), tPost: number("t_post"), dt: number("dt"),
-                                  shuffleOffsets: number("shuffle_offsets") != 0)
+            return try MovingEdge(
+                angles: numbers("angles"), intensities: numbers("intensities"), speeds: numbers("speeds"),
+                offsets: Int(offsets[0])..<Int(offsets[1]), height: number("height"),
+                postPadMode: padMode, tPre: number("t_pre"), tPost: number("t_post"), dt: number("dt"),
+                shuffleOffsets: number("shuffle_offsets") != 0)
         }
         if group.hasPrefix("moving_bar") {
-            return try MovingBar(widths: numbers("widths"), offsets: Int(offsets[0])..<Int(offsets[1]),
-                                 intensities: numbers("intensities"), speeds: numbers("speeds"), height: number("height"),
-                                 dt: number("dt"), barLocHorizontal: number("bar_loc_horizontal"), postPadMode: padMode,
-                                 tPre: number("t_pre"), tPost: number("t_post"),
-                                 shuffleOffsets: number("shuffle_offsets") != 0, angles: numbers("angles"))
+            return try MovingBar(
+                widths: numbers("widths"), offsets: Int(offsets[0])..<Int(offsets[1]),
+                intensities: numbers("intensities"), speeds: numbers("speeds"), height: number("height"),
+                dt: number("dt"), barLocHorizontal: number("bar_loc_horizontal"), postPadMode: padMode,
+                tPre: number("t_pre"), tPost: number("t_post"),
+                shuffleOffsets: number("shuffle_offsets") != 0, angles: numbers("angles"))
         }
         throw ReferenceError.unknownGroup(group)
     }

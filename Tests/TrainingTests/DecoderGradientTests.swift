@@ -1,15 +1,17 @@
+import FlyvisHex
 import FlyvisRandom
+import FlyvisTestSupport
 import Foundation
 import Testing
-import FlyvisHex
+
 @testable import FlyvisTask
 
 /// Decoder backward against central finite differences (float32, small maps, smooth loss).
 @Suite struct DecoderGradientTests {
     struct Case {
-        let decoder: FlowDecoder
+        let decoder: DecoderGAVP
         let input: [Float]
-        let weights: [Float]   // loss = Σ weights · output
+        let weights: [Float]  // loss = Σ weights · output
         let B = 2, T = 3
     }
 
@@ -17,13 +19,13 @@ import FlyvisHex
         var config = DecoderConfig()
         config.shape = shape
         config.kernelSize = 3
-        config.constWeight = nil   // random init, so every tap matters
+        config.constWeight = nil  // random init, so every tap matters
         config.batchNorm = batchNorm
         config.normalizeLast = normalizeLast
         config.pDropout = dropout
         config.nOutFeatures = nOut
         let lattice = HexLattice(extent: 2)
-        let d = try FlowDecoder(config: config, lattice: lattice, inChannels: 4, seed: 3)
+        let d = try DecoderGAVP(config: config, lattice: lattice, inChannels: 4, seed: 3)
         var rng = RandomState(seed: 11)
         let input = (0..<(2 * 3 * 4 * lattice.count)).map { _ in Float(rng.uniform() * 2 - 0.5) }
         let outCount = 2 * 3 * (nOut.map { 2 * $0 } ?? 2 * lattice.count)
@@ -32,7 +34,7 @@ import FlyvisHex
     }
 
     func loss(_ c: Case, _ input: [Float], dropoutState: RandomState) throws -> Double {
-        c.decoder.dropoutRNG = dropoutState   // the same dropout mask on every evaluation
+        c.decoder.dropoutRNG = dropoutState  // the same dropout mask on every evaluation
         let out = try input.withUnsafeBufferPointer { try c.decoder.forward($0, batch: c.B, frames: c.T) }
         return zip(out, c.weights).reduce(0.0) { $0 + Double($1.0 * $1.1) }
     }
@@ -94,8 +96,8 @@ import FlyvisHex
     @Test func badConfigAndInputAreRejected() throws {
         var config = DecoderConfig()
         config.kernelSize = 4
-        #expect(throws: DecoderError.self) { _ = try FlowDecoder(config: config, lattice: HexLattice(extent: 2), inChannels: 3) }
-        let d = try FlowDecoder(lattice: HexLattice(extent: 2), inChannels: 3)
+        #expect(throws: DecoderError.self) { _ = try DecoderGAVP(config: config, lattice: HexLattice(extent: 2), inChannels: 3) }
+        let d = try DecoderGAVP(lattice: HexLattice(extent: 2), inChannels: 3)
         #expect(throws: DecoderError.inputShape(expected: [1, 1, 3, 19], found: 5)) {
             _ = try [Float](repeating: 0, count: 5).withUnsafeBufferPointer { try d.forward($0, batch: 1, frames: 1) }
         }
@@ -107,7 +109,7 @@ import FlyvisHex
     @Test func matchesTorchSoftplus() {
         var worst = (value: 0.0, derivative: 0.0)
         for k in -4000...4000 {
-            let x = Float(k) * 0.0125 + Float(k % 7) * 1e-4   // −50 … 50, across the threshold at 20
+            let x = Float(k) * 0.0125 + Float(k % 7) * 1e-4  // −50 … 50, across the threshold at 20
             let v = SIMDSoftplus.value(SIMD8(repeating: x))[0], d = SIMDSoftplus.derivative(SIMD8(repeating: x))[0]
             let xd = Double(x)
             let wantV = xd > 20 ? xd : log1p(exp(xd)), wantD = xd > 20 ? 1 : 1 / (1 + exp(-xd))

@@ -1,19 +1,21 @@
-import Foundation
-import Testing
 import FlyvisHDF5
 import FlyvisHex
 import FlyvisNetwork
+import FlyvisTestSupport
+import Foundation
+import Testing
+
 @testable import FlyvisTask
 
 /// The decoder against flyvis's DecoderGAVP (p_dropout 0 in the golden file).
 @Suite(.serialized) struct DecoderReferenceTests {
     struct Setup {
         let network: Network
-        let decoder: FlowDecoder
+        let decoder: DecoderGAVP
         let ref: HDF5File
-        let input: [Float]        // (B, T, 34, hexals) output-type activity
+        let input: [Float]  // (B, T, 34, hexals) output-type activity
         let target: [Float]
-        let shape: [Int]          // (B, T, 2, hexals)
+        let shape: [Int]  // (B, T, 2, hexals)
         let B: Int, T: Int
     }
 
@@ -33,15 +35,17 @@ import FlyvisNetwork
         var input = [Float](repeating: 0, count: B * T * count)
         for t in 0..<T {
             input.withUnsafeMutableBufferPointer {
-                network.engine.copyState(frame: t, nodes: first..<(first + count), into: $0.baseAddress! + t * count, batchStride: T * count)
+                network.engine.copyState(
+                    frame: t, nodes: first..<(first + count), into: $0.baseAddress! + t * count, batchStride: T * count)
             }
         }
         var config = DecoderConfig()
         config.pDropout = 0
-        let decoder = try FlowDecoder(config: config, lattice: c.lattice, inChannels: outputs.count)
+        let decoder = try DecoderGAVP(config: config, lattice: c.lattice, inChannels: outputs.count)
         let target: HDF5Array<Float> = try ref.read("decoder/flow_target")
-        return Setup(network: network, decoder: decoder, ref: ref, input: input, target: target.values,
-                     shape: target.shape, B: B, T: T)
+        return Setup(
+            network: network, decoder: decoder, ref: ref, input: input, target: target.values,
+            shape: target.shape, B: B, T: T)
     }
 
     /// The golden run starts from perturbed decoder parameters (decoder/init); load them.
@@ -50,7 +54,8 @@ import FlyvisNetwork
             try s.decoder.setState(name, try s.ref.read("decoder/init/\(name)", as: Float.self).values)
         }
         for name in try s.ref.children("decoder/init_buffers") {
-            let v: [Double] = name.hasSuffix("num_batches_tracked")
+            let v: [Double] =
+                name.hasSuffix("num_batches_tracked")
                 ? try s.ref.read("decoder/init_buffers/\(name)", as: Int64.self).values.map(Double.init)
                 : try s.ref.read("decoder/init_buffers/\(name)", as: Double.self).values
             try s.decoder.setState(name, v.map(Float.init))
@@ -88,7 +93,8 @@ import FlyvisNetwork
         // The golden eval run came after the train-mode step, so BatchNorm uses the running
         // statistics that step produced.
         for name in try s.ref.children("decoder/train/buffers_after") {
-            let v: [Double] = name.hasSuffix("num_batches_tracked")
+            let v: [Double] =
+                name.hasSuffix("num_batches_tracked")
                 ? try s.ref.read("decoder/train/buffers_after/\(name)", as: Int64.self).values.map(Double.init)
                 : try s.ref.read("decoder/train/buffers_after/\(name)", as: Double.self).values
             try s.decoder.setState(name, v.map(Float.init))
@@ -130,7 +136,8 @@ import FlyvisNetwork
             #expect(maxAbsDiff(ours, refUsed) <= tol, "\(name)")
         }
         for name in try s.ref.children("decoder/train/buffers_after") {
-            let want: [Double] = name.hasSuffix("num_batches_tracked")
+            let want: [Double] =
+                name.hasSuffix("num_batches_tracked")
                 ? try s.ref.read("decoder/train/buffers_after/\(name)", as: Int64.self).values.map(Double.init)
                 : try s.ref.read("decoder/train/buffers_after/\(name)", as: Double.self).values
             let ours = try #require(s.decoder.state(name)).values.map(Double.init)
@@ -144,7 +151,9 @@ import FlyvisNetwork
         let count = c.outputCellTypes.count * c.lattice.count
         let T = s.T
         let g = s.network.engine.backward { t, _, sink in
-            dIn.withUnsafeBufferPointer { sink.add(nodes: first..<(first + count), values: $0.baseAddress! + t * count, batchStride: T * count) }
+            dIn.withUnsafeBufferPointer {
+                sink.add(nodes: first..<(first + count), values: $0.baseAddress! + t * count, batchStride: T * count)
+            }
         }
         for (name, ours) in [("nodes_bias", g.bias), ("nodes_time_const", g.timeConst), ("edges_syn_strength", g.synStrength)] {
             let want: [Float] = try s.ref.read("decoder/train/grad_network/\(name)").values

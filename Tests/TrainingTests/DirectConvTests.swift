@@ -1,6 +1,8 @@
+import FlyvisRandom
+import FlyvisTestSupport
 import Foundation
 import Testing
-import FlyvisRandom
+
 @testable import FlyvisTask
 
 /// The direct convolution kernels against a plain loop in double precision, over map sizes and
@@ -14,35 +16,55 @@ import FlyvisRandom
     }
 
     /// The forward in double by plain loops, zeros outside the map: (out, images, pixels).
-    func plainForward(_ x: [Float], _ w: [Float], _ b: [Float], inC: Int, outC: Int, images N: Int, side: Int,
-                      taps tp: [(dy: Int, dx: Int)]) -> [Double] {
+    func plainForward(
+        _ x: [Float], _ w: [Float], _ b: [Float], inC: Int, outC: Int, images N: Int, side: Int,
+        taps tp: [(dy: Int, dx: Int)]
+    ) -> [Double] {
         let P = side * side, T = tp.count
         var out = [Double](repeating: 0, count: outC * N * P)
-        for o in 0..<outC { for n in 0..<N { for y in 0..<side { for xx in 0..<side {
-            var s = Double(b[o])
-            for i in 0..<inC { for (t, d) in tp.enumerated() {
-                let yy = y + d.dy, xs = xx + d.dx
-                guard yy >= 0, yy < side, xs >= 0, xs < side else { continue }
-                s += Double(w[o * inC * T + i * T + t]) * Double(x[i * N * P + n * P + yy * side + xs])
-            } }
-            out[o * N * P + n * P + y * side + xx] = s
-        } } } }
+        for o in 0..<outC {
+            for n in 0..<N {
+                for y in 0..<side {
+                    for xx in 0..<side {
+                        var s = Double(b[o])
+                        for i in 0..<inC {
+                            for (t, d) in tp.enumerated() {
+                                let yy = y + d.dy, xs = xx + d.dx
+                                guard yy >= 0, yy < side, xs >= 0, xs < side else { continue }
+                                s += Double(w[o * inC * T + i * T + t]) * Double(x[i * N * P + n * P + yy * side + xs])
+                            }
+                        }
+                        out[o * N * P + n * P + y * side + xx] = s
+                    }
+                }
+            }
+        }
         return out
     }
 
     /// The weight gradient in double by plain loops: Σ dOut(o, pixel) · x(i, pixel + tap).
-    func plainWeights(_ x: [Float], _ g: [Float], inC: Int, outC: Int, images N: Int, side: Int,
-                      taps tp: [(dy: Int, dx: Int)]) -> [Double] {
+    func plainWeights(
+        _ x: [Float], _ g: [Float], inC: Int, outC: Int, images N: Int, side: Int,
+        taps tp: [(dy: Int, dx: Int)]
+    ) -> [Double] {
         let P = side * side, T = tp.count
         var dW = [Double](repeating: 0, count: outC * inC * T)
-        for o in 0..<outC { for n in 0..<N { for y in 0..<side { for xx in 0..<side {
-            let go = Double(g[o * N * P + n * P + y * side + xx])
-            for i in 0..<inC { for (t, d) in tp.enumerated() {
-                let yy = y + d.dy, xs = xx + d.dx
-                guard yy >= 0, yy < side, xs >= 0, xs < side else { continue }
-                dW[o * inC * T + i * T + t] += go * Double(x[i * N * P + n * P + yy * side + xs])
-            } }
-        } } } }
+        for o in 0..<outC {
+            for n in 0..<N {
+                for y in 0..<side {
+                    for xx in 0..<side {
+                        let go = Double(g[o * N * P + n * P + y * side + xx])
+                        for i in 0..<inC {
+                            for (t, d) in tp.enumerated() {
+                                let yy = y + d.dy, xs = xx + d.dx
+                                guard yy >= 0, yy < side, xs >= 0, xs < side else { continue }
+                                dW[o * inC * T + i * T + t] += go * Double(x[i * N * P + n * P + yy * side + xs])
+                            }
+                        }
+                    }
+                }
+            }
+        }
         return dW
     }
 
@@ -65,15 +87,21 @@ import FlyvisRandom
         func run(_ k: DirectConv) -> (out: [Float], dIn: [Float], dW: [Float]) {
             var out = [Float](repeating: 0, count: outC * N * P)
             var dIn = [Float](repeating: 0, count: inC * N * P)
-            x.withUnsafeBufferPointer { xb in out.withUnsafeMutableBufferPointer { ob in
-                k.forward(.maps(xb.baseAddress!), images: N, weights: w, bias: b, out: ob.baseAddress!)
-            } }
-            g.withUnsafeBufferPointer { gb in dIn.withUnsafeMutableBufferPointer { ib in
-                k.backwardInput(gb.baseAddress!, images: N, weights: w, into: ib.baseAddress!)
-            } }
-            let dW = x.withUnsafeBufferPointer { xb in g.withUnsafeBufferPointer { gb in
-                k.backwardWeights(xb.baseAddress!, gb.baseAddress!, images: N)
-            } }
+            x.withUnsafeBufferPointer { xb in
+                out.withUnsafeMutableBufferPointer { ob in
+                    k.forward(.maps(xb.baseAddress!), images: N, weights: w, bias: b, out: ob.baseAddress!)
+                }
+            }
+            g.withUnsafeBufferPointer { gb in
+                dIn.withUnsafeMutableBufferPointer { ib in
+                    k.backwardInput(gb.baseAddress!, images: N, weights: w, into: ib.baseAddress!)
+                }
+            }
+            let dW = x.withUnsafeBufferPointer { xb in
+                g.withUnsafeBufferPointer { gb in
+                    k.backwardWeights(xb.baseAddress!, gb.baseAddress!, images: N)
+                }
+            }
             return (out, dIn, dW)
         }
         let (out, dIn, dW) = run(conv)
@@ -82,13 +110,23 @@ import FlyvisRandom
         let refOut = plainForward(x, w, b, inC: inC, outC: outC, images: N, side: side, taps: tp)
         let refW = plainWeights(x, g, inC: inC, outC: outC, images: N, side: side, taps: tp)
         var refIn = [Double](repeating: 0, count: dIn.count)
-        for n in 0..<N { for y in 0..<side { for xx in 0..<side { for o in 0..<outC {
-            let go = at(g, o, n, y, xx)
-            for i in 0..<inC { for (t, d) in tp.enumerated() {
-                let yy = y + d.dy, xs = xx + d.dx
-                if yy >= 0, yy < side, xs >= 0, xs < side { refIn[i * N * P + n * P + yy * side + xs] += Double(w[o * inC * T + i * T + t]) * go }
-            } }
-        } } } }
+        for n in 0..<N {
+            for y in 0..<side {
+                for xx in 0..<side {
+                    for o in 0..<outC {
+                        let go = at(g, o, n, y, xx)
+                        for i in 0..<inC {
+                            for (t, d) in tp.enumerated() {
+                                let yy = y + d.dy, xs = xx + d.dx
+                                if yy >= 0, yy < side, xs >= 0, xs < side {
+                                    refIn[i * N * P + n * P + yy * side + xs] += Double(w[o * inC * T + i * T + t]) * go
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
         #expect(out.count == refOut.count && dW.count == refW.count && !out.isEmpty)
         for k in 0..<out.count { worst.fwd = max(worst.fwd, abs(refOut[k] - Double(out[k]))) }
         for k in 0..<w.count { worst.weight = max(worst.weight, abs(refW[k] - Double(dW[k])) / max(1, abs(refW[k]))) }
@@ -122,8 +160,12 @@ import FlyvisRandom
             var full = [Float](repeating: 0, count: outC * N * P), part = full
             var fullIn = [Float](repeating: 0, count: inC * N * P), partIn = fullIn
             x.withUnsafeBufferPointer { xb in
-                full.withUnsafeMutableBufferPointer { conv.forward(.maps(xb.baseAddress!), images: N, weights: w, bias: b, out: $0.baseAddress!) }
-                part.withUnsafeMutableBufferPointer { conv.forward(.maps(xb.baseAddress!), images: N, weights: w, bias: b, out: $0.baseAddress!, spans: spans) }
+                full.withUnsafeMutableBufferPointer {
+                    conv.forward(.maps(xb.baseAddress!), images: N, weights: w, bias: b, out: $0.baseAddress!)
+                }
+                part.withUnsafeMutableBufferPointer {
+                    conv.forward(.maps(xb.baseAddress!), images: N, weights: w, bias: b, out: $0.baseAddress!, spans: spans)
+                }
             }
             g.withUnsafeBufferPointer { gb in
                 fullIn.withUnsafeMutableBufferPointer { conv.backwardInput(gb.baseAddress!, images: N, weights: w, into: $0.baseAddress!) }
@@ -131,10 +173,14 @@ import FlyvisRandom
                     conv.backwardInput(gb.baseAddress!, images: N, weights: w, into: $0.baseAddress!, spans: spans, accumulate: false)
                 }
             }
-            let dW = x.withUnsafeBufferPointer { xb in g.withUnsafeBufferPointer { conv.backwardWeights(xb.baseAddress!, $0.baseAddress!, images: N) } }
-            let dWSpans = x.withUnsafeBufferPointer { xb in g.withUnsafeBufferPointer {
-                conv.backwardWeights(xb.baseAddress!, $0.baseAddress!, images: N, spans: spans)
-            } }
+            let dW = x.withUnsafeBufferPointer { xb in
+                g.withUnsafeBufferPointer { conv.backwardWeights(xb.baseAddress!, $0.baseAddress!, images: N) }
+            }
+            let dWSpans = x.withUnsafeBufferPointer { xb in
+                g.withUnsafeBufferPointer {
+                    conv.backwardWeights(xb.baseAddress!, $0.baseAddress!, images: N, spans: spans)
+                }
+            }
             #expect((0..<full.count).allSatisfy { inside($0 % P) ? part[$0] == full[$0] : part[$0] == 0 }, "forward")
             #expect((0..<fullIn.count).allSatisfy { inside($0 % P) ? partIn[$0] == fullIn[$0] : partIn[$0] == 0 }, "input gradient")
             let worst = zip(dW, dWSpans).map { abs($0 - $1) / max(1, abs($0)) }.max() ?? 0

@@ -1,7 +1,9 @@
+import FlyvisTask
+import FlyvisTestSupport
 import Foundation
 import Testing
+
 @testable import FlyvisTraining
-import FlyvisTask
 
 @Suite struct SchedulerTests {
     /// Expected arrays worked out by hand from the reference formulas (numpy semantics: repeat
@@ -60,7 +62,7 @@ import FlyvisTask
         let g2: [Float] = [0.25, -1, 2]
         adam.step("w", &w, g2)
         // Step 2 by hand for entry 0: m = 0.9·0.05… computed in double.
-        let m = 0.1 * 0.5 + 0.1 * (0.25 - 0.1 * 0.5) * 1   // lerp(m1, g2, 0.1) with m1 = 0.05
+        let m = 0.1 * 0.5 + 0.1 * (0.25 - 0.1 * 0.5) * 1  // lerp(m1, g2, 0.1) with m1 = 0.05
         let v = 0.999 * (0.001 * 0.25) + 0.001 * 0.0625
         let expected = 0.9 - 0.1 / (1 - 0.81) * m / ((v).squareRoot() / (1 - pow(0.999, 2)).squareRoot() + 1e-8)
         #expect(abs(Double(w[0]) - expected) < 1e-6)
@@ -75,13 +77,13 @@ import FlyvisTask
         #expect(p == [0.8])
         var mom = SGD<String>(learningRate: 0.1, momentum: 0.9, dampening: 0.5)
         var q: [Float] = [1]
-        mom.step("q", &q, [1])          // first step: buffer = g
+        mom.step("q", &q, [1])  // first step: buffer = g
         #expect(abs(q[0] - 0.9) < 1e-7)
-        mom.step("q", &q, [1])          // buffer = 0.9·1 + 0.5·1 = 1.4
+        mom.step("q", &q, [1])  // buffer = 0.9·1 + 0.5·1 = 1.4
         #expect(abs(q[0] - (0.9 - 0.14)) < 1e-6)
         var nes = SGD<String>(learningRate: 0.1, momentum: 0.5, weightDecay: 0.1, nesterov: true)
         var r: [Float] = [2]
-        nes.step("r", &r, [1])          // d = 1 + 0.2 = 1.2; buffer = 1.2; d = 1.2 + 0.5·1.2 = 1.8
+        nes.step("r", &r, [1])  // d = 1 + 0.2 = 1.2; buffer = 1.2; d = 1.2 + 0.5·1.2 = 1.8
         #expect(abs(r[0] - (2 - 0.18)) < 1e-6)
     }
 
@@ -90,14 +92,17 @@ import FlyvisTask
             _ = try Penalizer(activity: nil, activityParameters: [.bias], parameterPenalties: [])
         }
         #expect(throws: TrainingConfigError.self) {
-            _ = try Penalizer(activity: ActivityPenalty(weight: 0, baseline: 0, stopIter: nil, belowBaselineWeight: 0, aboveBaselineWeight: 0),
-                              activityParameters: [.bias], parameterPenalties: [])
+            _ = try Penalizer(
+                activity: ActivityPenalty(weight: 0, baseline: 0, stopIter: nil, belowBaselineWeight: 0, aboveBaselineWeight: 0),
+                activityParameters: [.bias], parameterPenalties: [])
         }
         let wd = ParameterPenalty(parameter: .synStrength, function: .weight_decay, lambda: 0.5)
         #expect(wd.evaluate([1, -2]).penalty == 2.5 && wd.evaluate([1, -2]).gradient == [1, -2])
         let prior = ParameterPenalty(parameter: .timeConst, function: .prior, lambda: 1, prior: 0.05)
         #expect(abs(prior.evaluate([0.15]).gradient[0] - 0.2) < 1e-6)
-        let p = try Penalizer(activity: nil, activityParameters: [], parameterPenalties: [wd, ParameterPenalty(parameter: .sign, function: .prior, lambda: 0)])
+        let p = try Penalizer(
+            activity: nil, activityParameters: [],
+            parameterPenalties: [wd, ParameterPenalty(parameter: .sign, function: .prior, lambda: 0)])
         #expect(p.parameterPenalties.count == 1 && p.parameterOptimizer != nil)
 
         // Activity penalty gradient against a finite difference.

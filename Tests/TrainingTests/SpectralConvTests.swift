@@ -1,6 +1,8 @@
+import FlyvisRandom
+import FlyvisTestSupport
 import Foundation
 import Testing
-import FlyvisRandom
+
 @testable import FlyvisTask
 
 /// The FFT convolution (SpectralConv) against plain loops in double, and the lane FFT against
@@ -63,24 +65,35 @@ import FlyvisRandom
         var spectra = [Float](repeating: .nan, count: conv.spectrumCount(images: N, channels: I))
         var dSpectra = [Float](repeating: .nan, count: conv.spectrumCount(images: N, channels: O))
         var out = [Float](repeating: .nan, count: O * N * P)
-        spectra.withUnsafeMutableBufferPointer { sb in out.withUnsafeMutableBufferPointer { ob in
-            conv.forward(load: { grp, c, y, row in
-                // Map row y of channel c for images 8·grp ..< 8·grp + 8, zeros past the map
-                // and past the last image.
-                for xx in 0..<L {
-                    var v = SIMD8<Float>()
-                    for l in 0..<8 where grp * 8 + l < N && xx < S { v[l] = x[c * N * P + (grp * 8 + l) * P + y * S + xx] }
-                    row[xx] = v
-                }
-            }, images: N, weights: w, bias: b, spectra: sb.baseAddress!, out: ob.baseAddress!, scratch: scratch)
-        } }
-        var dIn = [Float](repeating: .nan, count: I * N * P)
-        let dW = g.withUnsafeBufferPointer { gb in spectra.withUnsafeBufferPointer { sb in dSpectra.withUnsafeMutableBufferPointer { db in
-            conv.backward(gb.baseAddress!, images: N, spectra: sb.baseAddress!, gradientSpectra: db.baseAddress!,
-                          scratch: scratch) { grp, c, y, row in
-                for l in 0..<min(8, N - grp * 8) { for xx in 0..<S { dIn[c * N * P + (grp * 8 + l) * P + y * S + xx] = row[xx][l] } }
+        spectra.withUnsafeMutableBufferPointer { sb in
+            out.withUnsafeMutableBufferPointer { ob in
+                conv.forward(
+                    load: { grp, c, y, row in
+                        // Map row y of channel c for images 8·grp ..< 8·grp + 8, zeros past the map
+                        // and past the last image.
+                        for xx in 0..<L {
+                            var v = SIMD8<Float>()
+                            for l in 0..<8 where grp * 8 + l < N && xx < S { v[l] = x[c * N * P + (grp * 8 + l) * P + y * S + xx] }
+                            row[xx] = v
+                        }
+                    }, images: N, weights: w, bias: b, spectra: sb.baseAddress!, out: ob.baseAddress!, scratch: scratch)
             }
-        } } }
+        }
+        var dIn = [Float](repeating: .nan, count: I * N * P)
+        let dW = g.withUnsafeBufferPointer { gb in
+            spectra.withUnsafeBufferPointer { sb in
+                dSpectra.withUnsafeMutableBufferPointer { db in
+                    conv.backward(
+                        gb.baseAddress!, images: N, spectra: sb.baseAddress!, gradientSpectra: db.baseAddress!,
+                        scratch: scratch
+                    ) { grp, c, y, row in
+                        for l in 0..<min(8, N - grp * 8) {
+                            for xx in 0..<S { dIn[c * N * P + (grp * 8 + l) * P + y * S + xx] = row[xx][l] }
+                        }
+                    }
+                }
+            }
+        }
         return Run(out: out, dIn: dIn, dW: dW)
     }
 
@@ -103,15 +116,23 @@ import FlyvisRandom
         let refOut = plain.plainForward(x, w, b, inC: inC, outC: outC, images: N, side: side, taps: tp)
         let refW = plain.plainWeights(x, g, inC: inC, outC: outC, images: N, side: side, taps: tp)
         var refIn = [Double](repeating: 0, count: inC * N * P)
-        for i in 0..<inC { for n in 0..<N { for y in 0..<side { for xx in 0..<side {
-            var s = 0.0
-            for o in 0..<outC { for (t, d) in tp.enumerated() {
-                let yy = y - d.dy, xs = xx - d.dx
-                guard yy >= 0, yy < side, xs >= 0, xs < side else { continue }
-                s += Double(w[o * inC * T + i * T + t]) * Double(g[o * N * P + n * P + yy * side + xs])
-            } }
-            refIn[i * N * P + n * P + y * side + xx] = s
-        } } } }
+        for i in 0..<inC {
+            for n in 0..<N {
+                for y in 0..<side {
+                    for xx in 0..<side {
+                        var s = 0.0
+                        for o in 0..<outC {
+                            for (t, d) in tp.enumerated() {
+                                let yy = y - d.dy, xs = xx - d.dx
+                                guard yy >= 0, yy < side, xs >= 0, xs < side else { continue }
+                                s += Double(w[o * inC * T + i * T + t]) * Double(g[o * N * P + n * P + yy * side + xs])
+                            }
+                        }
+                        refIn[i * N * P + n * P + y * side + xx] = s
+                    }
+                }
+            }
+        }
         let eOut = relative(r1.out, refOut), eIn = relative(r1.dIn, refIn), eW = relative(r1.dW, refW)
         #expect(eOut <= 1e-5, "forward: \(eOut)")
         #expect(eIn <= 1e-5, "input gradient: \(eIn)")

@@ -1,6 +1,6 @@
-import Foundation
 import FlyvisTestSupport
 import FlyvisTuning
+import Foundation
 import Testing
 
 /// Moving-edge responses whose DSI and preferred direction follow by hand from flyvis's
@@ -31,7 +31,9 @@ import Testing
     /// sorted by value, not by position.
     static let samples: [(angle: Double, intensity: Double, speed: Double)] = {
         var out = [(Double, Double, Double)]()
-        for speed in [25.0, 19.0] { for intensity in [1.0, 0.0] { for angle in angles.reversed() { out.append((angle, intensity, speed)) } } }
+        for speed in [25.0, 19.0] {
+            for intensity in [1.0, 0.0] { for angle in angles.reversed() { out.append((angle, intensity, speed)) } }
+        }
         return out
     }()
 
@@ -74,17 +76,26 @@ import Testing
                 let p = peak(cell: cell, angle: sample.angle, intensity: sample.intensity, speed: sample.speed)
                 for f in 0..<frames {
                     var v: Float
-                    if cell == 2 { v = 0 } else if f == last { v = Float(p) } else if f == 199 || f == last + 1 {
+                    if cell == 2 {
+                        v = 0
+                    } else if f == last {
+                        v = Float(p)
+                    } else if f == 199 || f == last + 1 {
                         v = Float(10 + 10 * abs(p))
-                    } else if f == 230 { v = .nan } else { v = -0.3 }
+                    } else if f == 230 {
+                        v = .nan
+                    } else {
+                        v = -0.3
+                    }
                     if sample.speed == 25 && f >= 400 { v = .nan }
                     r[(s * frames + f) * cells + cell] = v
                 }
             }
         }
-        let c = MovingEdgeCoordinates(angle: samples.map(\.angle), width: samples.map { _ in 80 },
-                                      intensity: samples.map(\.intensity), speed: samples.map(\.speed),
-                                      time: time, cellTypes: types)
+        let c = MovingEdgeCoordinates(
+            angle: samples.map(\.angle), width: samples.map { _ in 80 },
+            intensity: samples.map(\.intensity), speed: samples.map(\.speed),
+            time: time, cellTypes: types)
         return (r, c)
     }
 
@@ -92,7 +103,9 @@ import Testing
         for (speed, last) in Self.lastMaskFrame {
             let mask = try MovingEdgeTimeMask.masks(speed: [speed], time: Self.time, offsets: [-10, 11])
             let frames = mask.indices.filter { mask[$0] }
-            #expect(frames.first == 200 && frames.last == last && frames.count == last - 199, "speed \(speed): \(frames.first ?? -1)…\(frames.last ?? -1)")
+            #expect(
+                frames.first == 200 && frames.last == last && frames.count == last - 199,
+                "speed \(speed): \(frames.first ?? -1)…\(frames.last ?? -1)")
             let w = try MovingEdgeTimeMask.window(speed: speed, offsets: [-10, 11])
             #expect(w.start == 0 && abs(w.end - 47.25 / 5.8 / speed) <= 1e-12)
         }

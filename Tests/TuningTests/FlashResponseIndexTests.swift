@@ -18,8 +18,10 @@ import Testing
 
     /// Responses (sample, frame, cell) from one trace per (sample, cell); `trace(sample, cell)`
     /// gives a dictionary of frame values over a baseline.
-    static func responses(cells: Int, baseline: (Int) -> Float,
-                          trace: (_ sample: Int, _ cell: Int) -> [Int: Float]) -> [Float] {
+    static func responses(
+        cells: Int, baseline: (Int) -> Float,
+        trace: (_ sample: Int, _ cell: Int) -> [Int: Float]
+    ) -> [Float] {
         var r = [Float](repeating: 0, count: 4 * frames * cells)
         for s in 0..<4 {
             for cell in 0..<cells {

@@ -1,6 +1,6 @@
-import Foundation
 import FlyvisTestSupport
 import FlyvisTuning
+import Foundation
 import Testing
 
 /// Correlations and angular distances against the known tuning, on indices made by hand.
@@ -58,9 +58,15 @@ import Testing
     @Test func dsiCorrelationOne() throws {
         var values = [Double]()
         for (i, t) in Self.types.enumerated() {
-            if t.hasPrefix("T4") { values += [0, 0.9] } else if t.hasPrefix("T5") { values += [0.9, 0.1] } else if KnownTuning.noMotionTuning.contains(t) {
+            if t.hasPrefix("T4") {
+                values += [0, 0.9]
+            } else if t.hasPrefix("T5") {
+                values += [0.9, 0.1]
+            } else if KnownTuning.noMotionTuning.contains(t) {
                 values += [0.2, 0.1]
-            } else { values += [Double(i % 5) / 5, 0.7] }
+            } else {
+                values += [Double(i % 5) / 5, 0.7]
+            }
         }
         let dsi = TuningByIntensity(cellTypes: Self.types, intensity: [0, 1], values: values)
         let corr = try TuningCorrelation.dsiCorrelationToKnown(dsi: dsi)
@@ -72,8 +78,9 @@ import Testing
     /// x − 0.5 = (0.5, 0, 0, −0.5), y − 0.5 = (0.5, 0.5, −0.5, −0.5); cov = 0.5/4, var x = 0.5/4,
     /// var y = 1/4; r = 0.125/(√0.125·0.5) = 1/√2.
     @Test func dsiCorrelationByHand() throws {
-        let dsi = TuningByIntensity(cellTypes: ["T4a", "L1", "T4b", "Mi1", "Tm3"], intensity: [0, 1],
-                                    values: [0.2, 1, 0.9, 0.9, 0.5, 0.1, 0.3, 0.5, 0, 0])
+        let dsi = TuningByIntensity(
+            cellTypes: ["T4a", "L1", "T4b", "Mi1", "Tm3"], intensity: [0, 1],
+            values: [0.2, 1, 0.9, 0.9, 0.5, 0.1, 0.3, 0.5, 0, 0])
         let corr = try TuningCorrelation.dsiCorrelationToKnown(dsi: dsi)
         #expect(abs(corr - 1 / 2.0.squareRoot()) <= 1e-12, "\(corr)")
         let three = TuningByIntensity(cellTypes: ["T4a"], intensity: [0, 0.5, 1], values: [0, 0, 0])
@@ -85,8 +92,10 @@ import Testing
     /// of π (distance π) and T5b at 350° instead of 0 (distance 10°, the short way round).
     @Test func angularDistances() throws {
         let pi = Double.pi
-        let known: [String: Double] = ["T4a": pi, "T4b": 0, "T4c": pi / 2, "T4d": -pi / 2,
-                                       "T5a": pi, "T5b": 0, "T5c": pi / 2, "T5d": 3 * pi / 2]
+        let known: [String: Double] = [
+            "T4a": pi, "T4b": 0, "T4c": pi / 2, "T4d": -pi / 2,
+            "T5a": pi, "T5b": 0, "T5c": pi / 2, "T5d": 3 * pi / 2,
+        ]
         func table(_ overrides: [String: Double]) -> TuningByIntensity {
             var values = [Double]()
             for t in Self.types {

@@ -1,0 +1,49 @@
+import FlyvisBase
+import FlyvisNetwork
+import FlyvisTask
+import FlyvisTraining
+import Foundation
+
+/// Times one whole training iteration as the solver runs it (steady state, forward, decoder
+/// with dropout, l2norm, backward, Adam, activity penalty, clamp), for `bench`: median ms of
+/// the iteration and of each phase.
+package enum IterationBenchmark {
+    package struct Result: Sendable {
+        package var iterationMs: Double
+        package var phasesMs: [String: Double]
+    }
+
+    package static func run(network: Network, batch: Int, frames: Int, repetitions: Int, threads: Int) throws -> Result {
+        let c = network.connectome
+        let flow = TaskName.flow.rawValue
+        let decoder = try DecoderGAVP(lattice: c.lattice, inChannels: c.outputCellTypes.count)
+        decoder.threads = threads
+        let penalizer = try Penalizer(
+            activity: ActivityPenalty(
+                weight: 0.1, baseline: 5, stopIter: 150_000,
+                belowBaselineWeight: 1, aboveBaselineWeight: 0.1),
+            activityParameters: [.bias], parameterPenalties: [], learningRate: 5e-5)
+        let step = TrainingStep(
+            network: network, decoders: [flow: decoder], objectives: [flow: .l2norm],
+            weights: TaskWeights(tasks: [flow]), learningRates: (5e-5, 5e-5), penalizer: penalizer)
+        var rng = SystemRandomNumberGenerator()
+        let lum = (0..<(batch * frames * c.lattice.count)).map { _ in Float.random(in: 0.2...0.8, using: &rng) }
+        let target = (0..<(batch * frames * 2 * c.lattice.count)).map { _ in Float.random(in: -0.1...0.1, using: &rng) }
+        var totals: [Double] = []
+        var phases: [String: [Double]] = [:]
+        for rep in 0...repetitions {
+            let t0 = DispatchTime.now().uptimeNanoseconds
+            let steady = try network.steadyState(tPre: 0.5, dt: 0.02, batch: batch)
+            let t1 = DispatchTime.now().uptimeNanoseconds
+            _ = try step.run(
+                iteration: rep, lum: lum, targets: [flow: target], batch: batch, frames: frames,
+                dt: 0.02, steadyState: steady)
+            let t2 = DispatchTime.now().uptimeNanoseconds
+            guard rep > 0 else { continue }  // the first repetition warms caches and allocates buffers
+            totals.append(Double(t2 - t0) / 1e6)
+            phases["steady_state", default: []].append(Double(t1 - t0) / 1e6)
+            for (k, v) in step.lastTimings { phases[k, default: []].append(v * 1e3) }
+        }
+        return Result(iterationMs: median(totals), phasesMs: phases.mapValues(median))
+    }
+}

@@ -1,9 +1,0 @@
-import Foundation
-import FlyvisHDF5
-@_exported import FlyvisTestSupport
-
-/// The golden file from flyvis 1.2.0 (Tests/Fixtures), or the one named by FLYVIS_REFERENCE.
-enum Reference {
-    static var path: String { Fixtures.network.path }
-    static func open() throws -> HDF5File { try Fixtures.open(Fixtures.network) }
-}
