@@ -178,6 +178,7 @@ let package = Package(
             name: "ReliabilityTests",
             dependencies: [
                 "FlyvisTestSupport", "FlyvisBase", "FlyvisSolver", "FlyvisConfig", "FlyvisResults", "FlyvisHDF5", "FlyvisData", "FlyvisCLI",
+                "FlyvisEnsemble", "FlyvisTorch",
             ]),
     ]
 )

@@ -78,18 +78,20 @@ struct EnsembleCommand: ParsableCommand {
             throw ExitCode(ExitStatus.invalidEnsembleConfig.rawValue)
         }
         let ensembleDir = ResultsLayout(root: common.rootURL).ensemble(task: taskName, ensembleID: ensembleID)
-        if comm.isRoot {
-            print(
-                "flyvis-ensemble: training members \(members.lowerBound)..<\(members.upperBound) of \(taskName)/\(ResultsSchema.ensembleFolder(ensembleID)) on \(comm.size) rank(s); results in \(ensembleDir.path)"
-            )
-        }
         let trainer = SolverMemberTrainer.ensemble(
             settings: try common.settings(), overrides: overrides, perMember: perMember,
             taskName: taskName, directory: ensembleDir)
-        // Check the config once, before any rank starts, so a typo fails fast with one message.
-        do { _ = try trainer.config(for: MemberID(ensembleID: ensembleID, member: members.lowerBound)) } catch {
-            if comm.isRoot { TrainingLog.console.error("\(error)") }
-            throw ExitCode(ExitStatus.invalidEnsembleConfig.rawValue)
+        // Check the config before any rank starts, so a typo fails fast with one message: the
+        // first member's and that of every member with its own overrides (a bad
+        // --member-override must not reach training and leave its member marked failed).
+        for m in Set([members.lowerBound] + perMember.keys).sorted() {
+            do { _ = try trainer.config(for: MemberID(ensembleID: ensembleID, member: m)) } catch {
+                let whose =
+                    perMember[m] == nil
+                    ? "" : "member \(m) (with --member-override \(perMember[m]!.joined(separator: " "))): "
+                if comm.isRoot { TrainingLog.console.error("\(whose)\(error)") }
+                throw ExitCode(ExitStatus.invalidEnsembleConfig.rawValue)
+            }
         }
         var run = EnsembleRun(
             ensembleID: ensembleID, taskName: taskName, members: members, ensembleDirectory: ensembleDir,

@@ -120,12 +120,21 @@ struct Responses: ParsableCommand {
                 "responses: \(request.kinds.map(\.rawValue).joined(separator: ", ")) for \(ens.path) on \(comm.size) rank(s); renderings under \(cacheRoot.path)"
             )
         }
+        let started = Date()
         do {
-            _ = try job.run(
+            let outcome = try job.run(
                 communicator: comm,
                 stimuli: { extent in
                     try request.sets(extent: extent, cache: cacheRoot, log: { if comm.isRoot { print("responses: \($0)") } })
                 }, tuning: !noTuning)
+            // Every rank's peak memory, so a cluster user sees the largest.
+            let peak = try comm.allreduce([peakResidentMB()], .max)[0]
+            if comm.isRoot {
+                print(
+                    String(
+                        format: "responses: %d member(s), %d file(s) in %.1f s; peak RSS %.0f MB (largest rank)",
+                        outcome.members.count, outcome.files.count + (noTuning ? 0 : 2), Date().timeIntervalSince(started), peak))
+            }
         } catch ResponsesError.interrupted {
             if comm.isRoot { TrainingLog.console.error("\(ResponsesError.interrupted)") }
             throw ExitCode(ExitStatus.interrupted.rawValue)

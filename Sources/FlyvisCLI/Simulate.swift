@@ -38,9 +38,18 @@ struct Simulate: ParsableCommand {
     func validate() throws {
         guard dt > 0, dt.isFinite else { throw ValidationError("--dt must be positive (got \(dt)); flyvis uses 0.02") }
         guard tPre >= 0, tPre.isFinite else { throw ValidationError("--t-pre must be non-negative (got \(tPre))") }
+        guard tPre / dt <= Double(Network.maxSteps) else {
+            throw ValidationError("--t-pre \(tPre) at --dt \(dt) is more than \(Network.maxSteps) time steps; shorten it")
+        }
         guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
         guard (networkDir == nil) != (params == nil) else {
             throw ValidationError("give either --network-dir DIR (with --checkpoint best|last|N) or --params FILE")
+        }
+        // The output is written by renaming over --out: never over an input.
+        for (option, input) in [("--stimulus", stimulus), ("--params", params)] {
+            if let input, NetworkPath.samePath(input, out) {
+                throw ValidationError("--out '\(out)' is the \(option) file; writing it would replace the input, choose another --out")
+            }
         }
         guard CheckpointSelector(checkpoint) != nil else {
             throw ValidationError("--checkpoint must be best, last or a checkpoint index (got '\(checkpoint)')")

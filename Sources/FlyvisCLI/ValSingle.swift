@@ -1,4 +1,5 @@
 import ArgumentParser
+import FlyvisEnsemble
 import FlyvisSolver
 import Foundation
 
@@ -14,9 +15,17 @@ struct ValSingle: ParsableCommand {
     func validate() throws { try common.validateCommon() }
 
     func run() throws {
-        let r = try StoredValidation.run(
-            overrides: overrides, configDirs: common.configDirs, root: common.rootURL,
-            threads: common.threads)
+        StopSignal.installHandlers()
+        let r: StoredValidation.Result
+        do {
+            r = try StoredValidation.run(
+                overrides: overrides, configDirs: common.configDirs, root: common.rootURL,
+                threads: common.threads, stopRequested: { StopSignal.isSet })
+        } catch SolverError.stopRequested {
+            throw ExitCode(ExitStatus.interrupted.rawValue)
+        }
+        // Stopped between checkpoints (SIGTERM/SIGUSR1): what was validated is written.
+        if StopSignal.isSet { throw ExitCode(ExitStatus.interrupted.rawValue) }
         print("validated \(r.l2norm.count) checkpoints; best l2norm \(r.l2norm.min() ?? .nan), best epe \(r.epe.min() ?? .nan)")
     }
 }

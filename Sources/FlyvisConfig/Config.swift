@@ -54,7 +54,12 @@ package struct Config: Equatable, Sendable {
         let schema = root
         root.merge(stored.root)
         for o in overrides {
-            let parsed = try Override.parse(o)
+            var parsed = try Override.parse(o)
+            // `+key=v` adds a key the defaults lack; the stored config may hold it already
+            // (it was added when the run started), and repeating the command must work.
+            if case let .add(path, v) = parsed.action, Override.read(schema, path) == nil {
+                parsed = Override(text: parsed.text, action: .force(path, v))
+            }
             try parsed.apply(to: &root, schema: schema)
         }
         var config = Config(root: root)
@@ -149,10 +154,18 @@ package struct Config: Equatable, Sendable {
         return try double(path)
     }
 
+    /// An integer; a whole number written as a float (`1e5`) counts, one beyond Int's range
+    /// (`1e19`, `inf`) is out of range, never a trap.
     package func int(_ path: String) throws(ConfigError) -> Int {
         switch try require(path) {
         case let .int(i): return i
-        case let .double(d) where d == d.rounded(): return Int(d)
+        case let .double(d) where d.isNaN || d != d.rounded():
+            throw .wrongType(key: path, expected: "an integer", found: "\(formatDouble(d)) (a number)")
+        case let .double(d):
+            guard let i = Int(exactly: d) else {
+                throw .outOfRange(key: path, value: formatDouble(d), allowed: "an integer between \(Int.min) and \(Int.max)")
+            }
+            return i
         case let v: throw .wrongType(key: path, expected: "an integer", found: "\(v) (\(v.typeName))")
         }
     }

@@ -47,20 +47,34 @@ func formatDouble(_ d: Double) -> String {
 }
 
 extension ConfigValue {
-    /// Converts a Yams node (tags already resolved) into a value.
-    init(node: Node, file: String) throws(ConfigError) {
+    /// The most values one YAML document may expand to. A config has a few hundred; aliases
+    /// repeat their anchor's content, so a "billion laughs" document of a few lines would
+    /// otherwise expand to 10⁹ values (minutes and gigabytes) before anything could refuse it.
+    static let maxValues = 100_000
+
+    /// Converts a Yams node (tags and aliases already resolved) into a value, counting every
+    /// value made against `budget`.
+    init(node: Node, file: String, budget: inout Int) throws(ConfigError) {
+        budget -= 1
+        guard budget >= 0 else {
+            throw .yaml(
+                file: file,
+                problem:
+                    "the document expands to more than \(Self.maxValues) values (YAML aliases repeat their anchor's content); a config holds a few hundred"
+            )
+        }
         switch node {
         case let .scalar(s):
             self = ConfigValue.scalar(s.string, tag: node.tag.description)
         case let .sequence(seq):
             var items: [ConfigValue] = []
-            for n in seq { items.append(try ConfigValue(node: n, file: file)) }
+            for n in seq { items.append(try ConfigValue(node: n, file: file, budget: &budget)) }
             self = .list(items)
         case let .mapping(map):
             var m = ConfigMap()
             for (k, v) in map {
                 guard let key = k.string else { throw .yaml(file: file, problem: "mapping keys must be strings") }
-                m[key] = try ConfigValue(node: v, file: file)
+                m[key] = try ConfigValue(node: v, file: file, budget: &budget)
             }
             self = .map(m)
         case .alias:
@@ -85,12 +99,45 @@ extension ConfigValue {
         }
     }
 
+    /// A parse error in one bounded line: where, what, and at most 60 characters around the
+    /// spot (Yams' own message quotes the whole offending line, which can be megabytes).
+    static func describe(_ error: Error, in yaml: String) -> String {
+        func excerpt(_ mark: Mark) -> String {
+            guard mark.line >= 1,
+                let line = yaml.split(separator: "\n", omittingEmptySubsequences: false)
+                    .dropFirst(mark.line - 1).first
+            else { return "" }
+            let scalars = Array(line.unicodeScalars)
+            let column = min(max(mark.column - 1, 0), scalars.count)
+            let from = max(0, column - 30), to = min(scalars.count, column + 30)
+            var text = String(String.UnicodeScalarView(scalars[from..<to]))
+            if from > 0 { text = "…" + text }
+            if to < scalars.count { text += "…" }
+            return "; near '\(text)'"
+        }
+        func bounded(_ text: String) -> String {
+            let one = text.replacingOccurrences(of: "\n", with: " ")
+            return one.count <= 300 ? one : String(one.prefix(300)) + "…"
+        }
+        guard let e = error as? YamlError else { return bounded("\(error)") }
+        switch e {
+        case let .scanner(context, problem, mark, _), let .parser(context, problem, mark, _), let .composer(context, problem, mark, _):
+            let while_ = context.map { " (\(bounded($0.text)))" } ?? ""
+            return "line \(mark.line), column \(mark.column): \(bounded(problem))\(while_)" + excerpt(mark)
+        case let .reader(problem, offset, _, _):
+            return "\(bounded(problem))" + (offset.map { " at byte \($0)" } ?? "")
+        default:
+            return bounded("\(e)")
+        }
+    }
+
     /// Parses a YAML document into a map.
     package static func parse(yaml: String, file: String) throws(ConfigError) -> ConfigMap {
         let node: Node?
-        do { node = try Yams.compose(yaml: yaml) } catch { throw .yaml(file: file, problem: "\(error)") }
+        do { node = try Yams.compose(yaml: yaml) } catch { throw .yaml(file: file, problem: describe(error, in: yaml)) }
         guard let node else { return ConfigMap() }
-        guard case let .map(m) = try ConfigValue(node: node, file: file) else {
+        var budget = maxValues
+        guard case let .map(m) = try ConfigValue(node: node, file: file, budget: &budget) else {
             throw .yaml(file: file, problem: "the top level must be a mapping")
         }
         return m

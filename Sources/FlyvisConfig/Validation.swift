@@ -37,14 +37,51 @@ extension Config {
             let v = try string(key)
             guard allowed.contains(v) else { throw .outOfRange(key: key, value: v, allowed: allowed.joined(separator: ", ")) }
         }
+        /// An integer that sizes what a run allocates, refused beyond `hi` with the reason.
+        func within(_ key: String, _ lo: Int, _ hi: Int, _ why: String) throws(ConfigError) {
+            guard contains(key), value(key) != .null else { return }
+            let v = try int(key)
+            guard (lo...hi).contains(v) else {
+                throw .outOfRange(key: key, value: "\(v)", allowed: "an integer ≥ \(lo) and ≤ \(hi) (\(why))")
+            }
+        }
+        /// A time in seconds within [lo, hi]: time steps per sequence and warm-up are
+        /// durations divided by dt.
+        func seconds(_ key: String, _ lo: Double, _ hi: Double) throws(ConfigError) {
+            guard contains(key) else { return }
+            let v = try double(key)
+            guard v >= lo, v <= hi else { throw .outOfRange(key: key, value: "\(v)", allowed: "a number of seconds from \(lo) to \(hi)") }
+        }
         for key in RunFlag.allCases.map(\.key) where contains(key) { _ = try bool(key) }
         try positive("task.dataset.dt")
-        try atLeast("task.n_iters", 1)
-        try atLeast("task.batch_size", 1)
-        try atLeast("task.dataset.n_frames", 1)
-        try atLeast("task.dataset.vertical_splits", 0)
-        try atLeast("task.n_folds", 2)
+        try seconds("task.dataset.dt", Self.minTimeStep, 1)
+        // Sizes are checked before anything is allocated: the schedules hold one value per
+        // iteration, frames, scenes and kernels size the data set and the decoders.
+        try within("task.n_iters", 1, Self.maxIterations, "flyvis trains 250000; the schedules and histories keep one value per iteration")
+        try within("task.batch_size", 1, 4096, "flyvis uses 4")
+        try within("task.dataset.n_frames", 1, 1000, "flyvis uses 19; Sintel sequences have at most 50 frames")
+        try within("task.dataset.vertical_splits", 0, 100, "flyvis uses 3")
+        try within("task.dataset.boxfilter.kernel_size", 1, 436, "flyvis uses 13; a Sintel frame is 436 pixels high")
+        try within("task.dataset.builtin.scenes", 2, 10_000, "default 24")
+        try within("task.dataset.builtin.frames", 2, 200, "default 21; each scene is generated at Sintel's 436 × 1024")
+        try within("task.dataset.builtin.seed", 0, Int.max, "a non-negative seed")
+        try within("task.n_folds", 2, 1000, "flyvis uses 4")
         try atLeast("scheduler.chkpt_every_epoch", 1)
+        try within("scheduler.sched_stop_iter", 0, Self.maxIterations, "at most task.n_iters")
+        if let decoders = value("task.decoder")?.mapValue {
+            for k in decoders.keys {
+                try within("task.decoder.\(k).kernel_size", 1, 99, "flyvis uses 5")
+                if case let .list(shape)? = value("task.decoder.\(k).shape") {
+                    for (i, c) in shape.enumerated() {
+                        guard case let .int(n) = c, (1...4096).contains(n) else {
+                            throw .outOfRange(
+                                key: "task.decoder.\(k).shape", value: "\(c) at position \(i)",
+                                allowed: "channel counts from 1 to 4096 (flyvis uses [8, 2])")
+                        }
+                    }
+                }
+            }
+        }
         if contains("network.connectome.extent") {
             let e = try int("network.connectome.extent"), r = HexLattice.networkExtents
             guard r.contains(e) else {
@@ -54,6 +91,7 @@ extension Config {
             }
         }
         try positive("t_pre_train")
+        try seconds("t_pre_train", 0, 100)
         try probability("task.dataset.p_flip")
         try probability("task.dataset.p_rot")
         for task in TaskName.targets where contains("task.decoder.\(task.rawValue).p_dropout") {
@@ -80,13 +118,15 @@ extension Config {
                 guard case .string? = entry["function"] else {
                     throw .missingValue(key: "scheduler.\(k).function")
                 }
-                try atLeast("scheduler.\(k).steps", 1)
+                try within("scheduler.\(k).steps", 1, Self.maxIterations, "flyvis uses 10")
                 if k.hasPrefix("lr_") {
                     try learningRate("scheduler.\(k).start")
                     try learningRate("scheduler.\(k).stop")
                 } else if k == "dt" {
                     try positive("scheduler.dt.start")
                     try positive("scheduler.dt.stop")
+                    try seconds("scheduler.dt.start", Self.minTimeStep, 1)
+                    try seconds("scheduler.dt.stop", Self.minTimeStep, 1)
                 }
             }
         }
@@ -94,6 +134,12 @@ extension Config {
         try learningRate("optim.optim_net.lr")
         try learningRate("optim.optim_dec.lr")
     }
+
+    /// The most iterations a run may ask for (40 times flyvis's 250000): the schedules keep
+    /// one value per iteration from the start, the histories one per iteration trained.
+    package static let maxIterations = 10_000_000
+    /// The shortest time step (flyvis uses 0.02 s): durations over dt are step counts.
+    package static let minTimeStep = 1e-4
 
     // MARK: Output
 

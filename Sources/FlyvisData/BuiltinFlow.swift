@@ -86,11 +86,20 @@ package enum BuiltinFlow {
 
     /// Renders all scenes to hex sequences with the Sintel pipeline (lum uses frames 2…N and
     /// flow the motion into each of them, as flyvis pairs Sintel frames).
+    /// Scenes not yet started are skipped once `stop` says so (the caller then discards the
+    /// partial result).
     package static func render(
         config: BuiltinFlowConfig, render: RenderConfig,
-        progress: (String) -> Void = { _ in }
+        progress: (String) -> Void = { _ in },
+        stop: @escaping () -> Bool = { false }
     ) -> [RenderedSequence] {
         let eye = BoxEye(extent: render.extent, kernelSize: render.kernelSize)
+        /// The check reads an atomic flag (the signal handler's); the workers only call it.
+        final class Stop: @unchecked Sendable {
+            let requested: () -> Bool
+            init(_ requested: @escaping () -> Bool) { self.requested = requested }
+        }
+        let stopCheck = Stop(stop)
         final class Results: @unchecked Sendable {
             var value: [[RenderedSequence]]
             let lock = NSLock()
@@ -98,6 +107,7 @@ package enum BuiltinFlow {
         }
         let results = Results(config.scenes)
         DispatchQueue.concurrentPerform(iterations: config.scenes) { i in
+            if stopCheck.requested() { return }
             let s = scene(i, config: config)
             let splits = max(render.verticalSplits, 1)
             var lum = [[Float]](repeating: [], count: splits), flow = [[Float]](repeating: [], count: splits)

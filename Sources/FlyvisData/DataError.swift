@@ -11,6 +11,8 @@ package enum DataError: Error, CustomStringConvertible, Equatable {
     case tooFewFrames(needed: Int, available: Int)
     case invalidConfig(key: String, problem: String)
     case emptyDataset(String)
+    /// A stop request (SIGTERM/SIGUSR1) arrived while the data set was being prepared.
+    case stopRequested
 
     package var description: String {
         switch self {
@@ -27,6 +29,8 @@ package enum DataError: Error, CustomStringConvertible, Equatable {
             return "a sample needs \(needed) frames but the sequence has \(available); lower task.dataset.n_frames"
         case let .invalidConfig(key, problem): return "task.dataset.\(key): \(problem)"
         case let .emptyDataset(why): return "the dataset is empty: \(why)"
+        case .stopRequested:
+            return "stopped on request while the data set was being prepared; nothing was trained or cached, rerun to continue"
         }
     }
 }

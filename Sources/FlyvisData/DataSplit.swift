@@ -27,12 +27,15 @@ package enum DataSplit {
     package static func crossValidation(
         count n: Int, folds: Int, fold: Int, seed: Int
     ) throws(DataError) -> (train: [Int], validation: [Int]) {
-        guard folds >= 2, (0..<folds).contains(fold) else {
-            throw .invalidConfig(key: "n_folds/fold", problem: "need n_folds ≥ 2 and 0 ≤ fold < n_folds (got \(folds), \(fold))")
+        guard folds >= 2, folds <= max(n, 2), (0..<folds).contains(fold) else {
+            throw .invalidConfig(
+                key: "n_folds/fold",
+                problem: "need 2 ≤ n_folds ≤ \(max(n, 2)) sequences and 0 ≤ fold < n_folds (got \(folds), \(fold))")
         }
         var idx = Array(0..<n)
         if seed != 0 {
-            var rng = RandomState(seed: UInt64(seed))
+            // Any integer seeds (a negative one by its two's-complement bits).
+            var rng = RandomState(seed: UInt64(bitPattern: Int64(seed)))
             for i in stride(from: n - 1, to: 0, by: -1) { idx.swapAt(i, Int(rng.uniform() * Double(i + 1))) }
         }
         var start = 0

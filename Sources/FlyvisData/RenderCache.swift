@@ -59,7 +59,7 @@ package enum RenderCache {
     /// `log` hears which of the two happened.
     package static func loadOrRender(
         root: URL, kind: String, key: String, fingerprint: String? = nil, hexals: Int,
-        log: (String) -> Void = { _ in },
+        log: (String) -> Void = { _ in }, stop: () -> Bool = { false },
         render: () throws -> [RenderedSequence]
     ) throws -> [RenderedSequence] {
         let dir = directory(root: root, kind: kind, key: key)
@@ -70,8 +70,9 @@ package enum RenderCache {
         }
         // Several ranks (or jobs) that need the same rendering at once: one renders, the others
         // wait on this lock and then read what it wrote, instead of all rendering it.
-        let lock = RenderLock(directory: dir)
+        let lock = RenderLock(directory: dir, stop: stop)
         defer { lock.release() }
+        if lock.stopped { throw DataError.stopRequested }
         if lock.waited, let cached = load(dir, key: key, fingerprint: fingerprint) {
             log("Reusing the rendering another process just made: \(file)")
             return cached
@@ -83,6 +84,8 @@ package enum RenderCache {
             log("The input files changed since \(file) was rendered; rendering again")
         }
         let sequences = try render()
+        // A rendering cut short by a stop request is never cached.
+        if stop() { throw DataError.stopRequested }
         try store(sequences, in: dir, key: key, fingerprint: fingerprint, hexals: hexals)
         return sequences.sorted { $0.name < $1.name }
     }

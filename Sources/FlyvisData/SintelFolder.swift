@@ -106,10 +106,15 @@ package struct SintelFolder: Sendable {
     }
 
     /// Renders every scene with at least nFrames + 1 frames; sequence keys as flyvis's.
-    package func render(_ config: RenderConfig, progress: (String) -> Void = { _ in }) throws(DataError) -> [RenderedSequence] {
+    /// A stop request ends it between scenes (`DataError.stopRequested`).
+    package func render(
+        _ config: RenderConfig, progress: (String) -> Void = { _ in },
+        stop: () -> Bool = { false }
+    ) throws(DataError) -> [RenderedSequence] {
         let eye = BoxEye(extent: config.extent, kernelSize: config.kernelSize)
         var out: [RenderedSequence] = []
         for (i, scene) in try scenes(depth: config.depth).enumerated() {
+            if stop() { throw .stopRequested }
             let allFiles = ((try? FileManager.default.contentsOfDirectory(atPath: final.appendingPathComponent(scene).path)) ?? [])
             guard allFiles.count - 1 >= config.nFrames else { continue }
             let pngs = files(final, scene, ".png")

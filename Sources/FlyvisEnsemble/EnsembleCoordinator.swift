@@ -43,7 +43,14 @@ package final class EnsembleCoordinator {
 
     /// Trains, gathers and summarises. Returns the job's exit status (identical on every rank).
     package func execute() throws -> ExitStatus {
-        try FileManager.default.createDirectory(at: run.ensembleDirectory.url, withIntermediateDirectories: true)
+        // One job per ensemble: a second job stops here, before it writes anything.
+        guard let lock = try lockEnsemble() else { return .failure }
+        defer { lock.release() }
+        if comm.isRoot {
+            output(
+                "flyvis-ensemble: training members \(run.members.lowerBound)..<\(run.members.upperBound) of \(run.taskName)/\(ResultsSchema.ensembleFolder(run.ensembleID)) on \(comm.size) rank(s); results in \(run.ensembleDirectory.path)"
+            )
+        }
         let first = run.members.lowerBound + comm.rank
         if comm.isRoot {
             queue = Array(run.members.dropFirst(comm.size))
@@ -60,6 +67,29 @@ package final class EnsembleCoordinator {
         return try summarize()
     }
 
+    /// Rank 0 takes the ensemble lock; every rank learns the outcome. nil (on every rank) when
+    /// another job holds the ensemble: rank 0 has said so on stderr, naming the holder.
+    private func lockEnsemble() throws -> EnsembleLock? {
+        var lock: EnsembleLock?
+        var refused = false
+        if comm.isRoot {
+            do {
+                // Symlinks resolved first: the ensemble folder must stay inside <root>/results.
+                let results = run.ensembleDirectory.url.deletingLastPathComponent().deletingLastPathComponent()
+                try NetworkPath.checkDirectoryComponents(run.ensembleDirectory.url, results: results)
+                try NetworkPath.checkResolvedInside(run.ensembleDirectory.url, results: results)
+                try FileManager.default.createDirectory(at: run.ensembleDirectory.url, withIntermediateDirectories: true)
+                lock = try EnsembleLock(ensembleDirectory: run.ensembleDirectory) { [output] in output("warning: \($0)") }
+            } catch {
+                TrainingLog.finalError("\(error)")
+                refused = true
+            }
+        }
+        refused = try comm.allreduce([Int32(refused ? 1 : 0)], .max)[0] != 0
+        if refused { return nil }
+        return lock ?? EnsembleLock.none
+    }
+
     // MARK: Members
 
     private func trainMember(_ member: Int) -> MemberStatus {
@@ -68,7 +98,9 @@ package final class EnsembleCoordinator {
         // A finished member still goes through the trainer: its config must match the stored
         // one (then it returns at once, or continues to a larger task.n_iters).
         if let previous = MemberStatus.read(from: dir) {
-            if previous.state == .failed && !run.retryFailed {
+            // A member that stopped for lack of disk space is not a deterministic failure: a
+            // plain rerun continues it.
+            if previous.state == .failed && !run.retryFailed && !MemberStatus.isOutOfSpace(previous.error) {
                 send(
                     ProgressReport(
                         member: member, rank: comm.rank, state: .failed, iteration: previous.iteration,
@@ -182,10 +214,13 @@ package final class EnsembleCoordinator {
     // MARK: Summary
 
     private func summarize() throws -> ExitStatus {
-        let local = localResults.map { id, status in
-            MemberSummary.collect(run.directory(id.member), id: id, rank: comm.rank, status: status)
+        // The rows come from the member directories, as `summary` reads them: a member this
+        // job could not run (held by another run, or a refused rerun) keeps the state it has
+        // there. The exit status is this job's own outcome.
+        let local = localResults.map { id, _ in
+            MemberSummary.collect(run.directory(id.member), id: id, rank: comm.rank)
         }
-        let severity = local.map(\.state.severity).max() ?? 0
+        let severity = localResults.map(\.1.state.severity).max() ?? 0
         let worst = try comm.allreduce([severity], .max)[0]
         let all = try EnsembleSummary.gatherRows(local, communicator: comm, ensembleID: run.ensembleID) { [run] id in
             MemberStatus.read(from: run.directory(id.member))?.error ?? ""
@@ -200,6 +235,7 @@ package final class EnsembleCoordinator {
                 // the job as soon as one rank exits non-zero, and the line must not be lost
                 // (or cut by mpirun's own banner). One write, so it stays one line.
                 TrainingLog.finalError("\(error)")
+                if AtomicFile.outOfSpace(error) != nil { output(Self.spaceHint) }
                 rootFailed = true
             }
         }
@@ -212,6 +248,9 @@ package final class EnsembleCoordinator {
         default: return .success
         }
     }
+
+    static let spaceHint =
+        "Free disk space, then rerun this same command: members that stopped for lack of space continue from their last checkpoint."
 
     /// Rank 0's part of the summary: the summary file, the ranking, the best checkpoints and
     /// the gathered tuning (`EnsembleSummary.writeOutputs`), the table on stdout, and the
@@ -229,6 +268,16 @@ package final class EnsembleCoordinator {
         if !failed.isEmpty {
             output("FAILED members: " + failed.map { "\(run.taskName)/\($0.id.name): \($0.error)" }.joined(separator: "; "))
         }
+        if failed.contains(where: { MemberStatus.isOutOfSpace($0.error) }) {
+            output(Self.spaceHint)
+        }
+        // Members this job could not run (another run holds them, or their stored config
+        // differs) keep their own state above; say why they were not run.
+        let notRun = run.members.compactMap { m -> String? in
+            guard let row = self.table.rows[m], row.state != .failed, let error = row.error else { return nil }
+            return "\(run.taskName)/\(MemberID(ensembleID: run.ensembleID, member: m).name): \(error)"
+        }
+        if !notRun.isEmpty { output("NOT RUN by this job (left as they were): " + notRun.joined(separator: "; ")) }
         if worst == 2 {
             output("Stopped by signal after checkpointing; re-run the same command with --resume to continue.")
         }

@@ -167,13 +167,17 @@ package final class EnsembleReportWriter {
                 return []
             }
         }
-        let validation = optional(dir.split(.validation), ResultsSchema.loss, Double.self)
-        let indices = optional(dir, ResultsSchema.chkptIndex, Int64.self).map(Int.init)
-        let iterations = optional(dir, ResultsSchema.chkptIter, Int64.self).map(Int.init)
+        // As a resume would see them (a checkpoint killed half-way is left out).
+        let checkpointed = CheckpointedHistory.read(dir, problems: &problems, describe: Self.problem)
+        let validation = checkpointed.valLoss
+        let indices = checkpointed.chkptIndex
+        let iterations = checkpointed.chkptIter.map(Int.init)
         let time = optional(dir, ResultsSchema.timeTrained, Double.self).first
         let done = status?.iteration ?? training.iterations
         let state: MemberReport.State
         if let s = status?.state {
+            // Recorded as running, but no live run holds it: killed, it resumes as interrupted.
+            let s = s == .running && checkpointed.live == false ? .interrupted : s
             state = MemberReport.State(rawValue: s.rawValue) ?? .unknown
         } else if let n = Self.plannedIterations(dir), training.iterations >= n, n > 0 {
             state = .finished  // a flyvis run: no status file, but the whole history is there

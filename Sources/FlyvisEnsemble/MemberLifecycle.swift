@@ -72,7 +72,8 @@ package struct MemberLifecycle {
         }
         if !untouched { try? status.write(to: directory) }
         var final = last
-        final.state = status.state
+        // A refused member is shown as its directory has it (say finished), with the reason.
+        final.state = untouched ? MemberStatus.read(from: directory)?.state ?? .pending : status.state
         final.error = status.error
         send(final)
         return (status, failure)

@@ -20,6 +20,13 @@ package struct MemberStatus: Equatable, Sendable {
 
     package static func url(in dir: ResultsDirectory) -> URL { dir.url.appendingPathComponent(ResultsSchema.status) }
 
+    /// Whether a recorded error is a full disk or quota (`ResultsError.noSpace`'s wording):
+    /// such a member continues on a plain rerun once space is freed.
+    package static func isOutOfSpace(_ error: String?) -> Bool {
+        guard let error else { return false }
+        return ["no space left on device while writing", "disk quota exceeded while writing"].contains { error.contains($0) }
+    }
+
     package func write(to dir: ResultsDirectory) throws {
         var text = "state: \(state.rawValue)\niteration: \(iteration)\n"
         if let error {

@@ -60,13 +60,25 @@ package struct MemberSummary: Equatable, Sendable {
             }
         }
         if !dir.exists { problems.append("\(dir.path) does not exist") }
-        let losses = history(dir.split(.validation), ResultsSchema.loss, as: Double.self)?.values ?? []
+        // As a resume would see it: entries past the last checkpoint that verifies left out.
+        let checkpointed = CheckpointedHistory.read(dir, problems: &problems)
+        let losses = checkpointed.valLoss
         var best: BestCheckpoint?
-        do { best = try BestCheckpoint.find(in: dir) } catch { problems.append("\(error)") }
-        let chkptIter = history(dir, ResultsSchema.chkptIter, as: Int64.self)?.values ?? []
-        let iterations = status?.iteration ?? chkptIter.last.map { Int($0) + 1 } ?? 0
+        if checkpointed.rolledBack {
+            // Training stopped mid-checkpoint, so there is no post-training epe yet: the best
+            // is chosen by the loss entries that survive the rollback.
+            best = BestCheckpoint.choose(losses, checkpointIndices: checkpointed.chkptIndex, metric: .loss)
+        } else {
+            do { best = try BestCheckpoint.find(in: dir) } catch { problems.append("\(error)") }
+        }
+        let chkptIter = checkpointed.chkptIter
+        var iterations = status?.iteration ?? chkptIter.last.map { Int($0) + 1 } ?? 0
+        if checkpointed.rolledBack { iterations = chkptIter.last.map { Int($0) + 1 } ?? 0 }
         let time = history(dir, ResultsSchema.timeTrained, as: Double.self)?.values.first ?? 0
-        let state = status?.state ?? (losses.isEmpty && best == nil ? .missing : .unknown)
+        var state = status?.state ?? (losses.isEmpty && best == nil ? .missing : .unknown)
+        // "running" with no live run holding the member: it was killed (kill -9, a lost node)
+        // and resumes like an interrupted one.
+        if state == .running && checkpointed.live == false { state = .interrupted }
         if dir.exists && losses.isEmpty && best == nil && problems.isEmpty && status == nil {
             problems.append("\(dir.path) has no validation/loss.h5 and no _status.yaml: no results to summarize")
         }

@@ -77,7 +77,15 @@ package struct SolverMemberTrainer: MemberTrainer {
         -> TrainingOutcome
     {
         if let memberLog { log.addFile(memberLog) }
-        let solver = try MultiTaskSolver(config: config, root: settings.root, resume: resume, log: log, threads: settings.threads)
+        let solver: MultiTaskSolver
+        do {
+            solver = try MultiTaskSolver(
+                config: config, root: settings.root, resume: resume, log: log, threads: settings.threads,
+                stopRequested: hooks.stopRequested)
+        } catch SolverError.stopRequested {
+            log.warning("Stop requested while the data set was being prepared; nothing was trained. Rerun to continue.")
+            return .interrupted
+        }
         solver.progressInterval = settings.progressInterval
         // --init-from applies to a run that has not trained yet (a resumed run keeps its weights).
         if let source = settings.initFrom, solver.checkpointIndex < 0 {
@@ -91,7 +99,11 @@ package struct SolverMemberTrainer: MemberTrainer {
         }
         if try config.bool(RunFlag.checkpointOnly.key) { try solver.checkpoint() }
         let done = solver.iteration >= total
-        if done && trained && !settings.skipValidation { try solver.validateIfNeeded() }
+        if done && trained && !settings.skipValidation,
+            !(try solver.validateIfNeeded(stopRequested: hooks.stopRequested))
+        {
+            return .interrupted
+        }
         if done && trained && settings.tuning {
             do {
                 _ = try MemberTuning.ensure(

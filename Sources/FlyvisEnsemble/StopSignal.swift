@@ -15,8 +15,14 @@ package enum StopSignal {
     /// SLURM sends SIGUSR1 (`--signal`) before the time limit and SIGTERM on preemption or
     /// scancel; both mean: finish the iteration, checkpoint, exit so a requeue can resume.
     package static func installHandlers() {
+        var set = sigset_t()
+        sigemptyset(&set)
         for s in [SIGTERM, SIGUSR1, SIGINT] {
             signal(s) { received in StopSignal.flag.store(received, ordering: .relaxed) }
+            sigaddset(&set, s)
         }
+        // A launcher may start us with these signals blocked (a blocked mask is inherited
+        // across exec); a stop request must still arrive.
+        pthread_sigmask(SIG_UNBLOCK, &set, nil)
     }
 }

@@ -13,6 +13,8 @@ package enum HDF5Error: Error, CustomStringConvertible, Equatable {
     case library(operation: String, file: String, object: String, details: String)
     case fileNotFound(file: String)
     case notHDF5(file: String)
+    /// A directory, FIFO or device where a file was expected.
+    case notARegularFile(file: String)
     case objectNotFound(file: String, object: String)
     case shapeMismatch(file: String, object: String, expected: [Int], found: [Int])
     case typeMismatch(file: String, object: String, expected: String, found: String)
@@ -30,6 +32,8 @@ package enum HDF5Error: Error, CustomStringConvertible, Equatable {
             return "HDF5 \(operation) failed on file '\(file)'\(what): \(details)"
         case let .fileNotFound(file):
             return "HDF5 file '\(file)' does not exist; check the path"
+        case let .notARegularFile(file):
+            return "'\(file)' is not a regular file (a directory, FIFO or device); pass an HDF5 file"
         case let .notHDF5(file):
             return "'\(file)' is not a readable HDF5 file (truncated or corrupted?); restore or regenerate it"
         case let .objectNotFound(file, object):

@@ -114,6 +114,9 @@ package final class HDF5File {
         switch mode {
         case .readOnly, .readWrite:
             guard access(path, F_OK) == 0 else { throw .fileNotFound(file: path) }
+            // Only regular files: opening a FIFO would wait for a writer forever.
+            var st = stat()
+            if stat(path, &st) == 0, st.st_mode & S_IFMT != S_IFREG { throw .notARegularFile(file: path) }
             if H5Fis_hdf5(path) <= 0 {
                 H5Eclear2(fv_h5e_default())
                 throw .notHDF5(file: path)
@@ -417,6 +420,14 @@ package final class HDF5File {
         defer { H5Dclose(d) }
         let shape = try dims(of: d, datasetPath)
         try checkType(d, T.self, datasetPath)
+        // dims() bounds the count; the bytes must also fit this machine (a chunked file of a
+        // few kB may claim terabytes), or the allocation below would abort the process.
+        let bytes = Double(shape.reduce(1, *)) * Double(MemoryLayout<T>.stride)
+        guard bytes <= Self.readableBytes else {
+            throw .invalidArgument(
+                "'\(path)': dataset '\(datasetPath)' of shape \(shape) needs \(Int(bytes / 1e9)) GB, more than half of this machine's memory (\(Int(Self.readableBytes * 2 / 1e9)) GB); the file is damaged or too large to read whole"
+            )
+        }
         var values = [T](repeating: T.zero, count: shape.reduce(1, *))
         if !values.isEmpty {
             let status = values.withUnsafeMutableBytes {
@@ -789,6 +800,8 @@ package final class HDF5File {
 
     /// The largest dataset this layer reads (2^36 elements, far beyond any results file).
     static let maxElements: UInt64 = 1 << 36
+    /// At most half the machine's memory is read into one array.
+    static let readableBytes = Double(sysconf(Int32(_SC_PHYS_PAGES))) * Double(sysconf(Int32(_SC_PAGESIZE))) / 2
 
     private func checkType<T: HDF5Element>(_ d: hid_t, _: T.Type, _ datasetPath: String) throws(HDF5Error) {
         let ftype = H5Dget_type(d)

@@ -54,6 +54,30 @@ package final class Network {
     /// Steps for a duration, as Python's int(t / dt).
     static func steps(_ duration: Double, _ dt: Double) -> Int { Int((duration / dt).rounded(.towardZero)) }
 
+    /// The most time steps one warm-up runs (a day of simulated time at flyvis's dt is 4.3e6).
+    package static let maxSteps = 10_000_000
+
+    /// Bytes `simulate` holds for a movie of `batch` × `frames` recording `recorded` nodes: the
+    /// movie, the recorded activity, and the engine's chunk of states; nil when the count
+    /// overflows. Callers compare it with the memory they may use before reading the movie.
+    package func simulationBytes(batch: Int, frames: Int, recorded: Int, chunkFrames: Int = 200) -> Int? {
+        func product(_ xs: [Int]) -> Int? {
+            var p = 1
+            for x in xs {
+                let (r, o) = p.multipliedReportingOverflow(by: x)
+                if o { return nil }
+                p = r
+            }
+            return p
+        }
+        guard let movie = product([batch, frames, hexCount, 4]), let out = product([batch, frames, recorded, 4]),
+            let engine = product([batch, min(frames, chunkFrames) + 2, nodeCount, 4])
+        else { return nil }
+        let (a, o1) = movie.addingReportingOverflow(out)
+        let (b, o2) = a.addingReportingOverflow(engine)
+        return o1 || o2 ? nil : b
+    }
+
     /// The state after `tPre` seconds of uniform grey `value` on the photoreceptors, from
     /// v = bias (or `state`): flyvis's `steady_state`. Returns (B, N) values, or `state`
     /// unchanged when `tPre` ≤ 0.
@@ -64,6 +88,7 @@ package final class Network {
         try Self.checkDt(dt)
         guard batch >= 1 else { throw .invalidBatch(batch) }
         guard tPre.isFinite else { throw .invalidDuration(name: "t_pre", value: tPre) }
+        guard tPre / dt <= Double(Self.maxSteps) else { throw .tooManySteps(name: "t_pre", duration: tPre, dt: dt, limit: Self.maxSteps) }
         let n = Self.steps(tPre, dt)
         guard tPre > 0, n > 0 else { return state }
         let grey = [Float](repeating: value, count: batch * hexCount)

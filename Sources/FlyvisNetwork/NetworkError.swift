@@ -8,6 +8,7 @@ package enum NetworkError: Error, CustomStringConvertible, Equatable {
     case stimulusShape(expected: [Int], found: [Int])
     case stateShape(expected: [Int], found: Int)
     case invalidBatch(Int)
+    case tooManySteps(name: String, duration: Double, dt: Double, limit: Int)
     case unknownNodeSelection(String)
     case incompleteSynapseGroup(source: String, target: String, du: Int, dv: Int, edges: Int, expected: Int)
 
@@ -23,6 +24,8 @@ package enum NetworkError: Error, CustomStringConvertible, Equatable {
             return "initial state has \(found) values, expected \(expected) = (batch, nodes)"
         case let .invalidBatch(b):
             return "batch size must be at least 1 (got \(b))"
+        case let .tooManySteps(name, duration, dt, limit):
+            return "\(name) = \(duration) s at dt = \(dt) s is more than \(limit) time steps; shorten it"
         case let .unknownNodeSelection(s):
             return "unknown node selection '\(s)': use central, all, or a comma-separated list of cell types"
         case let .incompleteSynapseGroup(source, target, du, dv, edges, expected):

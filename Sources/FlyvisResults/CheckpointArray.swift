@@ -36,6 +36,15 @@ package enum CheckpointArray: Sendable, Equatable {
     package var int64s: [Int64]? { if case let .int64(v, _) = self { return v } else { return nil } }
     package var bytes: [UInt8]? { if case let .uint8(v, _) = self { return v } else { return nil } }
 
+    /// No NaN or infinity (integer arrays always).
+    package var isFinite: Bool {
+        switch self {
+        case let .float(v, _): return v.allSatisfy(\.isFinite)
+        case let .double(v, _): return v.allSatisfy(\.isFinite)
+        case .int64, .uint8: return true
+        }
+    }
+
     /// The values as Float32, converting from any stored type (BatchNorm's counter is int64).
     package var asFloats: [Float] {
         switch self {

@@ -1,4 +1,5 @@
 import FlyvisBase
+import FlyvisTorch
 import Foundation
 
 /// The checkpoint files of one network directory: `chkpts/chkpt_00000`, `chkpt_00001`, ...
@@ -47,10 +48,29 @@ package struct CheckpointStore: Sendable {
         guard FileManager.default.fileExists(atPath: path) else {
             throw .corruptCheckpoint(path: path, reason: "no such file")
         }
-        if LegacyHDF5Checkpoint.looksLikeHDF5(path: path) {
-            return try LegacyHDF5Checkpoint.read(path)
+        // A directory, FIFO or device named like a checkpoint is never opened (a FIFO would
+        // block the reader, a directory make the zip reader seek forever).
+        if let kind = RegularFile.irregularKind(path) {
+            throw .corruptCheckpoint(path: path, reason: "it is \(kind), not a regular file")
         }
-        return try TorchCheckpointCodec.read(path)
+        let c =
+            LegacyHDF5Checkpoint.looksLikeHDF5(path: path)
+            ? try LegacyHDF5Checkpoint.read(path) : try TorchCheckpointCodec.read(path)
+        try checkFinite(c, path: path)
+        return c
+    }
+
+    /// A model with NaN or infinite parameters is no model: simulating it gives NaN, training
+    /// from it diverges at once. Such a checkpoint is unusable like a damaged one (resume
+    /// falls back to the previous checkpoint, naming this one).
+    static func checkFinite(_ c: Checkpoint, path: String) throws(ResultsError) {
+        var dicts = [("network", c.network)]
+        for task in c.decoder.keys.sorted() { dicts.append(("decoder/\(task)", c.decoder[task]!)) }
+        for (prefix, dict) in dicts {
+            for name in dict.names where !(dict[name]?.isFinite ?? true) {
+                throw .corruptCheckpoint(path: path, reason: "\(prefix)/\(name) holds NaN or infinite values")
+            }
+        }
     }
 
     /// The newest checkpoint that reads back and verifies, with a description of every newer

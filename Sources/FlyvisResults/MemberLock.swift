@@ -23,9 +23,10 @@ package final class MemberLock: @unchecked Sendable {
     package let path: String
     private var released = false
 
-    /// Takes the lock or fails at once (never waits).
-    package init(directory: URL) throws(MemberLockError) {
-        path = directory.appendingPathComponent(Self.fileName).path
+    /// Takes the lock or fails at once (never waits). `fileName` is the member lock's unless
+    /// another lock of the same kind is meant (the ensemble's).
+    package init(directory: URL, fileName: String = MemberLock.fileName) throws(MemberLockError) {
+        path = directory.appendingPathComponent(fileName).path
         try Self.registry.acquire(path, directory: directory.path)
     }
 
@@ -86,6 +87,21 @@ package final class MemberLock: @unchecked Sendable {
     }
 
     static let registry = Registry()
+
+    /// Whether a live process holds the lock of `directory` (this one included), tested
+    /// without creating or writing anything: a shared lock is tried and at once dropped. nil
+    /// when it cannot tell: no lock file (a directory written elsewhere, or before locks), or a
+    /// file system without `flock`.
+    package static func isHeld(directory: URL, fileName: String = MemberLock.fileName) -> Bool? {
+        let fd = open(directory.appendingPathComponent(fileName).path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        if flock(fd, LOCK_SH | LOCK_NB) == 0 {
+            _ = flock(fd, LOCK_UN)
+            return false
+        }
+        return errno == EWOULDBLOCK || errno == EAGAIN ? true : nil
+    }
 
     /// "held by host H, PID P, since T" from the holder's lock file.
     static func describeHolder(_ path: String) -> String {

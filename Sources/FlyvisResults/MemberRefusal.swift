@@ -11,3 +11,9 @@ extension MemberLockError: MemberRefusal {
         return false
     }
 }
+
+/// A refused path (outside the root, a symlink out of it, a file where a folder belongs) is
+/// never written to, not even the failure's `_status.yaml`.
+extension PathError: MemberRefusal {
+    package var leavesMemberUntouched: Bool { true }
+}

@@ -48,6 +48,55 @@ package enum NetworkPath {
         }
     }
 
+    /// Throws unless `url`, with every symlink on its existing part resolved, still lies
+    /// inside `results` (resolved the same way, so a results folder that is itself a link to
+    /// scratch space is fine). A task, ensemble or member directory that links elsewhere
+    /// would otherwise take writes, and `delete_if_exists`, outside the root.
+    package static func checkResolvedInside(_ url: URL, results: URL) throws(PathError) {
+        let base = resolveExisting(results.standardizedFileURL)
+        guard let real = resolveExisting(url.standardizedFileURL) else {
+            throw .outsideResults(path: "\(url.path) (a symlink on it points nowhere)", results: results.path)
+        }
+        let inside =
+            base.map { b in
+                real.pathComponents.count > b.pathComponents.count
+                    && Array(real.pathComponents.prefix(b.pathComponents.count)) == b.pathComponents
+            } ?? false
+        guard inside else {
+            throw .outsideResults(
+                path: real.path == url.standardizedFileURL.path ? url.path : "\(url.path) (resolves to \(real.path))",
+                results: results.path)
+        }
+    }
+
+    /// Whether two paths name the same file once symlinks and relative parts are resolved
+    /// (either may not exist yet).
+    package static func samePath(_ a: String, _ b: String) -> Bool {
+        func resolved(_ p: String) -> URL? { resolveExisting(URL(fileURLWithPath: p).standardizedFileURL) }
+        guard let x = resolved(a), let y = resolved(b) else { return false }
+        return x.standardizedFileURL.path == y.standardizedFileURL.path
+    }
+
+    /// `url` with its longest existing prefix resolved by `realpath` and the rest appended;
+    /// nil when a component exists only as a dangling symlink.
+    static func resolveExisting(_ url: URL) -> URL? {
+        var existing = url
+        var rest: [String] = []
+        while true {
+            if let r = realpath(existing.path, nil) {
+                defer { free(r) }
+                var out = URL(fileURLWithPath: String(cString: r))
+                for c in rest { out.appendPathComponent(c) }
+                return out
+            }
+            var st = stat()
+            if lstat(existing.path, &st) == 0 { return nil }  // there, but a link to nothing
+            guard existing.pathComponents.count > 1 else { return url }
+            rest.insert(existing.lastPathComponent, at: 0)
+            existing.deleteLastPathComponent()
+        }
+    }
+
     /// Throws if `url` or one of its ancestors below `results` exists as something other than a
     /// directory (Foundation would report only "Code=512 (null)" when creating it).
     package static func checkDirectoryComponents(_ url: URL, results: URL) throws(PathError) {
@@ -75,6 +124,7 @@ package enum NetworkPath {
     /// holds nothing but `keep`, or missing: what `delete_if_exists=true` may delete.
     package static func checkDeletable(_ url: URL, results: URL, keep: Set<String> = []) throws(PathError) {
         try checkInside(url, results: results)
+        try checkResolvedInside(url, results: results)
         let names = (try? FileManager.default.contentsOfDirectory(atPath: url.path)) ?? []
         guard isNetworkDirectory(url) || names.allSatisfy({ keep.contains($0) }) else {
             throw .notNetworkDirectory(path: url.path)

@@ -69,4 +69,6 @@ package enum ResultsSchema {
     package static let bestCheckpoints = "best_checkpoints.txt"
     /// Each member's log in the ensemble folder (rank-local runs write them side by side).
     package static func memberLog(_ member: Int) -> String { String(format: "%04d_train.log", member) }
+    /// The ensemble lock (`flock`) the job holds for its whole run: one job per ensemble.
+    package static let ensembleLock = ".flyvis-ensemble.lock"
 }

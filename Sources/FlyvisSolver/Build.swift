@@ -171,7 +171,10 @@ package enum Build {
 
     /// The rendered sequences: a local Sintel copy if `task.dataset.sintel_path` is set, else
     /// the built-in synthetic set; cached under `<root>/renderings`.
-    static func sequences(_ c: Config, root: URL, log: (String) -> Void) throws -> [RenderedSequence] {
+    static func sequences(
+        _ c: Config, root: URL, log: (String) -> Void,
+        stop: @escaping () -> Bool = { false }
+    ) throws -> [RenderedSequence] {
         let render = try renderConfig(c)
         let hexals = HexLattice.count(extent: render.extent)
         if let path = try c.optionalString("task.dataset.sintel_path") {
@@ -189,10 +192,10 @@ package enum Build {
             let inputs = try folder.fingerprint(depth: render.depth)
             return try RenderCache.loadOrRender(
                 root: root, kind: "RenderedSintel", key: key,
-                fingerprint: "\(inputs.files) files \(inputs.hash)", hexals: hexals, log: log
+                fingerprint: "\(inputs.files) files \(inputs.hash)", hexals: hexals, log: log, stop: stop
             ) {
                 log("Rendering Sintel from \(path) (once; cached under \(root.path)/renderings)")
-                return try folder.render(render, progress: log)
+                return try folder.render(render, progress: log, stop: stop)
             }
         }
         var b = BuiltinFlowConfig()
@@ -204,10 +207,14 @@ package enum Build {
                 key: "task.dataset.builtin", value: "scenes \(b.scenes), frames \(b.framesPerScene)",
                 allowed: "at least 2 scenes of at least n_frames + 1 = \(render.nFrames + 1) frames")
         }
-        return try RenderCache.loadOrRender(root: root, kind: "BuiltinFlow", key: b.key + " " + render.key, hexals: hexals, log: log) {
+        return try RenderCache.loadOrRender(
+            root: root, kind: "BuiltinFlow", key: b.key + " " + render.key, hexals: hexals, log: log,
+            stop: stop
+        ) {
             log("Generating the built-in synthetic optic-flow data set (\(b.scenes) scenes × \(b.framesPerScene) frames; once, cached)")
             let t0 = Date()
-            let s = BuiltinFlow.render(config: b, render: render)
+            let s = BuiltinFlow.render(config: b, render: render, stop: stop)
+            if stop() { throw DataError.stopRequested }
             log(String(format: "Built-in data set ready in %.1f s", Date().timeIntervalSince(t0)))
             return s
         }

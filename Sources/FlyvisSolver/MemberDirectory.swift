@@ -24,6 +24,14 @@ package enum MemberDirectory {
         let results = ResultsLayout(root: root).results
         let url = try locate(config: config, root: root).url
         try NetworkPath.checkDirectoryComponents(url, results: results)
+        // Symlinks are resolved before anything is written: the member directory, and the
+        // folders results are written into, must lie inside <root>/results.
+        try NetworkPath.checkResolvedInside(url, results: results)
+        for sub in [CheckpointSchema.folder] + ResultsSchema.Split.allCases.map(\.folder) {
+            let child = url.appendingPathComponent(sub)
+            try NetworkPath.checkDirectoryComponents(child, results: results)
+            try NetworkPath.checkResolvedInside(child, results: url)
+        }
         let fm = FileManager.default
         // resume=true never deletes (flyvis stores delete_if_exists: true in _meta.yaml).
         let deleteAsked = try config.bool(RunFlag.deleteIfExists.key) && fm.fileExists(atPath: url.path)

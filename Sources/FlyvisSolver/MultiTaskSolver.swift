@@ -68,10 +68,24 @@ package final class MultiTaskSolver {
         return try Build.loadConfig(stored: stored, overrides: overrides, configDirs: configDirs)
     }
 
+    /// The top-level keys `_meta.yaml` stores: flyvis's (`metaKeys`) and every key the
+    /// defaults lack (`+foo=1`), so an added key is kept with the run and compared on resume.
+    static func storedKeys(_ config: Config) -> [String] {
+        let defaults = Self.defaultTopLevelKeys
+        return metaKeys + config.root.keys.filter { !defaults.contains($0) && !metaKeys.contains($0) && $0 != "type" }
+    }
+
+    static let defaultTopLevelKeys: Set<String> = Set((try? Config.load())?.root.keys ?? [])
+
     /// Opens (or creates) the network directory `<root>/results/<network_name>` and builds
     /// everything. With `resume`, an existing directory continues from its last good
     /// checkpoint; without it, an existing directory with checkpoints is refused.
-    package init(config: Config, root: URL, resume: Bool, log: TrainingLog = TrainingLog(), threads: Int = 1) throws {
+    /// `stopRequested` ends the preparation of the data set (rendering, or waiting for another
+    /// process's rendering) with `SolverError.stopRequested`.
+    package init(
+        config: Config, root: URL, resume: Bool, log: TrainingLog = TrainingLog(), threads: Int = 1,
+        stopRequested: @escaping () -> Bool = { false }
+    ) throws {
         self.config = config
         self.log = log
         // Validated, inside <root>/results, locked for this run (MemberDirectory.swift).
@@ -89,10 +103,11 @@ package final class MultiTaskSolver {
             // their defaults.
             let filled = try Config.load(
                 stored: try Config.fromMeta(meta, file: directory.url.appendingPathComponent(ResultsSchema.meta).path).config)
+            let keys = Self.storedKeys(filled) + Self.storedKeys(config).filter { !Self.storedKeys(filled).contains($0) }
             func metaPart(_ c: Config) -> Config {
                 Config(
                     root: {
-                        var m = ConfigMap(); for k in Self.metaKeys { if let v = c.root[k] { m[k] = v } }; return m
+                        var m = ConfigMap(); for k in keys { if let v = c.root[k] { m[k] = v } }; return m
                     }())
             }
             let (stored, current) = (metaPart(filled), metaPart(config))
@@ -102,7 +117,7 @@ package final class MultiTaskSolver {
         try fm.createDirectory(at: directory.url, withIntermediateDirectories: true)
         log.addFile(directory.url.appendingPathComponent(ResultsSchema.trainLog))
         log.info("Network directory \(directory.path)")
-        try directory.writeMeta(config.metaYAML(status: "done", keys: Self.metaKeys))
+        try directory.writeMeta(config.metaYAML(status: "done", keys: Self.storedKeys(config)))
 
         // Network.
         let connectome = try Build.connectome(config)
@@ -117,7 +132,11 @@ package final class MultiTaskSolver {
         // Data.
         let seed = try config.int("seed")
         dataRNG = RandomState(seed: UInt64(bitPattern: Int64(seed)) ^ SeedSalt.data)
-        task = try Build.task(config, root: root, connectome: connectome, seed: seed, threads: threads, log: log)
+        do {
+            task = try Build.task(config, root: root, connectome: connectome, seed: seed, threads: threads, log: log, stop: stopRequested)
+        } catch DataError.stopRequested {
+            throw SolverError.stopRequested
+        }
         dt = task.dataset.config.dt
 
         // Optimizer, penalties, scheduler.
@@ -180,8 +199,11 @@ package final class MultiTaskSolver {
         let loader = overfit ? task.overfitLoader : task.trainLoader
         let augment = !overfit && task.dataset.config.augment
         let nEpochs = Int((Double(nIters - iteration) / Double(loader.count)).rounded(.up))
+        // Training runs in whole epochs (as flyvis's), so it ends at or after task.n_iters.
+        let end = iteration + nEpochs * loader.count
+        let wholeEpochs = end == nIters ? "" : " (task.n_iters=\(nIters) rounded up to whole epochs)"
         log.info(
-            "Starting training: \(nEpochs) epochs of \(loader.count) iterations from iteration \(iteration); checkpoint every \(chkptEveryEpoch) epochs."
+            "Starting training: \(nEpochs) epochs of \(loader.count) iterations from iteration \(iteration) to \(end)\(wholeEpochs); checkpoint every \(chkptEveryEpoch) epochs."
         )
         let start = Date()
         var lastCheckpointTime = Date(), lastCheckpointIteration = iteration
@@ -225,8 +247,8 @@ package final class MultiTaskSolver {
                     let rate = Double(iteration - lastProgressIteration) / max(sinceProgress, 1e-9)
                     log.info(
                         String(
-                            format: "Iteration %d/%d, loss %.5f, %.2f it/s, ETA %.0f s", iteration, nIters, r.loss, rate,
-                            Double(max(nIters - iteration, 0)) / max(rate, 1e-9)))
+                            format: "Iteration %d/%d%@, loss %.5f, %.2f it/s, ETA %.0f s", iteration, end,
+                            wholeEpochs as NSString, r.loss, rate, Double(max(end - iteration, 0)) / max(rate, 1e-9)))
                     (lastProgress, lastProgressIteration) = (Date(), iteration)
                     hooks.progress(iteration, rate)
                 }
@@ -246,11 +268,11 @@ package final class MultiTaskSolver {
                 times.checkpoints += seconds(since: c0)
                 lastCheckpointTime = Date()
                 lastCheckpointIteration = iteration
-                let remaining = Double(nIters - iteration) / max(rate, 1e-9)
+                let remaining = Double(end - iteration) / max(rate, 1e-9)
                 log.info(
                     String(
-                        format: "Iteration %d/%d, loss %.5f, %.2f it/s, ETA %.0f s", iteration, nIters,
-                        histories[ResultsSchema.loss]?.last ?? .nan, rate, max(remaining, 0)))
+                        format: "Iteration %d/%d%@, loss %.5f, %.2f it/s, ETA %.0f s", iteration, end,
+                        wholeEpochs as NSString, histories[ResultsSchema.loss]?.last ?? .nan, rate, max(remaining, 0)))
             }
             if stop && !last {
                 log.warning("Stop requested: checkpointed at iteration \(iteration); resume to continue.")
@@ -532,6 +554,11 @@ package final class MultiTaskSolver {
             for t in task.names { try d.truncate(ResultsSchema.taskLoss(t), to: keep, as: Double.self) }
             try d.truncate(ResultsSchema.splitIteration, to: keep, as: Int64.self)
         }
+        // val-single's scores of checkpoints after this one describe files that training will
+        // now write again: drop them, so they are validated anew.
+        for key in [ResultsSchema.l2norm, ResultsSchema.epe] {
+            try directory.split(.validation).truncate(key, to: keep, as: Double.self)
+        }
         try directory.truncate(ResultsSchema.chkptIndex, to: keep, as: Int64.self)
         try directory.truncate(ResultsSchema.chkptIter, to: keep, as: Int64.self)
         try repairHistories(checkpoints: keep)
@@ -585,26 +612,50 @@ package final class MultiTaskSolver {
     }
 
     /// After training: validates every checkpoint (flyvis's separate `val_single` step), so that
-    /// `EnsembleView(...).task_error()` finds `validation/epe`; skipped when it is up to date.
-    package func validateIfNeeded() throws {
+    /// `EnsembleView(...).task_error()` finds `validation/epe`. Checkpoints already validated
+    /// (the leading entries of `validation/l2norm` and `epe`; a roll-back drops those of
+    /// rebuilt checkpoints) are kept, so a run stopped here continues where it stopped.
+    /// Returns false when `stopRequested` stopped it (what was validated is written).
+    @discardableResult
+    package func validateIfNeeded(stopRequested: () -> Bool = { false }) throws -> Bool {
         let n = CheckpointStore(networkDirectory: directory).indices().count
         let v = directory.split(.validation)
-        if let epe = try? v.read(ResultsSchema.epe, as: Double.self), let l2 = try? v.read(ResultsSchema.l2norm, as: Double.self),
-            epe.values.count == n, l2.values.count == n
-        {
-            return
-        }
-        log.info("Validating \(n) checkpoints with l2norm and epe (validation/l2norm.h5, epe.h5).")
-        _ = try validateAllCheckpoints()
+        let l2 = (try? v.read(ResultsSchema.l2norm, as: Double.self).values) ?? []
+        let epe = (try? v.read(ResultsSchema.epe, as: Double.self).values) ?? []
+        let done = l2.count == epe.count && l2.count <= n ? l2.count : 0
+        if done == n { return true }
+        log.info(
+            done == 0
+                ? "Validating \(n) checkpoints with l2norm and epe (validation/l2norm.h5, epe.h5)."
+                : "Validating checkpoints \(done)…\(n - 1) with l2norm and epe (0…\(done - 1) were validated before).")
+        return try validateCheckpoints(from: done, l2norm: l2, epe: epe, stopRequested: stopRequested).complete
     }
 
     /// Validates every checkpoint with l2norm and epe (flyvis `val-single`), in eval mode from
     /// v = bias (t_pre 0, as flyvis's validation), and writes validation/l2norm and epe.
-    package func validateAllCheckpoints() throws -> (l2norm: [Double], epe: [Double]) {
+    package func validateAllCheckpoints(stopRequested: () -> Bool = { false }) throws -> (l2norm: [Double], epe: [Double]) {
+        let r = try validateCheckpoints(from: 0, l2norm: [], epe: [], stopRequested: stopRequested)
+        return (r.l2norm, r.epe)
+    }
+
+    /// Validates checkpoints from position `start` of the store's indices on, after the given
+    /// leading values, and writes both arrays; a stop request ends it between checkpoints
+    /// (complete false), with the values so far written.
+    func validateCheckpoints(
+        from start: Int, l2norm: [Double], epe: [Double], stopRequested: () -> Bool
+    ) throws
+        -> (l2norm: [Double], epe: [Double], complete: Bool)
+    {
         let store = CheckpointStore(networkDirectory: directory)
-        var l2: [Double] = [], epe: [Double] = []
+        var l2 = Array(l2norm.prefix(start)), epe = Array(epe.prefix(start))
         var skipped: [Int] = []
-        for index in store.indices() {
+        var complete = true
+        for index in store.indices().dropFirst(start) {
+            if stopRequested() {
+                log.warning("Stop requested: validated \(l2.count) checkpoint(s); rerun to validate the rest.")
+                complete = false
+                break
+            }
             do {
                 try recover(.index(index), optimizer: false, rollBack: false)
             } catch let error as ResultsError {
@@ -626,6 +677,6 @@ package final class MultiTaskSolver {
                 "Skipped damaged checkpoint(s) \(skipped.map(String.init).joined(separator: ", ")) (NaN in validation/l2norm.h5 and epe.h5)."
             )
         }
-        return (l2, epe)
+        return (l2, epe, complete)
     }
 }

@@ -18,6 +18,8 @@ package enum SolverError: Error, CustomStringConvertible, Equatable {
     case invalidSplit(String)
     case shapeMismatch(source: String, key: String, stored: [Int], expected: [Int])
     case notANetworkDirectory(path: String, reason: String)
+    /// A stop request arrived before training started (while the data set was prepared).
+    case stopRequested
 
     package var description: String {
         switch self {
@@ -31,6 +33,8 @@ package enum SolverError: Error, CustomStringConvertible, Equatable {
             return "cannot resume '\(path)': the config differs from the stored one in\n  " + diffs.joined(separator: "\n  ")
                 + "\n(only task.n_iters and description may change on resume; use a new ensemble_and_network_id otherwise)"
         case let .invalidSplit(why): return "cannot split the data set: \(why)"
+        case .stopRequested:
+            return "stopped on request before training started; nothing was trained, rerun to continue"
         case let .notANetworkDirectory(path, reason):
             return "'\(path)' is not a network directory (\(reason)); pass <root>/results/<task>/<EEEE>/<NNN>"
         case let .shapeMismatch(source, key, stored, expected):
@@ -47,4 +51,10 @@ extension SolverError: MemberRefusal {
         default: return false
         }
     }
+}
+
+/// A config error is the command's, not the member's (a mistyped --member-override, say): the
+/// member keeps the state it had, so a corrected rerun trains it without --retry-failed.
+extension ConfigError: MemberRefusal {
+    package var leavesMemberUntouched: Bool { true }
 }

@@ -52,21 +52,22 @@ package struct StimulusSimulation {
         let connectome = network.connectome
         let sf = try HDF5File(path: stimulus, mode: .readOnly)
         let names = try sf.children("/")
+        let hexals = connectome.lattice.count
         guard let key = names.contains("lum") ? "lum" : (names.count == 1 ? names[0] : nil),
-            (try? sf.shape(key)) != nil
+            let shape = try? sf.shape(key)
         else {
-            throw SimulationError("'\(stimulus)' needs a dataset 'lum' of shape (batch, frames, 1, \(connectome.lattice.count))")
+            throw SimulationError("'\(stimulus)' needs a dataset 'lum' of shape (batch, frames, 1, \(hexals))")
         }
+        // The shape is checked, axis by axis, before anything is read or allocated.
+        let (batch, frames) = try Self.checkStimulusShape(
+            shape, file: stimulus, dataset: key, hexals: hexals,
+            recorded: try network.nodeIndices(nodes).count, network: network)
         let lum: HDF5Array<Float> = try sf.read(key)
-        guard lum.shape.count == 4, lum.shape[2] == 1, lum.shape[3] == connectome.lattice.count else {
-            throw NetworkError.stimulusShape(expected: [-1, -1, 1, connectome.lattice.count], found: lum.shape)
-        }
         if let bad = lum.values.firstIndex(where: { !$0.isFinite }) {
             throw SimulationError(
                 "'\(stimulus)' holds a non-finite value (\(lum.values[bad]) at flat index \(bad) of lum); a stimulus must be finite luminances"
             )
         }
-        let (batch, frames) = (lum.shape[0], lum.shape[1])
         let result = try network.simulate(
             movie: lum.values, batch: batch, frames: frames, dt: dt,
             initialState: tPre > 0 ? .given(try network.steadyState(tPre: tPre, dt: dt, batch: batch)!) : .bias,
@@ -84,6 +85,36 @@ package struct StimulusSimulation {
             try f.close()
         }
         return ([batch, frames, result.nodes.count], checkpoint)
+    }
+
+    /// (batch, frames) of a stimulus of `shape`, or an error naming the axis that is wrong: the
+    /// layout (batch, frames, 1, hexals), at least one sequence of one frame, and a size whose
+    /// movie, activity and simulation state fit in this machine's memory.
+    static func checkStimulusShape(
+        _ shape: [Int], file: String, dataset: String, hexals: Int, recorded: Int,
+        network: Network
+    ) throws -> (batch: Int, frames: Int) {
+        let what = "'\(file)': \(dataset) has shape \(shape)"
+        guard shape.count == 4 else { throw SimulationError("\(what), expected 4 axes (batch, frames, 1, \(hexals))") }
+        guard shape[2] == 1, shape[3] == hexals else {
+            throw SimulationError(
+                "\(what), expected (batch, frames, 1, \(hexals)): this network has \(hexals) hexals (check its extent)")
+        }
+        guard shape[0] >= 1 else { throw SimulationError("\(what): no sequences (batch 0); a stimulus needs at least one") }
+        guard shape[1] >= 1 else { throw SimulationError("\(what): no frames; a stimulus needs at least one frame") }
+        let memory = Double(ProcessInfo.processInfo.physicalMemory)
+        let bytes =
+            network.simulationBytes(batch: shape[0], frames: shape[1], recorded: recorded).map(Double.init) ?? .infinity
+        guard bytes <= memory / 2 else {
+            throw SimulationError(
+                "\(what): \(shape[0]) sequence(s) of \(shape[1]) frames would need "
+                    + String(
+                        format:
+                            "%.3g GB for the movie, the activity and the simulation, more than half of this machine's %.3g GB",
+                        bytes / 1e9, memory / 1e9)
+                    + "; simulate fewer or shorter sequences (or fewer --nodes) at a time")
+        }
+        return (shape[0], shape[1])
     }
 
     /// The default network of `extent` with parameters from a checkpoint (either format) or a

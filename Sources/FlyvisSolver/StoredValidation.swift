@@ -14,10 +14,12 @@ package enum StoredValidation {
 
     /// The network named by `overrides` (task_name, ensemble_and_network_id) under `root`, with
     /// its stored config as the base. A network without checkpoints is an error, and nothing
-    /// is created for it.
+    /// is created for it. `stopRequested` ends the data preparation
+    /// (`SolverError.stopRequested`) or the validation between checkpoints (what was validated
+    /// is written; the caller checks the request again).
     package static func run(
         overrides: [String], configDirs: [URL] = [], root: URL, threads: Int = 1,
-        log: TrainingLog = TrainingLog()
+        log: TrainingLog = TrainingLog(), stopRequested: @escaping () -> Bool = { false }
     ) throws -> Result {
         let config = try MultiTaskSolver.resolveConfig(
             overrides: overrides + ["\(RunFlag.resume.key)=true"],
@@ -27,8 +29,9 @@ package enum StoredValidation {
             throw SolverError.notANetworkDirectory(
                 path: dir.path, reason: "it has no checkpoints to validate; check task_name, ensemble_and_network_id and --root")
         }
-        let solver = try MultiTaskSolver(config: config, root: root, resume: true, log: log, threads: threads)
-        let (l2, epe) = try solver.validateAllCheckpoints()
+        let solver = try MultiTaskSolver(
+            config: config, root: root, resume: true, log: log, threads: threads, stopRequested: stopRequested)
+        let (l2, epe) = try solver.validateAllCheckpoints(stopRequested: stopRequested)
         return Result(directory: dir, l2norm: l2, epe: epe)
     }
 }

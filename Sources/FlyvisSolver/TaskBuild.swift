@@ -9,10 +9,12 @@ import Foundation
 extension Build {
     /// The task a config describes: the data set (rendered or from the cache), its split, one
     /// decoder and objective per target task, and the task weights.
-    static func task(_ config: Config, root: URL, connectome: Connectome, seed: Int, threads: Int, log: TrainingLog) throws -> TrainingTask
-    {
+    static func task(
+        _ config: Config, root: URL, connectome: Connectome, seed: Int, threads: Int, log: TrainingLog,
+        stop: @escaping () -> Bool = { false }
+    ) throws -> TrainingTask {
         let dataset = try MultiTaskDataset(
-            sequences: try sequences(config, root: root, log: log.info),
+            sequences: try sequences(config, root: root, log: log.info, stop: stop),
             config: try datasetConfig(config), extent: connectome.extent)
         let names = dataset.targetTasks
         guard !names.isEmpty else {

@@ -17,11 +17,19 @@ package struct PickleReader {
         case mark
     }
 
+    /// How deeply values may nest. torch checkpoints nest a few levels (checkpoint → optim →
+    /// state → entry → tensor); a hostile file could nest tens of thousands, and values that
+    /// deep overflow the thread's stack when they are compared or freed (both recurse), so
+    /// deeper nesting is refused while it is built.
+    package static let maxDepth = 64
+
     let data: [UInt8]
     let storage: (StorageReference) throws -> [UInt8]
     var pos = 0
+    /// The machine's stack, with each item's nesting depth beside it (0 for a scalar).
     var stack: [Item] = []
-    var memo: [Int: Item] = [:]
+    var depths: [Int] = []
+    var memo: [Int: (item: Item, depth: Int)] = [:]
 
     package init(_ data: [UInt8], storage: @escaping (StorageReference) throws -> [UInt8]) {
         self.data = data
@@ -39,7 +47,7 @@ package struct PickleReader {
             case 0x2e:  // STOP
                 guard case let .value(v)? = stack.last else { throw PickleError.malformed("STOP without a value", offset: at) }
                 return v
-            case 0x28: stack.append(.mark)
+            case 0x28: place(.mark, depth: 0)
             case 0x29: push(.tuple([]))
             case 0x5d: push(.list([]))
             case 0x7d: push(.dict([], ordered: false))
@@ -62,59 +70,72 @@ package struct PickleReader {
             case 0x42: push(.bytes(try take(try length(4))))  // BINBYTES
             case 0x43: push(.bytes(try take(Int(try byte()))))  // SHORT_BINBYTES
             case 0x8e: push(.bytes(try take(try length(8))))  // BINBYTES8
-            case 0x71: memo[Int(try byte())] = try top(at)  // BINPUT
-            case 0x72: memo[try length(4)] = try top(at)  // LONG_BINPUT
-            case 0x94: memo[memo.count] = try top(at)  // MEMOIZE
+            case 0x71: memo[Int(try byte())] = try topSlot(at)  // BINPUT
+            case 0x72: memo[try length(4)] = try topSlot(at)  // LONG_BINPUT
+            case 0x94: memo[memo.count] = try topSlot(at)  // MEMOIZE
             case 0x68, 0x6a:  // BINGET, LONG_BINGET
                 let id = op == 0x68 ? Int(try byte()) : try length(4)
-                guard let item = memo[id] else { throw PickleError.malformed("memo entry \(id) is not set", offset: at) }
-                stack.append(item)
+                guard let entry = memo[id] else { throw PickleError.malformed("memo entry \(id) is not set", offset: at) }
+                place(entry.item, depth: entry.depth)
             case 0x63:  // GLOBAL
                 let module = try line(at), name = try line(at)
-                stack.append(.global(module: module, name: name))
+                place(.global(module: module, name: name), depth: 0)
             case 0x93:  // STACK_GLOBAL
                 let name = try popValue(at).string, module = try popValue(at).string
                 guard let module, let name else { throw PickleError.malformed("STACK_GLOBAL needs two strings", offset: at) }
-                stack.append(.global(module: module, name: name))
-            case 0x74: stack.append(try tuple(try popMark(at), at))  // TUPLE
+                place(.global(module: module, name: name), depth: 0)
+            case 0x74:  // TUPLE
+                let (items, d) = try popMark(at)
+                try place(try tuple(items, at), depth: d + 1, at)
             case 0x85, 0x86, 0x87:  // TUPLE1..3
                 let n = Int(op - 0x84)
                 guard stack.count >= n else { throw PickleError.malformed("tuple of \(n) on a short stack", offset: at) }
-                let items = Array(stack.suffix(n))
+                let items = Array(stack.suffix(n)), d = depths.suffix(n).max() ?? 0
                 stack.removeLast(n)
-                stack.append(try tuple(items, at))
-            case 0x6c: push(.list(try popMark(at).map { try value($0, at) }))  // LIST
-            case 0x64: push(.dict(try pairs(try popMark(at), at), ordered: false))  // DICT
+                depths.removeLast(n)
+                try place(try tuple(items, at), depth: d + 1, at)
+            case 0x6c:  // LIST
+                let (items, d) = try popMark(at)
+                try place(.value(.list(try items.map { try value($0, at) })), depth: d + 1, at)
+            case 0x64:  // DICT
+                let (items, d) = try popMark(at)
+                try place(.value(.dict(try pairs(items, at), ordered: false)), depth: d + 1, at)
             case 0x61:  // APPEND
-                let v = try popValue(at)
-                try modifyList(at) { $0.append(v) }
+                let (v, d) = try popValueSlot(at)
+                try modifyList(at, adding: d) { $0.append(v) }
             case 0x65:  // APPENDS
-                let items = try popMark(at).map { try value($0, at) }
-                try modifyList(at) { $0 += items }
+                let (marked, d) = try popMark(at)
+                let items = try marked.map { try value($0, at) }
+                try modifyList(at, adding: d) { $0 += items }
             case 0x73:  // SETITEM
-                let v = try popValue(at), k = try popValue(at)
-                try modifyDict(at) { $0.append(PickleEntry(k, v)) }
+                let (v, dv) = try popValueSlot(at), (k, dk) = try popValueSlot(at)
+                try modifyDict(at, adding: max(dv, dk)) { $0.append(PickleEntry(k, v)) }
             case 0x75:  // SETITEMS
-                let items = try pairs(try popMark(at), at)
-                try modifyDict(at) { $0 += items }
+                let (marked, d) = try popMark(at)
+                let items = try pairs(marked, at)
+                try modifyDict(at, adding: d) { $0 += items }
             case 0x51:  // BINPERSID
-                stack.append(try persistent(try popValue(at), at))
+                let (pid, d) = try popValueSlot(at)
+                try place(try persistent(pid, at), depth: d + 1, at)
             case 0x52:  // REDUCE
                 let args: [Item]
-                switch stack.popLast() {
-                case let .value(.tuple(values))?: args = values.map { .value($0) }
-                case let .arguments(items)?: args = items
+                let (last, d) = try popSlot(at)
+                switch last {
+                case let .value(.tuple(values)): args = values.map { .value($0) }
+                case let .arguments(items): args = items
                 default: throw PickleError.malformed("REDUCE needs an argument tuple", offset: at)
                 }
-                guard let callable = stack.popLast() else { throw PickleError.malformed("REDUCE without a callable", offset: at) }
-                stack.append(try reduce(callable, args, at))
+                let (callable, _) = try popSlot(at)
+                try place(try reduce(callable, args, at), depth: d + 1, at)
             case 0x62:  // BUILD
-                let state = try popValue(at)
-                guard let target = stack.popLast() else { throw PickleError.malformed("BUILD on an empty stack", offset: at) }
-                stack.append(try build(target, state, at))
+                let (state, ds) = try popValueSlot(at)
+                let (target, dt) = try popSlot(at)
+                try place(try build(target, state, at), depth: max(dt, ds + 1), at)
             case 0x30: _ = try pop(at)  // POP
             case 0x31: _ = try popMark(at)  // POP_MARK
-            case 0x32: stack.append(try top(at))  // DUP
+            case 0x32:  // DUP
+                let top = try topSlot(at)
+                place(top.item, depth: top.depth)
             default: throw PickleError.unsupportedOpcode(op, offset: at)
             }
         }
@@ -271,19 +292,41 @@ package struct PickleReader {
 
     // MARK: Stack helpers
 
-    mutating func push(_ v: PickleValue) { stack.append(.value(v)) }
+    /// Pushes a scalar value.
+    mutating func push(_ v: PickleValue) { place(.value(v), depth: 0) }
 
-    func top(_ at: Int) throws -> Item {
-        guard let t = stack.last else { throw PickleError.malformed("empty stack", offset: at) }
-        return t
+    /// Pushes an item of a depth that cannot exceed its parts' (a scalar, a memo copy).
+    mutating func place(_ item: Item, depth: Int) {
+        stack.append(item)
+        depths.append(depth)
     }
 
-    mutating func pop(_ at: Int) throws -> Item {
-        guard let t = stack.popLast() else { throw PickleError.malformed("empty stack", offset: at) }
-        return t
+    /// Pushes a container built of parts, refusing nesting deeper than `maxDepth`.
+    mutating func place(_ item: Item, depth: Int, _ at: Int) throws {
+        guard depth <= Self.maxDepth else {
+            throw PickleError.malformed("values nest deeper than \(Self.maxDepth) levels (torch checkpoints nest a few)", offset: at)
+        }
+        place(item, depth: depth)
     }
+
+    func topSlot(_ at: Int) throws -> (item: Item, depth: Int) {
+        guard let t = stack.last, let d = depths.last else { throw PickleError.malformed("empty stack", offset: at) }
+        return (t, d)
+    }
+
+    mutating func popSlot(_ at: Int) throws -> (item: Item, depth: Int) {
+        guard let t = stack.popLast(), let d = depths.popLast() else { throw PickleError.malformed("empty stack", offset: at) }
+        return (t, d)
+    }
+
+    mutating func pop(_ at: Int) throws -> Item { try popSlot(at).item }
 
     mutating func popValue(_ at: Int) throws -> PickleValue { try value(try pop(at), at) }
+
+    mutating func popValueSlot(_ at: Int) throws -> (value: PickleValue, depth: Int) {
+        let (item, d) = try popSlot(at)
+        return (try value(item, at), d)
+    }
 
     /// A stack item as a value; storage types (the `torch.FloatStorage` global in a persistent
     /// id) become their class name so the persistent id can be checked as a tuple.
@@ -310,13 +353,16 @@ package struct PickleReader {
         return plain ? .value(.tuple(try items.map { try value($0, at) })) : .arguments(items)
     }
 
-    mutating func popMark(_ at: Int) throws -> [Item] {
+    /// The items above the topmost MARK, removed with it, and their greatest depth.
+    mutating func popMark(_ at: Int) throws -> (items: [Item], depth: Int) {
         guard let m = stack.lastIndex(where: { if case .mark = $0 { return true } else { return false } }) else {
             throw PickleError.malformed("no MARK on the stack", offset: at)
         }
         let items = Array(stack[(m + 1)...])
+        let depth = depths[(m + 1)...].max() ?? 0
         stack.removeSubrange(m...)
-        return items
+        depths.removeSubrange(m...)
+        return (items, depth)
     }
 
     func pairs(_ items: [Item], _ at: Int) throws -> [PickleEntry] {
@@ -324,20 +370,23 @@ package struct PickleReader {
         return try stride(from: 0, to: items.count, by: 2).map { PickleEntry(try value(items[$0], at), try value(items[$0 + 1], at)) }
     }
 
-    mutating func modifyList(_ at: Int, _ f: (inout [PickleValue]) -> Void) throws {
-        guard case var .value(.list(l))? = stack.popLast() else {
+    /// Changes the list on top of the stack; its parts gain items of depth `adding`.
+    mutating func modifyList(_ at: Int, adding depth: Int, _ f: (inout [PickleValue]) -> Void) throws {
+        let (top, d) = try popSlot(at)
+        guard case var .value(.list(l)) = top else {
             throw PickleError.malformed("APPEND to something that is not a list", offset: at)
         }
         f(&l)
-        stack.append(.value(.list(l)))
+        try place(.value(.list(l)), depth: max(d, depth + 1), at)
     }
 
-    mutating func modifyDict(_ at: Int, _ f: (inout [PickleEntry]) -> Void) throws {
-        guard case .value(.dict(var e, let ordered))? = stack.popLast() else {
+    mutating func modifyDict(_ at: Int, adding depth: Int, _ f: (inout [PickleEntry]) -> Void) throws {
+        let (top, d) = try popSlot(at)
+        guard case .value(.dict(var e, let ordered)) = top else {
             throw PickleError.malformed("SETITEM on something that is not a dict", offset: at)
         }
         f(&e)
-        stack.append(.value(.dict(e, ordered: ordered)))
+        try place(.value(.dict(e, ordered: ordered)), depth: max(d, depth + 1), at)
     }
 
     // MARK: Byte helpers

@@ -51,9 +51,15 @@ package enum TorchArchive {
     /// Reads a torch checkpoint: checks every record's CRC-32, runs the pickle and resolves the
     /// tensor storages.
     package static func read(path: String) throws(TorchFormatError) -> PickleValue {
+        // Read whole first: only a regular file is opened, and the zip reader then works on
+        // bytes of a known size (on a directory or FIFO it would seek and scan forever).
+        let bytes: Data
+        do { bytes = try RegularFile.contents(of: path) } catch {
+            throw .notAZipArchive(path: path, reason: error.description)
+        }
         let archive: Archive
         do {
-            archive = try Archive(url: URL(fileURLWithPath: path), accessMode: .read)
+            archive = try Archive(data: bytes, accessMode: .read)
         } catch {
             throw .notAZipArchive(path: path, reason: reason(error))
         }

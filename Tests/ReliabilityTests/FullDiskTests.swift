@@ -1,4 +1,5 @@
 import FlyvisBase
+import FlyvisEnsemble
 import FlyvisHDF5
 import FlyvisResults
 import FlyvisTestSupport
@@ -144,6 +145,30 @@ final class SmallDisk {
             !again.output.contains("HDF5-DIAG") && !again.output.contains("MPI_ABORT") && !again.output.contains("Segmentation"),
             "\(again.output.suffix(2000))")
         #expect(try Data(contentsOf: summary) == before, "the previous summary is kept whole")
+    }
+
+    /// An ensemble member that stops for lack of space is not a deterministic failure: the job
+    /// says to free space and rerun the same command, and that plain rerun (no --retry-failed)
+    /// continues the member to the end.
+    @Test(arguments: [900, 1600])
+    func ensembleRerunAfterAFullDiskContinues(kilobytes: Int) throws {
+        let disk = try #require(SmallDisk(kilobytes: kilobytes))
+        let job =
+            ["--ensemble-id", "3", "--start", "0", "--end", "1", "--root", disk.url.path, "--skip-validation"]
+            + Tiny.base + ["task.n_iters=12"]
+        let full = try runFlyvis(job)
+        #expect(full.status == 1 && !full.signaled, "exit status \(full.shellStatus)\n\(full.output.suffix(2000))")
+        #expect(full.output.contains("no space left on device while writing '\(disk.url.path)/"), "\(full.output.suffix(2000))")
+        #expect(full.stdout.contains("Free disk space, then rerun this same command"), "\(full.stdout.suffix(2000))")
+        let member = disk.url.appendingPathComponent("results/flow/0003/000")
+        try Self.checkConsistent(member)
+
+        #expect(disk.resize(kilobytes: 8192))
+        let again = try runFlyvis(job)
+        #expect(again.status == 0, "\(again.output.suffix(2000))")
+        #expect(MemberStatus.read(from: ResultsDirectory(member))?.state == .finished)
+        try Self.checkConsistent(member)
+        #expect(try ResultsDirectory(member).read(ResultsSchema.loss, as: Double.self).values.count >= 12, "trained to the end")
     }
 
     /// In process: a history append that does not fit keeps the old file, removes its

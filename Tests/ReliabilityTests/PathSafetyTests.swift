@@ -144,3 +144,70 @@ func snapshotTree(_ dir: URL) throws -> [String: Int] {
     }
     return out
 }
+
+/// Symlinks inside the root are resolved before anything is written: a results, task,
+/// ensemble or member directory (or a member's chkpts/validation folder) that links out of
+/// `<root>/results` is refused, and nothing is written or deleted there.
+@Suite(.serialized) struct SymlinkTests {
+    @Test(arguments: ["task", "ensemble", "member", "validation"])
+    func symlinkOutOfTheRootIsRefused(level: String) throws {
+        let root = try temporaryDirectory(), outside = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: root); try? FileManager.default.removeItem(at: outside) }
+        try "keep me".write(to: outside.appendingPathComponent("precious.txt"), atomically: true, encoding: .utf8)
+        let results = root.appendingPathComponent("results")
+        let link: URL
+        switch level {
+        case "task": link = results.appendingPathComponent("flow")
+        case "ensemble": link = results.appendingPathComponent("flow/0001")
+        case "member": link = results.appendingPathComponent("flow/0001/000")
+        default: link = results.appendingPathComponent("flow/0001/000/validation")
+        }
+        try FileManager.default.createDirectory(at: link.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try FileManager.default.createSymbolicLink(at: link, withDestinationURL: outside)
+        let before = snapshot(outside)
+        let single = try runFlyvis(
+            [
+                "train-single", "--root", root.path, "task_name=flow", "ensemble_and_network_id=0001/000",
+                "task.n_iters=9", "delete_if_exists=true",
+            ] + Tiny.base)
+        #expect(single.status == 1 && !single.signaled, "\(single.output.suffix(1500))")
+        #expect(single.stderr.contains("resolves to"), "\(single.stderr.suffix(1500))")
+        let ensemble = try runFlyvis(
+            ["--ensemble-id", "1", "--start", "0", "--end", "1", "--root", root.path, "task.n_iters=9"] + Tiny.base)
+        #expect(ensemble.status == 1 && !ensemble.signaled, "\(ensemble.output.suffix(1500))")
+        #expect(ensemble.output.contains("resolves to"), "\(ensemble.output.suffix(1500))")
+        #expect(snapshot(outside) == before, "nothing written or deleted outside the root: \(snapshot(outside).keys.sorted())")
+    }
+
+    /// A symlink that stays inside the results folder (e.g. results itself on scratch space,
+    /// or an ensemble linked to another one) is fine.
+    @Test func symlinkInsideTheResultsIsFollowed() throws {
+        let root = try temporaryDirectory(), scratch = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: root); try? FileManager.default.removeItem(at: scratch) }
+        try FileManager.default.createSymbolicLink(at: root.appendingPathComponent("results"), withDestinationURL: scratch)
+        let r = try runFlyvis(
+            [
+                "train-single", "--root", root.path, "task_name=flow", "ensemble_and_network_id=0001/000",
+                "task.n_iters=9", "--skip-validation",
+            ] + Tiny.base)
+        #expect(r.status == 0, "\(r.output.suffix(1500))")
+        #expect(FileManager.default.fileExists(atPath: scratch.appendingPathComponent("flow/0001/000/chkpts/chkpt_00001").path))
+    }
+
+    /// `chkpts` that is a file is named as such, before training (it was NSCocoaErrorDomain 516).
+    @Test func checkpointFolderThatIsAFileIsNamed() throws {
+        let root = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: root) }
+        let member = root.appendingPathComponent("results/flow/0001/000")
+        try FileManager.default.createDirectory(at: member, withIntermediateDirectories: true)
+        try "x".write(to: member.appendingPathComponent("chkpts"), atomically: true, encoding: .utf8)
+        let r = try runFlyvis(
+            [
+                "train-single", "--root", root.path, "task_name=flow", "ensemble_and_network_id=0001/000",
+                "task.n_iters=9",
+            ] + Tiny.base)
+        #expect(r.status == 1 && !r.signaled, "\(r.output.suffix(1500))")
+        #expect(r.stderr.contains("\(member.path)/chkpts' exists but is not a directory"), "\(r.stderr.suffix(1500))")
+        #expect(!r.stderr.contains("NSCocoaErrorDomain"))
+    }
+}

@@ -46,3 +46,42 @@ func deadPID() throws -> Int32 {
 }
 
 var thisHost: String { HostName.current }
+
+/// Trains a small member `<root>/results/flow/<id>` to `iterations` (one checkpoint per
+/// epoch of 9 iterations) and returns its directory.
+func trainTinyMember(
+    root: URL, id: String = "0001/000", iterations: Int = 18, validate: Bool = false,
+    _ extra: [String] = []
+) throws -> URL {
+    let r = try runFlyvis(
+        [
+            "train-single", "--root", root.path, "task_name=flow", "ensemble_and_network_id=\(id)",
+            "task.n_iters=\(iterations)",
+        ] + (validate ? [] : ["--skip-validation"]) + Tiny.base + extra)
+    guard r.status == 0 else { throw TestSetupError("training \(id) failed (\(r.shellStatus)): \(r.output.suffix(2000))") }
+    return root.appendingPathComponent("results/flow/\(id)")
+}
+
+struct TestSetupError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// Every regular file below `dir` with its contents, to show that a refused command wrote
+/// nothing there.
+func snapshot(_ dir: URL) -> [String: Data] {
+    var out: [String: Data] = [:]
+    for case let path as String in FileManager.default.enumerator(atPath: dir.path) ?? NSEnumerator() {
+        let url = dir.appendingPathComponent(path)
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDir), !isDir.boolValue else { continue }
+        out[path] = (try? Data(contentsOf: url)) ?? Data()
+    }
+    return out
+}
+
+/// Runs the binary under `timeout`, so a hang fails the test with status 124 instead of
+/// stalling the suite.
+func runFlyvisBounded(_ arguments: [String], seconds: Int = 300) throws -> Outcome {
+    try runProcess("/usr/bin/timeout", ["-k", "10", "\(seconds)", flyvisBinary] + arguments)
+}

@@ -111,4 +111,32 @@ import Testing
         let names = (try? FileManager.default.contentsOfDirectory(atPath: out.path)) ?? []
         #expect(names.isEmpty, "no file, no temporary: \(names)")
     }
+
+    /// Whether this process may mount a tmpfs (root in a container that allows it).
+    static let canMount: Bool = {
+        guard let dir = try? temporaryDirectory("tmpfs-probe") else { return false }
+        defer { try? FileManager.default.removeItem(at: dir) }
+        guard (try? runProcess("/usr/bin/env", ["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", dir.path]))?.status == 0
+        else { return false }
+        _ = try? runProcess("/usr/bin/env", ["umount", dir.path])
+        return true
+    }()
+
+    /// A disk too small for the responses: every rank ends with one line naming the space
+    /// needed, before any collective write, and no file or temporary is left.
+    @Test(.enabled(if: available && canMount, "needs the reference tree and a tmpfs mount (root)"))
+    func fullDiskEndsEveryRankWithoutFiles() throws {
+        let (root, ens) = try Self.ensemble()
+        defer { try? FileManager.default.removeItem(at: root) }
+        let out = ens.appendingPathComponent("responses")
+        try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
+        #expect(try runProcess("/usr/bin/env", ["mount", "-t", "tmpfs", "-o", "size=1024k", "tmpfs", out.path]).status == 0)
+        defer { _ = try? runProcess("/usr/bin/env", ["umount", out.path]) }
+        let r = try Self.mpirun(ranks: 2, ["responses", ens.path] + Self.subset)
+        #expect(r.status == 1, "\(r.stdout)\n\(r.stderr)")
+        let lines = r.stderr.split(separator: "\n").filter { $0.lowercased().contains("error:") }
+        #expect(lines.count == 2, "one line per rank: \(r.stderr)")
+        #expect(lines.allSatisfy { $0.contains("not enough space") }, "\(r.stderr)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: out.path).isEmpty)
+    }
 }
