@@ -4,24 +4,6 @@ import Foundation
 import Glibc
 #endif
 
-/// Why a path could not be read as a file.
-package enum RegularFileError: Error, Equatable, CustomStringConvertible {
-    case notRegular(path: String, kind: String)
-    case tooLarge(path: String, bytes: Int64, limit: Int64)
-    case io(path: String, reason: String)
-
-    package var description: String {
-        switch self {
-        case let .notRegular(path, kind):
-            return "'\(path)' is \(kind), not a regular file"
-        case let .tooLarge(path, bytes, limit):
-            return "'\(path)' holds \(bytes) bytes, more than half of this machine's memory (\(limit) bytes may be read)"
-        case let .io(path, reason):
-            return "cannot read '\(path)': \(reason)"
-        }
-    }
-}
-
 /// Reads inputs that must be plain files (checkpoints): a directory, FIFO or device in their
 /// place is refused before it is read. The file is opened non-blocking (a FIFO would
 /// otherwise wait for a writer forever) and checked with `fstat` on the open descriptor, so a
