@@ -38,4 +38,18 @@ package struct CellCoordinates: Sendable, Equatable {
         let position = Dictionary(nodes.enumerated().map { ($1, $0) }, uniquingKeysWith: { a, _ in a })
         centralColumns = c.centralCellsIndex.map { position[$0] }
     }
+
+    /// The central cell of every type from responses on this axis, (sample, frame, cell) to
+    /// (sample, frame, cell type); NaN for a type whose central cell was not recorded.
+    package func central(_ values: [Float], samples: Int, frames: Int) -> [Float] {
+        let types = centralColumns.count
+        var out = [Float](repeating: .nan, count: samples * frames * types)
+        for row in 0..<(samples * frames) {
+            let src = row * count, dst = row * types
+            for (type, column) in centralColumns.enumerated() {
+                if let column { out[dst + type] = values[src + column] }
+            }
+        }
+        return out
+    }
 }

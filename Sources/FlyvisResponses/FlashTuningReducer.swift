@@ -27,16 +27,11 @@ package struct FlashTuningReducer: ResponseReducer {
 
     package var resultCount: Int { radii.count * coordinates.cells + 1 }
 
-    package mutating func add(samples: Range<Int>, values: [Float], cells: CellCoordinates) {
-        let (frames, types) = (coordinates.frames, coordinates.cells)
-        for (k, s) in samples.enumerated() {
-            for f in 0..<frames {
-                let src = (k * frames + f) * cells.count, dst = (s * frames + f) * types
-                for (type, column) in cells.centralColumns.enumerated() {
-                    if let column { central[dst + type] = values[src + column] }
-                }
-            }
-        }
+    package mutating func add(samples: Range<Int>, values: [Float], cells: CellCoordinates) throws {
+        let size = coordinates.frames * coordinates.cells
+        central.replaceSubrange(
+            (samples.lowerBound * size)..<(samples.upperBound * size),
+            with: cells.central(values, samples: samples.count, frames: coordinates.frames))
     }
 
     package func result() throws -> [Double] {

@@ -31,24 +31,15 @@ package struct MovingEdgeTuningReducer: ResponseReducer {
 
     package var resultCount: Int { 2 * coordinates.cells * intensities.count + 1 }
 
-    package mutating func add(samples: Range<Int>, values: [Float], cells: CellCoordinates) {
-        let (frames, types) = (coordinates.frames, coordinates.cells)
-        var central = [Float](repeating: .nan, count: samples.count * frames * types)
-        for k in 0..<samples.count {
-            for f in 0..<frames {
-                let src = (k * frames + f) * cells.count, dst = (k * frames + f) * types
-                for (type, column) in cells.centralColumns.enumerated() {
-                    if let column { central[dst + type] = values[src + column] }
-                }
-            }
-        }
+    package mutating func add(samples: Range<Int>, values: [Float], cells: CellCoordinates) throws {
+        let types = coordinates.cells
+        let central = cells.central(values, samples: samples.count, frames: coordinates.frames)
         var subset = coordinates
         subset.angle = Array(coordinates.angle[samples])
         subset.width = Array(coordinates.width[samples])
         subset.intensity = Array(coordinates.intensity[samples])
         subset.speed = Array(coordinates.speed[samples])
-        // The coordinates were validated at init, so the batch's peaks cannot fail.
-        guard let batch = try? DirectionSelectivity.peakResponses(responses: central, coordinates: subset) else { return }
+        let batch = try DirectionSelectivity.peakResponses(responses: central, coordinates: subset)
         peaks.replaceSubrange((samples.lowerBound * types)..<(samples.upperBound * types), with: batch)
     }
 

@@ -10,6 +10,6 @@ import Foundation
 package protocol ResponseReducer {
     /// Length of `result()`, the same on every rank (ranks without a member send NaN).
     var resultCount: Int { get }
-    mutating func add(samples: Range<Int>, values: [Float], cells: CellCoordinates)
+    mutating func add(samples: Range<Int>, values: [Float], cells: CellCoordinates) throws
     func result() throws -> [Double]
 }

@@ -101,7 +101,7 @@ package struct ResponsesJob {
             let reductions: [Int: [Double]]
             do {
                 reductions = try write(
-                    set, to: file, members: members, mine: mine, cells: coordinates,
+                    set, to: file, members: members, cells: coordinates,
                     communicator: comm, agree: agree, reducer: reducer)
                 try file.commit()
             } catch {
@@ -133,7 +133,7 @@ package struct ResponsesJob {
     /// batch by batch and writes each batch's block; ranks without a member that round take part
     /// in the same collective writes with empty blocks.
     private func write(
-        _ set: any StimulusSet, to file: ResponsesFile, members: [ResponsesMember], mine: [Int],
+        _ set: any StimulusSet, to file: ResponsesFile, members: [ResponsesMember],
         cells: CellCoordinates, communicator comm: Communicator, agree: RankAgreement,
         reducer: (any ResponseReducer)?
     ) throws -> [Int: [Double]] {
@@ -157,7 +157,7 @@ package struct ResponsesJob {
                         samples: set.sampleCount, frames: set.frameCount,
                         render: { i, buffer in try set.render(sample: i, into: buffer) }
                     ) { range, values in
-                        reduction?.add(samples: range, values: values, cells: cells)
+                        try reduction?.add(samples: range, values: values, cells: cells)
                         try file.write(member: m, samples: range, values: values)
                         written += 1
                         if comm.isRoot, clock.now - lastLine >= .seconds(progressInterval) {

@@ -50,7 +50,7 @@ package enum TuningReadout {
                 render: { i, buffer in try set.render(sample: i, into: buffer) },
                 shouldStop: shouldStop
             ) { range, values in
-                reducer.add(samples: range, values: values, cells: cells)
+                try reducer.add(samples: range, values: values, cells: cells)
             }
             fill(&table, reducer: reducer, results: [try reducer.result()])
         }

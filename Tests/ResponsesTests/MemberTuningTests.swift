@@ -8,12 +8,10 @@ import Testing
 /// checkpoint, kept while the best checkpoint and the stimuli stay the same.
 @Suite(.serialized) struct MemberTuningTests {
     @Test(.enabled(if: ResponsesCommandTests.available)) func readoutIsKeptUntilCheckpointOrStimuliChange() throws {
-        let root = try temporaryDirectory()
+        // A writable copy of the reference ensemble; member 000 is flyvis's analysed model.
+        let (root, ens) = try ResponsesCommandTests.ensemble()
         defer { try? FileManager.default.removeItem(at: root) }
-        let member = root.appendingPathComponent("results/flow/9995/000")
-        try FileManager.default.createDirectory(at: member.deletingLastPathComponent(), withIntermediateDirectories: true)
-        try FileManager.default.copyItem(at: Fixtures.resultsE15.appendingPathComponent("flow/9995/000"), to: member)
-        _ = try runProcess("/bin/chmod", ["-R", "u+w", root.path])
+        let member = ens.appendingPathComponent("000")
         var request = StimulusRequest()
         request.angles = [0, 90, 180, 270]
         request.speeds = [19, 25]
@@ -46,12 +44,10 @@ import Testing
     }
 
     @Test(.enabled(if: ResponsesCommandTests.available)) func aStopRequestInterruptsTheReadout() throws {
-        let root = try temporaryDirectory()
+        // A writable copy of the reference ensemble; member 000 is flyvis's analysed model.
+        let (root, ens) = try ResponsesCommandTests.ensemble()
         defer { try? FileManager.default.removeItem(at: root) }
-        let member = root.appendingPathComponent("results/flow/9995/000")
-        try FileManager.default.createDirectory(at: member.deletingLastPathComponent(), withIntermediateDirectories: true)
-        try FileManager.default.copyItem(at: Fixtures.resultsE15.appendingPathComponent("flow/9995/000"), to: member)
-        _ = try runProcess("/bin/chmod", ["-R", "u+w", root.path])
+        let member = ens.appendingPathComponent("000")
         #expect(throws: ResponsesError.interrupted) {
             _ = try MemberTuning.ensure(member: member, cacheRoot: root, shouldStop: { true })
         }
