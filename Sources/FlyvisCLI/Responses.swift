@@ -42,7 +42,11 @@ struct Responses: ParsableCommand {
     @Option(parsing: .unconditional, help: "First and one-past-last edge offset in LEDs.") var offsets = "-10,11"
     @Option(parsing: .unconditional, help: "Edge height in LEDs.") var height = 80.0
     @Option(name: .customLong("post-pad-mode"), help: "After a fast edge: continue, value or reflect.") var postPadMode = "continue"
-    @Option(parsing: .unconditional, help: "Seconds of grey before each stimulus (also the steady state).")
+    @Option(
+        parsing: .unconditional,
+        help:
+            "Seconds of grey inside each stimulus before it starts (the steady state before it is always 1 s of grey, as in flyvis's analysis)."
+    )
     var tPre = 1.0
     @Option(parsing: .unconditional, help: "Seconds after each edge.") var tPost = 1.0
     @Option(name: .customLong("batch-size"), help: "Samples simulated together.") var batchSize = 4
