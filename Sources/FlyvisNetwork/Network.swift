@@ -91,19 +91,45 @@ package final class Network {
         guard tPre / dt <= Double(Self.maxSteps) else { throw .tooManySteps(name: "t_pre", duration: tPre, dt: dt, limit: Self.maxSteps) }
         let n = Self.steps(tPre, dt)
         guard tPre > 0, n > 0 else { return state }
+        if state == nil && batch > 1 {
+            // Every sample starts from the bias and sees the same grey: one sample is the
+            // whole answer, bit for bit (each value's operations do not depend on the batch).
+            let one = greyRun(engine: warmUpEngine(), frames: n, dt: dt, batch: 1, value: value)
+            var out = [Float](repeating: 0, count: batch * nodeCount)
+            for b in 0..<batch { out.replaceSubrange((b * nodeCount)..<((b + 1) * nodeCount), with: one) }
+            return out
+        }
+        try prepare(batch: batch, frames: n, state: state)
+        return greyRun(engine: engine, frames: n, dt: dt, batch: batch, value: value)
+    }
+
+    /// A batch-1 engine for the grey warm-ups of batched runs, kept apart so that the main
+    /// engine's buffers keep their batch (resizing them would reallocate the whole history
+    /// on every iteration). Created on first use; takes the main engine's parameters,
+    /// activation and threads at every call.
+    private var warmUp: NetworkEngine<Float>?
+
+    private func warmUpEngine() -> NetworkEngine<Float> {
+        let e = warmUp ?? NetworkEngine<Float>(connectome: connectome, activation: engine.activation)
+        warmUp = e
+        e.activation = engine.activation
+        e.threads = engine.threads
+        e.setParameters(parameters)
+        return e
+    }
+
+    /// Runs `frames` steps of uniform grey on a prepared `engine` from v = bias at batch 1,
+    /// or from the state `prepare` set, and returns the last state as (B, N).
+    private func greyRun(engine: NetworkEngine<Float>, frames: Int, dt: Double, batch: Int, value: Float) -> [Float] {
+        if engine !== self.engine {
+            engine.reserve(batch: batch, frames: frames)
+            engine.setInitialStateToBias()
+        }
         let grey = [Float](repeating: value, count: batch * hexCount)
-        return try run(frames: n, dt: dt, batch: batch, state: state) { _, into in
+        engine.forward(frames: frames, dt: Float(dt)) { _, into in
             grey.withUnsafeBufferPointer { into.update(from: $0.baseAddress!, count: $0.count) }
             return true
         }
-    }
-
-    private func run(
-        frames: Int, dt: Double, batch: Int, state: [Float]?,
-        stimulus: (Int, UnsafeMutablePointer<Float>) -> Bool
-    ) throws(NetworkError) -> [Float] {
-        try prepare(batch: batch, frames: frames, state: state)
-        engine.forward(frames: frames, dt: Float(dt), stimulus: stimulus)
         var out = [Float](repeating: 0, count: batch * nodeCount)
         out.withUnsafeMutableBufferPointer { engine.copyState(frame: frames - 1, into: $0.baseAddress!) }
         return out

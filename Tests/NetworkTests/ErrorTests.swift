@@ -117,6 +117,24 @@ import Testing
         #expect(results[0].1 == results[1].1)
     }
 
+    /// A batch's grey warm-up from the bias runs one sample and copies it: bit for bit the
+    /// batched run (here from the bias state given explicitly, which takes the batched path),
+    /// with one thread and two.
+    @Test(arguments: [1, 2]) func batchedWarmUpEqualsOneSampleCopied(threads: Int) throws {
+        let c = try Connectome(extent: 4)
+        let net = try Network(connectome: c)
+        net.threads = threads
+        let B = 3
+        let p = net.parameters
+        let bias = (0..<net.nodeCount).map { p.bias[Int(c.nodeType[$0])] }
+        let given = Array((0..<B).map { _ in bias }.joined())
+        let copied = try #require(try net.steadyState(tPre: 0.3, dt: 0.02, batch: B, value: 0.4))
+        let batched = try #require(try net.steadyState(tPre: 0.3, dt: 0.02, batch: B, value: 0.4, state: given))
+        #expect(copied.count == B * net.nodeCount)
+        #expect(copied == batched)
+        #expect(copied != given, "the warm-up must move the state")
+    }
+
     /// The penalty lane shares the main lane's sweep (interleaved per cell, with a kernel for
     /// the batch of four and one for any other), but not its sums: the main lane's gradients
     /// are bitwise those of a backward without it.
