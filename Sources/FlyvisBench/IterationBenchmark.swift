@@ -11,6 +11,8 @@ package enum IterationBenchmark {
     package struct Result: Sendable {
         package var iterationMs: Double
         package var phasesMs: [String: Double]
+        /// The modelled DRAM traffic of one iteration (see `MemoryTraffic`).
+        package var traffic: MemoryTraffic
     }
 
     package static func run(network: Network, batch: Int, frames: Int, repetitions: Int, threads: Int) throws -> Result {
@@ -44,6 +46,10 @@ package enum IterationBenchmark {
             phases["steady_state", default: []].append(Double(t1 - t0) / 1e6)
             for (k, v) in step.lastTimings { phases[k, default: []].append(v * 1e3) }
         }
-        return Result(iterationMs: median(totals), phasesMs: phases.mapValues(median))
+        let activity = batch * frames * c.outputCellTypes.count * c.lattice.count * MemoryLayout<Float>.stride
+        let traffic = MemoryTraffic(
+            history: network.engine.historyBytes, decoder: decoder.bufferBytes, activity: 2 * activity,
+            movie: lum.count * MemoryLayout<Float>.stride)
+        return Result(iterationMs: median(totals), phasesMs: phases.mapValues(median), traffic: traffic)
     }
 }

@@ -84,8 +84,26 @@ struct Bench: ParsableCommand {
                 threads: threads)
             for k in it.phasesMs.keys.sorted() { print("ours iteration_phase_\(k)_ms: \(String(format: "%.2f", it.phasesMs[k]!))") }
             print("ours iteration_ms: \(String(format: "%.2f", it.iterationMs))")
+            printTraffic(it, streamGBs: MemoryTraffic.streamBandwidth())
         }
         print("ours peak_rss_mb: \(String(format: "%.1f", peakResidentMB()))")
+    }
+
+    /// The modelled DRAM bytes of each phase and the rate they imply against the measured
+    /// streaming bandwidth, beside the iteration's: which phases are near the memory bound.
+    func printTraffic(_ it: IterationBenchmark.Result, streamGBs: Double) {
+        print("ours stream_gbs_per_thread: \(String(format: "%.1f", streamGBs))")
+        for (k, bytes) in it.traffic.phases.sorted(by: { $0.key < $1.key }) {
+            guard let ms = it.phasesMs[k] else { continue }
+            let rate = bytes / (ms * 1e6)
+            print(
+                "ours iteration_phase_\(k)_dram_mb: \(String(format: "%.1f", bytes / 1e6)) (modelled; \(String(format: "%.1f", rate)) GB/s, \(String(format: "%.0f", 100 * rate / streamGBs))% of stream)"
+            )
+        }
+        let total = it.traffic.total
+        print(
+            "ours iteration_dram_mb: \(String(format: "%.1f", total / 1e6)) (modelled; \(String(format: "%.1f", total / (it.iterationMs * 1e6))) GB/s per rank)"
+        )
     }
 
     /// The responses workload: the reference subset's moving-edge responses (rendering cached)

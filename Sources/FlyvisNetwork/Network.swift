@@ -110,7 +110,7 @@ package final class Network {
     private var warmUp: NetworkEngine<Float>?
 
     private func warmUpEngine() -> NetworkEngine<Float> {
-        let e = warmUp ?? NetworkEngine<Float>(connectome: connectome, activation: engine.activation)
+        let e = warmUp ?? NetworkEngine<Float>(sameNetworkAs: engine, connectome: connectome)
         warmUp = e
         e.activation = engine.activation
         e.threads = engine.threads

@@ -57,8 +57,20 @@ package final class NetworkEngine<S: NetworkScalar> {
     /// Stable copies of the parameters in the kernels' term orders (arrays may move).
     private let kernelWeights: StencilWeights<S>
 
-    package init(connectome c: Connectome, activation: Activation = .relu) {
-        layout = NetworkLayout(connectome: c)
+    package convenience init(connectome c: Connectome, activation: Activation = .relu) {
+        let layout = NetworkLayout(connectome: c)
+        let stencil = StencilStore(layout: layout, groups: c.groups.map { ($0.sourceType, $0.targetType, $0.du, $0.dv, $0.edgeType) })
+        self.init(connectome: c, layout: layout, tables: stencil.tables, activation: activation)
+    }
+
+    /// An engine on the same connectome as `other` (sharing its layout and tables, which take
+    /// longer to build than a warm-up runs), with no buffers and no parameters yet.
+    package convenience init(sameNetworkAs other: NetworkEngine<S>, connectome c: Connectome) {
+        self.init(connectome: c, layout: other.layout, tables: other.stencil.tables, activation: other.activation)
+    }
+
+    private init(connectome c: Connectome, layout: NetworkLayout, tables: StencilTables, activation: Activation) {
+        self.layout = layout
         nodeCount = c.nodeCount
         self.activation = activation
         nodeType = c.nodeType
@@ -69,7 +81,7 @@ package final class NetworkEngine<S: NetworkScalar> {
             Int32((c.lattice.u[h] + l.extent + l.pad) * l.side + (c.lattice.v[h] + l.extent + l.pad))
         }
         groupEdgeType = c.groups.map { Int32($0.edgeType) }
-        stencil = StencilStore(layout: layout, groups: c.groups.map { ($0.sourceType, $0.targetType, $0.du, $0.dv, $0.edgeType) })
+        stencil = StencilStore(layout: layout, tables: tables)
         edgeTypeCount = stencil.tables.edgeTypes
         func zeroed(_ n: Int) -> UnsafeMutablePointer<S> {
             let p = UnsafeMutablePointer<S>.allocate(capacity: max(1, n))
@@ -89,6 +101,7 @@ package final class NetworkEngine<S: NetworkScalar> {
     private func release() {
         for p in [states, drive, act, current, input, lambda, delta, mu] { p?.deallocate() }
         states = nil; drive = nil; act = nil; current = nil; input = nil; lambda = nil; delta = nil; mu = nil
+        allocated = (0, 0, 0, 0)
     }
 
     /// Loads parameter values (applying the clamp the reference applies at every forward).
@@ -124,29 +137,60 @@ package final class NetworkEngine<S: NetworkScalar> {
         for (e, et) in t.edgeType.enumerated() { kernelWeights.strength[e] = strength[Int(et)] }
     }
 
+    /// Elements allocated per buffer: the history (states, drive), one map, one type map.
+    private var allocated = (states: 0, drive: 0, map: 0, input: 0)
+
     /// Sizes the buffers for a batch and a number of frames (no-op if they already fit).
+    /// Buffers that hold enough elements are kept when the batch changes (validation runs at
+    /// batch 1 between training batches of 4: reallocating page-faulted tens of megabytes in
+    /// at every switch); new ones are sized for the larger of the two shapes.
     package func reserve(batch b: Int, frames t: Int) {
         if b == batch && t <= capacityFrames && states != nil { return }
-        release()
-        batch = b
-        capacityFrames = max(t, 1)
         stencil.prepare(batch: b)
-        mapSize = stencil.spans.mapCells * b  // the maps and the slack the spans reach into
-        stateSize = nodeCount * b
-        func zeroed(_ n: Int) -> UnsafeMutablePointer<S> {
-            let p = UnsafeMutablePointer<S>.allocate(capacity: n)
-            p.initialize(repeating: 0, count: n)
-            return p
+        let frames = max(t, 1)
+        let map = stencil.spans.mapCells * b  // the maps and the slack the spans reach into
+        let state = nodeCount * b, typeMap = layout.cellsPerType * b
+        let fits =
+            states != nil && state * (frames + 1) <= allocated.states && state * frames <= allocated.drive
+            && map <= allocated.map && typeMap <= allocated.input
+        if !fits {
+            let keep = states == nil ? (states: 0, drive: 0, map: 0, input: 0) : allocated
+            release()
+            allocated = (
+                max(keep.states, state * (frames + 1)), max(keep.drive, state * frames), max(keep.map, map),
+                max(keep.input, typeMap)
+            )
+            func zeroed(_ n: Int) -> UnsafeMutablePointer<S> {
+                let p = UnsafeMutablePointer<S>.allocate(capacity: n)
+                p.initialize(repeating: 0, count: n)
+                return p
+            }
+            states = zeroed(allocated.states)
+            drive = zeroed(allocated.drive)
+            act = zeroed(allocated.map)
+            current = zeroed(allocated.map)
+            input = zeroed(allocated.input)
+            lambda = zeroed(2 * allocated.map)
+            delta = zeroed(2 * allocated.map)
+            mu = zeroed(2 * allocated.map)
+        } else {
+            // Another batch puts cells at other places: the maps' padding and missing cells,
+            // which the kernels read as zeros, may hold the last batch's values. (λ and δ are
+            // cleared by every backward.)
+            act!.update(repeating: 0, count: allocated.map)
+            current!.update(repeating: 0, count: allocated.map)
+            input!.update(repeating: 0, count: allocated.input)
         }
-        states = zeroed(stateSize * (capacityFrames + 1))
-        drive = zeroed(stateSize * capacityFrames)
-        act = zeroed(mapSize)
-        current = zeroed(mapSize)
-        input = zeroed(layout.cellsPerType * b)
-        lambda = zeroed(2 * mapSize)
-        delta = zeroed(2 * mapSize)
-        mu = zeroed(2 * mapSize)
+        batch = b
+        mapSize = map
+        stateSize = state
+        capacityFrames = min(allocated.states / state - 1, allocated.drive / state)
     }
+
+    /// Bytes of the history the last forward wrote and a backward reads: the states before and
+    /// after every frame and every frame's drive (the maps are L2- and L3-sized and are not
+    /// counted).
+    package var historyBytes: Int { (2 * frames + 1) * stateSize * MemoryLayout<S>.stride }
 
     // MARK: Forward
 

@@ -15,8 +15,11 @@ final class StencilStore {
     private(set) var forwardParts: [Range<Int>] = []
     private(set) var backwardParts: [Range<Int>] = []
 
-    init(layout: NetworkLayout, groups g: [(sourceType: Int, targetType: Int, du: Int, dv: Int, edgeType: Int)]) {
-        let t = StencilTables(layout: layout, groups: g)
+    convenience init(layout: NetworkLayout, groups g: [(sourceType: Int, targetType: Int, du: Int, dv: Int, edgeType: Int)]) {
+        self.init(layout: layout, tables: StencilTables(layout: layout, groups: g))
+    }
+
+    init(layout: NetworkLayout, tables t: StencilTables) {
         tables = t
         self.layout = layout
         ints = [copy(t.forwardStart), copy(t.forwardOffset), copy(t.edgeStart), copy(t.edgeTermStart), copy(t.backwardOffset)]

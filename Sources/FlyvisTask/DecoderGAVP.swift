@@ -53,6 +53,9 @@ package final class DecoderGAVP {
     /// and the spectra of its dOut (SpectralConv).
     private var inputSpectra: [Float] = [], gradSpectra: [Float] = []
     private var reluMask: [UInt8] = []
+    /// Whether the last forward kept the first convolution's input spectra (training mode
+    /// only: evaluation never runs a backward).
+    private var spectraKept = false
     private let spectralScratch = SpectralConv.Scratch()
     private var images = 0
 
@@ -119,6 +122,14 @@ package final class DecoderGAVP {
     }
 
     private var layers: [DecoderLayer] { base + head }
+
+    /// Bytes of the buffers the last forward and backward filled (maps, masks, kept spectra,
+    /// gradients): each is written once and read once per training iteration, and together
+    /// they are far larger than a core's share of L3, so `bench` counts them as memory traffic.
+    package var bufferBytes: Int {
+        let arrays = activations + dropoutMasks + gradSlots + [normDen, normSlope, gradInputBuffer, inputSpectra, gradSpectra]
+        return arrays.reduce(0) { $0 + $1.count * MemoryLayout<Float>.stride } + reluMask.count
+    }
 
     /// The first layer's FFT kernels when the decoder starts with a convolution: then the
     /// placed input map is kept as spatial lanes (eight images per vector), which they
@@ -475,7 +486,8 @@ package final class DecoderGAVP {
     private func firstForward(_ conv: HexConv, _ input: UnsafeBufferPointer<Float>, into out: inout [Float]) {
         let k = spectral(conv), N = images, C = inChannels, hexals = lattice.count, lanes = SpectralConv.lanes, L = k.size
         let count = k.spectrumCount(images: N, channels: C)
-        if inputSpectra.count != count { inputSpectra = [Float](repeating: 0, count: count) }
+        spectraKept = training
+        if training && inputSpectra.count != count { inputSpectra = [Float](repeating: 0, count: count) }
         let maskCount = SpectralConv.groups(N) * C * hexals
         if reluMask.count != maskCount { reluMask = [UInt8](repeating: 0, count: maskCount) }
         let spans = hexSpans, laneBits = Self.laneBits
@@ -497,7 +509,8 @@ package final class DecoderGAVP {
                                     // Branch-free: a branch per lane on the sign is a coin flip.
                                     mask[x - r.x0] = UInt8(truncatingIfNeeded: laneBits.replacing(with: 0, where: off).wrappedSum())
                                 }
-                            }, images: N, weights: conv.weight, bias: conv.bias, spectra: sb.baseAddress!, out: ob.baseAddress!,
+                            }, images: N, weights: conv.weight, bias: conv.bias, spectra: training ? sb.baseAddress : nil,
+                            out: ob.baseAddress!,
                             scratch: spectralScratch)
                     }
                 }
@@ -738,6 +751,7 @@ package final class DecoderGAVP {
     private func convBackwardToInput(_ conv: HexConv, _ g: [Float]) {
         let N = images, C = inChannels, hexals = lattice.count, lanes = SpectralConv.lanes
         let k = spectral(conv)
+        precondition(spectraKept, "the decoder's backward needs a forward in training mode")
         convBiasGradient(conv, g)
         let count = k.spectrumCount(images: N, channels: conv.outChannels)
         if gradSpectra.count != count { gradSpectra = [Float](repeating: 0, count: count) }

@@ -239,11 +239,12 @@ struct SpectralConv {
     /// out(o) = bias(o) + Σ_{i,t} w(o, i, t)·x(i, shifted by t) on the whole map, channel-major
     /// (o, n, pixel) as DirectConv writes it. `load(group, channel, y, row)` writes the input's
     /// map row y as lanes (L values, zeros past the map and in lanes past the last image). The
-    /// input's spectra are kept in `spectra` (`spectrumCount`) for the weight gradient, and the
+    /// input's spectra are kept in `spectra` (`spectrumCount`) for the weight gradient (nil: not
+    /// kept, for evaluation: copying out 30 MB was a tenth of the decoder's forward), and the
     /// kernel spectrum in `scratch`.
     func forward(
         load: (Int, Int, Int, UnsafeMutablePointer<V>) -> Void, images N: Int, weights: [Float], bias: [Float],
-        spectra: UnsafeMutablePointer<Float>, out: UnsafeMutablePointer<Float>, scratch: Scratch
+        spectra: UnsafeMutablePointer<Float>?, out: UnsafeMutablePointer<Float>, scratch: Scratch
     ) {
         let I = inChannels, O = outChannels, B = bins, P = pixels, G = Self.groups(N), S = side
         scratch.prepare(self)
@@ -264,7 +265,7 @@ struct SpectralConv {
                                     load: { y, row in load(g, c, y, row) }, into: UnsafeMutableRawPointer(X + c * 16),
                                     binStride: I, work: w, table: table)
                             }
-                            Self.keep(X, channels: I, group: g, groups: G, bins: B, into: spectra)
+                            if let spectra { Self.keep(X, channels: I, group: g, groups: G, bins: B, into: spectra) }
                         }
                         Self.multiply(
                             w.spectrum.0, pair.count > 1 ? w.spectrum.1 : w.spectrum.0, kernel: K, bins: B, inputs: I,

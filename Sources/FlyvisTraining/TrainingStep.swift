@@ -46,19 +46,18 @@ package final class TrainingStep {
             learningRates: [learningRates.network, learningRates.decoder])
     }
 
-    /// The last `outputActivity`, whose storage the next call reuses once its caller has let
-    /// go of it: a fresh 16 MB array per iteration (the reference size) was zeroed and
-    /// page-faulted in every time.
-    private var activityBuffer: [Float] = []
+    /// The last `outputActivity` of each size, whose storage the next call of that size reuses
+    /// once its caller has let go of it: a fresh 16 MB array per iteration (the reference size)
+    /// was zeroed and page-faulted in every time, and checkpoints alternate batch sizes.
+    private var activityBuffers: [Int: [Float]] = [:]
 
     /// Gathers the output types' activity after every frame as (B, T, types, hexals).
     func outputActivity(batch B: Int, frames T: Int) -> [Float] {
         let c = network.connectome, K = outputTypes.count, H = hexCount
-        var out: [Float] = []
-        swap(&out, &activityBuffer)
+        let count = B * T * K * H
         // Every element is written below.
-        if out.count != B * T * K * H { out = [Float](repeating: 0, count: B * T * K * H) }
-        defer { activityBuffer = out }
+        var out = activityBuffers.removeValue(forKey: count) ?? [Float](repeating: 0, count: count)
+        defer { activityBuffers[count] = out }
         out.withUnsafeMutableBufferPointer { buf in
             for t in 0..<T {
                 for (k, type) in outputTypes.enumerated() {
