@@ -331,6 +331,11 @@ package final class MultiTaskSolver {
     /// `test` with the grey steady states kept per batch size in `steadyStates`: a steady
     /// state depends only on the parameters and the batch size, so while the parameters stay
     /// the same (one checkpoint's four splits) it is computed once, not once per batch.
+    ///
+    /// Consecutive batches run together, up to `mergedSamples` samples, and each batch's losses
+    /// come from its slice (`TrainingStep.evaluate(batches:)`): the same losses bit for bit,
+    /// averaged over the same batches, in a fraction of the runs (the validation split runs at
+    /// batch 1).
     func test(
         _ loader: Loader, tPre: Double, objective: Objective? = nil,
         steadyStates: inout [Int: [Float]?]
@@ -338,8 +343,17 @@ package final class MultiTaskSolver {
         var sums: [String: Double] = [:]
         var n = 0
         var rng = RandomState(seed: 0)  // unused: no augmentation draws in eval
-        for indices in loader.epoch(&rng) {
-            let b = task.dataset.batch(indices, augment: false, rng: &rng)
+        let batches = Array(loader.epoch(&rng))
+        let limit = max(loader.batchSize, mergedSamples)
+        var next = 0
+        while next < batches.count {
+            var group = [batches[next]]
+            next += 1
+            while next < batches.count && group.reduce(0, { $0 + $1.count }) + batches[next].count <= limit {
+                group.append(batches[next])
+                next += 1
+            }
+            let b = task.dataset.batch(group.flatMap { $0 }, augment: false, rng: &rng)
             let steady: [Float]?
             if let cached = steadyStates[b.batchSize] {
                 steady = cached
@@ -348,13 +362,19 @@ package final class MultiTaskSolver {
                 steadyStates[b.batchSize] = steady
             }
             let losses = try step.evaluate(
-                lum: b.lum, targets: b.targets, batch: b.batchSize, frames: b.frames, dt: dt,
+                lum: b.lum, targets: b.targets, batches: group.map(\.count), frames: b.frames, dt: dt,
                 steadyState: steady, objective: objective)
-            for (k, v) in losses { sums[k, default: 0] += v }
-            n += 1
+            for batchLosses in losses {
+                for (k, v) in batchLosses { sums[k, default: 0] += v }
+                n += 1
+            }
         }
         return sums.mapValues { $0 / Double(max(n, 1)) }
     }
+
+    /// The most samples one evaluation run holds: twice the training batch, so that its
+    /// buffers stay within twice the training iteration's.
+    var mergedSamples: Int { 2 * task.batchSize }
 
     /// The solver's state as a flyvis checkpoint (plus our resume state).
     func checkpointState(valLoss: Double) -> Checkpoint {

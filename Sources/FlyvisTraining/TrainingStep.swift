@@ -213,9 +213,25 @@ package final class TrainingStep {
         lum: [Float], targets: [String: [Float]], batch B: Int, frames T: Int, dt: Double,
         steadyState: [Float]?, objective override: Objective? = nil
     ) throws -> [String: Double] {
+        try evaluate(
+            lum: lum, targets: targets, batches: [B], frames: T, dt: dt, steadyState: steadyState,
+            objective: override)[0]
+    }
+
+    /// `evaluate` of consecutive batches (`batches` holds their sizes; `lum` and `targets` their
+    /// samples in order) in one run of the network and the decoders, and each batch's losses
+    /// from its slice of the output. In evaluation samples never interact (the network and
+    /// eval-mode decoders compute every value of a sample by the same operations whatever
+    /// the batch), so each batch's losses are bit for bit those of running it alone, and a
+    /// checkpoint's validation at batch 1 fills the decoder's eight-image vectors.
+    package func evaluate(
+        lum: [Float], targets: [String: [Float]], batches: [Int], frames T: Int, dt: Double,
+        steadyState: [Float]?, objective override: Objective? = nil
+    ) throws -> [[String: Double]] {
+        let B = batches.reduce(0, +)
         try lum.withUnsafeBufferPointer { try network.forward(movie: $0, batch: B, frames: T, dt: dt, state: steadyState) }
         let input = outputActivity(batch: B, frames: T)
-        var losses: [String: Double] = [:]
+        var losses = [[String: Double]](repeating: [:], count: batches.count)
         for task in tasks {
             let decoder = decoders[task]!
             let wasTraining = decoder.training
@@ -226,8 +242,14 @@ package final class TrainingStep {
                 throw TrainingConfigError.missing(key: "data.\(task)", why: "the batch has no target for task \(task)")
             }
             let objective = override ?? objectives[task]!
-            losses[task] =
-                objective.evaluate(out, target, shape: [B, T, out.count / (B * T * hexCount), hexCount]).loss * weights.factor(task)
+            let perSample = out.count / B, channels = perSample / (T * hexCount)
+            var first = 0
+            for (k, b) in batches.enumerated() {
+                let slice = (first * perSample)..<((first + b) * perSample)
+                let loss = objective.evaluate(Array(out[slice]), Array(target[slice]), shape: [b, T, channels, hexCount]).loss
+                losses[k][task] = loss * weights.factor(task)
+                first += b
+            }
         }
         return losses
     }
