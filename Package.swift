@@ -109,10 +109,13 @@ let package = Package(
                 "FlyvisBase", "FlyvisConfig", "FlyvisMPI", "FlyvisHDF5", "FlyvisResults",
                 "FlyvisRandom", "FlyvisReport", "FlyvisSolver", "FlyvisResponses", "FlyvisTuning",
             ]),
-        // The workloads `bench` times and the machine's FMA peak, compiled for the target CPU.
+        // The workloads `bench` times and the machine's FMA peak, compiled for the target CPU;
+        // the node-throughput benchmark runs the iteration workload in child processes.
         .target(
             name: "FlyvisBench",
-            dependencies: ["FlyvisBase", "FlyvisHex", "FlyvisNetwork", "FlyvisRandom", "FlyvisTask", "FlyvisTraining"],
+            dependencies: [
+                "FlyvisBase", "FlyvisConnectome", "FlyvisHex", "FlyvisNetwork", "FlyvisRandom", "FlyvisTask", "FlyvisTraining",
+            ],
             swiftSettings: numericsSettings),
 
         // Executables: argument parsing and calls into the library layers, nothing else.
@@ -134,7 +137,7 @@ let package = Package(
             name: "FoundationTests",
             dependencies: [
                 "FlyvisTestSupport", "FlyvisBase", "FlyvisMPI", "FlyvisHDF5", "FlyvisHex", "FlyvisResults", "FlyvisEnsemble",
-                "FlyvisMPISelfTest", "FlyvisCLI",
+                "FlyvisMPISelfTest", "FlyvisCLI", "FlyvisBench",
             ]),
         .testTarget(
             name: "NetworkTests",

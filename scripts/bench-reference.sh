@@ -9,12 +9,16 @@
 #   responses speedup (1 thread vs PyTorch N threads): R   (flyvis's stimulus_response on
 #                            the reference moving edges, rendering cached on both sides)
 #   stimulus rendering speedup: S   (one angle-intensity set of moving edges, from scratch)
+#   node throughput (K ranks): P % of solo   (K single-thread training processes at once,
+#                            each against one alone: shared L3 cache and memory bandwidth;
+#                            K = $CONCURRENT, default nproc, skipped when 1)
 # each for our binary with $THREADS threads, plus the 1-thread figures for comparison, and
 # the phases, GFLOP/s and fraction of the FMA peak that `bench` reports.
 # The PyTorch side runs in its own virtualenv (.venv-bench), created on first use.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 THREADS="${THREADS:-$(nproc)}"
+CONCURRENT="${CONCURRENT:-$(nproc)}"
 REPS="${REPS:-5}"
 if ! command -v swift >/dev/null && [[ -x /opt/swift/usr/bin/swift ]]; then export PATH="/opt/swift/usr/bin:$PATH"; fi
 
@@ -37,6 +41,10 @@ echo "$ours1"
 echo "== flyvis-swift, $THREADS threads"
 oursN=$("$BIN" bench --threads "$THREADS" --repetitions "$REPS")
 echo "$oursN"
+if ((CONCURRENT > 1)); then
+  echo "== flyvis-swift, node throughput: $CONCURRENT single-thread ranks at once against one alone"
+  "$BIN" bench --concurrent "$CONCURRENT"
+fi
 
 value() { echo "$1" | awk -v k="$2" -F': ' '$1 ~ k {print $2}' | head -1; }
 t_net=$(value "$torch_out" "network_fwd_bwd_ms")

@@ -15,7 +15,23 @@ package enum IterationBenchmark {
         package var traffic: MemoryTraffic
     }
 
-    package static func run(network: Network, batch: Int, frames: Int, repetitions: Int, threads: Int) throws -> Result {
+    /// Where a caller joins the loop: a node-throughput child reports ready after the warm-up,
+    /// reports its times after the timed repetitions, then keeps iterating (untimed) while its
+    /// neighbours are still timing. The defaults run the repetitions alone.
+    package struct Hooks {
+        /// After the warm-up iteration, before the first timed one.
+        package var warmedUp: () throws -> Void = {}
+        /// After the last timed repetition, with every repetition's time in ms.
+        package var timed: ([Double]) throws -> Void = { _ in }
+        /// Checked between iterations after the timed ones: true runs one more, untimed.
+        package var keepRunning: () -> Bool = { false }
+
+        package init() {}
+    }
+
+    package static func run(
+        network: Network, batch: Int, frames: Int, repetitions: Int, threads: Int, hooks: Hooks = Hooks()
+    ) throws -> Result {
         let c = network.connectome
         let flow = TaskName.flow.rawValue
         let decoder = try DecoderGAVP(lattice: c.lattice, inChannels: c.outputCellTypes.count)
@@ -33,7 +49,9 @@ package enum IterationBenchmark {
         let target = (0..<(batch * frames * 2 * c.lattice.count)).map { _ in Float.random(in: -0.1...0.1, using: &rng) }
         var totals: [Double] = []
         var phases: [String: [Double]] = [:]
-        for rep in 0...repetitions {
+        var rep = 0
+        while rep <= repetitions || hooks.keepRunning() {
+            defer { rep += 1 }
             let t0 = DispatchTime.now().uptimeNanoseconds
             let steady = try network.steadyState(tPre: 0.5, dt: 0.02, batch: batch)
             let t1 = DispatchTime.now().uptimeNanoseconds
@@ -41,10 +59,12 @@ package enum IterationBenchmark {
                 iteration: rep, lum: lum, targets: [flow: target], batch: batch, frames: frames,
                 dt: 0.02, steadyState: steady)
             let t2 = DispatchTime.now().uptimeNanoseconds
-            guard rep > 0 else { continue }  // the first repetition warms caches and allocates buffers
+            if rep == 0 { try hooks.warmedUp() }
+            guard rep > 0, rep <= repetitions else { continue }  // the first repetition warms caches and allocates buffers
             totals.append(Double(t2 - t0) / 1e6)
             phases["steady_state", default: []].append(Double(t1 - t0) / 1e6)
             for (k, v) in step.lastTimings { phases[k, default: []].append(v * 1e3) }
+            if rep == repetitions { try hooks.timed(totals) }
         }
         let activity = batch * frames * c.outputCellTypes.count * c.lattice.count * MemoryLayout<Float>.stride
         let traffic = MemoryTraffic(

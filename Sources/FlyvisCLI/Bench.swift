@@ -13,25 +13,63 @@ struct Bench: ParsableCommand {
 
     @Option(help: "Batch size.") var batch = 4
     @Option(help: "Movie frames with gradients.") var frames = 40
-    @Option(help: "Timed repetitions (after one warm-up).") var repetitions = 5
+    @Option(help: "Timed repetitions (after one warm-up); default 5, and 10 per child and round with --concurrent.")
+    var repetitions: Int?
     @Option(help: "Connectome extent.") var extent = 15
     @Option(help: "Threads for the recurrent products and the decoder convolutions.") var threads = 1
     @Flag(help: "Time only the FMA peak and the decoder (skip the network and the iteration).") var decoderOnly = false
-    @Option(help: "training (the reference training workload) or responses (flyvis's moving-edge analysis).")
+    @Option(
+        help: """
+            training (the reference training workload: FMA peak, network, decoder, iteration), iteration (the training \
+            iteration alone) or responses (flyvis's moving-edge analysis).
+            """)
     var workload = "training"
+    @Option(
+        help: """
+            Node throughput: time the iteration workload in one single-thread child process alone, then in this many \
+            at once, and print how much of the solo speed each keeps (shared L3 cache and memory bandwidth).
+            """)
+    var concurrent: Int?
+    @Option(help: "For --concurrent: rounds of solo and concurrent runs, alternating which goes first (default 3).")
+    var rounds: Int?
+    /// Set by `--concurrent` on the child processes it starts: the iteration workload in step
+    /// with the parent over stdin and stdout.
+    @Flag(help: .hidden) var nodeThroughputChild = false
     @Option(help: "For --workload responses: the flyvis network directory whose best checkpoint runs.")
     var member = "Tests/Fixtures/flyvis-results-e15/flow/9995/000"
     @Option(help: "For --workload responses: where renderings are cached.") var root = "./data"
 
+    /// The timed repetitions: 10 per child and round for --concurrent, whose medians are of
+    /// fewer rounds than a solo run has repetitions; otherwise 5.
+    var timedRepetitions: Int { repetitions ?? (concurrent == nil ? 5 : 10) }
+
     func validate() throws {
-        guard ["training", "responses"].contains(workload) else {
-            throw ValidationError("--workload must be training or responses (got '\(workload)')")
+        guard ["training", "iteration", "responses"].contains(workload) else {
+            throw ValidationError("--workload must be training, iteration or responses (got '\(workload)')")
         }
-        guard repetitions >= 1, threads >= 1 else { throw ValidationError("--repetitions and --threads must be at least 1") }
+        guard timedRepetitions >= 1, threads >= 1 else { throw ValidationError("--repetitions and --threads must be at least 1") }
+        guard extent >= 1, batch >= 1, frames >= 1 else { throw ValidationError("--extent, --batch and --frames must be at least 1") }
+        if let concurrent {
+            guard concurrent >= 1, (rounds ?? 1) >= 1 else { throw ValidationError("--concurrent and --rounds must be at least 1") }
+            guard workload != "responses", !decoderOnly, threads == 1 else {
+                throw ValidationError(
+                    "--concurrent times the iteration workload on one thread per child; "
+                        + "it takes no --workload responses, --decoder-only or --threads")
+            }
+        } else if rounds != nil {
+            throw ValidationError("--rounds needs --concurrent K")
+        }
+        if decoderOnly && workload != "training" { throw ValidationError("--decoder-only belongs to --workload training") }
     }
 
     func run() throws {
+        if nodeThroughputChild {
+            return try NodeThroughputChild(extent: extent, batch: batch, frames: frames, repetitions: timedRepetitions).run()
+        }
+        if let concurrent { return try runConcurrent(ranks: concurrent) }
         if workload == "responses" { return try runResponses() }
+        if workload == "iteration" { return try runIteration() }
+        let repetitions = timedRepetitions
         let connectome = try Connectome(extent: extent)
         let network = try Network(connectome: connectome)
         network.threads = threads
@@ -78,15 +116,27 @@ struct Bench: ParsableCommand {
         print(
             "ours decoder_conv_gflops: \(String(format: "%.1f", conv)) (\(String(format: "%.0f", 100 * conv / threadPeak))% of peak, direct-equivalent)"
         )
-        if !decoderOnly {
-            let it = try IterationBenchmark.run(
-                network: network, batch: batch, frames: frames, repetitions: repetitions,
-                threads: threads)
-            for k in it.phasesMs.keys.sorted() { print("ours iteration_phase_\(k)_ms: \(String(format: "%.2f", it.phasesMs[k]!))") }
-            print("ours iteration_ms: \(String(format: "%.2f", it.iterationMs))")
-            printTraffic(it, streamGBs: MemoryTraffic.streamBandwidth())
-        }
+        if !decoderOnly { try printIteration(network: network) }
         print("ours peak_rss_mb: \(String(format: "%.1f", peakResidentMB()))")
+    }
+
+    /// The iteration workload alone: its phases and `ours iteration_ms`, as the training
+    /// workload prints them (for profiling one iteration without the other phases).
+    func runIteration() throws {
+        let network = try Network(connectome: try Connectome(extent: extent))
+        network.threads = threads
+        print("ours threads: \(threads)")
+        try printIteration(network: network)
+        print("ours peak_rss_mb: \(String(format: "%.1f", peakResidentMB()))")
+    }
+
+    func printIteration(network: Network) throws {
+        let it = try IterationBenchmark.run(
+            network: network, batch: batch, frames: frames, repetitions: timedRepetitions,
+            threads: threads)
+        for k in it.phasesMs.keys.sorted() { print("ours iteration_phase_\(k)_ms: \(String(format: "%.2f", it.phasesMs[k]!))") }
+        print("ours iteration_ms: \(String(format: "%.2f", it.iterationMs))")
+        printTraffic(it, streamGBs: MemoryTraffic.streamBandwidth())
     }
 
     /// The modelled DRAM bytes of each phase and the rate they imply against the measured
@@ -106,13 +156,27 @@ struct Bench: ParsableCommand {
         )
     }
 
+    /// `--concurrent K`: this executable again as K single-thread children (NodeThroughputBenchmark).
+    func runConcurrent(ranks: Int) throws {
+        let executable = Bundle.main.executableURL ?? URL(fileURLWithPath: CommandLine.arguments[0])
+        let child = [
+            "bench", "--node-throughput-child", "--extent", "\(extent)", "--batch", "\(batch)", "--frames", "\(frames)",
+            "--repetitions", "\(timedRepetitions)",
+        ]
+        let benchmark = NodeThroughputBenchmark(
+            ranks: ranks, rounds: rounds ?? 3, repetitions: timedRepetitions, executable: executable, childArguments: child)
+        FileHandle.standardOutput.write(Data("ours node_extent: \(extent), batch \(batch), frames \(frames)\n".utf8))
+        // Unbuffered, so that each round's lines show as it ends (stdout is a pipe under scripts).
+        _ = try benchmark.run { line in FileHandle.standardOutput.write(Data((line + "\n").utf8)) }
+    }
+
     /// The responses workload: the reference subset's moving-edge responses (rendering cached)
     /// and the rendering of one angle-intensity set from scratch.
     func runResponses() throws {
         var b = ResponsesBenchmark(
             member: URL(fileURLWithPath: member).standardizedFileURL, cacheRoot: URL(fileURLWithPath: root).standardizedFileURL)
         b.threads = threads
-        b.repetitions = repetitions
+        b.repetitions = timedRepetitions
         let r = try b.run()
         print("ours threads: \(threads)")
         print("ours responses_ms: \(String(format: "%.2f", r.responsesMilliseconds))")
