@@ -2,8 +2,10 @@
 # Times our network and training iteration against flyvis 1.2.0 (PyTorch, CPU) on this
 # machine, in one run, and prints the speedups as machine-readable lines:
 #   network speedup: X      (forward + backward of 40 frames, batch 4)
-#   iteration speedup: Y    (a whole training iteration: steady state, forward, decoder,
-#                            loss, backward with the penalty lane, Adam, penalty step)
+#   iteration speedup: Y    (a whole training iteration from the epoch's steady state:
+#                            forward, decoder, loss, backward with the penalty lane, Adam,
+#                            penalty step; the steady state is timed apart, once per epoch
+#                            in flyvis's solver and ours, as the PyTorch side does)
 #   training speedup: Z     (end to end: flyvis's train_single against our train-single on
 #                            a mock Sintel, seconds per iteration from time_trained.h5)
 #   responses speedup (1 thread vs PyTorch N threads): R   (flyvis's stimulus_response on

@@ -12,6 +12,8 @@ package protocol NetworkScalar: BinaryFloatingPoint, SIMDScalar, Sendable, Codab
     /// each concrete type compiles its own vector compare (on a generic scalar it becomes
     /// element-by-element mask building).
     static func reluAdjoint(_ c: SIMD8<Self>, _ lambda: SIMD8<Self>, _ mu: SIMD8<Self>, gate f: SIMD8<Self>) -> SIMD8<Self>
+    /// Lane-wise minimum and maximum (a requirement for the same reason).
+    static func lanewiseMinMax(_ lo: inout SIMD8<Self>, _ hi: inout SIMD8<Self>, _ x: SIMD8<Self>)
 }
 
 extension Float: NetworkScalar {
@@ -21,6 +23,11 @@ extension Float: NetworkScalar {
     @inlinable @inline(__always)
     package static func reluAdjoint(_ c: SIMD8<Float>, _ lambda: SIMD8<Float>, _ mu: SIMD8<Float>, gate f: SIMD8<Float>) -> SIMD8<Float> {
         c * lambda + mu.replacing(with: 0, where: .!(f .> 0))
+    }
+    @inlinable @inline(__always)
+    package static func lanewiseMinMax(_ lo: inout SIMD8<Float>, _ hi: inout SIMD8<Float>, _ x: SIMD8<Float>) {
+        lo = lo.replacing(with: x, where: x .< lo)
+        hi = hi.replacing(with: x, where: x .> hi)
     }
 }
 
@@ -33,5 +40,10 @@ extension Double: NetworkScalar {
         _ c: SIMD8<Double>, _ lambda: SIMD8<Double>, _ mu: SIMD8<Double>, gate f: SIMD8<Double>
     ) -> SIMD8<Double> {
         c * lambda + mu.replacing(with: 0, where: .!(f .> 0))
+    }
+    @inlinable @inline(__always)
+    package static func lanewiseMinMax(_ lo: inout SIMD8<Double>, _ hi: inout SIMD8<Double>, _ x: SIMD8<Double>) {
+        lo = lo.replacing(with: x, where: x .< lo)
+        hi = hi.replacing(with: x, where: x .> hi)
     }
 }

@@ -17,13 +17,13 @@ import Foundation
 ///
 /// Layouts (floats). Spatial lanes: value (image g·8 + l, channel c, pixel q) at
 /// ((g·C + c)·P + q)·8 + l. Spectra: bin f = kx·L + ky (kx ≤ L/2, the real input's half
-/// spectrum), value (bin f, group g, channel c) at ((f·G + g)·C + c)·16, real parts in the
-/// first eight floats, imaginary in the next eight: the weight gradient reads a bin's values
-/// for all groups as one stream. The transforms write one group's spectra into a per-thread
-/// buffer, (f, c) · 16, which the products read while it is in cache, and which is then
-/// copied out bin by bin. (Written straight into the kept spectra, bins 2 KB apart over
-/// 30 MB, every store missed the cache; read group by group, the weight gradient ran 40
-/// streams, more than the prefetchers follow.)
+/// spectrum), value (group g, bin f, channel c) at ((g·bins + f)·C + c)·16, real parts in the
+/// first eight floats, imaginary in the next eight. The transforms write each group's spectra
+/// straight to their place among the kept ones (a per-thread buffer when none are kept), and
+/// the products read them from there while they are in cache. The weight gradient reads a
+/// bin's values of every group, one stretch per group (2 × 20 streams at the reference size;
+/// prefetching them by hand ran slower). Bin-major kept spectra, one stream per bin for the
+/// weight gradient, needed a 30 MB copy per forward: a tenth of the forward's time.
 ///
 /// Determinism: every group of eight images is transformed by one thread in a fixed order,
 /// and the weight gradient sums groups in group order per bin, with bins split over threads,
@@ -258,17 +258,20 @@ struct SpectralConv {
                     // Groups in pairs for the products; each group's arithmetic is the same alone.
                     for g0 in Swift.stride(from: groups.lowerBound, to: groups.upperBound, by: 2) {
                         let pair = g0 + 1 < groups.upperBound ? [g0, g0 + 1] : [g0]
+                        // Each group's spectra go straight to their place among the kept ones
+                        // (or to this thread's buffers when none are kept).
+                        let X = pair.enumerated().map { j, g in
+                            spectra.map { $0 + g * B * I * 16 } ?? (j == 0 ? w.spectrum.0 : w.spectrum.1)
+                        }
                         for (j, g) in pair.enumerated() {
-                            let X = j == 0 ? w.spectrum.0 : w.spectrum.1
                             for c in 0..<I {
                                 forward2D(
-                                    load: { y, row in load(g, c, y, row) }, into: UnsafeMutableRawPointer(X + c * 16),
+                                    load: { y, row in load(g, c, y, row) }, into: UnsafeMutableRawPointer(X[j] + c * 16),
                                     binStride: I, work: w, table: table)
                             }
-                            if let spectra { Self.keep(X, channels: I, group: g, groups: G, bins: B, into: spectra) }
                         }
                         Self.multiply(
-                            w.spectrum.0, pair.count > 1 ? w.spectrum.1 : w.spectrum.0, kernel: K, bins: B, inputs: I,
+                            X[0], X[X.count - 1], kernel: K, bins: B, inputs: I,
                             outputs: O, into: w.product.0, w.product.1)
                         for (j, g) in pair.enumerated() {
                             let Y = j == 0 ? w.product.0 : w.product.1
@@ -312,16 +315,6 @@ struct SpectralConv {
     /// Lane l is 1 where bit l of the index is set, else 0: a byte of eight flags as a
     /// multiplier (integer lane masks compiled to a loop through memory).
     static let bitLanes: [V] = (0..<256).map { b in V((0..<8).map { Float((b >> $0) & 1) }) }
-
-    /// One group's spectra, (f, c) · 16, into the kept ones, (f, g, c) · 16.
-    @inline(__always)
-    static func keep(
-        _ src: UnsafePointer<Float>, channels C: Int, group g: Int, groups G: Int, bins B: Int,
-        into dst: UnsafeMutablePointer<Float>
-    ) {
-        let n = C * 16
-        for f in 0..<B { (dst + (f * G + g) * n).update(from: src + f * n, count: n) }
-    }
 
     /// Y_g(f, o) = Σ_i K(f, o, i)·X_g(f, i) for two groups at once (X0, X1 → Y0, Y1; pass
     /// the same group twice for one), which share the kernel's broadcasts: blocks of two
@@ -428,8 +421,9 @@ struct SpectralConv {
                     let w = work[part]
                     for g0 in Swift.stride(from: groups.lowerBound, to: groups.upperBound, by: 2) {
                         let pair = g0 + 1 < groups.upperBound ? [g0, g0 + 1] : [g0]
+                        let D = pair.map { grp in gradientSpectra + grp * B * O * 16 }
                         for (j, grp) in pair.enumerated() {
-                            let D = j == 0 ? w.spectrum.0 : w.spectrum.1
+                            let D = D[j]
                             let n0 = grp * Self.lanes, used = min(Self.lanes, N - n0)
                             for o in 0..<O {
                                 let planes = g + o * N * P + n0 * P
@@ -439,10 +433,9 @@ struct SpectralConv {
                                         for x in S..<L { row[x] = V() }
                                     }, into: UnsafeMutableRawPointer(D + o * 16), binStride: O, work: w, table: table)
                             }
-                            Self.keep(D, channels: O, group: grp, groups: G, bins: B, into: gradientSpectra)
                         }
                         Self.multiplyTransposed(
-                            w.spectrum.0, pair.count > 1 ? w.spectrum.1 : w.spectrum.0, kernel: K, bins: B,
+                            D[0], D[D.count - 1], kernel: K, bins: B,
                             inputs: I, outputs: O, into: w.product.0, w.product.1)
                         for (j, grp) in pair.enumerated() {
                             let dX = j == 0 ? w.product.0 : w.product.1
@@ -479,7 +472,9 @@ struct SpectralConv {
             let x = UnsafeRawPointer(spectra), d = UnsafeRawPointer(gradientSpectra)
             split(B) { _, binRange in
                 for f in binRange {
-                    let xs = x + f * G * I * 64, ds = d + f * G * O * 64
+                    // Group-major spectra: this bin's values of group g are one stretch at
+                    // ((g·bins + f)·C)·64 bytes.
+                    let xs = x + f * I * 64, ds = d + f * O * 64
                     let pre = pp + f * 2 * v * 8, pim = pre + v * 8
                     for o in 0..<O {
                         // Three inputs at a time, all groups in order.
@@ -487,7 +482,7 @@ struct SpectralConv {
                             let used = min(3, I - i0)
                             var r0 = V(), m0 = V(), r1 = V(), m1 = V(), r2 = V(), m2 = V()
                             for grp in 0..<G {
-                                let db = (grp * O + o) * 64, xb = (grp * I + i0) * 64
+                                let db = (grp * B * O + o) * 64, xb = (grp * B * I + i0) * 64
                                 let dr = ds.loadUnaligned(fromByteOffset: db, as: V.self)
                                 let di = ds.loadUnaligned(fromByteOffset: db + 32, as: V.self), nd = -di
                                 @inline(__always) func mac(_ j: Int, _ r: inout V, _ m: inout V) {
