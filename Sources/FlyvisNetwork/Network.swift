@@ -126,7 +126,7 @@ package final class Network {
             engine.setInitialStateToBias()
         }
         let grey = [Float](repeating: value, count: batch * hexCount)
-        engine.forward(frames: frames, dt: Float(dt)) { _, into in
+        engine.forward(frames: frames, dt: Float(dt), forBackward: false) { _, into in
             grey.withUnsafeBufferPointer { into.update(from: $0.baseAddress!, count: $0.count) }
             return true
         }
@@ -146,10 +146,11 @@ package final class Network {
     }
 
     /// Runs a movie (B, T, 1, hexals) from `state` (nil: v = bias) and keeps every step for a
-    /// later `backward`. Read results with `engine.value`/`copyState`.
+    /// later `backward` (`forBackward: false`: every state, but not the drives a backward
+    /// needs). Read results with `engine.value`/`copyState`.
     package func forward(
         movie: UnsafeBufferPointer<Float>, batch: Int, frames: Int, dt: Double,
-        state: [Float]?
+        state: [Float]?, forBackward: Bool = true
     ) throws(NetworkError) {
         try Self.checkDt(dt)
         guard batch >= 1 else { throw .invalidBatch(batch) }
@@ -158,7 +159,7 @@ package final class Network {
         }
         try prepare(batch: batch, frames: frames, state: state)
         let hexCount = self.hexCount
-        engine.forward(frames: frames, dt: Float(dt)) { t, into in
+        engine.forward(frames: frames, dt: Float(dt), forBackward: forBackward) { t, into in
             for b in 0..<batch {
                 let src = movie.baseAddress! + (b * frames + t) * hexCount
                 (into + b * hexCount).update(from: src, count: hexCount)
@@ -236,7 +237,7 @@ package final class Network {
         while start < frames {
             let n = min(chunkFrames, frames - start)
             try prepare(batch: batch, frames: n, state: state)
-            engine.forward(frames: n, dt: Float(dt)) { t, into in
+            engine.forward(frames: n, dt: Float(dt), forBackward: false) { t, into in
                 for b in 0..<batch {
                     let src = (b * frames + start + t) * hexCount
                     movie.withUnsafeBufferPointer { (into + b * hexCount).update(from: $0.baseAddress! + src, count: hexCount) }

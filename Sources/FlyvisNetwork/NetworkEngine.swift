@@ -215,18 +215,23 @@ package final class NetworkEngine<S: NetworkScalar> {
         startedFromBias = false
     }
 
+    /// Whether the last forward kept every frame's drive, which the backward needs.
+    private var driveRecorded = false
+
     /// Runs `frameCount` Euler steps. `stimulus(t, into)` may write the luminance of frame t as
     /// (B, hexals) into `into` and return true, or return false for no input; every input type
-    /// (R1–R8) receives the same luminance, as in flyvis.
+    /// (R1–R8) receives the same luminance, as in flyvis. `forBackward` keeps every frame's
+    /// drive for a `backward`; evaluation and simulation, which never run one, pass false.
     @_specialize(exported:true,where S == Float)
     @_specialize(exported:true,where S == Double)
     package func forward(
-        frames frameCount: Int, dt: S,
+        frames frameCount: Int, dt: S, forBackward: Bool = true,
         stimulus: (Int, UnsafeMutablePointer<S>) -> Bool
     ) {
         precondition(frameCount <= capacityFrames, "reserve(batch:frames:) first")
         frames = frameCount
         self.dt = dt
+        driveRecorded = forBackward
         let B = batch
         let hexCount = hexCell.count
         let lum = UnsafeMutablePointer<S>.allocate(capacity: B * hexCount)
@@ -234,7 +239,9 @@ package final class NetworkEngine<S: NetworkScalar> {
         for t in 0..<frameCount {
             let v = states! + t * stateSize
             let vNext = states! + (t + 1) * stateSize
-            let a = drive! + t * stateSize
+            // Without a backward to come, every frame's drive goes to the first slot, which
+            // stays in cache: half the history's memory traffic.
+            let a = drive! + (forBackward ? t : 0) * stateSize
             let hasInput = stimulus(t, lum)
             if hasInput {
                 let x = input!
@@ -441,6 +448,7 @@ package final class NetworkEngine<S: NetworkScalar> {
         penaltyLane: Bool = false,
         cotangent: (Int, Int, CotangentSink<S>) -> Void
     ) -> NetworkGradients {
+        precondition(driveRecorded, "backward needs a forward with forBackward: true")
         let sweep = BackwardSweep<S>(
             lanes: penaltyLane ? 2 : 1, batch: batch, dt: dt, timeConst: timeConst,
             edgeTypes: edgeTypeCount, parts: stencil.backwardParts.count,

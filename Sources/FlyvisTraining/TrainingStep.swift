@@ -229,7 +229,9 @@ package final class TrainingStep {
         steadyState: [Float]?, objective override: Objective? = nil
     ) throws -> [[String: Double]] {
         let B = batches.reduce(0, +)
-        try lum.withUnsafeBufferPointer { try network.forward(movie: $0, batch: B, frames: T, dt: dt, state: steadyState) }
+        try lum.withUnsafeBufferPointer {
+            try network.forward(movie: $0, batch: B, frames: T, dt: dt, state: steadyState, forBackward: false)
+        }
         let input = outputActivity(batch: B, frames: T)
         var losses = [[String: Double]](repeating: [:], count: batches.count)
         for task in tasks {
