@@ -6,7 +6,9 @@ struct StencilKernel<S: NetworkScalar>: @unchecked Sendable {
     let spanStart: UnsafePointer<Int>, spanCell: UnsafePointer<Int32>, spanValues: UnsafePointer<Int32>
     let forwardStart: UnsafePointer<Int>, forwardOffset: UnsafePointer<Int>
     let edgeStart: UnsafePointer<Int>, edgeType: UnsafePointer<Int32>, edgeTermStart: UnsafePointer<Int>
-    let backwardOffset: UnsafePointer<Int>
+    /// Offsets in values at the kernel's batch: `forwardOffset` and `backwardOffset` × B,
+    /// `backwardOffsetTwoLanes` × 2B (StencilStore scales them once per batch).
+    let backwardOffset: UnsafePointer<Int>, backwardOffsetTwoLanes: UnsafePointer<Int>
     let weights: StencilWeights<S>
     let batch: Int
 
@@ -26,13 +28,13 @@ struct StencilKernel<S: NetworkScalar>: @unchecked Sendable {
     /// over the terms in flyvis's group order, each product rounded before it is added (no
     /// fused multiply-add), as torch's scatter_add of the edge currents does.
     func forward(type t: Int, f: UnsafePointer<S>, current I: UnsafeMutablePointer<S>) {
-        let B = batch, k0 = forwardStart[t], k1 = forwardStart[t + 1], w = weights.forward
+        let k0 = forwardStart[t], k1 = forwardStart[t + 1], w = weights.forward
         forEachSpan(t) { lo, hi in
             var i = lo
             while i &+ 32 <= hi {
                 var a0 = V.zero, a1 = V.zero, a2 = V.zero, a3 = V.zero
                 for k in k0..<k1 {
-                    let wk = V(repeating: w[k]), p = f + (i &+ forwardOffset[k] &* B)
+                    let wk = V(repeating: w[k]), p = f + (i &+ forwardOffset[k])
                     a0 += wk * Self.load(p); a1 += wk * Self.load(p + 8)
                     a2 += wk * Self.load(p + 16); a3 += wk * Self.load(p + 24)
                 }
@@ -42,7 +44,7 @@ struct StencilKernel<S: NetworkScalar>: @unchecked Sendable {
             if i < hi {  // spans are whole blocks of 16
                 var a0 = V.zero, a1 = V.zero
                 for k in k0..<k1 {
-                    let wk = V(repeating: w[k]), p = f + (i &+ forwardOffset[k] &* B)
+                    let wk = V(repeating: w[k]), p = f + (i &+ forwardOffset[k])
                     a0 += wk * Self.load(p); a1 += wk * Self.load(p + 8)
                 }
                 Self.store(a0, I + i); Self.store(a1, I + i + 8)
@@ -63,7 +65,7 @@ struct StencilKernel<S: NetworkScalar>: @unchecked Sendable {
         dots: UnsafeMutablePointer<S>, scratch: UnsafeMutableRawPointer,
         reluUpdate c: S? = nil, lambda: UnsafeMutablePointer<S>? = nil
     ) {
-        let B = batch, e0 = edgeStart[s], e1 = edgeStart[s + 1], scale = weights.scale, strength = weights.strength
+        let e0 = edgeStart[s], e1 = edgeStart[s + 1], scale = weights.scale, strength = weights.strength
         let sums = DotSums<S>(scratch, edges: e1 - e0)
         forEachSpan(s) { lo, hi in
             var i = lo
@@ -73,7 +75,7 @@ struct StencilKernel<S: NetworkScalar>: @unchecked Sendable {
                 for e in e0..<e1 {
                     var n0 = V.zero, n1 = V.zero
                     for k in edgeTermStart[e]..<edgeTermStart[e + 1] {
-                        let a = V(repeating: scale[k]), p = delta + (i &+ backwardOffset[k] &* B)
+                        let a = V(repeating: scale[k]), p = delta + (i &+ backwardOffset[k])
                         n0 = n0.addingProduct(a, Self.load(p)); n1 = n1.addingProduct(a, Self.load(p + 8))
                     }
                     let w = V(repeating: strength[e])
@@ -135,7 +137,7 @@ struct StencilKernel<S: NetworkScalar>: @unchecked Sendable {
             for e in edges {
                 var n0 = V.zero, n1 = V.zero, n2 = V.zero, n3 = V.zero
                 for k in edgeTermStart[e]..<edgeTermStart[e + 1] {
-                    let a = V(repeating: scale[k]), p = delta + (x &+ backwardOffset[k] &* 8)
+                    let a = V(repeating: scale[k]), p = delta + (x &+ backwardOffsetTwoLanes[k])
                     n0 = n0.addingProduct(a, Self.load(p)); n1 = n1.addingProduct(a, Self.load(p + 8))
                     n2 = n2.addingProduct(a, Self.load(p + 16)); n3 = n3.addingProduct(a, Self.load(p + 24))
                 }
@@ -172,7 +174,7 @@ struct StencilKernel<S: NetworkScalar>: @unchecked Sendable {
         for e in edges {
             nu.update(repeating: 0, count: count)
             for k in edgeTermStart[e]..<edgeTermStart[e + 1] {
-                let a = scale[k], d = delta + x0 + backwardOffset[k] * W
+                let a = scale[k], d = delta + x0 + backwardOffsetTwoLanes[k]
                 for j in 0..<count { nu[j] = nu[j].addingProduct(a, d[j]) }
             }
             let w = strength[e]

@@ -11,6 +11,9 @@ final class StencilStore {
     private(set) var spans = StencilSpans()
     private var spanStart: UnsafeMutablePointer<Int>?, spanCell: UnsafeMutablePointer<Int32>?
     private var spanValues: UnsafeMutablePointer<Int32>?
+    /// The terms' offsets in values at this batch: forward (× B), backward with one lane (× B)
+    /// and with two (× 2B), so that the kernels' inner loops multiply nothing.
+    private var scaled: (forward: UnsafeMutablePointer<Int>, one: UnsafeMutablePointer<Int>, two: UnsafeMutablePointer<Int>)?
     private(set) var batch = 0
     private(set) var forwardParts: [Range<Int>] = []
     private(set) var backwardParts: [Range<Int>] = []
@@ -36,6 +39,8 @@ final class StencilStore {
 
     private func releaseSpans() {
         spanStart?.deallocate(); spanCell?.deallocate(); spanValues?.deallocate()
+        if let s = scaled { s.forward.deallocate(); s.one.deallocate(); s.two.deallocate() }
+        scaled = nil
     }
 
     /// Builds the spans for a batch size (done when the engine sizes its buffers).
@@ -44,6 +49,10 @@ final class StencilStore {
         releaseSpans()
         spans = StencilSpans(tables: tables, layout: layout, batch: b)
         spanStart = copy(spans.start); spanCell = copy(spans.cell); spanValues = copy(spans.values)
+        scaled = (
+            copy(tables.forwardOffset.map { $0 * b }), copy(tables.backwardOffset.map { $0 * b }),
+            copy(tables.backwardOffset.map { $0 * 2 * b })
+        )
         batch = b
     }
 
@@ -55,8 +64,9 @@ final class StencilStore {
     func kernel<S: NetworkScalar>(weights: StencilWeights<S>) -> StencilKernel<S> {
         StencilKernel(
             spanStart: spanStart!, spanCell: spanCell!, spanValues: spanValues!,
-            forwardStart: ints[0], forwardOffset: ints[1], edgeStart: ints[2], edgeType: edgeTypes,
-            edgeTermStart: ints[3], backwardOffset: ints[4], weights: weights, batch: batch)
+            forwardStart: ints[0], forwardOffset: scaled!.forward, edgeStart: ints[2], edgeType: edgeTypes,
+            edgeTermStart: ints[3], backwardOffset: scaled!.one, backwardOffsetTwoLanes: scaled!.two, weights: weights,
+            batch: batch)
     }
 
     /// Bytes of backward scratch per thread for scalar type S: the dot sums and, for two lanes
