@@ -245,12 +245,18 @@ package final class TrainingStep {
             }
             let objective = override ?? objectives[task]!
             let perSample = out.count / B, channels = perSample / (T * hexCount)
-            var first = 0
-            for (k, b) in batches.enumerated() {
-                let slice = (first * perSample)..<((first + b) * perSample)
-                let loss = objective.evaluate(Array(out[slice]), Array(target[slice]), shape: [b, T, channels, hexCount]).loss
-                losses[k][task] = loss * weights.factor(task)
-                first += b
+            out.withUnsafeBufferPointer { o in
+                target.withUnsafeBufferPointer { y in
+                    var first = 0
+                    for (k, b) in batches.enumerated() {
+                        let start = first * perSample, count = b * perSample
+                        let loss = objective.loss(
+                            UnsafeBufferPointer(rebasing: o[start..<(start + count)]),
+                            UnsafeBufferPointer(rebasing: y[start..<(start + count)]), shape: [b, T, channels, hexCount])
+                        losses[k][task] = loss * weights.factor(task)
+                        first += b
+                    }
+                }
             }
         }
         return losses
