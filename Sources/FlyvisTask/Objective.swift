@@ -10,8 +10,29 @@ package enum Objective: String, Sendable, CaseIterable {
     /// Loss and ∂loss/∂prediction. `shape` is (B, T, C, H).
     package func evaluate(_ prediction: [Float], _ target: [Float], shape: [Int]) -> (loss: Double, gradient: [Float]) {
         precondition(prediction.count == target.count && shape.reduce(1, *) == prediction.count)
-        let (B, T, C, H) = (shape[0], shape[1], shape[2], shape[3])
         var grad = [Float](repeating: 0, count: prediction.count)
+        let loss = prediction.withUnsafeBufferPointer { p in
+            target.withUnsafeBufferPointer { y in
+                grad.withUnsafeMutableBufferPointer { sweep(p, y, shape: shape, gradient: $0.baseAddress) }
+            }
+        }
+        return (loss, grad)
+    }
+
+    /// The loss alone (evaluation): `evaluate`'s sums in the same order, so the same value bit
+    /// for bit, without the gradient's allocation and stores (a tenth of a checkpoint's
+    /// validation).
+    package func loss(_ prediction: UnsafeBufferPointer<Float>, _ target: UnsafeBufferPointer<Float>, shape: [Int]) -> Double {
+        precondition(prediction.count == target.count && shape.reduce(1, *) == prediction.count)
+        return sweep(prediction, target, shape: shape, gradient: nil)
+    }
+
+    /// The loss, and the gradient into `grad` unless it is nil.
+    private func sweep(
+        _ prediction: UnsafeBufferPointer<Float>, _ target: UnsafeBufferPointer<Float>, shape: [Int],
+        gradient grad: UnsafeMutablePointer<Float>?
+    ) -> Double {
+        let (B, T, C, H) = (shape[0], shape[1], shape[2], shape[3])
         switch self {
         case .l2norm:
             let per = T * C * H
@@ -21,11 +42,12 @@ package enum Objective: String, Sendable, CaseIterable {
                 for i in (b * per)..<((b + 1) * per) { let d = prediction[i] - target[i]; s += d * d }
                 let norm = s.squareRoot()
                 loss += Double(norm)
+                guard let grad else { continue }
                 // ∂/∂ŷ = (ŷ − y) / (B · ‖·‖); zero where the norm is zero (torch's subgradient).
                 let scale: Float = norm > 0 ? 1 / (Float(B) * norm) : 0
                 for i in (b * per)..<((b + 1) * per) { grad[i] = (prediction[i] - target[i]) * scale }
             }
-            return (loss / Double(B), grad)
+            return loss / Double(B)
         case .epe:
             var loss = 0.0
             let count = Float(B * T * H)
@@ -36,7 +58,7 @@ package enum Objective: String, Sendable, CaseIterable {
                         for c in 0..<C { let i = ((b * T + t) * C + c) * H + h; let d = prediction[i] - target[i]; s += d * d }
                         let e = s.squareRoot()
                         loss += Double(e)
-                        guard e > 0 else { continue }
+                        guard e > 0, let grad else { continue }
                         for c in 0..<C {
                             let i = ((b * T + t) * C + c) * H + h
                             grad[i] = (prediction[i] - target[i]) / (e * count)
@@ -44,37 +66,7 @@ package enum Objective: String, Sendable, CaseIterable {
                     }
                 }
             }
-            return (loss / Double(count), grad)
-        }
-    }
-
-    /// The loss alone (evaluation), bit for bit `evaluate`'s: the same sums in the same order,
-    /// without the gradient's allocation and stores (a tenth of a checkpoint's validation).
-    package func loss(_ prediction: UnsafeBufferPointer<Float>, _ target: UnsafeBufferPointer<Float>, shape: [Int]) -> Double {
-        precondition(prediction.count == target.count && shape.reduce(1, *) == prediction.count)
-        let (B, T, C, H) = (shape[0], shape[1], shape[2], shape[3])
-        switch self {
-        case .l2norm:
-            let per = T * C * H
-            var loss = 0.0
-            for b in 0..<B {
-                var s: Float = 0
-                for i in (b * per)..<((b + 1) * per) { let d = prediction[i] - target[i]; s += d * d }
-                loss += Double(s.squareRoot())
-            }
-            return loss / Double(B)
-        case .epe:
-            var loss = 0.0
-            for b in 0..<B {
-                for t in 0..<T {
-                    for h in 0..<H {
-                        var s: Float = 0
-                        for c in 0..<C { let i = ((b * T + t) * C + c) * H + h; let d = prediction[i] - target[i]; s += d * d }
-                        loss += Double(s.squareRoot())
-                    }
-                }
-            }
-            return loss / Double(Float(B * T * H))
+            return loss / Double(count)
         }
     }
 
