@@ -1,35 +1,17 @@
+import FlyvisRandom
+
 /// numpy's legacy `np.random.RandomState(seed)` as far as flyvis's offset shuffling uses it:
 /// the MT19937 generator with Knuth's integer seeding, and `permutation(n)`, a Fisher–Yates
 /// shuffle of 0..<n from the last element down, each swap partner drawn by masked rejection
 /// (`random_interval`).
 struct NumpyRandomState {
-    private var state = [UInt32](repeating: 0, count: 624)
-    private var position = 624
+    /// numpy seeds MT19937 as `MersenneTwister` does (Knuth's multiplier, state[i] from
+    /// state[i − 1] and i).
+    private var generator: MersenneTwister
 
-    init(seed: UInt32) {
-        var s = seed
-        for i in 0..<624 {
-            state[i] = s
-            s = 1_812_433_253 &* (s ^ (s >> 30)) &+ UInt32(i + 1)
-        }
-    }
+    init(seed: UInt32) { generator = MersenneTwister(seed: seed) }
 
-    mutating func next32() -> UInt32 {
-        if position >= 624 {
-            for i in 0..<624 {
-                let y = (state[i] & 0x8000_0000) | (state[(i + 1) % 624] & 0x7fff_ffff)
-                state[i] = state[(i + 397) % 624] ^ (y >> 1) ^ (y & 1 == 0 ? 0 : 0x9908_b0df)
-            }
-            position = 0
-        }
-        var y = state[position]
-        position += 1
-        y ^= y >> 11
-        y ^= (y << 7) & 0x9d2c_5680
-        y ^= (y << 15) & 0xefc6_0000
-        y ^= y >> 18
-        return y
-    }
+    mutating func next32() -> UInt32 { generator.next() }
 
     /// A uniform integer in 0...max (numpy's legacy `random_interval`, max below 2³²).
     mutating func interval(_ max: UInt32) -> UInt32 {
