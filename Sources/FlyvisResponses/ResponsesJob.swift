@@ -72,10 +72,14 @@ package struct ResponsesJob {
         try agree.check(failure)
         guard let connectome else { throw ResponsesError.noMembers(directory: ensemble.path) }
         let coordinates = try CellCoordinates(cells, connectome: connectome)
-        // Every rank loads its own members' checkpoints before any file exists.
+        // Every rank loads its own members' checkpoints before any file exists. The last one
+        // stays loaded for the stimulus sets (with one member per rank, as in an ensemble job
+        // with a rank per member, no checkpoint is read twice); the others are read again
+        // when their turn comes, so memory holds one network whatever the member count.
         let mine = stride(from: comm.rank, to: members.count, by: comm.size).map { $0 }
+        let loaded = LoadedMember()
         failure = nil
-        do { for m in mine { _ = try members[m].network(threads: threads) } } catch { failure = error }
+        do { for m in mine { _ = try loaded.network(members, m, threads: threads) } } catch { failure = error }
         try agree.check(failure)
 
         var outcome = Outcome(members: members, files: [], tuning: nil)
@@ -101,7 +105,7 @@ package struct ResponsesJob {
             let reductions: [Int: [Double]]
             do {
                 reductions = try write(
-                    set, to: file, members: members, cells: coordinates,
+                    set, to: file, members: members, loaded: loaded, cells: coordinates,
                     communicator: comm, agree: agree, reducer: reducer)
                 try file.commit()
             } catch {
@@ -133,7 +137,7 @@ package struct ResponsesJob {
     /// batch by batch and writes each batch's block; ranks without a member that round take part
     /// in the same collective writes with empty blocks.
     private func write(
-        _ set: any StimulusSet, to file: ResponsesFile, members: [ResponsesMember],
+        _ set: any StimulusSet, to file: ResponsesFile, members: [ResponsesMember], loaded: LoadedMember,
         cells: CellCoordinates, communicator comm: Communicator, agree: RankAgreement,
         reducer: (any ResponseReducer)?
     ) throws -> [Int: [Double]] {
@@ -150,7 +154,7 @@ package struct ResponsesJob {
             var failure: (any Error)?
             if m < members.count {
                 do {
-                    let network = try members[m].network(threads: threads).network
+                    let network = try loaded.network(members, m, threads: threads)
                     let runner = try StimulusResponse(network: network, dt: set.dt, cells: cells.nodes, batchSize: batchSize)
                     var reduction = reducer
                     try runner.run(
