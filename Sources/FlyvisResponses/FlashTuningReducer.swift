@@ -11,15 +11,13 @@ package struct FlashTuningReducer: ResponseReducer {
     var central: [Float]
 
     package init(set: any StimulusSet, cellTypes: [String]) throws {
-        let p = Dictionary(set.sampleParameters.map { ($0.name, $0.values) }, uniquingKeysWith: { a, _ in a })
-        guard let radius = p["radius"], let intensity = p["intensity"] else {
+        guard let radius = set.sampleValues("radius"), let intensity = set.sampleValues("intensity") else {
             throw ResponsesError.invalidParameter(
                 "stimulus set '\(set.name)' has no radius and intensity per sample; it is not a flash set")
         }
-        let config = Dictionary(set.configuration.map { ($0.name, $0.value) }, uniquingKeysWith: { a, _ in a })
         var c = FlashCoordinates(radius: radius, intensity: intensity, time: set.time, cellTypes: cellTypes, dt: set.dt)
-        if case let .number(t)? = config["t_stim"] { c.tStim = t }
-        if case let .numbers(a)? = config["alternations"] { c.alternations = a }
+        if case let .number(t)? = set.configurationValue("t_stim") { c.tStim = t }
+        if case let .numbers(a)? = set.configurationValue("alternations") { c.alternations = a }
         coordinates = c
         radii = Array(Set(radius)).sorted { a, b in a == 6 ? true : b == 6 ? false : a > b }
         central = [Float](repeating: .nan, count: c.samples * c.frames * c.cells)

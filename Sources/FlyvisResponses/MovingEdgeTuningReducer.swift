@@ -13,16 +13,16 @@ package struct MovingEdgeTuningReducer: ResponseReducer {
     var peaks: [Float]
 
     package init(set: any StimulusSet, cellTypes: [String]) throws {
-        let p = Dictionary(set.sampleParameters.map { ($0.name, $0.values) }, uniquingKeysWith: { a, _ in a })
-        guard let angle = p["angle"], let width = p["width"], let intensity = p["intensity"], let speed = p["speed"] else {
+        guard let angle = set.sampleValues("angle"), let width = set.sampleValues("width"),
+            let intensity = set.sampleValues("intensity"), let speed = set.sampleValues("speed")
+        else {
             throw ResponsesError.invalidParameter(
                 "stimulus set '\(set.name)' lacks angle, width, intensity or speed per sample; it is not a moving-edge set")
         }
-        let config = Dictionary(set.configuration.map { ($0.name, $0.value) }, uniquingKeysWith: { a, _ in a })
         var c = MovingEdgeCoordinates(
             angle: angle, width: width, intensity: intensity, speed: speed, time: set.time,
             cellTypes: cellTypes)
-        if case let .numbers(o)? = config["offsets"] { c.offsets = o }
+        if case let .numbers(o)? = set.configurationValue("offsets") { c.offsets = o }
         try c.validate(responsesCount: c.samples * c.frames * c.cells)
         coordinates = c
         intensities = Array(Set(intensity)).sorted()

@@ -7,8 +7,7 @@ import Foundation
 package enum TuningReadout {
     /// The reducer for a stimulus set: flashes give FRIs, moving edges DSIs.
     package static func reducer(for set: any StimulusSet, cellTypes: [String]) throws -> any ResponseReducer {
-        let names = Set(set.sampleParameters.map(\.name))
-        if names.contains("radius") { return try FlashTuningReducer(set: set, cellTypes: cellTypes) }
+        if set.sampleValues("radius") != nil { return try FlashTuningReducer(set: set, cellTypes: cellTypes) }
         return try MovingEdgeTuningReducer(set: set, cellTypes: cellTypes)
     }
 

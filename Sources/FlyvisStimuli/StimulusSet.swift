@@ -23,6 +23,12 @@ package protocol StimulusSet: Sendable {
 }
 
 extension StimulusSet {
+    /// Each sample's value of the parameter `name` (the first of that name), or nil.
+    package func sampleValues(_ name: String) -> [Double]? { sampleParameters.first { $0.name == name }?.values }
+
+    /// The configuration value `name` (the first of that name), or nil.
+    package func configurationValue(_ name: String) -> StimulusParameterValue? { configuration.first { $0.name == name }?.value }
+
     /// Sample i's movie as a new array (frameCount × lattice.count).
     package func render(sample: Int) throws -> [Float] {
         var out = [Float](repeating: 0, count: frameCount * lattice.count)
