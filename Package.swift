@@ -62,7 +62,7 @@ let package = Package(
         // Hex rendering, Sintel, augmentation, the built-in data set, loaders.
         .target(name: "FlyvisData", dependencies: ["FlyvisBase", "FlyvisHex", "FlyvisHDF5", "CLibPNG", "FlyvisRandom"]),
         // flyvis's analysis stimuli (flashes, moving edges and bars), rendered as flyvis renders them.
-        .target(name: "FlyvisStimuli", dependencies: ["FlyvisHex", "FlyvisHDF5", "FlyvisRandom"]),
+        .target(name: "FlyvisStimuli", dependencies: ["FlyvisBase", "FlyvisHex", "FlyvisHDF5", "FlyvisRandom"]),
         // flyvis's Task: data set, split and loaders, the decoders and the losses.
         .target(
             name: "FlyvisTask", dependencies: ["FlyvisBase", "FlyvisHex", "FlyvisNetwork", "FlyvisData", "FlyvisRandom"],

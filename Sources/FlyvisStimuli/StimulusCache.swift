@@ -1,3 +1,4 @@
+import FlyvisBase
 import FlyvisHDF5
 import FlyvisHex
 import Foundation
@@ -37,7 +38,7 @@ package struct StimulusCache: Sendable {
             return CachedStimulusSet(set, file: url)
         }
         let directory = url.deletingLastPathComponent()
-        let lock = CacheLock(directory: directory)
+        let lock = RenderLock(directory: directory)
         defer { lock.release() }
         if lock.waited, valid(url, for: set) {
             log("Reusing the \(set.name) frames another process just rendered: \(url.path)")
