@@ -160,11 +160,8 @@ package final class NetworkEngine<S: NetworkScalar> {
                 max(keep.states, state * (frames + 1)), max(keep.drive, state * frames), max(keep.map, map),
                 max(keep.input, typeMap)
             )
-            func zeroed(_ n: Int) -> UnsafeMutablePointer<S> {
-                let p = UnsafeMutablePointer<S>.allocate(capacity: n)
-                p.initialize(repeating: 0, count: n)
-                return p
-            }
+            // Cache-line aligned: the kernels load whole cells (2·B values) at a time.
+            func zeroed(_ n: Int) -> UnsafeMutablePointer<S> { AlignedBuffer<S>.allocateZeroed(n) }
             states = zeroed(allocated.states)
             drive = zeroed(allocated.drive)
             act = zeroed(allocated.map)

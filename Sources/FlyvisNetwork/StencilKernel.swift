@@ -121,9 +121,12 @@ struct StencilKernel<S: NetworkScalar>: @unchecked Sendable {
         sums.finish(into: dots, edgeTypes: edgeType + e0)
     }
 
-    /// The reference batch of four: one vector holds both lanes of a cell, so a block of four
-    /// cells (`backward`'s 16 values) is four loads per term, and the main lane's halves of
-    /// two of them make one of `backward`'s vectors.
+    /// The reference batch of four: one vector holds both lanes of a cell, and the main lane's
+    /// halves of two cells make one of `backward`'s vectors. Blocks of eight cells (eight
+    /// independent multiply-add chains per term, which the four-cycle FMA latency needs), and
+    /// a block of four at the end of a span (spans are whole blocks of four cells). Per cell the
+    /// operations are those of a block of four, and the dots take the cells four by four in
+    /// order, so the block size does not change the results.
     @inline(__always)
     private func twoLanesOfFour(
         cells: Range<Int>, edges: Range<Int>, f: UnsafePointer<S>, delta: UnsafePointer<S>,
@@ -131,8 +134,33 @@ struct StencilKernel<S: NetworkScalar>: @unchecked Sendable {
     ) {
         let e0 = edges.lowerBound, scale = weights.scale, strength = weights.strength
         var c = cells.lowerBound
-        while c < cells.upperBound {
-            let x = c &* 8, f0 = Self.load(f + c &* 4), f1 = Self.load(f + c &* 4 + 8)
+        while c &+ 8 <= cells.upperBound {
+            let x = c &* 8, fp = f + c &* 4
+            var m0 = V.zero, m1 = V.zero, m2 = V.zero, m3 = V.zero, m4 = V.zero, m5 = V.zero, m6 = V.zero, m7 = V.zero
+            for e in edges {
+                var n0 = V.zero, n1 = V.zero, n2 = V.zero, n3 = V.zero, n4 = V.zero, n5 = V.zero, n6 = V.zero, n7 = V.zero
+                for k in edgeTermStart[e]..<edgeTermStart[e + 1] {
+                    let a = V(repeating: scale[k]), p = delta + (x &+ backwardOffsetTwoLanes[k])
+                    n0 = n0.addingProduct(a, Self.load(p)); n1 = n1.addingProduct(a, Self.load(p + 8))
+                    n2 = n2.addingProduct(a, Self.load(p + 16)); n3 = n3.addingProduct(a, Self.load(p + 24))
+                    n4 = n4.addingProduct(a, Self.load(p + 32)); n5 = n5.addingProduct(a, Self.load(p + 40))
+                    n6 = n6.addingProduct(a, Self.load(p + 48)); n7 = n7.addingProduct(a, Self.load(p + 56))
+                }
+                let w = V(repeating: strength[e])
+                m0 = m0.addingProduct(w, n0); m1 = m1.addingProduct(w, n1)
+                m2 = m2.addingProduct(w, n2); m3 = m3.addingProduct(w, n3)
+                m4 = m4.addingProduct(w, n4); m5 = m5.addingProduct(w, n5)
+                m6 = m6.addingProduct(w, n6); m7 = m7.addingProduct(w, n7)
+                sums.vector[e &- e0] = sums.vector[e &- e0]
+                    .addingProduct(Self.load(fp), Self.main(n0, n1)).addingProduct(Self.load(fp + 8), Self.main(n2, n3))
+                    .addingProduct(Self.load(fp + 16), Self.main(n4, n5)).addingProduct(Self.load(fp + 24), Self.main(n6, n7))
+            }
+            finishCells(m0, m1, m2, m3, at: x, f: fp, mu: mu, reluUpdate: reluUpdate, lambda: lambda)
+            finishCells(m4, m5, m6, m7, at: x &+ 32, f: fp + 16, mu: mu, reluUpdate: reluUpdate, lambda: lambda)
+            c &+= 8
+        }
+        if c < cells.upperBound {
+            let x = c &* 8, fp = f + c &* 4
             var m0 = V.zero, m1 = V.zero, m2 = V.zero, m3 = V.zero
             for e in edges {
                 var n0 = V.zero, n1 = V.zero, n2 = V.zero, n3 = V.zero
@@ -144,19 +172,32 @@ struct StencilKernel<S: NetworkScalar>: @unchecked Sendable {
                 let w = V(repeating: strength[e])
                 m0 = m0.addingProduct(w, n0); m1 = m1.addingProduct(w, n1)
                 m2 = m2.addingProduct(w, n2); m3 = m3.addingProduct(w, n3)
-                let main0 = V(lowHalf: n0.lowHalf, highHalf: n1.lowHalf), main1 = V(lowHalf: n2.lowHalf, highHalf: n3.lowHalf)
-                sums.vector[e &- e0] = sums.vector[e &- e0].addingProduct(f0, main0).addingProduct(f1, main1)
+                sums.vector[e &- e0] = sums.vector[e &- e0]
+                    .addingProduct(Self.load(fp), Self.main(n0, n1)).addingProduct(Self.load(fp + 8), Self.main(n2, n3))
             }
-            if let k = reluUpdate, let lambda {  // both lanes of a cell use its f'(v) = [f > 0]
-                let kv = V(repeating: k), l = lambda + x
-                Self.store(S.reluAdjoint(kv, Self.load(l), m0, gate: V(lowHalf: f0.lowHalf, highHalf: f0.lowHalf)), l)
-                Self.store(S.reluAdjoint(kv, Self.load(l + 8), m1, gate: V(lowHalf: f0.highHalf, highHalf: f0.highHalf)), l + 8)
-                Self.store(S.reluAdjoint(kv, Self.load(l + 16), m2, gate: V(lowHalf: f1.lowHalf, highHalf: f1.lowHalf)), l + 16)
-                Self.store(S.reluAdjoint(kv, Self.load(l + 24), m3, gate: V(lowHalf: f1.highHalf, highHalf: f1.highHalf)), l + 24)
-            } else {
-                Self.store(m0, mu + x); Self.store(m1, mu + x + 8); Self.store(m2, mu + x + 16); Self.store(m3, mu + x + 24)
-            }
-            c &+= 4
+            finishCells(m0, m1, m2, m3, at: x, f: fp, mu: mu, reluUpdate: reluUpdate, lambda: lambda)
+        }
+    }
+
+    /// The main lane (first four values) of two cells' vectors, as one of `backward`'s vectors.
+    @inline(__always)
+    private static func main(_ a: V, _ b: V) -> V { V(lowHalf: a.lowHalf, highHalf: b.lowHalf) }
+
+    /// μ of four cells (both lanes, at value `x`) into `mu`, or with ReLU λ ← c·λ + f'(v)·μ in
+    /// place, both lanes of a cell gated by its f'(v) = [f > 0] (`f`: the cells' 16 values).
+    @inline(__always)
+    private func finishCells(
+        _ m0: V, _ m1: V, _ m2: V, _ m3: V, at x: Int, f: UnsafePointer<S>, mu: UnsafeMutablePointer<S>,
+        reluUpdate: S?, lambda: UnsafeMutablePointer<S>?
+    ) {
+        if let k = reluUpdate, let lambda {
+            let kv = V(repeating: k), l = lambda + x, f0 = Self.load(f), f1 = Self.load(f + 8)
+            Self.store(S.reluAdjoint(kv, Self.load(l), m0, gate: V(lowHalf: f0.lowHalf, highHalf: f0.lowHalf)), l)
+            Self.store(S.reluAdjoint(kv, Self.load(l + 8), m1, gate: V(lowHalf: f0.highHalf, highHalf: f0.highHalf)), l + 8)
+            Self.store(S.reluAdjoint(kv, Self.load(l + 16), m2, gate: V(lowHalf: f1.lowHalf, highHalf: f1.lowHalf)), l + 16)
+            Self.store(S.reluAdjoint(kv, Self.load(l + 24), m3, gate: V(lowHalf: f1.highHalf, highHalf: f1.highHalf)), l + 24)
+        } else {
+            Self.store(m0, mu + x); Self.store(m1, mu + x + 8); Self.store(m2, mu + x + 16); Self.store(m3, mu + x + 24)
         }
     }
 

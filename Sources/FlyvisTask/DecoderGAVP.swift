@@ -51,7 +51,7 @@ package final class DecoderGAVP {
     private var gradInputBuffer: [Float] = []
     /// The first convolution's kernel spectrum and its input's spectra from the last forward,
     /// and the spectra of its dOut (SpectralConv).
-    private var inputSpectra: [Float] = [], gradSpectra: [Float] = []
+    private let inputSpectra = AlignedBuffer<Float>(), gradSpectra = AlignedBuffer<Float>()
     private var reluMask: [UInt8] = []
     /// Whether the last forward kept the first convolution's input spectra (training mode
     /// only: evaluation never runs a backward).
@@ -127,8 +127,9 @@ package final class DecoderGAVP {
     /// gradients): each is written once and read once per training iteration, and together
     /// they are far larger than a core's share of L3, so `bench` counts them as memory traffic.
     package var bufferBytes: Int {
-        let arrays = activations + dropoutMasks + gradSlots + [normDen, normSlope, gradInputBuffer, inputSpectra, gradSpectra]
-        return arrays.reduce(0) { $0 + $1.count * MemoryLayout<Float>.stride } + reluMask.count
+        let arrays = activations + dropoutMasks + gradSlots + [normDen, normSlope, gradInputBuffer]
+        let spectra = inputSpectra.count + gradSpectra.count
+        return (arrays.reduce(0) { $0 + $1.count } + spectra) * MemoryLayout<Float>.stride + reluMask.count
     }
 
     /// The first layer's FFT kernels when the decoder starts with a convolution: then the
@@ -487,7 +488,7 @@ package final class DecoderGAVP {
         let k = spectral(conv), N = images, C = inChannels, hexals = lattice.count, lanes = SpectralConv.lanes, L = k.size
         let count = k.spectrumCount(images: N, channels: C)
         spectraKept = training
-        if training && inputSpectra.count != count { inputSpectra = [Float](repeating: 0, count: count) }
+        if training { inputSpectra.resize(count) }
         let maskCount = SpectralConv.groups(N) * C * hexals
         if reluMask.count != maskCount { reluMask = [UInt8](repeating: 0, count: maskCount) }
         let spans = hexSpans, laneBits = Self.laneBits
@@ -754,7 +755,7 @@ package final class DecoderGAVP {
         precondition(spectraKept, "the decoder's backward needs a forward in training mode")
         convBiasGradient(conv, g)
         let count = k.spectrumCount(images: N, channels: conv.outChannels)
-        if gradSpectra.count != count { gradSpectra = [Float](repeating: 0, count: count) }
+        gradSpectra.resize(count)
         let spans = hexSpans
         SpectralConv.bitLanes.withUnsafeBufferPointer { bits in
             g.withUnsafeBufferPointer { gb in

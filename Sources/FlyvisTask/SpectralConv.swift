@@ -102,8 +102,7 @@ struct SpectralConv {
             forwardRe = all + 8 * L; forwardIm = forwardRe + H * L
             inverseRe = forwardIm + H * L; inverseIm = inverseRe + H * L
             floats = conv.bins * max(conv.inChannels, conv.outChannels) * 16
-            let p = UnsafeMutablePointer<Float>.allocate(capacity: 4 * floats)
-            p.initialize(repeating: 0, count: 4 * floats)
+            let p = AlignedBuffer<Float>.allocateZeroed(4 * floats)
             product = (p, p + floats)
             spectrum = (p + 2 * floats, p + 3 * floats)
         }
