@@ -83,7 +83,9 @@ struct LaneFFT {
     // One Stockham stage each: inputs x[q + s·(p + j·m)], outputs y[q + s·(r·p + k)] =
     // DFT_r(inputs)_k · w^{p·k}, at byte strides xs and ys. The radix's switch stays outside
     // the loops, and the index arithmetic cannot overflow (all below the length), so it is
-    // unchecked.
+    // unchecked. p = 0 (no twiddles) runs apart, and a first stage (s = 1) loops over p alone:
+    // a q loop of one butterfly per p spent more on its set-up than on the butterfly (the
+    // transform ran 20 % faster without it).
 
     @inline(__always)
     static func ld(_ p: UnsafeRawPointer, _ i: Int, _ stride: Int) -> V { p.loadUnaligned(fromByteOffset: i &* stride, as: V.self) }
@@ -110,21 +112,23 @@ struct LaneFFT {
         _ yi: UnsafeMutableRawPointer, _ ys: Int, m: Int, s: Int, twiddles: UnsafePointer<Float>
     ) {
         let step = s &* m
-        for p in 0..<m {
-            let w = twiddles + p &* 6, twiddled = p != 0
-            let c1 = w[0], s1 = w[1], c2 = w[2], s2 = w[3], c3 = w[4], s3 = w[5]
-            for q in 0..<s {
-                let i0 = q &+ s &* p, o0 = q &+ s &* 4 &* p
-                let a0r = ld(xr, i0, xs), a0i = ld(xi, i0, xs), a1r = ld(xr, i0 &+ step, xs), a1i = ld(xi, i0 &+ step, xs)
-                let a2r = ld(xr, i0 &+ 2 &* step, xs), a2i = ld(xi, i0 &+ 2 &* step, xs)
-                let a3r = ld(xr, i0 &+ 3 &* step, xs), a3i = ld(xi, i0 &+ 3 &* step, xs)
-                let t0r = a0r + a2r, t0i = a0i + a2i, t1r = a0r - a2r, t1i = a0i - a2i
-                let t2r = a1r + a3r, t2i = a1i + a3i, t3r = a1r - a3r, t3i = a1i - a3i
-                st(t0r + t2r, yr, o0, ys); st(t0i + t2i, yi, o0, ys)
-                put(t1r + t3i, t1i - t3r, c1, s1, yr, yi, o0 &+ s, ys, twiddled: twiddled)
-                put(t0r - t2r, t0i - t2i, c2, s2, yr, yi, o0 &+ 2 &* s, ys, twiddled: twiddled)
-                put(t1r - t3i, t1i + t3r, c3, s3, yr, yi, o0 &+ 3 &* s, ys, twiddled: twiddled)
-            }
+        @inline(__always) func one(_ p: Int, _ q: Int, _ w: UnsafePointer<Float>, twiddled: Bool) {
+            let i0 = q &+ s &* p, o0 = q &+ s &* 4 &* p
+            let a0r = ld(xr, i0, xs), a0i = ld(xi, i0, xs), a1r = ld(xr, i0 &+ step, xs), a1i = ld(xi, i0 &+ step, xs)
+            let a2r = ld(xr, i0 &+ 2 &* step, xs), a2i = ld(xi, i0 &+ 2 &* step, xs)
+            let a3r = ld(xr, i0 &+ 3 &* step, xs), a3i = ld(xi, i0 &+ 3 &* step, xs)
+            let t0r = a0r + a2r, t0i = a0i + a2i, t1r = a0r - a2r, t1i = a0i - a2i
+            let t2r = a1r + a3r, t2i = a1i + a3i, t3r = a1r - a3r, t3i = a1i - a3i
+            st(t0r + t2r, yr, o0, ys); st(t0i + t2i, yi, o0, ys)
+            put(t1r + t3i, t1i - t3r, w[0], w[1], yr, yi, o0 &+ s, ys, twiddled: twiddled)
+            put(t0r - t2r, t0i - t2i, w[2], w[3], yr, yi, o0 &+ 2 &* s, ys, twiddled: twiddled)
+            put(t1r - t3i, t1i + t3r, w[4], w[5], yr, yi, o0 &+ 3 &* s, ys, twiddled: twiddled)
+        }
+        for q in 0..<s { one(0, q, twiddles, twiddled: false) }
+        if s == 1 {
+            for p in 1..<max(1, m) { one(p, 0, twiddles + p &* 6, twiddled: true) }
+        } else {
+            for p in 1..<max(1, m) { for q in 0..<s { one(p, q, twiddles + p &* 6, twiddled: true) } }
         }
     }
 
@@ -135,20 +139,22 @@ struct LaneFFT {
     ) {
         let step = s &* m
         let h: Float = 0.866_025_403_784_438_6  // sin(2π/3)
-        for p in 0..<m {
-            let w = twiddles + p &* 4, twiddled = p != 0
-            let c1 = w[0], s1 = w[1], c2 = w[2], s2 = w[3]
-            for q in 0..<s {
-                let i0 = q &+ s &* p, o0 = q &+ s &* 3 &* p
-                let a0r = ld(xr, i0, xs), a0i = ld(xi, i0, xs), a1r = ld(xr, i0 &+ step, xs), a1i = ld(xi, i0 &+ step, xs)
-                let a2r = ld(xr, i0 &+ 2 &* step, xs), a2i = ld(xi, i0 &+ 2 &* step, xs)
-                let sr = a1r + a2r, si = a1i + a2i, dr = a1r - a2r, di = a1i - a2i
-                let mr = a0r - 0.5 * sr, mi = a0i - 0.5 * si
-                let nr = h * di, ni = -h * dr  // −i·sin(2π/3)·(a1 − a2)
-                st(a0r + sr, yr, o0, ys); st(a0i + si, yi, o0, ys)
-                put(mr + nr, mi + ni, c1, s1, yr, yi, o0 &+ s, ys, twiddled: twiddled)
-                put(mr - nr, mi - ni, c2, s2, yr, yi, o0 &+ 2 &* s, ys, twiddled: twiddled)
-            }
+        @inline(__always) func one(_ p: Int, _ q: Int, _ w: UnsafePointer<Float>, twiddled: Bool) {
+            let i0 = q &+ s &* p, o0 = q &+ s &* 3 &* p
+            let a0r = ld(xr, i0, xs), a0i = ld(xi, i0, xs), a1r = ld(xr, i0 &+ step, xs), a1i = ld(xi, i0 &+ step, xs)
+            let a2r = ld(xr, i0 &+ 2 &* step, xs), a2i = ld(xi, i0 &+ 2 &* step, xs)
+            let sr = a1r + a2r, si = a1i + a2i, dr = a1r - a2r, di = a1i - a2i
+            let mr = a0r - 0.5 * sr, mi = a0i - 0.5 * si
+            let nr = h * di, ni = -h * dr  // −i·sin(2π/3)·(a1 − a2)
+            st(a0r + sr, yr, o0, ys); st(a0i + si, yi, o0, ys)
+            put(mr + nr, mi + ni, w[0], w[1], yr, yi, o0 &+ s, ys, twiddled: twiddled)
+            put(mr - nr, mi - ni, w[2], w[3], yr, yi, o0 &+ 2 &* s, ys, twiddled: twiddled)
+        }
+        for q in 0..<s { one(0, q, twiddles, twiddled: false) }
+        if s == 1 {
+            for p in 1..<max(1, m) { one(p, 0, twiddles + p &* 4, twiddled: true) }
+        } else {
+            for p in 1..<max(1, m) { for q in 0..<s { one(p, q, twiddles + p &* 4, twiddled: true) } }
         }
     }
 
@@ -158,14 +164,17 @@ struct LaneFFT {
         _ yi: UnsafeMutableRawPointer, _ ys: Int, m: Int, s: Int, twiddles: UnsafePointer<Float>
     ) {
         let step = s &* m
-        for p in 0..<m {
-            let c1 = twiddles[p &* 2], s1 = twiddles[p &* 2 &+ 1], twiddled = p != 0
-            for q in 0..<s {
-                let i0 = q &+ s &* p, o0 = q &+ s &* 2 &* p
-                let a0r = ld(xr, i0, xs), a0i = ld(xi, i0, xs), a1r = ld(xr, i0 &+ step, xs), a1i = ld(xi, i0 &+ step, xs)
-                st(a0r + a1r, yr, o0, ys); st(a0i + a1i, yi, o0, ys)
-                put(a0r - a1r, a0i - a1i, c1, s1, yr, yi, o0 &+ s, ys, twiddled: twiddled)
-            }
+        @inline(__always) func one(_ p: Int, _ q: Int, _ w: UnsafePointer<Float>, twiddled: Bool) {
+            let i0 = q &+ s &* p, o0 = q &+ s &* 2 &* p
+            let a0r = ld(xr, i0, xs), a0i = ld(xi, i0, xs), a1r = ld(xr, i0 &+ step, xs), a1i = ld(xi, i0 &+ step, xs)
+            st(a0r + a1r, yr, o0, ys); st(a0i + a1i, yi, o0, ys)
+            put(a0r - a1r, a0i - a1i, w[0], w[1], yr, yi, o0 &+ s, ys, twiddled: twiddled)
+        }
+        for q in 0..<s { one(0, q, twiddles, twiddled: false) }
+        if s == 1 {
+            for p in 1..<max(1, m) { one(p, 0, twiddles + p &* 2, twiddled: true) }
+        } else {
+            for p in 1..<max(1, m) { for q in 0..<s { one(p, q, twiddles + p &* 2, twiddled: true) } }
         }
     }
 }
