@@ -332,14 +332,16 @@ struct SpectralConv {
             var o = 0
             while o < O {
                 let two = o + 1 < O, e0 = o * I, e1 = two ? e0 + I : e0
+                // Unchecked index arithmetic: every index is below the kernel's pair count.
+                let k0 = (kr + e0, ki + e0, kn + e0), k1 = (kr + e1, ki + e1, kn + e1)
                 var ar = V(), ai = V(), br = V(), bi = V(), cr = V(), ci = V(), dr = V(), di = V()
                 for i in 0..<I {
-                    let p0r = x0.loadUnaligned(fromByteOffset: i * 64, as: V.self),
-                        p0i = x0.loadUnaligned(fromByteOffset: i * 64 + 32, as: V.self)
-                    let p1r = x1.loadUnaligned(fromByteOffset: i * 64, as: V.self),
-                        p1i = x1.loadUnaligned(fromByteOffset: i * 64 + 32, as: V.self)
-                    let k0r = kr[e0 + i], k0i = ki[e0 + i], k0n = kn[e0 + i]
-                    let k1r = kr[e1 + i], k1i = ki[e1 + i], k1n = kn[e1 + i]
+                    let p0r = x0.loadUnaligned(fromByteOffset: i &* 64, as: V.self),
+                        p0i = x0.loadUnaligned(fromByteOffset: i &* 64 &+ 32, as: V.self)
+                    let p1r = x1.loadUnaligned(fromByteOffset: i &* 64, as: V.self),
+                        p1i = x1.loadUnaligned(fromByteOffset: i &* 64 &+ 32, as: V.self)
+                    let k0r = k0.0[i], k0i = k0.1[i], k0n = k0.2[i]
+                    let k1r = k1.0[i], k1i = k1.1[i], k1n = k1.2[i]
                     ar.addProduct(p0r, k0r); ar.addProduct(p0i, k0n); ai.addProduct(p0i, k0r); ai.addProduct(p0r, k0i)
                     br.addProduct(p1r, k0r); br.addProduct(p1i, k0n); bi.addProduct(p1i, k0r); bi.addProduct(p1r, k0i)
                     cr.addProduct(p0r, k1r); cr.addProduct(p0i, k1n); ci.addProduct(p0i, k1r); ci.addProduct(p0r, k1i)
@@ -376,11 +378,11 @@ struct SpectralConv {
                 let two = i + 1 < I, j = two ? i + 1 : i
                 var ar = V(), ai = V(), br = V(), bi = V(), cr = V(), ci = V(), dr = V(), di = V()
                 for o in 0..<O {
-                    let q0r = d0.loadUnaligned(fromByteOffset: o * 64, as: V.self),
-                        q0i = d0.loadUnaligned(fromByteOffset: o * 64 + 32, as: V.self)
-                    let q1r = d1.loadUnaligned(fromByteOffset: o * 64, as: V.self),
-                        q1i = d1.loadUnaligned(fromByteOffset: o * 64 + 32, as: V.self)
-                    let e0 = o * I + i, e1 = o * I + j
+                    let q0r = d0.loadUnaligned(fromByteOffset: o &* 64, as: V.self),
+                        q0i = d0.loadUnaligned(fromByteOffset: o &* 64 &+ 32, as: V.self)
+                    let q1r = d1.loadUnaligned(fromByteOffset: o &* 64, as: V.self),
+                        q1i = d1.loadUnaligned(fromByteOffset: o &* 64 &+ 32, as: V.self)
+                    let e0 = o &* I &+ i, e1 = o &* I &+ j
                     let k0r = kr[e0], k0i = ki[e0], k0n = kn[e0], k1r = kr[e1], k1i = ki[e1], k1n = kn[e1]
                     ar.addProduct(q0r, k0r); ar.addProduct(q0i, k0i); ai.addProduct(q0i, k0r); ai.addProduct(q0r, k0n)
                     br.addProduct(q1r, k0r); br.addProduct(q1i, k0i); bi.addProduct(q1i, k0r); bi.addProduct(q1r, k0n)
@@ -481,12 +483,12 @@ struct SpectralConv {
                             let used = min(3, I - i0)
                             var r0 = V(), m0 = V(), r1 = V(), m1 = V(), r2 = V(), m2 = V()
                             for grp in 0..<G {
-                                let db = (grp * B * O + o) * 64, xb = (grp * B * I + i0) * 64
+                                let db = (grp &* B &* O &+ o) &* 64, xb = (grp &* B &* I &+ i0) &* 64
                                 let dr = ds.loadUnaligned(fromByteOffset: db, as: V.self)
-                                let di = ds.loadUnaligned(fromByteOffset: db + 32, as: V.self), nd = -di
+                                let di = ds.loadUnaligned(fromByteOffset: db &+ 32, as: V.self), nd = -di
                                 @inline(__always) func mac(_ j: Int, _ r: inout V, _ m: inout V) {
-                                    let xr = xs.loadUnaligned(fromByteOffset: xb + j * 64, as: V.self)
-                                    let xi = xs.loadUnaligned(fromByteOffset: xb + j * 64 + 32, as: V.self)
+                                    let xr = xs.loadUnaligned(fromByteOffset: xb &+ j &* 64, as: V.self)
+                                    let xi = xs.loadUnaligned(fromByteOffset: xb &+ j &* 64 &+ 32, as: V.self)
                                     r.addProduct(dr, xr); r.addProduct(di, xi)
                                     m.addProduct(dr, xi); m.addProduct(nd, xr)
                                 }
