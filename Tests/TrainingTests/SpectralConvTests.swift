@@ -44,6 +44,31 @@ import Testing
         #expect(worst <= 1e-5 * Double(size), "size \(size): max error \(worst)")
     }
 
+    /// The unrolled path for the default length 36 does the stage loops' operations in their
+    /// order: bit for bit the same, also with the interleaved strides the 2-D passes use.
+    @Test func unrolled36EqualsStageLoops() {
+        let size = 36, fft = LaneFFT(size: size)
+        var rng = RandomState(seed: 36)
+        typealias V = SIMD8<Float>
+        // Input and outputs interleaved (re, im, re, im, ...): strides of 64 bytes.
+        let x = UnsafeMutablePointer<V>.allocate(capacity: 2 * size), y = UnsafeMutablePointer<V>.allocate(capacity: 2 * size)
+        let z = UnsafeMutablePointer<V>.allocate(capacity: 2 * size), buffers = UnsafeMutablePointer<V>.allocate(capacity: 4 * size)
+        defer { for p in [x, y, z, buffers] { p.deallocate() } }
+        for j in 0..<(2 * size) {
+            var a = V()
+            for l in 0..<8 { a[l] = Float(rng.uniform() * 2 - 1) }
+            x[j] = a
+        }
+        fft.table.withUnsafeBufferPointer { tb in
+            let t = tb.baseAddress!, xr = UnsafeRawPointer(x), yr = UnsafeMutableRawPointer(y), zr = UnsafeMutableRawPointer(z)
+            fft.transform(xr, xr + 32, inStride: 64, yr, yr + 32, outStride: 64, buffers: buffers, table: t)
+            fft.transformStages(xr, xr + 32, inStride: 64, zr, zr + 32, outStride: 64, buffers: buffers, table: t)
+        }
+        var same = true
+        for j in 0..<(2 * size) { for l in 0..<8 where y[j][l].bitPattern != z[j][l].bitPattern { same = false } }
+        #expect(same, "the unrolled 36-point transform differs from the stage loops")
+    }
+
     @Test func transformLengths() {
         #expect(LaneFFT.length(atLeast: 35) == 36)
         #expect(LaneFFT.length(atLeast: 19) == 24)
