@@ -32,9 +32,9 @@ package final class DecoderGAVP {
     /// Per map row, the pixels where a convolution of an input that is zero off the hexagon
     /// can differ from its bias: the hexagon dilated by the kernel's taps (the hex kernel is
     /// symmetric, so this is also where a dOut that is zero off the hexagon reaches back to).
-    /// The first convolution's forward sweeps only these (the rest is its bias), its weight
-    /// gradient sums over only these (every other position's taps see zeros), and the last
-    /// convolution's input gradient is zero off them.
+    /// The first convolution computes its output and reads its dOut only here (its grid's
+    /// output pixels; the rest is its bias), and the last convolution's input gradient is
+    /// zero off them.
     let reachSpans: DirectConv.Spans
     /// The first convolution's transform grid (SpectralConv), when the decoder starts with
     /// one: its input is zero off the hexagon, so the hexagon's periodic lattice serves.

@@ -311,7 +311,9 @@ struct SpectralConv {
                             for o in 0..<O {
                                 let b = V(repeating: bias[o]), planes = out + o * N * P + n0 * P
                                 @inline(__always) func put(_ y: Int, _ row: UnsafePointer<V>) {
-                                    for e in rows.range(y) { Self.scatter(row[rows.column[e]] + b, planes + rows.index[e], stride: P, count: used) }
+                                    for e in rows.range(y) {
+                                        Self.scatter(row[rows.column[e]] + b, planes + rows.index[e], stride: P, count: used)
+                                    }
                                 }
                                 inverse2D(UnsafeRawPointer(Y + o * 16), binStride: O, work: w, tables: tables) { y0, first, second in
                                     put(y0, first)
@@ -469,7 +471,9 @@ struct SpectralConv {
                                 forward2D(
                                     load: { y, row in
                                         row.update(repeating: V(), count: W)
-                                        for e in rows.range(y) { row[rows.column[e]] = Self.gather(planes + rows.index[e], stride: P, count: used) }
+                                        for e in rows.range(y) {
+                                            row[rows.column[e]] = Self.gather(planes + rows.index[e], stride: P, count: used)
+                                        }
                                     }, into: UnsafeMutableRawPointer(D + o * 16), binStride: O, work: w, tables: tables)
                             }
                         }

@@ -107,7 +107,8 @@ import Testing
                         // input's columns and past the last image.
                         row.update(repeating: SIMD8<Float>(), count: conv.width)
                         for e in rows.range(y) {
-                            for l in 0..<8 where grp * 8 + l < N { row[rows.column[e]][l] = x[c * N * P + (grp * 8 + l) * P + pixel[rows.index[e]]] }
+                            let q = pixel[rows.index[e]]
+                            for l in 0..<8 where grp * 8 + l < N { row[rows.column[e]][l] = x[c * N * P + (grp * 8 + l) * P + q] }
                         }
                     }, images: N, weights: w, bias: b, spectra: sb.baseAddress!, out: ob.baseAddress!, scratch: scratch)
             }
