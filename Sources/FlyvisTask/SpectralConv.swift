@@ -47,7 +47,9 @@ struct SpectralConv {
             grid: .square(side: side, pad: pad, taps: taps), threads: threads)
     }
 
+    /// On `grid`, which must have been built for these taps (its shifts are theirs).
     init(inChannels: Int, outChannels: Int, taps: [(dy: Int, dx: Int)], grid: SpectralGrid, threads: Int = 1) {
+        precondition(grid.shifts.count == taps.count, "SpectralConv: the grid was built for \(grid.shifts.count) taps, not \(taps.count)")
         self.inChannels = inChannels
         self.outChannels = outChannels
         self.taps = taps
