@@ -12,7 +12,7 @@ import Testing
 @Suite struct SpectralConvTests {
     let plain = DirectConvTests()
 
-    @Test(arguments: [2, 6, 8, 12, 36, 48])
+    @Test(arguments: [2, 6, 8, 12, 18, 36, 48, 54])
     func laneFFTMatchesPlainDFT(size: Int) {
         let fft = LaneFFT(size: size)
         var rng = RandomState(seed: UInt64(size))
@@ -45,11 +45,12 @@ import Testing
         #expect(worst <= 1e-5 * Double(size), "size \(size): max error \(worst)")
     }
 
-    /// The unrolled path for the default length 36 does the stage loops' operations in their
-    /// order: bit for bit the same, also with the interleaved strides the 2-D passes use.
-    @Test func unrolled36EqualsStageLoops() {
-        let size = 36, fft = LaneFFT(size: size)
-        var rng = RandomState(seed: 36)
+    /// The unrolled paths for the default map's lengths do the stage loops' operations in
+    /// their order: bit for bit the same, also with the interleaved strides the 2-D passes use.
+    @Test(arguments: LaneFFT.unrolled.keys.sorted())
+    func unrolledEqualsStageLoops(size: Int) {
+        let fft = LaneFFT(size: size)
+        var rng = RandomState(seed: UInt64(size))
         typealias V = SIMD8<Float>
         // Input and outputs interleaved (re, im, re, im, ...): strides of 64 bytes.
         let x = UnsafeMutablePointer<V>.allocate(capacity: 2 * size), y = UnsafeMutablePointer<V>.allocate(capacity: 2 * size)
@@ -67,7 +68,7 @@ import Testing
         }
         var same = true
         for j in 0..<(2 * size) { for l in 0..<8 where y[j][l].bitPattern != z[j][l].bitPattern { same = false } }
-        #expect(same, "the unrolled 36-point transform differs from the stage loops")
+        #expect(same, "the unrolled \(size)-point transform differs from the stage loops")
     }
 
     @Test func transformLengths() {
