@@ -489,29 +489,31 @@ package final class DecoderGAVP {
     /// the backward, and so is the rectifier's mask: one byte per (group of eight images,
     /// channel, hexal), bit l for image 8·group + l.
     private func firstForward(_ conv: HexConv, _ k: SpectralConv, _ input: UnsafeBufferPointer<Float>, into out: inout [Float]) {
-        let N = images, C = inChannels, hexals = lattice.count, lanes = SpectralConv.lanes, W = k.width
+        let N = images, C = inChannels, hexals = lattice.count, lanes = SpectralConv.lanes
         let count = k.spectrumCount(images: N, channels: C)
         spectraKept = training
         if training { inputSpectra.resize(count) }
         let maskCount = SpectralConv.groups(N) * C * hexals
         if reluMask.count != maskCount { reluMask = [UInt8](repeating: 0, count: maskCount) }
-        let rows = k.grid.input, laneBits = Self.laneBits
+        let laneBits = Self.laneBits
         out.withUnsafeMutableBufferPointer { ob in
             inputSpectra.withUnsafeMutableBufferPointer { sb in
                 reluMask.withUnsafeMutableBufferPointer { mb in
                     let ip = input.baseAddress!, mp = mb.baseAddress!
                     k.forward(
-                        load: { g, c, y, row in
+                        stage: { g, staged in
+                            // Hexal by hexal, so that each image's cache lines are read in order.
                             let n0 = g * lanes, used = min(lanes, N - n0)
-                            row.update(repeating: SIMD8<Float>(), count: W)
-                            let src = ip + (n0 * C + c) * hexals, mask = mp + (g * C + c) * hexals
-                            for e in rows.range(y) {
-                                let h = rows.index[e]
-                                let v = SpectralConv.gather(src + h, stride: C * hexals, count: used)
-                                let off = .!(v .> 0)
-                                row[rows.column[e]] = v.replacing(with: 0, where: off)
-                                // Branch-free: a branch per lane on the sign is a coin flip.
-                                mask[h] = UInt8(truncatingIfNeeded: laneBits.replacing(with: 0, where: off).wrappedSum())
+                            for c in 0..<C {
+                                let src = ip + (n0 * C + c) * hexals, mask = mp + (g * C + c) * hexals
+                                let dst = staged + c * hexals
+                                for h in 0..<hexals {
+                                    let v = SpectralConv.gather(src + h, stride: C * hexals, count: used)
+                                    let off = .!(v .> 0)
+                                    dst[h] = v.replacing(with: 0, where: off)
+                                    // Branch-free: a branch per lane on the sign is a coin flip.
+                                    mask[h] = UInt8(truncatingIfNeeded: laneBits.replacing(with: 0, where: off).wrappedSum())
+                                }
                             }
                         }, images: N, weights: conv.weight, bias: conv.bias, spectra: training ? sb.baseAddress : nil,
                         out: ob.baseAddress!,
@@ -757,7 +759,6 @@ package final class DecoderGAVP {
         convBiasGradient(conv, g)
         let count = k.spectrumCount(images: N, channels: conv.outChannels)
         gradSpectra.resize(count)
-        let rows = k.grid.input
         SpectralConv.bitLanes.withUnsafeBufferPointer { bits in
             g.withUnsafeBufferPointer { gb in
                 inputSpectra.withUnsafeBufferPointer { sb in
@@ -768,14 +769,16 @@ package final class DecoderGAVP {
                                 conv.gradWeight = k.backward(
                                     gb.baseAddress!, images: N, spectra: sb.baseAddress!,
                                     gradientSpectra: db.baseAddress!, scratch: spectralScratch
-                                ) { grp, c, y, row in
-                                    // Lanes off the rectifier's mask are zero, then each lane goes to its image.
+                                ) { grp, staged in
+                                    // Lanes off the rectifier's mask are zero, then each lane goes to its
+                                    // image, hexal by hexal so that each image's stores are in order.
                                     let n0 = grp * lanes, used = min(lanes, N - n0)
-                                    let mask = mp + (grp * C + c) * hexals, dst = op + (n0 * C + c) * hexals
-                                    for e in rows.range(y) {
-                                        let h = rows.index[e]
-                                        let v = row[rows.column[e]] * bits[Int(mask[h])]
-                                        SpectralConv.scatter(v, dst + h, stride: C * hexals, count: used)
+                                    for c in 0..<C {
+                                        let mask = mp + (grp * C + c) * hexals, dst = op + (n0 * C + c) * hexals
+                                        let src = staged + c * hexals
+                                        for h in 0..<hexals {
+                                            SpectralConv.scatter(src[h] * bits[Int(mask[h])], dst + h, stride: C * hexals, count: used)
+                                        }
                                     }
                                 }
                             }

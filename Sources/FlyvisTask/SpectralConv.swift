@@ -101,25 +101,28 @@ struct SpectralConv {
     /// page-faulted in on every call): a row pair going in and coming out of the row
     /// transforms, the transforms' four stage buffers, the half spectra after the forward row
     /// pass (columns zero-padded to `height`, the padding never written) and after the inverse
-    /// column pass, and one group's spectral products.
+    /// column pass, one group's spectral products, and one group's input or input gradient
+    /// lane-major (`staged`, channel · `grid.input.count` + index).
     final class Work {
         let rowRe: UnsafeMutablePointer<V>, rowIm: UnsafeMutablePointer<V>
         let outRe: UnsafeMutablePointer<V>, outIm: UnsafeMutablePointer<V>
         let buffers: UnsafeMutablePointer<V>
         let forwardRe: UnsafeMutablePointer<V>, forwardIm: UnsafeMutablePointer<V>
         let inverseRe: UnsafeMutablePointer<V>, inverseIm: UnsafeMutablePointer<V>
+        let staged: UnsafeMutablePointer<V>
         /// Two groups' spectra and products (the products are computed for two groups at once).
         let product: (UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>)
         let spectrum: (UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>)
         let vectors: Int, floats: Int
         init(_ conv: SpectralConv) {
             let W = conv.width, B = conv.bins, longest = max(conv.width, conv.height)
-            vectors = 4 * W + 4 * longest + 4 * B
+            vectors = 4 * W + 4 * longest + 4 * B + conv.inChannels * conv.grid.input.count
             let all = UnsafeMutablePointer<V>.allocate(capacity: vectors)
             all.initialize(repeating: V(), count: vectors)
             rowRe = all; rowIm = all + W; outRe = all + 2 * W; outIm = all + 3 * W; buffers = all + 4 * W
             forwardRe = buffers + 4 * longest; forwardIm = forwardRe + B
             inverseRe = forwardIm + B; inverseIm = inverseRe + B
+            staged = inverseIm + B
             floats = B * max(conv.inChannels, conv.outChannels) * 16
             let p = AlignedBuffer<Float>.allocateZeroed(4 * floats)
             product = (p, p + floats)
@@ -141,7 +144,10 @@ struct SpectralConv {
         var products: [Float] = [], taps: [Float] = []
         func prepare(_ conv: SpectralConv) {
             let k =
-                [conv.threads, conv.width, conv.height, conv.grid.filledRows, conv.inChannels, conv.outChannels]
+                [
+                    conv.threads, conv.width, conv.height, conv.grid.filledRows, conv.grid.input.count, conv.inChannels,
+                    conv.outChannels,
+                ]
                 + conv.grid.shifts.flatMap { [$0.row, $0.column] }
             guard k != key else { return }
             work = (0..<conv.threads).map { _ in Work(conv) }
@@ -271,16 +277,18 @@ struct SpectralConv {
 
     /// out(o) = bias(o) + Σ_{i,t} w(o, i, t)·x(i, shifted by t) on the whole map, channel-major
     /// (o, n, pixel) as DirectConv writes it: the grid's output pixels from the transforms, its
-    /// bias-only pixels the bias. `load(group, channel, y, row)` writes the input's grid row y
-    /// as lanes (`width` values at `grid.input`'s columns, zeros elsewhere and in lanes past the
-    /// last image). The input's spectra are kept in `spectra` (`spectrumCount`) for the weight
+    /// bias-only pixels the bias. `stage(group, staged)` writes the group's input lane-major,
+    /// every vector `staged[channel · grid.input.count + index]` for `grid.input`'s indices
+    /// (zeros in lanes past the last image): the caller reads its own layout once in its own
+    /// order, and the grid rows are then filled by one vector load per entry. The input's spectra are kept in `spectra` (`spectrumCount`) for the weight
     /// gradient (nil: not kept, for evaluation: copying out 30 MB was a tenth of the decoder's
     /// forward), and the kernel spectrum in `scratch`.
     func forward(
-        load: (Int, Int, Int, UnsafeMutablePointer<V>) -> Void, images N: Int, weights: [Float], bias: [Float],
+        stage: (Int, UnsafeMutablePointer<V>) -> Void, images N: Int, weights: [Float], bias: [Float],
         spectra: UnsafeMutablePointer<Float>?, out: UnsafeMutablePointer<Float>, scratch: Scratch
     ) {
         let I = inChannels, O = outChannels, B = bins, P = pixels, G = Self.groups(N), rows = grid.output
+        let W = width, inputs = grid.input, count = inputs.count
         scratch.prepare(self)
         kernelSpectrum(weights, into: &scratch.kernel, phases: scratch.kernelPhases)
         let work = scratch.work
@@ -298,10 +306,14 @@ struct SpectralConv {
                             spectra.map { $0 + g * B * I * 16 } ?? (j == 0 ? w.spectrum.0 : w.spectrum.1)
                         }
                         for (j, g) in pair.enumerated() {
+                            stage(g, w.staged)
                             for c in 0..<I {
+                                let src = w.staged + c * count
                                 forward2D(
-                                    load: { y, row in load(g, c, y, row) }, into: UnsafeMutableRawPointer(X[j] + c * 16),
-                                    binStride: I, work: w, tables: tables)
+                                    load: { y, row in
+                                        row.update(repeating: V(), count: W)
+                                        for e in inputs.range(y) { row[inputs.column[e]] = src[inputs.index[e]] }
+                                    }, into: UnsafeMutableRawPointer(X[j] + c * 16), binStride: I, work: w, tables: tables)
                             }
                         }
                         Self.multiply(
@@ -443,8 +455,9 @@ struct SpectralConv {
     }
 
     /// Backward: the weight gradient (out, in · taps), returned, and the input gradient,
-    /// handed out by filled grid row as lanes: `emit(group, channel, y, row)`, exact at
-    /// `grid.input`'s columns. `g` is ∂L/∂out, channel-major (o, n, pixel) on the whole map,
+    /// handed out per group lane-major as `forward` stages the input: `emit(group, staged)`,
+    /// `staged[channel · grid.input.count + index]` at `grid.input`'s indices (lanes past the
+    /// last image unspecified). `g` is ∂L/∂out, channel-major (o, n, pixel) on the whole map,
     /// read at the grid's output pixels only: for an input on `grid.input`, dOut elsewhere meets
     /// only zero inputs in the weight gradient and reaches no input in the input gradient.
     /// `spectra` are the input's spectra from `forward`, whose kernel spectrum `scratch` still
@@ -452,9 +465,10 @@ struct SpectralConv {
     func backward(
         _ g: UnsafePointer<Float>, images N: Int, spectra: UnsafePointer<Float>,
         gradientSpectra: UnsafeMutablePointer<Float>, scratch: Scratch,
-        emit: (Int, Int, Int, UnsafePointer<V>) -> Void
+        emit: (Int, UnsafePointer<V>) -> Void
     ) -> [Float] {
         let I = inChannels, O = outChannels, B = bins, P = pixels, G = Self.groups(N), W = width, rows = grid.output
+        let inputs = grid.input, count = inputs.count
         scratch.prepare(self)
         let work = scratch.work
         withTables { rowTable, columnTable in
@@ -485,11 +499,16 @@ struct SpectralConv {
                         for (j, grp) in pair.enumerated() {
                             let dX = j == 0 ? w.product.0 : w.product.1
                             for c in 0..<I {
+                                let dst = w.staged + c * count
+                                @inline(__always) func put(_ y: Int, _ row: UnsafePointer<V>) {
+                                    for e in inputs.range(y) { dst[inputs.index[e]] = row[inputs.column[e]] }
+                                }
                                 inverse2D(UnsafeRawPointer(dX + c * 16), binStride: I, work: w, tables: tables) { y0, first, second in
-                                    emit(grp, c, y0, first)
-                                    if let second { emit(grp, c, y0 + 1, second) }
+                                    put(y0, first)
+                                    if let second { put(y0 + 1, second) }
                                 }
                             }
+                            emit(grp, UnsafePointer(w.staged))
                         }
                     }
                 }

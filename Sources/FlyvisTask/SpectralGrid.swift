@@ -44,7 +44,7 @@ struct SpectralGrid {
     /// Per tap, its shift on the grid: out(q) = Σ_t w(t)·x(q + shift(t)).
     let shifts: [(row: Int, column: Int)]
     /// Where the input is read (forward) and its gradient written (backward): map pixels for
-    /// the square, hexals for the hexagon.
+    /// the square, hexals for the hexagon, each index of 0..<count once (the staged layout).
     let input: Rows
     /// The map pixels the forward computes from the grid, and the dOut the backward reads.
     let output: Rows

@@ -94,7 +94,7 @@ import Testing
     func run(
         _ conv: SpectralConv, _ x: [Float], _ g: [Float], _ w: [Float], _ b: [Float], images N: Int, pixel: [Int]? = nil
     ) -> Run {
-        let P = conv.pixels, I = conv.inChannels, O = conv.outChannels, rows = conv.grid.input
+        let P = conv.pixels, I = conv.inChannels, O = conv.outChannels, count = conv.grid.input.count
         let pixel = pixel ?? Array(0..<P)
         let scratch = SpectralConv.Scratch()
         var spectra = [Float](repeating: .nan, count: conv.spectrumCount(images: N, channels: I))
@@ -103,13 +103,14 @@ import Testing
         spectra.withUnsafeMutableBufferPointer { sb in
             out.withUnsafeMutableBufferPointer { ob in
                 conv.forward(
-                    load: { grp, c, y, row in
-                        // Grid row y of channel c for images 8·grp ..< 8·grp + 8, zeros off the
-                        // input's columns and past the last image.
-                        row.update(repeating: SIMD8<Float>(), count: conv.width)
-                        for e in rows.range(y) {
-                            let q = pixel[rows.index[e]]
-                            for l in 0..<8 where grp * 8 + l < N { row[rows.column[e]][l] = x[c * N * P + (grp * 8 + l) * P + q] }
+                    stage: { grp, staged in
+                        // Images 8·grp ..< 8·grp + 8 per (channel, input index), zeros past the last image.
+                        for c in 0..<I {
+                            for i in 0..<count {
+                                var v = SIMD8<Float>()
+                                for l in 0..<8 where grp * 8 + l < N { v[l] = x[c * N * P + (grp * 8 + l) * P + pixel[i]] }
+                                staged[c * count + i] = v
+                            }
                         }
                     }, images: N, weights: w, bias: b, spectra: sb.baseAddress!, out: ob.baseAddress!, scratch: scratch)
             }
@@ -121,9 +122,13 @@ import Testing
                     conv.backward(
                         gb.baseAddress!, images: N, spectra: sb.baseAddress!, gradientSpectra: db.baseAddress!,
                         scratch: scratch
-                    ) { grp, c, y, row in
-                        for l in 0..<min(8, N - grp * 8) {
-                            for e in rows.range(y) { dIn[c * N * P + (grp * 8 + l) * P + pixel[rows.index[e]]] = row[rows.column[e]][l] }
+                    ) { grp, staged in
+                        for c in 0..<I {
+                            for i in 0..<count {
+                                for l in 0..<min(8, N - grp * 8) {
+                                    dIn[c * N * P + (grp * 8 + l) * P + pixel[i]] = staged[c * count + i][l]
+                                }
+                            }
                         }
                     }
                 }
