@@ -32,10 +32,13 @@ package final class DecoderGAVP {
     /// Per map row, the pixels where a convolution of an input that is zero off the hexagon
     /// can differ from its bias: the hexagon dilated by the kernel's taps (the hex kernel is
     /// symmetric, so this is also where a dOut that is zero off the hexagon reaches back to).
-    /// The first convolution's forward sweeps only these (the rest is its bias), its weight
-    /// gradient sums over only these (every other position's taps see zeros), and the last
-    /// convolution's input gradient is zero off them.
+    /// The first convolution computes its output and reads its dOut only here (its grid's
+    /// output pixels; the rest is its bias), and the last convolution's input gradient is
+    /// zero off them.
     let reachSpans: DirectConv.Spans
+    /// The first convolution's transform grid (SpectralConv), when the decoder starts with
+    /// one: its input is zero off the hexagon, so the hexagon's periodic lattice serves.
+    let firstGrid: SpectralGrid?
 
     // Buffers reused across calls of the same size, so that a warm call allocates no maps:
     // activations[i] is layer i's input (activations[0] the placed input map), and
@@ -118,6 +121,11 @@ package final class DecoderGAVP {
                     inChannels: c, outChannels: convOut, kernel: config.kernelSize,
                     constWeight: config.constWeight, rng: &rng)))
         head = decoderLayers
+        if case let .conv(first) = (layers + decoderLayers).first {
+            firstGrid = .hexagon(lattice, taps: first.taps)
+        } else {
+            firstGrid = nil
+        }
         dropoutRNG = RandomState(seed: seed ^ SeedSalt.dropout)
     }
 
@@ -136,8 +144,9 @@ package final class DecoderGAVP {
     /// placed input map is kept as spatial lanes (eight images per vector), which they
     /// transform in place (SpectralConv).
     private var spectralInput: SpectralConv? {
-        guard case let .conv(conv) = layers.first else { return nil }
-        return spectral(conv)
+        guard case let .conv(conv) = layers.first, let grid = firstGrid else { return nil }
+        return SpectralConv(
+            inChannels: conv.inChannels, outChannels: conv.outChannels, taps: conv.taps, grid: grid, threads: threads)
     }
 
     /// The output shape per frame: (channels, hexals), or (shape[-1], n_out_features) with the
@@ -294,7 +303,8 @@ package final class DecoderGAVP {
         dropoutApplied = training
         // A first convolution reads the input itself (SpectralConv); otherwise it is placed on
         // the map first.
-        if spectralInput == nil { placeInput(input) }
+        let spectral = spectralInput
+        if spectral == nil { placeInput(input) }
         clock.lap("forward_input")
         var channels = inChannels
         for (index, layer) in all.enumerated() {
@@ -307,8 +317,8 @@ package final class DecoderGAVP {
                 // BatchNorm statistics over the whole map. The first one's input is zero off the
                 // hexagon, so beyond reachSpans its output is just its bias.
                 let last = index == all.count - 1
-                if index == 0 {
-                    firstForward(conv, input, into: &out)
+                if index == 0, let spectral {
+                    firstForward(conv, spectral, input, into: &out)
                 } else {
                     convForward(conv, x, into: &out, spans: last ? hexSpans : nil)
                 }
@@ -459,12 +469,6 @@ package final class DecoderGAVP {
             pad: conv.kernel / 2, threads: threads)
     }
 
-    private func spectral(_ conv: HexConv) -> SpectralConv {
-        SpectralConv(
-            inChannels: conv.inChannels, outChannels: conv.outChannels, taps: conv.taps, side: side,
-            pad: conv.kernel / 2, threads: threads)
-    }
-
     /// Only the pixels in `spans` (every pixel when nil) are computed.
     private func convForward(_ conv: HexConv, _ x: [Float], into out: inout [Float], spans: DirectConv.Spans?) {
         let k = kernels(conv)
@@ -481,39 +485,39 @@ package final class DecoderGAVP {
     private static let laneBits = SIMD8<Int32>(1, 2, 4, 8, 16, 32, 64, 128)
 
     /// The first convolution, by FFT, on the whole map, reading the input (B, T, C, hexals)
-    /// eight images at a time, rectified. Its spectra are kept for the backward, and so is the
-    /// rectifier's mask: one byte per (group of eight images, channel, hexal), bit l for image
-    /// 8·group + l.
-    private func firstForward(_ conv: HexConv, _ input: UnsafeBufferPointer<Float>, into out: inout [Float]) {
-        let k = spectral(conv), N = images, C = inChannels, hexals = lattice.count, lanes = SpectralConv.lanes, L = k.size
+    /// eight images at a time, rectified, at the grid's input hexals. Its spectra are kept for
+    /// the backward, and so is the rectifier's mask: one byte per (group of eight images,
+    /// channel, hexal), bit l for image 8·group + l.
+    private func firstForward(_ conv: HexConv, _ k: SpectralConv, _ input: UnsafeBufferPointer<Float>, into out: inout [Float]) {
+        let N = images, C = inChannels, hexals = lattice.count, lanes = SpectralConv.lanes
         let count = k.spectrumCount(images: N, channels: C)
         spectraKept = training
         if training { inputSpectra.resize(count) }
         let maskCount = SpectralConv.groups(N) * C * hexals
         if reluMask.count != maskCount { reluMask = [UInt8](repeating: 0, count: maskCount) }
-        let spans = hexSpans, laneBits = Self.laneBits
+        let laneBits = Self.laneBits
         out.withUnsafeMutableBufferPointer { ob in
             inputSpectra.withUnsafeMutableBufferPointer { sb in
                 reluMask.withUnsafeMutableBufferPointer { mb in
-                    rowHexalStart.withUnsafeBufferPointer { rb in
-                        let ip = input.baseAddress!, mp = mb.baseAddress!, rs = rb.baseAddress!
-                        k.forward(
-                            load: { g, c, y, row in
-                                let n0 = g * lanes, used = min(lanes, N - n0), r = spans[y]
-                                row.update(repeating: SIMD8<Float>(), count: L)
-                                guard r.x0 <= r.x1 else { return }
-                                let src = ip + (n0 * C + c) * hexals + rs[y], mask = mp + (g * C + c) * hexals + rs[y]
-                                for x in r.x0...r.x1 {
-                                    let v = SpectralConv.gather(src + x - r.x0, stride: C * hexals, count: used)
+                    let ip = input.baseAddress!, mp = mb.baseAddress!
+                    k.forward(
+                        stage: { g, staged in
+                            // Hexal by hexal, so that each image's cache lines are read in order.
+                            let n0 = g * lanes, used = min(lanes, N - n0)
+                            for c in 0..<C {
+                                let src = ip + (n0 * C + c) * hexals, mask = mp + (g * C + c) * hexals
+                                let dst = staged + c * hexals
+                                for h in 0..<hexals {
+                                    let v = SpectralConv.gather(src + h, stride: C * hexals, count: used)
                                     let off = .!(v .> 0)
-                                    row[x] = v.replacing(with: 0, where: off)
+                                    dst[h] = v.replacing(with: 0, where: off)
                                     // Branch-free: a branch per lane on the sign is a coin flip.
-                                    mask[x - r.x0] = UInt8(truncatingIfNeeded: laneBits.replacing(with: 0, where: off).wrappedSum())
+                                    mask[h] = UInt8(truncatingIfNeeded: laneBits.replacing(with: 0, where: off).wrappedSum())
                                 }
-                            }, images: N, weights: conv.weight, bias: conv.bias, spectra: training ? sb.baseAddress : nil,
-                            out: ob.baseAddress!,
-                            scratch: spectralScratch)
-                    }
+                            }
+                        }, images: N, weights: conv.weight, bias: conv.bias, spectra: training ? sb.baseAddress : nil,
+                        out: ob.baseAddress!,
+                        scratch: spectralScratch)
                 }
             }
         }
@@ -602,14 +606,14 @@ package final class DecoderGAVP {
         if gradInputBuffer.count != images * inChannels * lattice.count {
             gradInputBuffer = [Float](repeating: 0, count: images * inChannels * lattice.count)
         }
-        var written = false
+        let spectral = spectralInput
         for (index, layer) in all.enumerated().reversed() {
             let input = activations[index], last = index == all.count - 1
             switch layer {
             case let .conv(conv) where index == 0:
-                // dOut of the last layer is zero off the hexagon; the first one's input is.
-                convBackwardToInput(conv, g)
-                written = true
+                // dOut of the last layer is zero off the hexagon; the first one's input is. A
+                // first convolution always runs by FFT (spectralInput).
+                if let spectral { convBackwardToInput(conv, spectral, g) }
             case let .conv(conv):
                 var gradIn = Self.take(&gradSlots[index], count: N * conv.inChannels * p)
                 convBackward(
@@ -623,7 +627,7 @@ package final class DecoderGAVP {
             }
             clock.lap("backward_\(layer.phaseName)")
         }
-        if !written { gatherInputGradient(g) }
+        if spectral == nil { gatherInputGradient(g) }
         gradSlots[slot] = g
         return gradInputBuffer
     }
@@ -749,35 +753,31 @@ package final class DecoderGAVP {
     /// The first convolution's backward, by FFT: its input gradient goes straight to the
     /// hexals of `gradInputBuffer` (B, T, inChannels, hexals), through the input's rectifier
     /// (the mask saved by the forward), without a map-shaped buffer.
-    private func convBackwardToInput(_ conv: HexConv, _ g: [Float]) {
+    private func convBackwardToInput(_ conv: HexConv, _ k: SpectralConv, _ g: [Float]) {
         let N = images, C = inChannels, hexals = lattice.count, lanes = SpectralConv.lanes
-        let k = spectral(conv)
         precondition(spectraKept, "the decoder's backward needs a forward in training mode")
         convBiasGradient(conv, g)
         let count = k.spectrumCount(images: N, channels: conv.outChannels)
         gradSpectra.resize(count)
-        let spans = hexSpans
         SpectralConv.bitLanes.withUnsafeBufferPointer { bits in
             g.withUnsafeBufferPointer { gb in
                 inputSpectra.withUnsafeBufferPointer { sb in
                     gradSpectra.withUnsafeMutableBufferPointer { db in
                         reluMask.withUnsafeBufferPointer { mb in
                             gradInputBuffer.withUnsafeMutableBufferPointer { ob in
-                                rowHexalStart.withUnsafeBufferPointer { rb in
-                                    let op = ob.baseAddress!, mp = mb.baseAddress!, rs = rb.baseAddress!
-                                    conv.gradWeight = k.backward(
-                                        gb.baseAddress!, images: N, spectra: sb.baseAddress!,
-                                        gradientSpectra: db.baseAddress!, scratch: spectralScratch
-                                    ) { grp, c, y, row in
-                                        // The row's hexals are contiguous in the output; lanes off the rectifier's
-                                        // mask are zero, then each lane goes to its image.
-                                        let r = spans[y]
-                                        guard r.x0 <= r.x1 else { return }
-                                        let n0 = grp * lanes, used = min(lanes, N - n0)
-                                        let mask = mp + (grp * C + c) * hexals + rs[y], dst = op + (n0 * C + c) * hexals + rs[y]
-                                        for x in r.x0...r.x1 {
-                                            let v = row[x] * bits[Int(mask[x - r.x0])]
-                                            SpectralConv.scatter(v, dst + x - r.x0, stride: C * hexals, count: used)
+                                let op = ob.baseAddress!, mp = mb.baseAddress!
+                                conv.gradWeight = k.backward(
+                                    gb.baseAddress!, images: N, spectra: sb.baseAddress!,
+                                    gradientSpectra: db.baseAddress!, scratch: spectralScratch
+                                ) { grp, staged in
+                                    // Lanes off the rectifier's mask are zero, then each lane goes to its
+                                    // image, hexal by hexal so that each image's stores are in order.
+                                    let n0 = grp * lanes, used = min(lanes, N - n0)
+                                    for c in 0..<C {
+                                        let mask = mp + (grp * C + c) * hexals, dst = op + (n0 * C + c) * hexals
+                                        let src = staged + c * hexals
+                                        for h in 0..<hexals {
+                                            SpectralConv.scatter(src[h] * bits[Int(mask[h])], dst + h, stride: C * hexals, count: used)
                                         }
                                     }
                                 }

@@ -51,9 +51,18 @@ struct LaneFFT {
         self.stages = stages
         self.table = table
         precondition(
-            size != 36 || stages.map { [$0.0, $0.1, $0.2, $0.3] } == [[4, 9, 1, 0], [3, 3, 4, 54], [3, 1, 12, 66]],
-            "LaneFFT: the unrolled 36-point path assumes stages 4, 3, 3")
+            Self.unrolled[size].map { $0 == stages.map { [$0.0, $0.1, $0.2, $0.3] } } ?? true,
+            "LaneFFT: the unrolled \(size)-point path assumes other stages")
     }
+
+    /// The lengths `transform` runs with constant stage sizes, and their stages (radix, m, s,
+    /// twiddle offset) as `init` builds them: 36 for the square grid of the default map, 54
+    /// and 18 for the rows and columns of its hexagonal grid.
+    static let unrolled: [Int: [[Int]]] = [
+        36: [[4, 9, 1, 0], [3, 3, 4, 54], [3, 1, 12, 66]],
+        54: [[3, 18, 1, 0], [3, 6, 3, 72], [3, 2, 9, 96], [2, 1, 27, 104]],
+        18: [[3, 6, 1, 0], [3, 2, 3, 24], [2, 1, 9, 32]],
+    ]
 
     /// The forward transform (e^{−2πi·jk/n}, unnormalised) of the sequence at (inRe, inIm),
     /// elements `inStride` bytes apart, into (outRe, outIm), `outStride` bytes apart; the
@@ -68,16 +77,27 @@ struct LaneFFT {
     ) {
         let a = (UnsafeMutableRawPointer(buffers), UnsafeMutableRawPointer(buffers + size))
         let b = (UnsafeMutableRawPointer(buffers + 2 * size), UnsafeMutableRawPointer(buffers + 3 * size))
-        if size == 36 {
-            // The default map (31 × 31, reach 2): its three stages with their sizes as
-            // constants, so that the compiler unrolls and folds them (18 % faster than the
-            // loops over `stages`, with the same operations; LaneFFTTests compares the two).
+        // The default map's lengths (`unrolled`): their stages with the sizes as constants, so
+        // that the compiler unrolls and folds them (18 % faster than the loops over `stages`
+        // at 36, with the same operations; SpectralConvTests compares the two).
+        let ar = UnsafeRawPointer(a.0), ai = UnsafeRawPointer(a.1), br = UnsafeRawPointer(b.0), bi = UnsafeRawPointer(b.1)
+        switch size {
+        case 36:
             Self.radix4(inRe, inIm, inStride, a.0, a.1, 32, m: 9, s: 1, twiddles: t)
-            Self.radix3(UnsafeRawPointer(a.0), UnsafeRawPointer(a.1), 32, b.0, b.1, 32, m: 3, s: 4, twiddles: t + 54)
-            Self.radix3(UnsafeRawPointer(b.0), UnsafeRawPointer(b.1), 32, outRe, outIm, outStride, m: 1, s: 12, twiddles: t + 66)
-            return
+            Self.radix3(ar, ai, 32, b.0, b.1, 32, m: 3, s: 4, twiddles: t + 54)
+            Self.radix3(br, bi, 32, outRe, outIm, outStride, m: 1, s: 12, twiddles: t + 66)
+        case 54:
+            Self.radix3(inRe, inIm, inStride, a.0, a.1, 32, m: 18, s: 1, twiddles: t)
+            Self.radix3(ar, ai, 32, b.0, b.1, 32, m: 6, s: 3, twiddles: t + 72)
+            Self.radix3(br, bi, 32, a.0, a.1, 32, m: 2, s: 9, twiddles: t + 96)
+            Self.radix2(ar, ai, 32, outRe, outIm, outStride, m: 1, s: 27, twiddles: t + 104)
+        case 18:
+            Self.radix3(inRe, inIm, inStride, a.0, a.1, 32, m: 6, s: 1, twiddles: t)
+            Self.radix3(ar, ai, 32, b.0, b.1, 32, m: 2, s: 3, twiddles: t + 24)
+            Self.radix2(br, bi, 32, outRe, outIm, outStride, m: 1, s: 9, twiddles: t + 32)
+        default:
+            transformStages(inRe, inIm, inStride: inStride, outRe, outIm, outStride: outStride, buffers: buffers, table: t)
         }
-        transformStages(inRe, inIm, inStride: inStride, outRe, outIm, outStride: outStride, buffers: buffers, table: t)
     }
 
     /// `transform` through the loops over `stages`, for any length.

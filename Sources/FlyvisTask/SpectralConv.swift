@@ -6,24 +6,26 @@ import Foundation
 /// Why: the first layer (34 → 8 channels, 19 taps by default) is nine tenths of the decoder's
 /// arithmetic, and its direct kernels were already at ~90 % of the FMA peak on the lanes they
 /// computed. In the frequency domain each (output, input) channel pair costs one complex
-/// multiply-add per bin (36 × 19 bins for the 31 × 31 map) instead of 19 multiply-adds per
-/// pixel (961), and the transforms are shared by all pairs: about a quarter of the arithmetic.
+/// multiply-add per bin (28 × 18 on the hexagon's grid for the 31 × 31 map) instead of 19
+/// multiply-adds per pixel (961), and the transforms are shared by all pairs.
 /// Carrying images in the lanes leaves no partially used vectors on the hexagon's rows.
 ///
-/// The transform length L is the smallest even 2ᵃ3ᵇ ≥ side + 2·pad, so that the circular
-/// convolution equals the zero-padded one on the map: every tap that leaves the map lands on
-/// zeros. Results agree with the direct sums to float32 rounding (about 1e-6 of the largest
-/// value), not bit for bit.
+/// The transform runs on a periodic grid (SpectralGrid) on which the circular correlation
+/// equals the zero-padded one on the map: the map in an L × L square, L the smallest even
+/// 2ᵃ3ᵇ ≥ side + 2·pad, for inputs on the whole map, or the hexagon's own periodic lattice
+/// (s rows of 3s) for inputs that are zero off the hexagon, a quarter fewer bins. Results
+/// agree with the direct sums to float32 rounding (about 1e-6 of the largest value), not bit
+/// for bit.
 ///
 /// Layouts (floats). Spatial lanes: value (image g·8 + l, channel c, pixel q) at
-/// ((g·C + c)·P + q)·8 + l. Spectra: bin f = kx·L + ky (kx ≤ L/2, the real input's half
-/// spectrum), value (group g, bin f, channel c) at ((g·bins + f)·C + c)·16, real parts in the
-/// first eight floats, imaginary in the next eight. The transforms write each group's spectra
-/// straight to their place among the kept ones (a per-thread buffer when none are kept), and
-/// the products read them from there while they are in cache. The weight gradient reads a
-/// bin's values of every group, one stretch per group (2 × 20 streams at the reference size;
-/// prefetching them by hand ran slower). Bin-major kept spectra, one stream per bin for the
-/// weight gradient, needed a 30 MB copy per forward: a tenth of the forward's time.
+/// ((g·C + c)·P + q)·8 + l. Spectra: bin f = kx·height + ky (kx ≤ width/2, the real rows'
+/// half spectrum), value (group g, bin f, channel c) at ((g·bins + f)·C + c)·16, real parts
+/// in the first eight floats, imaginary in the next eight. The transforms write each group's
+/// spectra straight to their place among the kept ones (a per-thread buffer when none are
+/// kept), and the products read them from there while they are in cache. The weight gradient
+/// reads a bin's values of every group, one stretch per group (2 × 20 streams at the reference
+/// size; prefetching them by hand ran slower). Bin-major kept spectra, one stream per bin for
+/// the weight gradient, needed a 30 MB copy per forward: a tenth of the forward's time.
 ///
 /// Determinism: every group of eight images is transformed by one thread in a fixed order,
 /// and the weight gradient sums groups in group order per bin, with bins split over threads,
@@ -33,22 +35,35 @@ struct SpectralConv {
     static let lanes = 8
     let inChannels: Int, outChannels: Int
     let taps: [(dy: Int, dx: Int)]
-    let side: Int
-    let fft: LaneFFT
+    let grid: SpectralGrid
+    /// The transforms along the grid's rows (length `width`) and columns (`height`).
+    let rowFFT: LaneFFT, columnFFT: LaneFFT
     var threads = 1
 
+    /// On the square map, for inputs anywhere on it.
     init(inChannels: Int, outChannels: Int, taps: [(dy: Int, dx: Int)], side: Int, pad: Int, threads: Int = 1) {
+        self.init(
+            inChannels: inChannels, outChannels: outChannels, taps: taps,
+            grid: .square(side: side, pad: pad, taps: taps), threads: threads)
+    }
+
+    /// On `grid`, which must have been built for these taps (its shifts are theirs).
+    init(inChannels: Int, outChannels: Int, taps: [(dy: Int, dx: Int)], grid: SpectralGrid, threads: Int = 1) {
+        precondition(grid.shifts.count == taps.count, "SpectralConv: the grid was built for \(grid.shifts.count) taps, not \(taps.count)")
         self.inChannels = inChannels
         self.outChannels = outChannels
         self.taps = taps
-        self.side = side
-        fft = LaneFFT(size: LaneFFT.length(atLeast: side + 2 * pad))
+        self.grid = grid
+        rowFFT = LaneFFT(size: grid.width)
+        columnFFT = grid.height == grid.width ? rowFFT : LaneFFT(size: grid.height)
         self.threads = max(1, threads)
     }
 
-    var size: Int { fft.size }
-    var half: Int { fft.size / 2 + 1 }
-    var bins: Int { fft.size * half }
+    var side: Int { grid.side }
+    var width: Int { grid.width }
+    var height: Int { grid.height }
+    var half: Int { width / 2 + 1 }
+    var bins: Int { height * half }
     var pixels: Int { side * side }
     var pairs: Int { inChannels * outChannels }
     static func groups(_ images: Int) -> Int { (images + lanes - 1) / lanes }
@@ -61,17 +76,21 @@ struct SpectralConv {
         parallel(parts) { k in body(k, (count * k / parts)..<(count * (k + 1) / parts)) }
     }
 
-    /// cos and sin of 2π(ky·dy + kx·dx)/L per bin and tap, times `scale(kx)`: (f · T + t) · 2.
+    /// cos and sin of 2π(kx·column/width + ky·row/height) per bin and tap, (row, column) the
+    /// tap's grid shift, times `scale(kx)`: (f · T + t) · 2. The angle's fraction is reduced
+    /// exactly (over the least common multiple of the lengths) before the cosine.
     func phases(scale: (Int) -> Double) -> [Float] {
-        let L = size, T = taps.count
+        let T = taps.count
+        func gcd(_ a: Int, _ b: Int) -> Int { b == 0 ? a : gcd(b, a % b) }
+        let n = width / gcd(width, height) * height, perColumn = n / width, perRow = n / height
         var table = [Float](repeating: 0, count: bins * T * 2)
         for kx in 0..<half {
-            for ky in 0..<L {
-                for (t, tap) in taps.enumerated() {
-                    let k = ((ky * tap.dy + kx * tap.dx) % L + L) % L
-                    let angle = 2 * Double.pi * Double(k) / Double(L)
-                    table[((kx * L + ky) * T + t) * 2] = Float(scale(kx) * cos(angle))
-                    table[((kx * L + ky) * T + t) * 2 + 1] = Float(scale(kx) * sin(angle))
+            for ky in 0..<height {
+                for (t, shift) in grid.shifts.enumerated() {
+                    let k = ((kx * shift.column * perColumn + ky * shift.row * perRow) % n + n) % n
+                    let angle = 2 * Double.pi * Double(k) / Double(n)
+                    table[((kx * height + ky) * T + t) * 2] = Float(scale(kx) * cos(angle))
+                    table[((kx * height + ky) * T + t) * 2 + 1] = Float(scale(kx) * sin(angle))
                 }
             }
         }
@@ -81,27 +100,30 @@ struct SpectralConv {
     /// Per-thread buffers, kept by the caller between calls (fresh megabytes would be
     /// page-faulted in on every call): a row pair going in and coming out of the row
     /// transforms, the transforms' four stage buffers, the half spectra after the forward row
-    /// pass (columns zero-padded to L, the padding never written) and after the inverse column
-    /// pass, and one group's spectral products.
+    /// pass (columns zero-padded to `height`, the padding never written) and after the inverse
+    /// column pass, one group's spectral products, and one group's input or input gradient
+    /// lane-major (`staged`, channel · `grid.input.count` + index).
     final class Work {
         let rowRe: UnsafeMutablePointer<V>, rowIm: UnsafeMutablePointer<V>
         let outRe: UnsafeMutablePointer<V>, outIm: UnsafeMutablePointer<V>
         let buffers: UnsafeMutablePointer<V>
         let forwardRe: UnsafeMutablePointer<V>, forwardIm: UnsafeMutablePointer<V>
         let inverseRe: UnsafeMutablePointer<V>, inverseIm: UnsafeMutablePointer<V>
+        let staged: UnsafeMutablePointer<V>
         /// Two groups' spectra and products (the products are computed for two groups at once).
         let product: (UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>)
         let spectrum: (UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>)
         let vectors: Int, floats: Int
         init(_ conv: SpectralConv) {
-            let L = conv.size, H = conv.half
-            vectors = 8 * L + 4 * H * L
+            let W = conv.width, B = conv.bins, longest = max(conv.width, conv.height)
+            vectors = 4 * W + 4 * longest + 4 * B + conv.inChannels * conv.grid.input.count
             let all = UnsafeMutablePointer<V>.allocate(capacity: vectors)
             all.initialize(repeating: V(), count: vectors)
-            rowRe = all; rowIm = all + L; outRe = all + 2 * L; outIm = all + 3 * L; buffers = all + 4 * L
-            forwardRe = all + 8 * L; forwardIm = forwardRe + H * L
-            inverseRe = forwardIm + H * L; inverseIm = inverseRe + H * L
-            floats = conv.bins * max(conv.inChannels, conv.outChannels) * 16
+            rowRe = all; rowIm = all + W; outRe = all + 2 * W; outIm = all + 3 * W; buffers = all + 4 * W
+            forwardRe = buffers + 4 * longest; forwardIm = forwardRe + B
+            inverseRe = forwardIm + B; inverseIm = inverseRe + B
+            staged = inverseIm + B
+            floats = B * max(conv.inChannels, conv.outChannels) * 16
             let p = AlignedBuffer<Float>.allocateZeroed(4 * floats)
             product = (p, p + floats)
             spectrum = (p + 2 * floats, p + 3 * floats)
@@ -112,8 +134,8 @@ struct SpectralConv {
     /// One `Work` per thread and the phase tables, kept while the shape stays the same.
     final class Scratch {
         private(set) var work: [Work] = []
-        /// `phases` for the kernel spectrum (scaled by 1/L²) and for the weight gradient
-        /// (scaled by c_f/L²).
+        /// `phases` for the kernel spectrum (scaled by 1/(width·height)) and for the weight
+        /// gradient (scaled by c_f/(width·height)).
         private(set) var kernelPhases: [Float] = [], gradientPhases: [Float] = []
         private var key: [Int] = []
         /// The kernel spectrum (K) of the last forward, for the backward.
@@ -122,13 +144,16 @@ struct SpectralConv {
         var products: [Float] = [], taps: [Float] = []
         func prepare(_ conv: SpectralConv) {
             let k =
-                [conv.threads, conv.size, conv.side, conv.inChannels, conv.outChannels]
-                + conv.taps.flatMap { [$0.dy, $0.dx] }
+                [
+                    conv.threads, conv.width, conv.height, conv.grid.filledRows, conv.grid.input.count, conv.inChannels,
+                    conv.outChannels,
+                ]
+                + conv.grid.shifts.flatMap { [$0.row, $0.column] }
             guard k != key else { return }
             work = (0..<conv.threads).map { _ in Work(conv) }
-            let L = conv.size
-            kernelPhases = conv.phases { _ in 1 / Double(L * L) }
-            gradientPhases = conv.phases { kx in (kx == 0 || 2 * kx == L ? 1.0 : 2.0) / Double(L * L) }
+            let W = conv.width, points = Double(conv.width * conv.height)
+            kernelPhases = conv.phases { _ in 1 / points }
+            gradientPhases = conv.phases { kx in (kx == 0 || 2 * kx == W ? 1.0 : 2.0) / points }
             key = k
         }
         package init() {}
@@ -136,9 +161,10 @@ struct SpectralConv {
 
     // MARK: Kernel spectrum
 
-    /// K(f) = Σ_t w(o, i, t)·e^{+2πi(ky·dy + kx·dx)/L} / L² per bin, as three planes of the
-    /// (o, i) pairs — Re, Im, −Im — so that the products need only broadcasts: entry
-    /// (f · 3 + plane) · pairs + o · I + i. The 1/L² of the inverse transform is folded in.
+    /// K(f) = Σ_t w(o, i, t)·e^{+2πi(kx·column_t/width + ky·row_t/height)} / (width·height)
+    /// per bin, (row_t, column_t) tap t's grid shift, as three planes of the (o, i) pairs — Re,
+    /// Im, −Im — so that the products need only broadcasts: entry (f · 3 + plane) · pairs +
+    /// o · I + i. The inverse transform's 1/(width·height) is folded in.
     func kernelSpectrum(_ weights: [Float], into out: inout [Float], phases table: [Float]) {
         let T = taps.count, n = pairs
         if out.count != bins * 3 * n { out = [Float](repeating: 0, count: bins * 3 * n) }
@@ -167,68 +193,82 @@ struct SpectralConv {
 
     // MARK: 2-D transforms of one channel
 
+    /// The row and column transforms' twiddle tables.
+    @inline(__always)
+    func withTables<R>(_ body: (_ row: UnsafePointer<Float>, _ column: UnsafePointer<Float>) -> R) -> R {
+        rowFFT.table.withUnsafeBufferPointer { r in
+            columnFFT.table.withUnsafeBufferPointer { c in body(r.baseAddress!, c.baseAddress!) }
+        }
+    }
+
     /// The half spectrum of one real channel into `dst`, bins `binStride` channels (16 floats
-    /// each) apart (real parts at +0, imaginary at +8). `load(y, row)` writes map row y's L
-    /// values (zeros past the map) as lanes. Rows in pairs as one complex transform, split by
-    /// symmetry; then one complex transform per column, written straight into `dst`.
+    /// each) apart (real parts at +0, imaginary at +8). `load(y, row)` writes grid row y's
+    /// `width` values as lanes, for the grid's filled rows (the rest are zero). Rows in pairs
+    /// as one complex transform, split by symmetry; then one complex transform per column of
+    /// the half spectrum, written straight into `dst`.
     @inline(__always)
     func forward2D(
         load: (Int, UnsafeMutablePointer<V>) -> Void, into dst: UnsafeMutableRawPointer, binStride: Int,
-        work: Work, table: UnsafePointer<Float>
+        work: Work, tables: (row: UnsafePointer<Float>, column: UnsafePointer<Float>)
     ) {
-        let L = size, H = half, S = side, bs = binStride * 64
+        let W = width, Ht = height, H = half, S = grid.filledRows, bs = binStride * 64
         let tRe = work.forwardRe, tIm = work.forwardIm, zr = work.outRe, zi = work.outIm
         for y0 in Swift.stride(from: 0, to: S, by: 2) {
             let y1 = y0 + 1
             load(y0, work.rowRe)
-            if y1 < S { load(y1, work.rowIm) } else { work.rowIm.update(repeating: V(), count: L) }
-            fft.transform(work.rowRe, work.rowIm, inStride: 32, zr, zi, outStride: 32, buffers: work.buffers, table: table)
+            if y1 < S { load(y1, work.rowIm) } else { work.rowIm.update(repeating: V(), count: W) }
+            rowFFT.transform(
+                work.rowRe, work.rowIm, inStride: 32, zr, zi, outStride: 32, buffers: work.buffers, table: tables.row)
             for k in 0..<H {
-                let c = k == 0 ? 0 : L - k
-                tRe[k * L + y0] = 0.5 * (zr[k] + zr[c]); tIm[k * L + y0] = 0.5 * (zi[k] - zi[c])
-                if y1 < S { tRe[k * L + y1] = 0.5 * (zi[k] + zi[c]); tIm[k * L + y1] = 0.5 * (zr[c] - zr[k]) }
+                let c = k == 0 ? 0 : W - k
+                tRe[k * Ht + y0] = 0.5 * (zr[k] + zr[c]); tIm[k * Ht + y0] = 0.5 * (zi[k] - zi[c])
+                if y1 < S { tRe[k * Ht + y1] = 0.5 * (zi[k] + zi[c]); tIm[k * Ht + y1] = 0.5 * (zr[c] - zr[k]) }
             }
         }
         for k in 0..<H {
-            let out = dst + k * L * bs
-            fft.transform(tRe + k * L, tIm + k * L, inStride: 32, out, out + 32, outStride: bs, buffers: work.buffers, table: table)
+            let out = dst + k * Ht * bs
+            columnFFT.transform(
+                tRe + k * Ht, tIm + k * Ht, inStride: 32, out, out + 32, outStride: bs, buffers: work.buffers,
+                table: tables.column)
         }
     }
 
-    /// The inverse of `forward2D` (unnormalised: L² times the real channel) from a half
-    /// spectrum at `src`, handed out in row pairs: `emit(y0, row y0, row y0 + 1)` (the second
-    /// nil past the map), each row L lanes of which the first `side` are the map's.
+    /// The inverse of `forward2D` (unnormalised: width·height times the real channel) from a
+    /// half spectrum at `src`, handed out in pairs of filled grid rows: `emit(y0, row y0,
+    /// row y0 + 1)` (the second nil past the filled rows), each row `width` lanes.
     @inline(__always)
     func inverse2D(
-        _ src: UnsafeRawPointer, binStride: Int, work: Work, table: UnsafePointer<Float>,
+        _ src: UnsafeRawPointer, binStride: Int, work: Work, tables: (row: UnsafePointer<Float>, column: UnsafePointer<Float>),
         emit: (Int, UnsafePointer<V>, UnsafePointer<V>?) -> Void
     ) {
-        let L = size, H = half, S = side, bs = binStride * 64
+        let W = width, Ht = height, H = half, S = grid.filledRows, bs = binStride * 64
         let tRe = work.inverseRe, tIm = work.inverseIm
         // Columns: the inverse is the forward transform with re and im swapped in and out.
         for k in 0..<H {
-            let col = src + k * L * bs
-            fft.transform(col + 32, col, inStride: bs, tIm + k * L, tRe + k * L, outStride: 32, buffers: work.buffers, table: table)
+            let col = src + k * Ht * bs
+            columnFFT.transform(
+                col + 32, col, inStride: bs, tIm + k * Ht, tRe + k * Ht, outStride: 32, buffers: work.buffers,
+                table: tables.column)
         }
         let zr = work.rowRe, zi = work.rowIm
         for y0 in Swift.stride(from: 0, to: S, by: 2) {
             let y1 = y0 + 1, pair = y1 < S
             // Z = A + i·B over the whole row, A and B extended by Hermitian symmetry; the
-            // imaginary parts at k = 0 and L/2 are dropped (zero for a real row). Stored
+            // imaginary parts at k = 0 and W/2 are dropped (zero for a real row). Stored
             // swapped (Im Z in zr) for the inverse.
             @inline(__always) func edge(_ k: Int) {
-                zi[k] = tRe[k * L + y0]
-                zr[k] = pair ? tRe[k * L + y1] : V()
+                zi[k] = tRe[k * Ht + y0]
+                zr[k] = pair ? tRe[k * Ht + y1] : V()
             }
             edge(0)
-            edge(L / 2)
-            for k in 1..<(L / 2) {
-                let ar = tRe[k * L + y0], ai = tIm[k * L + y0]
-                let br = pair ? tRe[k * L + y1] : V(), bi = pair ? tIm[k * L + y1] : V()
+            edge(W / 2)
+            for k in 1..<(W / 2) {
+                let ar = tRe[k * Ht + y0], ai = tIm[k * Ht + y0]
+                let br = pair ? tRe[k * Ht + y1] : V(), bi = pair ? tIm[k * Ht + y1] : V()
                 zi[k] = ar - bi; zr[k] = ai + br
-                zi[L - k] = ar + bi; zr[L - k] = br - ai
+                zi[W - k] = ar + bi; zr[W - k] = br - ai
             }
-            fft.transform(zr, zi, inStride: 32, work.outIm, work.outRe, outStride: 32, buffers: work.buffers, table: table)
+            rowFFT.transform(zr, zi, inStride: 32, work.outIm, work.outRe, outStride: 32, buffers: work.buffers, table: tables.row)
             emit(y0, work.outRe, pair ? UnsafePointer(work.outIm) : nil)
         }
     }
@@ -236,22 +276,25 @@ struct SpectralConv {
     // MARK: Layer passes
 
     /// out(o) = bias(o) + Σ_{i,t} w(o, i, t)·x(i, shifted by t) on the whole map, channel-major
-    /// (o, n, pixel) as DirectConv writes it. `load(group, channel, y, row)` writes the input's
-    /// map row y as lanes (L values, zeros past the map and in lanes past the last image). The
-    /// input's spectra are kept in `spectra` (`spectrumCount`) for the weight gradient (nil: not
-    /// kept, for evaluation: copying out 30 MB was a tenth of the decoder's forward), and the
-    /// kernel spectrum in `scratch`.
+    /// (o, n, pixel) as DirectConv writes it: the grid's output pixels from the transforms, its
+    /// bias-only pixels the bias. `stage(group, staged)` writes the group's input lane-major,
+    /// every vector `staged[channel · grid.input.count + index]` for `grid.input`'s indices
+    /// (zeros in lanes past the last image): the caller reads its own layout once in its own
+    /// order, and the grid rows are then filled by one vector load per entry. The input's spectra are kept in `spectra` (`spectrumCount`) for the weight
+    /// gradient (nil: not kept, for evaluation: copying out 30 MB was a tenth of the decoder's
+    /// forward), and the kernel spectrum in `scratch`.
     func forward(
-        load: (Int, Int, Int, UnsafeMutablePointer<V>) -> Void, images N: Int, weights: [Float], bias: [Float],
+        stage: (Int, UnsafeMutablePointer<V>) -> Void, images N: Int, weights: [Float], bias: [Float],
         spectra: UnsafeMutablePointer<Float>?, out: UnsafeMutablePointer<Float>, scratch: Scratch
     ) {
-        let I = inChannels, O = outChannels, B = bins, P = pixels, G = Self.groups(N), S = side
+        let I = inChannels, O = outChannels, B = bins, P = pixels, G = Self.groups(N), rows = grid.output
+        let W = width, inputs = grid.input, count = inputs.count
         scratch.prepare(self)
         kernelSpectrum(weights, into: &scratch.kernel, phases: scratch.kernelPhases)
         let work = scratch.work
-        fft.table.withUnsafeBufferPointer { tb in
+        withTables { rowTable, columnTable in
             scratch.kernel.withUnsafeBufferPointer { kb in
-                let table = tb.baseAddress!, K = kb.baseAddress!
+                let tables = (rowTable, columnTable), K = kb.baseAddress!
                 split(G) { part, groups in
                     let w = work[part]
                     // Groups in pairs for the products; each group's arithmetic is the same alone.
@@ -263,10 +306,14 @@ struct SpectralConv {
                             spectra.map { $0 + g * B * I * 16 } ?? (j == 0 ? w.spectrum.0 : w.spectrum.1)
                         }
                         for (j, g) in pair.enumerated() {
+                            stage(g, w.staged)
                             for c in 0..<I {
+                                let src = w.staged + c * count
                                 forward2D(
-                                    load: { y, row in load(g, c, y, row) }, into: UnsafeMutableRawPointer(X[j] + c * 16),
-                                    binStride: I, work: w, table: table)
+                                    load: { y, row in
+                                        row.update(repeating: V(), count: W)
+                                        for e in inputs.range(y) { row[inputs.column[e]] = src[inputs.index[e]] }
+                                    }, into: UnsafeMutableRawPointer(X[j] + c * 16), binStride: I, work: w, tables: tables)
                             }
                         }
                         Self.multiply(
@@ -277,11 +324,16 @@ struct SpectralConv {
                             let n0 = g * Self.lanes, used = min(Self.lanes, N - n0)
                             for o in 0..<O {
                                 let b = V(repeating: bias[o]), planes = out + o * N * P + n0 * P
-                                inverse2D(UnsafeRawPointer(Y + o * 16), binStride: O, work: w, table: table) { y0, first, second in
-                                    for x in 0..<S { Self.scatter(first[x] + b, planes + y0 * S + x, stride: P, count: used) }
-                                    guard let second else { return }
-                                    for x in 0..<S { Self.scatter(second[x] + b, planes + (y0 + 1) * S + x, stride: P, count: used) }
+                                @inline(__always) func put(_ y: Int, _ row: UnsafePointer<V>) {
+                                    for e in rows.range(y) {
+                                        Self.scatter(row[rows.column[e]] + b, planes + rows.index[e], stride: P, count: used)
+                                    }
                                 }
+                                inverse2D(UnsafeRawPointer(Y + o * 16), binStride: O, work: w, tables: tables) { y0, first, second in
+                                    put(y0, first)
+                                    if let second { put(y0 + 1, second) }
+                                }
+                                for q in grid.biasOnly { Self.scatter(b, planes + q, stride: P, count: used) }
                             }
                         }
                     }
@@ -403,21 +455,25 @@ struct SpectralConv {
     }
 
     /// Backward: the weight gradient (out, in · taps), returned, and the input gradient,
-    /// handed out row by row as lanes: `emit(group, channel, y, row)`, the row's first `side`
-    /// values the map's. `g` is ∂L/∂out, channel-major (o, n, pixel) on the whole map;
+    /// handed out per group lane-major as `forward` stages the input: `emit(group, staged)`,
+    /// `staged[channel · grid.input.count + index]` at `grid.input`'s indices (lanes past the
+    /// last image unspecified). `g` is ∂L/∂out, channel-major (o, n, pixel) on the whole map,
+    /// read at the grid's output pixels only: for an input on `grid.input`, dOut elsewhere meets
+    /// only zero inputs in the weight gradient and reaches no input in the input gradient.
     /// `spectra` are the input's spectra from `forward`, whose kernel spectrum `scratch` still
     /// holds.
     func backward(
         _ g: UnsafePointer<Float>, images N: Int, spectra: UnsafePointer<Float>,
         gradientSpectra: UnsafeMutablePointer<Float>, scratch: Scratch,
-        emit: (Int, Int, Int, UnsafePointer<V>) -> Void
+        emit: (Int, UnsafePointer<V>) -> Void
     ) -> [Float] {
-        let I = inChannels, O = outChannels, B = bins, P = pixels, G = Self.groups(N), S = side, L = size
+        let I = inChannels, O = outChannels, B = bins, P = pixels, G = Self.groups(N), W = width, rows = grid.output
+        let inputs = grid.input, count = inputs.count
         scratch.prepare(self)
         let work = scratch.work
-        fft.table.withUnsafeBufferPointer { tb in
+        withTables { rowTable, columnTable in
             scratch.kernel.withUnsafeBufferPointer { kb in
-                let table = tb.baseAddress!, K = kb.baseAddress!
+                let tables = (rowTable, columnTable), K = kb.baseAddress!
                 split(G) { part, groups in
                     let w = work[part]
                     for g0 in Swift.stride(from: groups.lowerBound, to: groups.upperBound, by: 2) {
@@ -430,9 +486,11 @@ struct SpectralConv {
                                 let planes = g + o * N * P + n0 * P
                                 forward2D(
                                     load: { y, row in
-                                        for x in 0..<S { row[x] = Self.gather(planes + y * S + x, stride: P, count: used) }
-                                        for x in S..<L { row[x] = V() }
-                                    }, into: UnsafeMutableRawPointer(D + o * 16), binStride: O, work: w, table: table)
+                                        row.update(repeating: V(), count: W)
+                                        for e in rows.range(y) {
+                                            row[rows.column[e]] = Self.gather(planes + rows.index[e], stride: P, count: used)
+                                        }
+                                    }, into: UnsafeMutableRawPointer(D + o * 16), binStride: O, work: w, tables: tables)
                             }
                         }
                         Self.multiplyTransposed(
@@ -441,11 +499,16 @@ struct SpectralConv {
                         for (j, grp) in pair.enumerated() {
                             let dX = j == 0 ? w.product.0 : w.product.1
                             for c in 0..<I {
-                                inverse2D(UnsafeRawPointer(dX + c * 16), binStride: I, work: w, table: table) { y0, first, second in
-                                    emit(grp, c, y0, first)
-                                    if let second { emit(grp, c, y0 + 1, second) }
+                                let dst = w.staged + c * count
+                                @inline(__always) func put(_ y: Int, _ row: UnsafePointer<V>) {
+                                    for e in inputs.range(y) { dst[inputs.index[e]] = row[inputs.column[e]] }
+                                }
+                                inverse2D(UnsafeRawPointer(dX + c * 16), binStride: I, work: w, tables: tables) { y0, first, second in
+                                    put(y0, first)
+                                    if let second { put(y0 + 1, second) }
                                 }
                             }
+                            emit(grp, UnsafePointer(w.staged))
                         }
                     }
                 }
@@ -455,8 +518,8 @@ struct SpectralConv {
     }
 
     /// dW(o, i, t) = Σ_n Σ_q dOut(o, n, q)·x(i, n, q + t)
-    ///            = (1/L²) Σ_{half f} c_f·Re(P(f)·e^{+2πi(ky·dy + kx·dx)/L}),
-    /// P(f) = Σ_n conj D_n(f, o)·X_n(f, i), c_f = 1 on the columns kx = 0 and L/2 (their
+    ///            = 1/(width·height) Σ_{half f} c_f·Re(P(f)·e^{+2πi(kx·column_t/width + ky·row_t/height)}),
+    /// P(f) = Σ_n conj D_n(f, o)·X_n(f, i), c_f = 1 on the columns kx = 0 and width/2 (their
     /// mirror images are themselves) and 2 elsewhere. P is summed over groups in group order
     /// in the lanes, then over the lanes in a fixed tree; bins are split over threads, and the
     /// sum over bins runs in bin order for every weight.
