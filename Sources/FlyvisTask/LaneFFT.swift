@@ -131,6 +131,21 @@ struct LaneFFT {
     // a q loop of one butterfly per p spent more on its set-up than on the butterfly (the
     // transform ran 20 % faster without it).
 
+    /// Runs a stage's butterflies `one(p, q, twiddles of p, twiddled)`: p = 0 first, without
+    /// twiddles, then p ≥ 1 (`perP` twiddle floats each), over p alone when s = 1.
+    @inline(__always)
+    static func butterflies(
+        m: Int, s: Int, twiddles: UnsafePointer<Float>, perP: Int,
+        _ one: (Int, Int, UnsafePointer<Float>, Bool) -> Void
+    ) {
+        for q in 0..<s { one(0, q, twiddles, false) }
+        if s == 1 {
+            for p in 1..<max(1, m) { one(p, 0, twiddles + p &* perP, true) }
+        } else {
+            for p in 1..<max(1, m) { for q in 0..<s { one(p, q, twiddles + p &* perP, true) } }
+        }
+    }
+
     @inline(__always)
     static func ld(_ p: UnsafeRawPointer, _ i: Int, _ stride: Int) -> V { p.loadUnaligned(fromByteOffset: i &* stride, as: V.self) }
 
@@ -156,7 +171,7 @@ struct LaneFFT {
         _ yi: UnsafeMutableRawPointer, _ ys: Int, m: Int, s: Int, twiddles: UnsafePointer<Float>
     ) {
         let step = s &* m
-        @inline(__always) func one(_ p: Int, _ q: Int, _ w: UnsafePointer<Float>, twiddled: Bool) {
+        @inline(__always) func one(_ p: Int, _ q: Int, _ w: UnsafePointer<Float>, _ twiddled: Bool) {
             let i0 = q &+ s &* p, o0 = q &+ s &* 4 &* p
             let a0r = ld(xr, i0, xs), a0i = ld(xi, i0, xs), a1r = ld(xr, i0 &+ step, xs), a1i = ld(xi, i0 &+ step, xs)
             let a2r = ld(xr, i0 &+ 2 &* step, xs), a2i = ld(xi, i0 &+ 2 &* step, xs)
@@ -168,12 +183,7 @@ struct LaneFFT {
             put(t0r - t2r, t0i - t2i, w[2], w[3], yr, yi, o0 &+ 2 &* s, ys, twiddled: twiddled)
             put(t1r - t3i, t1i + t3r, w[4], w[5], yr, yi, o0 &+ 3 &* s, ys, twiddled: twiddled)
         }
-        for q in 0..<s { one(0, q, twiddles, twiddled: false) }
-        if s == 1 {
-            for p in 1..<max(1, m) { one(p, 0, twiddles + p &* 6, twiddled: true) }
-        } else {
-            for p in 1..<max(1, m) { for q in 0..<s { one(p, q, twiddles + p &* 6, twiddled: true) } }
-        }
+        butterflies(m: m, s: s, twiddles: twiddles, perP: 6, one)
     }
 
     @inline(__always)
@@ -183,7 +193,7 @@ struct LaneFFT {
     ) {
         let step = s &* m
         let h: Float = 0.866_025_403_784_438_6  // sin(2π/3)
-        @inline(__always) func one(_ p: Int, _ q: Int, _ w: UnsafePointer<Float>, twiddled: Bool) {
+        @inline(__always) func one(_ p: Int, _ q: Int, _ w: UnsafePointer<Float>, _ twiddled: Bool) {
             let i0 = q &+ s &* p, o0 = q &+ s &* 3 &* p
             let a0r = ld(xr, i0, xs), a0i = ld(xi, i0, xs), a1r = ld(xr, i0 &+ step, xs), a1i = ld(xi, i0 &+ step, xs)
             let a2r = ld(xr, i0 &+ 2 &* step, xs), a2i = ld(xi, i0 &+ 2 &* step, xs)
@@ -194,12 +204,7 @@ struct LaneFFT {
             put(mr + nr, mi + ni, w[0], w[1], yr, yi, o0 &+ s, ys, twiddled: twiddled)
             put(mr - nr, mi - ni, w[2], w[3], yr, yi, o0 &+ 2 &* s, ys, twiddled: twiddled)
         }
-        for q in 0..<s { one(0, q, twiddles, twiddled: false) }
-        if s == 1 {
-            for p in 1..<max(1, m) { one(p, 0, twiddles + p &* 4, twiddled: true) }
-        } else {
-            for p in 1..<max(1, m) { for q in 0..<s { one(p, q, twiddles + p &* 4, twiddled: true) } }
-        }
+        butterflies(m: m, s: s, twiddles: twiddles, perP: 4, one)
     }
 
     @inline(__always)
@@ -208,17 +213,12 @@ struct LaneFFT {
         _ yi: UnsafeMutableRawPointer, _ ys: Int, m: Int, s: Int, twiddles: UnsafePointer<Float>
     ) {
         let step = s &* m
-        @inline(__always) func one(_ p: Int, _ q: Int, _ w: UnsafePointer<Float>, twiddled: Bool) {
+        @inline(__always) func one(_ p: Int, _ q: Int, _ w: UnsafePointer<Float>, _ twiddled: Bool) {
             let i0 = q &+ s &* p, o0 = q &+ s &* 2 &* p
             let a0r = ld(xr, i0, xs), a0i = ld(xi, i0, xs), a1r = ld(xr, i0 &+ step, xs), a1i = ld(xi, i0 &+ step, xs)
             st(a0r + a1r, yr, o0, ys); st(a0i + a1i, yi, o0, ys)
             put(a0r - a1r, a0i - a1i, w[0], w[1], yr, yi, o0 &+ s, ys, twiddled: twiddled)
         }
-        for q in 0..<s { one(0, q, twiddles, twiddled: false) }
-        if s == 1 {
-            for p in 1..<max(1, m) { one(p, 0, twiddles + p &* 2, twiddled: true) }
-        } else {
-            for p in 1..<max(1, m) { for q in 0..<s { one(p, q, twiddles + p &* 2, twiddled: true) } }
-        }
+        butterflies(m: m, s: s, twiddles: twiddles, perP: 2, one)
     }
 }

@@ -234,12 +234,12 @@ struct SpectralConv {
     }
 
     /// The inverse of `forward2D` (unnormalised: width·height times the real channel) from a
-    /// half spectrum at `src`, handed out in pairs of filled grid rows: `emit(y0, row y0,
-    /// row y0 + 1)` (the second nil past the filled rows), each row `width` lanes.
+    /// half spectrum at `src`, handed out row by row for the filled grid rows: `emit(y, row)`,
+    /// each row `width` lanes (rows come from one transform in pairs).
     @inline(__always)
     func inverse2D(
         _ src: UnsafeRawPointer, binStride: Int, work: Work, tables: (row: UnsafePointer<Float>, column: UnsafePointer<Float>),
-        emit: (Int, UnsafePointer<V>, UnsafePointer<V>?) -> Void
+        emit: (Int, UnsafePointer<V>) -> Void
     ) {
         let W = width, Ht = height, H = half, S = grid.filledRows, bs = binStride * 64
         let tRe = work.inverseRe, tIm = work.inverseIm
@@ -269,7 +269,8 @@ struct SpectralConv {
                 zi[W - k] = ar + bi; zr[W - k] = br - ai
             }
             rowFFT.transform(zr, zi, inStride: 32, work.outIm, work.outRe, outStride: 32, buffers: work.buffers, table: tables.row)
-            emit(y0, work.outRe, pair ? UnsafePointer(work.outIm) : nil)
+            emit(y0, work.outRe)
+            if pair { emit(y1, work.outIm) }
         }
     }
 
@@ -280,9 +281,10 @@ struct SpectralConv {
     /// bias-only pixels the bias. `stage(group, staged)` writes the group's input lane-major,
     /// every vector `staged[channel · grid.input.count + index]` for `grid.input`'s indices
     /// (zeros in lanes past the last image): the caller reads its own layout once in its own
-    /// order, and the grid rows are then filled by one vector load per entry. The input's spectra are kept in `spectra` (`spectrumCount`) for the weight
-    /// gradient (nil: not kept, for evaluation: copying out 30 MB was a tenth of the decoder's
-    /// forward), and the kernel spectrum in `scratch`.
+    /// order, and the grid rows are then filled by one vector load per entry. The input's
+    /// spectra are kept in `spectra` (`spectrumCount`) for the weight gradient (nil: not kept,
+    /// for evaluation: copying out 30 MB was a tenth of the decoder's forward), and the kernel
+    /// spectrum in `scratch`.
     func forward(
         stage: (Int, UnsafeMutablePointer<V>) -> Void, images N: Int, weights: [Float], bias: [Float],
         spectra: UnsafeMutablePointer<Float>?, out: UnsafeMutablePointer<Float>, scratch: Scratch
@@ -310,10 +312,8 @@ struct SpectralConv {
                             for c in 0..<I {
                                 let src = w.staged + c * count
                                 forward2D(
-                                    load: { y, row in
-                                        row.update(repeating: V(), count: W)
-                                        for e in inputs.range(y) { row[inputs.column[e]] = src[inputs.index[e]] }
-                                    }, into: UnsafeMutableRawPointer(X[j] + c * 16), binStride: I, work: w, tables: tables)
+                                    load: { y, row in inputs.fill(row, width: W, y: y) { src[$0] } },
+                                    into: UnsafeMutableRawPointer(X[j] + c * 16), binStride: I, work: w, tables: tables)
                             }
                         }
                         Self.multiply(
@@ -324,14 +324,8 @@ struct SpectralConv {
                             let n0 = g * Self.lanes, used = min(Self.lanes, N - n0)
                             for o in 0..<O {
                                 let b = V(repeating: bias[o]), planes = out + o * N * P + n0 * P
-                                @inline(__always) func put(_ y: Int, _ row: UnsafePointer<V>) {
-                                    for e in rows.range(y) {
-                                        Self.scatter(row[rows.column[e]] + b, planes + rows.index[e], stride: P, count: used)
-                                    }
-                                }
-                                inverse2D(UnsafeRawPointer(Y + o * 16), binStride: O, work: w, tables: tables) { y0, first, second in
-                                    put(y0, first)
-                                    if let second { put(y0 + 1, second) }
+                                inverse2D(UnsafeRawPointer(Y + o * 16), binStride: O, work: w, tables: tables) { y, row in
+                                    rows.read(row, y: y) { q, v in Self.scatter(v + b, planes + q, stride: P, count: used) }
                                 }
                                 for q in grid.biasOnly { Self.scatter(b, planes + q, stride: P, count: used) }
                             }
@@ -486,10 +480,7 @@ struct SpectralConv {
                                 let planes = g + o * N * P + n0 * P
                                 forward2D(
                                     load: { y, row in
-                                        row.update(repeating: V(), count: W)
-                                        for e in rows.range(y) {
-                                            row[rows.column[e]] = Self.gather(planes + rows.index[e], stride: P, count: used)
-                                        }
+                                        rows.fill(row, width: W, y: y) { q in Self.gather(planes + q, stride: P, count: used) }
                                     }, into: UnsafeMutableRawPointer(D + o * 16), binStride: O, work: w, tables: tables)
                             }
                         }
@@ -500,12 +491,8 @@ struct SpectralConv {
                             let dX = j == 0 ? w.product.0 : w.product.1
                             for c in 0..<I {
                                 let dst = w.staged + c * count
-                                @inline(__always) func put(_ y: Int, _ row: UnsafePointer<V>) {
-                                    for e in inputs.range(y) { dst[inputs.index[e]] = row[inputs.column[e]] }
-                                }
-                                inverse2D(UnsafeRawPointer(dX + c * 16), binStride: I, work: w, tables: tables) { y0, first, second in
-                                    put(y0, first)
-                                    if let second { put(y0 + 1, second) }
+                                inverse2D(UnsafeRawPointer(dX + c * 16), binStride: I, work: w, tables: tables) { y, row in
+                                    inputs.read(row, y: y) { h, v in dst[h] = v }
                                 }
                             }
                             emit(grp, UnsafePointer(w.staged))

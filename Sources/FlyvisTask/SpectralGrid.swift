@@ -33,6 +33,19 @@ struct SpectralGrid {
 
         func range(_ y: Int) -> Range<Int> { start[y]..<start[y + 1] }
         var count: Int { column.count }
+
+        /// Grid row y of `width` lanes: `value(index)` at each entry's column, zeros elsewhere.
+        @inline(__always)
+        func fill(_ row: UnsafeMutablePointer<SIMD8<Float>>, width: Int, y: Int, _ value: (Int) -> SIMD8<Float>) {
+            row.update(repeating: SIMD8<Float>(), count: width)
+            for e in range(y) { row[column[e]] = value(index[e]) }
+        }
+
+        /// Hands out grid row y's entries: `body(index, value at the entry's column)`.
+        @inline(__always)
+        func read(_ row: UnsafePointer<SIMD8<Float>>, y: Int, _ body: (Int, SIMD8<Float>) -> Void) {
+            for e in range(y) { body(index[e], row[column[e]]) }
+        }
     }
 
     /// The square map's side; outputs and dOut are (channel, image, side²) maps.
